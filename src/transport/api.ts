@@ -1,0 +1,30 @@
+import type { Message, NodeId } from '../raft/types.js';
+
+/** What a peer says about itself when a connection opens. */
+export interface PeerHello {
+  clusterId: string;
+  nodeId: NodeId;
+  protocolVersion: number;
+  /** The node's HTTP API address, so nodes learn each other's API URLs through the peer channel. */
+  apiUrl: string;
+}
+
+/**
+ * Peer RPC between Raft nodes (hashicorp/raft's Transport seam). TcpTransport
+ * is the real one; the simulator has its own in-memory network.
+ */
+export interface Transport {
+  start(): Promise<void>;
+  /** Queue messages for sending; never blocks. A full per-peer queue drops and reports the peer unreachable. */
+  send(messages: Message[]): void;
+  onMessage(handler: (message: Message) => void): void;
+  /** `to` could not be reached (connection failed, queue full): Raft probes it again. */
+  onUnreachable(handler: (to: NodeId) => void): void;
+  /** An InstallSnapshot message to `to` was fully delivered (ok) or failed. */
+  onSnapshotStatus(handler: (to: NodeId, ok: boolean) => void): void;
+  /** A peer completed the handshake and told us its API URL. */
+  onPeerHello(handler: (hello: PeerHello) => void): void;
+  /** Replace the address book (membership changes). */
+  setPeers(peers: Map<NodeId, string>): void;
+  close(): Promise<void>;
+}
