@@ -1,0 +1,69 @@
+import type { ConfState, LogIndex, NodeId, Role, Term } from '../raft/types.js';
+
+export interface MemberInfo {
+  id: NodeId;
+  peerUrl: string;
+  /** Learned through the peer channel; null until heard. */
+  apiUrl: string | null;
+  voter: boolean;
+}
+
+export interface NodeStatus {
+  clusterId: string;
+  id: NodeId;
+  role: Role;
+  leader: NodeId | null;
+  term: Term;
+  commitIndex: LogIndex;
+  appliedIndex: LogIndex;
+  conf: ConfState;
+  members: MemberInfo[];
+  /** Leader only: per-member match index and whether it answered recently. */
+  progress: Record<string, { matchIndex: LogIndex; reachable: boolean }> | null;
+}
+
+/** The command surely did not apply: safe to retry anywhere. */
+export class NotLeaderError extends Error {
+  readonly code = 'not_leader';
+  constructor(readonly leader: NodeId | null) {
+    super(leader ? `not the leader; the leader is ${leader}` : 'not the leader; no leader known');
+  }
+}
+
+/** The command may or may not have applied (correctness.md item 15): retry only with the same idempotency key. */
+export class OutcomeUnknownError extends Error {
+  readonly code = 'outcome_unknown';
+}
+
+/**
+ * What the lock service and the HTTP server need from a Raft node. The real
+ * one is src/node/node.ts; tests use an in-memory single-node twin that
+ * applies commands directly.
+ */
+export interface ReplicatedNode {
+  readonly id: NodeId;
+  /**
+   * Leader only. Resolves once the command is committed AND applied here,
+   * with the state machine's result and the index it was applied at.
+   * Rejects NotLeaderError if this node cannot propose (surely not applied),
+   * OutcomeUnknownError if leadership was lost or timeoutMs passed after the
+   * command was appended (may have applied).
+   */
+  propose(data: Uint8Array, timeoutMs: number): Promise<{ index: LogIndex; result: unknown }>;
+  /**
+   * Leader only. ReadIndex: resolves with the read index once leadership was
+   * confirmed by a quorum and the state machine has applied up to it; a read
+   * of the local state machine after that is linearizable.
+   */
+  readBarrier(timeoutMs: number): Promise<LogIndex>;
+  /** True while this node is leader and a quorum acknowledged it within the last election timeout (lease expiry guard, correctness.md item 13). */
+  leadershipConfirmedRecently(): boolean;
+  status(): NodeStatus;
+  /** The leader's API URL, if a leader is known and its URL learned. */
+  leaderApiUrl(): string | null;
+  /** Called on every role or leader change, after the change. */
+  onRoleChange(listener: (role: Role, leader: NodeId | null, term: Term) => void): () => void;
+  transferLeadership(to: NodeId | null, timeoutMs: number): Promise<NodeId>;
+  addMember(member: { id: NodeId; peerUrl: string; apiUrl: string; voter: boolean }, timeoutMs: number): Promise<void>;
+  removeMember(id: NodeId, timeoutMs: number): Promise<void>;
+}
