@@ -1,0 +1,190 @@
+// The one flag parser every `lockstep` command uses (cli.md): node:util
+// parseArgs underneath, typed values, each flag also read from the
+// environment as LOCKSTEP_<FLAG> (upper case, '-' as '_'), a flag winning over
+// the environment. Unknown flags, missing required flags and malformed values
+// throw UsageError (exit status 2).
+import { parseArgs } from 'node:util';
+import { UsageError } from './command.js';
+
+interface FlagBase {
+  /** One line for --help. */
+  description?: string;
+  /** Single-letter alias, e.g. 'n'. */
+  short?: string;
+}
+
+export interface StringFlag extends FlagBase {
+  type: 'string';
+  required?: boolean;
+  default?: string;
+  /** If set, the value must be one of these. */
+  choices?: readonly string[];
+}
+
+export interface NumberFlag extends FlagBase {
+  type: 'number';
+  required?: boolean;
+  default?: number;
+  /** Integers only unless false. */
+  integer?: boolean;
+  min?: number;
+  max?: number;
+}
+
+export interface BooleanFlag extends FlagBase {
+  type: 'boolean';
+  default?: boolean;
+}
+
+export type FlagSpec = StringFlag | NumberFlag | BooleanFlag;
+export type FlagSpecs = Record<string, FlagSpec>;
+
+type ValueOf<F extends FlagSpec> = F extends NumberFlag
+  ? number
+  : F extends BooleanFlag
+    ? boolean
+    : string;
+type IsPresent<F extends FlagSpec> = F extends BooleanFlag
+  ? true
+  : F extends { required: true }
+    ? true
+    : F extends { default: unknown }
+      ? true
+      : false;
+
+/** Values keyed by flag name as written in the spec (kebab case): required, defaulted and boolean flags are always present. */
+export type FlagValues<S extends FlagSpecs> = {
+  [K in keyof S as IsPresent<S[K]> extends true ? K : never]: ValueOf<S[K]>;
+} & {
+  [K in keyof S as IsPresent<S[K]> extends true ? never : K]?: ValueOf<S[K]>;
+};
+
+export interface ParsedCommandLine<S extends FlagSpecs> {
+  values: FlagValues<S>;
+  /** Words that are not flags, before any `--`. */
+  positionals: string[];
+  /** Everything after the first `--`, verbatim (e.g. the CMD of `lockstep lock NAME -- CMD`). */
+  rest: string[];
+}
+
+export interface ParseOptions {
+  /** Defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Allow positional words (default false: a stray word is a usage error). */
+  allowPositionals?: boolean;
+}
+
+export const ENV_PREFIX = 'LOCKSTEP_';
+
+/** The environment variable that backs `flag`: 'heartbeat-ms' → LOCKSTEP_HEARTBEAT_MS. */
+export function envName(flag: string): string {
+  return ENV_PREFIX + flag.toUpperCase().replace(/-/g, '_');
+}
+
+const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
+const FALSE_WORDS = new Set(['0', 'false', 'no', 'off', '']);
+
+function parseBoolean(flag: string, raw: string, source: string): boolean {
+  const word = raw.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  throw new UsageError(`${source} for --${flag} must be true or false, got '${raw}'`);
+}
+
+function parseNumber(flag: string, spec: NumberFlag, raw: string, source: string): number {
+  const trimmed = raw.trim();
+  const n = trimmed === '' ? NaN : Number(trimmed);
+  if (!Number.isFinite(n)) throw new UsageError(`${source} for --${flag} must be a number, got '${raw}'`);
+  if (spec.integer !== false && !Number.isInteger(n)) {
+    throw new UsageError(`${source} for --${flag} must be an integer, got '${raw}'`);
+  }
+  if (spec.min !== undefined && n < spec.min) throw new UsageError(`--${flag} must be at least ${spec.min}, got ${n}`);
+  if (spec.max !== undefined && n > spec.max) throw new UsageError(`--${flag} must be at most ${spec.max}, got ${n}`);
+  return n;
+}
+
+function checkString(flag: string, spec: StringFlag, raw: string): string {
+  if (spec.choices && !spec.choices.includes(raw)) {
+    throw new UsageError(`--${flag} must be one of ${spec.choices.join(', ')}, got '${raw}'`);
+  }
+  return raw;
+}
+
+/** Parse flags, positionals and the words after `--`. */
+export function parseCommandLine<S extends FlagSpecs>(
+  argv: string[],
+  specs: S,
+  options: ParseOptions = {},
+): ParsedCommandLine<S> {
+  const env = options.env ?? process.env;
+  const dashDash = argv.indexOf('--');
+  const own = dashDash === -1 ? argv : argv.slice(0, dashDash);
+  const rest = dashDash === -1 ? [] : argv.slice(dashDash + 1);
+
+  const parseArgsOptions: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const [flag, spec] of Object.entries(specs)) {
+    parseArgsOptions[flag] = { type: spec.type === 'boolean' ? 'boolean' : 'string' };
+    if (spec.short) parseArgsOptions[flag].short = spec.short;
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: own,
+      options: parseArgsOptions,
+      strict: true,
+      allowPositionals: true,
+      allowNegative: true,
+    });
+  } catch (err) {
+    // parseArgs throws TypeError with codes like ERR_PARSE_ARGS_UNKNOWN_OPTION.
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (!options.allowPositionals && parsed.positionals.length > 0) {
+    throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
+  }
+
+  const values: Record<string, string | number | boolean> = {};
+  for (const [flag, spec] of Object.entries(specs)) {
+    const fromFlag = parsed.values[flag];
+    const envVar = envName(flag);
+    const fromEnv = env[envVar];
+    if (Array.isArray(fromFlag)) throw new UsageError(`--${flag} given more than once`);
+    if (spec.type === 'boolean') {
+      if (typeof fromFlag === 'boolean') values[flag] = fromFlag;
+      else if (fromEnv !== undefined) values[flag] = parseBoolean(flag, fromEnv, `$${envVar}`);
+      else values[flag] = spec.default ?? false;
+      continue;
+    }
+    const raw = typeof fromFlag === 'string' ? fromFlag : fromEnv;
+    const source = typeof fromFlag === 'string' ? 'the value' : `$${envVar}`;
+    if (raw === undefined) {
+      if (spec.default !== undefined) values[flag] = spec.default;
+      else if (spec.required) throw new UsageError(`missing required flag --${flag} (or $${envVar})`);
+      continue;
+    }
+    values[flag] = spec.type === 'number' ? parseNumber(flag, spec, raw, source) : checkString(flag, spec, raw);
+  }
+  return { values: values as FlagValues<S>, positionals: parsed.positionals, rest };
+}
+
+/** Parse a command line that has only flags (no positionals, no `--`). */
+export function parseFlags<S extends FlagSpecs>(argv: string[], specs: S, options: ParseOptions = {}): FlagValues<S> {
+  const parsed = parseCommandLine(argv, specs, options);
+  if (parsed.rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${parsed.rest.join(' ')}`);
+  return parsed.values;
+}
+
+/** The flags section of a --help text, one line per flag with its env variable and default. */
+export function describeFlags(specs: FlagSpecs): string {
+  const rows = Object.entries(specs).map(([flag, spec]) => {
+    const left = `  ${spec.short ? `-${spec.short}, ` : ''}--${flag}${spec.type === 'boolean' ? '' : ` <${spec.type === 'number' ? 'n' : 'value'}>`}`;
+    const notes: string[] = [];
+    if ('required' in spec && spec.required) notes.push('required');
+    if (spec.default !== undefined && spec.type !== 'boolean') notes.push(`default ${spec.default}`);
+    if (spec.type === 'string' && spec.choices) notes.push(`one of ${spec.choices.join('|')}`);
+    notes.push(`env ${envName(flag)}`);
+    return { left, right: `${spec.description ?? ''} (${notes.join('; ')})`.trim() };
+  });
+  const width = Math.max(0, ...rows.map((r) => r.left.length)) + 2;
+  return rows.map((r) => r.left.padEnd(width) + r.right).join('\n');
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { describeFlags, envName, parseCommandLine, parseFlags } from '../../src/cli/flags.js';
+import { UsageError } from '../../src/cli/command.js';
+
+const spec = {
+  id: { type: 'string', required: true },
+  'heartbeat-ms': { type: 'number', default: 100, min: 1 },
+  'log-level': { type: 'string', default: 'info', choices: ['debug', 'info', 'warn'] },
+  verbose: { type: 'boolean' },
+  data: { type: 'string' },
+} as const;
+
+describe('parseFlags', () => {
+  it('reads flags and applies defaults', () => {
+    const v = parseFlags(['--id', 'n1', '--heartbeat-ms=50'], spec, { env: {} });
+    expect(v.id).toBe('n1');
+    expect(v['heartbeat-ms']).toBe(50);
+    expect(v['log-level']).toBe('info');
+    expect(v.verbose).toBe(false);
+    expect(v.data).toBeUndefined();
+  });
+
+  it('falls back to LOCKSTEP_<FLAG> and lets the flag win', () => {
+    const env = { LOCKSTEP_ID: 'from-env', LOCKSTEP_HEARTBEAT_MS: '70', LOCKSTEP_VERBOSE: 'true' };
+    expect(envName('heartbeat-ms')).toBe('LOCKSTEP_HEARTBEAT_MS');
+    const a = parseFlags([], spec, { env });
+    expect(a.id).toBe('from-env');
+    expect(a['heartbeat-ms']).toBe(70);
+    expect(a.verbose).toBe(true);
+    const b = parseFlags(['--id', 'n2', '--heartbeat-ms', '5', '--no-verbose'], spec, { env });
+    expect(b.id).toBe('n2');
+    expect(b['heartbeat-ms']).toBe(5);
+    expect(b.verbose).toBe(false);
+  });
+
+  it('throws UsageError on unknown, missing, malformed and out-of-range values', () => {
+    expect(() => parseFlags(['--id', 'x', '--bogus', '1'], spec, { env: {} })).toThrow(UsageError);
+    expect(() => parseFlags([], spec, { env: {} })).toThrow(/missing required flag --id/);
+    expect(() => parseFlags(['--id', 'x', '--heartbeat-ms', 'fast'], spec, { env: {} })).toThrow(UsageError);
+    expect(() => parseFlags(['--id', 'x', '--heartbeat-ms', '1.5'], spec, { env: {} })).toThrow(/integer/);
+    expect(() => parseFlags(['--id', 'x', '--heartbeat-ms', '0'], spec, { env: {} })).toThrow(/at least 1/);
+    expect(() => parseFlags(['--id', 'x', '--log-level', 'loud'], spec, { env: {} })).toThrow(/one of/);
+    expect(() => parseFlags(['--id', 'x', 'stray'], spec, { env: {} })).toThrow(/unexpected argument/);
+    expect(() => parseFlags(['--id', 'x', '--id', 'y'], spec, { env: {} })).not.toThrow();
+    expect(() => parseFlags([], spec, { env: { LOCKSTEP_ID: 'x', LOCKSTEP_VERBOSE: 'maybe' } })).toThrow(UsageError);
+  });
+
+  it('splits positionals and the words after --', () => {
+    const p = parseCommandLine(['--id', 'a', 'NAME', '--', 'sleep', '--id', '3'], spec, { env: {}, allowPositionals: true });
+    expect(p.positionals).toEqual(['NAME']);
+    expect(p.rest).toEqual(['sleep', '--id', '3']);
+    expect(p.values.id).toBe('a');
+  });
+
+  it('describes flags with their env variables', () => {
+    const text = describeFlags(spec);
+    expect(text).toContain('--heartbeat-ms <n>');
+    expect(text).toContain('LOCKSTEP_HEARTBEAT_MS');
+    expect(text).toContain('default 100');
+  });
+});
