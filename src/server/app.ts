@@ -1,0 +1,93 @@
+// buildApp(): the fastify instance with every route, hook and schema, apart
+// from listen() (style.md item 9) so that tests drive it with app.inject().
+
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { ServerContext } from './context.js';
+import { ApiError } from './errors.js';
+import { sendApiError } from './error-handler.js';
+import { LEADER_HEADER, NODE_HEADER } from './answer.js';
+import { clusterRoutes } from './routes/cluster.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+
+export interface AppPlugins {
+  /** Extra resource plugins (sessions, locks, elections, fencing) registered after the base ones. */
+  register(app: FastifyInstance): Promise<void>;
+}
+
+function parseJson(body: string): unknown {
+  // An empty body is an empty object: `POST /v1/sessions` with no body takes every default.
+  if (body.trim().length === 0) return {};
+  return JSON.parse(body);
+}
+
+export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.logger,
+    bodyLimit: ctx.limits.bodyBytesMax,
+    // Bodies are validated as sent: "5000" is not a number (no coercion);
+    // the few numeric query parameters are declared as digit strings.
+    ajv: { customOptions: { coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+
+  // Every body is JSON, whatever its content type says; the size check runs
+  // while reading, before any field is looked at.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: ctx.limits.bodyBytesMax }, (_request, body, done) => {
+    try {
+      done(null, parseJson(body as string));
+    } catch {
+      done(new ApiError('invalid_argument', 'body is not valid JSON', { field: 'body' }), undefined);
+    }
+  });
+
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.method !== 'GET' && request.method !== 'HEAD') request.body = {};
+  });
+
+  const started = new WeakMap<object, number>();
+  app.addHook('onRequest', async (request) => {
+    started.set(request, ctx.clock.monotonicMs());
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header(NODE_HEADER, ctx.node.id);
+    if (!reply.hasHeader(LEADER_HEADER)) {
+      const leader = ctx.node.status().leader;
+      if (leader !== null) reply.header(LEADER_HEADER, leader);
+    }
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const startMs = started.get(request);
+    if (startMs === undefined) return;
+    const route = request.routeOptions.url ?? 'unmatched';
+    ctx.metrics.requestSeconds.observe({ route, method: request.method, status: String(reply.statusCode) }, Math.max(0, ctx.clock.monotonicMs() - startMs) / 1000);
+  });
+
+  app.setErrorHandler((error, request, reply) => sendApiError(request, reply, error as Error));
+  app.setNotFoundHandler((request, reply) => sendApiError(request, reply, new ApiError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'lockstep',
+        version: '1',
+        description:
+          'Distributed lock service on Raft. Every node serves the whole API; followers forward writes and linearizable reads to the leader. '
+          + 'Every answer carries x-lockstep-node and (when known) x-lockstep-leader; answers that reflect replicated state carry x-lockstep-index. '
+          + `Limits: body ${ctx.limits.bodyBytesMax} bytes (413 payload_too_large), ${ctx.limits.waitsMax} concurrent long-poll waits and ${ctx.limits.watchesMax} open SSE streams per node (429 too_many_requests with Retry-After).`,
+      },
+    },
+  });
+  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, { ctx });
+  await app.register(metricsRoutes, { ctx });
+  await app.register(clusterRoutes, { ctx });
+  if (plugins) await plugins.register(app);
+  return app;
+}

@@ -1,0 +1,26 @@
+// What every route plugin gets: the node, the lock machine, the services
+// built on them, the limits and the clock. One object, built once in app.ts.
+
+import type { FastifyBaseLogger } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { ReplicatedNode } from '../node/api.js';
+import type { ServerLimits } from './limits.js';
+import type { LockMachineView } from './machine-view.js';
+import type { HttpMetrics } from './http-metrics.js';
+
+export interface ServerClock {
+  /** Monotonic milliseconds (performance.now() in production); judges leases (http-api.md "Time"). */
+  monotonicMs(): number;
+  /** Wall clock, ms since epoch: only for `nowMs` in proposals (idempotency record age, display). */
+  wallMs(): number;
+}
+
+export interface ServerContext {
+  node: ReplicatedNode;
+  machine: LockMachineView;
+  registry: Registry;
+  logger: FastifyBaseLogger;
+  clock: ServerClock;
+  limits: ServerLimits;
+  metrics: HttpMetrics;
+}

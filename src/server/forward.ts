@@ -1,0 +1,170 @@
+// Follower → leader forwarding (http-api.md "Conventions"; correctness.md
+// item 16). One client request becomes at most one upstream HTTP request per
+// leader tried, correlated by the HTTP exchange itself; the wait is bounded;
+// a request that might have reached the leader is never retried blindly
+// (503 unavailable: the client retries with its Idempotency-Key).
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { NotLeaderError, OutcomeUnknownError } from '../node/api.js';
+import type { ServerContext } from './context.js';
+import { ApiError } from './errors.js';
+import { type Answer, FORWARDED_HEADER, NODE_HEADER, sendAnswer } from './answer.js';
+
+/** Request headers passed to the leader. Everything else (hop-by-hop, host, length) is the fetch's own. */
+const FORWARDED_REQUEST_HEADERS = ['content-type', 'idempotency-key', 'authorization', 'accept', 'x-request-id'];
+/** Response headers never copied back (hop-by-hop or recomputed by this server). */
+const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date', NODE_HEADER, 'content-encoding']);
+/** Poll interval while waiting for a leader to be known (role changes also wake the wait). */
+const LEADER_POLL_MS = 25;
+
+type LeaderTarget = { kind: 'self' } | { kind: 'remote'; url: string };
+
+export function noLeaderError(ctx: ServerContext, message = 'no leader could be reached in time'): ApiError {
+  return new ApiError('no_leader', message, {}, { 'retry-after': String(ctx.limits.retryAfterSeconds) });
+}
+
+export function unavailableError(ctx: ServerContext, message?: string): ApiError {
+  return new ApiError('unavailable', message, {}, { 'retry-after': String(ctx.limits.retryAfterSeconds) });
+}
+
+function currentTarget(ctx: ServerContext, excludeUrl: string | null): LeaderTarget | null {
+  const status = ctx.node.status();
+  if (status.role === 'leader') return { kind: 'self' };
+  if (status.leader === null) return null;
+  const url = ctx.node.leaderApiUrl();
+  if (url === null || url === excludeUrl) return null;
+  return { kind: 'remote', url };
+}
+
+/** Waits (bounded) until a leader with a known API URL exists, or this node leads. */
+export async function waitForLeader(ctx: ServerContext, deadlineMs: number, signal: AbortSignal, excludeUrl: string | null = null): Promise<LeaderTarget | null> {
+  for (;;) {
+    const target = currentTarget(ctx, excludeUrl);
+    if (target !== null) return target;
+    const leftMs = deadlineMs - ctx.clock.monotonicMs();
+    if (leftMs <= 0 || signal.aborted) return null;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.min(leftMs, LEADER_POLL_MS));
+      const unsubscribe = ctx.node.onRoleChange(() => done());
+      signal.addEventListener('abort', done);
+    });
+  }
+}
+
+/** An AbortSignal that fires when the client goes away before the answer was written. */
+export function clientGoneSignal(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!reply.raw.writableFinished) controller.abort(new Error('client went away'));
+  };
+  reply.raw.once('close', onClose);
+  request.raw.once('aborted', onClose);
+  return controller.signal;
+}
+
+function isConnectRefused(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string } } | null)?.cause;
+  return cause?.code === 'ECONNREFUSED';
+}
+
+export interface RouteOptions {
+  /** The request's own wait (long-poll), to bound the forward. */
+  waitMs: number;
+}
+
+/**
+ * Runs `local` here if this node leads, else forwards the request to the
+ * leader. `local` may throw NotLeaderError (leadership lost before the
+ * propose: surely not applied) and we forward instead.
+ */
+export async function leaderOnly(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: RouteOptions,
+  local: (signal: AbortSignal) => Promise<Answer>,
+): Promise<FastifyReply> {
+  const signal = clientGoneSignal(request, reply);
+  const forwardedBy = request.headers[FORWARDED_HEADER];
+  const deadlineMs = ctx.clock.monotonicMs() + ctx.limits.leaderWaitMs;
+  let refusedUrl: string | null = null;
+  for (;;) {
+    const target = await waitForLeader(ctx, deadlineMs, signal, refusedUrl);
+    if (target === null) {
+      ctx.metrics.forwardedTotal.inc({ outcome: 'no_leader' });
+      throw noLeaderError(ctx);
+    }
+    if (target.kind === 'self') {
+      try {
+        return sendAnswer(reply, await local(signal));
+      } catch (error) {
+        if (error instanceof OutcomeUnknownError) throw unavailableError(ctx);
+        if (!(error instanceof NotLeaderError)) throw error;
+        if (forwardedBy !== undefined) throw noLeaderError(ctx, 'this node lost leadership; retry');
+        continue;
+      }
+    }
+    // A forwarded request that lands on a non-leader is answered, never forwarded again.
+    if (forwardedBy !== undefined) throw noLeaderError(ctx, 'the forwarded request reached a node that is not the leader');
+    const result = await forwardOnce(ctx, request, reply, target.url, options, signal);
+    if (result === 'refused') {
+      // Connection refused: the request surely never reached that node; try whoever leads next.
+      refusedUrl = target.url;
+      continue;
+    }
+    return result;
+  }
+}
+
+async function forwardOnce(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  leaderUrl: string,
+  options: RouteOptions,
+  clientSignal: AbortSignal,
+): Promise<FastifyReply | 'refused'> {
+  const headers: Record<string, string> = { [FORWARDED_HEADER]: ctx.node.id };
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = request.headers[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== undefined;
+  if (hasBody) headers['content-type'] = 'application/json';
+  // A long-poll may outlive its waitMs by a failover (deadlines restart in full, item 14).
+  const timeoutMs = 2 * options.waitMs + ctx.limits.proposeTimeoutMs + ctx.limits.forwardSlackMs;
+  const controller = new AbortController();
+  const onClientGone = () => controller.abort(clientSignal.reason);
+  clientSignal.addEventListener('abort', onClientGone);
+  const timer = setTimeout(() => controller.abort(new Error('forward timed out')), timeoutMs);
+  try {
+    const response = await fetch(new URL(request.url, leaderUrl), {
+      method: request.method,
+      headers,
+      body: hasBody ? JSON.stringify(request.body) : undefined,
+      signal: controller.signal,
+      redirect: 'manual',
+    });
+    const text = await response.text();
+    ctx.metrics.forwardedTotal.inc({ outcome: 'ok' });
+    response.headers.forEach((value, name) => {
+      if (!DROPPED_RESPONSE_HEADERS.has(name)) reply.header(name, value);
+    });
+    return reply.code(response.status).send(text);
+  } catch (error) {
+    if (isConnectRefused(error)) return 'refused';
+    ctx.metrics.forwardedTotal.inc({ outcome: 'unavailable' });
+    request.log.warn({ err: error, leaderUrl }, 'forward to leader failed');
+    // The leader may have received and applied it (item 15): never say "surely not".
+    throw unavailableError(ctx, 'the leader did not answer in time; the outcome is unknown, retry with the same Idempotency-Key');
+  } finally {
+    clearTimeout(timer);
+    clientSignal.removeEventListener('abort', onClientGone);
+  }
+}

@@ -1,0 +1,80 @@
+// Every limit the HTTP layer enforces, named and checked at start-up
+// (style.md item 4). The values are repeated in the OpenAPI descriptions so
+// that clients can read them from /docs/json.
+
+export interface ServerLimits {
+  /** Largest request body; larger is 413 payload_too_large before any field is read. */
+  bodyBytesMax: number;
+  /** Long-poll acquires/campaigns waiting at once on this node; more is 429 too_many_requests. */
+  waitsMax: number;
+  /** Open SSE streams (lock watches + election observers) on this node; more is 429 too_many_requests. */
+  watchesMax: number;
+  /** How long a follower waits for a leader to be known before 503 no_leader. */
+  leaderWaitMs: number;
+  /** Bound on one propose / read barrier on the leader before 503 unavailable. */
+  proposeTimeoutMs: number;
+  /** Extra time a forwarded request may take beyond its own waitMs. */
+  forwardSlackMs: number;
+  /** Interval between SSE heartbeat comments (keeps proxies from closing idle streams). */
+  sseHeartbeatMs: number;
+  /** Events buffered per SSE stream before the slow reader is cut off. */
+  sseBufferedEventsMax: number;
+  /** How often the leader looks for due leases. */
+  leaseTickMs: number;
+  /** Items in one proposed `expire` / `wait.cancel` batch. */
+  expireBatchMax: number;
+  /** Grace added to every deadline when a new leader takes over (correctness.md item 14). */
+  failoverGraceMs: number;
+  /** Largest page for list endpoints. */
+  pageSizeMax: number;
+  /** Default page size for list endpoints. */
+  pageSizeDefault: number;
+  /** Retry-After (seconds) on 503 no_leader / unavailable. */
+  retryAfterSeconds: number;
+}
+
+export const defaultServerLimits: ServerLimits = {
+  bodyBytesMax: 64 * 1024,
+  waitsMax: 10_000,
+  watchesMax: 1_000,
+  leaderWaitMs: 2_000,
+  proposeTimeoutMs: 5_000,
+  forwardSlackMs: 5_000,
+  sseHeartbeatMs: 15_000,
+  sseBufferedEventsMax: 1_000,
+  leaseTickMs: 100,
+  expireBatchMax: 256,
+  failoverGraceMs: 1_000,
+  pageSizeMax: 1_000,
+  pageSizeDefault: 100,
+  retryAfterSeconds: 1,
+};
+
+/** Field limits of the contract (http-api.md). */
+export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$';
+export const NAME_CHARS_MAX = 256;
+export const VALUE_CHARS_MAX = 4096;
+export const OWNER_CHARS_MAX = 256;
+export const SESSION_NAME_CHARS_MAX = 128;
+export const SESSION_TTL_MS_MIN = 1_000;
+export const SESSION_TTL_MS_MAX = 300_000;
+export const SESSION_TTL_MS_DEFAULT = 10_000;
+export const LOCK_DELAY_MS_MAX = 60_000;
+export const HOLD_TTL_MS_MIN = 1_000;
+export const HOLD_TTL_MS_MAX = 86_400_000;
+export const WAIT_MS_MAX = 300_000;
+export const SEMAPHORE_LIMIT_MAX = 10_000;
+/** Idempotency-Key: 1-128 printable ASCII characters (0x20-0x7e). */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,128}$/;
+/** Session ids and other opaque ids in paths. */
+export const ID_CHARS_MAX = 128;
+
+export function resolveLimits(partial: Partial<ServerLimits> | undefined): ServerLimits {
+  const limits = { ...defaultServerLimits, ...(partial ?? {}) };
+  for (const [key, value] of Object.entries(limits)) {
+    if (!Number.isFinite(value) || value < 0) throw new Error(`server limit ${key} must be a finite non-negative number, got ${value}`);
+  }
+  if (limits.bodyBytesMax < 1024) throw new Error('server limit bodyBytesMax must be at least 1024');
+  if (limits.pageSizeDefault > limits.pageSizeMax) throw new Error('pageSizeDefault must not exceed pageSizeMax');
+  return limits;
+}

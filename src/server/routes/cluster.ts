@@ -1,0 +1,133 @@
+// GET /v1/cluster, POST /v1/cluster/members, DELETE /v1/cluster/members/{id},
+// POST /v1/cluster/leadership.
+
+import type { FastifyPluginAsync } from 'fastify';
+import { nodeId } from '../../raft/types.js';
+import type { ServerContext } from '../context.js';
+import { ApiError, errorResponseSchema } from '../errors.js';
+import { leaderOnly } from '../forward.js';
+import { ID_CHARS_MAX } from '../limits.js';
+
+const memberSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    apiUrl: { type: ['string', 'null'] },
+    peerUrl: { type: 'string' },
+    role: { type: 'string', description: 'leader, follower (voter) or learner; this node reports its own role (candidate, pre-candidate) exactly.' },
+    voter: { type: 'boolean' },
+    matchIndex: { type: 'integer', description: 'Present when this node is the leader.' },
+    reachable: { type: 'boolean', description: 'Present when this node is the leader: answered within the last election timeout.' },
+  },
+  required: ['id', 'apiUrl', 'peerUrl', 'role', 'voter'],
+} as const;
+
+const clusterSchema = {
+  type: 'object',
+  description: 'This node\'s view of the cluster, answered locally (never forwarded).',
+  properties: {
+    clusterId: { type: 'string' },
+    self: { type: 'string' },
+    leader: { type: ['string', 'null'] },
+    term: { type: 'integer' },
+    commitIndex: { type: 'integer' },
+    appliedIndex: { type: 'integer' },
+    members: { type: 'array', items: memberSchema },
+  },
+  required: ['clusterId', 'self', 'leader', 'term', 'commitIndex', 'appliedIndex', 'members'],
+} as const;
+
+const idSchema = { type: 'string', minLength: 1, maxLength: ID_CHARS_MAX, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' } as const;
+const urlSchema = { type: 'string', minLength: 1, maxLength: 2048, pattern: '^https?://' } as const;
+
+export function clusterView(ctx: ServerContext) {
+  const status = ctx.node.status();
+  return {
+    clusterId: status.clusterId,
+    self: status.id as string,
+    leader: status.leader as string | null,
+    term: status.term as number,
+    commitIndex: status.commitIndex as number,
+    appliedIndex: status.appliedIndex as number,
+    members: status.members.map((member) => {
+      const role = member.id === status.id ? status.role : member.id === status.leader ? 'leader' : member.voter ? 'follower' : 'learner';
+      const progress = status.progress?.[member.id];
+      return {
+        id: member.id as string,
+        apiUrl: member.apiUrl,
+        peerUrl: member.peerUrl,
+        role,
+        voter: member.voter,
+        ...(progress ? { matchIndex: progress.matchIndex as number, reachable: progress.reachable } : {}),
+      };
+    }),
+  };
+}
+
+function isMember(ctx: ServerContext, id: string): boolean {
+  return ctx.node.status().members.some((member) => member.id === id);
+}
+
+export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
+  const errors = { '4xx': errorResponseSchema, '5xx': errorResponseSchema };
+
+  app.get('/v1/cluster', {
+    schema: { tags: ['cluster'], summary: 'Members, roles, leader, term and indexes as this node sees them.', response: { 200: clusterSchema, ...errors } },
+  }, async (_request, reply) => {
+    const view = clusterView(ctx);
+    reply.header('x-lockstep-index', String(view.appliedIndex));
+    return view;
+  });
+
+  app.post<{ Body: { id: string; apiUrl: string; peerUrl: string; voter: boolean } }>('/v1/cluster/members', {
+    schema: {
+      tags: ['cluster'],
+      summary: 'Add a member (voter by default, or a learner with voter: false). Answers 200 with the cluster view after the change; 400 invalid_argument if the id is already a member.',
+      body: {
+        type: 'object',
+        properties: { id: idSchema, apiUrl: urlSchema, peerUrl: urlSchema, voter: { type: 'boolean', default: true } },
+        required: ['id', 'apiUrl', 'peerUrl'],
+      },
+      response: { 200: clusterSchema, ...errors },
+    },
+  }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
+    const { id, apiUrl, peerUrl, voter } = request.body;
+    if (isMember(ctx, id)) throw new ApiError('invalid_argument', `body.id ${id} is already a member`, { field: 'id' });
+    await ctx.node.addMember({ id: nodeId(id), apiUrl, peerUrl, voter }, ctx.limits.proposeTimeoutMs);
+    const view = clusterView(ctx);
+    return { status: 200, body: view, index: view.appliedIndex };
+  }));
+
+  app.delete<{ Params: { id: string } }>('/v1/cluster/members/:id', {
+    schema: {
+      tags: ['cluster'],
+      summary: 'Remove a member. 404 not_found for an unknown member id. Answers 200 with the cluster view after the change.',
+      params: { type: 'object', properties: { id: idSchema }, required: ['id'] },
+      response: { 200: clusterSchema, ...errors },
+    },
+  }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
+    const { id } = request.params;
+    if (!isMember(ctx, id)) throw new ApiError('not_found', `no member ${id}`, { id });
+    await ctx.node.removeMember(nodeId(id), ctx.limits.proposeTimeoutMs);
+    const view = clusterView(ctx);
+    return { status: 200, body: view, index: view.appliedIndex };
+  }));
+
+  app.post<{ Body: { to?: string } }>('/v1/cluster/leadership', {
+    schema: {
+      tags: ['cluster'],
+      summary: 'Hand leadership over, to `to` or to the most caught-up voter. Answers 200 {leader} with the new leader; 404 not_found for an unknown member id.',
+      body: { type: 'object', properties: { to: idSchema } },
+      response: {
+        200: { type: 'object', properties: { leader: { type: 'string' }, previous: { type: 'string' } }, required: ['leader', 'previous'] },
+        ...errors,
+      },
+    },
+  }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
+    const to = request.body.to ?? null;
+    if (to !== null && !isMember(ctx, to)) throw new ApiError('not_found', `no member ${to}`, { id: to });
+    const previous = ctx.node.id as string;
+    const leader = await ctx.node.transferLeadership(to === null ? null : nodeId(to), ctx.limits.proposeTimeoutMs);
+    return { status: 200, body: { leader: leader as string, previous }, index: ctx.node.status().appliedIndex };
+  }));
+};
