@@ -1,0 +1,124 @@
+// Who is in the cluster and where to reach them. Two things kept apart:
+//  - the configuration AS OF THE APPLIED INDEX (voters, learners), rebuilt from
+//    the snapshot and the applied config entries, which is what a snapshot must
+//    record (Raft §6: the core may already act on appended, uncommitted changes);
+//  - an address book (peer and API URLs) fed by the initial --peers, snapshot
+//    member context, config entries' context (appended or applied) and the
+//    transport's handshake. Addresses only ever get added or refreshed here; a
+//    removed member keeps its entry so that late messages can be attributed.
+import { pack, unpack } from 'msgpackr';
+import type { ConfChange, ConfState, NodeId } from '../raft/types.js';
+import type { MemberInfo } from './api.js';
+
+export interface MemberAddress {
+  peerUrl: string | null;
+  apiUrl: string | null;
+}
+
+/** What the node layer puts in ConfChange.context and SnapshotMeta.memberContext. */
+export interface MemberContext {
+  peerUrl: string;
+  apiUrl: string | null;
+}
+
+export function encodeMemberContext(ctx: MemberContext): Uint8Array {
+  return pack({ peerUrl: ctx.peerUrl, apiUrl: ctx.apiUrl });
+}
+
+/** Decodes a context; null for an absent or foreign one (a context we cannot read must not stop the apply loop). */
+export function decodeMemberContext(bytes: Uint8Array | undefined): MemberContext | null {
+  if (!bytes || bytes.length === 0) return null;
+  try {
+    const v = unpack(bytes) as Partial<MemberContext> | null;
+    if (!v || typeof v.peerUrl !== 'string') return null;
+    return { peerUrl: v.peerUrl, apiUrl: typeof v.apiUrl === 'string' ? v.apiUrl : null };
+  } catch {
+    return null;
+  }
+}
+
+export class Membership {
+  private voters: NodeId[];
+  private learners: NodeId[];
+  private readonly book = new Map<NodeId, MemberAddress>();
+
+  constructor(initialVoters: NodeId[]) {
+    this.voters = [...initialVoters];
+    this.learners = [];
+  }
+
+  conf(): ConfState {
+    return { voters: [...this.voters], learners: [...this.learners] };
+  }
+
+  /** Replace the applied configuration (snapshot restore). */
+  resetConf(conf: ConfState, memberContext: Record<string, Uint8Array> | undefined): void {
+    this.voters = [...conf.voters];
+    this.learners = [...conf.learners];
+    for (const [id, bytes] of Object.entries(memberContext ?? {})) this.learnContext(id as NodeId, bytes);
+  }
+
+  /** A config entry was applied. */
+  applyChange(change: ConfChange): void {
+    this.learnContext(change.node, change.context);
+    const id = change.node;
+    this.voters = this.voters.filter((v) => v !== id);
+    this.learners = this.learners.filter((v) => v !== id);
+    if (change.kind === 'addVoter') this.voters.push(id);
+    else if (change.kind === 'addLearner') this.learners.push(id);
+    else if (change.kind !== 'removeNode') throw new Error(`unknown conf change kind ${String(change.kind)}`);
+  }
+
+  learnContext(id: NodeId, bytes: Uint8Array | undefined): void {
+    const ctx = decodeMemberContext(bytes);
+    if (ctx) this.learnAddress(id, ctx);
+  }
+
+  learnAddress(id: NodeId, address: Partial<MemberAddress>): boolean {
+    const current = this.book.get(id) ?? { peerUrl: null, apiUrl: null };
+    const next: MemberAddress = {
+      peerUrl: address.peerUrl ?? current.peerUrl,
+      apiUrl: address.apiUrl ?? current.apiUrl,
+    };
+    const changed = next.peerUrl !== current.peerUrl || next.apiUrl !== current.apiUrl;
+    this.book.set(id, next);
+    return changed;
+  }
+
+  address(id: NodeId): MemberAddress | null {
+    return this.book.get(id) ?? null;
+  }
+
+  isMember(id: NodeId): boolean {
+    return this.voters.includes(id) || this.learners.includes(id);
+  }
+
+  isVoter(id: NodeId): boolean {
+    return this.voters.includes(id);
+  }
+
+  /** Member contexts of the current configuration, for a snapshot taken now. */
+  contexts(): Record<string, Uint8Array> {
+    const out: Record<string, Uint8Array> = {};
+    for (const id of [...this.voters, ...this.learners]) {
+      const a = this.book.get(id);
+      if (a?.peerUrl) out[id] = encodeMemberContext({ peerUrl: a.peerUrl, apiUrl: a.apiUrl });
+    }
+    return out;
+  }
+
+  /** Peer addresses for the transport: every known address but our own. */
+  peerAddresses(self: NodeId): Map<NodeId, string> {
+    const out = new Map<NodeId, string>();
+    for (const [id, a] of this.book) if (id !== self && a.peerUrl) out.set(id, a.peerUrl);
+    return out;
+  }
+
+  members(): MemberInfo[] {
+    const ids = [...this.voters, ...this.learners];
+    return ids.map((id) => {
+      const a = this.book.get(id);
+      return { id, peerUrl: a?.peerUrl ?? '', apiUrl: a?.apiUrl ?? null, voter: this.voters.includes(id) };
+    });
+  }
+}

@@ -1,0 +1,658 @@
+// RaftNode: drives the stepped Raft core (src/raft) with real storage, a real
+// transport, a clock and a state machine, in the manner of etcd's raft node
+// loop. One Ready at a time, handled in this order:
+//   1. persist hard state, entries and snapshot in ONE synced write; while it
+//      is in flight, proposals and messages keep stepping the core and go out
+//      in the next Ready together (group commit);
+//   2. only then send messages (persist before you speak, correctness.md #4);
+//   3. restore an incoming snapshot, apply committed entries in order;
+//   4. resolve proposals by index AND term, serve reads whose index is applied;
+//   5. advance; then, if due, snapshot the state machine and compact the log.
+import type { Logger } from 'pino';
+import type { RaftCore } from '../raft/api.js';
+import {
+  NotLeaderError as RaftNotLeaderError,
+  ProposalDroppedError,
+  type ConfChange,
+  type Entry,
+  type LogIndex,
+  type Message,
+  type NodeId,
+  type PersistentState,
+  type RaftConfig,
+  type Ready,
+  type Role,
+  type Snapshot,
+  type Term,
+  logIndex,
+  term as asTerm,
+} from '../raft/types.js';
+import type { RaftStorage } from '../storage/api.js';
+import type { PeerHello, Transport } from '../transport/api.js';
+import {
+  NotLeaderError,
+  OutcomeUnknownError,
+  type NodeStatus,
+  type ReplicatedNode,
+} from './api.js';
+import type { Clock } from './clock.js';
+import { Membership, encodeMemberContext } from './members.js';
+import { PendingProposals, PendingReads } from './pending.js';
+import { seedFor, seededRandom } from './random.js';
+import type { StateMachine } from './state-machine.js';
+import { Ticker } from './ticker.js';
+
+export type RaftFactory = (config: RaftConfig, persisted: PersistentState) => RaftCore;
+
+export interface InitialMember {
+  id: NodeId;
+  peerUrl: string;
+  apiUrl?: string | null;
+}
+
+export interface RaftNodeOptions {
+  id: NodeId;
+  clusterId: string;
+  /** The initial voters with their addresses (--peers); this node included. Only addresses are used once the node has state. */
+  members: InitialMember[];
+  /** This node's own API URL (shown in status, handed to joiners). */
+  apiUrl: string | null;
+  tickMs: number;
+  electionTimeoutTicks: number;
+  heartbeatIntervalTicks: number;
+  storage: RaftStorage;
+  transport: Transport;
+  stateMachine: StateMachine;
+  logger: Logger;
+  clock: Clock;
+  /** Take a state machine snapshot and compact the log every this many applied entries. */
+  snapshotEveryEntries: number;
+  /** Entries kept behind a snapshot for slightly lagging followers. */
+  snapshotRetainEntries?: number;
+  /** Seed of the PRNG handed to Raft (election jitter). */
+  randomSeed?: number;
+  /** Builds the core: `(c, p) => new Raft(c, p)` from src/raft/raft.ts. */
+  createRaft: RaftFactory;
+  /** Overrides of the remaining Raft settings. */
+  raft?: Partial<Pick<RaftConfig, 'preVote' | 'checkQuorum' | 'leaseReads' | 'maxInflightAppends' | 'maxEntriesPerAppend' | 'maxBytesPerAppend' | 'maxCommittedEntriesPerReady'>>;
+  /** A storage failure is fatal (we cannot know what is durable): called once, after the node stopped. Default: log only. */
+  onFatal?: (err: Error) => void;
+}
+
+/** Limits, named (style.md #4). */
+export const DEFAULT_SNAPSHOT_RETAIN_ENTRIES = 1_000;
+export const DEFAULT_MAX_INFLIGHT_APPENDS = 256;
+export const DEFAULT_MAX_ENTRIES_PER_APPEND = 1_024;
+export const DEFAULT_MAX_BYTES_PER_APPEND = 1 << 20;
+export const DEFAULT_MAX_COMMITTED_ENTRIES_PER_READY = 4_096;
+/** How long stop() waits for in-flight proposals to finish before handing leadership over. */
+export const STOP_DRAIN_MS = 2_000;
+
+type RoleListener = (role: Role, leader: NodeId | null, term: Term) => void;
+
+export class RaftNode implements ReplicatedNode {
+  readonly id: NodeId;
+  readonly clusterId: string;
+  private readonly opts: RaftNodeOptions;
+  private readonly log: Logger;
+  private readonly membership: Membership;
+  private readonly proposals = new PendingProposals();
+  private readonly reads = new PendingReads();
+  private readonly roleListeners = new Set<RoleListener>();
+  private readonly ticker: Ticker;
+  private raft: RaftCore | null = null;
+
+  private role: Role = 'follower';
+  private leader: NodeId | null = null;
+  private lastTerm: Term = asTerm(0);
+  private applied: LogIndex = logIndex(0);
+  private appliedTerm: Term = asTerm(0);
+  private lastSnapshotIndex: LogIndex = logIndex(0);
+
+  private readyRunning = false;
+  private readyScheduled = false;
+  private readyIdle: Promise<void> = Promise.resolve();
+  private readyIdleResolve: (() => void) | null = null;
+  private started = false;
+  private stopping = false;
+  private stopped = false;
+  private fatal: Error | null = null;
+  /** Read request ids are never reused, not even across restarts (etcd #20418; correctness.md #3). */
+  private readonly readIdPrefix: string;
+  private readSeq = 0;
+
+  /** Counters for tests and metrics. */
+  readonly stats = { readies: 0, saves: 0, entriesSaved: 0, messagesSent: 0, snapshotsTaken: 0, snapshotsRestored: 0 };
+
+  constructor(options: RaftNodeOptions) {
+    if (!(options.snapshotEveryEntries >= 1)) throw new Error(`snapshotEveryEntries must be >= 1, got ${options.snapshotEveryEntries}`);
+    if (!(options.electionTimeoutTicks > options.heartbeatIntervalTicks)) {
+      throw new Error('electionTimeoutTicks must be greater than heartbeatIntervalTicks');
+    }
+    this.opts = options;
+    this.id = options.id;
+    this.clusterId = options.clusterId;
+    this.log = options.logger;
+    this.membership = new Membership(options.members.map((m) => m.id));
+    for (const m of options.members) this.membership.learnAddress(m.id, { peerUrl: m.peerUrl, apiUrl: m.apiUrl ?? null });
+    if (options.apiUrl) this.membership.learnAddress(this.id, { apiUrl: options.apiUrl });
+    this.readIdPrefix = `${options.id}:${options.clock.wallMs().toString(36)}:${Math.random().toString(36).slice(2, 10)}:`;
+    this.ticker = new Ticker(options.clock, options.tickMs, options.electionTimeoutTicks, (n) => this.onTicks(n));
+  }
+
+  /** Load persisted state, restore the state machine from its snapshot, start the transport and the ticks. */
+  async start(): Promise<void> {
+    if (this.started) throw new Error('RaftNode.start called twice');
+    this.started = true;
+    const o = this.opts;
+    const persisted = await o.storage.load();
+    if (persisted.snapshot) {
+      const meta = persisted.snapshot.meta;
+      o.stateMachine.restore(persisted.snapshot.data, meta.index);
+      this.membership.resetConf(meta.conf, meta.memberContext);
+      this.applied = meta.index;
+      this.appliedTerm = meta.term;
+      this.lastSnapshotIndex = meta.index;
+    }
+    // Addresses from config entries still in the log, applied or not, so a
+    // restarted node can reach members that joined after its snapshot.
+    for (const e of persisted.entries) if (e.type === 'config') this.membership.learnContext(e.change.node, e.change.context);
+    this.lastTerm = persisted.hardState.term;
+    const config: RaftConfig = {
+      id: o.id,
+      initialVoters: o.members.map((m) => m.id),
+      electionTimeoutTicks: o.electionTimeoutTicks,
+      heartbeatIntervalTicks: o.heartbeatIntervalTicks,
+      random: seededRandom(o.randomSeed ?? seedFor(o.id, process.pid ^ Date.now())),
+      preVote: o.raft?.preVote ?? true,
+      checkQuorum: o.raft?.checkQuorum ?? true,
+      leaseReads: o.raft?.leaseReads ?? false,
+      maxInflightAppends: o.raft?.maxInflightAppends ?? DEFAULT_MAX_INFLIGHT_APPENDS,
+      maxEntriesPerAppend: o.raft?.maxEntriesPerAppend ?? DEFAULT_MAX_ENTRIES_PER_APPEND,
+      maxBytesPerAppend: o.raft?.maxBytesPerAppend ?? DEFAULT_MAX_BYTES_PER_APPEND,
+      maxCommittedEntriesPerReady: o.raft?.maxCommittedEntriesPerReady ?? DEFAULT_MAX_COMMITTED_ENTRIES_PER_READY,
+    };
+    this.raft = o.createRaft(config, persisted);
+    this.log.info(
+      {
+        term: persisted.hardState.term,
+        commit: persisted.hardState.commit,
+        snapshotIndex: persisted.snapshot?.meta.index ?? 0,
+        entries: persisted.entries.length,
+      },
+      'node state loaded',
+    );
+
+    o.transport.onMessage((m) => this.onMessage(m));
+    o.transport.onUnreachable((to) => this.withRaft((r) => r.reportUnreachable(to)));
+    o.transport.onSnapshotStatus((to, ok) => this.withRaft((r) => r.reportSnapshot(to, ok)));
+    o.transport.onPeerHello((hello) => this.onPeerHello(hello));
+    o.transport.setPeers(this.membership.peerAddresses(this.id));
+    await o.transport.start();
+    this.ticker.start();
+    this.scheduleReady();
+  }
+
+  // ---- inputs -------------------------------------------------------------
+
+  private withRaft(fn: (raft: RaftCore) => void): void {
+    if (!this.raft || this.stopped) return;
+    fn(this.raft);
+    this.scheduleReady();
+  }
+
+  private onTicks(ticks: number): void {
+    this.withRaft((r) => {
+      for (let i = 0; i < ticks; i++) r.tick();
+    });
+  }
+
+  private onMessage(message: Message): void {
+    if (!this.raft || this.stopped) return;
+    try {
+      this.raft.step(message);
+    } catch (err) {
+      this.log.warn({ err, from: message.from, type: message.type }, 'message rejected by raft');
+      return;
+    }
+    this.scheduleReady();
+  }
+
+  private onPeerHello(hello: PeerHello): void {
+    if (hello.clusterId !== this.clusterId) {
+      this.log.warn({ peer: hello.nodeId, clusterId: hello.clusterId }, 'peer from another cluster ignored');
+      return;
+    }
+    if (hello.apiUrl && this.membership.learnAddress(hello.nodeId, { apiUrl: hello.apiUrl })) {
+      this.log.debug({ peer: hello.nodeId, apiUrl: hello.apiUrl }, 'learned peer api url');
+    }
+  }
+
+  // ---- the Ready loop -----------------------------------------------------
+
+  /** Coalesce: messages and proposals arriving in the same turn share one Ready. */
+  private scheduleReady(): void {
+    if (this.readyScheduled || this.readyRunning || this.stopped || !this.raft) return;
+    this.readyScheduled = true;
+    setImmediate(() => {
+      this.readyScheduled = false;
+      void this.runReadyLoop();
+    });
+  }
+
+  /** Never two Ready handlings at once: the flag is only cleared when the loop has nothing left. */
+  private async runReadyLoop(): Promise<void> {
+    if (this.readyRunning || !this.raft) return;
+    this.readyRunning = true;
+    this.readyIdle = new Promise((resolve) => (this.readyIdleResolve = resolve));
+    const raft = this.raft;
+    try {
+      while (!this.stopped && raft.hasReady()) {
+        const rd = raft.ready();
+        await this.handleReady(raft, rd);
+        if (this.stopped) break;
+        raft.advance(rd);
+        this.afterAdvance(raft);
+        await this.maybeSnapshot(raft);
+      }
+    } catch (err) {
+      this.die(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      this.readyRunning = false;
+      this.readyIdleResolve?.();
+      this.readyIdleResolve = null;
+    }
+  }
+
+  private async handleReady(raft: RaftCore, rd: Ready): Promise<void> {
+    this.stats.readies++;
+    const o = this.opts;
+    // Learn addresses from appended config entries before sending: a new
+    // leader must be able to reach a learner whose change is not committed yet.
+    let addressesChanged = false;
+    for (const e of rd.entries) {
+      if (e.type === 'config' && e.change.context) {
+        this.membership.learnContext(e.change.node, e.change.context);
+        addressesChanged = true;
+      }
+    }
+    if (addressesChanged) o.transport.setPeers(this.membership.peerAddresses(this.id));
+
+    // (1) One synced write; persist before speaking.
+    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+      if (rd.hardState) {
+        // Assertions that stay on: a term never decreases.
+        if (rd.hardState.term < this.lastTerm) {
+          throw new Error(`term went back from ${this.lastTerm} to ${rd.hardState.term}`);
+        }
+        this.lastTerm = rd.hardState.term;
+      }
+      await o.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+      this.stats.saves++;
+      this.stats.entriesSaved += rd.entries.length;
+    }
+    if (this.stopped) return;
+
+    // (2) Only now may messages that depend on it go out.
+    if (rd.messages.length > 0) {
+      o.transport.send(rd.messages);
+      this.stats.messagesSent += rd.messages.length;
+    }
+
+    // (3) Restore, then apply in order.
+    if (rd.snapshot) this.restoreSnapshot(rd.snapshot);
+    for (const entry of rd.committedEntries) this.applyEntry(entry);
+
+    // (4) Reads.
+    for (const rs of rd.readStates) this.reads.confirmed(rs.requestId, rs.index, this.applied);
+    this.reads.appliedUpTo(this.applied);
+    for (const id of rd.droppedReads) this.reads.dropped(id, this.leader);
+
+    if (rd.softState) this.noteSoftState(raft, rd.softState.role, rd.softState.leader);
+  }
+
+  private restoreSnapshot(snapshot: Snapshot): void {
+    const meta = snapshot.meta;
+    if (meta.index <= this.applied) {
+      this.log.warn({ index: meta.index, applied: this.applied }, 'ignoring snapshot that is not ahead of applied');
+      return;
+    }
+    this.opts.stateMachine.restore(snapshot.data, meta.index);
+    this.membership.resetConf(meta.conf, meta.memberContext);
+    this.opts.transport.setPeers(this.membership.peerAddresses(this.id));
+    this.applied = meta.index;
+    this.appliedTerm = meta.term;
+    this.lastSnapshotIndex = meta.index;
+    this.proposals.coveredBySnapshot(meta.index);
+    this.stats.snapshotsRestored++;
+    this.log.info({ index: meta.index, term: meta.term, bytes: snapshot.data.length }, 'restored snapshot');
+  }
+
+  private applyEntry(entry: Entry): void {
+    if (entry.index <= this.applied) {
+      // Raft hands each committed entry out once; after a restore it starts above the snapshot.
+      throw new Error(`entry ${entry.index} handed out again (applied ${this.applied})`);
+    }
+    if (entry.index !== this.applied + 1) {
+      throw new Error(`gap in applied entries: applied ${this.applied}, got ${entry.index}`);
+    }
+    let result: unknown = undefined;
+    if (entry.type === 'normal') {
+      result = this.opts.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data });
+    } else if (entry.type === 'config') {
+      this.applyConfChange(entry.change);
+    }
+    this.applied = entry.index;
+    this.appliedTerm = entry.term;
+    this.proposals.applied(entry.index, entry.term, result);
+  }
+
+  private applyConfChange(change: ConfChange): void {
+    this.membership.applyChange(change);
+    this.opts.transport.setPeers(this.membership.peerAddresses(this.id));
+    this.log.info({ kind: change.kind, member: change.node, conf: this.membership.conf() }, 'membership changed');
+  }
+
+  private noteSoftState(raft: RaftCore, role: Role, leader: NodeId | null): void {
+    const st = raft.status();
+    const changed = role !== this.role || leader !== this.leader;
+    const wasLeader = this.role === 'leader';
+    this.role = role;
+    this.leader = leader;
+    if (!changed) return;
+    this.log.info({ role, leader, term: st.term }, role === 'leader' ? 'became leader' : 'role changed');
+    if (wasLeader && role !== 'leader') {
+      // They may still commit under the next leader (correctness.md #15).
+      this.proposals.rejectOtherTerms(null, 'leadership was lost; the command may or may not commit');
+      this.reads.rejectUnconfirmed(() => new NotLeaderError(leader));
+    }
+    for (const listener of [...this.roleListeners]) {
+      try {
+        listener(role, leader, st.term);
+      } catch (err) {
+        this.log.error({ err }, 'role listener threw');
+      }
+    }
+  }
+
+  private afterAdvance(raft: RaftCore): void {
+    // A leader that went through another term between two Readies (lost and
+    // regained leadership) must not resolve old-term proposals as its own.
+    const st = raft.status();
+    if (st.role === 'leader') this.proposals.rejectOtherTerms(st.term, 'leadership changed hands; the command may or may not commit');
+  }
+
+  private async maybeSnapshot(raft: RaftCore): Promise<void> {
+    const o = this.opts;
+    if (this.applied - this.lastSnapshotIndex < o.snapshotEveryEntries) return;
+    const snapshot: Snapshot = {
+      meta: {
+        index: this.applied,
+        term: this.appliedTerm,
+        conf: this.membership.conf(),
+        memberContext: this.membership.contexts(),
+      },
+      data: o.stateMachine.snapshot(),
+    };
+    // Durable first; the log is only compacted once the snapshot covering it is.
+    await o.storage.save({ hardState: null, entries: [], snapshot });
+    raft.compact(snapshot, o.snapshotRetainEntries ?? DEFAULT_SNAPSHOT_RETAIN_ENTRIES);
+    this.lastSnapshotIndex = snapshot.meta.index;
+    this.stats.snapshotsTaken++;
+    await o.storage.compact(snapshot.meta.index);
+    this.log.info({ index: snapshot.meta.index, bytes: snapshot.data.length }, 'took snapshot');
+  }
+
+  private die(err: Error): void {
+    if (this.fatal) return;
+    this.fatal = err;
+    this.log.fatal({ err }, 'node stopped on a fatal error');
+    this.stopped = true;
+    this.ticker.stop();
+    this.proposals.rejectAll(() => new OutcomeUnknownError(`node failed: ${err.message}`));
+    this.reads.rejectAll(() => new NotLeaderError(null));
+    this.opts.onFatal?.(err);
+  }
+
+  // ---- ReplicatedNode -----------------------------------------------------
+
+  private requireLeader(): RaftCore {
+    if (!this.raft || this.stopping || this.stopped) throw new NotLeaderError(null);
+    if (this.raft.status().role !== 'leader') throw new NotLeaderError(this.raft.status().leader);
+    return this.raft;
+  }
+
+  private translate(err: unknown, raft: RaftCore): Error {
+    if (err instanceof RaftNotLeaderError) return new NotLeaderError(err.leader);
+    // Dropped before it was appended (e.g. during a leadership transfer): surely not applied.
+    if (err instanceof ProposalDroppedError) return new NotLeaderError(raft.status().leader);
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  async propose(data: Uint8Array, timeoutMs: number): Promise<{ index: LogIndex; result: unknown }> {
+    const raft = this.requireLeader();
+    let at: { index: LogIndex; term: Term };
+    try {
+      at = raft.propose(data);
+    } catch (err) {
+      throw this.translate(err, raft);
+    }
+    const done = this.proposals.add(at.index, at.term, timeoutMs);
+    this.scheduleReady();
+    return done;
+  }
+
+  private async proposeConf(change: ConfChange, timeoutMs: number): Promise<LogIndex> {
+    const raft = this.requireLeader();
+    let at: { index: LogIndex; term: Term };
+    try {
+      at = raft.proposeConfChange(change);
+    } catch (err) {
+      if (err instanceof ProposalDroppedError) throw err; // another change in flight: the caller may retry
+      throw this.translate(err, raft);
+    }
+    const done = this.proposals.add(at.index, at.term, timeoutMs);
+    this.scheduleReady();
+    return (await done).index;
+  }
+
+  async readBarrier(timeoutMs: number): Promise<LogIndex> {
+    const raft = this.requireLeader();
+    const requestId = this.readIdPrefix + (++this.readSeq).toString(36);
+    const done = this.reads.add(requestId, timeoutMs);
+    try {
+      raft.readIndex(requestId);
+    } catch (err) {
+      this.reads.dropped(requestId, raft.status().leader);
+      done.catch(() => {});
+      throw this.translate(err, raft);
+    }
+    this.scheduleReady();
+    return done;
+  }
+
+  leadershipConfirmedRecently(): boolean {
+    if (!this.raft || this.stopped) return false;
+    const st = this.raft.status();
+    return (
+      st.role === 'leader' &&
+      st.ticksSinceQuorumContact !== null &&
+      st.ticksSinceQuorumContact < this.opts.electionTimeoutTicks
+    );
+  }
+
+  status(): NodeStatus {
+    const st = this.raft?.status();
+    const progress: NodeStatus['progress'] = st?.progress
+      ? Object.fromEntries(
+          Object.entries(st.progress).map(([id, p]) => [id, { matchIndex: p.match, reachable: id === this.id || p.recentActive }]),
+        )
+      : null;
+    return {
+      clusterId: this.clusterId,
+      id: this.id,
+      role: st?.role ?? 'follower',
+      leader: st?.leader ?? null,
+      term: st?.term ?? this.lastTerm,
+      commitIndex: st?.commit ?? logIndex(0),
+      appliedIndex: this.applied,
+      conf: this.membership.conf(),
+      members: this.membership.members(),
+      progress,
+    };
+  }
+
+  leaderApiUrl(): string | null {
+    const leader = this.raft?.status().leader ?? null;
+    if (!leader) return null;
+    return this.membership.address(leader)?.apiUrl ?? null;
+  }
+
+  /** Any member's API URL, if known. */
+  apiUrlOf(id: NodeId): string | null {
+    return this.membership.address(id)?.apiUrl ?? null;
+  }
+
+  onRoleChange(listener: RoleListener): () => void {
+    this.roleListeners.add(listener);
+    return () => this.roleListeners.delete(listener);
+  }
+
+  /** Resolve once `predicate` holds, checked after every Ready and every tick; reject after timeoutMs. */
+  private waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (predicate()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (this.fatal) {
+          done();
+          reject(this.fatal);
+        } else if (predicate()) {
+          done();
+          resolve();
+        }
+      }, Math.max(1, Math.min(this.opts.tickMs, 20)));
+      const timer = setTimeout(() => {
+        done();
+        reject(new OutcomeUnknownError(`${what} did not happen within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearInterval(poll);
+        clearTimeout(timer);
+      };
+    });
+  }
+
+  /** The voter (not us) with the highest match index: the cheapest to hand leadership to. */
+  private bestTransferee(): NodeId | null {
+    const st = this.raft?.status();
+    if (!st?.progress) return null;
+    let best: NodeId | null = null;
+    let bestMatch = -1;
+    for (const v of st.conf.voters) {
+      if (v === this.id) continue;
+      const p = st.progress[v];
+      if (p && p.match > bestMatch) {
+        best = v;
+        bestMatch = p.match;
+      }
+    }
+    return best;
+  }
+
+  async transferLeadership(to: NodeId | null, timeoutMs: number): Promise<NodeId> {
+    const raft = this.requireLeader();
+    const target = to ?? this.bestTransferee();
+    if (!target) throw new NotLeaderError(this.id); // alone: nobody to hand over to
+    if (target === this.id) return this.id;
+    if (!raft.status().conf.voters.includes(target)) throw new Error(`${target} is not a voter`);
+    try {
+      raft.transferLeadership(target);
+    } catch (err) {
+      throw this.translate(err, raft);
+    }
+    this.scheduleReady();
+    await this.waitFor(() => raft.status().leader === target, timeoutMs, `leadership transfer to ${target}`);
+    return target;
+  }
+
+  async addMember(member: { id: NodeId; peerUrl: string; apiUrl: string; voter: boolean }, timeoutMs: number): Promise<void> {
+    const deadline = this.opts.clock.monotonicMs() + timeoutMs;
+    const left = (): number => Math.max(1, deadline - this.opts.clock.monotonicMs());
+    this.requireLeader();
+    // The leader must reach the learner as soon as the change is appended.
+    this.membership.learnAddress(member.id, { peerUrl: member.peerUrl, apiUrl: member.apiUrl });
+    this.opts.transport.setPeers(this.membership.peerAddresses(this.id));
+    const context = encodeMemberContext({ peerUrl: member.peerUrl, apiUrl: member.apiUrl });
+    if (this.membership.isVoter(member.id)) return;
+    if (!this.membership.isMember(member.id)) {
+      await this.proposeConf({ kind: 'addLearner', node: member.id, context }, left());
+    }
+    if (!member.voter) return;
+    // Promote only once caught up, so the new voter does not stall commits (Raft dissertation §4.2.1).
+    await this.waitFor(
+      () => {
+        const st = this.raft?.status();
+        const p = st?.progress?.[member.id];
+        return !!st && !!p && p.match >= st.commit;
+      },
+      left(),
+      `catch-up of ${member.id}`,
+    );
+    await this.proposeConf({ kind: 'addVoter', node: member.id, context }, left());
+  }
+
+  async removeMember(id: NodeId, timeoutMs: number): Promise<void> {
+    this.requireLeader();
+    if (!this.membership.isMember(id)) return;
+    await this.proposeConf({ kind: 'removeNode', node: id }, timeoutMs);
+  }
+
+  /** Applied index of the local state machine (for stale reads). */
+  appliedIndex(): LogIndex {
+    return this.applied;
+  }
+
+  /** The error the node died of, if it did. */
+  failure(): Error | null {
+    return this.fatal;
+  }
+
+  /**
+   * Graceful stop: refuse new work, let in-flight proposals finish (bounded),
+   * hand leadership over if leader (bounded), drain the Ready loop so that
+   * everything handed to storage is durable, then close transport and storage.
+   */
+  async stop(options: { transferTimeoutMs?: number } = {}): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const transferTimeoutMs = options.transferTimeoutMs ?? this.opts.electionTimeoutTicks * this.opts.tickMs * 2;
+    if (this.raft && !this.stopped) {
+      if (this.proposals.size > 0) {
+        await this.waitFor(() => this.proposals.size === 0, STOP_DRAIN_MS, 'drain').catch(() => {});
+      }
+      const st = this.raft.status();
+      const target = st.role === 'leader' ? this.bestTransferee() : null;
+      if (target) {
+        const raft = this.raft;
+        try {
+          raft.transferLeadership(target);
+          this.scheduleReady();
+          await this.waitFor(() => raft.status().role !== 'leader', transferTimeoutMs, 'leadership hand-over');
+          this.log.info({ to: target }, 'handed leadership over');
+        } catch (err) {
+          this.log.warn({ err, to: target }, 'leadership hand-over failed; stopping anyway');
+        }
+      }
+    }
+    this.ticker.stop();
+    // No new Ready starts from here; the current one finishes its save (the
+    // flush) and stops before sending or applying anything more.
+    this.stopped = true;
+    if (this.readyRunning) await this.readyIdle;
+    this.proposals.rejectAll(() => new OutcomeUnknownError('node stopped'));
+    this.reads.rejectAll(() => new NotLeaderError(null));
+    await this.opts.transport.close().catch((err: unknown) => this.log.warn({ err }, 'transport close failed'));
+    await this.opts.storage.close().catch((err: unknown) => this.log.warn({ err }, 'storage close failed'));
+    this.log.info({ applied: this.applied }, 'node stopped');
+  }
+}
