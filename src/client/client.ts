@@ -1,0 +1,254 @@
+// The lockstep SDK: typed methods for every endpoint of the HTTP API v1,
+// sessions that keep themselves alive, withLock, elect and observe.
+//
+//   const client = new Client({ endpoints: ['http://127.0.0.1:7001', 'http://127.0.0.1:7002'] });
+//   await client.withLock('ticket:abc', { ttlMs: 600_000 }, async (hold) => {
+//     await store.write(order, { fencingToken: hold.fencingToken, signal: hold.signal });
+//   });
+
+import { systemClock, type Clock } from './clock.js';
+import { LockstepError } from './errors.js';
+import { Election, type ElectOptions } from './election.js';
+import { withLock, type LockHold, type WithLockOptions } from './hold.js';
+import { HttpEngine, type HttpResult, type RequestSpec } from './http.js';
+import { Session, type SessionOptions } from './session.js';
+import { eventStream, parseEventData, type StreamOptions } from './stream.js';
+import type {
+  AcquireOptions,
+  AcquireResult,
+  CampaignResult,
+  ClusterInfo,
+  ElectionInfo,
+  ElectionLeader,
+  LockInfo,
+  LockList,
+  LockWatchEvent,
+  ReadOptions,
+  SessionCreated,
+  SessionCreateOptions,
+  SessionInfo,
+  SessionList,
+} from './types.js';
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+export const DEFAULT_TOTAL_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_ATTEMPTS = 10;
+export const DEFAULT_BACKOFF_BASE_MS = 100;
+export const DEFAULT_BACKOFF_MAX_MS = 2_000;
+
+export interface ClientOptions {
+  /** API URLs of the nodes, e.g. http://127.0.0.1:7001. Tried in turn; any node serves the whole API. */
+  endpoints: string[];
+  /** Per attempt (a waiting acquire or campaign adds its waitMs). Default 5000. */
+  requestTimeoutMs?: number;
+  /** Per call across retries. Default 30000. */
+  totalTimeoutMs?: number;
+  /** Per call. Default 10. */
+  maxAttempts?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Bearer token, when the cluster has auth on. */
+  token?: string;
+  fetch?: typeof fetch;
+  /** Monotonic clock and timers; tests inject a manual one. */
+  clock?: Clock;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+const seg = (name: string): string => encodeURIComponent(name);
+
+function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+  const s = q.toString();
+  return s === '' ? '' : `?${s}`;
+}
+
+function readQuery(opts: ReadOptions | undefined, extra: Record<string, string | number | undefined> = {}): string {
+  return query({ ...extra, consistency: opts?.consistency === 'stale' ? 'stale' : undefined });
+}
+
+export class Client {
+  readonly clock: Clock;
+  private readonly http: HttpEngine;
+
+  constructor(options: ClientOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.http = new HttpEngine({
+      endpoints: options.endpoints.map((e) => e.replace(/\/+$/, '')),
+      requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      totalTimeoutMs: options.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS,
+      maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      backoffBaseMs: options.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS,
+      backoffMaxMs: options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
+      fetch: options.fetch ?? globalThis.fetch,
+      clock: this.clock,
+      token: options.token ?? null,
+    });
+  }
+
+  get endpoints(): string[] {
+    return this.http.endpoints;
+  }
+
+  /** The raw request, for endpoints this SDK does not wrap. */
+  async request<T>(spec: RequestSpec): Promise<HttpResult<T>> {
+    return this.http.request<T>(spec);
+  }
+
+  private async body<T>(spec: RequestSpec): Promise<T> {
+    return (await this.http.request<T>(spec)).body;
+  }
+
+  // ---- sessions ----
+
+  createSession(opts: SessionCreateOptions = {}, call: CallOptions = {}): Promise<SessionCreated> {
+    return this.body({ method: 'POST', path: '/v1/sessions', body: opts, retry: 'keyed', signal: call.signal });
+  }
+
+  keepaliveSession(sessionId: string, opts: { requestTimeoutMs?: number; totalTimeoutMs?: number } = {}): Promise<{ sessionId: string; ttlMs: number }> {
+    // Keepalives are idempotent by nature (the contract): no key needed.
+    return this.body({ method: 'POST', path: `/v1/sessions/${seg(sessionId)}/keepalive`, retry: 'idempotent', ...opts });
+  }
+
+  getSession(sessionId: string, opts?: ReadOptions): Promise<SessionInfo> {
+    return this.body({ method: 'GET', path: `/v1/sessions/${seg(sessionId)}${readQuery(opts)}`, retry: 'idempotent', signal: opts?.signal });
+  }
+
+  deleteSession(sessionId: string): Promise<{ sessionId: string; released: { name: string; fencingToken: number }[] }> {
+    return this.body({ method: 'DELETE', path: `/v1/sessions/${seg(sessionId)}`, retry: 'keyed' });
+  }
+
+  listSessions(opts: { limit?: number; after?: string } & ReadOptions = {}): Promise<SessionList> {
+    return this.body({ method: 'GET', path: `/v1/sessions${readQuery(opts, { limit: opts.limit, after: opts.after })}`, retry: 'idempotent', signal: opts.signal });
+  }
+
+  /** Every session, following `next` page by page. */
+  async *allSessions(opts: { pageSize?: number } & ReadOptions = {}): AsyncGenerator<SessionInfo> {
+    let after: string | undefined;
+    do {
+      const page = await this.listSessions({ ...opts, limit: opts.pageSize, after });
+      yield* page.sessions;
+      after = page.next;
+    } while (after !== undefined && after !== null);
+  }
+
+  /** Open a session that keeps itself alive; see Session.signal and Session.lost. */
+  async session(opts: SessionOptions = {}, call: CallOptions = {}): Promise<Session> {
+    const { safetyMarginMs, ...create } = opts;
+    const sentAtMs = this.clock.nowMs();
+    const created = await this.createSession(create, call);
+    return new Session(this, this.clock, created, sentAtMs, safetyMarginMs);
+  }
+
+  // ---- locks ----
+
+  acquire(name: string, opts: AcquireOptions, call: CallOptions = {}): Promise<AcquireResult> {
+    return this.body({ method: 'POST', path: `/v1/locks/${seg(name)}/acquire`, body: opts, retry: 'keyed', waitMs: opts.waitMs ?? 0, signal: call.signal });
+  }
+
+  release(name: string, fencingToken: number): Promise<{ released: true }> {
+    return this.body({ method: 'POST', path: `/v1/locks/${seg(name)}/release`, body: { fencingToken }, retry: 'keyed' });
+  }
+
+  extend(name: string, fencingToken: number, ttlMs?: number): Promise<{ expiresInMs: number }> {
+    return this.body({ method: 'POST', path: `/v1/locks/${seg(name)}/extend`, body: { fencingToken, ttlMs }, retry: 'keyed' });
+  }
+
+  getLock(name: string, opts?: ReadOptions): Promise<LockInfo> {
+    return this.body({ method: 'GET', path: `/v1/locks/${seg(name)}${readQuery(opts)}`, retry: 'idempotent', signal: opts?.signal });
+  }
+
+  listLocks(opts: { prefix?: string; limit?: number; after?: string } & ReadOptions = {}): Promise<LockList> {
+    const path = `/v1/locks${readQuery(opts, { prefix: opts.prefix, limit: opts.limit, after: opts.after })}`;
+    return this.body({ method: 'GET', path, retry: 'idempotent', signal: opts.signal });
+  }
+
+  /** Every lock with the prefix, following `next` page by page. */
+  async *allLocks(opts: { prefix?: string; pageSize?: number } & ReadOptions = {}): AsyncGenerator<LockList['locks'][number]> {
+    let after: string | undefined;
+    do {
+      const page = await this.listLocks({ ...opts, limit: opts.pageSize, after });
+      yield* page.locks;
+      after = page.next;
+    } while (after !== undefined && after !== null);
+  }
+
+  /** Changes to a lock, starting with a `state` event (again after a reconnect). */
+  async *watchLock(name: string, opts: StreamOptions = {}): AsyncGenerator<LockWatchEvent> {
+    for await (const ev of eventStream(this.http, this.clock, `/v1/locks/${seg(name)}/watch`, opts)) {
+      yield { type: ev.event, data: parseEventData(ev) as LockWatchEvent['data'] };
+    }
+  }
+
+  /** Chubby's sequencer check: does this token hold the lock now? */
+  async checkFencing(name: string, fencingToken: number, call: CallOptions = {}): Promise<boolean> {
+    // A read: safe to retry without a key.
+    const res = await this.body<{ valid: boolean }>({ method: 'POST', path: '/v1/fencing/check', body: { name, fencingToken }, retry: 'idempotent', signal: call.signal });
+    return res.valid;
+  }
+
+  withLock<T>(name: string, opts: WithLockOptions, fn: (hold: LockHold) => Promise<T> | T): Promise<T> {
+    return withLock(this, name, opts, fn);
+  }
+
+  // ---- elections ----
+
+  campaign(name: string, body: { sessionId: string; value: string; waitMs?: number }, call: CallOptions = {}): Promise<CampaignResult> {
+    return this.body({ method: 'POST', path: `/v1/elections/${seg(name)}/campaign`, body, retry: 'keyed', waitMs: body.waitMs ?? 0, signal: call.signal });
+  }
+
+  proclaim(name: string, term: number, value: string): Promise<{ name: string; term: number; value: string }> {
+    return this.body({ method: 'POST', path: `/v1/elections/${seg(name)}/proclaim`, body: { term, value }, retry: 'keyed' });
+  }
+
+  resign(name: string, term: number): Promise<{ resigned: true }> {
+    return this.body({ method: 'POST', path: `/v1/elections/${seg(name)}/resign`, body: { term }, retry: 'keyed' });
+  }
+
+  getElection(name: string, opts?: ReadOptions): Promise<ElectionInfo> {
+    return this.body({ method: 'GET', path: `/v1/elections/${seg(name)}${readQuery(opts)}`, retry: 'idempotent', signal: opts?.signal });
+  }
+
+  /** Campaign in the background; see ElectOptions. Close the returned Election to resign and stop. */
+  elect(name: string, value: string, opts: ElectOptions): Election {
+    return new Election(this, name, value, opts);
+  }
+
+  /** The election's leader now, then at every change (null: vacant). Repeats are dropped across reconnects. */
+  async *observe(name: string, opts: StreamOptions = {}): AsyncGenerator<ElectionLeader | null> {
+    let last: string | undefined;
+    for await (const ev of eventStream(this.http, this.clock, `/v1/elections/${seg(name)}/observe`, opts)) {
+      if (ev.event !== 'leader') continue;
+      const data = parseEventData(ev);
+      if (!('leader' in data)) throw new LockstepError('protocol', "observe: a 'leader' event without 'leader'", 0);
+      const leader = data.leader as ElectionLeader | null;
+      const keyText = JSON.stringify(leader);
+      if (keyText === last) continue;
+      last = keyText;
+      yield leader;
+    }
+  }
+
+  // ---- cluster ----
+
+  cluster(opts?: ReadOptions): Promise<ClusterInfo> {
+    return this.body({ method: 'GET', path: `/v1/cluster${readQuery(opts)}`, retry: 'idempotent', signal: opts?.signal });
+  }
+
+  addMember(member: { id: string; apiUrl: string; peerUrl: string; voter?: boolean }): Promise<unknown> {
+    return this.body({ method: 'POST', path: '/v1/cluster/members', body: member, retry: 'unsafe' });
+  }
+
+  removeMember(id: string): Promise<unknown> {
+    return this.body({ method: 'DELETE', path: `/v1/cluster/members/${seg(id)}`, retry: 'unsafe' });
+  }
+
+  /** Hand leadership to `to` (or to the most up-to-date follower). */
+  transferLeadership(to?: string): Promise<{ leader?: string; [k: string]: unknown }> {
+    return this.body({ method: 'POST', path: '/v1/cluster/leadership', body: to === undefined ? {} : { to }, retry: 'unsafe' });
+  }
+}

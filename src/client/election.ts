@@ -1,0 +1,163 @@
+// elect: campaign for a named election, call back when elected and when
+// demoted, and campaign again (with a fresh session) after losing one,
+// until closed. Leadership is tied to a session: it ends when the session
+// ends, and the leadership's signal fires before the session's lease can
+// have run out (correctness.md item 18). `term` is the fencing token.
+
+import { sleep, type Clock } from './clock.js';
+import { isLockstepError, LockstepError } from './errors.js';
+import type { Session } from './session.js';
+import type { CampaignResult } from './types.js';
+
+/** waitMs of one campaign request; a candidate that is not elected in it queues again. */
+export const CAMPAIGN_WAIT_MS = 300_000;
+/** Pause after a failed campaign request (no leader, a node down) before the next. */
+export const CAMPAIGN_RETRY_DELAY_MS = 250;
+
+export interface Leadership {
+  readonly name: string;
+  /** The election's term: a fencing token, larger than every earlier leader's. */
+  readonly term: number;
+  readonly value: string;
+  /** Fires when leadership ends or may have ended; stop acting as leader then. */
+  readonly signal: AbortSignal;
+  readonly session: Session;
+  /** Change the value others observe, keeping the term. */
+  proclaim(value: string): Promise<void>;
+}
+
+export type DemotionReason = 'session_lost' | 'closed';
+
+export interface ElectOptions {
+  onElected(leadership: Leadership): void | Promise<void>;
+  onDemoted?(reason: DemotionReason, leadership: Leadership): void | Promise<void>;
+  /** Campaign with this session; when it ends the election ends too. Default: the election opens its own and replaces it when lost. */
+  session?: Session;
+  /** TTL of the sessions the election opens itself (default the server's, 10 s). */
+  sessionTtlMs?: number;
+  /** Called with errors the election recovered from (logging). */
+  onError?(err: unknown): void;
+}
+
+export interface ElectTransport {
+  readonly clock: Clock;
+  session(opts: { ttlMs?: number; name?: string }): Promise<Session>;
+  campaign(name: string, body: { sessionId: string; value: string; waitMs?: number }, call?: { signal?: AbortSignal }): Promise<CampaignResult>;
+  proclaim(name: string, term: number, value: string): Promise<unknown>;
+  resign(name: string, term: number): Promise<unknown>;
+}
+
+export class Election {
+  private readonly stop = new AbortController();
+  private current: { leadership: Leadership; end(reason: DemotionReason): void } | null = null;
+  private ownSession: Session | null = null;
+  /** Resolves when the election has stopped (closed, or its given session ended). */
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly t: ElectTransport,
+    readonly name: string,
+    private readonly value: string,
+    private readonly opts: ElectOptions,
+  ) {
+    this.done = this.loop();
+  }
+
+  /** The leadership while this candidate leads, else null. */
+  get leadership(): Leadership | null {
+    return this.current?.leadership ?? null;
+  }
+
+  /** Stop campaigning; resign if leading; close the session the election opened. */
+  async close(): Promise<void> {
+    if (!this.stop.signal.aborted) this.stop.abort(new Error('election closed'));
+    await this.done;
+  }
+
+  private async loop(): Promise<void> {
+    const { clock } = this.t;
+    while (!this.stop.signal.aborted) {
+      let session: Session;
+      try {
+        session = await this.sessionFor();
+      } catch (err) {
+        if (this.stop.signal.aborted) break;
+        this.opts.onError?.(err);
+        await sleep(clock, CAMPAIGN_RETRY_DELAY_MS, this.stop.signal).catch(() => undefined);
+        continue;
+      }
+      if (!session.alive) {
+        if (this.opts.session) break;
+        this.ownSession = null;
+        continue;
+      }
+      // Abandoning the request removes our place in the queue (the contract), so abort it when the session ends or we stop.
+      const signal = AbortSignal.any([this.stop.signal, session.signal]);
+      let result: CampaignResult;
+      try {
+        result = await this.t.campaign(this.name, { sessionId: session.id, value: this.value, waitMs: CAMPAIGN_WAIT_MS }, { signal });
+      } catch (err) {
+        if (this.stop.signal.aborted) break;
+        if (!session.signal.aborted && !isLockstepError(err, 'session_not_found')) {
+          this.opts.onError?.(err);
+          await sleep(clock, CAMPAIGN_RETRY_DELAY_MS, this.stop.signal).catch(() => undefined);
+        }
+        continue;
+      }
+      if (!result.elected) continue;
+      await this.lead(session, result.term, result.value);
+    }
+    await this.ownSession?.close().catch(() => undefined);
+  }
+
+  private async sessionFor(): Promise<Session> {
+    if (this.opts.session) return this.opts.session;
+    if (this.ownSession === null || !this.ownSession.alive) {
+      this.ownSession = await this.t.session({ ttlMs: this.opts.sessionTtlMs, name: `election:${this.name}` });
+    }
+    return this.ownSession;
+  }
+
+  /** Serve as leader until the session is lost or the election is closed. */
+  private async lead(session: Session, term: number, value: string): Promise<void> {
+    const controller = new AbortController();
+    const leadership: Leadership = {
+      name: this.name,
+      term,
+      value,
+      signal: controller.signal,
+      session,
+      proclaim: async (v: string) => {
+        await this.t.proclaim(this.name, term, v);
+      },
+    };
+    let ended = false;
+    const finished = new Promise<DemotionReason>((resolve) => {
+      const end = (reason: DemotionReason): void => {
+        if (ended) return;
+        ended = true;
+        controller.abort(new LockstepError(reason === 'closed' ? 'aborted' : 'session_lost', `leadership of '${this.name}' term ${term} ended: ${reason}`, 0));
+        resolve(reason);
+      };
+      this.current = { leadership, end };
+      session.onLost(() => end('session_lost'));
+      this.stop.signal.addEventListener('abort', () => end('closed'), { once: true });
+      if (this.stop.signal.aborted) end('closed');
+    });
+    try {
+      await this.opts.onElected(leadership);
+    } catch (err) {
+      this.opts.onError?.(err);
+    }
+    const reason = await finished;
+    this.current = null;
+    if (reason === 'closed' && session.alive) {
+      await this.t.resign(this.name, term).catch(() => undefined);
+    }
+    try {
+      await this.opts.onDemoted?.(reason, leadership);
+    } catch (err) {
+      this.opts.onError?.(err);
+    }
+  }
+}

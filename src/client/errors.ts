@@ -1,0 +1,57 @@
+// Typed errors of the SDK. Callers match on `code`, never on the message
+// (style.md item 6). Server codes come from the HTTP contract's error table;
+// the client adds a few of its own for failures that never reached a server
+// or that the SDK decides itself.
+
+/** Error codes the server answers with (docs: /work/shared/spec/http-api.md, "Errors"). */
+export type ServerErrorCode =
+  | 'invalid_argument'
+  | 'unauthorized'
+  | 'session_not_found'
+  | 'not_found'
+  | 'not_holder'
+  | 'deadlock'
+  | 'limit_mismatch'
+  | 'idempotency_conflict'
+  | 'payload_too_large'
+  | 'no_leader'
+  | 'unavailable'
+  | 'internal';
+
+/** Codes the SDK raises itself. */
+export type ClientErrorCode =
+  /** No endpoint answered (connection refused, reset, DNS) within the attempt or time budget. */
+  | 'unreachable'
+  /** The call's total time budget ran out; for a state-changing call the outcome is unknown. */
+  | 'timeout'
+  /** The server answered something that is not the contract (not JSON, no error body). */
+  | 'protocol'
+  /** withLock: the lock could not be had within waitMs. */
+  | 'not_acquired'
+  /** The session behind a hold or an election ended, or its lease may have run out. */
+  | 'session_lost'
+  /** The caller aborted the call through its AbortSignal. */
+  | 'aborted';
+
+export type ErrorCode = ServerErrorCode | ClientErrorCode;
+
+export class LockstepError extends Error {
+  override readonly name = 'LockstepError';
+  constructor(
+    readonly code: ErrorCode | (string & {}),
+    message: string,
+    /** The HTTP status; 0 when no server answered. */
+    readonly status: number,
+    /** The rest of the error body (e.g. `cycle` for deadlock), and client-side context. */
+    readonly details: Record<string, unknown> = {},
+    /** Parsed Retry-After, when the server sent one. */
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(message);
+  }
+
+}
+
+export function isLockstepError(err: unknown, code?: ErrorCode): err is LockstepError {
+  return err instanceof LockstepError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,178 @@
+// withLock: acquire, run the caller's function while the hold lasts, release.
+// The hold's signal fires before the hold can have ended on the server
+// (correctness.md item 18); the fencing token goes to every resource the
+// function writes (item 11) so that a write made after the signal is refused.
+
+import type { Clock } from './clock.js';
+import { isLockstepError, LockstepError } from './errors.js';
+import { defaultSafetyMarginMs, LeaseGuard } from './lease.js';
+import type { Session } from './session.js';
+import type { AcquireOptions, AcquireResult, LockMode } from './types.js';
+
+/** The contract's largest waitMs for one request; longer waits are made of several. */
+export const WAIT_MS_MAX_PER_REQUEST = 300_000;
+
+export interface WithLockOptions {
+  /** The hold has its own lease of this many ms (not renewed; see hold.extend). */
+  ttlMs?: number;
+  /** The hold lives as long as this session. */
+  session?: Session;
+  /** With neither ttlMs nor session, withLock opens a session of this TTL for the call and closes it after. */
+  sessionTtlMs?: number;
+  /** How long to wait in the queue; default 0 (try once). May exceed 300000 or be Infinity. */
+  waitMs?: number;
+  mode?: LockMode;
+  limit?: number;
+  owner?: string;
+  value?: string;
+  /** Stop waiting when this fires. */
+  signal?: AbortSignal;
+  /** TTL holds: stop this long before the TTL could end. */
+  safetyMarginMs?: number;
+}
+
+export interface LockHold {
+  readonly name: string;
+  readonly fencingToken: number;
+  readonly mode: LockMode;
+  /** Fires before the hold can have ended on the server; stop writing then. */
+  readonly signal: AbortSignal;
+  readonly session: Session | null;
+  /** How long the holder may still act, by the client's reckoning. */
+  remainingMs(): number;
+  /** TTL holds: renew the lease (to ttlMs, default the hold's own); measured from this call's send time. */
+  extend(ttlMs?: number): Promise<void>;
+}
+
+/** What withLock needs from the Client. */
+export interface HoldTransport {
+  readonly clock: Clock;
+  acquire(name: string, opts: AcquireOptions, call?: { signal?: AbortSignal }): Promise<AcquireResult>;
+  release(name: string, fencingToken: number): Promise<unknown>;
+  extend(name: string, fencingToken: number, ttlMs?: number): Promise<{ expiresInMs: number }>;
+  session(opts: { ttlMs?: number }): Promise<Session>;
+}
+
+/** Acquire, waiting up to waitMs in chunks the contract allows; returns the last answer and when its request was sent. */
+export async function acquireWaiting(
+  t: HoldTransport,
+  name: string,
+  opts: AcquireOptions & { waitMs?: number },
+  signal?: AbortSignal,
+): Promise<{ result: AcquireResult; sentAtMs: number }> {
+  const totalWaitMs = opts.waitMs ?? 0;
+  const startMs = t.clock.nowMs();
+  for (;;) {
+    const leftMs = totalWaitMs === Infinity ? WAIT_MS_MAX_PER_REQUEST : Math.max(0, Math.round(startMs + totalWaitMs - t.clock.nowMs()));
+    const waitMs = Math.min(WAIT_MS_MAX_PER_REQUEST, leftMs);
+    const sentAtMs = t.clock.nowMs();
+    const result = await t.acquire(name, { ...opts, waitMs }, { signal });
+    if (result.acquired || waitMs === 0 || (totalWaitMs !== Infinity && t.clock.nowMs() - startMs >= totalWaitMs)) {
+      return { result, sentAtMs };
+    }
+  }
+}
+
+export async function withLock<T>(t: HoldTransport, name: string, opts: WithLockOptions, fn: (hold: LockHold) => Promise<T> | T): Promise<T> {
+  if (opts.ttlMs !== undefined && opts.session !== undefined) {
+    throw new LockstepError('invalid_argument', 'withLock: give ttlMs or session, not both', 0);
+  }
+  const ownSession = opts.ttlMs === undefined && opts.session === undefined ? await t.session({ ttlMs: opts.sessionTtlMs }) : null;
+  const session = opts.session ?? ownSession;
+  try {
+    const { result, sentAtMs } = await acquireWaiting(
+      t,
+      name,
+      {
+        sessionId: session?.id,
+        ttlMs: session ? undefined : opts.ttlMs,
+        waitMs: opts.waitMs,
+        mode: opts.mode,
+        limit: opts.limit,
+        owner: opts.owner,
+        value: opts.value,
+      },
+      opts.signal,
+    );
+    if (!result.acquired) {
+      throw new LockstepError('not_acquired', `lock '${name}' is held (${result.holders.length} holder(s), ${result.queueLength} waiting)`, 0, {
+        holders: result.holders,
+        queueLength: result.queueLength,
+      });
+    }
+    const token = result.fencingToken;
+    const hold = session ? sessionHold(name, token, result.mode, session) : ttlHold(t, name, token, result.mode, opts.ttlMs!, sentAtMs, opts.safetyMarginMs);
+    try {
+      return await fn(hold.hold);
+    } finally {
+      hold.end();
+      await t.release(name, token).catch((err: unknown) => {
+        // Already gone (expired, session ended): nothing left to release.
+        if (isLockstepError(err, 'not_holder') || isLockstepError(err, 'session_not_found')) return;
+        throw err;
+      });
+    }
+  } finally {
+    await ownSession?.close().catch(() => undefined);
+  }
+}
+
+function sessionHold(name: string, fencingToken: number, mode: LockMode, session: Session): { hold: LockHold; end(): void } {
+  const controller = new AbortController();
+  const forward = (): void => controller.abort(session.signal.reason);
+  if (session.signal.aborted) forward();
+  else session.signal.addEventListener('abort', forward, { once: true });
+  return {
+    hold: {
+      name,
+      fencingToken,
+      mode,
+      signal: controller.signal,
+      session,
+      remainingMs: () => (controller.signal.aborted ? 0 : session.remainingMs()),
+      extend: async () => {
+        throw new LockstepError('invalid_argument', 'a session hold lasts as long as its session; it has no TTL to extend', 0);
+      },
+    },
+    end: () => {
+      session.signal.removeEventListener('abort', forward);
+      controller.abort(new Error(`lock '${name}' released`));
+    },
+  };
+}
+
+function ttlHold(
+  t: HoldTransport,
+  name: string,
+  fencingToken: number,
+  mode: LockMode,
+  ttlMs: number,
+  sentAtMs: number,
+  safetyMarginMs: number | undefined,
+): { hold: LockHold; end(): void } {
+  // Measured from the acquire's SEND time: the server's TTL starts at the grant, which is later.
+  const guard = new LeaseGuard(t.clock, ttlMs, safetyMarginMs ?? defaultSafetyMarginMs(ttlMs), sentAtMs, `lock '${name}' token ${fencingToken}`);
+  return {
+    hold: {
+      name,
+      fencingToken,
+      mode,
+      signal: guard.signal,
+      session: null,
+      remainingMs: () => guard.remainingMs(),
+      extend: async (newTtlMs?: number) => {
+        const extendSentAtMs = t.clock.nowMs();
+        try {
+          await t.extend(name, fencingToken, newTtlMs);
+        } catch (err) {
+          if (isLockstepError(err, 'not_holder')) guard.end('not_found');
+          throw err;
+        }
+        if (!guard.renew(extendSentAtMs, newTtlMs ?? ttlMs)) {
+          throw new LockstepError('session_lost', `lock '${name}': extended after the client-side deadline had passed; the hold may have lapsed meanwhile`, 0);
+        }
+      },
+    },
+    end: () => guard.end('closed'),
+  };
+}

@@ -1,0 +1,134 @@
+// The client's own view of a lease, and the AbortSignal that ends it
+// (correctness.md item 18: "a client measures its lease from the moment it
+// *sent* the heartbeat that was acknowledged, on a monotonic clock, and
+// stops acting before ttl - margin has passed").
+//
+// The server starts (or restarts) the lease when it RECEIVES the request, so
+// the send time is a lower bound of the server's start: counting from it can
+// only make the client stop early, never late. The server never ends a lease
+// before its TTL (after a failover it restarts it in full), so
+// `sentAtMs + ttlMs` is a safe end as long as the two monotonic clocks run
+// at the same rate; the margin covers rate error and the time the
+// application needs to notice the signal and stop.
+
+import type { Clock, TimerHandle } from './clock.js';
+
+/** Lower bound of the safety margin. */
+export const LEASE_MARGIN_MIN_MS = 200;
+/** The margin is this share of the TTL, for long TTLs... */
+export const LEASE_MARGIN_TTL_FRACTION = 0.1;
+/** ...up to this. */
+export const LEASE_MARGIN_MAX_MS = 10_000;
+
+export function defaultSafetyMarginMs(ttlMs: number): number {
+  return Math.max(LEASE_MARGIN_MIN_MS, Math.min(LEASE_MARGIN_MAX_MS, ttlMs * LEASE_MARGIN_TTL_FRACTION));
+}
+
+export type LeaseEndReason =
+  /** No acknowledged renewal in time: the lease may have run out on the server. */
+  | 'expired'
+  /** The server said the session or hold is gone. */
+  | 'not_found'
+  /** The owner released or closed it. */
+  | 'closed';
+
+export class LeaseEndedError extends Error {
+  override readonly name = 'LeaseEndedError';
+  constructor(readonly reason: LeaseEndReason, message: string) {
+    super(message);
+  }
+}
+
+export class LeaseGuard {
+  private deadlineMs: number;
+  private readonly controller = new AbortController();
+  private timer: TimerHandle | null = null;
+  private endedReason: LeaseEndReason | null = null;
+  private readonly listeners: ((reason: LeaseEndReason) => void)[] = [];
+
+  constructor(
+    private readonly clock: Clock,
+    private ttlMs: number,
+    readonly safetyMarginMs: number,
+    /** Monotonic time the request that started the lease was SENT. */
+    sentAtMs: number,
+    private readonly label: string,
+  ) {
+    if (!(ttlMs > safetyMarginMs)) throw new Error(`lease ${label}: ttlMs ${ttlMs} must exceed the safety margin ${safetyMarginMs}`);
+    this.deadlineMs = sentAtMs + ttlMs - safetyMarginMs;
+    this.check();
+    this.schedule();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get ended(): LeaseEndReason | null {
+    return this.endedReason;
+  }
+
+  /** Monotonic time after which the holder must no longer act. */
+  get deadline(): number {
+    return this.deadlineMs;
+  }
+
+  remainingMs(): number {
+    return Math.max(0, this.deadlineMs - this.clock.nowMs());
+  }
+
+  /**
+   * An acknowledged renewal that was sent at sentAtMs. Returns false (and
+   * ends the lease) if the deadline had already passed when the answer is
+   * handled: an event-loop stall past the deadline counts as a lost lease
+   * even if the server still had it, because the holder may have acted
+   * while nothing vouched for it.
+   */
+  renew(sentAtMs: number, ttlMs: number = this.ttlMs): boolean {
+    if (!this.check()) return false;
+    this.ttlMs = ttlMs;
+    // Never move the deadline back because of an older, slower answer.
+    this.deadlineMs = Math.max(this.deadlineMs, sentAtMs + ttlMs - this.safetyMarginMs);
+    this.schedule();
+    return true;
+  }
+
+  /** True while the lease is held; ends it if the deadline has passed. */
+  check(): boolean {
+    if (this.endedReason !== null) return false;
+    if (this.clock.nowMs() >= this.deadlineMs) {
+      this.end('expired');
+      return false;
+    }
+    return true;
+  }
+
+  onEnd(listener: (reason: LeaseEndReason) => void): void {
+    if (this.endedReason !== null) listener(this.endedReason);
+    else this.listeners.push(listener);
+  }
+
+  end(reason: LeaseEndReason): void {
+    if (this.endedReason !== null) return;
+    this.endedReason = reason;
+    this.timer?.cancel();
+    this.timer = null;
+    const text =
+      reason === 'expired'
+        ? `${this.label}: no renewal acknowledged in time; the lease may have run out`
+        : reason === 'not_found'
+          ? `${this.label}: the server no longer has it`
+          : `${this.label}: closed`;
+    this.controller.abort(new LeaseEndedError(reason, text));
+    for (const l of this.listeners.splice(0)) l(reason);
+  }
+
+  private schedule(): void {
+    this.timer?.cancel();
+    if (this.endedReason !== null) return;
+    // A timer may fire late (a stalled event loop); check() compares against the clock, not the timer.
+    this.timer = this.clock.setTimer(() => {
+      if (this.check()) this.schedule();
+    }, this.deadlineMs - this.clock.nowMs(), true);
+  }
+}
