@@ -117,6 +117,8 @@ export type LockEvent =
   | { type: 'extended'; index: number; name: string; fencingToken: number; ttlMs: number }
   | { type: 'queued'; index: number; name: string; waitId: string; sessionId: string | null; waitMs: number }
   | { type: 'dequeued'; index: number; name: string; waitId: string; sessionId: string | null }
+  /** An election candidate queued (waitMs > 0): the leader starts this wait's deadline. Leaves with its `wait.resolved`. */
+  | { type: 'election.queued'; index: number; name: string; waitId: string; sessionId: string; waitMs: number }
   | { type: 'lockDelay.started'; index: number; name: string; lockDelayMs: number }
   | { type: 'lockDelay.ended'; index: number; name: string }
   /** An election's leader changed (null: vacancy). */

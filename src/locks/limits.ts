@@ -1,0 +1,43 @@
+// Every limit of the lock state machine, named in one place (style.md item 4).
+// A command that would exceed one is refused with a 4xx outcome and changes
+// nothing. Ranges mirror /work/shared/spec/http-api.md.
+
+/** Lock and election names: 1–256 characters, starting with a letter or digit. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/;
+
+export const SESSION_TTL_MS_MIN = 1_000;
+export const SESSION_TTL_MS_MAX = 300_000;
+export const SESSION_TTL_MS_DEFAULT = 10_000;
+export const LOCK_DELAY_MS_MAX = 60_000;
+export const SESSION_NAME_CHARS_MAX = 128;
+
+export const HOLD_TTL_MS_MIN = 1_000;
+export const HOLD_TTL_MS_MAX = 86_400_000;
+export const WAIT_MS_MAX = 300_000;
+
+/** Semaphore `limit` upper bound; also the bound on shared holders of one lock. */
+export const HOLDERS_PER_LOCK_MAX = 10_000;
+/**
+ * Waiters (or election candidates) queued on one name. Deadlock detection
+ * walks queues, so this bounds its cost too.
+ */
+export const WAITERS_PER_LOCK_MAX = 1_000;
+export const SESSIONS_MAX = 100_000;
+/** Outstanding waits over all names (each one is a deadline the leader keeps). */
+export const WAITS_MAX = 100_000;
+
+export const OWNER_CHARS_MAX = 256;
+export const VALUE_CHARS_MAX = 4_096;
+/** Session ids and wait ids are chosen by the proposer (random, unguessable). */
+export const ID_CHARS_MAX = 128;
+
+export const IDEMPOTENCY_KEY_CHARS_MAX = 128;
+export const IDEMPOTENCY_METHOD_CHARS_MAX = 16;
+export const IDEMPOTENCY_PATH_CHARS_MAX = 1_024;
+export const IDEMPOTENCY_RECORDS_MAX = 100_000;
+/** The contract promises at least 10 minutes; keep a little more. */
+export const IDEMPOTENCY_RECORD_AGE_MS_MAX = 15 * 60_000;
+
+/** Page size bounds for the list queries. */
+export const LIST_LIMIT_DEFAULT = 100;
+export const LIST_LIMIT_MAX = 1_000;

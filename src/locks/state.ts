@@ -1,0 +1,106 @@
+// The replicated state of the lock service: plain data, owned by LockMachine.
+// Maps and Sets are iterated in insertion order everywhere, and snapshots
+// keep that order, so every replica (and every restored copy) iterates alike.
+import type { LockMode } from './commands.js';
+
+export interface SessionState {
+  sessionId: string;
+  ttlMs: number;
+  lockDelayMs: number;
+  name: string;
+  /** Names of locks this session holds (in grant order). */
+  heldLocks: Set<string>;
+  /** Names of elections this session leads. */
+  ledElections: Set<string>;
+  /** Its outstanding waits (lock or election), in arrival order. */
+  waitIds: Set<string>;
+}
+
+export interface HoldState {
+  fencingToken: number;
+  mode: LockMode;
+  /** Exactly one of sessionId and ttlMs. */
+  sessionId: string | null;
+  ttlMs: number | null;
+  owner: string | null;
+  value: string | null;
+}
+
+export interface LockWaiter {
+  waitId: string;
+  sessionId: string | null;
+  ttlMs: number | null;
+  mode: LockMode;
+  limit: number;
+  owner: string | null;
+  value: string | null;
+  waitMs: number;
+}
+
+export interface LockState {
+  name: string;
+  /** null while there are no holders. */
+  mode: LockMode | null;
+  /** The semaphore limit in force while the lock has holders or waiters. */
+  limit: number;
+  holders: HoldState[];
+  /** FIFO. */
+  waiters: LockWaiter[];
+  /** Chubby's lock-delay: non-null while the lock refuses new holders after a holder's session expired. */
+  lockDelayMs: number | null;
+}
+
+export interface ElectionLeader {
+  sessionId: string;
+  value: string;
+  term: number;
+}
+
+export interface Candidate {
+  waitId: string;
+  sessionId: string;
+  value: string;
+  waitMs: number;
+}
+
+export interface ElectionState {
+  name: string;
+  leader: ElectionLeader | null;
+  /** FIFO. */
+  candidates: Candidate[];
+}
+
+export interface WaitRef {
+  kind: 'lock' | 'election';
+  name: string;
+  /** The Idempotency-Key of the command that queued it: its record is filled in when the wait resolves. */
+  idempotencyKey: string | null;
+}
+
+export interface IdempotencyRecord {
+  key: string;
+  method: string;
+  path: string;
+  /** The machine's monotonic nowMs when recorded (ages the record). */
+  recordedAtMs: number;
+  /** null while the first command's wait is still queued. */
+  outcome: { status: number; body: unknown } | null;
+  waitId: string | null;
+}
+
+/** Snapshot form: arrays instead of Maps and Sets, order preserved. */
+export interface SnapshotData {
+  version: 1;
+  appliedIndex: number;
+  lastToken: number;
+  maxNowMs: number;
+  sessions: Array<Omit<SessionState, 'heldLocks' | 'ledElections' | 'waitIds'> & {
+    heldLocks: string[];
+    ledElections: string[];
+    waitIds: string[];
+  }>;
+  locks: LockState[];
+  elections: ElectionState[];
+  waits: Array<[string, WaitRef]>;
+  idempotency: IdempotencyRecord[];
+}

@@ -1,0 +1,170 @@
+// Shape and range checks of a decoded proposal, before anything changes
+// (bad commands never change state). Entries come off the Raft log as bytes,
+// so nothing about their shape is trusted. Returns the message of a
+// `400 invalid_argument`, or null when the command is well formed.
+import type { LockCommand, LockProposal } from './commands.js';
+import {
+  HOLD_TTL_MS_MAX,
+  HOLD_TTL_MS_MIN,
+  HOLDERS_PER_LOCK_MAX,
+  ID_CHARS_MAX,
+  IDEMPOTENCY_KEY_CHARS_MAX,
+  IDEMPOTENCY_METHOD_CHARS_MAX,
+  IDEMPOTENCY_PATH_CHARS_MAX,
+  LOCK_DELAY_MS_MAX,
+  NAME_PATTERN,
+  OWNER_CHARS_MAX,
+  SESSION_NAME_CHARS_MAX,
+  SESSION_TTL_MS_MAX,
+  SESSION_TTL_MS_MIN,
+  VALUE_CHARS_MAX,
+  WAIT_MS_MAX,
+} from './limits.js';
+
+type Check = string | null;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function intIn(field: string, v: unknown, min: number, max: number): Check {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) return `${field} must be an integer in ${min}..${max}`;
+  return null;
+}
+
+function str(field: string, v: unknown, charsMax: number, charsMin = 0): Check {
+  if (typeof v !== 'string' || v.length < charsMin || v.length > charsMax) {
+    return `${field} must be a string of ${charsMin}..${charsMax} characters`;
+  }
+  return null;
+}
+
+function optStr(field: string, v: unknown, charsMax: number): Check {
+  return v === null ? null : str(field, v, charsMax);
+}
+
+function name(field: string, v: unknown): Check {
+  if (typeof v !== 'string' || !NAME_PATTERN.test(v)) return `${field} must match ${NAME_PATTERN.source}`;
+  return null;
+}
+
+const id = (field: string, v: unknown): Check => str(field, v, ID_CHARS_MAX, 1);
+
+function token(field: string, v: unknown): Check {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) return `${field} must be a positive integer`;
+  return null;
+}
+
+/** waitId is present exactly when the command may queue. */
+function waitFields(waitMs: unknown, waitId: unknown): Check {
+  const range = intIn('waitMs', waitMs, 0, WAIT_MS_MAX);
+  if (range) return range;
+  if (waitMs === 0) return waitId === null ? null : 'waitId must be null when waitMs is 0';
+  return id('waitId', waitId);
+}
+
+function stringArray(field: string, v: unknown, each: (field: string, v: unknown) => Check): Check {
+  if (!Array.isArray(v)) return `${field} must be an array`;
+  for (const item of v) {
+    const bad = each(field, item);
+    if (bad) return bad;
+  }
+  return null;
+}
+
+function first(...checks: Array<() => Check>): Check {
+  for (const check of checks) {
+    const bad = check();
+    if (bad) return bad;
+  }
+  return null;
+}
+
+export function validateCommand(command: unknown): Check {
+  if (!isObject(command)) return 'command must be an object';
+  const c = command as Record<string, unknown> & { type: LockCommand['type'] };
+  switch (c.type) {
+    case 'session.create':
+      return first(
+        () => id('sessionId', c.sessionId),
+        () => intIn('ttlMs', c.ttlMs, SESSION_TTL_MS_MIN, SESSION_TTL_MS_MAX),
+        () => str('name', c.name, SESSION_NAME_CHARS_MAX),
+        () => intIn('lockDelayMs', c.lockDelayMs, 0, LOCK_DELAY_MS_MAX),
+      );
+    case 'session.delete':
+      return id('sessionId', c.sessionId);
+    case 'lock.acquire':
+      return first(
+        () => name('name', c.name),
+        () => ((c.sessionId === null) === (c.ttlMs === null) ? 'exactly one of sessionId and ttlMs is required' : null),
+        () => (c.sessionId === null ? null : id('sessionId', c.sessionId)),
+        () => (c.ttlMs === null ? null : intIn('ttlMs', c.ttlMs, HOLD_TTL_MS_MIN, HOLD_TTL_MS_MAX)),
+        () => waitFields(c.waitMs, c.waitId),
+        () => (c.mode === 'exclusive' || c.mode === 'shared' ? null : 'mode must be "exclusive" or "shared"'),
+        () => intIn('limit', c.limit, 1, HOLDERS_PER_LOCK_MAX),
+        () => (c.mode === 'shared' && c.limit !== 1 ? 'limit applies to exclusive locks only' : null),
+        () => optStr('owner', c.owner, OWNER_CHARS_MAX),
+        () => optStr('value', c.value, VALUE_CHARS_MAX),
+      );
+    case 'lock.release':
+      return first(
+        () => name('name', c.name),
+        () => token('fencingToken', c.fencingToken),
+      );
+    case 'lock.extend':
+      return first(
+        () => name('name', c.name),
+        () => token('fencingToken', c.fencingToken),
+        () => (c.ttlMs === null ? null : intIn('ttlMs', c.ttlMs, HOLD_TTL_MS_MIN, HOLD_TTL_MS_MAX)),
+      );
+    case 'election.campaign':
+      return first(
+        () => name('name', c.name),
+        () => id('sessionId', c.sessionId),
+        () => str('value', c.value, VALUE_CHARS_MAX),
+        () => waitFields(c.waitMs, c.waitId),
+      );
+    case 'election.proclaim':
+      return first(
+        () => name('name', c.name),
+        () => token('term', c.term),
+        () => str('value', c.value, VALUE_CHARS_MAX),
+      );
+    case 'election.resign':
+      return first(
+        () => name('name', c.name),
+        () => token('term', c.term),
+      );
+    case 'wait.cancel':
+      return first(
+        () => stringArray('waitIds', c.waitIds, id),
+        () => (c.reason === 'timeout' || c.reason === 'abandoned' ? null : 'reason must be "timeout" or "abandoned"'),
+      );
+    case 'expire':
+      return first(
+        () => stringArray('sessionIds', c.sessionIds, id),
+        () =>
+          stringArray('holds', c.holds, (f, h) =>
+            isObject(h) ? (name(`${f}.name`, h.name) ?? token(`${f}.fencingToken`, h.fencingToken)) : `${f} must hold objects`,
+          ),
+        () => stringArray('lockDelays', c.lockDelays, name),
+      );
+    default:
+      return 'unknown command type';
+  }
+}
+
+/** Printable ASCII, as the contract requires of an Idempotency-Key. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
+
+export function validateEnvelope(proposal: unknown): Check {
+  if (!isObject(proposal)) return 'proposal must be an object';
+  if (typeof proposal.nowMs !== 'number' || !Number.isFinite(proposal.nowMs)) return 'nowMs must be a finite number';
+  const idem = proposal.idempotency as LockProposal['idempotency'] | undefined;
+  if (idem === null || idem === undefined) return null;
+  if (!isObject(idem)) return 'idempotency must be an object or null';
+  return first(
+    () => str('Idempotency-Key', idem.key, IDEMPOTENCY_KEY_CHARS_MAX, 1),
+    () => (PRINTABLE_ASCII.test(idem.key) ? null : 'Idempotency-Key must be printable ASCII'),
+    () => str('idempotency.method', idem.method, IDEMPOTENCY_METHOD_CHARS_MAX, 1),
+    () => str('idempotency.path', idem.path, IDEMPOTENCY_PATH_CHARS_MAX, 1),
+  );
+}

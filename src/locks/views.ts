@@ -1,0 +1,157 @@
+// The bodies of the read endpoints and of acquire outcomes, built from the
+// replicated state. Time-dependent fields (remainingMs, expiresInMs,
+// lockDelayRemainingMs) are NOT known to the state machine: it never reads a
+// clock. The leader knows them from its lease table (leases.ts,
+// LeaseTable.deadlines(nowMs)); a caller without one (a follower answering a
+// stale read, a test) passes nothing and gets the full TTL, which is what a
+// new leader would grant anyway (correctness.md item 14).
+import type { HoldState, LockState, ElectionLeader, SessionState } from './state.js';
+import type { LockMode } from './commands.js';
+
+export interface Deadlines {
+  /** ms left on the session's lease, or null if unknown (then the full ttlMs is shown). */
+  sessionRemainingMs(sessionId: string): number | null;
+  holdRemainingMs(name: string, fencingToken: number): number | null;
+  lockDelayRemainingMs(name: string): number | null;
+}
+
+/** Everything at its full TTL: what the machine can say without a leader's clock. */
+export const FULL_TTL: Deadlines = {
+  sessionRemainingMs: () => null,
+  holdRemainingMs: () => null,
+  lockDelayRemainingMs: () => null,
+};
+
+export interface HolderView {
+  fencingToken: number;
+  mode: LockMode;
+  sessionId?: string;
+  owner?: string;
+  value?: string;
+  expiresInMs?: number;
+}
+
+export interface WaiterView {
+  sessionId?: string;
+  owner?: string;
+  mode: LockMode;
+}
+
+export interface LockView {
+  name: string;
+  mode: LockMode | null;
+  limit: number;
+  holders: HolderView[];
+  waiters: WaiterView[];
+  lockDelayRemainingMs?: number;
+}
+
+export interface LockListItem {
+  name: string;
+  mode: LockMode | null;
+  holders: HolderView[];
+  waiters: WaiterView[];
+}
+
+export interface SessionView {
+  sessionId: string;
+  name: string;
+  ttlMs: number;
+  lockDelayMs: number;
+  remainingMs: number;
+  holds: Array<{ kind: 'lock' | 'election'; name: string; fencingToken: number }>;
+  waits: string[];
+}
+
+export interface ElectionView {
+  name: string;
+  leader: ElectionLeader | null;
+  candidates: number;
+}
+
+export interface AcquiredBody {
+  acquired: true;
+  name: string;
+  fencingToken: number;
+  mode: LockMode;
+  sessionId?: string;
+  expiresInMs?: number;
+}
+
+export interface NotAcquiredBody {
+  acquired: false;
+  name: string;
+  holders: HolderView[];
+  queueLength: number;
+}
+
+function holdExpiresInMs(name: string, hold: HoldState, deadlines: Deadlines): number | undefined {
+  if (hold.ttlMs === null) return undefined;
+  return deadlines.holdRemainingMs(name, hold.fencingToken) ?? hold.ttlMs;
+}
+
+export function holderView(name: string, hold: HoldState, deadlines: Deadlines = FULL_TTL): HolderView {
+  const view: HolderView = { fencingToken: hold.fencingToken, mode: hold.mode };
+  if (hold.sessionId !== null) view.sessionId = hold.sessionId;
+  if (hold.owner !== null) view.owner = hold.owner;
+  if (hold.value !== null) view.value = hold.value;
+  const expiresInMs = holdExpiresInMs(name, hold, deadlines);
+  if (expiresInMs !== undefined) view.expiresInMs = expiresInMs;
+  return view;
+}
+
+export function acquiredBody(name: string, hold: HoldState, deadlines: Deadlines = FULL_TTL): AcquiredBody {
+  const body: AcquiredBody = { acquired: true, name, fencingToken: hold.fencingToken, mode: hold.mode };
+  if (hold.sessionId !== null) body.sessionId = hold.sessionId;
+  const expiresInMs = holdExpiresInMs(name, hold, deadlines);
+  if (expiresInMs !== undefined) body.expiresInMs = expiresInMs;
+  return body;
+}
+
+export function notAcquiredBody(name: string, lock: LockState | undefined, deadlines: Deadlines = FULL_TTL): NotAcquiredBody {
+  return {
+    acquired: false,
+    name,
+    holders: lock ? lock.holders.map((h) => holderView(name, h, deadlines)) : [],
+    queueLength: lock ? lock.waiters.length : 0,
+  };
+}
+
+export function lockListItem(lock: LockState, deadlines: Deadlines = FULL_TTL): LockListItem {
+  return {
+    name: lock.name,
+    mode: lock.mode,
+    holders: lock.holders.map((h) => holderView(lock.name, h, deadlines)),
+    waiters: lock.waiters.map((w) => {
+      const view: WaiterView = { mode: w.mode };
+      if (w.sessionId !== null) view.sessionId = w.sessionId;
+      if (w.owner !== null) view.owner = w.owner;
+      return view;
+    }),
+  };
+}
+
+export function lockView(name: string, lock: LockState | undefined, deadlines: Deadlines = FULL_TTL): LockView {
+  if (!lock) return { name, mode: null, limit: 1, holders: [], waiters: [] };
+  const item = lockListItem(lock, deadlines);
+  const view: LockView = { name, mode: item.mode, limit: lock.limit, holders: item.holders, waiters: item.waiters };
+  if (lock.lockDelayMs !== null) view.lockDelayRemainingMs = deadlines.lockDelayRemainingMs(name) ?? lock.lockDelayMs;
+  return view;
+}
+
+export function sessionView(
+  session: SessionState,
+  holds: SessionView['holds'],
+  waits: string[],
+  deadlines: Deadlines = FULL_TTL,
+): SessionView {
+  return {
+    sessionId: session.sessionId,
+    name: session.name,
+    ttlMs: session.ttlMs,
+    lockDelayMs: session.lockDelayMs,
+    remainingMs: deadlines.sessionRemainingMs(session.sessionId) ?? session.ttlMs,
+    holds,
+    waits,
+  };
+}
