@@ -1,0 +1,75 @@
+// All checks over one run's records. Linearizability is checked per lock
+// (and per election): holds on different names are independent, so the
+// search is partitioned (P-compositionality, as Porcupine does).
+import type { ClockSegment, FaultRecord, LeaderObservation, OpRecord, RegisterWrite } from '../history.js';
+import { earliestLeaseEnd } from './clock-bound.js';
+import { checkFencing } from './fencing.js';
+import { checkHolds, holdEarliestEndFn } from './holds.js';
+import { checkLinearizable, describeOp, SEARCH_CONFIGS_MAX } from './linearizability.js';
+import { checkRecovery } from './recovery.js';
+import { result, VIOLATIONS_LISTED_MAX, type CheckResult } from './result.js';
+
+export interface RunRecords {
+  history: OpRecord[];
+  faults: FaultRecord[];
+  clocks: ClockSegment[];
+  leaders: LeaderObservation[];
+  register: RegisterWrite[];
+  runEndMs: number;
+}
+
+export interface CheckOptions {
+  recoveryBoundMs: number;
+  searchConfigsMax?: number;
+}
+
+/** Group a history into independent objects: each lock, each election; session deletes go with every object of their session. */
+export function partition(history: readonly OpRecord[]): Map<string, OpRecord[]> {
+  const out = new Map<string, OpRecord[]>();
+  const sessionsOf = new Map<string, Set<string>>();
+  for (const op of history) {
+    let key: string | null = null;
+    if (op.op === 'acquire' || op.op === 'release' || op.op === 'read') key = `lock:${op.lock}`;
+    if (op.op === 'campaign' || op.op === 'resign') key = `election:${op.lock}`;
+    if (key === null) continue;
+    out.set(key, [...(out.get(key) ?? []), op]);
+    if (op.sessionId) sessionsOf.set(op.sessionId, (sessionsOf.get(op.sessionId) ?? new Set()).add(key));
+  }
+  for (const op of history) {
+    if (op.op !== 'session.delete' || !op.sessionId) continue;
+    for (const key of sessionsOf.get(op.sessionId) ?? []) out.get(key)!.push(op);
+  }
+  return out;
+}
+
+export function checkLinearizability(records: RunRecords, configsMax = SEARCH_CONFIGS_MAX): CheckResult {
+  const earliestEnd = earliestLeaseEnd(records.clocks);
+  const holdEnd = holdEarliestEndFn(records.history, earliestEnd);
+  const violations: string[] = [];
+  const notes: string[] = [];
+  let objects = 0;
+  let ops = 0;
+  for (const [key, objectOps] of partition(records.history)) {
+    objects += 1;
+    ops += objectOps.length;
+    const knownTokens = new Set(objectOps.filter((o) => o.result === 'ok' && o.acquired).map((o) => o.fencingToken!));
+    const verdict = checkLinearizable(objectOps, { knownTokens, earliestEndMs: holdEnd }, configsMax);
+    if (verdict.kind === 'violation') {
+      const tail = verdict.stuckAfter.slice(-3).map(describeOp).join('; ');
+      violations.push(`${key}: ${verdict.explanation}${tail ? ` (last ordered: ${tail})` : ''}`);
+    } else if (verdict.kind === 'inconclusive') {
+      notes.push(`${key}: search gave up after ${verdict.configs} configurations (${objectOps.length} ops)`);
+    }
+  }
+  return result('linearizability', `${ops} ops on ${objects} locks and elections`, violations.slice(0, VIOLATIONS_LISTED_MAX), notes);
+}
+
+export function runChecks(records: RunRecords, options: CheckOptions): CheckResult[] {
+  const earliestEnd = earliestLeaseEnd(records.clocks);
+  return [
+    checkLinearizability(records, options.searchConfigsMax),
+    checkFencing(records.history, records.register),
+    ...checkHolds(records.history, records.faults, earliestEnd),
+    checkRecovery(records.history, records.faults, records.leaders, records.runEndMs, options.recoveryBoundMs),
+  ];
+}
