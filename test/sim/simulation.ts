@@ -1,0 +1,496 @@
+// One simulated run: a pure function of (seed, options). A chaos phase
+// (nemesis: partitions, crashes, restarts, crashes inside Ready handling,
+// lossy/duplicating/reordering network, membership changes, leadership
+// transfers) is followed by a heal phase in which the network is fair and
+// every node is up, where liveness is checked. Safety is checked at every step.
+
+import type { Message, NodeId } from '../../src/raft/types.js';
+import { nodeId } from '../../src/raft/types.js';
+import { Checker, type LeaderView } from './checker.js';
+import { LogRegistry } from './log-registry.js';
+import { CHAOTIC_NETWORK, FAIR_NETWORK, SimNetwork } from './network.js';
+import { CRASH_POINTS, SimNode, type NodeHooks } from './node.js';
+import {
+  ADDED_NODES_MAX,
+  CATCH_UP_BOUND_TICKS,
+  CLIENT,
+  LIVENESS_BOUND_TICKS,
+  NEMESIS,
+  raftTuning,
+  SNAPSHOT_EVERY_ENTRIES,
+} from './params.js';
+import { PARTITION_KINDS, partition } from './partitions.js';
+import { Prng } from './prng.js';
+import type { RaftConstructor } from './raft-factory.js';
+import { SimStore } from './store.js';
+import { Trace } from './trace.js';
+import { InvariantViolation, violate, type Property } from './violation.js';
+
+export interface SimOptions {
+  seed: number;
+  nodes: number;
+  /** Steps (ticks) of the chaos phase; the heal phase runs after them. */
+  steps: number;
+  trace?: boolean;
+  /** Print each trace line as it happens (the CLI). */
+  echo?: (line: string) => void;
+}
+
+export interface SimFailure {
+  property: Property;
+  message: string;
+  step: number;
+}
+
+export interface SimStats {
+  stepsRun: number;
+  leadersElected: number;
+  committed: number;
+  acknowledged: number;
+  readsServed: number;
+  crashes: number;
+  partitions: number;
+  confChanges: number;
+  transfers: number;
+  snapshotsRestored: number;
+  delivered: number;
+  dropped: number;
+  livenessTicks: number | null;
+}
+
+export interface SimResult {
+  seed: number;
+  nodes: number;
+  steps: number;
+  failure: SimFailure | null;
+  stats: SimStats;
+  trace: string[];
+}
+
+const encoder = new TextEncoder();
+
+interface PendingRead {
+  node: string;
+  /** Commands acknowledged (applied anywhere) before the read was issued. */
+  ackedBefore: number;
+  issuedStep: number;
+}
+
+function isExpectedRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'not_leader' || code === 'proposal_dropped';
+}
+
+export class Simulation {
+  private readonly rng: Prng;
+  private readonly netRng: Prng;
+  private readonly nemesisRng: Prng;
+  private readonly clientRng: Prng;
+  private readonly network: SimNetwork;
+  private readonly registry = new LogRegistry();
+  private readonly checker = new Checker();
+  private readonly nodes = new Map<string, SimNode>();
+  private readonly trace: Trace;
+  private readonly initialVoters: NodeId[];
+  private readonly preVote: boolean;
+  private readonly checkQuorum: boolean;
+  private readonly reads = new Map<string, PendingRead>();
+  private step = 0;
+  private commandSeq = 0;
+  private readSeq = 0;
+  private addedNodes = 0;
+  private healStep: number | null = null;
+  private probe: { id: string; node: string; term: number } | null = null;
+  private readonly stats: SimStats = {
+    stepsRun: 0,
+    leadersElected: 0,
+    committed: 0,
+    acknowledged: 0,
+    readsServed: 0,
+    crashes: 0,
+    partitions: 0,
+    confChanges: 0,
+    transfers: 0,
+    snapshotsRestored: 0,
+    delivered: 0,
+    dropped: 0,
+    livenessTicks: null,
+  };
+
+  constructor(
+    private readonly options: SimOptions,
+    private readonly Raft: RaftConstructor,
+  ) {
+    if (options.nodes < 1 || options.nodes > 9) throw new Error(`nodes must be in 1..9, got ${options.nodes}`);
+    this.rng = new Prng(options.seed);
+    this.netRng = this.rng.fork('network');
+    this.nemesisRng = this.rng.fork('nemesis');
+    this.clientRng = this.rng.fork('client');
+    this.network = new SimNetwork(this.netRng);
+    this.network.faults = CHAOTIC_NETWORK;
+    this.trace = new Trace(options.trace ?? false, options.echo ?? null);
+    // Safety must hold with and without pre-vote and check-quorum; vary them by seed.
+    const flags = this.rng.fork('flags');
+    this.preVote = flags.chance(0.75);
+    this.checkQuorum = flags.chance(0.75);
+    this.initialVoters = Array.from({ length: options.nodes }, (_, i) => nodeId(`n${i + 1}`));
+    for (const id of this.initialVoters) this.addNode(id, this.initialVoters);
+  }
+
+  private log(text: string): void {
+    this.trace.add(this.step, text);
+  }
+
+  private addNode(id: NodeId, initialVoters: readonly NodeId[]): SimNode {
+    if (this.nodes.has(id)) throw new Error(`node id ${id} reused`);
+    const node = new SimNode(
+      id,
+      initialVoters,
+      this.initialVoters,
+      new SimStore(id, this.registry),
+      this.Raft,
+      raftTuning(this.preVote, this.checkQuorum),
+      this.rng.fork(`node:${id}`),
+      this.hooks,
+      SNAPSHOT_EVERY_ENTRIES,
+    );
+    this.nodes.set(id, node);
+    node.start();
+    return node;
+  }
+
+  private readonly hooks: NodeHooks = {
+    send: (m: Message) => this.network.send(m, this.step),
+    applied: (node, e) => {
+      const term = node.raft ? node.raft.status().term : 0;
+      this.checker.observeApplied(node.id, e, term, this.leaderViews());
+      if (e.type === 'config' && e.change.kind === 'removeNode') {
+        const removed = this.nodes.get(e.change.node);
+        if (removed && !removed.retired) {
+          removed.crash(`removed from the cluster at index ${e.index}`);
+          removed.retired = true;
+        }
+      }
+    },
+    restored: (node, snapshot) => {
+      this.stats.snapshotsRestored++;
+      this.checker.observeRestore(node.id, snapshot, node.sm.commands(), node.sm.commandIndexes());
+    },
+    readServed: (node, requestId) => {
+      const read = this.reads.get(requestId);
+      if (!read) violate('linearizable read', `${node.id} served read ${requestId} that nobody issued (or twice)`);
+      this.reads.delete(requestId);
+      if (read.node !== node.id) violate('linearizable read', `read ${requestId} issued at ${read.node} served at ${node.id}`);
+      for (let k = 0; k < read.ackedBefore; k++) {
+        const command = this.checker.acked[k];
+        if (!node.sm.has(command)) {
+          violate(
+            'linearizable read',
+            `${node.id} served read ${requestId} (issued at step ${read.issuedStep}) at applied index ${node.sm.appliedIndex()} without ${command}, acknowledged before the read was issued`,
+          );
+        }
+      }
+      this.stats.readsServed++;
+      this.log(`${node.id} read ${requestId} served at applied=${node.sm.appliedIndex()}`);
+    },
+    readDropped: (_node, requestId) => {
+      this.reads.delete(requestId);
+    },
+    trace: (text) => this.log(text),
+  };
+
+  private upNodes(): SimNode[] {
+    return [...this.nodes.values()].filter((n) => n.up);
+  }
+
+  private leaderViews(): LeaderView[] {
+    const views: LeaderView[] = [];
+    for (const n of this.nodes.values()) {
+      if (!n.raft) continue;
+      const st = n.raft.status();
+      if (st.role === 'leader') views.push({ id: n.id, term: st.term, store: n.store });
+    }
+    return views;
+  }
+
+  /** The leader of the highest term among up nodes, if any. */
+  private currentLeader(): SimNode | null {
+    let best: SimNode | null = null;
+    let bestTerm = -1;
+    for (const n of this.nodes.values()) {
+      if (!n.raft) continue;
+      const st = n.raft.status();
+      if (st.role === 'leader' && st.term > bestTerm) {
+        best = n;
+        bestTerm = st.term;
+      }
+    }
+    return best;
+  }
+
+  private members(): NodeId[] {
+    return [...this.nodes.values()].filter((n) => !n.retired).map((n) => n.id);
+  }
+
+  run(): SimResult {
+    const chaosSteps = this.options.steps;
+    let failure: SimFailure | null = null;
+    try {
+      for (this.step = 1; this.step <= chaosSteps; this.step++) this.oneStep(true);
+      this.healAll();
+      const livenessDeadline = this.step + LIVENESS_BOUND_TICKS;
+      while (this.stats.livenessTicks === null) {
+        if (this.step > livenessDeadline) {
+          violate('liveness', `no leader committed a fresh proposal within ${LIVENESS_BOUND_TICKS} ticks of the heal at step ${this.healStep}`);
+        }
+        this.oneStep(false);
+        this.step++;
+      }
+      this.catchUpAndCheckAcknowledged();
+    } catch (err) {
+      failure = {
+        property: err instanceof InvariantViolation ? err.property : 'core assertion',
+        message: err instanceof Error ? (err instanceof InvariantViolation ? err.message : `${err.name}: ${err.message}`) : String(err),
+        step: this.step,
+      };
+      this.log(`FAILURE ${failure.message}`);
+    }
+    this.stats.stepsRun = this.step;
+    this.stats.committed = this.checker.committedCount();
+    this.stats.acknowledged = this.checker.acked.length;
+    return {
+      seed: this.options.seed,
+      nodes: this.options.nodes,
+      steps: this.options.steps,
+      failure,
+      stats: this.stats,
+      trace: this.trace.lines,
+    };
+  }
+
+  private healAll(): void {
+    this.healStep = this.step;
+    this.network.heal();
+    this.network.faults = FAIR_NETWORK;
+    this.log(`HEAL: network fair, partitions healed, all nodes up (pre-vote=${this.preVote}, check-quorum=${this.checkQuorum})`);
+    for (const n of this.nodes.values()) if (!n.up && !n.retired) n.start();
+  }
+
+  private oneStep(chaos: boolean): void {
+    if (chaos) this.nemesis();
+    this.clients(chaos);
+    this.deliver();
+    for (const n of this.upNodes()) n.raft!.tick();
+    for (const n of this.upNodes()) {
+      const crashAt =
+        chaos && this.nemesisRng.chance(NEMESIS.crashDuringReadyPerNode) ? this.nemesisRng.pick(CRASH_POINTS) : null;
+      if (crashAt) this.stats.crashes++;
+      n.drainReadies(crashAt);
+    }
+    for (const view of this.leaderViews()) {
+      if (this.checker.observeLeader(view)) {
+        this.stats.leadersElected++;
+        this.log(`LEADER ${view.id} term=${view.term}`);
+      }
+    }
+    if (!chaos) this.checkLiveness();
+  }
+
+  private deliver(): void {
+    for (const ev of this.network.takeDue(this.step)) {
+      const m = ev.message;
+      const desc = `${m.type} ${m.from}->${m.to} t${m.term}`;
+      if (ev.kind === 'drop') {
+        this.stats.dropped++;
+        this.log(`drop (${ev.reason}) ${desc}`);
+        continue;
+      }
+      const target = this.nodes.get(m.to);
+      if (!target || !target.raft) {
+        this.stats.dropped++;
+        this.log(`drop (down) ${desc}`);
+        continue;
+      }
+      this.stats.delivered++;
+      if (this.trace.enabled) this.log(`deliver ${desc}${describeMessage(m)}`);
+      target.raft.step(m);
+    }
+  }
+
+  private nemesis(): void {
+    const rng = this.nemesisRng;
+    if (!this.network.isPartitioned() && rng.chance(NEMESIS.partition)) {
+      const leader = this.currentLeader();
+      const desc = partition(this.network, rng, rng.pick(PARTITION_KINDS), this.members(), leader ? leader.id : null);
+      if (desc) {
+        this.stats.partitions++;
+        this.log(desc);
+      }
+    } else if (this.network.isPartitioned() && rng.chance(NEMESIS.heal)) {
+      this.network.heal();
+      this.log('partition healed');
+    }
+    for (const n of this.nodes.values()) {
+      if (n.up && rng.chance(NEMESIS.crashPerNode)) {
+        this.stats.crashes++;
+        n.crash('nemesis');
+      } else if (!n.up && !n.retired && rng.chance(NEMESIS.restartPerDownNode)) {
+        n.start();
+      }
+    }
+    if (rng.chance(NEMESIS.confChange)) this.changeMembership();
+    if (rng.chance(NEMESIS.transfer)) {
+      const leader = this.currentLeader();
+      if (leader) {
+        const voters = leader.raft!.status().conf.voters.filter((v) => v !== leader.id);
+        if (voters.length > 0) {
+          const to = rng.pick(voters);
+          this.stats.transfers++;
+          this.log(`TRANSFER ${leader.id} -> ${to}`);
+          try {
+            leader.raft!.transferLeadership(to);
+          } catch (err) {
+            if (!isExpectedRefusal(err)) throw err;
+          }
+        }
+      }
+    }
+  }
+
+  /** Add a learner under a new id, promote it, remove a voter: one change at a time. */
+  private changeMembership(): void {
+    const leader = this.currentLeader();
+    if (!leader) return;
+    const raft = leader.raft!;
+    const conf = raft.status().conf;
+    const rng = this.nemesisRng;
+    let change: { kind: 'addVoter' | 'addLearner' | 'removeNode'; node: NodeId } | null = null;
+    if (conf.learners.length > 0) {
+      change = { kind: 'addVoter', node: conf.learners[0] };
+    } else if (conf.voters.length > this.options.nodes) {
+      change = { kind: 'removeNode', node: rng.pick(conf.voters) };
+    } else if (this.addedNodes < ADDED_NODES_MAX) {
+      change = { kind: 'addLearner', node: nodeId(`n${this.options.nodes + this.addedNodes + 1}`) };
+    }
+    if (!change) return;
+    try {
+      const at = raft.proposeConfChange(change);
+      this.stats.confChanges++;
+      this.log(`CONF ${change.kind} ${change.node} proposed at ${leader.id} index=${at.index} term=${at.term}`);
+      if (change.kind === 'addLearner') {
+        this.addedNodes++;
+        // A joining node knows no voters: it learns the membership from the leader.
+        this.addNode(change.node, []);
+      }
+    } catch (err) {
+      if (!isExpectedRefusal(err)) throw err;
+      this.log(`CONF ${change.kind} ${change.node} refused at ${leader.id}: ${(err as Error).message}`);
+    }
+  }
+
+  private clients(chaos: boolean): void {
+    const rng = this.clientRng;
+    const proposing = chaos || this.stats.livenessTicks === null;
+    if (proposing && rng.chance(CLIENT.propose)) this.propose(`c${++this.commandSeq}`);
+    if (rng.chance(CLIENT.read)) this.read();
+  }
+
+  private propose(command: string): { node: SimNode; term: number } | null {
+    const leaders = this.upNodes().filter((n) => n.raft!.status().role === 'leader');
+    if (leaders.length === 0) return null;
+    const node = this.clientRng.pick(leaders);
+    try {
+      const at = node.raft!.propose(encoder.encode(command));
+      this.log(`propose ${command} at ${node.id} index=${at.index} term=${at.term}`);
+      return { node, term: at.term };
+    } catch (err) {
+      if (!isExpectedRefusal(err)) throw err;
+      return null;
+    }
+  }
+
+  private read(): void {
+    const leaders = this.upNodes().filter((n) => n.raft!.status().role === 'leader');
+    if (leaders.length === 0) return;
+    const node = this.clientRng.pick(leaders);
+    const requestId = `r${++this.readSeq}`;
+    this.reads.set(requestId, { node: node.id, ackedBefore: this.checker.acked.length, issuedStep: this.step });
+    try {
+      node.raft!.readIndex(requestId);
+      this.log(`read ${requestId} at ${node.id} (acknowledged so far: ${this.checker.acked.length})`);
+    } catch (err) {
+      this.reads.delete(requestId);
+      if (!isExpectedRefusal(err)) throw err;
+    }
+  }
+
+  /** Heal phase: keep a fresh probe proposal in flight at the current leader until one commits. */
+  private checkLiveness(): void {
+    if (this.probe && this.checker.isAcked(this.probe.id)) {
+      this.stats.livenessTicks = this.step - this.healStep!;
+      this.log(`LIVE: probe ${this.probe.id} committed ${this.stats.livenessTicks} ticks after the heal`);
+      return;
+    }
+    const holder = this.probe ? this.nodes.get(this.probe.node) : undefined;
+    const stillValid = holder?.raft && holder.raft.status().role === 'leader' && holder.raft.status().term === this.probe!.term;
+    if (!stillValid) {
+      this.probe = null;
+      const id = `p${++this.commandSeq}`;
+      const proposed = this.propose(id);
+      if (proposed) this.probe = { id, node: proposed.node.id, term: proposed.term };
+    }
+  }
+
+  /** After liveness: every member catches up to the leader's commit and holds every acknowledged command. */
+  private catchUpAndCheckAcknowledged(): void {
+    const deadline = this.step + CATCH_UP_BOUND_TICKS;
+    for (;;) {
+      const leader = this.currentLeader();
+      if (leader) {
+        const st = leader.raft!.status();
+        const members = [...st.conf.voters, ...st.conf.learners].map((id) => this.nodes.get(id)).filter((n) => n?.up) as SimNode[];
+        if (members.every((n) => n.sm.appliedIndex() >= st.commit)) {
+          for (const n of members) {
+            for (const command of this.checker.acked) {
+              if (!n.sm.has(command)) {
+                violate('acknowledged not lost', `${n.id} applied up to ${n.sm.appliedIndex()} without acknowledged ${command}`);
+              }
+            }
+          }
+          this.log(`CONVERGED: ${members.length} members applied ${st.commit}; ${this.checker.acked.length} acknowledged commands present`);
+          return;
+        }
+      }
+      if (this.step > deadline) {
+        violate('liveness', `members did not catch up with the leader within ${CATCH_UP_BOUND_TICKS} ticks`);
+      }
+      this.oneStep(false);
+      this.step++;
+    }
+  }
+}
+
+function describeMessage(m: Message): string {
+  switch (m.type) {
+    case 'Append':
+      return ` prev=${m.prevLogIndex}/${m.prevLogTerm} n=${m.entries.length} commit=${m.commit}`;
+    case 'AppendResp':
+      return m.reject ? ` reject=${m.index} hint=${m.rejectHint}` : ` ok=${m.index}`;
+    case 'Vote':
+    case 'PreVote':
+      return ` last=${m.lastLogIndex}/${m.lastLogTerm}`;
+    case 'VoteResp':
+    case 'PreVoteResp':
+      return m.reject ? ' reject' : ' grant';
+    case 'InstallSnapshot':
+      return ` snap=${m.snapshot.meta.index}/${m.snapshot.meta.term}`;
+    case 'Heartbeat':
+      return ` commit=${m.commit}`;
+    default:
+      return '';
+  }
+}
+
+export function runSimulation(options: SimOptions, Raft: RaftConstructor): SimResult {
+  return new Simulation(options, Raft).run();
+}

@@ -1,0 +1,30 @@
+// A safety or liveness property failed. The simulator stops the run at the
+// first violation and reports the property, the step and the seed.
+
+export type Property =
+  | 'election safety'
+  | 'log matching'
+  | 'leader completeness'
+  | 'state machine safety'
+  | 'leader append-only'
+  | 'commit monotonic'
+  | 'applied monotonic'
+  | 'acknowledged not lost'
+  | 'linearizable read'
+  | 'snapshot consistency'
+  | 'liveness'
+  | 'core assertion';
+
+export class InvariantViolation extends Error {
+  constructor(
+    readonly property: Property,
+    detail: string,
+  ) {
+    super(`${property}: ${detail}`);
+    this.name = 'InvariantViolation';
+  }
+}
+
+export function violate(property: Property, detail: string): never {
+  throw new InvariantViolation(property, detail);
+}
