@@ -107,6 +107,12 @@ export class LogShape {
     }
     check(first > this.snapshotIndex, () => `entry ${first} is at or below the snapshot at ${this.snapshotIndex}`);
     check(first <= this.lastIndex + 1, () => `entry ${first} leaves a gap after the last stored index ${this.lastIndex}`);
+    // Committed entries never change (§5.4, Log Matching): rewriting one is only
+    // allowed as an identical copy (same term), never as a replacement.
+    for (let i = first; i <= Math.min(this.hardState.commit, this.lastIndex, first + entries.length - 1); i++) {
+      const stored = this.termAt(i);
+      check(stored === entries[i - first].term, () => `entry ${i} (term ${entries[i - first].term}) would replace committed entry ${i} (term ${stored}); commit index is ${this.hardState.commit}`);
+    }
     const newLast = first + entries.length - 1;
     // An entry at a stored index replaces it and everything after it (§5.3):
     // puts overwrite [first, newLast]; anything beyond newLast is deleted.
@@ -120,6 +126,8 @@ export class LogShape {
     // One vote per term (§5.2): a recorded vote is never changed within its term.
     check(next.term > cur.term || cur.vote === null || next.vote === cur.vote, () => `vote in term ${cur.term} would change from ${cur.vote} to ${next.vote}`);
     check(next.commit >= cur.commit, () => `commit would move back from ${cur.commit} to ${next.commit}`);
+    // commit = min(leaderCommit, index of last new entry) (§5.3): never past the log.
+    check(next.commit <= this.lastIndex, () => `commit ${next.commit} is past the last stored index ${this.lastIndex}`);
     this.hardState = { term: next.term, vote: next.vote, commit: next.commit };
   }
 }
