@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { Client } from '../../src/client/client.js';
+import { LockstepError } from '../../src/client/errors.js';
+import { apiError, connectionError, fakeFetch, hang, json, ManualClock, settle } from './fakes.js';
+
+const E = ['http://n1:7001', 'http://n2:7002', 'http://n3:7003'];
+
+function setup(handler: Parameters<typeof fakeFetch>[1], opts: Partial<ConstructorParameters<typeof Client>[0]> = {}) {
+  const clock = new ManualClock();
+  const { fetch, calls } = fakeFetch(clock, handler);
+  const client = new Client({ endpoints: E, fetch, clock, ...opts });
+  return { clock, calls, client };
+}
+
+/** Run a call to completion while driving the manual clock. */
+async function drive<T>(clock: ManualClock, p: Promise<T>, stepMs = 50, maxMs = 120_000): Promise<T> {
+  let done = false;
+  p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let t = 0; t < maxMs && !done; t += stepMs) await clock.advance(stepMs);
+  await settle();
+  return p;
+}
+
+describe('request engine', () => {
+  it('fails over to the next endpoint on a connection error', async () => {
+    const { clock, calls, client } = setup((req) => {
+      if (req.endpoint === E[0]) throw connectionError('ECONNREFUSED');
+      return json(200, { locks: [] });
+    });
+    const res = await drive(clock, client.listLocks());
+    expect(res).toEqual({ locks: [] });
+    expect(calls.map((c) => c.endpoint)).toEqual([E[0], E[1]]);
+  });
+
+  it('sticks to the endpoint that answered last', async () => {
+    const { clock, calls, client } = setup((req) => {
+      if (req.endpoint === E[0]) throw connectionError('ECONNREFUSED');
+      return json(200, { locks: [] });
+    });
+    await drive(clock, client.listLocks());
+    await drive(clock, client.listLocks());
+    expect(calls.map((c) => c.endpoint)).toEqual([E[0], E[1], E[1]]);
+  });
+
+  it('fails over on 503 and reuses the idempotency key on the retry of a state-changing call', async () => {
+    let n = 0;
+    const { clock, calls, client } = setup(() => {
+      n++;
+      if (n === 1) return apiError(503, 'unavailable');
+      if (n === 2) throw connectionError('ECONNRESET');
+      return json(200, { acquired: true, name: 'a', fencingToken: 7, mode: 'exclusive', expiresInMs: 5000 });
+    });
+    const res = await drive(clock, client.acquire('a', { ttlMs: 5000 }));
+    expect(res).toMatchObject({ acquired: true, fencingToken: 7 });
+    expect(calls).toHaveLength(3);
+    expect(new Set(calls.map((c) => c.endpoint)).size).toBe(3);
+    const keys = calls.map((c) => c.headers['idempotency-key']);
+    expect(keys[0]).toMatch(/^[\x21-\x7e]{1,128}$/);
+    expect(new Set(keys).size).toBe(1);
+  });
+
+  it('gives each call its own idempotency key', async () => {
+    const { clock, calls, client } = setup(() => json(200, { released: true }));
+    await drive(clock, client.release('a', 1));
+    await drive(clock, client.release('a', 1));
+    expect(calls[0].headers['idempotency-key']).not.toBe(calls[1].headers['idempotency-key']);
+  });
+
+  it('retries an attempt that timed out (outcome unknown) with the same key', async () => {
+    let n = 0;
+    const { clock, calls, client } = setup(
+      (req) => {
+        n++;
+        if (n === 1) return hang(req);
+        return json(201, { sessionId: 's1', ttlMs: 10000, lockDelayMs: 0, name: '' });
+      },
+      { requestTimeoutMs: 1000 },
+    );
+    const res = await drive(clock, client.createSession({ ttlMs: 10000 }));
+    expect(res.sessionId).toBe('s1');
+    expect(calls[1].atMs).toBeGreaterThanOrEqual(1000);
+    expect(calls[0].headers['idempotency-key']).toBe(calls[1].headers['idempotency-key']);
+  });
+
+  it('adds waitMs to the attempt timeout of a waiting acquire', async () => {
+    const { clock, calls, client } = setup(
+      async (req) => {
+        if (calls.length === 1) {
+          // The server holds the request for the wait, then answers.
+          await new Promise<void>((r) => clock.setTimer(r, 8000));
+        }
+        void req;
+        return json(200, { acquired: false, name: 'a', holders: [], queueLength: 0 });
+      },
+      { requestTimeoutMs: 1000 },
+    );
+    const res = await drive(clock, client.acquire('a', { ttlMs: 5000, waitMs: 8000 }));
+    expect(res.acquired).toBe(false);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('honours Retry-After on 503 no_leader', async () => {
+    let n = 0;
+    const { clock, calls, client } = setup(() => {
+      n++;
+      if (n === 1) return apiError(503, 'no_leader', {}, { 'retry-after': '2' });
+      return json(200, { name: 'e', leader: null, candidates: 0 });
+    });
+    await drive(clock, client.getElection('e'), 10);
+    expect(calls).toHaveLength(2);
+    expect(calls[1].atMs).toBeGreaterThanOrEqual(2000);
+    expect(calls[1].atMs).toBeLessThan(2100);
+  });
+
+  it('gives up when Retry-After would pass the call budget, with the server error', async () => {
+    const { clock, calls, client } = setup(() => apiError(503, 'no_leader', {}, { 'retry-after': '20' }), { totalTimeoutMs: 5000 });
+    const err = await drive(clock, client.cluster()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockstepError);
+    expect((err as LockstepError).code).toBe('no_leader');
+    expect((err as LockstepError).retryAfterMs).toBe(20000);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('throws a typed error with the contract code, status and details, without retrying a 4xx', async () => {
+    const { clock, calls, client } = setup(() => apiError(409, 'deadlock', { cycle: ['a', 'b'] }));
+    const err = (await drive(clock, client.acquire('a', { sessionId: 's', waitMs: 1000 })).catch((e: unknown) => e)) as LockstepError;
+    expect(err).toBeInstanceOf(LockstepError);
+    expect(err.code).toBe('deadlock');
+    expect(err.status).toBe(409);
+    expect(err.details.cycle).toEqual(['a', 'b']);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('bounds attempts and reports every endpoint as unreachable', async () => {
+    const { clock, calls, client } = setup(() => {
+      throw connectionError('ECONNREFUSED');
+    }, { maxAttempts: 5 });
+    const err = (await drive(clock, client.cluster()).catch((e: unknown) => e)) as LockstepError;
+    expect(err.code).toBe('unreachable');
+    expect(err.status).toBe(0);
+    expect(err.message).toContain('http://n1:7001,http://n2:7002,http://n3:7003');
+    expect(calls).toHaveLength(5);
+  });
+
+  it('bounds total time', async () => {
+    const { clock, calls, client } = setup((req) => hang(req), { requestTimeoutMs: 1000, totalTimeoutMs: 3500, maxAttempts: 100 });
+    const err = (await drive(clock, client.cluster()).catch((e: unknown) => e)) as LockstepError;
+    expect(err.code).toBe('timeout');
+    expect(clock.nowMs()).toBeLessThan(5000);
+    expect(calls.length).toBeLessThanOrEqual(4);
+  });
+
+  it('does not retry a membership change after 503 unavailable (no idempotency for it), but does after connection refused', async () => {
+    const a = setup(() => apiError(503, 'unavailable'));
+    const err = (await drive(a.clock, a.client.addMember({ id: 'n4', apiUrl: 'http://n4:7004', peerUrl: 'n4:7104' })).catch((e: unknown) => e)) as LockstepError;
+    expect(err.code).toBe('unavailable');
+    expect(a.calls).toHaveLength(1);
+    expect(a.calls[0].headers['idempotency-key']).toBeUndefined();
+
+    const b = setup((req) => {
+      if (req.endpoint === E[0]) throw connectionError('ECONNREFUSED');
+      return json(200, {});
+    });
+    await drive(b.clock, b.client.removeMember('n4'));
+    expect(b.calls).toHaveLength(2);
+  });
+
+  it('does not retry a 500', async () => {
+    const { clock, calls, client } = setup(() => apiError(500, 'internal'));
+    const err = (await drive(clock, client.cluster()).catch((e: unknown) => e)) as LockstepError;
+    expect(err.code).toBe('internal');
+    expect(calls).toHaveLength(1);
+  });
+
+  it('stops when the caller aborts', async () => {
+    const { clock, client } = setup((req) => hang(req));
+    const ac = new AbortController();
+    const p = client.acquire('a', { ttlMs: 5000, waitMs: 10_000 }, { signal: ac.signal });
+    await clock.advance(100);
+    ac.abort();
+    const err = (await p.catch((e: unknown) => e)) as LockstepError;
+    expect(err.code).toBe('aborted');
+  });
+
+  it('treats a non-JSON 2xx as a protocol error', async () => {
+    const { clock, client } = setup(() => new Response('<html>', { status: 200 }));
+    const err = (await drive(clock, client.cluster()).catch((e: unknown) => e)) as LockstepError;
+    expect(err.code).toBe('protocol');
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { Client } from '../../src/client/client.js';
+import { LockstepError } from '../../src/client/errors.js';
+import { apiError, fakeFetch, json, ManualClock, settle } from './fakes.js';
+
+function setup(acquireAnswer: () => Response) {
+  const clock = new ManualClock();
+  const released: number[] = [];
+  const { fetch, calls } = fakeFetch(clock, (req) => {
+    if (req.path === '/v1/locks/job/acquire') return acquireAnswer();
+    if (req.path === '/v1/locks/job/release') {
+      released.push((req.body as { fencingToken: number }).fencingToken);
+      return json(200, { released: true });
+    }
+    if (req.method === 'POST' && req.path === '/v1/sessions') return json(201, { sessionId: 's9', ttlMs: 10_000, lockDelayMs: 0, name: '' });
+    if (req.method === 'DELETE' && req.path === '/v1/sessions/s9') return json(200, { sessionId: 's9', released: [] });
+    if (req.path.endsWith('/keepalive')) return json(200, { sessionId: 's9', ttlMs: 10_000 });
+    return apiError(404, 'not_found');
+  });
+  const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+  return { clock, calls, client, released };
+}
+
+const granted = () => json(200, { acquired: true, name: 'job', fencingToken: 42, mode: 'exclusive', expiresInMs: 5000 });
+
+describe('withLock', () => {
+  it('passes the fencing token, returns the value and releases', async () => {
+    const { client, released } = setup(granted);
+    const v = await client.withLock('job', { ttlMs: 5000 }, (hold) => {
+      expect(hold.fencingToken).toBe(42);
+      expect(hold.signal.aborted).toBe(false);
+      return 'done';
+    });
+    expect(v).toBe('done');
+    expect(released).toEqual([42]);
+  });
+
+  it('releases when the function throws, and rethrows', async () => {
+    const { client, released } = setup(granted);
+    await expect(
+      client.withLock('job', { ttlMs: 5000 }, () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(released).toEqual([42]);
+  });
+
+  it('a TTL hold signal fires before the TTL, counted from the acquire send time', async () => {
+    const { clock, client } = setup(granted);
+    let abortedAt = -1;
+    await client.withLock('job', { ttlMs: 5000, safetyMarginMs: 500 }, async (hold) => {
+      hold.signal.addEventListener('abort', () => (abortedAt = clock.nowMs()));
+      await clock.advance(6000);
+    });
+    expect(abortedAt).toBe(4500);
+  });
+
+  it('throws not_acquired with the holders when the lock is held', async () => {
+    const { client } = setup(() => json(200, { acquired: false, name: 'job', holders: [{ fencingToken: 3, mode: 'exclusive' }], queueLength: 2 }));
+    const err = (await client.withLock('job', { ttlMs: 5000 }, () => 1).catch((e: unknown) => e)) as LockstepError;
+    expect(err).toBeInstanceOf(LockstepError);
+    expect(err.code).toBe('not_acquired');
+    expect(err.details.queueLength).toBe(2);
+  });
+
+  it('with neither ttlMs nor session opens a session for the call and closes it after', async () => {
+    const { client, calls } = setup(granted);
+    await client.withLock('job', {}, (hold) => {
+      expect(hold.session?.id).toBe('s9');
+    });
+    await settle();
+    const acquire = calls.find((c) => c.path.endsWith('/acquire'));
+    expect(acquire?.body).toMatchObject({ sessionId: 's9' });
+    expect(calls.some((c) => c.method === 'DELETE' && c.path === '/v1/sessions/s9')).toBe(true);
+  });
+
+  it('ignores not_holder on release (the hold already ended)', async () => {
+    const clock = new ManualClock();
+    const { fetch } = fakeFetch(clock, (req) => (req.path.endsWith('/acquire') ? granted() : apiError(409, 'not_holder')));
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    await expect(client.withLock('job', { ttlMs: 5000 }, () => 'ok')).resolves.toBe('ok');
+  });
+});
