@@ -173,6 +173,9 @@ export class RaftNode implements ReplicatedNode {
       maxCommittedEntriesPerReady: o.raft?.maxCommittedEntriesPerReady ?? DEFAULT_MAX_COMMITTED_ENTRIES_PER_READY,
     };
     this.raft = o.createRaft(config, persisted);
+    const initial = this.raft.status();
+    this.role = initial.role;
+    this.leader = initial.leader;
     this.log.info(
       {
         term: persisted.hardState.term,
@@ -379,7 +382,10 @@ export class RaftNode implements ReplicatedNode {
     // A leader that went through another term between two Readies (lost and
     // regained leadership) must not resolve old-term proposals as its own.
     const st = raft.status();
-    if (st.role === 'leader') this.proposals.rejectOtherTerms(st.term, 'leadership changed hands; the command may or may not commit');
+    this.proposals.rejectOtherTerms(
+      st.role === 'leader' ? st.term : null,
+      'leadership changed hands; the command may or may not commit',
+    );
   }
 
   private async maybeSnapshot(raft: RaftCore): Promise<void> {
@@ -622,13 +628,13 @@ export class RaftNode implements ReplicatedNode {
    * hand leadership over if leader (bounded), drain the Ready loop so that
    * everything handed to storage is durable, then close transport and storage.
    */
-  async stop(options: { transferTimeoutMs?: number } = {}): Promise<void> {
+  async stop(options: { transferTimeoutMs?: number; drainTimeoutMs?: number } = {}): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     const transferTimeoutMs = options.transferTimeoutMs ?? this.opts.electionTimeoutTicks * this.opts.tickMs * 2;
     if (this.raft && !this.stopped) {
       if (this.proposals.size > 0) {
-        await this.waitFor(() => this.proposals.size === 0, STOP_DRAIN_MS, 'drain').catch(() => {});
+        await this.waitFor(() => this.proposals.size === 0, options.drainTimeoutMs ?? STOP_DRAIN_MS, 'drain').catch(() => {});
       }
       const st = this.raft.status();
       const target = st.role === 'leader' ? this.bestTransferee() : null;

@@ -1,0 +1,305 @@
+// The node loop against a scripted Raft core: the order of save, send and
+// apply; group commit; how proposals and reads are answered.
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/node/clock.js';
+import { NotLeaderError, OutcomeUnknownError } from '../../src/node/api.js';
+import { RaftNode, type RaftNodeOptions } from '../../src/node/node.js';
+import { decodeMemberContext, encodeMemberContext } from '../../src/node/members.js';
+import { logIndex, term, type PersistentState } from '../../src/raft/types.js';
+import { ControlledStorage, FakeRaft, KvMachine, RecordingTransport, kv, nodeId, settle, silentLogger } from './support/fakes.js';
+
+const N1 = nodeId('n1');
+const N2 = nodeId('n2');
+const N3 = nodeId('n3');
+
+async function makeNode(overrides: Partial<RaftNodeOptions> & { storage?: ControlledStorage } = {}) {
+  const storage = overrides.storage ?? new ControlledStorage();
+  const transport = new RecordingTransport();
+  const machine = new KvMachine();
+  let raft!: FakeRaft;
+  const node = new RaftNode({
+    id: N1,
+    clusterId: 'test',
+    members: [
+      { id: N1, peerUrl: '127.0.0.1:1', apiUrl: 'http://127.0.0.1:11' },
+      { id: N2, peerUrl: '127.0.0.1:2' },
+      { id: N3, peerUrl: '127.0.0.1:3' },
+    ],
+    apiUrl: 'http://127.0.0.1:11',
+    tickMs: 1_000_000, // ticks are driven by hand here
+    electionTimeoutTicks: 10,
+    heartbeatIntervalTicks: 1,
+    storage,
+    transport,
+    stateMachine: machine,
+    logger: silentLogger,
+    clock: new ManualClock(),
+    snapshotEveryEntries: 1_000_000,
+    randomSeed: 1,
+    createRaft: (_config, persisted: PersistentState) => (raft = new FakeRaft(N1, [N2, N3], persisted)),
+    ...overrides,
+  });
+  await node.start();
+  return { node, storage, transport, machine, raft: () => raft };
+}
+
+describe('RaftNode Ready handling', () => {
+  it('sends no message before the save it depends on has resolved (correctness.md #4)', async () => {
+    const { node, storage, transport } = await makeNode();
+    const p = node.propose(kv('a', '1'), 10_000);
+    await settle();
+    expect(storage.inFlight).toHaveLength(1);
+    expect(storage.saves[0].entries.map((e) => e.index)).toEqual([1]);
+    expect(transport.sent).toHaveLength(0);
+    storage.completeOne();
+    await settle();
+    expect(transport.sent.map((m) => m.to)).toEqual([N2, N3]);
+    p.catch(() => {});
+    storage.autoResolve = true;
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
+  it('group-commits: proposals made while a save is in flight share the next single save', async () => {
+    const { node, storage, transport } = await makeNode();
+    const first = node.propose(kv('k0', 'v'), 10_000);
+    await settle();
+    expect(storage.inFlight).toHaveLength(1);
+    const more = Array.from({ length: 50 }, (_, i) => node.propose(kv(`k${i + 1}`, 'v'), 10_000));
+    await settle();
+    // Never two Ready handlings at once: nothing more is written while the first save is in flight.
+    expect(storage.saves).toHaveLength(1);
+    storage.completeOne();
+    await settle();
+    expect(storage.saves).toHaveLength(2);
+    expect(storage.saves[1].entries.map((e) => e.index)).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
+    // The messages for the second batch wait for the second save.
+    expect(transport.sent).toHaveLength(2);
+    storage.completeOne();
+    await settle();
+    expect(transport.sent).toHaveLength(102);
+    for (const p of [first, ...more]) p.catch(() => {});
+    storage.autoResolve = true;
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
+  it('resolves a proposal with the state machine result once applied, matching index and term', async () => {
+    const { node, storage, raft, machine } = await makeNode();
+    storage.autoResolve = true;
+    const a = node.propose(kv('x', 'one'), 10_000);
+    const b = node.propose(kv('x', 'two'), 10_000);
+    await settle();
+    raft().commitTo(2);
+    node['scheduleReady']();
+    await expect(a).resolves.toEqual({ index: 1, result: null });
+    await expect(b).resolves.toEqual({ index: 2, result: 'one' });
+    expect(machine.data.get('x')).toBe('two');
+    expect(node.status().appliedIndex).toBe(2);
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
+  it('rejects as surely-not-applied when another term overwrote our index', async () => {
+    const { node, storage, raft, machine } = await makeNode();
+    storage.autoResolve = true;
+    const mine = node.propose(kv('x', 'mine'), 10_000);
+    await settle();
+    // We lose leadership silently between Readies (no softState seen yet), and
+    // the next leader's entry at index 1 (term 2) commits instead of ours.
+    const r = raft();
+    r.term = term(2);
+    r.log = [];
+    r.append({ type: 'normal', index: logIndex(1), term: term(2), data: kv('x', 'theirs') });
+    r.commitTo(1);
+    node['scheduleReady']();
+    await expect(mine).rejects.toBeInstanceOf(NotLeaderError);
+    expect(machine.data.get('x')).toBe('theirs');
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
+  it('rejects pending proposals as outcome-unknown when leadership is lost', async () => {
+    const { node, storage, raft } = await makeNode();
+    storage.autoResolve = true;
+    const p = node.propose(kv('x', '1'), 10_000);
+    await settle();
+    raft().setRole('follower', N2, 2);
+    node['scheduleReady']();
+    await expect(p).rejects.toBeInstanceOf(OutcomeUnknownError);
+    await expect(node.propose(kv('y', '1'), 10_000)).rejects.toMatchObject({ code: 'not_leader', leader: N2 });
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
+  it('times out a proposal as outcome-unknown', async () => {
+    const { node, storage } = await makeNode();
+    storage.autoResolve = true;
+    await expect(node.propose(kv('x', '1'), 5)).rejects.toBeInstanceOf(OutcomeUnknownError);
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
+  it('tells role listeners about changes, after they happen', async () => {
+    const { node, storage, raft } = await makeNode();
+    storage.autoResolve = true;
+    const seen: unknown[] = [];
+    node.onRoleChange((role, leader, t) => seen.push([role, leader, t, node.status().role]));
+    raft().setRole('follower', N3, 4);
+    node['scheduleReady']();
+    await settle();
+    expect(seen).toEqual([['follower', N3, 4, 'follower']]);
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
+  it('a fatal storage error stops the node and fails what waits', async () => {
+    const fatal: Error[] = [];
+    const { node, storage } = await makeNode({ onFatal: (e) => fatal.push(e) });
+    const p = node.propose(kv('x', '1'), 10_000);
+    await settle();
+    storage.failOne(new Error('disk on fire'));
+    await expect(p).rejects.toBeInstanceOf(OutcomeUnknownError);
+    expect(fatal.map((e) => e.message)).toEqual(['disk on fire']);
+    expect(node.failure()?.message).toBe('disk on fire');
+  });
+});
+
+describe('RaftNode reads', () => {
+  it('serves a ReadIndex read only once applied reaches the read index, with unique request ids', async () => {
+    const { node, storage, raft } = await makeNode();
+    storage.autoResolve = true;
+    const w = node.propose(kv('x', '1'), 10_000);
+    await settle();
+    const r1 = node.readBarrier(10_000);
+    const r2 = node.readBarrier(10_000);
+    const [id1, id2] = raft().readRequests;
+    expect(id1).not.toBe(id2);
+    let served = false;
+    void r1.then(() => (served = true));
+    raft().confirmRead(id1, 1);
+    node['scheduleReady']();
+    await settle();
+    expect(served).toBe(false); // confirmed at 1, applied is 0
+    raft().commitTo(1);
+    node['scheduleReady']();
+    await expect(r1).resolves.toBe(1);
+    await w;
+    raft().dropRead(id2);
+    node['scheduleReady']();
+    await expect(r2).rejects.toBeInstanceOf(NotLeaderError);
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
+  it('refuses reads and proposals on a follower', async () => {
+    const { node, storage, raft } = await makeNode();
+    storage.autoResolve = true;
+    raft().setRole('follower', N2, 2);
+    node['scheduleReady']();
+    await settle();
+    await expect(node.readBarrier(100)).rejects.toBeInstanceOf(NotLeaderError);
+    expect(node.leadershipConfirmedRecently()).toBe(false);
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
+  it('leadership is confirmed recently only within an election timeout of quorum contact', async () => {
+    const { node, storage, raft } = await makeNode();
+    storage.autoResolve = true;
+    raft().ticksSinceQuorumContact = 9;
+    expect(node.leadershipConfirmedRecently()).toBe(true);
+    raft().ticksSinceQuorumContact = 10;
+    expect(node.leadershipConfirmedRecently()).toBe(false);
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+});
+
+describe('RaftNode snapshots and membership', () => {
+  it('snapshots every N applied entries: durable snapshot, then core compaction, then log compaction', async () => {
+    const { node, storage, raft } = await makeNode({ snapshotEveryEntries: 3, snapshotRetainEntries: 7 });
+    storage.autoResolve = true;
+    const ps = [1, 2, 3, 4].map((i) => node.propose(kv(`k${i}`, 'v'), 10_000));
+    await settle();
+    raft().commitTo(4);
+    node['scheduleReady']();
+    await Promise.all(ps);
+    await settle();
+    const snapSave = storage.saves.find((s) => s.snapshot);
+    expect(snapSave?.snapshot?.meta.index).toBe(4);
+    expect(snapSave?.snapshot?.meta.conf.voters).toEqual([N1, N2, N3]);
+    expect(decodeMemberContext(snapSave?.snapshot?.meta.memberContext?.[N1])).toEqual({ peerUrl: '127.0.0.1:1', apiUrl: 'http://127.0.0.1:11' });
+    expect(raft().compacted).toEqual([{ index: 4, retain: 7 }]);
+    expect(storage.compactedTo).toEqual([4]);
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
+  it('restarts from a persisted snapshot: the state machine is restored before any apply', async () => {
+    const donor = new KvMachine();
+    donor.apply({ index: logIndex(5), term: term(1), data: kv('kept', 'yes') });
+    const storage = new ControlledStorage({
+      hardState: { term: term(3), vote: null, commit: logIndex(6) },
+      snapshot: {
+        meta: { index: logIndex(5), term: term(1), conf: { voters: [N1, N2, N3], learners: [] }, memberContext: { n2: encodeMemberContext({ peerUrl: '10.0.0.2:9', apiUrl: 'http://10.0.0.2:8' }) } },
+        data: donor.snapshot(),
+      },
+      entries: [{ type: 'normal', index: logIndex(6), term: term(3), data: kv('after', 'snap') }],
+    });
+    storage.autoResolve = true;
+    const { node, raft, machine, transport } = await makeNode({ storage });
+    expect(machine.data.get('kept')).toBe('yes');
+    expect(node.status().appliedIndex).toBe(5);
+    expect(transport.peers.get(N2)).toBe('10.0.0.2:9'); // the snapshot's address wins over --peers
+    raft().commitTo(6);
+    node['scheduleReady']();
+    await settle();
+    expect(node.failure()).toBeNull();
+    expect(machine.data.get('after')).toBe('snap');
+    expect(node.status().appliedIndex).toBe(6);
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
+  it('restores a snapshot sent by the leader and fails proposals it covers', async () => {
+    const { node, storage, raft, machine } = await makeNode();
+    storage.autoResolve = true;
+    const donor = new KvMachine();
+    donor.apply({ index: logIndex(40), term: term(2), data: kv('from', 'leader') });
+    raft().setRole('follower', N2, 2);
+    raft().giveSnapshot({ meta: { index: logIndex(40), term: term(2), conf: { voters: [N1, N2, N3], learners: [] } }, data: donor.snapshot() });
+    node['scheduleReady']();
+    await settle();
+    expect(storage.saves.some((s) => s.snapshot?.meta.index === 40)).toBe(true);
+    expect(machine.data.get('from')).toBe('leader');
+    expect(node.status().appliedIndex).toBe(40);
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
+  it('learns API URLs from the peer handshake and from config entries', async () => {
+    const { node, storage, raft, transport } = await makeNode();
+    storage.autoResolve = true;
+    transport.hello({ clusterId: 'test', nodeId: N2, protocolVersion: 1, apiUrl: 'http://127.0.0.1:12' });
+    transport.hello({ clusterId: 'other', nodeId: N3, protocolVersion: 1, apiUrl: 'http://evil:1' });
+    raft().setRole('follower', N2, 2);
+    node['scheduleReady']();
+    await settle();
+    expect(node.leaderApiUrl()).toBe('http://127.0.0.1:12');
+    expect(node.status().members.find((m) => m.id === N3)?.apiUrl).toBeNull();
+    // A config entry carries a new member's addresses.
+    const n4 = nodeId('n4');
+    raft().append({ type: 'config', index: logIndex(1), term: term(2), change: { kind: 'addLearner', node: n4, context: encodeMemberContext({ peerUrl: '127.0.0.1:4', apiUrl: 'http://127.0.0.1:14' }) } });
+    node['scheduleReady']();
+    await settle();
+    expect(transport.peers.get(n4)).toBe('127.0.0.1:4'); // reachable as soon as appended
+    expect(node.status().members.map((m) => m.id)).not.toContain(n4); // but not a member until applied
+    raft().commitTo(1);
+    node['scheduleReady']();
+    await settle();
+    expect(node.status().members.find((m) => m.id === n4)).toEqual({ id: n4, peerUrl: '127.0.0.1:4', apiUrl: 'http://127.0.0.1:14', voter: false });
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
+  it('stop() hands leadership to the most caught-up voter and closes storage and transport', async () => {
+    const { node, storage, raft, transport } = await makeNode();
+    storage.autoResolve = true;
+    const stopping = node.stop({ transferTimeoutMs: 50 });
+    await settle();
+    expect(raft().transfers).toHaveLength(1);
+    expect([N2, N3]).toContain(raft().transfers[0]);
+    raft().setRole('follower', raft().transfers[0], 2);
+    await stopping;
+    expect(storage.closed).toBe(true);
+    expect(transport.closed).toBe(true);
+    await expect(node.propose(kv('x', 'y'), 100)).rejects.toBeInstanceOf(NotLeaderError);
+  });
+});
