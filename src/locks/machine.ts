@@ -230,6 +230,7 @@ export class LockMachine implements StateMachine<ApplyResult> {
     for (const waitId of [...session.waitIds]) {
       const ref = this.waits.get(waitId);
       assert(ref !== undefined, `session wait ${waitId} is unknown`);
+      session.waitIds.delete(waitId); // the session is no longer in the map, so the take below cannot reach it
       if (ref.kind === 'lock') {
         const lock = this.lockOf(ref.name);
         this.takeLockWaiter(lock, lock.waiters.findIndex((w) => w.waitId === waitId));
