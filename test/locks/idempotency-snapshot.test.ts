@@ -1,0 +1,116 @@
+// Idempotency records (correctness.md item 15) and snapshot/restore.
+import { describe, expect, it } from 'vitest';
+import { encodeProposal } from '../../src/locks/codec.js';
+import { IdempotencyTable } from '../../src/locks/idempotency.js';
+import { LockMachine } from '../../src/locks/machine.js';
+import { logIndex, term } from '../../src/raft/types.js';
+import { Harness, acquireCmd, errorCode, outcomeOf, resolved } from './harness.js';
+
+const idem = (key: string, path = '/v1/locks/a/acquire', method = 'POST') => ({ key, method, path });
+
+describe('idempotency', () => {
+  it('a repeat with the same key returns the first outcome without executing', () => {
+    const h = new Harness();
+    const first = h.run(acquireCmd('a'), idem('k1'));
+    const again = h.run(acquireCmd('a'), idem('k1'));
+    expect(again.result).toEqual(first.result);
+    expect(again.events).toEqual([]);
+    expect(h.machine.getLock('a').holders).toHaveLength(1);
+  });
+
+  it('the same key on another path or method is 409 idempotency_conflict', () => {
+    const h = new Harness();
+    h.run(acquireCmd('a'), idem('k1'));
+    expect(errorCode(outcomeOf(h.run(acquireCmd('b'), idem('k1', '/v1/locks/b/acquire')).result))).toBe('idempotency_conflict');
+    expect(errorCode(outcomeOf(h.run(acquireCmd('a'), idem('k1', '/v1/locks/a/acquire', 'PUT')).result))).toBe('idempotency_conflict');
+    expect(h.machine.getLock('b').holders).toEqual([]);
+  });
+
+  it('a repeat while the first is waiting gets the same wait; after it resolves, its outcome', () => {
+    const h = new Harness();
+    const token = h.hold('a');
+    const cmd = acquireCmd('a', { waitMs: 10_000, waitId: 'w-first' });
+    expect(h.run(cmd, idem('k')).result).toEqual({ kind: 'queued', waitId: 'w-first' });
+    expect(h.run({ ...cmd, waitId: 'w-retry' }, idem('k')).result).toEqual({ kind: 'queued', waitId: 'w-first' });
+    expect(h.machine.getLock('a').waiters).toHaveLength(1);
+    const { events } = h.release('a', token);
+    const granted = resolved(events, 'w-first');
+    expect(h.run({ ...cmd, waitId: 'w-retry2' }, idem('k')).result).toEqual({ kind: 'done', outcome: granted });
+  });
+
+  it('records live at least 10 minutes by the proposals clock, then are forgotten', () => {
+    const h = new Harness();
+    h.run(acquireCmd('a'), idem('old'));
+    h.nowMs += 10 * 60_000;
+    expect(h.run(acquireCmd('a'), idem('old')).events).toEqual([]);
+    h.nowMs += 10 * 60_000;
+    // Well past the age limit: the key is forgotten and the command runs again.
+    const rerun = outcomeOf(h.run(acquireCmd('b'), idem('old', '/v1/locks/b/acquire')).result);
+    expect(rerun.body).toMatchObject({ acquired: true, name: 'b' });
+  });
+
+  it('a leader clock that went back does not age a new record early (ages use the max nowMs seen)', () => {
+    const h = new Harness();
+    h.run(acquireCmd('x'), idem('first'));
+    h.nowMs -= 60 * 60_000; // a new leader whose wall clock is an hour behind
+    h.run(acquireCmd('a'), idem('young'));
+    h.nowMs += 60 * 60_000 + 9 * 60_000; // clocks agree again, 9 minutes after 'young' was recorded
+    expect(h.run(acquireCmd('a'), idem('young')).events).toEqual([]);
+    expect(h.machine.getLock('a').holders).toHaveLength(1);
+  });
+
+  it('the table is bounded: the oldest record goes first', () => {
+    const table = new IdempotencyTable(2, 1_000);
+    const o = { status: 200, body: {} };
+    table.record('a', 'POST', '/x', 0, o, null);
+    table.record('b', 'POST', '/x', 1, o, null);
+    table.record('c', 'POST', '/x', 2, o, null);
+    expect(table.lookup('a', 'POST', '/x').kind).toBe('miss');
+    expect(table.lookup('c', 'POST', '/x').kind).toBe('done');
+    table.prune(1_002);
+    expect(table.lookup('b', 'POST', '/x').kind).toBe('miss');
+    expect(table.lookup('c', 'POST', '/x').kind).toBe('done');
+  });
+});
+
+describe('snapshot and restore', () => {
+  it('a restored machine answers queries and later commands exactly like the original', () => {
+    const h = new Harness();
+    h.session('s1', { lockDelayMs: 1_000 });
+    h.session('s2');
+    h.hold('a', { sessionId: 's1' });
+    h.hold('sem', { limit: 3, owner: 'o', value: 'v' });
+    h.wait('a', { sessionId: 's2' });
+    h.wait('a', { mode: 'shared' });
+    h.run({ type: 'election.campaign', name: 'e', sessionId: 's2', value: 'x', waitMs: 0, waitId: null });
+    h.run(acquireCmd('z', { waitMs: 100, waitId: 'wz' }), { key: 'k', method: 'POST', path: '/p' });
+
+    const copy = new LockMachine();
+    copy.restore(h.machine.snapshot(), logIndex(h.index));
+    expect(copy.snapshot()).toEqual(h.machine.snapshot());
+    expect(copy.appliedIndex()).toBe(h.index);
+    for (const m of [h.machine, copy]) expect(m.getSession('s1')).toEqual(h.machine.getSession('s1'));
+    expect(copy.listLocks()).toEqual(h.machine.listLocks());
+    expect(copy.allWaits()).toEqual(h.machine.allWaits());
+
+    const next = { command: { type: 'expire' as const, sessionIds: ['s1'], holds: [], lockDelays: [] }, nowMs: h.nowMs, idempotency: null };
+    const a = h.machine.applyProposal(h.index + 1, next);
+    const b = copy.applyProposal(h.index + 1, next);
+    expect(b).toEqual(a);
+    expect(copy.snapshot()).toEqual(h.machine.snapshot());
+  });
+
+  it('apply() decodes msgpack entries and delivers events to listeners during apply', () => {
+    const m = new LockMachine();
+    const seen: string[] = [];
+    m.onEvent((e) => seen.push(e.type));
+    const result = m.apply({
+      index: logIndex(7),
+      term: term(1),
+      data: encodeProposal({ command: { type: 'session.create', sessionId: 's', ttlMs: 1_000, name: '', lockDelayMs: 0 }, nowMs: 0, idempotency: null }),
+    });
+    expect(result).toEqual({ kind: 'done', outcome: { status: 201, body: { sessionId: 's', ttlMs: 1_000, lockDelayMs: 0, name: '' } } });
+    expect(seen).toEqual(['session.created']);
+    expect(() => m.apply({ index: logIndex(7), term: term(1), data: new Uint8Array() })).toThrow(/invariant/);
+  });
+});
