@@ -241,7 +241,10 @@ export class Simulation {
       const livenessDeadline = this.step + LIVENESS_BOUND_TICKS;
       while (this.stats.livenessTicks === null) {
         if (this.step > livenessDeadline) {
-          violate('liveness', `no leader committed a fresh proposal within ${LIVENESS_BOUND_TICKS} ticks of the heal at step ${this.healStep}`);
+          violate(
+            'liveness',
+            `no leader committed a fresh proposal within ${LIVENESS_BOUND_TICKS} ticks of the heal at step ${this.healStep}: ${this.describeNodes()}`,
+          );
         }
         this.oneStep(false);
         this.step++;
@@ -266,6 +269,18 @@ export class Simulation {
       stats: this.stats,
       trace: this.trace.lines,
     };
+  }
+
+  /** One line per node's state, for liveness failures. */
+  private describeNodes(): string {
+    return [...this.nodes.values()]
+      .map((n) => {
+        if (n.retired) return `${n.id}: removed`;
+        if (!n.raft) return `${n.id}: down`;
+        const st = n.raft.status();
+        return `${n.id}: ${st.role} term=${st.term} leader=${st.leader ?? '-'} commit=${st.commit} applied=${n.sm.appliedIndex()} last=${st.lastIndex} voters=[${st.conf.voters}] learners=[${st.conf.learners}]`;
+      })
+      .join('; ');
   }
 
   private healAll(): void {
@@ -300,21 +315,32 @@ export class Simulation {
     for (const ev of this.network.takeDue(this.step)) {
       const m = ev.message;
       const desc = `${m.type} ${m.from}->${m.to} t${m.term}`;
-      if (ev.kind === 'drop') {
-        this.stats.dropped++;
-        this.log(`drop (${ev.reason}) ${desc}`);
-        continue;
-      }
       const target = this.nodes.get(m.to);
-      if (!target || !target.raft) {
+      const reason = ev.kind === 'drop' ? ev.reason : !target || !target.raft ? 'down' : null;
+      if (reason !== null) {
         this.stats.dropped++;
-        this.log(`drop (down) ${desc}`);
+        this.log(`drop (${reason}) ${desc}`);
+        this.reportToSender(m, reason === 'random' ? 'lost' : 'unreachable');
         continue;
       }
       this.stats.delivered++;
       if (this.trace.enabled) this.log(`deliver ${desc}${describeMessage(m)}`);
-      target.raft.step(m);
+      target!.raft!.step(m);
+      this.reportToSender(m, 'delivered');
     }
+  }
+
+  /**
+   * What a real transport tells the core about its sends: a refused connection
+   * (peer down, partitioned) is reported unreachable; a snapshot stream reports
+   * its outcome. A message lost silently (random drop) is reported as nothing,
+   * except a snapshot, whose stream would fail.
+   */
+  private reportToSender(m: Message, outcome: 'delivered' | 'lost' | 'unreachable'): void {
+    const sender = this.nodes.get(m.from)?.raft;
+    if (!sender) return;
+    if (outcome === 'unreachable') sender.reportUnreachable(m.to);
+    if (m.type === 'InstallSnapshot') sender.reportSnapshot(m.to, outcome === 'delivered');
   }
 
   private nemesis(): void {
@@ -379,8 +405,11 @@ export class Simulation {
       this.log(`CONF ${change.kind} ${change.node} proposed at ${leader.id} index=${at.index} term=${at.term}`);
       if (change.kind === 'addLearner') {
         this.addedNodes++;
-        // A joining node knows no voters: it learns the membership from the leader.
-        this.addNode(change.node, []);
+        // A joining node is configured with the cluster's bootstrap voters, as a
+        // real deployment's initial-cluster setting: the bootstrap membership is
+        // not in the log, so a joiner replaying the log from index 1 needs it as
+        // its base. It is not among them, so it never campaigns until promoted.
+        this.addNode(change.node, this.initialVoters);
       }
     } catch (err) {
       if (!isExpectedRefusal(err)) throw err;
@@ -426,6 +455,7 @@ export class Simulation {
 
   /** Heal phase: keep a fresh probe proposal in flight at the current leader until one commits. */
   private checkLiveness(): void {
+    if (this.stats.livenessTicks !== null) return;
     if (this.probe && this.checker.isAcked(this.probe.id)) {
       this.stats.livenessTicks = this.step - this.healStep!;
       this.log(`LIVE: probe ${this.probe.id} committed ${this.stats.livenessTicks} ticks after the heal`);
@@ -462,7 +492,7 @@ export class Simulation {
         }
       }
       if (this.step > deadline) {
-        violate('liveness', `members did not catch up with the leader within ${CATCH_UP_BOUND_TICKS} ticks`);
+        violate('liveness', `members did not catch up with the leader within ${CATCH_UP_BOUND_TICKS} ticks: ${this.describeNodes()}`);
       }
       this.oneStep(false);
       this.step++;

@@ -97,7 +97,11 @@ export class SimStateMachine {
 export function applyConfChange(conf: ConfState, kind: 'addVoter' | 'addLearner' | 'removeNode', node: NodeId): ConfState {
   const voters = conf.voters.filter((v) => v !== node);
   const learners = conf.learners.filter((l) => l !== node);
+  // Mirrors the core (src/raft/membership.ts): adding a voter as a learner is a no-op.
   if (kind === 'addVoter') voters.push(node);
-  if (kind === 'addLearner') learners.push(node);
+  if (kind === 'addLearner') {
+    if (conf.voters.includes(node)) return conf;
+    learners.push(node);
+  }
   return { voters, learners };
 }

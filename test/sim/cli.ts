@@ -1,0 +1,99 @@
+// npm run sim -- --seed S [--nodes 3|5] [--steps N]   replay one seed, print its trace
+// npm run sim -- --runs N [--nodes 3|5] [--steps N] [--base-seed B]   N random seeds, report
+//
+// A run is a pure function of (seed, nodes, steps), so a failing seed printed
+// by the test suite or by --runs replays exactly here.
+
+import { randomInt } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { loadRaft, RAFT_OVERRIDE_ENV } from './raft-factory.js';
+import { describeFailure, replayCommand } from './replay.js';
+import { runSimulation, type SimResult } from './simulation.js';
+
+export const DEFAULT_STEPS = 300;
+const SEED_MAX = 0x7fff_ffff;
+
+function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${raw}`);
+  return n;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      seed: { type: 'string' },
+      nodes: { type: 'string' },
+      steps: { type: 'string' },
+      runs: { type: 'string' },
+      'base-seed': { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help || (values.seed === undefined && values.runs === undefined)) {
+    console.log('usage: npm run sim -- --seed S [--nodes 3|5] [--steps N] [--quiet]');
+    console.log('       npm run sim -- --runs N [--nodes 3|5] [--steps N] [--base-seed B]');
+    return values.help ? 0 : 2;
+  }
+  const Raft = await loadRaft();
+  if (process.env[RAFT_OVERRIDE_ENV]) console.log(`using Raft from ${process.env[RAFT_OVERRIDE_ENV]}`);
+  const steps = positiveInt('steps', values.steps, DEFAULT_STEPS);
+  const fixedNodes = values.nodes === undefined ? null : positiveInt('nodes', values.nodes, 3);
+
+  if (values.seed !== undefined) {
+    const seed = positiveInt('seed', values.seed, 0);
+    const nodes = fixedNodes ?? 3;
+    const r = runSimulation(
+      { seed, nodes, steps, trace: true, echo: values.quiet ? undefined : (line) => console.log(line) },
+      Raft,
+    );
+    printSummary(r);
+    return r.failure ? 1 : 0;
+  }
+
+  const runs = positiveInt('runs', values.runs, 100);
+  const baseSeed = positiveInt('base-seed', values['base-seed'], randomInt(SEED_MAX));
+  console.log(`${runs} runs from base seed ${baseSeed} (${steps} chaos steps each)`);
+  const failures: SimResult[] = [];
+  const started = Date.now();
+  let ticks = 0;
+  for (let i = 0; i < runs; i++) {
+    const seed = (baseSeed + i) % SEED_MAX;
+    const nodes = fixedNodes ?? (i % 2 === 0 ? 3 : 5);
+    const r = runSimulation({ seed, nodes, steps }, Raft);
+    ticks += r.stats.stepsRun;
+    if (r.failure) {
+      failures.push(r);
+      console.log(describeFailure(r));
+    }
+  }
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`${runs - failures.length} passed, ${failures.length} failed, ${ticks} ticks in ${seconds.toFixed(1)}s`);
+  return failures.length > 0 ? 1 : 0;
+}
+
+function printSummary(r: SimResult): void {
+  const s = r.stats;
+  console.log(
+    `seed ${r.seed}: ${s.stepsRun} steps, ${s.leadersElected} leaders, ${s.committed} committed, ${s.acknowledged} acknowledged, ` +
+      `${s.readsServed} reads, ${s.crashes} crashes, ${s.partitions} partitions, ${s.confChanges} conf changes, ` +
+      `${s.transfers} transfers, ${s.snapshotsRestored} snapshots restored, ${s.delivered} delivered, ${s.dropped} dropped, ` +
+      `liveness after ${s.livenessTicks ?? '-'} ticks`,
+  );
+  if (r.failure) {
+    console.log(`FAILED (${r.failure.property}) at step ${r.failure.step}: ${r.failure.message}`);
+    console.log(`replay: ${replayCommand(r)}`);
+  } else {
+    console.log('ok');
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(2);
+  },
+);

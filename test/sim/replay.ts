@@ -1,0 +1,12 @@
+// How to reproduce a run: the command line that replays it.
+
+import type { SimResult } from './simulation.js';
+
+export function replayCommand(r: Pick<SimResult, 'seed' | 'nodes' | 'steps'>): string {
+  return `npm run sim -- --seed ${r.seed} --nodes ${r.nodes} --steps ${r.steps}`;
+}
+
+export function describeFailure(r: SimResult): string {
+  if (!r.failure) return `seed ${r.seed}: ok`;
+  return `seed ${r.seed} (${r.nodes} nodes, ${r.steps} steps) failed at step ${r.failure.step}: ${r.failure.message}\n  replay: ${replayCommand(r)}`;
+}
