@@ -1,4 +1,20 @@
 import type { CliCommand } from '../command.js';
+import { electCommand } from './elect.js';
+import { leaderTransferCommand } from './leader.js';
+import { lockCommand } from './lock.js';
+import { locksCommand } from './locks.js';
+import { membersAddCommand, membersRemoveCommand } from './members.js';
+import { sessionsCommand } from './sessions.js';
+import { statusCommand } from './status.js';
 
 /** Every subcommand, longest names first so that 'cluster up' wins over a bare word. Add yours here. */
-export const commands: CliCommand[] = [];
+export const commands: CliCommand[] = [
+  membersAddCommand,
+  membersRemoveCommand,
+  leaderTransferCommand,
+  statusCommand,
+  lockCommand,
+  electCommand,
+  locksCommand,
+  sessionsCommand,
+];

@@ -1,0 +1,25 @@
+// lockstep leader transfer [--to ID]: hand Raft leadership over (before
+// maintenance on the leader's machine), as etcdctl move-leader does.
+
+import type { CliCommand } from '../command.js';
+import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
+import { describeFlags, parseFlags, type FlagSpecs } from '../flags.js';
+
+const flags = {
+  to: { type: 'string', description: 'the node id to hand over to (default: the most up-to-date follower)' },
+  ...endpointFlags,
+} as const satisfies FlagSpecs;
+
+export const leaderTransferCommand: CliCommand = {
+  name: 'leader transfer',
+  summary: 'hand cluster leadership to another node',
+  usage: ['usage: lockstep leader transfer [--to ID]', '', 'flags:', describeFlags(flags)].join('\n'),
+  async run(argv) {
+    const values = parseFlags(argv, flags);
+    const client = makeClient(values.endpoints);
+    const res = await withClientErrors(client, () => client.transferLeadership(values.to));
+    const leader = typeof res.leader === 'string' ? res.leader : values.to;
+    console.log(leader ? `leader is now ${leader}` : 'leadership transferred');
+    return 0;
+  },
+};

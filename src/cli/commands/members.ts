@@ -1,0 +1,63 @@
+// lockstep members add ID --api URL --peer HOST:PORT [--learner]
+// lockstep members remove ID
+//
+// One membership change at a time (the server refuses a second while one is
+// in flight, correctness.md item 7). A node whose disk was lost rejoins under
+// a NEW id (item 10): remove the old id, add the new one.
+
+import { UsageError, type CliCommand } from '../command.js';
+import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
+import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
+
+const addFlags = {
+  api: { type: 'string', required: true, description: "the new node's API address, e.g. http://127.0.0.1:7004" },
+  peer: { type: 'string', required: true, description: "the new node's peer address, e.g. 127.0.0.1:7104" },
+  learner: { type: 'boolean', description: 'add as a non-voting learner (promote later by removing and re-adding as voter)' },
+  ...endpointFlags,
+} as const satisfies FlagSpecs;
+
+const removeFlags = { ...endpointFlags } as const satisfies FlagSpecs;
+
+function oneId(positionals: string[], what: string): string {
+  if (positionals.length !== 1) throw new UsageError(`members ${what} needs exactly one node ID`);
+  return positionals[0];
+}
+
+export const membersAddCommand: CliCommand = {
+  name: 'members add',
+  summary: 'add a node to the cluster',
+  usage: [
+    'usage: lockstep members add ID --api URL --peer HOST:PORT [--learner]',
+    '',
+    'Start the new node first with `lockstep serve --id ID ...` and --peers listing the cluster,',
+    'then add it here. Node ids are forever: a node that lost its disk rejoins under a new id.',
+    '',
+    'flags:',
+    describeFlags(addFlags),
+  ].join('\n'),
+  async run(argv) {
+    const { values, positionals, rest } = parseCommandLine(argv, addFlags, { allowPositionals: true });
+    if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
+    const id = oneId(positionals, 'add');
+    const apiUrl = /^https?:\/\//.test(values.api) ? values.api : `http://${values.api}`;
+    const client = makeClient(values.endpoints);
+    await withClientErrors(client, () => client.addMember({ id, apiUrl, peerUrl: values.peer, voter: !values.learner }));
+    console.log(`added ${id} (${values.learner ? 'learner' : 'voter'}, api ${apiUrl}, peer ${values.peer})`);
+    return 0;
+  },
+};
+
+export const membersRemoveCommand: CliCommand = {
+  name: 'members remove',
+  summary: 'remove a node from the cluster',
+  usage: ['usage: lockstep members remove ID', '', 'flags:', describeFlags(removeFlags)].join('\n'),
+  async run(argv) {
+    const { values, positionals, rest } = parseCommandLine(argv, removeFlags, { allowPositionals: true });
+    if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
+    const id = oneId(positionals, 'remove');
+    const client = makeClient(values.endpoints);
+    await withClientErrors(client, () => client.removeMember(id));
+    console.log(`removed ${id}`);
+    return 0;
+  },
+};

@@ -1,0 +1,50 @@
+// lockstep sessions: live sessions with their TTL, remaining time and holds.
+
+import type { CliCommand } from '../command.js';
+import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
+import { describeFlags, parseFlags, type FlagSpecs } from '../flags.js';
+import { renderTable } from '../table.js';
+
+const SESSIONS_LISTED_MAX = 10_000;
+
+const flags = {
+  json: { type: 'boolean', description: 'print JSON lines, one session a line' },
+  ...endpointFlags,
+} as const satisfies FlagSpecs;
+
+export const sessionsCommand: CliCommand = {
+  name: 'sessions',
+  summary: 'list sessions with TTLs and holds',
+  usage: ['usage: lockstep sessions [flags]', '', 'flags:', describeFlags(flags)].join('\n'),
+  async run(argv) {
+    const values = parseFlags(argv, flags);
+    const client = makeClient(values.endpoints);
+    const sessions = await withClientErrors(client, async () => {
+      const out = [];
+      for await (const s of client.allSessions()) {
+        out.push(s);
+        if (out.length >= SESSIONS_LISTED_MAX) break;
+      }
+      return out;
+    });
+    if (values.json) {
+      for (const s of sessions) console.log(JSON.stringify(s));
+      return 0;
+    }
+    if (sessions.length === 0) {
+      console.log('no sessions');
+      return 0;
+    }
+    const rows = sessions.map((s) => [
+      s.sessionId,
+      s.name || undefined,
+      s.ttlMs,
+      s.remainingMs,
+      s.lockDelayMs,
+      (s.holds ?? []).map((h) => `${h.kind === 'election' ? 'election ' : ''}${h.name}#${h.fencingToken}`).join(' ') || undefined,
+      (s.waits ?? []).join(' ') || undefined,
+    ]);
+    console.log(renderTable(['SESSION', 'NAME', 'TTL_MS', 'REMAINING_MS', 'LOCK_DELAY_MS', 'HOLDS', 'WAITING'], rows));
+    return 0;
+  },
+};

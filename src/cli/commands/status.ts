@@ -1,0 +1,81 @@
+// lockstep status: members, roles, leader, term, commit/applied indexes, lag.
+//
+// Asks any node for /v1/cluster, then the leader (its view has every
+// member's matchIndex), then each member for its own applied index (stale
+// read: what that node has applied, which is the point).
+
+import { Client } from '../../client/client.js';
+import type { ClusterInfo } from '../../client/types.js';
+import type { CliCommand } from '../command.js';
+import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
+import { describeFlags, parseFlags, type FlagSpecs } from '../flags.js';
+import { renderTable } from '../table.js';
+
+/** Per-member probe: short, a down node must not hold up the table. */
+const MEMBER_PROBE_TIMEOUT_MS = 1500;
+
+const flags = {
+  json: { type: 'boolean', description: 'print the cluster view as JSON' },
+  ...endpointFlags,
+} as const satisfies FlagSpecs;
+
+export const statusCommand: CliCommand = {
+  name: 'status',
+  summary: 'members, roles, leader, term, indexes and lag',
+  usage: ['usage: lockstep status [flags]', '', 'flags:', describeFlags(flags)].join('\n'),
+  async run(argv) {
+    const values = parseFlags(argv, flags);
+    const client = makeClient(values.endpoints);
+    const first = await withClientErrors(client, () => client.cluster({ consistency: 'stale' }));
+    const leaderView = await viewOfLeader(first);
+    const view = leaderView ?? first;
+    const applied = await Promise.all(view.members.map((m) => probe(m.apiUrl)));
+    if (values.json) {
+      console.log(JSON.stringify({ ...view, applied: Object.fromEntries(view.members.map((m, i) => [m.id, applied[i]?.appliedIndex ?? null])) }, null, 2));
+      return 0;
+    }
+    console.log(`cluster ${view.clusterId}  leader ${view.leader ?? 'NONE'}  term ${view.term}  commit ${view.commitIndex}`);
+    if (view.leader === null) console.log('no leader: a majority of voters must be up and reach each other');
+    const rows = view.members.map((m, i) => {
+      const own = applied[i];
+      const match = m.matchIndex ?? (m.id === view.self ? view.commitIndex : undefined);
+      return [
+        m.id,
+        own ? own.role : m.role === 'leader' || m.id === view.leader ? 'leader' : m.role,
+        m.voter ? 'voter' : 'learner',
+        m.apiUrl,
+        m.peerUrl,
+        own?.term,
+        match,
+        own?.appliedIndex,
+        match === undefined ? undefined : view.commitIndex - match,
+        own ? 'up' : 'DOWN',
+      ];
+    });
+    console.log(renderTable(['ID', 'ROLE', 'KIND', 'API', 'PEER', 'TERM', 'MATCH', 'APPLIED', 'LAG', 'HEALTH'], rows));
+    return 0;
+  },
+};
+
+async function viewOfLeader(first: ClusterInfo): Promise<ClusterInfo | null> {
+  if (first.leader === null) return null;
+  if (first.leader === first.self) return first;
+  const url = first.members.find((m) => m.id === first.leader)?.apiUrl;
+  if (!url) return null;
+  return new Client({ endpoints: [url], totalTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, requestTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, maxAttempts: 1 })
+    .cluster({ consistency: 'stale' })
+    .catch(() => null);
+}
+
+async function probe(apiUrl: string | null): Promise<{ role: string; term: number; appliedIndex: number } | null> {
+  if (!apiUrl) return null;
+  try {
+    const c = new Client({ endpoints: [apiUrl], totalTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, requestTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, maxAttempts: 1 });
+    const v = await c.cluster({ consistency: 'stale' });
+    const self = v.members.find((m) => m.id === v.self);
+    return { role: self?.role ?? '?', term: v.term, appliedIndex: v.appliedIndex };
+  } catch {
+    return null;
+  }
+}
+
