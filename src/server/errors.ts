@@ -14,6 +14,8 @@ export const errorTable = {
   payload_too_large: { status: 413, message: 'the request body is over the limit' },
   /** Not in the contract's table: our choice for the per-node wait/watch limits (documented in the OpenAPI). */
   too_many_requests: { status: 429, message: 'too many open waits or watches on this node' },
+  /** Not in the contract's table: a named limit of the state machine is full (src/locks/limits.ts). */
+  limit_exceeded: { status: 429, message: 'a limit of the lock state is full' },
   no_leader: { status: 503, message: 'no leader could be reached in time' },
   unavailable: { status: 503, message: 'the command was not known to commit in time; the outcome is unknown, retry with the same Idempotency-Key' },
   internal: { status: 500, message: 'internal error' },

@@ -4,6 +4,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { LockMachineView } from './machine-view.js';
 
+const LIST_PAGE_MAX = 1_000;
+
 export interface HttpMetrics {
   requestSeconds: Histogram<'route' | 'method' | 'status'>;
   forwardedTotal: Counter<'outcome'>;
@@ -12,6 +14,19 @@ export interface HttpMetrics {
 function reuse<T>(registry: Registry, name: string, make: () => T): T {
   const existing = registry.getSingleMetric(name);
   return (existing as T | undefined) ?? make();
+}
+
+/** Holds counts lock holders (election leaders are not listed by the machine). Paged to stay bounded per call. */
+function countState(machine: LockMachineView): { sessions: number; holds: number; waiters: number } {
+  let holds = 0;
+  let after: string | undefined;
+  for (;;) {
+    const page = machine.listLocks('', LIST_PAGE_MAX, after);
+    for (const lock of page.locks) holds += lock.holders.length;
+    if (page.next === undefined) break;
+    after = page.next;
+  }
+  return { sessions: machine.allSessions().length, holds, waiters: machine.allWaits().length };
 }
 
 export function createHttpMetrics(registry: Registry, machine: LockMachineView): HttpMetrics {
@@ -41,7 +56,7 @@ export function createHttpMetrics(registry: Registry, machine: LockMachineView):
       help,
       registers: [registry],
       collect() {
-        this.set(pick(machine.stats()));
+        this.set(pick(countState(machine)));
       },
     });
   gauge('lockstep_sessions', 'Live sessions in this node\'s applied state.', (s) => s.sessions);

@@ -4,7 +4,17 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ReplicatedNode } from '../node/api.js';
+import { encodeProposal } from '../locks/codec.js';
+import { LeaseTable } from '../locks/leases.js';
 import { buildApp } from './app.js';
+import { LeaseDriver } from './lease-driver.js';
+import { LockService } from './lock-service.js';
+import { electionRoutes } from './routes/elections.js';
+import { fencingRoutes } from './routes/fencing.js';
+import { lockRoutes } from './routes/locks.js';
+import { sessionRoutes } from './routes/sessions.js';
+import type { Services } from './services.js';
+import { WatchHub } from './sse.js';
 import type { ServerClock, ServerContext } from './context.js';
 import { createHttpMetrics } from './http-metrics.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
@@ -21,10 +31,13 @@ export interface LockServerOptions {
   logger: FastifyBaseLogger;
   clock?: ServerClock;
   limits?: Partial<ServerLimits>;
+  /** Run the lease timer (default true). Tests turn it off and step `services.leases.tick()` with a manual clock. */
+  leaseTimer?: boolean;
 }
 
 export interface LockServer {
   app: FastifyInstance;
+  services: Services;
   listen(host: string, port: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -45,13 +58,33 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
     limits,
     metrics: createHttpMetrics(options.registry, options.machine),
   };
-  const app = await buildApp(ctx);
+  const locks = new LockService(ctx, encodeProposal);
+  const leases = new LeaseDriver(ctx, new LeaseTable(), (proposal) => locks.propose(proposal));
+  const watches = new WatchHub(ctx);
+  const services: Services = { locks, leases, watches };
+  leases.start({ timer: options.leaseTimer ?? true });
+  const app = await buildApp(ctx, {
+    async register(instance) {
+      await instance.register(sessionRoutes, { ctx, services });
+      await instance.register(lockRoutes, { ctx, services });
+      await instance.register(electionRoutes, { ctx, services });
+      await instance.register(fencingRoutes, { ctx });
+    },
+  });
+  // Open streams would keep close() waiting forever.
+  app.addHook('onClose', async () => {
+    watches.closeAll();
+    leases.close();
+    locks.close();
+  });
   return {
     app,
+    services,
     async listen(host, port) {
       await app.listen({ host, port });
     },
     async close() {
+      watches.closeAll();
       await app.close();
     },
   };

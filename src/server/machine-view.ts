@@ -1,69 +1,31 @@
 // What the server reads from the applied lock state (src/locks/machine.ts).
-// Kept as a narrow interface so that the server depends on the shape it
-// uses, not on the machine's internals; the real LockMachine satisfies it.
+// A narrow interface: the server depends on the queries it uses; the real
+// LockMachine satisfies it structurally.
 
-import type { LockEvent, LockMode, Outcome } from '../locks/commands.js';
+import type { LockEvent } from '../locks/commands.js';
+import type { IdempotencyLookup } from '../locks/idempotency.js';
+import type { Deadlines, ElectionView, LockListItem, LockView, SessionView } from '../locks/views.js';
 
-export interface SessionView {
-  sessionId: string;
-  name: string;
-  ttlMs: number;
-  lockDelayMs: number;
-  holds: { kind: 'lock' | 'election'; name: string; fencingToken: number }[];
-  /** Names of the locks/elections this session waits for. */
-  waits: string[];
-}
-
-export interface HolderView {
-  fencingToken: number;
-  mode: LockMode;
-  sessionId: string | null;
-  owner: string | null;
-  value: string | null;
-  /** TTL holds: the hold's own TTL; null for session holds. */
-  ttlMs: number | null;
-}
-
-export interface WaiterView {
-  waitId: string;
-  sessionId: string | null;
-  owner: string | null;
-  mode: LockMode;
-}
-
-export interface LockView {
-  name: string;
-  mode: LockMode | null;
-  limit: number;
-  holders: HolderView[];
-  waiters: WaiterView[];
-  /** Set while a lock-delay is in force (its length; the leader's LeaseTable knows how much is left). */
-  lockDelayMs: number | null;
-}
-
-export interface ElectionView {
-  name: string;
-  leader: { sessionId: string; value: string; term: number } | null;
-  candidates: number;
-}
-
-export interface IdempotencyRecordView {
-  method: string;
-  path: string;
-  /** null while the first request still waits (its waitId is set). */
-  outcome: Outcome | null;
-  waitId: string | null;
-}
+export type { Deadlines, ElectionView, LockListItem, LockView, SessionView } from '../locks/views.js';
 
 export interface LockMachineView {
   onEvent(listener: (event: LockEvent) => void): () => void;
   appliedIndex(): number;
-  getSession(sessionId: string): SessionView | null;
-  listSessions(limit: number, after: string | null): { sessions: SessionView[]; next: string | null };
-  getLock(name: string): LockView;
-  listLocks(prefix: string, limit: number, after: string | null): { locks: LockView[]; next: string | null };
+  getSession(sessionId: string, deadlines?: Deadlines): SessionView | null;
+  listSessions(limit?: number, after?: string, deadlines?: Deadlines): { sessions: SessionView[]; next?: string };
+  getLock(name: string, deadlines?: Deadlines): LockView;
+  listLocks(prefix?: string, limit?: number, after?: string, deadlines?: Deadlines): { locks: LockListItem[]; next?: string };
   getElection(name: string): ElectionView;
-  checkFencing(name: string, fencingToken: number): boolean;
-  getIdempotency(key: string): IdempotencyRecordView | null;
-  stats(): { sessions: number; holds: number; waiters: number };
+  checkFencing(name: string, fencingToken: number): { valid: boolean };
+  // What a new leader's LeaseTable restarts (leases.ts LeaseSource).
+  allSessions(): Array<{ sessionId: string; ttlMs: number }>;
+  allTtlHolds(): Array<{ name: string; fencingToken: number; ttlMs: number }>;
+  allLockDelays(): Array<{ name: string; lockDelayMs: number }>;
+  allWaits(): Array<{ waitId: string; waitMs: number }>;
+  /**
+   * The applied idempotency record of a key, when the machine exposes it:
+   * a repeat is then answered without a log write. Without it the repeat is
+   * proposed and the machine replays the recorded outcome on apply.
+   */
+  lookupIdempotency?(key: string, method: string, path: string): IdempotencyLookup;
 }

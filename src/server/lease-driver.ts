@@ -1,0 +1,156 @@
+// The leader's lease clock: feeds applied events into the LeaseTable (judged
+// on the leader's MONOTONIC clock), answers keepalives without a log write,
+// and proposes `expire` / `wait.cancel` for what is due.
+//
+// - Only a leader confirmed by a quorum recently expires anything
+//   (correctness.md item 13, etcd #15247): a paused, deposed leader that
+//   wakes up must not expire everyone.
+// - A new leader first applies everything committed (ReadIndex barrier), then
+//   restarts every deadline in full plus an election timeout of grace
+//   (item 14): a lease may outlive its TTL, never end before it.
+
+import type { LockProposal } from '../locks/commands.js';
+import type { LeaseTable } from '../locks/leases.js';
+import { FULL_TTL, type Deadlines } from '../locks/views.js';
+import type { ServerContext } from './context.js';
+import { ApiError } from './errors.js';
+import { noLeaderError } from './forward.js';
+
+export type Proposer = (proposal: LockProposal) => Promise<unknown>;
+
+export class LeaseDriver {
+  /** True once this node, as leader of `readyTerm`, has reset every deadline. */
+  private readyTerm: number | null = null;
+  private expiring = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly unsubscribers: Array<() => void> = [];
+  private readonly readyWaiters = new Set<() => void>();
+  private closed = false;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    readonly table: LeaseTable,
+    private readonly propose: Proposer,
+  ) {}
+
+  start(options: { timer: boolean }): void {
+    this.unsubscribers.push(this.ctx.machine.onEvent((event) => this.table.onEvent(event, this.ctx.clock.monotonicMs())));
+    this.unsubscribers.push(
+      this.ctx.node.onRoleChange((role) => {
+        if (role === 'leader') void this.becomeLeader();
+        else {
+          // A follower ends nothing; a later leadership restarts everything (item 14).
+          this.readyTerm = null;
+          this.table.clear();
+        }
+      }),
+    );
+    if (this.ctx.node.status().role === 'leader') void this.becomeLeader();
+    if (options.timer) {
+      this.timer = setInterval(() => void this.tick(), this.ctx.limits.leaseTickMs);
+      this.timer.unref();
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    for (const wake of this.readyWaiters) wake();
+    this.readyWaiters.clear();
+  }
+
+  /** Leader of this term with every deadline restarted. */
+  isReady(): boolean {
+    const status = this.ctx.node.status();
+    return status.role === 'leader' && this.readyTerm === status.term;
+  }
+
+  private async becomeLeader(): Promise<void> {
+    const term = this.ctx.node.status().term as number;
+    try {
+      // Apply everything committed before restarting deadlines: a session created
+      // by the old leader must be in the table when its deadline restarts.
+      await this.ctx.node.readBarrier(this.ctx.limits.proposeTimeoutMs);
+    } catch (error) {
+      this.ctx.logger.warn({ err: error, term }, 'lease reset: read barrier failed');
+      // Retry while we still lead this term.
+      if (!this.closed && this.ctx.node.status().role === 'leader' && this.ctx.node.status().term === term) {
+        setTimeout(() => void this.becomeLeader(), this.ctx.limits.leaseTickMs).unref();
+      }
+      return;
+    }
+    const status = this.ctx.node.status();
+    if (this.closed || status.role !== 'leader' || status.term !== term) return;
+    this.table.resetAll(this.ctx.machine, this.ctx.clock.monotonicMs(), this.ctx.limits.failoverGraceMs);
+    this.readyTerm = term;
+    this.ctx.logger.info({ term }, 'lease table reset for new leadership');
+    for (const wake of this.readyWaiters) wake();
+    this.readyWaiters.clear();
+  }
+
+  /** Waits (bounded by leaderWaitMs) for this leader's table to be reset. */
+  private async whenReady(): Promise<void> {
+    if (this.isReady()) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.ctx.limits.leaderWaitMs);
+      const ready = this.readyWaiters;
+      function done() {
+        clearTimeout(timer);
+        ready.delete(done);
+        resolve();
+      }
+      this.readyWaiters.add(done);
+    });
+    if (!this.isReady()) throw noLeaderError(this.ctx, 'this leader has not finished taking over leases yet');
+  }
+
+  /**
+   * POST /v1/sessions/{id}/keepalive on the leader: no log write. The session
+   * must exist in the applied state; its deadline restarts at a full TTL.
+   */
+  async keepalive(sessionId: string): Promise<{ sessionId: string; ttlMs: number }> {
+    await this.whenReady();
+    const session = this.ctx.machine.getSession(sessionId);
+    if (session === null) throw new ApiError('session_not_found', `session ${sessionId} is unknown or has expired`);
+    const refreshed = this.table.keepalive(sessionId, this.ctx.clock.monotonicMs());
+    if (!refreshed) throw new ApiError('session_not_found', `session ${sessionId} is unknown or has expired`);
+    return { sessionId, ttlMs: session.ttlMs };
+  }
+
+  /** Time-dependent view fields from this leader's table; full TTLs elsewhere (views.ts). */
+  deadlines(): Deadlines {
+    return this.isReady() ? this.table.deadlines(this.ctx.clock.monotonicMs()) : FULL_TTL;
+  }
+
+  /** One round: propose what is due. Public so that tests step it with a manual clock. */
+  async tick(): Promise<void> {
+    if (this.closed || this.expiring || !this.isReady()) return;
+    // Correctness #13: never expire on an unconfirmed (possibly deposed) leadership.
+    if (!this.ctx.node.leadershipConfirmedRecently()) return;
+    const due = this.table.due(this.ctx.clock.monotonicMs());
+    const batchMax = this.ctx.limits.expireBatchMax;
+    const nowMs = this.ctx.clock.wallMs();
+    const proposals: LockProposal[] = [];
+    const { sessionIds, holds, lockDelays } = due.expire;
+    if (sessionIds.length > 0 || holds.length > 0 || lockDelays.length > 0) {
+      proposals.push({
+        command: { type: 'expire', sessionIds: sessionIds.slice(0, batchMax), holds: holds.slice(0, batchMax), lockDelays: lockDelays.slice(0, batchMax) },
+        nowMs,
+        idempotency: null,
+      });
+    }
+    if (due.cancelWaits.length > 0) {
+      proposals.push({ command: { type: 'wait.cancel', waitIds: due.cancelWaits.slice(0, batchMax), reason: 'timeout' }, nowMs, idempotency: null });
+    }
+    if (proposals.length === 0) return;
+    this.expiring = true;
+    try {
+      for (const proposal of proposals) await this.propose(proposal);
+    } catch (error) {
+      this.ctx.logger.warn({ err: error }, 'expiry proposal failed; will retry');
+    } finally {
+      this.expiring = false;
+    }
+  }
+}

@@ -1,0 +1,199 @@
+// The leader-side glue between HTTP and the replicated lock machine: turns a
+// request into a LockProposal, proposes it, and answers the ApplyResult —
+// at once ('done') or when the queued wait resolves ('queued').
+//
+// Idempotency (http-api.md "Conventions"; Raft dissertation §6.3): the
+// machine records the first outcome of every Idempotency-Key and replays it
+// on apply; this service also answers a repeat from the applied record
+// without proposing, and joins a repeat to the first request while the first
+// is still in flight or waiting.
+
+import { randomUUID } from 'node:crypto';
+import type { ApplyResult, LockCommand, LockProposal, Outcome } from '../locks/commands.js';
+import { NotLeaderError, OutcomeUnknownError } from '../node/api.js';
+import type { Answer } from './answer.js';
+import type { ServerContext } from './context.js';
+import { ApiError, apiErrorBody } from './errors.js';
+import { unavailableError } from './forward.js';
+import { WaitRegistry } from './waits.js';
+
+export interface IdempotencyInfo {
+  key: string;
+  method: string;
+  path: string;
+}
+
+export interface ExecuteOptions {
+  idempotency: IdempotencyInfo | null;
+  /** Fires when the client went away: a queued wait is cancelled ('abandoned'). */
+  signal: AbortSignal;
+}
+
+export type ProposalEncoder = (proposal: LockProposal) => Uint8Array;
+
+/** Makes a waitId for commands that may queue. */
+export function newWaitId(): string {
+  return randomUUID();
+}
+
+function conflict(record: { method: string; path: string }): ApiError {
+  return new ApiError('idempotency_conflict', `the Idempotency-Key was first used for ${record.method} ${record.path}`, {
+    method: record.method,
+    path: record.path,
+  });
+}
+
+function isApplyResult(value: unknown): value is ApplyResult {
+  if (typeof value !== 'object' || value === null) return false;
+  const kind = (value as { kind?: unknown }).kind;
+  return kind === 'done' || kind === 'queued';
+}
+
+function outcomeAnswer(outcome: Outcome, index: number): Answer {
+  return { status: outcome.status, body: outcome.body, index };
+}
+
+export class LockService {
+  readonly waits: WaitRegistry;
+  /** Requests proposed but not yet answered, by Idempotency-Key: a repeat joins the first. */
+  private readonly inFlight = new Map<string, { method: string; path: string; answer: Promise<Answer> }>();
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly encode: ProposalEncoder,
+  ) {
+    this.waits = new WaitRegistry(ctx.machine, ctx.limits.waitsMax);
+  }
+
+  close(): void {
+    this.waits.close();
+  }
+
+  /**
+   * Leader only. Throws NotLeaderError when the command surely did not apply
+   * (the caller forwards), ApiError('unavailable') when it may have.
+   */
+  async execute(command: LockCommand, options: ExecuteOptions): Promise<Answer> {
+    const idem = options.idempotency;
+    if (idem !== null) {
+      const joined = this.inFlight.get(idem.key);
+      if (joined !== undefined) {
+        if (joined.method !== idem.method || joined.path !== idem.path) throw conflict(joined);
+        return joined.answer;
+      }
+      const replay = this.replayFromRecord(idem, options);
+      if (replay !== null) return replay;
+    }
+    const waitId = 'waitId' in command ? command.waitId : null;
+    if (waitId !== null && !this.waits.hasRoom()) {
+      throw new ApiError('too_many_requests', `this node already has ${this.ctx.limits.waitsMax} waits open`, {}, { 'retry-after': String(this.ctx.limits.retryAfterSeconds) });
+    }
+    const answer = this.proposeAndAwait(command, waitId, options);
+    if (idem !== null) {
+      const entry = { method: idem.method, path: idem.path, answer };
+      this.inFlight.set(idem.key, entry);
+      const forget = () => {
+        if (this.inFlight.get(idem.key) === entry) this.inFlight.delete(idem.key);
+      };
+      answer.then(forget, forget);
+    }
+    return answer;
+  }
+
+  /** A key already in the applied state: replay its outcome, or wait for it if the first request still waits. */
+  private replayFromRecord(idem: IdempotencyInfo, options: ExecuteOptions): Promise<Answer> | null {
+    const machine = this.ctx.machine;
+    if (machine.lookupIdempotency === undefined) return null;
+    const found = machine.lookupIdempotency(idem.key, idem.method, idem.path);
+    switch (found.kind) {
+      case 'miss':
+        return null;
+      case 'conflict':
+        throw conflict(found.record);
+      case 'done':
+        return Promise.resolve(outcomeAnswer(found.outcome, this.ctx.machine.appliedIndex()));
+      case 'pending':
+        return this.awaitWait(found.waitId, options.signal);
+    }
+  }
+
+  private async proposeAndAwait(command: LockCommand, waitId: string | null, options: ExecuteOptions): Promise<Answer> {
+    // Registered before the propose: the wait may resolve in the same applied batch.
+    const early = waitId !== null ? this.waits.join(waitId) : null;
+    let applied: { index: number; result: unknown };
+    try {
+      applied = await this.propose({ command, nowMs: this.ctx.clock.wallMs(), idempotency: options.idempotency });
+    } catch (error) {
+      if (waitId !== null) this.waits.leave(waitId);
+      throw error;
+    }
+    const result = applied.result;
+    if (!isApplyResult(result)) throw new Error(`lock machine returned ${JSON.stringify(result)} for ${command.type}`);
+    if (result.kind === 'done') {
+      if (waitId !== null) this.waits.leave(waitId);
+      return outcomeAnswer(result.outcome, applied.index);
+    }
+    if (result.waitId === waitId && early !== null) return this.awaitJoined(result.waitId, early, options.signal);
+    // The machine answered with another waitId: a replay of a first request (same key) still waiting.
+    if (waitId !== null) this.waits.leave(waitId);
+    const idem = options.idempotency;
+    const found = idem ? this.ctx.machine.lookupIdempotency?.(idem.key, idem.method, idem.path) : undefined;
+    if (found?.kind === 'done') return outcomeAnswer(found.outcome, this.ctx.machine.appliedIndex());
+    return this.awaitWait(result.waitId, options.signal);
+  }
+
+  private awaitWait(waitId: string, signal: AbortSignal): Promise<Answer> {
+    return this.awaitJoined(waitId, this.waits.join(waitId), signal);
+  }
+
+  /** Waits for a joined waitId; if the client goes away first and nobody else waits, cancels it. */
+  private awaitJoined(waitId: string, resolution: Promise<{ outcome: Outcome; index: number }>, signal: AbortSignal): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
+      let settled = false;
+      const onAbort = () => {
+        if (settled) return;
+        settled = true;
+        const left = this.waits.leave(waitId);
+        if (left === 0) this.cancelAbandoned(waitId);
+        reject(new ApiError('unavailable', 'the client went away'));
+      };
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      resolution.then(({ outcome, index }) => {
+        signal.removeEventListener('abort', onAbort);
+        if (settled) return;
+        settled = true;
+        this.waits.leave(waitId);
+        resolve(outcomeAnswer(outcome, index));
+      }, reject);
+    });
+  }
+
+  private cancelAbandoned(waitId: string): void {
+    const proposal: LockProposal = { command: { type: 'wait.cancel', waitIds: [waitId], reason: 'abandoned' }, nowMs: this.ctx.clock.wallMs(), idempotency: null };
+    this.propose(proposal).catch((error: unknown) => {
+      // Not fatal: the leader's deadline for this wait (waitMs) still ends it.
+      this.ctx.logger.warn({ err: error, waitId }, 'could not cancel an abandoned wait');
+    });
+  }
+
+  /** Proposes on this node; NotLeaderError passes through, an unknown outcome becomes 503 unavailable. */
+  async propose(proposal: LockProposal): Promise<{ index: number; result: unknown }> {
+    try {
+      const applied = await this.ctx.node.propose(this.encode(proposal), this.ctx.limits.proposeTimeoutMs);
+      return { index: applied.index as number, result: applied.result };
+    } catch (error) {
+      if (error instanceof NotLeaderError) throw error;
+      if (error instanceof OutcomeUnknownError) throw unavailableError(this.ctx);
+      throw error;
+    }
+  }
+}
+
+/** The body of an error outcome, as the machine would write it. */
+export function errorOutcome(error: ApiError): Outcome {
+  return { status: error.status, body: apiErrorBody(error.code, error.message, error.details) };
+}

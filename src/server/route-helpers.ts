@@ -1,0 +1,71 @@
+// The two shapes of a lock-state route: a write (proposed on the leader,
+// forwarded from a follower, idempotent with a key) and a read
+// (linearizable through the leader after ReadIndex, or stale and local).
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LockCommand } from '../locks/commands.js';
+import { type Answer, APPLIED_INDEX_HEADER, sendAnswer } from './answer.js';
+import type { ServerContext } from './context.js';
+import { ApiError } from './errors.js';
+import { leaderOnly, unavailableError } from './forward.js';
+import { IDEMPOTENCY_KEY_PATTERN } from './limits.js';
+import type { IdempotencyInfo, LockService } from './lock-service.js';
+
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+
+export const idempotencyHeaderSchema = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      description: '1-128 printable ASCII characters. The first outcome is recorded in the replicated state (kept at least 10 minutes); a repeat replays it on any node; another method or path is 409 idempotency_conflict.',
+    },
+  },
+} as const;
+
+/** The Idempotency-Key of a state-changing request, checked here (400 invalid_argument naming the header). */
+export function idempotencyOf(request: FastifyRequest): IdempotencyInfo | null {
+  const raw = request.headers[IDEMPOTENCY_HEADER];
+  if (raw === undefined) return null;
+  if (typeof raw !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(raw)) {
+    throw new ApiError('invalid_argument', 'header Idempotency-Key must be 1-128 printable ASCII characters', { field: 'Idempotency-Key' });
+  }
+  return { key: raw, method: request.method, path: request.url.split('?')[0] };
+}
+
+/** Propose the command built by `build` on the leader (built there, so random ids are the leader's). */
+export function writeRoute(
+  ctx: ServerContext,
+  service: LockService,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  waitMs: number,
+  build: () => LockCommand,
+): Promise<FastifyReply> {
+  const idempotency = idempotencyOf(request);
+  return leaderOnly(ctx, request, reply, { waitMs }, (signal) => service.execute(build(), { idempotency, signal }));
+}
+
+function isStale(request: FastifyRequest): boolean {
+  const query = request.query as { consistency?: string } | undefined;
+  return query?.consistency === 'stale';
+}
+
+/** A read: stale answers from local state; linearizable goes through the leader's ReadIndex (correctness.md item 3). */
+export async function readRoute(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, read: () => Answer): Promise<FastifyReply> {
+  if (isStale(request)) {
+    const answer = read();
+    reply.header(APPLIED_INDEX_HEADER, String(ctx.machine.appliedIndex()));
+    return sendAnswer(reply, answer);
+  }
+  return leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
+    try {
+      await ctx.node.readBarrier(ctx.limits.proposeTimeoutMs);
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      if ((error as { code?: string }).code === 'not_leader') throw error;
+      throw unavailableError(ctx, 'could not confirm leadership for a linearizable read in time');
+    }
+    return read();
+  });
+}

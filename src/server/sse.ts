@@ -1,0 +1,90 @@
+// Server-sent event streams (lock watches, election observers), served from
+// this node's applied events: each stream starts with the current state and
+// then follows every change in apply order. Bounded: at most watchesMax open
+// streams per node (429 too_many_requests), and a reader that falls more than
+// sseBufferedEventsMax events behind is cut off rather than buffered forever.
+
+import { PassThrough } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LockEvent } from '../locks/commands.js';
+import { INDEX_HEADER } from './answer.js';
+import type { ServerContext } from './context.js';
+import { ApiError } from './errors.js';
+
+export interface SseEvent {
+  event: string;
+  data: unknown;
+}
+
+export function formatSse(event: SseEvent): string {
+  return `event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
+}
+
+export class WatchHub {
+  private open = 0;
+  private readonly closers = new Set<() => void>();
+
+  constructor(private readonly ctx: ServerContext) {}
+
+  get openCount(): number {
+    return this.open;
+  }
+
+  /**
+   * Opens a stream: `initial` is written first, then every applied event that
+   * `select` maps to an SSE event. Subscribing and reading the initial state
+   * happen in the same tick, so no event falls between them.
+   */
+  serve(request: FastifyRequest, reply: FastifyReply, initial: () => SseEvent, select: (event: LockEvent) => SseEvent | null): FastifyReply {
+    if (this.open >= this.ctx.limits.watchesMax) {
+      throw new ApiError('too_many_requests', `this node already serves ${this.ctx.limits.watchesMax} watch streams`, {}, { 'retry-after': String(this.ctx.limits.retryAfterSeconds) });
+    }
+    this.open += 1;
+    const stream = new PassThrough();
+    let pendingWrites = 0;
+    let closed = false;
+    const write = (text: string) => {
+      if (closed) return;
+      if (!stream.write(text)) pendingWrites += 1;
+      if (pendingWrites > this.ctx.limits.sseBufferedEventsMax) {
+        this.ctx.logger.warn({ url: request.url }, 'SSE reader too slow; closing its stream');
+        close();
+      }
+    };
+    stream.on('drain', () => {
+      pendingWrites = 0;
+    });
+    const unsubscribe = this.ctx.machine.onEvent((event) => {
+      const sse = select(event);
+      if (sse !== null) write(formatSse(sse));
+    });
+    const heartbeat = setInterval(() => write(': heartbeat\n\n'), this.ctx.limits.sseHeartbeatMs);
+    heartbeat.unref();
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      this.open -= 1;
+      this.closers.delete(close);
+      clearInterval(heartbeat);
+      unsubscribe();
+      stream.end();
+    };
+    this.closers.add(close);
+    reply.raw.once('close', close);
+    request.raw.once('close', () => {
+      if (request.raw.destroyed) close();
+    });
+    write(formatSse(initial()));
+    reply
+      .header(INDEX_HEADER, String(this.ctx.machine.appliedIndex()))
+      .header('cache-control', 'no-cache')
+      .header('x-accel-buffering', 'no')
+      .type('text/event-stream; charset=utf-8');
+    return reply.send(stream);
+  }
+
+  /** Ends every stream (server shutdown). */
+  closeAll(): void {
+    for (const close of [...this.closers]) close();
+  }
+}

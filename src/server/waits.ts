@@ -1,0 +1,72 @@
+// Requests waiting for a queued command's outcome (a `wait.resolved` event).
+// A waitId is registered BEFORE its command is proposed: the grant can be
+// applied in the same batch as the queueing, before the proposer's promise
+// continues, and must not be a lost wakeup (correctness.md item 17).
+
+import type { Outcome } from '../locks/commands.js';
+import type { LockMachineView } from './machine-view.js';
+
+export interface Resolution {
+  outcome: Outcome;
+  index: number;
+}
+
+interface Entry {
+  promise: Promise<Resolution>;
+  resolve: (resolution: Resolution) => void;
+  /** Requests waiting on this waitId (a repeat with the same Idempotency-Key joins the first). */
+  waiters: number;
+}
+
+export class WaitRegistry {
+  private readonly entries = new Map<string, Entry>();
+  private readonly unsubscribe: () => void;
+
+  constructor(machine: LockMachineView, private readonly waitsMax: number) {
+    this.unsubscribe = machine.onEvent((event) => {
+      if (event.type !== 'wait.resolved') return;
+      const entry = this.entries.get(event.waitId);
+      if (entry === undefined) return;
+      this.entries.delete(event.waitId);
+      entry.resolve({ outcome: event.outcome, index: event.index });
+    });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  hasRoom(): boolean {
+    return this.entries.size < this.waitsMax;
+  }
+
+  /** Starts (or joins) waiting for waitId's outcome. Every call must be paired with leave(). */
+  join(waitId: string): Promise<Resolution> {
+    let entry = this.entries.get(waitId);
+    if (entry === undefined) {
+      let resolve!: (resolution: Resolution) => void;
+      const promise = new Promise<Resolution>((r) => {
+        resolve = r;
+      });
+      entry = { promise, resolve, waiters: 0 };
+      this.entries.set(waitId, entry);
+    }
+    entry.waiters += 1;
+    return entry.promise;
+  }
+
+  /** One request stopped waiting; returns how many still wait (0: nobody will answer this waitId). */
+  leave(waitId: string): number {
+    const entry = this.entries.get(waitId);
+    if (entry === undefined) return 0;
+    entry.waiters -= 1;
+    if (entry.waiters > 0) return entry.waiters;
+    this.entries.delete(waitId);
+    return 0;
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.entries.clear();
+  }
+}
