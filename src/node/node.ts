@@ -75,6 +75,8 @@ export interface RaftNodeOptions {
   createRaft: RaftFactory;
   /** Overrides of the remaining Raft settings. */
   raft?: Partial<Pick<RaftConfig, 'preVote' | 'checkQuorum' | 'leaseReads' | 'maxInflightAppends' | 'maxEntriesPerAppend' | 'maxBytesPerAppend' | 'maxCommittedEntriesPerReady'>>;
+  /** Tests: no tick timer; time moves only through tickNow(). */
+  manualTicks?: boolean;
   /** A storage failure is fatal (we cannot know what is durable): called once, after the node stopped. Default: log only. */
   onFatal?: (err: Error) => void;
 }
@@ -192,8 +194,13 @@ export class RaftNode implements ReplicatedNode {
     o.transport.onPeerHello((hello) => this.onPeerHello(hello));
     o.transport.setPeers(this.membership.peerAddresses(this.id));
     await o.transport.start();
-    this.ticker.start();
+    if (!o.manualTicks) this.ticker.start();
     this.scheduleReady();
+  }
+
+  /** Tests with manualTicks: deliver `ticks` Raft ticks now. */
+  tickNow(ticks = 1): void {
+    this.onTicks(ticks);
   }
 
   // ---- inputs -------------------------------------------------------------
