@@ -1,0 +1,146 @@
+// One accepted connection. It only receives: first the dialer's hello (answered
+// with ours or a refusal), then messages, delivered in order. Anything
+// malformed closes this connection alone, logged; nothing thrown from here
+// reaches the socket (a peer's garbage must not crash the process). Errors
+// thrown by the message handler itself are not swallowed.
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Message, NodeId } from '../raft/types.js';
+import type { PeerHello } from './api.js';
+import type { TransportEvents } from './events.js';
+import { FrameDecoder, encodeFrame } from './frame.js';
+import { PROTOCOL_VERSION, SNAPSHOT_BYTES_MAX, type TransportLimits } from './limits.js';
+import { packWire, unpackWire, type WireFrame } from './wire.js';
+
+/** Node ids are printable, without spaces, and short; anything else is not a peer of ours. */
+const PLAUSIBLE_NODE_ID = /^[\x21-\x7e]{1,128}$/;
+
+export interface InboundOptions {
+  self: PeerHello;
+  /** The address book, consulted at hello time. */
+  isKnownPeer: (id: NodeId) => boolean;
+  limits: TransportLimits;
+  events: TransportEvents;
+  logger: Logger;
+}
+
+interface Reassembly {
+  id: number;
+  header: Extract<Message, { type: 'InstallSnapshot' }>;
+  totalBytes: number;
+  receivedBytes: number;
+  chunks: Uint8Array[];
+}
+
+class ProtocolError extends Error {}
+
+export function acceptConnection(socket: Socket, o: InboundOptions): void {
+  const log = o.logger.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
+  const decoder = new FrameDecoder();
+  let peer: NodeId | null = null;
+  let snapshot: Reassembly | null = null;
+  let closed = false;
+  let helloToReport: PeerHello | null = null;
+  socket.setNoDelay(true);
+
+  const close = (reason: string, level: 'warn' | 'debug' = 'warn'): void => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(handshakeTimer);
+    log[level]({ peer, reason }, 'closing inbound peer connection');
+    socket.destroy();
+  };
+  const handshakeTimer = setTimeout(() => {
+    if (peer === null) close('no hello within the handshake timeout');
+  }, o.limits.handshakeTimeoutMs);
+
+  socket.on('data', (chunk: Buffer) => {
+    if (closed) return;
+    const deliveries: Message[] = [];
+    helloToReport = null;
+    try {
+      const { frames, error } = decoder.push(chunk);
+      for (const payload of frames) {
+        const delivered = onFrame(unpackWire(payload));
+        if (delivered) deliveries.push(delivered);
+        if (closed) break;
+      }
+      if (error) throw error;
+    } catch (err) {
+      // Messages decoded before the bad frame are still good; deliver them, then close.
+      close((err as Error).message);
+    }
+    // Handlers run outside the try: their errors are theirs, not the peer's.
+    if (helloToReport) o.events.peerHello(helloToReport);
+    for (const m of deliveries) o.events.message(m);
+  });
+  socket.on('error', (err) => close(err.message, 'debug'));
+  socket.on('close', () => close('remote closed', 'debug'));
+
+  function onFrame(frame: WireFrame): Message | null {
+    if (peer === null) {
+      if (frame.k !== 'hello') throw new ProtocolError(`expected hello, got ${frame.k}`);
+      handshake(frame.hello);
+      return null;
+    }
+    switch (frame.k) {
+      case 'msg':
+        return checkAddressing(frame.m);
+      case 'snap':
+        if (snapshot) throw new ProtocolError('snapshot started while another is being received');
+        if (frame.totalBytes > SNAPSHOT_BYTES_MAX) throw new ProtocolError(`snapshot of ${frame.totalBytes} bytes exceeds ${SNAPSHOT_BYTES_MAX}`);
+        snapshot = { id: frame.id, header: frame.m as Reassembly['header'], totalBytes: frame.totalBytes, receivedBytes: 0, chunks: [] };
+        return null;
+      case 'chunk': {
+        const s = snapshot;
+        if (!s || frame.id !== s.id || frame.offset !== s.receivedBytes) throw new ProtocolError('snapshot chunk out of sequence');
+        s.receivedBytes += frame.data.length;
+        if (s.receivedBytes > s.totalBytes) throw new ProtocolError('snapshot chunks exceed the announced size');
+        s.chunks.push(frame.data);
+        if (!frame.last) return null;
+        if (s.receivedBytes !== s.totalBytes) throw new ProtocolError(`snapshot ended at ${s.receivedBytes} of ${s.totalBytes} bytes`);
+        snapshot = null;
+        const data = new Uint8Array(Buffer.concat(s.chunks, s.totalBytes));
+        return checkAddressing({ ...s.header, snapshot: { meta: s.header.snapshot.meta, data } });
+      }
+      default:
+        throw new ProtocolError(`unexpected ${frame.k} frame after the handshake`);
+    }
+  }
+
+  function handshake(hello: PeerHello): void {
+    const refusal =
+      hello.protocolVersion !== PROTOCOL_VERSION
+        ? `protocol version ${hello.protocolVersion} is not ${PROTOCOL_VERSION}`
+        : hello.clusterId !== o.self.clusterId
+          ? `cluster id ${JSON.stringify(hello.clusterId)} is not ${JSON.stringify(o.self.clusterId)}`
+          : !PLAUSIBLE_NODE_ID.test(hello.nodeId)
+            ? 'implausible node id'
+            : hello.nodeId === o.self.nodeId
+              ? `node id ${hello.nodeId} is this node's own id`
+              : null;
+    if (refusal) {
+      log.warn({ hello: { clusterId: hello.clusterId, nodeId: hello.nodeId, protocolVersion: hello.protocolVersion }, refusal }, 'refusing peer hello');
+      closed = true;
+      clearTimeout(handshakeTimer);
+      // Tell the dialer why, then close; end() flushes the refusal first.
+      socket.end(encodeFrame(packWire({ k: 'refuse', reason: refusal })));
+      return;
+    }
+    // Accepted even when not in the address book: a member being added may
+    // dial before its addition reaches us (its messages still pass the addressing checks below).
+    if (!o.isKnownPeer(hello.nodeId)) log.info({ nodeId: hello.nodeId }, 'hello from a node not in the address book');
+    peer = hello.nodeId;
+    clearTimeout(handshakeTimer);
+    socket.write(encodeFrame(packWire({ k: 'hello', hello: o.self })));
+    log.debug({ peer }, 'inbound peer connected');
+    helloToReport = hello;
+  }
+
+  /** A message must come from the node that said hello, and be for us. */
+  function checkAddressing(m: Message): Message {
+    if (m.from !== peer) throw new ProtocolError(`message from ${m.from} on ${peer}'s connection`);
+    if (m.to !== o.self.nodeId) throw new ProtocolError(`message for ${m.to} delivered to ${o.self.nodeId}`);
+    return m;
+  }
+}

@@ -1,0 +1,44 @@
+// Every bound of the peer transport, named, with the reason for its size.
+
+/** Largest frame payload accepted or sent. Messages are far smaller; snapshots travel in chunks. */
+export const FRAME_BYTES_MAX = 16 * 1024 * 1024;
+/** Snapshot data is cut into chunks of this size; the next is written only once the socket took the last. */
+export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** Largest snapshot a receiver reassembles. */
+export const SNAPSHOT_BYTES_MAX = 1024 * 1024 * 1024;
+/** Bumped on any incompatible change to the frames below. */
+export const PROTOCOL_VERSION = 1;
+
+export interface TransportLimits {
+  /** Messages queued for one peer before further sends are dropped and the peer reported unreachable. */
+  peerQueueMessagesMax: number;
+  /** Encoded bytes queued for one peer (snapshot data not counted: one snapshot at a time per peer). */
+  peerQueueBytesMax: number;
+  /** A connection that has not completed the hello exchange by then is closed. */
+  handshakeTimeoutMs: number;
+  /** Reconnect delays grow from this, doubling per failure... */
+  reconnectBackoffBaseMs: number;
+  /** ...up to this (loopback clusters recover within a second). */
+  reconnectBackoffMaxMs: number;
+  /** Inbound connections accepted at once. */
+  inboundConnectionsMax: number;
+}
+
+export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze({
+  peerQueueMessagesMax: 4096,
+  peerQueueBytesMax: 64 * 1024 * 1024,
+  handshakeTimeoutMs: 2000,
+  reconnectBackoffBaseMs: 20,
+  reconnectBackoffMaxMs: 1000,
+  inboundConnectionsMax: 256,
+});
+
+/** Checked at start-up: a zero or negative limit is a configuration bug. */
+export function checkLimits(limits: TransportLimits): void {
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`transport limit ${name} must be a positive integer, got ${value}`);
+  }
+  if (limits.reconnectBackoffBaseMs > limits.reconnectBackoffMaxMs) {
+    throw new RangeError('reconnectBackoffBaseMs must not exceed reconnectBackoffMaxMs');
+  }
+}

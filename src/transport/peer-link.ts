@@ -1,0 +1,295 @@
+// The one outbound connection to one peer. Messages are queued (bounded) and
+// written back to back without waiting for any reply (pipelining); only the
+// hello is a round trip. The connection is dialed lazily and redialed with
+// exponential backoff and jitter after a failure. InstallSnapshot data goes in
+// chunks, each written only once the socket took the previous one.
+import { Socket, connect } from 'node:net';
+import type { Logger } from 'pino';
+import type { Message, NodeId } from '../raft/types.js';
+import type { PeerHello } from './api.js';
+import { parseAddress } from './address.js';
+import type { TransportEvents } from './events.js';
+import { FrameDecoder, encodeFrame } from './frame.js';
+import { PROTOCOL_VERSION, SNAPSHOT_CHUNK_BYTES, type TransportLimits } from './limits.js';
+import { WireError, packWire, unpackWire } from './wire.js';
+
+type QueueItem = { kind: 'frame'; bytes: Buffer } | { kind: 'snapshot'; message: Extract<Message, { type: 'InstallSnapshot' }> };
+
+export interface PeerLinkOptions {
+  peer: NodeId;
+  address: string;
+  hello: PeerHello;
+  limits: TransportLimits;
+  events: TransportEvents;
+  logger: Logger;
+  random: () => number;
+}
+
+export class PeerLink {
+  private address: string;
+  private queue: QueueItem[] = [];
+  private queuedBytes = 0;
+  private socket: Socket | null = null;
+  private ready = false;
+  private pumping = false;
+  /** Whether a snapshot is queued or being written (one at a time per peer). */
+  private snapshotPending = false;
+  private snapshotSeq = 0;
+  private failures = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private handshakeTimer: NodeJS.Timeout | null = null;
+  /** Set while sends are being dropped, so a full queue logs once, not per message. */
+  private dropping = false;
+  private closed = false;
+  private readonly log: Logger;
+
+  constructor(private readonly o: PeerLinkOptions) {
+    this.address = o.address;
+    this.log = o.logger.child({ peer: o.peer });
+  }
+
+  get peer(): NodeId {
+    return this.o.peer;
+  }
+
+  send(message: Message): void {
+    if (this.closed) return;
+    if (message.type === 'InstallSnapshot') {
+      if (this.snapshotPending) {
+        this.log.warn({ index: message.snapshot.meta.index }, 'snapshot already in flight to this peer; dropping the new one');
+        this.o.events.snapshotStatus(this.o.peer, false);
+        return;
+      }
+      this.snapshotPending = true;
+      this.queue.push({ kind: 'snapshot', message });
+    } else {
+      const bytes = encodeFrame(packWire({ k: 'msg', m: message }));
+      const { peerQueueMessagesMax, peerQueueBytesMax } = this.o.limits;
+      if (this.queue.length >= peerQueueMessagesMax || this.queuedBytes + bytes.length > peerQueueBytesMax) {
+        // Back-pressure goes to Raft (it falls back to probing) instead of memory growing without bound.
+        if (!this.dropping) this.log.warn({ queued: this.queue.length, queuedBytes: this.queuedBytes }, 'peer send queue full; dropping and reporting unreachable');
+        this.dropping = true;
+        this.o.events.unreachable(this.o.peer);
+        return;
+      }
+      this.dropping = false;
+      this.queue.push({ kind: 'frame', bytes });
+      this.queuedBytes += bytes.length;
+    }
+    this.kick();
+  }
+
+  /** The peer moved (membership change): drop the connection, dial the new address next. */
+  setAddress(address: string): void {
+    if (address === this.address) return;
+    this.address = address;
+    this.failures = 0;
+    if (this.socket) this.fail('peer address changed', false);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.clearTimers();
+    this.socket?.destroy();
+    this.socket = null;
+    this.queue = [];
+    this.queuedBytes = 0;
+  }
+
+  /** For tests and status: messages waiting for the connection. */
+  get queuedCount(): number {
+    return this.queue.length;
+  }
+
+  private kick(): void {
+    if (this.ready) void this.pump();
+    else if (!this.socket && !this.reconnectTimer) this.dial();
+  }
+
+  private dial(): void {
+    let target;
+    try {
+      target = parseAddress(this.address);
+    } catch (err) {
+      this.log.error({ err, address: this.address }, 'bad peer address');
+      this.scheduleReconnect();
+      this.o.events.unreachable(this.o.peer);
+      return;
+    }
+    const socket = connect({ host: target.host, port: target.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder();
+    socket.on('connect', () => {
+      socket.write(encodeFrame(packWire({ k: 'hello', hello: this.o.hello })));
+    });
+    this.handshakeTimer = setTimeout(() => {
+      if (this.socket === socket && !this.ready) this.fail('handshake timed out', true);
+    }, this.o.limits.handshakeTimeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.socket !== socket) return;
+      const { frames, error } = decoder.push(chunk);
+      if (error) return this.fail(error.message, true);
+      for (const payload of frames) {
+        if (this.socket !== socket) return;
+        this.onReply(payload);
+      }
+    });
+    // 'close' always follows 'error'; handle both once through fail().
+    socket.on('error', (err) => {
+      if (this.socket === socket) this.fail(err.message, true);
+    });
+    socket.on('close', () => {
+      if (this.socket === socket) this.fail('connection closed', true);
+    });
+  }
+
+  /** The dialer only ever receives the acceptor's hello or refusal. */
+  private onReply(payload: Uint8Array): void {
+    let frame;
+    try {
+      frame = unpackWire(payload);
+    } catch (err) {
+      return this.fail((err as WireError).message, true);
+    }
+    if (frame.k === 'refuse') {
+      this.log.warn({ address: this.address, reason: frame.reason }, 'peer refused our hello');
+      return this.fail(`refused: ${frame.reason}`, true);
+    }
+    if (frame.k !== 'hello' || this.ready) return this.fail(`unexpected ${frame.k} frame from the acceptor`, true);
+    const { hello } = frame;
+    const mismatch =
+      hello.clusterId !== this.o.hello.clusterId
+        ? `cluster id ${hello.clusterId}, expected ${this.o.hello.clusterId}`
+        : hello.protocolVersion !== PROTOCOL_VERSION
+          ? `protocol version ${hello.protocolVersion}, expected ${PROTOCOL_VERSION}`
+          : hello.nodeId !== this.o.peer
+            ? `node ${hello.nodeId} answered at ${this.address}, expected ${this.o.peer}`
+            : null;
+    if (mismatch) {
+      this.log.warn({ address: this.address, mismatch }, 'peer hello mismatch; closing');
+      return this.fail(mismatch, true);
+    }
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+    this.ready = true;
+    this.failures = 0;
+    this.log.debug({ address: this.address }, 'connected to peer');
+    this.o.events.peerHello(hello);
+    void this.pump();
+  }
+
+  /** Write queued items back to back; pause only when the socket buffer is full. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.ready && this.socket && this.queue.length > 0) {
+        const socket = this.socket;
+        const item = this.queue.shift()!;
+        if (item.kind === 'frame') {
+          this.queuedBytes -= item.bytes.length;
+          if (!socket.write(item.bytes)) await drained(socket);
+        } else {
+          await this.sendSnapshot(socket, item.message);
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async sendSnapshot(socket: Socket, message: Extract<Message, { type: 'InstallSnapshot' }>): Promise<void> {
+    const data = message.snapshot.data;
+    const id = ++this.snapshotSeq;
+    const header = { ...message, snapshot: { meta: message.snapshot.meta, data: new Uint8Array(0) } };
+    const log = this.log.child({ snapshotIndex: message.snapshot.meta.index, snapshotBytes: data.length });
+    log.info('sending snapshot');
+    try {
+      if (!socket.write(encodeFrame(packWire({ k: 'snap', id, m: header, totalBytes: data.length })))) await drained(socket);
+      for (let offset = 0; ; offset += SNAPSHOT_CHUNK_BYTES) {
+        const end = Math.min(data.length, offset + SNAPSHOT_CHUNK_BYTES);
+        const last = end === data.length;
+        // Flow control: the next chunk is encoded only once this one is handed to the kernel.
+        await written(socket, encodeFrame(packWire({ k: 'chunk', id, offset, data: data.subarray(offset, end), last })));
+        if (last) break;
+      }
+    } catch (err) {
+      // The connection failed mid-snapshot; fail() reports the snapshot as not ok.
+      log.warn({ err: (err as Error).message }, 'snapshot send failed');
+      return;
+    }
+    if (this.socket !== socket || !this.snapshotPending) return;
+    this.snapshotPending = false;
+    log.info('snapshot sent');
+    this.o.events.snapshotStatus(this.o.peer, true);
+  }
+
+  private fail(reason: string, reportUnreachable: boolean): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = null;
+    this.ready = false;
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+    socket.destroy();
+    this.log.debug({ address: this.address, reason, failures: this.failures + 1 }, 'peer connection failed');
+    if (this.snapshotPending) {
+      // A queued or half-written snapshot is abandoned; Raft resends after reportSnapshot(false).
+      this.snapshotPending = false;
+      this.queue = this.queue.filter((i) => i.kind !== 'snapshot');
+      this.o.events.snapshotStatus(this.o.peer, false);
+    }
+    if (this.closed) return;
+    this.failures++;
+    this.scheduleReconnect();
+    if (reportUnreachable) this.o.events.unreachable(this.o.peer);
+  }
+
+  private scheduleReconnect(): void {
+    if (this.reconnectTimer || this.closed) return;
+    const { reconnectBackoffBaseMs, reconnectBackoffMaxMs } = this.o.limits;
+    const ceilingMs = Math.min(reconnectBackoffMaxMs, reconnectBackoffBaseMs * 2 ** Math.min(this.failures, 30));
+    // "Equal jitter": at least half the ceiling, so peers that failed together do not redial together.
+    const delayMs = ceilingMs / 2 + this.o.random() * (ceilingMs / 2);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      // Redial only if there is something to say; otherwise the next send dials.
+      if (!this.closed && !this.socket && this.queue.length > 0) this.dial();
+    }, delayMs);
+  }
+
+  private clearTimers(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.reconnectTimer = null;
+    this.handshakeTimer = null;
+  }
+}
+
+/** Resolves when the socket can take more, or is gone (the caller then finds it replaced). */
+function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
+
+/** Resolves once `bytes` was handed to the kernel; rejects if the socket failed first. */
+function written(socket: Socket, bytes: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (socket.destroyed) return reject(new Error('socket destroyed'));
+    const onClose = (): void => reject(new Error('socket closed before the chunk was written'));
+    socket.once('close', onClose);
+    socket.write(bytes, (err) => {
+      socket.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}

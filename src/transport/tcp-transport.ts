@@ -1,0 +1,174 @@
+// TcpTransport: Raft peer messages over TCP. One outbound connection per peer
+// (PeerLink), dialed by the sender; inbound connections only receive
+// (acceptConnection). See frame.ts for framing, wire.ts for frame contents.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Message, NodeId } from '../raft/types.js';
+import { parseAddress } from './address.js';
+import type { PeerHello, Transport } from './api.js';
+import type { TransportEvents } from './events.js';
+import { acceptConnection } from './inbound.js';
+import { DEFAULT_TRANSPORT_LIMITS, PROTOCOL_VERSION, checkLimits, type TransportLimits } from './limits.js';
+import { PeerLink } from './peer-link.js';
+
+export interface TcpTransportOptions {
+  self: NodeId;
+  clusterId: string;
+  /** 'host:port' to accept peer connections on. */
+  listen: string;
+  /** This node's HTTP API URL, told to peers in the hello. */
+  apiUrl: string;
+  /** Peer id -> 'host:port'. An entry for `self` is ignored. */
+  peers: Map<NodeId, string>;
+  logger: Logger;
+  limits?: Partial<TransportLimits>;
+  /** Jitter source for reconnect backoff; Math.random by default. */
+  random?: () => number;
+}
+
+export class TcpTransport implements Transport {
+  private readonly limits: TransportLimits;
+  private readonly log: Logger;
+  private readonly hello: PeerHello;
+  private peers = new Map<NodeId, string>();
+  private readonly links = new Map<NodeId, PeerLink>();
+  private readonly inbound = new Set<Socket>();
+  private server: Server | null = null;
+  private closed = false;
+  private readonly handlers = {
+    message: [] as Array<(m: Message) => void>,
+    unreachable: [] as Array<(to: NodeId) => void>,
+    snapshotStatus: [] as Array<(to: NodeId, ok: boolean) => void>,
+    peerHello: [] as Array<(h: PeerHello) => void>,
+  };
+  private readonly events: TransportEvents = {
+    message: (m) => this.handlers.message.forEach((h) => h(m)),
+    unreachable: (to) => this.handlers.unreachable.forEach((h) => h(to)),
+    snapshotStatus: (to, ok) => this.handlers.snapshotStatus.forEach((h) => h(to, ok)),
+    peerHello: (hello) => this.handlers.peerHello.forEach((h) => h(hello)),
+  };
+
+  constructor(private readonly o: TcpTransportOptions) {
+    this.limits = { ...DEFAULT_TRANSPORT_LIMITS, ...o.limits };
+    checkLimits(this.limits);
+    parseAddress(o.listen);
+    this.log = o.logger.child({ component: 'transport', self: o.self });
+    this.hello = { clusterId: o.clusterId, nodeId: o.self, protocolVersion: PROTOCOL_VERSION, apiUrl: o.apiUrl };
+    this.setPeers(o.peers);
+  }
+
+  async start(): Promise<void> {
+    if (this.server) throw new Error('transport already started');
+    const { host, port } = parseAddress(this.o.listen);
+    const server = createServer((socket) => this.accept(socket));
+    server.maxConnections = this.limits.inboundConnectionsMax;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.log.error({ err }, 'peer listener error'));
+    this.log.info({ listen: this.o.listen }, 'peer transport listening');
+  }
+
+  /** The bound port (useful with port 0). */
+  get port(): number {
+    const address = this.server?.address();
+    if (!address || typeof address === 'string') throw new Error('transport not listening');
+    return address.port;
+  }
+
+  send(messages: Message[]): void {
+    if (this.closed) return;
+    for (const m of messages) {
+      if (m.to === this.o.self) throw new Error(`message to self (${m.type}): the node must not route its own messages through the transport`);
+      const link = this.linkFor(m.to);
+      if (link) link.send(m);
+      else {
+        this.log.debug({ to: m.to, type: m.type }, 'no address for peer; dropping');
+        if (m.type === 'InstallSnapshot') this.events.snapshotStatus(m.to, false);
+        this.events.unreachable(m.to);
+      }
+    }
+  }
+
+  onMessage(handler: (message: Message) => void): void {
+    this.handlers.message.push(handler);
+  }
+  onUnreachable(handler: (to: NodeId) => void): void {
+    this.handlers.unreachable.push(handler);
+  }
+  onSnapshotStatus(handler: (to: NodeId, ok: boolean) => void): void {
+    this.handlers.snapshotStatus.push(handler);
+  }
+  onPeerHello(handler: (hello: PeerHello) => void): void {
+    this.handlers.peerHello.push(handler);
+  }
+
+  setPeers(peers: Map<NodeId, string>): void {
+    const next = new Map<NodeId, string>();
+    for (const [id, address] of peers) {
+      if (id === this.o.self) continue;
+      parseAddress(address);
+      next.set(id, address);
+    }
+    for (const [id, link] of this.links) {
+      const address = next.get(id);
+      if (address === undefined) {
+        link.close();
+        this.links.delete(id);
+      } else {
+        link.setAddress(address);
+      }
+    }
+    this.peers = next;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+    for (const socket of this.inbound) socket.destroy();
+    const server = this.server;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.log.info('peer transport closed');
+  }
+
+  private linkFor(peer: NodeId): PeerLink | null {
+    const existing = this.links.get(peer);
+    if (existing) return existing;
+    const address = this.peers.get(peer);
+    if (address === undefined) return null;
+    const link = new PeerLink({
+      peer,
+      address,
+      hello: this.hello,
+      limits: this.limits,
+      events: this.events,
+      logger: this.log,
+      random: this.o.random ?? Math.random,
+    });
+    this.links.set(peer, link);
+    return link;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.inbound.add(socket);
+    socket.once('close', () => this.inbound.delete(socket));
+    acceptConnection(socket, {
+      self: this.hello,
+      isKnownPeer: (id) => this.peers.has(id),
+      limits: this.limits,
+      events: this.events,
+      logger: this.log,
+    });
+  }
+}
