@@ -78,6 +78,15 @@ export class PeerProgress {
     }
   }
 
+  /**
+   * A heartbeat answer proves the follower is alive; if the window is full, its acks may have been
+   * lost silently, so release one slot to let an Append through (etcd-io/raft FreeFirstOne). A
+   * lost ack then shows up as a reject that resets the pipeline from match.
+   */
+  freeFirstOne(): void {
+    if (this.state === 'replicate' && this.inflights.length > 0) this.inflights.shift();
+  }
+
   /** A successful AppendResp for `index`. Returns true if match moved. */
   maybeUpdate(index: LogIndex): boolean {
     let updated = false;

@@ -632,8 +632,13 @@ export class Raft implements RaftCore {
   }
 
   private handleHeartbeatResp(m: Extract<Message, { type: 'HeartbeatResp' }>, pr: PeerProgress): void {
-    // A live follower: let a stalled probe go again.
+    // A live follower: let a stalled probe go again, and unstick a full pipeline whose acks were lost
+    // (simulator finding F1, test/sim/FINDINGS.md).
+    const windowFull = pr.state === 'replicate' && pr.isPaused(this.cfg.maxInflightAppends);
     pr.probeSent = false;
+    if (windowFull) pr.freeFirstOne();
+    // A follower still behind gets an Append at `next` (empty if everything was sent): if Appends or
+    // their acks were lost, its reject resets the pipeline from match (etcd-io/raft does the same).
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
     if (m.readContext !== null) {
       const done = this.readOnly.recvAck(m.from, m.readContext, this.readConfirmed);

@@ -83,6 +83,20 @@ describe('§5.3 log replication', () => {
     expect(net.held.filter((m) => m.type === 'Append')).toHaveLength(1);
   });
 
+  it('a full pipeline whose acks were silently lost recovers on the next heartbeat (sim finding F1)', () => {
+    const net = new Network(['a', 'b', 'c'], { config: { maxInflightAppends: 2, maxEntriesPerAppend: 1 } });
+    net.campaign('a');
+    net.tickAll(2);
+    net.filter = (m) => (m.type === 'AppendResp' && m.from === 'b' ? 'drop' : 'deliver');
+    for (let i = 0; i < 6; i++) net.node('a').propose(enc(`v${i}`));
+    net.process();
+    expect(net.node('a').status().progress?.b.inflight).toBe(2);
+    net.filter = null;
+    net.tickAll(5);
+    expect(net.appliedData('b')).toHaveLength(6);
+    expect(net.node('a').status().progress?.b.match).toBe(7);
+  });
+
   it('fast backtracking skips a whole conflicting term per round trip', () => {
     // b holds 30 entries of an old term 2 that the new leader (term 4) does not have.
     const cfg = (id: string) => ({ ...defaultRaftConfig(nodeId(id), ['a', 'b'].map(nodeId), seededRandom(1)), preVote: false });
