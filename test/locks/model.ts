@@ -1,0 +1,309 @@
+// A small, obviously right reference model of the lock service contract, for
+// the property tests. Flat arrays in arrival order and linear scans instead
+// of indexes; no limits beyond the contract's ranges the generator stays in;
+// deadlock as plain reachability (the cycle the machine names is checked
+// separately). Outcomes use the same HTTP shapes as the contract.
+import type { LockCommand, LockMode, Outcome } from '../../src/locks/commands.js';
+
+interface MSession { id: string; ttlMs: number; lockDelayMs: number; name: string }
+interface MHold { name: string; token: number; mode: LockMode; sessionId: string | null; ttlMs: number | null; owner: string | null; value: string | null }
+interface MWaiter { waitId: string; name: string; sessionId: string | null; ttlMs: number | null; mode: LockMode; limit: number; owner: string | null; value: string | null; key: string | null }
+interface MCandidate { waitId: string; name: string; sessionId: string; value: string; key: string | null }
+interface MLeader { sessionId: string; value: string; term: number }
+
+export type ModelResult = { kind: 'done'; outcome: Outcome } | { kind: 'queued'; waitId: string };
+
+const err = (status: number, code: string): Outcome => ({ status, body: { error: { code } } });
+const NOT_FOUND = err(404, 'session_not_found');
+
+export class Model {
+  sessions: MSession[] = [];
+  holds: MHold[] = [];
+  waiters: MWaiter[] = [];
+  candidates: MCandidate[] = [];
+  leaders = new Map<string, MLeader>();
+  limits = new Map<string, number>();
+  delays = new Map<string, number>();
+  idem = new Map<string, { method: string; path: string; outcome: Outcome | null; waitId: string | null }>();
+  lastToken = 0;
+  index = 0;
+  /** Waits resolved by the current command, in order. */
+  resolvedNow: Array<{ waitId: string; outcome: Outcome }> = [];
+  private key: string | null = null;
+
+  live = (id: string | null): boolean => id !== null && this.sessions.some((s) => s.id === id);
+  holdsOf = (name: string): MHold[] => this.holds.filter((h) => h.name === name);
+  queueOf = (name: string): MWaiter[] => this.waiters.filter((w) => w.name === name);
+  hasRecord = (name: string): boolean => this.holdsOf(name).length > 0 || this.queueOf(name).length > 0 || this.delays.has(name);
+  limitOf = (name: string): number => (this.hasRecord(name) ? (this.limits.get(name) ?? 1) : 1);
+  modeOf = (name: string): LockMode | null => this.holdsOf(name)[0]?.mode ?? null;
+
+  holderView(h: MHold): Record<string, unknown> {
+    const v: Record<string, unknown> = { fencingToken: h.token, mode: h.mode };
+    if (h.sessionId !== null) v.sessionId = h.sessionId;
+    if (h.owner !== null) v.owner = h.owner;
+    if (h.value !== null) v.value = h.value;
+    if (h.ttlMs !== null) v.expiresInMs = h.ttlMs;
+    return v;
+  }
+
+  acquiredBody(h: MHold): Record<string, unknown> {
+    const b: Record<string, unknown> = { acquired: true, name: h.name, fencingToken: h.token, mode: h.mode };
+    if (h.sessionId !== null) b.sessionId = h.sessionId;
+    if (h.ttlMs !== null) b.expiresInMs = h.ttlMs;
+    return b;
+  }
+
+  notAcquired(name: string): Outcome {
+    return { status: 200, body: { acquired: false, name, holders: this.holdsOf(name).map((h) => this.holderView(h)), queueLength: this.queueOf(name).length } };
+  }
+
+  fits(name: string, mode: LockMode): boolean {
+    const holders = this.holdsOf(name);
+    if (holders.length === 0) return true;
+    if (mode === 'shared') return holders[0].mode === 'shared';
+    return holders[0].mode === 'exclusive' && holders.length < this.limitOf(name);
+  }
+
+  /** Does session `from` reach `to` in the wait-for graph? */
+  reaches(from: string, to: string): boolean {
+    const seen = new Set<string>([from]);
+    const stack = [from];
+    while (stack.length > 0) {
+      const s = stack.pop()!;
+      if (s === to) return true;
+      for (const t of this.waitsFor(s)) if (!seen.has(t)) { seen.add(t); stack.push(t); }
+    }
+    return false;
+  }
+
+  /** Sessions `s` waits for (any of its queued lock waits): holders and waiters ahead. */
+  waitsFor(s: string, onlyLock?: string): string[] {
+    const out: string[] = [];
+    for (const w of this.waiters) {
+      if (w.sessionId !== s || (onlyLock !== undefined && w.name !== onlyLock)) continue;
+      out.push(...this.blockersAt(w.name, this.queueOf(w.name).indexOf(w), s));
+    }
+    return out;
+  }
+
+  blockersAt(name: string, position: number, self: string): string[] {
+    const ids = [...this.holdsOf(name).map((h) => h.sessionId), ...this.queueOf(name).slice(0, position).map((w) => w.sessionId)];
+    return ids.filter((id): id is string => id !== null && id !== self);
+  }
+
+  private token(): number {
+    this.lastToken = Math.max(this.index, this.lastToken + 1);
+    return this.lastToken;
+  }
+
+  private resolve(waitId: string, key: string | null, outcome: Outcome): void {
+    this.resolvedNow.push({ waitId, outcome });
+    const rec = key === null ? undefined : this.idem.get(key);
+    if (rec && rec.waitId === waitId && rec.outcome === null) rec.outcome = outcome;
+  }
+
+  private grantWaiters(name: string): void {
+    while (!this.delays.has(name)) {
+      const head = this.queueOf(name)[0];
+      if (!head) break;
+      const existing = this.holdsOf(name).find((h) => h.sessionId !== null && h.sessionId === head.sessionId);
+      if (head.sessionId !== null && !this.live(head.sessionId)) {
+        this.waiters.splice(this.waiters.indexOf(head), 1);
+        this.resolve(head.waitId, head.key, NOT_FOUND);
+      } else if (existing) {
+        this.waiters.splice(this.waiters.indexOf(head), 1);
+        this.resolve(head.waitId, head.key, { status: 200, body: this.acquiredBody(existing) });
+      } else if (this.fits(name, head.mode)) {
+        this.waiters.splice(this.waiters.indexOf(head), 1);
+        const hold: MHold = { name, token: this.token(), mode: head.mode, sessionId: head.sessionId, ttlMs: head.ttlMs, owner: head.owner, value: head.value };
+        this.holds.push(hold);
+        this.resolve(head.waitId, head.key, { status: 200, body: this.acquiredBody(hold) });
+      } else break;
+    }
+  }
+
+  private elect(name: string, sessionId: string, value: string): MLeader {
+    const leader = { sessionId, value, term: this.token() };
+    this.leaders.set(name, leader);
+    return leader;
+  }
+
+  private promote(name: string): void {
+    this.leaders.delete(name);
+    for (;;) {
+      const head = this.candidates.find((c) => c.name === name);
+      if (!head) return;
+      this.candidates.splice(this.candidates.indexOf(head), 1);
+      if (!this.live(head.sessionId)) { this.resolve(head.waitId, head.key, NOT_FOUND); continue; }
+      const leader = this.elect(name, head.sessionId, head.value);
+      this.resolve(head.waitId, head.key, { status: 200, body: { elected: true, name, term: leader.term, value: leader.value } });
+      return;
+    }
+  }
+
+  private endSession(id: string, expired: boolean): Array<{ name: string; fencingToken: number }> {
+    const session = this.sessions.find((s) => s.id === id)!;
+    this.sessions = this.sessions.filter((s) => s.id !== id);
+    const waits = [...this.waiters.filter((w) => w.sessionId === id), ...this.candidates.filter((c) => c.sessionId === id)];
+    // In arrival order across locks and elections: wait ids are issued in increasing order by the generator.
+    waits.sort((a, b) => Number(a.waitId.slice(1)) - Number(b.waitId.slice(1)));
+    for (const w of waits) {
+      if ('mode' in w) { this.waiters.splice(this.waiters.indexOf(w), 1); this.resolve(w.waitId, w.key, NOT_FOUND); this.grantWaiters(w.name); }
+      else { this.candidates.splice(this.candidates.indexOf(w), 1); this.resolve(w.waitId, w.key, NOT_FOUND); }
+    }
+    const released: Array<{ name: string; fencingToken: number }> = [];
+    for (const h of this.holds.filter((x) => x.sessionId === id)) {
+      this.holds.splice(this.holds.indexOf(h), 1);
+      released.push({ name: h.name, fencingToken: h.token });
+      if (expired && session.lockDelayMs > 0) this.delays.set(h.name, Math.max(this.delays.get(h.name) ?? 0, session.lockDelayMs));
+      this.grantWaiters(h.name);
+    }
+    for (const [name, leader] of [...this.leaders]) if (leader.sessionId === id) this.promote(name);
+    return released;
+  }
+
+  apply(index: number, command: LockCommand, idem: { key: string; method: string; path: string } | null): ModelResult {
+    this.index = index;
+    this.resolvedNow = [];
+    this.key = idem?.key ?? null;
+    if (idem) {
+      const rec = this.idem.get(idem.key);
+      if (rec && (rec.method !== idem.method || rec.path !== idem.path)) return { kind: 'done', outcome: err(409, 'idempotency_conflict') };
+      if (rec) return rec.outcome ? { kind: 'done', outcome: rec.outcome } : { kind: 'queued', waitId: rec.waitId! };
+    }
+    const result = validContract(command) ? this.execute(command) : { kind: 'done' as const, outcome: err(400, 'invalid_argument') };
+    if (idem) {
+      this.idem.set(idem.key, {
+        method: idem.method,
+        path: idem.path,
+        outcome: result.kind === 'done' ? result.outcome : null,
+        waitId: result.kind === 'queued' ? result.waitId : null,
+      });
+    }
+    // Locks that are wholly free forget their limit.
+    for (const name of [...this.limits.keys()]) if (!this.hasRecord(name)) this.limits.delete(name);
+    return result;
+  }
+
+  private execute(c: LockCommand): ModelResult {
+    const done = (outcome: Outcome): ModelResult => ({ kind: 'done', outcome });
+    const ok = (body: unknown): ModelResult => done({ status: 200, body });
+    switch (c.type) {
+      case 'session.create':
+        if (this.live(c.sessionId)) return done(err(400, 'invalid_argument'));
+        this.sessions.push({ id: c.sessionId, ttlMs: c.ttlMs, lockDelayMs: c.lockDelayMs, name: c.name });
+        return done({ status: 201, body: { sessionId: c.sessionId, ttlMs: c.ttlMs, lockDelayMs: c.lockDelayMs, name: c.name } });
+      case 'session.delete':
+        if (!this.live(c.sessionId)) return done(NOT_FOUND);
+        return ok({ sessionId: c.sessionId, released: this.endSession(c.sessionId, false) });
+      case 'lock.acquire': {
+        if (c.sessionId !== null && !this.live(c.sessionId)) return done(NOT_FOUND);
+        const mine = this.holdsOf(c.name).find((h) => c.sessionId !== null && h.sessionId === c.sessionId);
+        if (mine) return ok(this.acquiredBody(mine));
+        const free = this.holdsOf(c.name).length === 0 && this.queueOf(c.name).length === 0;
+        if (!free && c.mode === 'exclusive' && c.limit !== this.limitOf(c.name)) return done(err(409, 'limit_mismatch'));
+        const limitBefore = this.limitOf(c.name);
+        if (free) this.limits.set(c.name, c.limit);
+        if (!this.delays.has(c.name) && this.queueOf(c.name).length === 0 && this.fits(c.name, c.mode)) {
+          const hold: MHold = { name: c.name, token: this.token(), mode: c.mode, sessionId: c.sessionId, ttlMs: c.ttlMs, owner: c.owner, value: c.value };
+          this.holds.push(hold);
+          return ok(this.acquiredBody(hold));
+        }
+        const undo = (): void => { if (free) this.limits.set(c.name, limitBefore); };
+        if (c.waitMs === 0) { undo(); return done(this.notAcquired(c.name)); }
+        if (c.sessionId !== null && this.blockersAt(c.name, this.queueOf(c.name).length, c.sessionId).some((t) => this.reaches(t, c.sessionId!))) {
+          undo();
+          return done(err(409, 'deadlock'));
+        }
+        this.waiters.push({ waitId: c.waitId!, name: c.name, sessionId: c.sessionId, ttlMs: c.ttlMs, mode: c.mode, limit: c.limit, owner: c.owner, value: c.value, key: this.key });
+        return { kind: 'queued', waitId: c.waitId! };
+      }
+      case 'lock.release': {
+        const h = this.holdsOf(c.name).find((x) => x.token === c.fencingToken);
+        if (!h) return done(err(409, 'not_holder'));
+        this.holds.splice(this.holds.indexOf(h), 1);
+        this.grantWaiters(c.name);
+        return ok({ released: true });
+      }
+      case 'lock.extend': {
+        const h = this.holdsOf(c.name).find((x) => x.token === c.fencingToken);
+        if (!h) return done(err(409, 'not_holder'));
+        if (h.ttlMs === null) return done(err(400, 'invalid_argument'));
+        h.ttlMs = c.ttlMs ?? h.ttlMs;
+        return ok({ expiresInMs: h.ttlMs });
+      }
+      case 'election.campaign': {
+        if (!this.live(c.sessionId)) return done(NOT_FOUND);
+        const leader = this.leaders.get(c.name);
+        if (leader?.sessionId === c.sessionId) return ok({ elected: true, name: c.name, term: leader.term, value: leader.value });
+        if (!leader) { const l = this.elect(c.name, c.sessionId, c.value); return ok({ elected: true, name: c.name, term: l.term, value: l.value }); }
+        if (c.waitMs === 0) return ok({ elected: false, leader: { ...leader } });
+        this.candidates.push({ waitId: c.waitId!, name: c.name, sessionId: c.sessionId, value: c.value, key: this.key });
+        return { kind: 'queued', waitId: c.waitId! };
+      }
+      case 'election.proclaim': {
+        const leader = this.leaders.get(c.name);
+        if (!leader || leader.term !== c.term) return done(err(409, 'not_holder'));
+        leader.value = c.value;
+        return ok({ name: c.name, term: c.term, value: c.value });
+      }
+      case 'election.resign': {
+        const leader = this.leaders.get(c.name);
+        if (!leader || leader.term !== c.term) return done(err(409, 'not_holder'));
+        this.promote(c.name);
+        return ok({ resigned: true });
+      }
+      case 'wait.cancel': {
+        let cancelled = 0;
+        for (const id of c.waitIds) {
+          const w = this.waiters.find((x) => x.waitId === id);
+          const cand = this.candidates.find((x) => x.waitId === id);
+          if (w) {
+            cancelled++;
+            this.waiters.splice(this.waiters.indexOf(w), 1);
+            this.resolve(id, w.key, this.notAcquired(w.name));
+            this.grantWaiters(w.name);
+          } else if (cand) {
+            cancelled++;
+            this.candidates.splice(this.candidates.indexOf(cand), 1);
+            this.resolve(id, cand.key, { status: 200, body: { elected: false, leader: { ...this.leaders.get(cand.name)! } } });
+          }
+        }
+        return ok({ cancelled });
+      }
+      case 'expire': {
+        let sessions = 0, holds = 0, lockDelays = 0;
+        for (const id of c.sessionIds) if (this.live(id)) { this.endSession(id, true); sessions++; }
+        for (const ref of c.holds) {
+          const h = this.holdsOf(ref.name).find((x) => x.token === ref.fencingToken && x.ttlMs !== null);
+          if (!h) continue;
+          this.holds.splice(this.holds.indexOf(h), 1);
+          this.grantWaiters(ref.name);
+          holds++;
+        }
+        for (const name of c.lockDelays) if (this.delays.delete(name)) { this.grantWaiters(name); lockDelays++; }
+        return ok({ expired: { sessions, holds, lockDelays } });
+      }
+    }
+  }
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/;
+const inRange = (v: number | null, min: number, max: number): boolean => v !== null && Number.isInteger(v) && v >= min && v <= max;
+
+/** The contract's field rules, for the fields the generator varies. */
+function validContract(c: LockCommand): boolean {
+  switch (c.type) {
+    case 'session.create':
+      return inRange(c.ttlMs, 1_000, 300_000) && inRange(c.lockDelayMs, 0, 60_000);
+    case 'lock.acquire':
+      return NAME.test(c.name) && (c.sessionId === null) !== (c.ttlMs === null) && (c.ttlMs === null || inRange(c.ttlMs, 1_000, 86_400_000)) &&
+        inRange(c.limit, 1, 10_000) && !(c.mode === 'shared' && c.limit !== 1) && (c.waitMs > 0) === (c.waitId !== null);
+    case 'lock.release':
+    case 'lock.extend':
+      return NAME.test(c.name) && c.fencingToken >= 1;
+    default:
+      return true;
+  }
+}
