@@ -37,9 +37,14 @@ export function parseEndpoints(text: string): string[] {
   return list;
 }
 
+/** Rounds over all endpoints before a CLI call gives up (a refused connection on every node is a clear answer). */
+export const CLI_ATTEMPT_ROUNDS = 3;
+
 export function makeClient(endpointsText: string): Client {
+  const endpoints = parseEndpoints(endpointsText);
   return new Client({
-    endpoints: parseEndpoints(endpointsText),
+    endpoints,
+    maxAttempts: CLI_ATTEMPT_ROUNDS * endpoints.length,
     totalTimeoutMs: CLI_TOTAL_TIMEOUT_MS,
     requestTimeoutMs: CLI_REQUEST_TIMEOUT_MS,
     token: process.env.LOCKSTEP_TOKEN,

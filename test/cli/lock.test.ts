@@ -1,0 +1,74 @@
+// `lockstep lock NAME -- CMD` as a process against a scripted API.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { closedPort, startFakeApi, type FakeApi } from './fake-api.js';
+import { runCli } from './run-cli.js';
+
+let api: FakeApi;
+beforeEach(async () => {
+  api = await startFakeApi();
+});
+afterEach(async () => {
+  await api.close();
+});
+
+describe('lockstep lock', () => {
+  it("runs CMD with the fencing token, releases, and exits with CMD's status", async () => {
+    const r = await runCli(['lock', 'job', '--endpoints', api.url, '--', 'sh', '-c', 'echo "token=$LOCKSTEP_FENCING_TOKEN"; exit 3']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(3);
+    expect(r.stdout).toContain('token=100');
+    const paths = api.state.requests.map((q) => `${q.method} ${q.path}`);
+    expect(paths).toContain('POST /v1/locks/job/release');
+    expect(paths).toContain(`DELETE /v1/sessions/${(api.state.requests.find((q) => q.path.endsWith('/acquire'))?.body as { sessionId: string }).sessionId}`);
+    const acquire = api.state.requests.find((q) => q.path === '/v1/locks/job/acquire');
+    expect(acquire?.idempotencyKey).toBeTruthy();
+  });
+
+  it('sends SIGTERM to CMD when the hold is lost, and exits with its status', async () => {
+    const script = 'trap "echo got-term; exit 42" TERM; echo started; while true; do sleep 0.05; done';
+    const run = runCli(['lock', 'job', '--ttl-ms', '1000', '--endpoints', api.url, '--', 'sh', '-c', script]);
+    // Once the lock is held, the server starts refusing keepalives: the session is gone.
+    for (let i = 0; i < 200 && !api.state.held.has('job'); i++) await new Promise((r) => setTimeout(r, 25));
+    api.state.expireSessions = true;
+    const r = await run;
+    expect(r.stdout).toContain('started');
+    expect(r.stdout).toContain('got-term');
+    expect(r.status).toBe(42);
+    expect(r.stderr).toMatch(/lost the hold on 'job'/);
+  });
+
+  it('exits 1 and says who holds it when the lock is busy and --wait-ms 0', async () => {
+    api.state.held.add('job');
+    const r = await runCli(['lock', 'job', '--wait-ms', '0', '--endpoints', api.url, '--', 'true']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/not acquired/);
+    expect(r.stderr).toMatch(/someone/);
+  });
+
+  it('exits 1 with advice when no node answers', async () => {
+    const port = await closedPort();
+    const r = await runCli(['lock', 'job', '--endpoints', `http://127.0.0.1:${port}`, '--', 'true']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`no node of http://127.0.0.1:${port} answered`);
+    expect(r.stderr).toContain('lockstep cluster up');
+  });
+
+  it('reads the endpoints from LOCKSTEP_ENDPOINTS', async () => {
+    const r = await runCli(['lock', 'job', '--', 'sh', '-c', 'exit 0'], { LOCKSTEP_ENDPOINTS: api.url });
+    expect(r.status).toBe(0);
+    expect(api.state.requests.length).toBeGreaterThan(0);
+  });
+
+  it('exits 2 on usage errors', async () => {
+    expect((await runCli(['lock', 'job', '--endpoints', api.url])).status).toBe(2);
+    expect((await runCli(['lock', '--endpoints', api.url, '--', 'true'])).status).toBe(2);
+    expect((await runCli(['lock', 'job', '--ttl-ms', 'soon', '--', 'true'])).status).toBe(2);
+  });
+
+  it('--help exits 0 and names the flags', async () => {
+    const r = await runCli(['lock', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('--wait-ms');
+    expect(r.stdout).toContain('LOCKSTEP_FENCING_TOKEN');
+  });
+});

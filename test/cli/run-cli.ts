@@ -1,0 +1,35 @@
+// Run the real `lockstep` entry point as a process (the process is the point:
+// exit statuses, signals to the child). Uses tsx so tests need no build.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+/** A CLI run that takes longer than this is a hung test, not a slow machine. */
+const CLI_RUN_TIMEOUT_MS = 30_000;
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+      env: { ...process.env, LOCKSTEP_ENDPOINTS: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`lockstep ${args.join(' ')} did not finish in ${CLI_RUN_TIMEOUT_MS} ms\n${stdout}\n${stderr}`));
+    }, CLI_RUN_TIMEOUT_MS);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}

@@ -1,0 +1,53 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { renderTable } from '../../src/cli/table.js';
+import { parseEndpoints } from '../../src/cli/endpoints.js';
+import { UsageError } from '../../src/cli/command.js';
+import { closedPort, startFakeApi, type FakeApi } from './fake-api.js';
+import { runCli } from './run-cli.js';
+
+let api: FakeApi;
+beforeEach(async () => {
+  api = await startFakeApi();
+});
+afterEach(async () => {
+  await api.close();
+});
+
+describe('lockstep status', () => {
+  it('prints leader, term, indexes and a member table with lag', async () => {
+    const r = await runCli(['status', '--endpoints', api.url]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('leader n1');
+    expect(r.stdout).toContain('term 4');
+    expect(r.stdout).toContain('commit 57');
+    const lines = r.stdout.split('\n');
+    const header = lines.find((l) => l.startsWith('ID'));
+    expect(header).toMatch(/ROLE.*MATCH.*APPLIED.*LAG/);
+    const n2 = lines.find((l) => l.startsWith('n2'));
+    // matchIndex 50 against commit 57: 7 behind; nobody answers for n2.
+    expect(n2).toMatch(/\b50\b.*\b7\b.*DOWN/);
+  });
+
+  it('exits 1 with advice when the cluster is down', async () => {
+    const port = await closedPort();
+    const r = await runCli(['status', '--endpoints', `http://127.0.0.1:${port}`]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('lockstep cluster up');
+  });
+
+  it('exits 2 on an unknown flag', async () => {
+    expect((await runCli(['status', '--bogus'])).status).toBe(2);
+  });
+});
+
+describe('cli helpers', () => {
+  it('renders aligned tables with - for missing cells', () => {
+    expect(renderTable(['A', 'BB'], [['x', null], ['long', 3]])).toBe('A     BB\nx     -\nlong  3');
+  });
+
+  it('parses endpoints, adding http:// and refusing paths', () => {
+    expect(parseEndpoints('127.0.0.1:7001, http://h:7002/')).toEqual(['http://127.0.0.1:7001', 'http://h:7002']);
+    expect(() => parseEndpoints('http://h:1/v1')).toThrow(UsageError);
+    expect(() => parseEndpoints(' , ')).toThrow(UsageError);
+  });
+});
