@@ -16,6 +16,9 @@ export interface AppPlugins {
   register(app: FastifyInstance): Promise<void>;
 }
 
+/** Longest path parameter the router accepts; longer is answered 400 by the schema-less router path. */
+const PARAM_CHARS_MAX = 1024;
+
 function parseJson(body: string): unknown {
   // An empty body is an empty object: `POST /v1/sessions` with no body takes every default.
   if (body.trim().length === 0) return {};
@@ -30,6 +33,13 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
     // the few numeric query parameters are declared as digit strings.
     ajv: { customOptions: { coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    // Names are up to 256 characters (fastify's default allows 100); longer
+    // params than this are refused by the router before validation.
+    routerOptions: { maxParamLength: PARAM_CHARS_MAX },
+    // Router-level errors (bad URL encoding, over-long params) answer from the table too.
+    frameworkErrors: (error, request, reply) => {
+      sendApiError(request, reply, error);
+    },
     forceCloseConnections: true,
   });
 

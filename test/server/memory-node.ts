@@ -1,0 +1,108 @@
+// An in-memory, single-node twin of ReplicatedNode: propose applies straight
+// to a LockMachine at increasing indexes; it leads unless a test says
+// otherwise (setRole), so forwarding and no-leader paths can be driven too.
+
+import { LockMachine } from '../../src/locks/machine.js';
+import { type NodeStatus, NotLeaderError, OutcomeUnknownError, type ReplicatedNode } from '../../src/node/api.js';
+import { logIndex, type LogIndex, nodeId, type NodeId, type Role, term, type Term } from '../../src/raft/types.js';
+import type { LockMachineView } from '../../src/server/machine-view.js';
+
+export class MemoryNode implements ReplicatedNode {
+  readonly id: NodeId;
+  readonly machine = new LockMachine();
+  role: Role = 'leader';
+  leader: NodeId | null;
+  currentTerm: Term = term(1);
+  /** What leadershipConfirmedRecently() answers while leader (tests turn it off: correctness #13). */
+  confirmed = true;
+  /** The leader's API URL, when a test points this node at another server. */
+  leaderUrl: string | null = null;
+  /** When set, the next propose applies and then rejects with OutcomeUnknownError (leadership lost after append). */
+  failNextAfterApply = false;
+  readonly proposals: Uint8Array[] = [];
+  private index = 0;
+  private readonly listeners = new Set<(role: Role, leader: NodeId | null, t: Term) => void>();
+  members: { id: NodeId; peerUrl: string; apiUrl: string | null; voter: boolean }[];
+
+  constructor(id = 'n1') {
+    this.id = nodeId(id);
+    this.leader = this.id;
+    this.members = [{ id: this.id, peerUrl: 'http://127.0.0.1:1', apiUrl: 'http://127.0.0.1:2', voter: true }];
+  }
+
+  async propose(data: Uint8Array, _timeoutMs: number): Promise<{ index: LogIndex; result: unknown }> {
+    if (this.role !== 'leader') throw new NotLeaderError(this.leader);
+    this.proposals.push(data);
+    this.index += 1;
+    const result = this.machine.apply({ index: logIndex(this.index), term: this.currentTerm, data });
+    if (this.failNextAfterApply) {
+      this.failNextAfterApply = false;
+      throw new OutcomeUnknownError('leadership lost after append');
+    }
+    return { index: logIndex(this.index), result };
+  }
+
+  async readBarrier(_timeoutMs: number): Promise<LogIndex> {
+    if (this.role !== 'leader') throw new NotLeaderError(this.leader);
+    return logIndex(this.index);
+  }
+
+  leadershipConfirmedRecently(): boolean {
+    return this.role === 'leader' && this.confirmed;
+  }
+
+  status(): NodeStatus {
+    return {
+      clusterId: 'memory',
+      id: this.id,
+      role: this.role,
+      leader: this.leader,
+      term: this.currentTerm,
+      commitIndex: logIndex(this.index),
+      appliedIndex: logIndex(this.index),
+      conf: { voters: this.members.filter((m) => m.voter).map((m) => m.id), learners: this.members.filter((m) => !m.voter).map((m) => m.id) },
+      members: this.members.map((m) => ({ ...m })),
+      progress: this.role === 'leader' ? Object.fromEntries(this.members.map((m) => [m.id, { matchIndex: logIndex(this.index), reachable: true }])) : null,
+    };
+  }
+
+  leaderApiUrl(): string | null {
+    return this.role === 'leader' ? null : this.leaderUrl;
+  }
+
+  onRoleChange(listener: (role: Role, leader: NodeId | null, t: Term) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Test hook: change role/leader and notify like the real node does. */
+  setRole(role: Role, leader: string | null, leaderUrl: string | null = null): void {
+    if (role === 'leader') this.currentTerm = term(this.currentTerm + 1);
+    this.role = role;
+    this.leader = leader === null ? null : nodeId(leader);
+    this.leaderUrl = leaderUrl;
+    for (const listener of this.listeners) listener(role, this.leader, this.currentTerm);
+  }
+
+  async transferLeadership(to: NodeId | null, _timeoutMs: number): Promise<NodeId> {
+    if (this.role !== 'leader') throw new NotLeaderError(this.leader);
+    const target = to ?? this.members.find((m) => m.id !== this.id)?.id ?? null;
+    if (target === null) throw new Error('no other member to transfer to');
+    this.setRole('follower', target);
+    return target;
+  }
+
+  async addMember(member: { id: NodeId; peerUrl: string; apiUrl: string; voter: boolean }, _timeoutMs: number): Promise<void> {
+    if (this.role !== 'leader') throw new NotLeaderError(this.leader);
+    this.members.push({ ...member });
+  }
+
+  async removeMember(id: NodeId, _timeoutMs: number): Promise<void> {
+    if (this.role !== 'leader') throw new NotLeaderError(this.leader);
+    this.members = this.members.filter((m) => m.id !== id);
+  }
+}
+
+// The real machine must satisfy the server's view of it.
+const _machineFits: (m: LockMachine) => LockMachineView = (m) => m;
+void _machineFits;
