@@ -91,6 +91,9 @@ export const DEFAULT_MAX_COMMITTED_ENTRIES_PER_READY = 4_096;
 export const STOP_DRAIN_MS = 2_000;
 
 type RoleListener = (role: Role, leader: NodeId | null, term: Term) => void;
+interface ConditionWaiter {
+  check(): void;
+}
 
 export class RaftNode implements ReplicatedNode {
   readonly id: NodeId;
@@ -101,6 +104,7 @@ export class RaftNode implements ReplicatedNode {
   private readonly proposals = new PendingProposals();
   private readonly reads = new PendingReads();
   private readonly roleListeners = new Set<RoleListener>();
+  private readonly conditions = new Set<ConditionWaiter>();
   private readonly ticker: Ticker;
   private raft: RaftCore | null = null;
 
@@ -215,6 +219,7 @@ export class RaftNode implements ReplicatedNode {
     this.withRaft((r) => {
       for (let i = 0; i < ticks; i++) r.tick();
     });
+    this.checkConditions();
   }
 
   private onMessage(message: Message): void {
@@ -264,6 +269,7 @@ export class RaftNode implements ReplicatedNode {
         raft.advance(rd);
         this.afterAdvance(raft);
         await this.maybeSnapshot(raft);
+        this.checkConditions();
       }
     } catch (err) {
       this.die(err instanceof Error ? err : new Error(String(err)));
@@ -422,6 +428,7 @@ export class RaftNode implements ReplicatedNode {
     this.log.fatal({ err }, 'node stopped on a fatal error');
     this.stopped = true;
     this.ticker.stop();
+    this.checkConditions();
     this.proposals.rejectAll(() => new OutcomeUnknownError(`node failed: ${err.message}`));
     this.reads.rejectAll(() => new NotLeaderError(null));
     this.opts.onFatal?.(err);
@@ -535,24 +542,25 @@ export class RaftNode implements ReplicatedNode {
   private waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
     if (predicate()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const poll = setInterval(() => {
-        if (this.fatal) {
-          done();
-          reject(this.fatal);
-        } else if (predicate()) {
-          done();
-          resolve();
-        }
-      }, Math.max(1, Math.min(this.opts.tickMs, 20)));
-      const timer = setTimeout(() => {
-        done();
-        reject(new OutcomeUnknownError(`${what} did not happen within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const done = (): void => {
-        clearInterval(poll);
-        clearTimeout(timer);
+      const waiter: ConditionWaiter = {
+        check: () => {
+          if (this.fatal) finish(this.fatal);
+          else if (predicate()) finish(null);
+        },
       };
+      const timer = setTimeout(() => finish(new OutcomeUnknownError(`${what} did not happen within ${timeoutMs} ms`)), timeoutMs);
+      const finish = (err: Error | null): void => {
+        clearTimeout(timer);
+        this.conditions.delete(waiter);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.conditions.add(waiter);
     });
+  }
+
+  private checkConditions(): void {
+    for (const c of [...this.conditions]) c.check();
   }
 
   /** The voter (not us) with the highest match index: the cheapest to hand leadership to. */

@@ -211,7 +211,9 @@ describe('in-process cluster (real Raft, MemoryStorage, loopback network)', () =
     const leader = await c.waitLeader();
     await put(c, leader, 'before', 'join');
     const n4 = nodeId('n4');
-    await c.start(n4, []); // a joiner starts empty and learns the config from the log
+    // A joiner is started with the cluster's initial voters (not itself), as
+    // etcd's --initial-cluster: the config entries in the log add it.
+    await c.start(n4, c.ids);
     const adding = leader.node.addMember({ id: n4, peerUrl: `mem://n4`, apiUrl: 'http://n4', voter: true }, 60_000);
     let added = false;
     void adding.then(() => (added = true));
