@@ -50,6 +50,8 @@ export interface OpRecord {
   error?: string;
   /** How many HTTP attempts (retries with the same Idempotency-Key). */
   attempts?: number;
+  /** The result was learned after the run by asking again with the same Idempotency-Key. */
+  resolvedLate?: boolean;
 }
 
 export type FaultKind = 'partition' | 'kill' | 'pause' | 'clock' | 'membership' | 'transfer';

@@ -24,7 +24,10 @@ export function checkFencing(history: readonly OpRecord[], register: readonly Re
   }
   // Real-time order: if a completed before b was invoked, a's token < b's token.
   const byLock = new Map<string, OpRecord[]>();
-  for (const g of grants) byLock.set(`${g.op}:${g.lock}`, [...(byLock.get(`${g.op}:${g.lock}`) ?? []), g]);
+  for (const g of grants) {
+    if (!byLock.has(g.lock)) byLock.set(g.lock, []);
+    byLock.get(g.lock)!.push(g);
+  }
   for (const list of byLock.values()) {
     const byComplete = [...list].sort((a, b) => a.completeMs - b.completeMs);
     const byInvoke = [...list].sort((a, b) => a.invokeMs - b.invokeMs);

@@ -70,8 +70,9 @@ export function checkHolds(history: readonly OpRecord[], faults: readonly FaultR
   const holdEnd = holdEarliestEndFn(history, earliestEnd);
   const byLock = new Map<string, OpRecord[]>();
   for (const op of history) {
-    const key = op.op === 'campaign' || op.op === 'resign' ? `election:${op.lock}` : op.op.startsWith('session') ? '' : `lock:${op.lock}`;
-    if (key) byLock.set(key, [...(byLock.get(key) ?? []), op]);
+    if (op.op.startsWith('session') || op.op === 'register.write') continue;
+    if (!byLock.has(op.lock)) byLock.set(op.lock, []);
+    byLock.get(op.lock)!.push(op);
   }
   const sessionDeleteInvokes = new Map<string, number>();
   for (const op of history) {

@@ -23,16 +23,18 @@ export interface CheckOptions {
   searchConfigsMax?: number;
 }
 
+const LOCK_OPS = new Set(['acquire', 'release', 'read', 'campaign', 'resign']);
+
 /** Group a history into independent objects: each lock, each election; session deletes go with every object of their session. */
 export function partition(history: readonly OpRecord[]): Map<string, OpRecord[]> {
   const out = new Map<string, OpRecord[]>();
   const sessionsOf = new Map<string, Set<string>>();
   for (const op of history) {
-    let key: string | null = null;
-    if (op.op === 'acquire' || op.op === 'release' || op.op === 'read') key = `lock:${op.lock}`;
-    if (op.op === 'campaign' || op.op === 'resign') key = `election:${op.lock}`;
-    if (key === null) continue;
-    out.set(key, [...(out.get(key) ?? []), op]);
+    // Elections are recorded under their own names ('election/<name>', see workload/elections.ts).
+    if (!LOCK_OPS.has(op.op)) continue;
+    const key = op.lock;
+    if (!out.has(key)) out.set(key, []);
+    out.get(key)!.push(op);
     if (op.sessionId) sessionsOf.set(op.sessionId, (sessionsOf.get(op.sessionId) ?? new Set()).add(key));
   }
   for (const op of history) {
