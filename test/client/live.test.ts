@@ -1,0 +1,135 @@
+// The SDK against the real HTTP server (one in-memory node): request shapes,
+// error codes, idempotency, long-poll waits, SSE watch and observe.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '../../src/client/client.js';
+import { isLockstepError, LockstepError } from '../../src/client/errors.js';
+import { closedPort } from '../cli/fake-api.js';
+import { startLiveServer, type LiveServer } from './live-server.js';
+
+let live: LiveServer;
+let client: Client;
+beforeAll(async () => {
+  live = await startLiveServer();
+  client = new Client({ endpoints: [live.url] });
+});
+afterAll(async () => {
+  await live.close();
+});
+
+describe('SDK against a live server', () => {
+  it('withLock hands out a fencing token and releases afterwards', async () => {
+    const token = await client.withLock('live:a', { ttlMs: 5000, owner: 'alice' }, async (hold) => {
+      const info = await client.getLock('live:a');
+      expect(info.holders).toHaveLength(1);
+      expect(info.holders[0]).toMatchObject({ fencingToken: hold.fencingToken, owner: 'alice' });
+      expect(await client.checkFencing('live:a', hold.fencingToken)).toBe(true);
+      return hold.fencingToken;
+    });
+    expect(token).toBeGreaterThan(0);
+    expect((await client.getLock('live:a')).holders).toHaveLength(0);
+    expect(await client.checkFencing('live:a', token)).toBe(false);
+  });
+
+  it('fails over from a dead endpoint to a live one', async () => {
+    const dead = `http://127.0.0.1:${await closedPort()}`;
+    const c = new Client({ endpoints: [dead, live.url] });
+    expect((await c.cluster()).leader).toBe('n1');
+  });
+
+  it('a waiter gets the lock after the holder releases, with a larger token', async () => {
+    const first = await client.acquire('live:b', { ttlMs: 10_000 });
+    expect(first.acquired).toBe(true);
+    const waiting = client.acquire('live:b', { ttlMs: 10_000, waitMs: 10_000 });
+    // Wait until the second is queued, then release.
+    for (let i = 0; i < 100 && (await client.getLock('live:b')).waiters.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    if (!first.acquired) throw new Error('unreachable');
+    await client.release('live:b', first.fencingToken);
+    const second = await waiting;
+    expect(second.acquired).toBe(true);
+    if (second.acquired) {
+      expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+      await client.release('live:b', second.fencingToken);
+    }
+  });
+
+  it('a repeat with the same Idempotency-Key returns the first outcome without acquiring twice', async () => {
+    const spec = { method: 'POST' as const, path: '/v1/locks/live:c/acquire', body: { ttlMs: 5000, limit: 2 }, retry: 'keyed' as const, idempotencyKey: 'test-key-c' };
+    const a = await client.request<{ fencingToken: number }>(spec);
+    const b = await client.request<{ fencingToken: number }>(spec);
+    expect(b.body.fencingToken).toBe(a.body.fencingToken);
+    expect((await client.getLock('live:c')).holders).toHaveLength(1);
+  });
+
+  it('errors carry the contract code and status', async () => {
+    const err = (await client.release('live:d', 999_999).catch((e: unknown) => e)) as LockstepError;
+    expect(isLockstepError(err, 'not_holder')).toBe(true);
+    expect(err.status).toBe(409);
+    const bad = (await client.acquire('-bad name', { ttlMs: 5000 }).catch((e: unknown) => e)) as LockstepError;
+    expect(bad.code).toBe('invalid_argument');
+    expect(bad.status).toBe(400);
+    const gone = (await client.getSession('no-such-session').catch((e: unknown) => e)) as LockstepError;
+    expect(gone.code).toBe('session_not_found');
+  });
+
+  it('a session keeps itself alive, holds locks, and close() releases them', async () => {
+    const s = await client.session({ ttlMs: 2000, name: 'live-test' });
+    const r = await client.acquire('live:e', { sessionId: s.id });
+    expect(r.acquired).toBe(true);
+    const info = await client.getSession(s.id);
+    expect(info.holds.map((h) => h.name)).toEqual(['live:e']);
+    expect(s.alive).toBe(true);
+    await s.close();
+    expect(s.signal.aborted).toBe(true);
+    expect((await client.getLock('live:e')).holders).toHaveLength(0);
+    await expect(client.getSession(s.id)).rejects.toMatchObject({ code: 'session_not_found' });
+  });
+
+  it('watchLock streams the state first, then changes', async () => {
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const ev of client.watchLock('live:f', { signal: ac.signal })) {
+        seen.push(ev.type);
+        if (ev.type === 'state') {
+          const r = await client.acquire('live:f', { ttlMs: 5000 });
+          if (r.acquired) await client.release('live:f', r.fencingToken);
+        }
+        if (ev.type === 'released') break;
+      }
+    })();
+    await reading;
+    ac.abort();
+    expect(seen[0]).toBe('state');
+    expect(seen).toContain('acquired');
+    expect(seen.at(-1)).toBe('released');
+  });
+
+  it('elect calls onElected with a term, observe sees the leader, close() resigns', async () => {
+    const ac = new AbortController();
+    const leaders: unknown[] = [];
+    const observing = (async () => {
+      for await (const l of client.observe('live:job', { signal: ac.signal })) {
+        leaders.push(l);
+        if (leaders.length === 3) break;
+      }
+    })();
+    let elected: (t: number) => void = () => undefined;
+    const gotTerm = new Promise<number>((r) => (elected = r));
+    const demoted: string[] = [];
+    const election = client.elect('live:job', 'worker-1', {
+      onElected: (l) => elected(l.term),
+      onDemoted: (reason) => void demoted.push(reason),
+    });
+    const t = await gotTerm;
+    expect(t).toBeGreaterThan(0);
+    expect(election.leadership?.term).toBe(t);
+    expect((await client.getElection('live:job')).leader).toMatchObject({ value: 'worker-1', term: t });
+    await election.close();
+    expect(demoted).toEqual(['closed']);
+    await observing;
+    ac.abort();
+    expect(leaders[0]).toBeNull();
+    expect(leaders[1]).toMatchObject({ value: 'worker-1', term: t });
+    expect(leaders[2]).toBeNull();
+  });
+});
