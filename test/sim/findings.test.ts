@@ -41,4 +41,9 @@ describe('findings', () => {
     const r = runSimulation({ seed, nodes, steps }, Raft);
     expect(r.failure, describeFailure(r)).toBeNull();
   });
+
+  it('F2 seed: 6400 (3 nodes, no pre-vote) elects a leader within the liveness bound after the heal', () => {
+    const r = runSimulation({ seed: 6400, nodes: 3, steps: 300 }, Raft);
+    expect(r.failure, describeFailure(r)).toBeNull();
+  });
 });
