@@ -64,8 +64,10 @@ export class Network {
   private down = new Set<string>();
   private cut = new Set<string>();
   filter: ((m: Message) => Verdict) | null = null;
+  private readonly bootstrapVoters: string[];
 
   constructor(ids: string[], private readonly opts: NetOptions = {}) {
+    this.bootstrapVoters = opts.voters ?? ids;
     let seed = opts.seed ?? 1;
     for (const id of ids) {
       const cfg: RaftConfig = {
@@ -76,10 +78,13 @@ export class Network {
     }
   }
 
-  /** Add a node with a fresh (empty) disk, e.g. a new member. */
+  /**
+   * Add a node with a fresh (empty) disk, e.g. a new member. Like every node it is given the
+   * bootstrap voters: the log holds only changes relative to them.
+   */
   add(id: string, cfg?: RaftConfig): Raft {
     const config = cfg ?? {
-      ...defaultRaftConfig(nodeId(id), [], seededRandom(this.nodes.size + 100)),
+      ...defaultRaftConfig(nodeId(id), this.bootstrapVoters.map(nodeId), seededRandom(this.nodes.size + 100)),
       ...this.opts.config,
     };
     this.configs.set(id, config);

@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import { Raft } from '../../src/raft/raft.js';
+import { defaultRaftConfig } from '../../src/raft/config.js';
+import { type Entry, ProposalDroppedError } from '../../src/raft/types.js';
+import { Network, emptyState, logIndex, nodeId, seededRandom, term } from './network.js';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+describe('dissertation §4.1 single-server membership changes', () => {
+  it('adds a voter, which catches up and then counts toward the quorum', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.campaign('a');
+    net.propose('x');
+    net.add('d');
+    net.node('a').proposeConfChange({ kind: 'addVoter', node: nodeId('d'), context: enc('d-addr') });
+    net.process();
+    net.tickAll(3);
+    expect(net.node('a').status().conf.voters).toEqual(['a', 'b', 'c', 'd']);
+    expect(net.node('d').status().conf.voters).toEqual(['a', 'b', 'c', 'd']);
+    expect(net.appliedData('d')).toEqual(['x']);
+    // With 4 voters the quorum is 3: a alone plus one follower cannot commit.
+    net.isolate('c');
+    net.isolate('d');
+    net.node('a').propose(enc('y'));
+    net.process();
+    expect(net.appliedData('a')).toEqual(['x']);
+    net.heal();
+    net.tickAll(2);
+    expect(net.appliedData('a')).toEqual(['x', 'y']);
+    // The context travels with the member and into snapshots.
+    expect(new TextDecoder().decode(net.node('a').confAt(net.node('a').status().applied).memberContext.d)).toBe('d-addr');
+  });
+
+  it('a learner receives entries but neither votes nor counts; addVoter promotes it', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.campaign('a');
+    const l = net.add('l');
+    net.node('a').proposeConfChange({ kind: 'addLearner', node: nodeId('l') });
+    net.process();
+    net.tickAll(3);
+    net.propose('x');
+    net.tickAll(1);
+    expect(net.appliedData('l')).toEqual(['x']);
+    expect(l.status().role).toBe('learner');
+    expect(net.node('a').status().progress?.l.learner).toBe(true);
+    // A learner never campaigns.
+    net.isolate('a');
+    net.tick('l', 100);
+    expect(l.status().role).toBe('learner');
+    expect(net.sent.some((m) => m.from === 'l' && (m.type === 'PreVote' || m.type === 'Vote'))).toBe(false);
+    net.heal();
+    net.tickAll(3);
+    // Learners do not count toward the quorum: b and c down means no commit.
+    net.isolate('b');
+    net.isolate('c');
+    net.node('a').propose(enc('y'));
+    net.tickAll(2);
+    expect(net.appliedData('a')).toEqual(['x']);
+    net.heal();
+    net.tickAll(3);
+    // Promotion.
+    net.node(net.leader()).proposeConfChange({ kind: 'addVoter', node: nodeId('l') });
+    net.process();
+    net.tickAll(3);
+    expect(l.status().role).toBe('follower');
+    expect(net.node('a').status().conf).toEqual({ voters: ['a', 'b', 'c', 'l'], learners: [] });
+  });
+
+  it('removes a follower, which then cannot disrupt the cluster', () => {
+    const net = new Network(['a', 'b', 'c'], { config: { preVote: false } });
+    net.campaign('a');
+    net.node('a').proposeConfChange({ kind: 'removeNode', node: nodeId('c') });
+    // c does not hear of its removal.
+    net.isolate('c');
+    net.process();
+    net.tickAll(2);
+    expect(net.node('a').status().conf.voters).toEqual(['a', 'b']);
+    net.tick('c', 60);
+    expect(net.node('c').status().term).toBeGreaterThan(1);
+    net.heal();
+    net.tickAll(30);
+    // #7: c's vote requests are ignored; a is still leader of term 1... or at worst some member leads.
+    expect(net.node('a').status().role).toBe('leader');
+    expect(net.node('b').status().term).toBe(1);
+  });
+
+  it('removing the leader: it keeps replicating, steps down once the change commits, and the rest elect', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.campaign('a');
+    net.node('a').proposeConfChange({ kind: 'removeNode', node: nodeId('a') });
+    net.process();
+    net.tickAll(2);
+    expect(net.node('a').status().role).toBe('follower');
+    expect(net.node('b').status().conf.voters).toEqual(['b', 'c']);
+    for (let i = 0; i < 50 && net.leaders().length === 0; i++) net.tickAll();
+    const leader = net.leader();
+    expect(['b', 'c']).toContain(leader);
+    net.propose('after');
+    expect(net.appliedData(leader === 'b' ? 'c' : 'b')).toEqual(['after']);
+    // The removed node never campaigns.
+    net.tick('a', 100);
+    expect(net.node('a').status().role).toBe('follower');
+  });
+
+  it('at most one uncommitted change, and none before the term no-op commits (#7)', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.filter = (m) => (m.type === 'AppendResp' ? 'hold' : 'deliver');
+    net.campaign('a');
+    const a = net.node('a');
+    expect(() => a.proposeConfChange({ kind: 'addLearner', node: nodeId('l') })).toThrow(/not yet committed an entry of its term/);
+    net.filter = null;
+    for (const m of [...net.held]) net.release(m);
+    net.filter = (m) => (m.type === 'AppendResp' ? 'hold' : 'deliver');
+    a.proposeConfChange({ kind: 'addLearner', node: nodeId('l') });
+    net.process();
+    expect(() => a.proposeConfChange({ kind: 'addLearner', node: nodeId('m') })).toThrow(ProposalDroppedError);
+    net.filter = null;
+    for (const m of [...net.held]) net.release(m);
+    expect(() => a.proposeConfChange({ kind: 'addLearner', node: nodeId('m') })).not.toThrow();
+  });
+
+  it('rejects invalid changes', () => {
+    const net = new Network(['a']);
+    net.campaign('a');
+    const a = net.node('a');
+    expect(() => a.proposeConfChange({ kind: 'addVoter', node: nodeId('a') })).toThrow(/already a voter/);
+    expect(() => a.proposeConfChange({ kind: 'removeNode', node: nodeId('zz') })).toThrow(/not a member/);
+    expect(() => a.proposeConfChange({ kind: 'removeNode', node: nodeId('a') })).toThrow(/last voter/);
+  });
+
+  it('a configuration takes effect when appended and is rolled back if its entry is truncated', () => {
+    const r = new Raft(defaultRaftConfig(nodeId('b'), ['a', 'b', 'c'].map(nodeId), seededRandom(1)), emptyState());
+    const conf: Entry = { term: term(1), index: logIndex(2), type: 'config', change: { kind: 'addVoter', node: nodeId('d') } };
+    r.step({
+      type: 'Append', from: nodeId('a'), to: nodeId('b'), term: term(1), prevLogIndex: logIndex(0), prevLogTerm: term(0),
+      entries: [{ term: term(1), index: logIndex(1), type: 'noop' }, conf], commit: logIndex(1),
+    });
+    // Appended, not committed, already in force.
+    expect(r.status().commit).toBe(1);
+    expect(r.status().conf.voters).toEqual(['a', 'b', 'c', 'd']);
+    r.advance(r.ready());
+    // A new leader overwrites index 2: the configuration goes with it.
+    r.step({
+      type: 'Append', from: nodeId('c'), to: nodeId('b'), term: term(2), prevLogIndex: logIndex(1), prevLogTerm: term(1),
+      entries: [{ term: term(2), index: logIndex(2), type: 'noop' }], commit: logIndex(1),
+    });
+    expect(r.status().conf.voters).toEqual(['a', 'b', 'c']);
+  });
+
+  it('vote requests from non-members are ignored and do not move the term', () => {
+    const r = new Raft(defaultRaftConfig(nodeId('b'), ['a', 'b', 'c'].map(nodeId), seededRandom(1)), emptyState());
+    r.step({ type: 'Vote', from: nodeId('x'), to: nodeId('b'), term: term(9), lastLogIndex: logIndex(9), lastLogTerm: term(9), transfer: true });
+    r.step({ type: 'PreVote', from: nodeId('x'), to: nodeId('b'), term: term(9), lastLogIndex: logIndex(9), lastLogTerm: term(9) });
+    expect(r.status().term).toBe(0);
+    expect(r.hasReady()).toBe(false);
+  });
+
+  it('a snapshot carries the configuration and member contexts', () => {
+    const net = new Network(['a', 'b']);
+    net.campaign('a');
+    net.add('c');
+    net.node('a').proposeConfChange({ kind: 'addLearner', node: nodeId('c'), context: enc('c-addr') });
+    net.process();
+    net.tickAll(2);
+    const snap = net.snapshotOf('a');
+    expect(snap.meta.conf).toEqual({ voters: ['a', 'b'], learners: ['c'] });
+    expect(new TextDecoder().decode(snap.meta.memberContext?.c)).toBe('c-addr');
+    // A snapshot whose configuration disagrees with the log is refused.
+    expect(() => net.node('a').compact({ ...snap, meta: { ...snap.meta, conf: { voters: ['a'].map(nodeId), learners: [] } } }, 0)).toThrow(/configuration/);
+  });
+});
