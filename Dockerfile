@@ -1,0 +1,32 @@
+# lockstep node image.
+#   docker build -t lockstep .
+#   docker run lockstep serve --id n1 --api 0.0.0.0:7001 ...   (or use docker-compose.yml)
+# Ports: the API on LOCKSTEP_API's port (7001.. by convention, publish it),
+# the peer channel on LOCKSTEP_PEER's port (7101.., keep it on the internal network).
+# Data: /data (mount a named volume; Raft log and snapshots live there, losing it
+# means the node must rejoin under a new id).
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+# `npm ci` runs `prepare`, which compiles src/ to dist/.
+RUN npm ci && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+ENV LOCKSTEP_DATA=/data
+EXPOSE 7001 7101
+# Ready = this node knows a leader and has applied what it knows committed (GET /readyz).
+# No curl in the slim image: Node's fetch does the probe.
+HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
+  CMD node -e "fetch('http://'+(process.env.LOCKSTEP_API||'127.0.0.1:7001')+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+ENTRYPOINT ["node", "dist/cli/main.js"]
+CMD ["serve"]
