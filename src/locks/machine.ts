@@ -227,6 +227,9 @@ export class LockMachine implements StateMachine<ApplyResult> {
   private endSession(session: SessionState, reason: 'deleted' | 'expired'): HoldRef[] {
     this.sessions.delete(session.sessionId);
     this.emit({ type: 'session.ended', index: this.index, sessionId: session.sessionId, reason });
+    // Remove every wait of the session first, then hand over: a grant loop run
+    // between two removals would meet the session's later wait at the head.
+    const touchedLocks = new Set<string>();
     for (const waitId of [...session.waitIds]) {
       const ref = this.waits.get(waitId);
       assert(ref !== undefined, `session wait ${waitId} is unknown`);
@@ -234,15 +237,15 @@ export class LockMachine implements StateMachine<ApplyResult> {
       if (ref.kind === 'lock') {
         const lock = this.lockOf(ref.name);
         this.takeLockWaiter(lock, lock.waiters.findIndex((w) => w.waitId === waitId));
-        this.resolveWait(waitId, ref, sessionNotFound(session.sessionId));
-        this.grantWaiters(lock);
+        touchedLocks.add(ref.name);
       } else {
         const election = this.electionOf(ref.name);
         this.takeCandidate(election, election.candidates.findIndex((w) => w.waitId === waitId));
-        this.resolveWait(waitId, ref, sessionNotFound(session.sessionId));
         this.collectElection(election);
       }
+      this.resolveWait(waitId, ref, sessionNotFound(session.sessionId));
     }
+    for (const name of touchedLocks) this.grantWaiters(this.lockOf(name));
     const released: HoldRef[] = [];
     for (const name of [...session.heldLocks]) {
       const lock = this.lockOf(name);

@@ -148,10 +148,11 @@ export class Model {
     const waits = [...this.waiters.filter((w) => w.sessionId === id), ...this.candidates.filter((c) => c.sessionId === id)];
     // In arrival order across locks and elections: wait ids are issued in increasing order by the generator.
     waits.sort((a, b) => Number(a.waitId.slice(1)) - Number(b.waitId.slice(1)));
-    for (const w of waits) {
-      if ('mode' in w) { this.waiters.splice(this.waiters.indexOf(w), 1); this.resolve(w.waitId, w.key, NOT_FOUND); this.grantWaiters(w.name); }
-      else { this.candidates.splice(this.candidates.indexOf(w), 1); this.resolve(w.waitId, w.key, NOT_FOUND); }
-    }
+    this.waiters = this.waiters.filter((w) => w.sessionId !== id);
+    this.candidates = this.candidates.filter((c) => c.sessionId !== id);
+    for (const w of waits) this.resolve(w.waitId, w.key, NOT_FOUND);
+    // Then hand over each lock it waited on, in the order it first queued there.
+    for (const name of new Set(waits.filter((w) => 'mode' in w).map((w) => w.name))) this.grantWaiters(name);
     const released: Array<{ name: string; fencingToken: number }> = [];
     for (const h of this.holds.filter((x) => x.sessionId === id)) {
       this.holds.splice(this.holds.indexOf(h), 1);

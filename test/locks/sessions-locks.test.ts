@@ -58,6 +58,17 @@ describe('sessions', () => {
     expect(h.machine.getSession('s1')).toBeNull();
   });
 
+  it('a session ending with two waits on one lock resolves both with 404 (found by the model test)', () => {
+    const h = new Harness();
+    h.session('s1');
+    h.hold('c');
+    const w1 = h.wait('c', { sessionId: 's1' });
+    const w2 = h.wait('c', { sessionId: 's1' });
+    const { events } = h.run({ type: 'session.delete', sessionId: 's1' });
+    expect([resolved(events, w1)?.status, resolved(events, w2)?.status]).toEqual([404, 404]);
+    expect(h.machine.getLock('c').waiters).toEqual([]);
+  });
+
   it('GET session lists holds (locks and elections) and waits', () => {
     const h = new Harness();
     h.session('s1');
