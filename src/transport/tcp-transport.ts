@@ -95,6 +95,11 @@ export class TcpTransport implements Transport {
     }
   }
 
+  /** Messages waiting in `peer`'s send queue (status and tests). */
+  queuedFor(peer: NodeId): number {
+    return this.links.get(peer)?.queuedCount ?? 0;
+  }
+
   onMessage(handler: (message: Message) => void): void {
     this.handlers.message.push(handler);
   }

@@ -1,0 +1,225 @@
+// TcpTransport over real loopback sockets (the sockets are the point).
+// Ports 16100-16299, a distinct block per test.
+import { afterEach, describe, expect, it } from 'vitest';
+import { logIndex, nodeId, term, type Message } from '../../src/raft/types.js';
+import { FRAME_HEADER_BYTES } from '../../src/transport/frame.js';
+import { SNAPSHOT_CHUNK_BYTES } from '../../src/transport/limits.js';
+import { addr, beat, helloFrom, rawAcceptor, rawDial, seqOf, startNode, type Node } from './helpers.js';
+
+const WAIT = { timeout: 10_000, interval: 10 };
+const started: Node[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+
+async function node(...args: Parameters<typeof startNode>): Promise<Node> {
+  const n = await startNode(...args);
+  started.push(n);
+  return n;
+}
+
+afterEach(async () => {
+  for (const n of started.splice(0)) await n.transport.close();
+  for (const c of cleanups.splice(0)) await c();
+});
+
+function snapshotMessage(from: string, to: string, bytes: number): Extract<Message, { type: 'InstallSnapshot' }> {
+  const data = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) data[i] = (i * 31 + 7) & 0xff;
+  return {
+    type: 'InstallSnapshot',
+    from: nodeId(from),
+    to: nodeId(to),
+    term: term(2),
+    snapshot: { meta: { index: logIndex(500), term: term(2), conf: { voters: [nodeId(from), nodeId(to)], learners: [] } }, data },
+  };
+}
+
+describe('TcpTransport', () => {
+  it('two nodes exchange many pipelined messages in order and learn each other\'s API URL', async () => {
+    const a = await node('a', 16101, { b: 16102 });
+    const b = await node('b', 16102, { a: 16101 });
+    const COUNT = 2000;
+    for (let i = 1; i <= COUNT; i++) {
+      a.transport.send([beat('a', 'b', i)]);
+      b.transport.send([beat('b', 'a', i)]);
+    }
+    await expect.poll(() => b.received.length, WAIT).toBe(COUNT);
+    await expect.poll(() => a.received.length, WAIT).toBe(COUNT);
+    expect(b.received.map(seqOf)).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
+    expect(a.received.map(seqOf)).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
+    expect(b.received[0]).toStrictEqual(beat('a', 'b', 1));
+    // Each side hears the other's hello twice: as acceptor and as dialer.
+    expect(a.hellos.map((h) => h.apiUrl)).toContain('http://127.0.0.1:17102');
+    expect(b.hellos.map((h) => h.apiUrl)).toContain('http://127.0.0.1:17101');
+    expect(a.unreachable).toEqual([]);
+  });
+
+  it('three nodes: every pair delivers in order', async () => {
+    const ports = { a: 16111, b: 16112, c: 16113 };
+    const nodes = await Promise.all(Object.entries(ports).map(([id, p]) => node(id, p, ports)));
+    for (let i = 1; i <= 300; i++) {
+      for (const from of nodes) for (const to of nodes) if (from !== to) from.transport.send([beat(from.id, to.id, i)]);
+    }
+    for (const to of nodes) {
+      await expect.poll(() => to.received.length, WAIT).toBe(600);
+      for (const from of nodes) {
+        if (from === to) continue;
+        expect(to.received.filter((m) => m.from === from.id).map(seqOf)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+      }
+    }
+  });
+
+  it('reports the peer unreachable when it goes down, queues meanwhile, and reconnects when it is back', async () => {
+    const a = await node('a', 16121, { b: 16122 });
+    let b = await node('b', 16122, { a: 16121 });
+    a.transport.send([beat('a', 'b', 0)]);
+    await expect.poll(() => b.received.length, WAIT).toBe(1);
+    await b.transport.close();
+    await expect.poll(() => a.unreachable.includes(nodeId('b')), WAIT).toBe(true);
+    for (let i = 1; i <= 10; i++) a.transport.send([beat('a', 'b', i)]);
+    expect(a.transport.queuedFor(nodeId('b'))).toBe(10);
+    b = await node('b', 16122, { a: 16121 });
+    a.transport.send([beat('a', 'b', 11)]);
+    await expect.poll(() => b.received.length, WAIT).toBe(11);
+    expect(b.received.map(seqOf)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+  });
+
+  it('a bounded queue drops and reports unreachable while the peer is down', async () => {
+    // Nothing listens on 16132.
+    const a = await node('a', 16131, { b: 16132 }, { limits: { peerQueueMessagesMax: 10 } });
+    for (let i = 1; i <= 25; i++) a.transport.send([beat('a', 'b', i)]);
+    expect(a.transport.queuedFor(nodeId('b'))).toBe(10);
+    expect(a.unreachable.filter((id) => id === 'b').length).toBeGreaterThanOrEqual(15);
+    expect(a.logs.filter((l) => l.msg === 'peer send queue full; dropping and reporting unreachable')).toHaveLength(1);
+    // The byte bound holds too.
+    const small = await node('s', 16133, { b: 16132 }, { limits: { peerQueueBytesMax: 200 } });
+    for (let i = 1; i <= 20; i++) small.transport.send([beat('s', 'b', i)]);
+    expect(small.transport.queuedFor(nodeId('b'))).toBeLessThan(20);
+    expect(small.unreachable.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a peer from another cluster, on both sides, and delivers nothing', async () => {
+    const a = await node('a', 16141, { b: 16142 }, { clusterId: 'other-cluster' });
+    const b = await node('b', 16142, { a: 16141 });
+    a.transport.send([beat('a', 'b', 1)]);
+    await expect.poll(() => a.unreachable.length, WAIT).toBeGreaterThan(0);
+    await expect.poll(() => b.logs.some((l) => l.msg === 'refusing peer hello'), WAIT).toBe(true);
+    const refusal = b.logs.find((l) => l.msg === 'refusing peer hello');
+    expect(String(refusal?.refusal)).toMatch(/cluster id "other-cluster" is not "test-cluster"/);
+    await expect.poll(() => a.logs.some((l) => l.msg === 'peer refused our hello'), WAIT).toBe(true);
+    expect(b.received).toEqual([]);
+    expect(b.hellos).toEqual([]);
+  });
+
+  it('closes a connection when a different node answers at the peer\'s address', async () => {
+    const a = await node('a', 16151, { b: 16152 });
+    const c = await node('c', 16152, {});
+    a.transport.send([beat('a', 'b', 1)]);
+    await expect.poll(() => a.logs.some((l) => l.msg === 'peer hello mismatch; closing'), WAIT).toBe(true);
+    expect(String(a.logs.find((l) => l.msg === 'peer hello mismatch; closing')?.mismatch)).toMatch(/node c answered/);
+    expect(a.unreachable).toContain('b');
+    expect(c.received).toEqual([]);
+  });
+
+  it('follows an address change from setPeers', async () => {
+    const a = await node('a', 16161, { b: 16162 });
+    const b = await node('b', 16163, {});
+    a.transport.send([beat('a', 'b', 1)]);
+    await expect.poll(() => a.unreachable.length, WAIT).toBeGreaterThan(0);
+    a.transport.setPeers(new Map([[nodeId('b'), addr(16163)]]));
+    a.transport.send([beat('a', 'b', 2)]);
+    await expect.poll(() => b.received.map(seqOf), WAIT).toEqual([1, 2]);
+    // Removing the peer drops its queue; sends to it are reported unreachable.
+    a.transport.setPeers(new Map());
+    const before = a.unreachable.length;
+    a.transport.send([beat('a', 'b', 3)]);
+    expect(a.unreachable.length).toBe(before + 1);
+  });
+
+  it('delivers a 5 MiB snapshot whole, in chunks, then reports it ok; later messages follow it in order', async () => {
+    const a = await node('a', 16171, { b: 16172 });
+    const b = await node('b', 16172, {});
+    const snapshot = snapshotMessage('a', 'b', 5 * 1024 * 1024);
+    a.transport.send([beat('a', 'b', 1), snapshot, beat('a', 'b', 2)]);
+    await expect.poll(() => b.received.length, WAIT).toBe(3);
+    expect(b.received[0]).toStrictEqual(beat('a', 'b', 1));
+    expect(b.received[2]).toStrictEqual(beat('a', 'b', 2));
+    const got = b.received[1];
+    if (got.type !== 'InstallSnapshot') throw new Error(`expected InstallSnapshot, got ${got.type}`);
+    // Compare the 5 MiB payload bytewise (a deep-equality walk over it is needlessly slow).
+    expect(got.snapshot.data.constructor).toBe(Uint8Array);
+    expect(Buffer.compare(got.snapshot.data, snapshot.snapshot.data)).toBe(0);
+    expect({ ...got, snapshot: { ...got.snapshot, data: null } }).toStrictEqual({ ...snapshot, snapshot: { ...snapshot.snapshot, data: null } });
+    await expect.poll(() => a.snapshotStatus, WAIT).toEqual([{ to: 'b', ok: true }]);
+  });
+
+  it('sends snapshot data as 1 MiB chunk frames, none larger than a chunk', async () => {
+    const acceptor = await rawAcceptor('b', 16182);
+    cleanups.push(acceptor.close);
+    const a = await node('a', 16181, { b: 16182 });
+    const snapshot = snapshotMessage('a', 'b', 3 * SNAPSHOT_CHUNK_BYTES + 5);
+    a.transport.send([snapshot]);
+    await expect.poll(() => a.snapshotStatus, WAIT).toEqual([{ to: 'b', ok: true }]);
+    await expect.poll(() => acceptor.frames.filter((f) => f.k === 'chunk').length, WAIT).toBe(4);
+    const chunks = acceptor.frames.flatMap((f) => (f.k === 'chunk' ? [f] : []));
+    expect(chunks.map((c) => [c.offset, c.data.length, c.last])).toEqual([
+      [0, SNAPSHOT_CHUNK_BYTES, false],
+      [SNAPSHOT_CHUNK_BYTES, SNAPSHOT_CHUNK_BYTES, false],
+      [2 * SNAPSHOT_CHUNK_BYTES, SNAPSHOT_CHUNK_BYTES, false],
+      [3 * SNAPSHOT_CHUNK_BYTES, 5, true],
+    ]);
+    const header = acceptor.frames.find((f) => f.k === 'snap');
+    expect(header?.k === 'snap' && header.totalBytes).toBe(3 * SNAPSHOT_CHUNK_BYTES + 5);
+  });
+
+  it('reports a snapshot not ok when the connection fails part way', async () => {
+    const acceptor = await rawAcceptor('b', 16192, (frame, socket) => {
+      if (frame.k === 'chunk') socket.destroy();
+    });
+    cleanups.push(acceptor.close);
+    const a = await node('a', 16191, { b: 16192 });
+    a.transport.send([snapshotMessage('a', 'b', 4 * SNAPSHOT_CHUNK_BYTES)]);
+    await expect.poll(() => a.snapshotStatus, WAIT).toEqual([{ to: 'b', ok: false }]);
+    expect(a.unreachable).toContain('b');
+  });
+
+  it('a malformed frame closes only its own connection; other peers keep working', async () => {
+    const a = await node('a', 16201, { b: 16202 });
+    const b = await node('b', 16202, {});
+    a.transport.send([beat('a', 'b', 1)]);
+    await expect.poll(() => b.received.length, WAIT).toBe(1);
+
+    // Garbage before any hello.
+    const garbage = await rawDial(16202);
+    garbage.socket.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await garbage.closed;
+    // An oversized length after a good hello.
+    const oversized = await rawDial(16202);
+    oversized.send(helloFrom('z'));
+    const header = Buffer.alloc(FRAME_HEADER_BYTES);
+    header.writeUInt32BE(0xffffffff, 0);
+    oversized.socket.write(header);
+    await oversized.closed;
+    // A well-framed but undecodable payload.
+    const junk = await rawDial(16202);
+    junk.send(helloFrom('y'));
+    junk.socket.write(Buffer.from([0, 0, 0, 3, 0xc1, 0xc1, 0xc1]));
+    await junk.closed;
+    // A message spoofing another sender on its connection.
+    const spoof = await rawDial(16202);
+    spoof.send(helloFrom('x'));
+    spoof.send({ k: 'msg', m: beat('a', 'b', 99) });
+    await spoof.closed;
+
+    for (let i = 2; i <= 50; i++) a.transport.send([beat('a', 'b', i)]);
+    await expect.poll(() => b.received.length, WAIT).toBe(50);
+    expect(b.received.map(seqOf)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    const closings = b.logs.filter((l) => l.msg === 'closing inbound peer connection' && l.level === 40).map((l) => String(l.reason));
+    expect(closings).toEqual([
+      expect.stringMatching(/exceeds the limit/), // "GET " read as a length
+      expect.stringMatching(/exceeds the limit/),
+      expect.stringMatching(/undecodable|malformed|unknown frame|not a map/),
+      expect.stringMatching(/message from a on x's connection/),
+    ]);
+    expect(a.unreachable).toEqual([]);
+  });
+});
