@@ -1,14 +1,17 @@
 import type { CliCommand } from '../command.js';
+import { clusterUpCommand } from './cluster-up.js';
 import { electCommand } from './elect.js';
 import { leaderTransferCommand } from './leader.js';
 import { lockCommand } from './lock.js';
 import { locksCommand } from './locks.js';
 import { membersAddCommand, membersRemoveCommand } from './members.js';
+import { serveCommand } from './serve.js';
 import { sessionsCommand } from './sessions.js';
 import { statusCommand } from './status.js';
 
 /** Every subcommand, longest names first so that 'cluster up' wins over a bare word. Add yours here. */
 export const commands: CliCommand[] = [
+  clusterUpCommand,
   membersAddCommand,
   membersRemoveCommand,
   leaderTransferCommand,
@@ -17,4 +20,5 @@ export const commands: CliCommand[] = [
   electCommand,
   locksCommand,
   sessionsCommand,
+  serveCommand,
 ];

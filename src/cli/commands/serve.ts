@@ -1,0 +1,245 @@
+// `lockstep serve`: one node. LevelStorage + TcpTransport + LockMachine +
+// RaftNode + the HTTP server, wired here and nowhere else.
+import { mkdirSync } from 'node:fs';
+import pino, { type Logger } from 'pino';
+import { createRegistry } from '../../metrics.js';
+import { LockMachine } from '../../locks/machine.js';
+import { encodeProposal } from '../../locks/codec.js';
+import { clockFromEnv, FAULT_CLOCK_ENV, FAULT_CLOCK_POLL_MS } from '../../node/clock.js';
+import { RaftNode } from '../../node/node.js';
+import { Raft } from '../../raft/raft.js';
+import { nodeId, type NodeId } from '../../raft/types.js';
+import { createLockServer } from '../../server/index.js';
+import { LevelStorage } from '../../storage/level-storage.js';
+import { TcpTransport } from '../../transport/tcp-transport.js';
+import { UsageError, type CliCommand } from '../command.js';
+import { describeFlags, parseFlags } from '../flags.js';
+
+const flags = {
+  id: { type: 'string', required: true, description: 'this node\'s id, forever (a node that lost its disk rejoins under a new id)' },
+  api: { type: 'string', required: true, description: 'HTTP API address host:port' },
+  peer: { type: 'string', required: true, description: 'peer (Raft) address host:port' },
+  peers: { type: 'string', required: true, description: 'initial voters: id=host:port,... (this node included; a joiner lists the existing cluster only)' },
+  data: { type: 'string', required: true, description: 'data directory' },
+  'heartbeat-ms': { type: 'number', default: 100, min: 5, max: 60_000, description: 'leader heartbeat interval; also the Raft tick' },
+  'election-ms': { type: 'number', default: 1000, min: 10, max: 600_000, description: 'minimum election timeout (actual: random in [e, 2e))' },
+  'log-level': { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], description: 'log level' },
+  'cluster-id': { type: 'string', default: 'lockstep', description: 'peers of another cluster id are refused' },
+  'snapshot-every': { type: 'number', default: 10_000, min: 1, max: 100_000_000, description: 'snapshot the state machine and compact the log every N applied entries' },
+} as const;
+
+/** How long SIGTERM waits for in-flight HTTP requests before moving on. */
+export const SHUTDOWN_HTTP_DRAIN_MS = 5_000;
+/** Env switch for test-only routes (bulk proposals for the catch-up test and the benchmark). */
+export const TEST_HOOKS_ENV = 'LOCKSTEP_TEST_HOOKS';
+
+const usage = `usage: lockstep serve --id ID --api HOST:PORT --peer HOST:PORT --peers ID=HOST:PORT,... --data DIR [flags]
+
+Runs one node of a lockstep cluster: the Raft peer channel on --peer, the HTTP
+API on --api. A node that finds state in --data recovers from it and uses
+--peers only to learn addresses. SIGTERM/SIGINT: stop accepting, finish
+in-flight requests, hand leadership over if leader, flush, exit 0.
+Logs: one JSON line per event (pino) on stdout, with the node id and term.
+
+flags:
+${describeFlags(flags)}
+
+testing:
+  $${FAULT_CLOCK_ENV}=PATH  fault-inject this node's clock (monotonic and wall) from a JSON
+      file {"offsetMs": n, "rate": r}, re-read within ${FAULT_CLOCK_POLL_MS} ms of a change: from
+      the change on, the clock reads (its unfaulted value at the change) + offsetMs
+      + (real ms since the change) * rate. Negative offsets jump back, rate 0 freezes,
+      a missing or malformed file means no fault.
+  $${TEST_HOOKS_ENV}=1  enable POST /v1/_test/bulk {count, concurrency}: the leader
+      proposes count no-op commands (for catch-up tests and benchmarks).`;
+
+export interface PeerEntry {
+  id: NodeId;
+  peerUrl: string;
+}
+
+/** Parses --peers: 'n1=127.0.0.1:7101,n2=127.0.0.1:7102'. */
+export function parsePeers(text: string): PeerEntry[] {
+  const out: PeerEntry[] = [];
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0 || eq === part.length - 1) throw new UsageError(`--peers entry '${part}' is not id=host:port`);
+    const id = part.slice(0, eq).trim();
+    const address = part.slice(eq + 1).trim();
+    checkHostPort('--peers', address);
+    if (out.some((p) => p.id === id)) throw new UsageError(`--peers lists ${id} twice`);
+    out.push({ id: nodeId(id), peerUrl: address });
+  }
+  if (out.length === 0) throw new UsageError('--peers is empty');
+  return out;
+}
+
+export function checkHostPort(flag: string, value: string): { host: string; port: number } {
+  const m = /^\[?([^\]\s]*?)\]?:(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !m[1] || port < 1 || port > 65535) throw new UsageError(`${flag} must be host:port, got '${value}'`);
+  return { host: m[1], port };
+}
+
+export interface ServeConfig {
+  id: NodeId;
+  api: { host: string; port: number };
+  apiUrl: string;
+  peer: string;
+  peers: PeerEntry[];
+  data: string;
+  heartbeatMs: number;
+  electionTicks: number;
+  logLevel: string;
+  clusterId: string;
+  snapshotEvery: number;
+}
+
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  const v = parseFlags(argv, flags, { env });
+  const api = checkHostPort('--api', v.api);
+  checkHostPort('--peer', v.peer);
+  const peers = parsePeers(v.peers);
+  const heartbeatMs = v['heartbeat-ms'];
+  const electionMs = v['election-ms'];
+  // The tick is the heartbeat interval; the election timeout is a whole number of ticks.
+  const electionTicks = Math.round(electionMs / heartbeatMs);
+  if (electionTicks < 2) throw new UsageError(`--election-ms (${electionMs}) must be at least twice --heartbeat-ms (${heartbeatMs})`);
+  const self = peers.find((p) => p.id === v.id);
+  if (self && self.peerUrl !== v.peer) {
+    throw new UsageError(`--peers gives ${v.id} the address ${self.peerUrl} but --peer is ${v.peer}`);
+  }
+  return {
+    id: nodeId(v.id),
+    api,
+    apiUrl: `http://${v.api}`,
+    peer: v.peer,
+    peers,
+    data: v.data,
+    heartbeatMs,
+    electionTicks,
+    logLevel: v['log-level'],
+    clusterId: v['cluster-id'],
+    snapshotEvery: v['snapshot-every'],
+  };
+}
+
+export async function runServe(config: ServeConfig): Promise<number> {
+  let node: RaftNode | null = null;
+  const logger: Logger = pino({
+    level: config.logLevel,
+    base: { node: config.id },
+    mixin: () => (node ? { term: node.status().term } : {}),
+  });
+  const clock = clockFromEnv(process.env, (fault, error) =>
+    logger.warn({ fault, error }, 'fault clock changed'),
+  );
+  mkdirSync(config.data, { recursive: true });
+  const storage = await LevelStorage.open(config.data, logger);
+  const peerMap = new Map<NodeId, string>(config.peers.map((p) => [p.id, p.peerUrl]));
+  const transport = new TcpTransport({
+    self: config.id,
+    clusterId: config.clusterId,
+    listen: config.peer,
+    apiUrl: config.apiUrl,
+    peers: peerMap,
+    logger,
+  });
+  const machine = new LockMachine();
+  // A joiner (not in --peers) starts with the existing voters as its initial
+  // configuration, like etcd's --initial-cluster; the config entries in the
+  // log (or the leader's snapshot) add it.
+  const members = config.peers;
+  node = new RaftNode({
+    id: config.id,
+    clusterId: config.clusterId,
+    members: members.map((p) => ({ id: p.id, peerUrl: p.peerUrl, apiUrl: p.id === config.id ? config.apiUrl : null })),
+    apiUrl: config.apiUrl,
+    tickMs: config.heartbeatMs,
+    electionTimeoutTicks: config.electionTicks,
+    heartbeatIntervalTicks: 1,
+    storage,
+    transport,
+    stateMachine: machine,
+    logger: logger.child({ component: 'node' }),
+    clock,
+    snapshotEveryEntries: config.snapshotEvery,
+    createRaft: (c, p) => new Raft(c, p),
+    onFatal: (err) => {
+      logger.fatal({ err }, 'fatal node error; exiting');
+      process.exit(1);
+    },
+  });
+  if (!config.peers.some((p) => p.id === config.id)) {
+    logger.info({ peers: config.peers.map((p) => p.id) }, '--peers does not list this node: starting as a joiner');
+  }
+  await node.start();
+  const registry = createRegistry();
+  const server = await createLockServer({ node, machine, registry, logger: logger.child({ component: 'http' }), clock });
+  if (process.env[TEST_HOOKS_ENV] === '1') registerTestHooks(server.app, node);
+  await server.listen(config.api.host, config.api.port);
+  logger.info({ api: config.apiUrl, peer: config.peer, data: config.data }, 'serving');
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = async (signal: string): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      // Stop accepting and let in-flight requests finish, bounded (long polls and streams).
+      await Promise.race([
+        server.close().catch((err: unknown) => logger.warn({ err }, 'http close failed')),
+        new Promise((r) => setTimeout(r, SHUTDOWN_HTTP_DRAIN_MS).unref()),
+      ]);
+      // Hands leadership over if leader, then flushes storage and closes the transport.
+      await node!.stop().catch((err: unknown) => logger.error({ err }, 'node stop failed'));
+      clock.close();
+      logger.info('stopped');
+      logger.flush?.();
+      resolve(0);
+    };
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+  });
+}
+
+interface RouteHost {
+  post(path: string, handler: (req: { body: unknown }, reply: { code(n: number): { send(b: unknown): unknown } }) => Promise<unknown>): unknown;
+}
+
+/** Test-only: bulk no-op proposals, `concurrency` in flight at a time (drives group commit). */
+function registerTestHooks(app: unknown, node: RaftNode): void {
+  const host = app as RouteHost;
+  host.post('/v1/_test/bulk', async (req, reply) => {
+    const body = (req.body ?? {}) as { count?: number; concurrency?: number };
+    const count = Math.min(Math.max(1, Number(body.count ?? 1000)), 1_000_000);
+    const concurrency = Math.min(Math.max(1, Number(body.concurrency ?? 256)), 10_000);
+    const data = encodeProposal({ command: { type: 'expire', sessionIds: [], holds: [], lockDelays: [] }, nowMs: Date.now(), idempotency: null });
+    let next = 0;
+    let committed = 0;
+    let lastIndex = 0;
+    const worker = async (): Promise<void> => {
+      while (next < count) {
+        next++;
+        const r = await node.propose(data, 30_000);
+        committed++;
+        lastIndex = Math.max(lastIndex, r.index);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+    } catch (err) {
+      return reply.code(503).send({ error: { code: 'unavailable', message: String(err), committed, lastIndex } });
+    }
+    return { committed, lastIndex };
+  });
+}
+
+export const serveCommand: CliCommand = {
+  name: 'serve',
+  summary: 'run one node of a cluster',
+  usage,
+  async run(argv) {
+    return runServe(parseServeArgs(argv));
+  },
+};
