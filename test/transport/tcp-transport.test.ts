@@ -182,6 +182,17 @@ describe('TcpTransport', () => {
     expect(a.unreachable).toContain('b');
   });
 
+  it('closes an inbound connection that never says hello, and refuses a hello carrying our own id', async () => {
+    const b = await node('b', 16211, {}, { limits: { handshakeTimeoutMs: 50 } });
+    const silent = await rawDial(16211);
+    await silent.closed;
+    expect(b.logs.some((l) => l.reason === 'no hello within the handshake timeout')).toBe(true);
+    const twin = await rawDial(16211);
+    twin.send(helloFrom('b'));
+    await twin.closed;
+    expect(twin.frames).toEqual([{ k: 'refuse', reason: "node id b is this node's own id" }]);
+  });
+
   it('a malformed frame closes only its own connection; other peers keep working', async () => {
     const a = await node('a', 16201, { b: 16202 });
     const b = await node('b', 16202, {});
