@@ -299,7 +299,14 @@ export class Raft implements RaftCore {
         // A granted pre-vote is answered at the future term; it is not a reason to move.
       } else {
         const fromLeader = m.type === 'Append' || m.type === 'Heartbeat' || m.type === 'InstallSnapshot';
+        const elapsed = this.electionElapsedTicks;
         this.becomeFollower(m.term, fromLeader ? m.from : null);
+        if (m.type === 'Vote') {
+          // Figure 2: only a granted vote resets the election timer (handleVoteRequest does that).
+          // A hopeless candidate's higher term must not keep the electable nodes from timing out
+          // (simulator finding F2, test/sim/FINDINGS.md).
+          this.electionElapsedTicks = elapsed;
+        }
       }
     } else if (m.term < this.term) {
       if (m.type === 'Append' || m.type === 'Heartbeat') {

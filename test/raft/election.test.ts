@@ -64,6 +64,26 @@ describe('§5.2 leader election', () => {
   });
 });
 
+describe('Figure 2 election timer', () => {
+  it('a rejected higher-term Vote does not reset the election timer (sim finding F2)', () => {
+    const r = new Raft({ ...defaultRaftConfig(nodeId('b'), ['a', 'b', 'c'].map(nodeId), seededRandom(5)), preVote: false }, {
+      hardState: { term: term(1), vote: null, commit: logIndex(0) },
+      snapshot: null,
+      entries: [{ term: term(1), index: logIndex(1), type: 'noop' }],
+    });
+    for (let i = 0; i < 5; i++) r.tick();
+    // A hopeless candidate (empty log) at a higher term.
+    r.step({ type: 'Vote', from: nodeId('c'), to: nodeId('b'), term: term(7), lastLogIndex: logIndex(0), lastLogTerm: term(0), transfer: false });
+    expect(r.status().term).toBe(7);
+    expect(r.ready().messages.find((m) => m.type === 'VoteResp')).toMatchObject({ reject: true });
+    const remaining = r.electionTimeoutNowTicks() - 5;
+    for (let i = 0; i < remaining - 1; i++) r.tick();
+    expect(r.status().role).toBe('follower');
+    r.tick();
+    expect(r.status().role).toBe('candidate');
+  });
+});
+
 describe('§5.4.1 election restriction', () => {
   it('a vote is denied to a candidate whose log is out of date', () => {
     let deniedSomewhere = false;
