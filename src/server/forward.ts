@@ -17,6 +17,13 @@ const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'transfer-
 /** Poll interval while waiting for a leader to be known (role changes also wake the wait). */
 const LEADER_POLL_MS = 25;
 
+/**
+ * Network waits (leader discovery, forwards) are bounded in real time, not by
+ * the injected lease clock: they bound how long a client waits on sockets,
+ * they never judge a lease.
+ */
+const realNowMs = (): number => performance.now();
+
 type LeaderTarget = { kind: 'self' } | { kind: 'remote'; url: string };
 
 export function noLeaderError(ctx: ServerContext, message = 'no leader could be reached in time'): ApiError {
@@ -41,7 +48,7 @@ export async function waitForLeader(ctx: ServerContext, deadlineMs: number, sign
   for (;;) {
     const target = currentTarget(ctx, excludeUrl);
     if (target !== null) return target;
-    const leftMs = deadlineMs - ctx.clock.monotonicMs();
+    const leftMs = deadlineMs - realNowMs();
     if (leftMs <= 0 || signal.aborted) return null;
     await new Promise<void>((resolve) => {
       const done = () => {
@@ -92,7 +99,7 @@ export async function leaderOnly(
 ): Promise<FastifyReply> {
   const signal = clientGoneSignal(request, reply);
   const forwardedBy = request.headers[FORWARDED_HEADER];
-  const deadlineMs = ctx.clock.monotonicMs() + ctx.limits.leaderWaitMs;
+  const deadlineMs = realNowMs() + ctx.limits.leaderWaitMs;
   let refusedUrl: string | null = null;
   for (;;) {
     const target = await waitForLeader(ctx, deadlineMs, signal, refusedUrl);

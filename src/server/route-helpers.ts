@@ -4,7 +4,7 @@
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LockCommand } from '../locks/commands.js';
-import { type Answer, APPLIED_INDEX_HEADER, sendAnswer } from './answer.js';
+import { type Answer, APPLIED_INDEX_HEADER, INDEX_HEADER, sendAnswer } from './answer.js';
 import type { ServerContext } from './context.js';
 import { ApiError } from './errors.js';
 import { leaderOnly, unavailableError } from './forward.js';
@@ -54,9 +54,10 @@ function isStale(request: FastifyRequest): boolean {
 /** A read: stale answers from local state; linearizable goes through the leader's ReadIndex (correctness.md item 3). */
 export async function readRoute(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, read: () => Answer): Promise<FastifyReply> {
   if (isStale(request)) {
-    const answer = read();
+    // Set before reading: an error answer (404) reflects this state too.
     reply.header(APPLIED_INDEX_HEADER, String(ctx.machine.appliedIndex()));
-    return sendAnswer(reply, answer);
+    reply.header(INDEX_HEADER, String(ctx.machine.appliedIndex()));
+    return sendAnswer(reply, read());
   }
   return leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     try {
@@ -66,6 +67,7 @@ export async function readRoute(ctx: ServerContext, request: FastifyRequest, rep
       if ((error as { code?: string }).code === 'not_leader') throw error;
       throw unavailableError(ctx, 'could not confirm leadership for a linearizable read in time');
     }
+    reply.header(INDEX_HEADER, String(ctx.machine.appliedIndex()));
     return read();
   });
 }
