@@ -9,7 +9,7 @@ import { logIndex, type LogIndex } from '../raft/types.js';
 import type { ApplyResult, HoldRef, LockCommand, LockEvent, LockProposal, Outcome } from './commands.js';
 import { decodeProposal, decodeValue, encodeValue } from './codec.js';
 import { findDeadlockCycle } from './deadlock.js';
-import { IdempotencyTable } from './idempotency.js';
+import { IdempotencyTable, type IdempotencyLookup } from './idempotency.js';
 import { HOLDERS_PER_LOCK_MAX, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SESSIONS_MAX, WAITERS_PER_LOCK_MAX, WAITS_MAX } from './limits.js';
 import { created, errorOutcome, invalidArgument, ok, sessionNotFound } from './outcomes.js';
 import type { ElectionState, HoldState, LockState, LockWaiter, SessionState, SnapshotData, WaitRef } from './state.js';
@@ -685,6 +685,15 @@ export class LockMachine implements StateMachine<ApplyResult> {
   /** Chubby's sequencer check: does this token hold the lock now? */
   checkFencing(name: string, fencingToken: number): { valid: boolean } {
     return { valid: this.findHold(name, fencingToken) !== null };
+  }
+
+  /**
+   * The applied idempotency record of a key, read-only: the service may
+   * answer a repeat without a log write. Applying the repeat gives the same
+   * answer, so this is an optimisation, never a different outcome.
+   */
+  lookupIdempotency(key: string, method: string, path: string): IdempotencyLookup {
+    return this.idempotency.lookup(key, method, path);
   }
 
   /** The largest fencing token or term granted so far. */

@@ -18,6 +18,14 @@ describe('idempotency', () => {
     expect(h.machine.getLock('a').holders).toHaveLength(1);
   });
 
+  it('lookupIdempotency answers what applying the repeat would, without changing anything', () => {
+    const h = new Harness();
+    expect(h.machine.lookupIdempotency('k1', 'POST', '/v1/locks/a/acquire')).toEqual({ kind: 'miss' });
+    const first = outcomeOf(h.run(acquireCmd('a'), idem('k1')).result);
+    expect(h.machine.lookupIdempotency('k1', 'POST', '/v1/locks/a/acquire')).toEqual({ kind: 'done', outcome: first });
+    expect(h.machine.lookupIdempotency('k1', 'POST', '/v1/locks/b/acquire').kind).toBe('conflict');
+  });
+
   it('the same key on another path or method is 409 idempotency_conflict', () => {
     const h = new Harness();
     h.run(acquireCmd('a'), idem('k1'));
