@@ -6,6 +6,18 @@
 // Section numbers refer to the Raft paper (Ongaro & Ousterhout 2014) and,
 // where marked "dissertation", to Ongaro's PhD dissertation (2014).
 // "#n" refers to /work/shared/guides/correctness.md.
+//
+// Caller contract (beyond src/raft/api.ts):
+//  - ready() and advance(ready) strictly alternate; hasReady() is false while a Ready is out.
+//    Stepping and ticking between them is fine (their output goes in the next Ready).
+//  - Every node, including one that joins later, is given the cluster's bootstrap voters as
+//    config.initialVoters: the log records only changes relative to them (a node restored from a
+//    snapshot takes the configuration from SnapshotMeta.conf instead).
+//  - The state machine restarts from the snapshot: committed entries after it are handed out
+//    again in committedEntries after a restart.
+//  - config.leaseReads is accepted but not implemented: every read takes the ReadIndex path.
+//  - confAt(index) gives the configuration and member contexts for a SnapshotMeta; compact()
+//    refuses a snapshot whose configuration disagrees with the log.
 
 import type { RaftCore } from './api.js';
 import { invariant } from './assert.js';
