@@ -18,6 +18,11 @@ const addFlags = {
 
 const removeFlags = { ...endpointFlags } as const satisfies FlagSpecs;
 
+/** The API takes URLs for both addresses; accept a bare host:port as `lockstep serve` does. */
+function asUrl(addr: string): string {
+  return /^https?:\/\//.test(addr) ? addr : `http://${addr}`;
+}
+
 function oneId(positionals: string[], what: string): string {
   if (positionals.length !== 1) throw new UsageError(`members ${what} needs exactly one node ID`);
   return positionals[0];
@@ -39,10 +44,11 @@ export const membersAddCommand: CliCommand = {
     const { values, positionals, rest } = parseCommandLine(argv, addFlags, { allowPositionals: true });
     if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
     const id = oneId(positionals, 'add');
-    const apiUrl = /^https?:\/\//.test(values.api) ? values.api : `http://${values.api}`;
+    const apiUrl = asUrl(values.api);
+    const peerUrl = asUrl(values.peer);
     const client = makeClient(values.endpoints);
-    await withClientErrors(client, () => client.addMember({ id, apiUrl, peerUrl: values.peer, voter: !values.learner }));
-    console.log(`added ${id} (${values.learner ? 'learner' : 'voter'}, api ${apiUrl}, peer ${values.peer})`);
+    await withClientErrors(client, () => client.addMember({ id, apiUrl, peerUrl, voter: !values.learner }));
+    console.log(`added ${id} (${values.learner ? 'learner' : 'voter'}, api ${apiUrl}, peer ${peerUrl})`);
     return 0;
   },
 };

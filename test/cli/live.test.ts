@@ -1,0 +1,105 @@
+// CLI processes against a real lock server (createLockServer over the
+// in-memory node; real clock and lease timer).
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '../../src/client/client.js';
+import { startLiveServer, type LiveServer } from '../client/live-server.js';
+import { runCli } from './run-cli.js';
+
+let live: LiveServer;
+let client: Client;
+beforeAll(async () => {
+  live = await startLiveServer();
+  client = new Client({ endpoints: [live.url] });
+});
+afterAll(async () => {
+  await live.close();
+});
+
+describe('CLI against a live server', () => {
+  it('lock: two runs of the same lock never overlap, and the second gets a larger token', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-cli-'));
+    const log = join(dir, 'log');
+    const script = `echo "start $LOCKSTEP_FENCING_TOKEN" >> ${log}; sleep 0.4; echo "end $LOCKSTEP_FENCING_TOKEN" >> ${log}`;
+    const runs = await Promise.all([0, 1].map(() => runCli(['lock', 'live:cli', '--endpoints', live.url, '--', 'sh', '-c', script])));
+    expect(runs.map((r) => r.status)).toEqual([0, 0]);
+    const events = readFileSync(log, 'utf8').trim().split('\n');
+    expect(events).toHaveLength(4);
+    const [s1, e1, s2, e2] = events.map((l) => l.split(' '));
+    expect([s1[0], e1[0], s2[0], e2[0]]).toEqual(['start', 'end', 'start', 'end']);
+    expect(s1[1]).toBe(e1[1]);
+    expect(s2[1]).toBe(e2[1]);
+    expect(Number(s2[1])).toBeGreaterThan(Number(s1[1]));
+    expect((await client.getLock('live:cli')).holders).toHaveLength(0);
+  });
+
+  it('elect: the child runs with the term, gets SIGTERM when the session is lost, and its status is ours', async () => {
+    const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+    const script = 'trap "echo got-term; exit 7" TERM; echo "leader $LOCKSTEP_FENCING_TOKEN $LOCKSTEP_SESSION_ID"; while true; do sleep 0.05; done';
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'elect', 'live:elect', '--value', 'me', '--endpoints', live.url, '--', 'sh', '-c', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    for (let i = 0; i < 500 && !/leader \d+ \S+/.test(out); i++) await new Promise((r) => setTimeout(r, 20));
+    const [, term, sessionId] = /leader (\d+) (\S+)/.exec(out)!;
+    expect((await client.getElection('live:elect')).leader).toMatchObject({ value: 'me', term: Number(term) });
+    // Someone deletes the session (an operator, an expiry): leadership is gone.
+    await client.deleteSession(sessionId);
+    const status = await exited;
+    expect(out).toContain('got-term');
+    expect(status).toBe(7);
+    expect(err).toMatch(/lost leadership of 'live:elect'/);
+  });
+
+  it('elect: resigns at exit so the next candidate can lead', async () => {
+    const r = await runCli(['elect', 'live:elect2', '--endpoints', live.url, '--', 'sh', '-c', 'exit 0']);
+    expect(r.status).toBe(0);
+    expect((await client.getElection('live:elect2')).leader).toBeNull();
+  });
+
+  it('locks and sessions list what is held', async () => {
+    const s = await client.session({ ttlMs: 10_000, name: 'lister' });
+    const a = await client.acquire('live:list:x', { sessionId: s.id, owner: 'olga' });
+    expect(a.acquired).toBe(true);
+    try {
+      const locks = await runCli(['locks', '--prefix', 'live:list:', '--endpoints', live.url]);
+      expect(locks.status).toBe(0);
+      expect(locks.stdout).toMatch(/live:list:x\s+exclusive\s+\d+\(olga\)/);
+      const sessions = await runCli(['sessions', '--endpoints', live.url]);
+      expect(sessions.status).toBe(0);
+      expect(sessions.stdout).toContain(s.id);
+      expect(sessions.stdout).toContain('live:list:x');
+      const none = await runCli(['locks', '--prefix', 'nothing-here:', '--endpoints', live.url]);
+      expect(none.stdout).toContain("no locks with prefix 'nothing-here:'");
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('status, members add, leader transfer, members remove', async () => {
+    const st = await runCli(['status', '--endpoints', live.url]);
+    expect(st.status).toBe(0);
+    expect(st.stdout).toContain('leader n1');
+    const add = await runCli(['members', 'add', 'n2', '--api', '127.0.0.1:7902', '--peer', '127.0.0.1:7912', '--endpoints', live.url]);
+    expect(add.stderr).toBe('');
+    expect(add.status).toBe(0);
+    expect(live.node.members.map((m) => m.id)).toContain('n2');
+    const tr = await runCli(['leader', 'transfer', '--to', 'n2', '--endpoints', live.url]);
+    expect(tr.stderr).toBe('');
+    expect(tr.status).toBe(0);
+    expect(tr.stdout).toContain('n2');
+    live.node.setRole('leader', 'n1');
+    const rm = await runCli(['members', 'remove', 'n2', '--endpoints', live.url]);
+    expect(rm.status).toBe(0);
+    expect(live.node.members.map((m) => m.id)).not.toContain('n2');
+    expect((await runCli(['members', 'add', '--endpoints', live.url])).status).toBe(2);
+  });
+});
