@@ -1,0 +1,111 @@
+// A chaos cluster: real `lockstep serve` processes on loopback whose peer
+// traffic passes through the fault network, one clock fault file per node.
+// Port layout from portBase: API base+i, peer base+10+i (i = 1..), proxies
+// from base+30, the fenced register at base+99.
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { FaultNetwork } from '../net/fault-network.js';
+import type { Prng } from '../prng.js';
+import { ClockFaults } from './clock-faults.js';
+import { NodeProcess, type UnexpectedExit } from './node-process.js';
+
+export const PORTS_PER_RUN = 100;
+export const NODES_MAX = 9;
+
+export interface ClusterOptions {
+  nodes: number;
+  runDir: string;
+  portBase: number;
+  heartbeatMs: number;
+  electionMs: number;
+  cliPath: string;
+}
+
+export class ChaosCluster {
+  readonly network: FaultNetwork;
+  readonly clocks: ClockFaults;
+  readonly nodes = new Map<string, NodeProcess>();
+  readonly unexpectedExits: UnexpectedExit[] = [];
+  private nextProxyPort: number;
+  private nextSlot = 1;
+
+  constructor(
+    readonly options: ClusterOptions,
+    prng: Prng,
+    private readonly nowMs: () => number,
+  ) {
+    if (options.nodes < 1 || options.nodes > NODES_MAX) throw new Error(`ChaosCluster: nodes must be 1..${NODES_MAX}`);
+    this.nextProxyPort = options.portBase + 30;
+    this.network = new FaultNetwork(prng.fork(), () => {
+      const p = this.nextProxyPort++;
+      if (p >= options.portBase + PORTS_PER_RUN - 1) throw new Error('ChaosCluster: out of proxy ports');
+      return p;
+    });
+    this.clocks = new ClockFaults(nowMs);
+  }
+
+  get registerPort(): number {
+    return this.options.portBase + PORTS_PER_RUN - 1;
+  }
+
+  /** Create the next node (network links and process object; not started). */
+  async addNode(id = `n${this.nextSlot}`): Promise<NodeProcess> {
+    const slot = this.nextSlot++;
+    if (slot > NODES_MAX) throw new Error('ChaosCluster: out of node slots');
+    const o = this.options;
+    const spec = {
+      id,
+      apiPort: o.portBase + slot,
+      peerPort: o.portBase + 10 + slot,
+      dataDir: path.join(o.runDir, 'data', id),
+      logFile: path.join(o.runDir, 'nodes', `${id}.log`),
+      clockFile: path.join(o.runDir, 'clocks', `${id}.json`),
+      heartbeatMs: o.heartbeatMs,
+      electionMs: o.electionMs,
+      peersArg: () => this.network.peersArg(id),
+      cliPath: o.cliPath,
+    };
+    await this.network.addNode({ id, peerPort: spec.peerPort });
+    this.clocks.register(id, spec.clockFile);
+    const node = new NodeProcess(spec, this.nowMs, (e) => this.unexpectedExits.push(e));
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(path.join(this.options.runDir, 'clocks'), { recursive: true });
+    for (let i = 0; i < this.options.nodes; i++) await this.addNode();
+    for (const node of this.nodes.values()) node.start();
+  }
+
+  /** Forget a node for good (after it was removed from the membership): stop it and wipe its disk. */
+  async dropNode(id: string): Promise<void> {
+    const node = this.nodes.get(id);
+    if (!node) return;
+    await node.kill();
+    await node.close();
+    this.nodes.delete(id);
+    await this.network.removeNode(id);
+    rmSync(node.spec.dataDir, { recursive: true, force: true });
+  }
+
+  apiUrls(): Array<{ node: string; url: string }> {
+    return [...this.nodes.values()].map((n) => ({ node: n.spec.id, url: n.apiUrl }));
+  }
+
+  ids(): string[] {
+    return [...this.nodes.keys()];
+  }
+
+  node(id: string): NodeProcess {
+    const n = this.nodes.get(id);
+    if (!n) throw new Error(`ChaosCluster: no node ${id}`);
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    for (const n of this.nodes.values()) n.resume();
+    await Promise.all([...this.nodes.values()].map((n) => n.close()));
+    await this.network.close();
+  }
+}

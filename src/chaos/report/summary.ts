@@ -1,0 +1,49 @@
+// The text summary of a run: what was injected, what the clients saw, what
+// was checked, and how to replay it.
+import type { RunRecords } from '../checker/index.js';
+import type { CheckResult } from '../checker/result.js';
+import type { ChaosOptions } from '../options.js';
+
+export function replayCommand(o: ChaosOptions): string {
+  return `npm run chaos -- --nodes ${o.nodes} --duration ${Math.round(o.durationMs / 1000)}s --seed ${o.seed} --faults ${o.faults.join(',') || 'none'}`;
+}
+
+function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const t of items) out.set(key(t), (out.get(key(t)) ?? 0) + 1);
+  return new Map([...out].sort());
+}
+
+export function summaryText(o: ChaosOptions, r: RunRecords, checks: readonly CheckResult[], runDir: string): string {
+  const lines: string[] = [];
+  const ok = checks.every((c) => c.violations.length === 0);
+  lines.push(`lockstep chaos: seed ${o.seed}, ${o.nodes} nodes, ${(o.durationMs / 1000).toFixed(0)}s of faults (${o.faults.join(',') || 'none'}), run took ${(r.runEndMs / 1000).toFixed(0)}s`);
+  lines.push('');
+  lines.push(`faults injected: ${r.faults.length}`);
+  for (const [k, n] of countBy(r.faults, (f) => `${f.kind} ${f.shape}`)) lines.push(`  ${k.padEnd(36)} ${n}`);
+  lines.push('');
+  lines.push(`operations: ${r.history.length}`);
+  const results = ['ok', 'fail', 'unknown'] as const;
+  lines.push(`  ${'op'.padEnd(20)} ${results.map((x) => x.padStart(8)).join('')}`);
+  const ops = [...new Set(r.history.map((h) => h.op))].sort();
+  for (const op of ops) {
+    const mine = r.history.filter((h) => h.op === op);
+    lines.push(`  ${op.padEnd(20)} ${results.map((x) => String(mine.filter((h) => h.result === x).length).padStart(8)).join('')}`);
+  }
+  const late = r.history.filter((h) => h.resolvedLate).length;
+  if (late) lines.push(`  (${late} outcomes learned after the run by asking again with the same Idempotency-Key)`);
+  const grants = r.history.filter((h) => h.acquired && h.result === 'ok').length;
+  const refused = r.register.filter((w) => !w.accepted).length;
+  lines.push(`  ${grants} holds granted; the fenced register accepted ${r.register.length - refused} writes and refused ${refused} stale ones`);
+  lines.push('');
+  lines.push('checks:');
+  for (const c of checks) {
+    lines.push(`  ${c.violations.length === 0 ? 'PASS' : 'FAIL'} ${c.name.padEnd(16)} ${c.checked}`);
+    for (const v of c.violations.slice(0, 10)) lines.push(`       ! ${v}`);
+    for (const n of c.notes.slice(0, 5)) lines.push(`       - ${n}`);
+  }
+  lines.push('');
+  lines.push(`run folder: ${runDir} (history.jsonl, faults.jsonl, nodes/*.log, report.html)`);
+  lines.push(ok ? 'verdict: no violation found' : `verdict: VIOLATION — replay with: ${replayCommand(o)}`);
+  return lines.join('\n') + '\n';
+}

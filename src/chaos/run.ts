@@ -1,0 +1,163 @@
+// One chaos run, start to end: cluster up, workloads and nemesis for the
+// duration, everything healed, unknown outcomes asked again, cluster down,
+// records written, checks run, report written. Returns the verdict; the
+// caller decides the exit status.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { runChecks, type RunRecords } from './checker/index.js';
+import { result, type CheckResult } from './checker/result.js';
+import { ChaosCluster } from './cluster/cluster.js';
+import { FencedRegister } from './cluster/fenced-register.js';
+import { LeaderObserver } from './cluster/observer.js';
+import type { OpRecord } from './history.js';
+import { Nemesis } from './nemesis/nemesis.js';
+import type { ChaosOptions } from './options.js';
+import { Prng } from './prng.js';
+import { writeHtmlReport } from './report/html.js';
+import { replayCommand, summaryText } from './report/summary.js';
+import { ChaosClient, type ClientEnv } from './workload/client.js';
+import { candidateLoop, observerLoop } from './workload/elections.js';
+import { abandonerLoop, prober } from './workload/expiry.js';
+import { lockClientLoop, lockReaderLoop } from './workload/locks.js';
+
+export const LEADER_WAIT_MS = 30_000;
+/** After the faults stop, workloads go on this long so that recovery is seen. */
+export const SETTLE_MS = 5_000;
+export const RESOLVE_MS = 20_000;
+const OP_TIMING = { opDeadlineMs: 6000, attemptTimeoutMs: 2000 };
+
+export interface RunOutcome {
+  runDir: string;
+  checks: CheckResult[];
+  ok: boolean;
+  records: RunRecords;
+  summary: string;
+}
+
+export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
+  const t0 = performance.now();
+  const nowMs = () => performance.now() - t0;
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const runDir = path.resolve(options.runsDir, `chaos-${options.seed}-${stamp}`);
+  mkdirSync(runDir, { recursive: true });
+  const say = (line: string) => {
+    if (!options.quiet) console.log(`[${(nowMs() / 1000).toFixed(1)}s] ${line}`);
+  };
+  const prng = new Prng(options.seed);
+  const cluster = new ChaosCluster(
+    { nodes: options.nodes, runDir, portBase: options.portBase, heartbeatMs: options.heartbeatMs, electionMs: options.electionMs, cliPath: path.resolve(options.cliPath) },
+    prng.fork(),
+    nowMs,
+  );
+  const register = new FencedRegister(cluster.registerPort, nowMs);
+  const history: OpRecord[] = [];
+  let workloadsRunning = true;
+  const env: ClientEnv = {
+    apiUrls: () => cluster.apiUrls(),
+    nowMs,
+    record: (op) => history.push(op),
+    running: () => workloadsRunning,
+  };
+  const observer = new LeaderObserver(
+    () => cluster.ids().map((id) => ({ id, apiUrl: cluster.node(id).apiUrl, reachable: () => cluster.node(id).running && !cluster.node(id).paused })),
+    nowMs,
+  );
+  const nemesis = new Nemesis(
+    cluster,
+    prng.fork(),
+    { kinds: options.faults, electionMs: options.electionMs, faultMsMin: 2000, faultMsMax: 6000, quietMsMin: 4000, quietMsMax: 8000 },
+    () => observer.currentLeader(),
+    nowMs,
+    say,
+  );
+  const extraChecks: CheckResult[] = [];
+  const clients: ChaosClient[] = [];
+  const client = (name: string) => {
+    const c = new ChaosClient(name, `s${options.seed}`, env, prng.fork());
+    clients.push(c);
+    return c;
+  };
+  let runEndMs = 0;
+  try {
+    await register.start();
+    await cluster.start();
+    say(`started ${options.nodes} nodes in ${runDir}`);
+    observer.start();
+    const leaderBy = nowMs() + LEADER_WAIT_MS;
+    while (observer.currentLeader() === null && nowMs() < leaderBy && cluster.unexpectedExits.length === 0) await new Promise((r) => setTimeout(r, 200));
+    const first = observer.currentLeader();
+    if (first === null) {
+      extraChecks.push(result('startup', 'a leader within 30s of start', [`no leader elected within ${LEADER_WAIT_MS}ms of start (node logs in ${runDir}/nodes)`]));
+    } else {
+      say(`leader ${first}; workloads and nemesis start`);
+      const r = () => prng.next();
+      const lockOpts = { locks: ['lock-0', 'lock-1', 'lock-2'], ttlMs: 3000, holdMsMin: 20, holdMsMax: 300, registerUrl: register.url, ...OP_TIMING };
+      const electionOpts = { elections: ['election-0'], sessionTtlMs: 3000, keepaliveEveryMs: 700, leadMsMin: 100, leadMsMax: 800, ...OP_TIMING };
+      const expiryOpts = { locks: ['ttl-0', 'ttl-1'], ttlMs: 1500, sessionTtlMs: 2000, keepalives: 2, ...OP_TIMING };
+      const running = () => workloadsRunning;
+      const loops: Promise<void>[] = [];
+      for (let i = 0; i < options.lockClients; i++) loops.push(lockClientLoop(client(`lock-${i}`), lockOpts, running, r, env.record, nowMs));
+      loops.push(lockReaderLoop(client('lock-reader'), lockOpts, running, r));
+      for (let i = 0; i < options.electionCandidates; i++) loops.push(candidateLoop(client(`candidate-${i}`), electionOpts, running, r));
+      loops.push(observerLoop(client('election-observer'), electionOpts, running, r));
+      loops.push(abandonerLoop(client('abandoner'), expiryOpts, running, r));
+      loops.push(prober(client('prober'), expiryOpts, running, r));
+      const nemesisDone = options.faults.length > 0 ? nemesis.run() : Promise.resolve();
+      await new Promise((res) => setTimeout(res, options.durationMs));
+      nemesis.stop();
+      await nemesisDone;
+      await nemesis.healEverything();
+      say(`faults healed; settling ${SETTLE_MS}ms`);
+      await new Promise((res) => setTimeout(res, SETTLE_MS));
+      workloadsRunning = false;
+      await Promise.all(loops);
+      const unknownBefore = history.filter((o) => o.result === 'unknown').length;
+      let resolved = 0;
+      const resolveBy = nowMs() + RESOLVE_MS;
+      for (const c of clients) resolved += await c.resolveUnknowns(resolveBy);
+      say(`asked again about ${unknownBefore} unknown outcomes; ${resolved} resolved`);
+    }
+    runEndMs = nowMs();
+  } finally {
+    workloadsRunning = false;
+    nemesis.stop();
+    observer.stop();
+    await cluster.stop().catch((err) => say(`cluster stop: ${String(err)}`));
+    await register.close();
+  }
+  const records: RunRecords = {
+    history,
+    faults: nemesis.faults,
+    clocks: cluster.clocks.closedSegments(),
+    leaders: observer.observations,
+    register: register.log,
+    runEndMs,
+  };
+  writeJsonl(path.join(runDir, 'history.jsonl'), history);
+  writeJsonl(path.join(runDir, 'faults.jsonl'), records.faults);
+  writeJsonl(path.join(runDir, 'clocks.jsonl'), records.clocks);
+  writeJsonl(path.join(runDir, 'leaders.jsonl'), records.leaders);
+  writeJsonl(path.join(runDir, 'register.jsonl'), records.register);
+  say('checking');
+  const checks = [
+    ...extraChecks,
+    ...runChecks(records, { recoveryBoundMs: options.recoveryBoundMs }),
+    result(
+      'no-crashes',
+      'nodes exit only when the nemesis kills them',
+      cluster.unexpectedExits.map((e) => `${e.node} exited by itself at ${e.atMs.toFixed(0)}ms (code ${e.code}, signal ${e.signal}); see nodes/${e.node}.log`),
+    ),
+  ];
+  const ok = checks.every((c) => c.violations.length === 0);
+  const summary = summaryText(options, records, checks, runDir);
+  writeFileSync(path.join(runDir, 'summary.txt'), summary);
+  writeFileSync(path.join(runDir, 'replay.sh'), `#!/bin/sh\n${replayCommand(options)}\n`);
+  writeHtmlReport(path.join(runDir, 'report.html'), options, records, checks);
+  return { runDir, checks, ok, records, summary };
+}
+
+function writeJsonl(file: string, rows: readonly unknown[]): void {
+  // Infinity is not JSON: unknown completions are written as null.
+  writeFileSync(file, rows.map((r) => JSON.stringify(r, (_k, v) => (v === Infinity ? null : v))).join('\n') + (rows.length ? '\n' : ''));
+}
