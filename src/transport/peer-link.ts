@@ -1,7 +1,7 @@
 // The one outbound connection to one peer. Messages are queued (bounded) and
 // written back to back without waiting for any reply (pipelining); only the
-// hello is a round trip. The connection is dialed lazily and redialed with
-// exponential backoff and jitter after a failure. InstallSnapshot data goes in
+// hello is a round trip. The connection is kept open (dialed at start) and
+// redialed with exponential backoff and jitter after a failure. InstallSnapshot data goes in
 // chunks, each written only once the socket took the previous one.
 import { Socket, connect } from 'node:net';
 import type { Logger } from 'pino';
@@ -77,6 +77,15 @@ export class PeerLink {
       this.queuedBytes += bytes.length;
     }
     this.kick();
+  }
+
+  /**
+   * Keep a connection open even with nothing to send, so that the hello
+   * exchange (and with it the peer's API URL) happens between every pair of
+   * members, not only between the leader and each follower.
+   */
+  connect(): void {
+    if (!this.closed && !this.socket && !this.reconnectTimer) this.dial();
   }
 
   /** The peer moved (membership change): drop the connection, dial the new address next. */
@@ -254,8 +263,7 @@ export class PeerLink {
     const delayMs = ceilingMs / 2 + this.o.random() * (ceilingMs / 2);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
-      // Redial only if there is something to say; otherwise the next send dials.
-      if (!this.closed && !this.socket && this.queue.length > 0) this.dial();
+      if (!this.closed && !this.socket) this.dial();
     }, delayMs);
   }
 

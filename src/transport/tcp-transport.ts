@@ -72,6 +72,7 @@ export class TcpTransport implements Transport {
     });
     server.on('error', (err) => this.log.error({ err }, 'peer listener error'));
     this.log.info({ listen: this.o.listen }, 'peer transport listening');
+    for (const peer of this.peers.keys()) this.linkFor(peer)?.connect();
   }
 
   /** The bound port (useful with port 0). */
@@ -130,6 +131,7 @@ export class TcpTransport implements Transport {
       }
     }
     this.peers = next;
+    if (this.server && !this.closed) for (const peer of next.keys()) this.linkFor(peer)?.connect();
   }
 
   async close(): Promise<void> {
