@@ -19,6 +19,8 @@ export const endpointFlags = {
 } as const satisfies FlagSpecs;
 
 export function parseEndpoints(text: string): string[] {
+  // An empty LOCKSTEP_ENDPOINTS (a compose file's `LOCKSTEP_ENDPOINTS=`) means the default, as if unset.
+  if (text.trim() === '') text = DEFAULT_ENDPOINTS;
   const list = text
     .split(',')
     .map((s) => s.trim())

@@ -49,5 +49,6 @@ describe('cli helpers', () => {
     expect(parseEndpoints('127.0.0.1:7001, http://h:7002/')).toEqual(['http://127.0.0.1:7001', 'http://h:7002']);
     expect(() => parseEndpoints('http://h:1/v1')).toThrow(UsageError);
     expect(() => parseEndpoints(' , ')).toThrow(UsageError);
+    expect(parseEndpoints('')).toEqual(['http://127.0.0.1:7001', 'http://127.0.0.1:7002', 'http://127.0.0.1:7003']);
   });
 });

@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Flags of `lockstep serve` (docs: /work/shared/spec/cli.md) as their LOCKSTEP_<FLAG> variables. */
-const SERVE_ENV = new Set(['LOCKSTEP_ID', 'LOCKSTEP_API', 'LOCKSTEP_PEER', 'LOCKSTEP_PEERS', 'LOCKSTEP_DATA', 'LOCKSTEP_HEARTBEAT_MS', 'LOCKSTEP_ELECTION_MS', 'LOCKSTEP_LOG_LEVEL']);
+const SERVE_ENV = new Set(['LOCKSTEP_ID', 'LOCKSTEP_API', 'LOCKSTEP_PEER', 'LOCKSTEP_PEERS', 'LOCKSTEP_DATA', 'LOCKSTEP_HEARTBEAT_MS', 'LOCKSTEP_ELECTION_MS', 'LOCKSTEP_LOG_LEVEL', 'LOCKSTEP_CLUSTER_ID', 'LOCKSTEP_SNAPSHOT_EVERY']);
 
 interface Service {
   build?: string | { context: string };
