@@ -40,6 +40,7 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
     frameworkErrors: (error, request, reply) => {
       sendApiError(request, reply, error);
     },
+    // On close, sockets go at once: long polls and streams were already answered by LockServer.close().
     forceCloseConnections: true,
   });
 

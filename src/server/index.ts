@@ -84,7 +84,9 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
       await app.listen({ host, port });
     },
     async close() {
+      // Long polls and streams answer/end now, so that close() waits only for short requests.
       watches.closeAll();
+      locks.close();
       await app.close();
     },
   };

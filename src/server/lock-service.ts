@@ -65,7 +65,11 @@ export class LockService {
     this.waits = new WaitRegistry(ctx.machine, ctx.limits.waitsMax);
   }
 
+  /** Fires on close(): waiting requests answer 503 unavailable (their waits stay queued; a retry with the key finds them). */
+  private readonly closing = new AbortController();
+
   close(): void {
+    this.closing.abort();
     this.waits.close();
   }
 
@@ -161,9 +165,18 @@ export class LockService {
         onAbort();
         return;
       }
+      const onClosing = () => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        this.waits.leave(waitId);
+        reject(unavailableError(this.ctx, 'this node is shutting down; retry with the same Idempotency-Key'));
+      };
       signal.addEventListener('abort', onAbort, { once: true });
+      this.closing.signal.addEventListener('abort', onClosing, { once: true });
       resolution.then(({ outcome, index }) => {
         signal.removeEventListener('abort', onAbort);
+        this.closing.signal.removeEventListener('abort', onClosing);
         if (settled) return;
         settled = true;
         this.waits.leave(waitId);

@@ -180,7 +180,7 @@ describe('SSE', () => {
     await reader.next();
     const refused = await fetch(`${leaderUrl}/v1/locks/x/watch`);
     expect(refused.status).toBe(429);
-    expect((await refused.json()).error.code).toBe('too_many_requests');
+    expect(((await refused.json()) as any).error.code).toBe('too_many_requests');
     await reader.cancel();
   });
 });
