@@ -45,8 +45,9 @@ export function checkRecovery(
     const progress = writes.filter((op) => op.invokeMs >= healMs && op.completeMs <= windowEndMs).sort((a, b) => a.completeMs - b.completeMs)[0];
     const leader = leaders.find((o) => o.atMs >= healMs && o.atMs <= windowEndMs && o.role === 'leader');
     if (progress) recoveriesMs.push(progress.completeMs - healMs);
-    if (windowEndMs < healMs + recoveryBoundMs) {
-      if (!progress || !leader) notes.push(`heal at ${healMs.toFixed(0)}ms: window cut to ${(windowEndMs - healMs).toFixed(0)}ms, not judged`);
+    if (windowEndMs < healMs + recoveryBoundMs && (!progress || !leader)) {
+      // Cut short by the next fault or the end of the run: no verdict either way.
+      notes.push(`heal at ${healMs.toFixed(0)}ms: window cut to ${(windowEndMs - healMs).toFixed(0)}ms before recovery was seen, not judged`);
       continue;
     }
     judged += 1;
