@@ -1,0 +1,90 @@
+// A real 3-node cluster of `lockstep serve` processes on 127.0.0.1 (ports
+// 18000-18999), for the HTTP black-box tests. Runs the CLI from source with
+// tsx so that it never tests a stale build.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { until } from './net.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const READY_WAIT_MS = 30_000;
+
+export interface ClusterNode {
+  id: string;
+  url: string;
+  proc: ChildProcess;
+  alive: boolean;
+}
+
+export interface Cluster {
+  nodes: ClusterNode[];
+  dir: string;
+  /** The node every live node agrees leads. */
+  leader(): Promise<ClusterNode>;
+  kill(node: ClusterNode): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function clusterView(url: string): Promise<{ leader: string | null } | null> {
+  try {
+    const res = await fetch(`${url}/v1/cluster`, { signal: AbortSignal.timeout(1_000) });
+    if (res.status !== 200) return null;
+    return (await res.json()) as { leader: string | null };
+  } catch {
+    return null;
+  }
+}
+
+/** Node i (1-based) gets API port base+i and peer port base+100+i. */
+export async function startCluster(basePort: number, size = 3): Promise<Cluster> {
+  if (basePort < 18000 || basePort + 100 + size > 18999) throw new Error(`base port ${basePort} outside 18000-18999`);
+  const dir = mkdtempSync(join(tmpdir(), 'lockstep-server-'));
+  const peers = Array.from({ length: size }, (_, i) => `n${i + 1}=127.0.0.1:${basePort + 101 + i}`).join(',');
+  const nodes: ClusterNode[] = [];
+  for (let i = 0; i < size; i++) {
+    const id = `n${i + 1}`;
+    const proc = spawn(
+      process.execPath,
+      ['--import', 'tsx', MAIN, 'serve', '--id', id, '--api', `127.0.0.1:${basePort + 1 + i}`, '--peer', `127.0.0.1:${basePort + 101 + i}`, '--peers', peers, '--data', join(dir, id), '--log-level', 'warn', '--heartbeat-ms', '50', '--election-ms', '500'],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    const node: ClusterNode = { id, url: `http://127.0.0.1:${basePort + 1 + i}`, proc, alive: true };
+    proc.once('exit', () => {
+      node.alive = false;
+    });
+    nodes.push(node);
+  }
+  const cluster: Cluster = {
+    nodes,
+    dir,
+    async leader() {
+      let found: ClusterNode | null = null;
+      await until(async () => {
+        const live = nodes.filter((n) => n.alive);
+        const views = await Promise.all(live.map((n) => clusterView(n.url)));
+        const leaders = new Set(views.map((v) => v?.leader ?? null));
+        const [leader] = [...leaders];
+        if (leaders.size !== 1 || leader === null) return false;
+        found = live.find((n) => n.id === leader) ?? null;
+        if (found === null) return false;
+        const ready = await Promise.all(live.map((n) => fetch(`${n.url}/readyz`).then((r) => r.status === 200, () => false)));
+        return ready.every(Boolean);
+      }, READY_WAIT_MS, 'a leader every live node agrees on');
+      return found!;
+    },
+    async kill(node) {
+      if (!node.alive) return;
+      const exited = new Promise((resolve) => node.proc.once('exit', resolve));
+      node.proc.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      await Promise.all(nodes.map((n) => cluster.kill(n)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return cluster;
+}
