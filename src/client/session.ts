@@ -106,7 +106,9 @@ export class Session {
       const budgetMs = this.guard.remainingMs();
       const sentAtMs = this.clock.nowMs();
       try {
-        const res = await this.transport.keepaliveSession(this.id, { requestTimeoutMs: budgetMs, totalTimeoutMs: budgetMs });
+        // Per attempt at most one heartbeat interval: a hung node must not eat the whole budget
+        // while another node could have answered.
+        const res = await this.transport.keepaliveSession(this.id, { requestTimeoutMs: Math.min(intervalMs, budgetMs), totalTimeoutMs: budgetMs });
         if (this.stopLoop.signal.aborted) return;
         // renew() re-checks the deadline first: an answer handled after a stall does not revive the lease.
         if (!this.guard.renew(sentAtMs, res.ttlMs)) return;

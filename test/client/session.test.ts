@@ -116,4 +116,18 @@ describe('Session lease signal', () => {
     expect(await s.lost).toBe('closed');
     expect(deleted).toEqual(['/v1/sessions/s1']);
   });
+
+  it('a hung node does not eat the lease: the heartbeat fails over to another node in time', async () => {
+    const clock = new ManualClock();
+    const { fetch } = fakeFetch(clock, (req) => {
+      if (req.method === 'POST' && req.path === '/v1/sessions') return json(201, { sessionId: 's1', ttlMs: TTL_MS, lockDelayMs: 0, name: '' });
+      if (req.endpoint === 'http://n1:7001') return hang(req);
+      return json(200, { sessionId: 's1', ttlMs: TTL_MS });
+    });
+    const client = new Client({ endpoints: ['http://n1:7001', 'http://n2:7002'], fetch, clock, requestTimeoutMs: 60_000 });
+    const s = await client.session({ ttlMs: TTL_MS, safetyMarginMs: MARGIN_MS });
+    await clock.advance(20_000);
+    expect(s.signal.aborted).toBe(false);
+    await s.close();
+  });
 });
