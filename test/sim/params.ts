@@ -6,15 +6,25 @@ import type { RaftTuning } from './node.js';
 export const ELECTION_TIMEOUT_TICKS = 10;
 export const HEARTBEAT_INTERVAL_TICKS = 1;
 
-export function raftTuning(preVote: boolean, checkQuorum: boolean): RaftTuning {
+/** Flow-control limits a run may draw; small so that batching, pipelining and split acks happen. */
+export const MAX_INFLIGHT_APPENDS_CHOICES = [1, 2, 4] as const;
+export const MAX_ENTRIES_PER_APPEND_CHOICES = [1, 2, 8] as const;
+
+export function raftTuning(
+  preVote: boolean,
+  checkQuorum: boolean,
+  maxInflightAppends = 4,
+  maxEntriesPerAppend = 8,
+): RaftTuning {
   return {
     electionTimeoutTicks: ELECTION_TIMEOUT_TICKS,
     heartbeatIntervalTicks: HEARTBEAT_INTERVAL_TICKS,
     preVote,
     checkQuorum,
-    // Small limits so that flow control, batching and snapshots are exercised.
-    maxInflightAppends: 4,
-    maxEntriesPerAppend: 8,
+    maxInflightAppends,
+    // One or two entries per Append make a leader's old-term entries reach a
+    // quorum before its no-op does: the Figure 8 window (§5.4.2).
+    maxEntriesPerAppend,
     maxBytesPerAppend: 64 * 1024,
     maxCommittedEntriesPerReady: 16,
   };
@@ -53,7 +63,9 @@ export const NEMESIS = {
   heal: 0.06,
   crashPerNode: 0.006,
   restartPerDownNode: 0.08,
-  crashDuringReadyPerNode: 0.004,
+  crashDuringReadyPerNode: 0.006,
+  /** A node that crashed inside Ready handling is restarted (by its supervisor) within 1..this many steps. */
+  quickRestartStepsMax: 3,
   confChange: 0.015,
   transfer: 0.01,
 } as const;

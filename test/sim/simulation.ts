@@ -9,12 +9,14 @@ import { nodeId } from '../../src/raft/types.js';
 import { Checker, type LeaderView } from './checker.js';
 import { LogRegistry } from './log-registry.js';
 import { CHAOTIC_NETWORK, FAIR_NETWORK, SimNetwork } from './network.js';
-import { CRASH_POINTS, SimNode, type NodeHooks } from './node.js';
+import { CRASH_POINTS, SimNode, type NodeHooks, type RaftTuning } from './node.js';
 import {
   ADDED_NODES_MAX,
   CATCH_UP_BOUND_TICKS,
   CLIENT,
   LIVENESS_BOUND_TICKS,
+  MAX_ENTRIES_PER_APPEND_CHOICES,
+  MAX_INFLIGHT_APPENDS_CHOICES,
   NEMESIS,
   raftTuning,
   SNAPSHOT_EVERY_ENTRIES,
@@ -94,6 +96,9 @@ export class Simulation {
   private readonly initialVoters: NodeId[];
   private readonly preVote: boolean;
   private readonly checkQuorum: boolean;
+  private readonly tuning: RaftTuning;
+  /** Nodes that crashed inside Ready handling and come back at a given step. */
+  private readonly quickRestarts = new Map<string, number>();
   private readonly reads = new Map<string, PendingRead>();
   private step = 0;
   private commandSeq = 0;
@@ -133,6 +138,12 @@ export class Simulation {
     const flags = this.rng.fork('flags');
     this.preVote = flags.chance(0.75);
     this.checkQuorum = flags.chance(0.75);
+    this.tuning = raftTuning(
+      this.preVote,
+      this.checkQuorum,
+      flags.pick(MAX_INFLIGHT_APPENDS_CHOICES),
+      flags.pick(MAX_ENTRIES_PER_APPEND_CHOICES),
+    );
     this.initialVoters = Array.from({ length: options.nodes }, (_, i) => nodeId(`n${i + 1}`));
     for (const id of this.initialVoters) this.addNode(id, this.initialVoters);
   }
@@ -149,7 +160,7 @@ export class Simulation {
       this.initialVoters,
       new SimStore(id, this.registry),
       this.Raft,
-      raftTuning(this.preVote, this.checkQuorum),
+      this.tuning,
       this.rng.fork(`node:${id}`),
       this.hooks,
       SNAPSHOT_EVERY_ENTRIES,
@@ -287,7 +298,10 @@ export class Simulation {
     this.healStep = this.step;
     this.network.heal();
     this.network.faults = FAIR_NETWORK;
-    this.log(`HEAL: network fair, partitions healed, all nodes up (pre-vote=${this.preVote}, check-quorum=${this.checkQuorum})`);
+    this.log(
+      `HEAL: network fair, partitions healed, all nodes up (pre-vote=${this.preVote}, check-quorum=${this.checkQuorum}, ` +
+        `inflight=${this.tuning.maxInflightAppends}, entries/append=${this.tuning.maxEntriesPerAppend})`,
+    );
     for (const n of this.nodes.values()) if (!n.up && !n.retired) n.start();
   }
 
@@ -299,8 +313,11 @@ export class Simulation {
     for (const n of this.upNodes()) {
       const crashAt =
         chaos && this.nemesisRng.chance(NEMESIS.crashDuringReadyPerNode) ? this.nemesisRng.pick(CRASH_POINTS) : null;
-      if (crashAt) this.stats.crashes++;
       n.drainReadies(crashAt);
+      if (crashAt && !n.up) {
+        this.stats.crashes++;
+        this.quickRestarts.set(n.id, this.step + 1 + this.nemesisRng.int(NEMESIS.quickRestartStepsMax));
+      }
     }
     for (const view of this.leaderViews()) {
       if (this.checker.observeLeader(view)) {
@@ -360,8 +377,12 @@ export class Simulation {
       if (n.up && rng.chance(NEMESIS.crashPerNode)) {
         this.stats.crashes++;
         n.crash('nemesis');
-      } else if (!n.up && !n.retired && rng.chance(NEMESIS.restartPerDownNode)) {
-        n.start();
+      } else if (!n.up && !n.retired) {
+        const quickAt = this.quickRestarts.get(n.id);
+        if (quickAt === undefined ? rng.chance(NEMESIS.restartPerDownNode) : quickAt <= this.step) {
+          this.quickRestarts.delete(n.id);
+          n.start();
+        }
       }
     }
     if (rng.chance(NEMESIS.confChange)) this.changeMembership();
