@@ -7,7 +7,8 @@
 //   2. only then send messages (persist before you speak, correctness.md #4);
 //   3. restore an incoming snapshot, apply committed entries in order;
 //   4. resolve proposals by index AND term, serve reads whose index is applied;
-//   5. advance; then, if due, snapshot the state machine and compact the log.
+//   5. advance; then, if due, snapshot the state machine (its synced save
+//      drops the log entries it covers) and compact the core.
 import type { Logger } from 'pino';
 import type { RaftCore } from '../raft/api.js';
 import {
@@ -418,7 +419,10 @@ export class RaftNode implements ReplicatedNode {
     raft.compact(snapshot, o.snapshotRetainEntries ?? DEFAULT_SNAPSHOT_RETAIN_ENTRIES);
     this.lastSnapshotIndex = snapshot.meta.index;
     this.stats.snapshotsTaken++;
-    await o.storage.compact(snapshot.meta.index);
+    // No storage.compact(index) here: saving the snapshot already drops the
+    // entries it covers (src/storage/log-shape.ts planSnapshot), and an empty
+    // compact write used to wedge LevelStorage's flush loop (a flush that
+    // finished synchronously left `flushing` set, so no later save resolved).
     this.log.info({ index: snapshot.meta.index, bytes: snapshot.data.length }, 'took snapshot');
   }
 
