@@ -5,7 +5,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { nodeId } from '../../raft/types.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, errorResponseSchema } from '../errors.js';
-import { leaderOnly } from '../forward.js';
+import { NotLeaderError } from '../../node/api.js';
+import { leaderOnly, unavailableError } from '../forward.js';
 import { ID_CHARS_MAX } from '../limits.js';
 
 const memberSchema = {
@@ -64,6 +65,16 @@ export function clusterView(ctx: ServerContext) {
   };
 }
 
+/** A membership or transfer call that failed or timed out: may or may not have happened (503 unavailable, not 500). */
+async function clusterOp<T>(ctx: ServerContext, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (error) {
+    if (error instanceof ApiError || error instanceof NotLeaderError) throw error;
+    throw unavailableError(ctx, `the cluster change did not complete: ${(error as Error).message}`);
+  }
+}
+
 function isMember(ctx: ServerContext, id: string): boolean {
   return ctx.node.status().members.some((member) => member.id === id);
 }
@@ -93,7 +104,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const { id, apiUrl, peerUrl, voter } = request.body;
     if (isMember(ctx, id)) throw new ApiError('invalid_argument', `body.id ${id} is already a member`, { field: 'id' });
-    await ctx.node.addMember({ id: nodeId(id), apiUrl, peerUrl, voter }, ctx.limits.proposeTimeoutMs);
+    await clusterOp(ctx, () => ctx.node.addMember({ id: nodeId(id), apiUrl, peerUrl, voter }, ctx.limits.proposeTimeoutMs));
     const view = clusterView(ctx);
     return { status: 200, body: view, index: view.appliedIndex };
   }));
@@ -108,7 +119,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const { id } = request.params;
     if (!isMember(ctx, id)) throw new ApiError('not_found', `no member ${id}`, { id });
-    await ctx.node.removeMember(nodeId(id), ctx.limits.proposeTimeoutMs);
+    await clusterOp(ctx, () => ctx.node.removeMember(nodeId(id), ctx.limits.proposeTimeoutMs));
     const view = clusterView(ctx);
     return { status: 200, body: view, index: view.appliedIndex };
   }));
@@ -127,7 +138,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     const to = request.body.to ?? null;
     if (to !== null && !isMember(ctx, to)) throw new ApiError('not_found', `no member ${to}`, { id: to });
     const previous = ctx.node.id as string;
-    const leader = await ctx.node.transferLeadership(to === null ? null : nodeId(to), ctx.limits.proposeTimeoutMs);
+    const leader = await clusterOp(ctx, () => ctx.node.transferLeadership(to === null ? null : nodeId(to), ctx.limits.proposeTimeoutMs));
     return { status: 200, body: { leader: leader as string, previous }, index: ctx.node.status().appliedIndex };
   }));
 };
