@@ -132,4 +132,33 @@ describe('SDK against a live server', () => {
     expect(leaders[1]).toMatchObject({ value: 'worker-1', term: t });
     expect(leaders[2]).toBeNull();
   });
+
+  it('elect: a lost session demotes (signal fires) and the election campaigns again with a new session and a larger term', async () => {
+    const terms: number[] = [];
+    const signals: AbortSignal[] = [];
+    const demoted: string[] = [];
+    let wake: () => void = () => undefined;
+    const election = client.elect('live:re', 'w', {
+      sessionTtlMs: 2000,
+      onElected: (l) => {
+        terms.push(l.term);
+        signals.push(l.signal);
+        wake();
+      },
+      onDemoted: (reason) => void demoted.push(reason),
+    });
+    const next = () => new Promise<void>((r) => (wake = r));
+    let waiting = next();
+    while (terms.length < 1) await waiting;
+    const first = election.leadership!;
+    waiting = next();
+    // An operator (or an expiry) ends the session behind the leadership.
+    await client.deleteSession(first.session.id);
+    await waiting;
+    expect(signals[0].aborted).toBe(true);
+    expect(demoted).toEqual(['session_lost']);
+    expect(terms[1]).toBeGreaterThan(terms[0]);
+    expect(election.leadership?.session.id).not.toBe(first.session.id);
+    await election.close();
+  });
 });

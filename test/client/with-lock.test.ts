@@ -80,4 +80,24 @@ describe('withLock', () => {
     const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
     await expect(client.withLock('job', { ttlMs: 5000 }, () => 'ok')).resolves.toBe('ok');
   });
+
+  it('a session hold signal fires when the session is lost', async () => {
+    const clock = new ManualClock();
+    const { fetch } = fakeFetch(clock, (req) => {
+      if (req.path.endsWith('/acquire')) return granted();
+      if (req.method === 'POST' && req.path === '/v1/sessions') return json(201, { sessionId: 's9', ttlMs: 3000, lockDelayMs: 0, name: '' });
+      if (req.path.endsWith('/keepalive')) return apiError(404, 'session_not_found');
+      return json(200, { released: true });
+    });
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    const session = await client.session({ ttlMs: 3000 });
+    let abortedAt = -1;
+    await client.withLock('job', { session }, async (hold) => {
+      hold.signal.addEventListener('abort', () => (abortedAt = clock.nowMs()));
+      await clock.advance(5000);
+      expect(hold.signal.aborted).toBe(true);
+    });
+    // The first heartbeat (at ttl/3) learns the session is gone.
+    expect(abortedAt).toBe(1000);
+  });
 });
