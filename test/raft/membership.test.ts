@@ -79,7 +79,7 @@ describe('dissertation §4.1 single-server membership changes', () => {
     expect(net.node('c').status().term).toBeGreaterThan(1);
     net.heal();
     net.tickAll(30);
-    // #7: c's vote requests are ignored; a is still leader of term 1... or at worst some member leads.
+    // #7: c is no longer a member, so its vote requests are ignored and nobody moves term.
     expect(net.node('a').status().role).toBe('leader');
     expect(net.node('b').status().term).toBe(1);
   });
