@@ -12,15 +12,22 @@ afterEach(async () => {
   cluster = null;
 });
 
-async function bulk(url: string, count: number, concurrency: number): Promise<{ committed: number; lastIndex: number }> {
-  const res = await fetch(`${url}/v1/_test/bulk`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ count, concurrency }),
-  });
-  const body = (await res.json()) as { committed: number; lastIndex: number };
-  if (res.status !== 200) throw new Error(`bulk failed: ${res.status} ${JSON.stringify(body)}`);
-  return body;
+/** Bulk no-op proposals at the leader (test hook); retried elsewhere while nothing was committed and leadership moved. */
+async function bulk(c: ProcCluster, count: number, concurrency: number): Promise<{ committed: number; lastIndex: number }> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const leader = await c.waitForLeader();
+    const res = await fetch(`${c.url(leader)}/v1/_test/bulk`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ count, concurrency }),
+    });
+    const body = (await res.json()) as { committed: number; lastIndex: number; error?: { committed: number; message: string } };
+    if (res.status === 200) return body;
+    if (body.error?.committed !== 0 || !/not the leader/.test(body.error.message)) {
+      throw new Error(`bulk failed: ${res.status} ${JSON.stringify(body)}`);
+    }
+  }
+  throw new Error('bulk: no stable leader');
 }
 
 describe('lockstep serve: recovery (real processes)', () => {
@@ -30,14 +37,14 @@ describe('lockstep serve: recovery (real processes)', () => {
     const leader = await c.waitForLeader();
     const lagger = c.nodes.find((n) => n.id !== leader)!.id;
     await c.kill(lagger, 'SIGKILL');
-    const { committed, lastIndex } = await bulk(c.url(leader), 100_000, 512);
+    const { committed, lastIndex } = await bulk(c, 100_000, 512);
     expect(committed).toBe(100_000);
     c.start(lagger);
     await c.waitApplied(lagger, lastIndex, 45_000);
     const log = c.node(lagger).output.join('');
     expect(log).toContain('restored snapshot');
     // And it keeps up afterwards, through the log.
-    const more = await bulk(c.url(leader), 100, 16);
+    const more = await bulk(c, 100, 16);
     await c.waitApplied(lagger, more.lastIndex);
   });
 
