@@ -1,0 +1,155 @@
+// Commit benchmark: a 3-node cluster of real `lockstep serve` processes on
+// loopback, fsync on (LevelStorage writes with sync: true), measuring how many
+// writes per second commit and their latency at 1 and at 64 concurrent
+// proposers. Each proposal is a session create (POST /v1/sessions) sent to the
+// leader: it returns once the command is committed on a quorum and applied.
+//
+//   npx tsc -p tsconfig.build.json && npx tsx scripts/bench-commit.ts [--seconds 5] [--base-port 17800]
+//
+// Prints a table and one JSON line (prefix "BENCH ").
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    'base-port': { type: 'string', default: '17800' },
+    concurrency: { type: 'string', default: '1,64' },
+    'heartbeat-ms': { type: 'string', default: '50' },
+    'election-ms': { type: 'string', default: '500' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const BASE = Number(values['base-port']);
+const LEVELS = values.concurrency!.split(',').map(Number);
+const WARMUP_MS = 500;
+const CLI = resolve('dist/cli/main.js');
+
+interface Level {
+  concurrency: number;
+  committed: number;
+  failed: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function clusterView(port: number): Promise<{ leader: string | null } | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/cluster`, { signal: AbortSignal.timeout(1000) });
+    return res.ok ? ((await res.json()) as { leader: string | null }) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function waitLeader(ids: string[]): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const views = await Promise.all(ids.map((_, k) => clusterView(BASE + k + 1)));
+    const leaders = new Set(views.map((v) => v?.leader ?? null));
+    const [leader] = [...leaders];
+    if (leaders.size === 1 && leader) return leader;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('no leader within 30 s');
+}
+
+async function runLevel(url: string, concurrency: number): Promise<Level> {
+  const latencies: number[] = [];
+  let failed = 0;
+  let measuring = false;
+  const startAt = performance.now() + WARMUP_MS;
+  const endAt = startAt + SECONDS * 1000;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < endAt) {
+      const t0 = performance.now();
+      let ok = false;
+      try {
+        const res = await fetch(`${url}/v1/sessions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ ttlMs: 300_000 }),
+        });
+        await res.arrayBuffer();
+        ok = res.status === 201;
+      } catch {
+        ok = false;
+      }
+      const t1 = performance.now();
+      measuring = t0 >= startAt && t1 <= endAt;
+      if (!measuring) continue;
+      if (ok) latencies.push(t1 - t0);
+      else failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  latencies.sort((a, b) => a - b);
+  return {
+    concurrency,
+    committed: latencies.length,
+    failed,
+    seconds: SECONDS,
+    perSecond: Math.round(latencies.length / SECONDS),
+    p50Ms: Number(percentile(latencies, 50).toFixed(2)),
+    p99Ms: Number(percentile(latencies, 99).toFixed(2)),
+    maxMs: Number((latencies.at(-1) ?? NaN).toFixed(2)),
+  };
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} missing: run npx tsc -p tsconfig.build.json first`);
+  const root = mkdtempSync(join(tmpdir(), 'lockstep-bench-'));
+  const ids = ['n1', 'n2', 'n3'];
+  const peers = ids.map((id, k) => `${id}=127.0.0.1:${BASE + 50 + k + 1}`).join(',');
+  const procs: ChildProcess[] = ids.map((id, k) =>
+    spawn(
+      process.execPath,
+      [
+        CLI, 'serve',
+        '--id', id,
+        '--api', `127.0.0.1:${BASE + k + 1}`,
+        '--peer', `127.0.0.1:${BASE + 50 + k + 1}`,
+        '--peers', peers,
+        '--data', join(root, id),
+        '--heartbeat-ms', values['heartbeat-ms']!,
+        '--election-ms', values['election-ms']!,
+        '--log-level', 'warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    ),
+  );
+  try {
+    const leader = await waitLeader(ids);
+    const url = `http://127.0.0.1:${BASE + ids.indexOf(leader) + 1}`;
+    const results: Level[] = [];
+    for (const c of LEVELS) results.push(await runLevel(url, c));
+    console.log(`3-node loopback cluster, fsync on, session creates via HTTP to the leader, ${SECONDS}s per level`);
+    console.log('concurrency  commits/s   p50 ms   p99 ms   max ms   failed');
+    for (const r of results) {
+      console.log(
+        `${String(r.concurrency).padStart(11)}  ${String(r.perSecond).padStart(9)}  ${r.p50Ms.toFixed(2).padStart(7)}  ${r.p99Ms.toFixed(2).padStart(7)}  ${r.maxMs.toFixed(2).padStart(7)}  ${String(r.failed).padStart(7)}`,
+      );
+    }
+    console.log('BENCH ' + JSON.stringify({ bench: 'commit', nodes: 3, fsync: true, seconds: SECONDS, levels: results }));
+  } finally {
+    for (const p of procs) p.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
