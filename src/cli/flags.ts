@@ -155,7 +155,8 @@ export function parseCommandLine<S extends FlagSpecs>(
       else values[flag] = spec.default ?? false;
       continue;
     }
-    const raw = typeof fromFlag === 'string' ? fromFlag : fromEnv;
+    // An empty variable counts as unset (LOCKSTEP_DATA= in a unit file is a common way to clear one).
+    const raw = typeof fromFlag === 'string' ? fromFlag : fromEnv === '' ? undefined : fromEnv;
     const source = typeof fromFlag === 'string' ? 'the value' : `$${envVar}`;
     if (raw === undefined) {
       if (spec.default !== undefined) values[flag] = spec.default;
