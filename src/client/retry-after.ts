@@ -9,6 +9,8 @@ export function parseRetryAfterMs(header: string | null, wallNowMs: number = Dat
   const text = header.trim();
   if (text === '') return null;
   if (/^\d+(\.\d+)?$/.test(text)) return Math.min(RETRY_AFTER_MAX_MS, Math.round(Number(text) * 1000));
+  // An HTTP-date always names the day ("Sun, 06 Nov 1994 08:49:37 GMT"); a bare '-1' is not one.
+  if (!/[A-Za-z]/.test(text)) return null;
   const at = Date.parse(text);
   if (Number.isNaN(at)) return null;
   return Math.min(RETRY_AFTER_MAX_MS, Math.max(0, at - wallNowMs));

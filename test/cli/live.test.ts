@@ -101,5 +101,9 @@ describe('CLI against a live server', () => {
     expect(rm.status).toBe(0);
     expect(live.node.members.map((m) => m.id)).not.toContain('n2');
     expect((await runCli(['members', 'add', '--endpoints', live.url])).status).toBe(2);
+    // serve's own LOCKSTEP_API/LOCKSTEP_PEER (a container's addresses) never stand in for the new node's.
+    const fromEnv = await runCli(['members', 'add', 'n3', '--endpoints', live.url], { LOCKSTEP_API: '127.0.0.1:7001', LOCKSTEP_PEER: '127.0.0.1:7101' });
+    expect(fromEnv.status).toBe(2);
+    expect(live.node.members.map((m) => m.id)).not.toContain('n3');
   });
 });

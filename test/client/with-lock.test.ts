@@ -100,4 +100,28 @@ describe('withLock', () => {
     // The first heartbeat (at ttl/3) learns the session is gone.
     expect(abortedAt).toBe(1000);
   });
+
+  it('extend moves a TTL hold deadline, measured from the extend send time', async () => {
+    const clock = new ManualClock();
+    const { fetch } = fakeFetch(clock, async (req) => {
+      if (req.path.endsWith('/acquire')) return granted();
+      if (req.path.endsWith('/extend')) {
+        // A slow answer: the deadline counts from the send, not from this.
+        await new Promise<void>((r) => clock.setTimer(r, 700));
+        return json(200, { expiresInMs: 5000 });
+      }
+      return json(200, { released: true });
+    });
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    let abortedAt = -1;
+    await client.withLock('job', { ttlMs: 5000, safetyMarginMs: 500 }, async (hold) => {
+      hold.signal.addEventListener('abort', () => (abortedAt = clock.nowMs()));
+      await clock.advance(3000);
+      const p = hold.extend();
+      await clock.advance(700);
+      await p;
+      await clock.advance(10_000);
+    });
+    expect(abortedAt).toBe(3000 + 5000 - 500);
+  });
 });

@@ -10,8 +10,8 @@ import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
 
 const addFlags = {
-  api: { type: 'string', required: true, description: "the new node's API address, e.g. http://127.0.0.1:7004" },
-  peer: { type: 'string', required: true, description: "the new node's peer address, e.g. 127.0.0.1:7104" },
+  api: { type: 'string', required: true, description: "the new node's API address, e.g. 127.0.0.1:7004 (flag only)" },
+  peer: { type: 'string', required: true, description: "the new node's peer address, e.g. 127.0.0.1:7104 (flag only)" },
   learner: { type: 'boolean', description: 'add as a non-voting learner (promote later by removing and re-adding as voter)' },
   ...endpointFlags,
 } as const satisfies FlagSpecs;
@@ -38,10 +38,14 @@ export const membersAddCommand: CliCommand = {
     'then add it here. Node ids are forever: a node that lost its disk rejoins under a new id.',
     '',
     'flags:',
-    describeFlags(addFlags),
+    // --api/--peer do not read LOCKSTEP_API/LOCKSTEP_PEER (those are serve's): say so.
+    describeFlags(addFlags).replace(/; env LOCKSTEP_(API|PEER)\)/g, ')'),
   ].join('\n'),
   async run(argv) {
-    const { values, positionals, rest } = parseCommandLine(argv, addFlags, { allowPositionals: true });
+    // LOCKSTEP_API / LOCKSTEP_PEER configure `serve` on the same machine (a container's own
+    // addresses): never let them stand in for the NEW node's addresses. Those must be typed.
+    const { LOCKSTEP_API: _api, LOCKSTEP_PEER: _peer, ...env } = process.env;
+    const { values, positionals, rest } = parseCommandLine(argv, addFlags, { allowPositionals: true, env });
     if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
     const id = oneId(positionals, 'add');
     const apiUrl = asUrl(values.api);
