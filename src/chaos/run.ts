@@ -144,6 +144,13 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
     ...extraChecks,
     ...runChecks(records, { recoveryBoundMs: options.recoveryBoundMs }),
     result(
+      'membership',
+      `${records.faults.filter((f) => f.shape === 'replace-follower').length} member replacements complete within their bound`,
+      records.faults
+        .filter((f) => f.shape === 'replace-follower' && (f.detail?.removed !== 'ok' || f.detail?.added !== 'ok'))
+        .map((f) => `replacing ${f.targets[0]} at ${f.startMs.toFixed(0)}ms did not complete: remove ${String(f.detail?.removed)}, add ${String(f.detail?.added ?? 'not tried')}`),
+    ),
+    result(
       'no-crashes',
       'nodes exit only when the nemesis kills them',
       cluster.unexpectedExits.map((e) => `${e.node} exited by itself at ${e.atMs.toFixed(0)}ms (code ${e.code}, signal ${e.signal}); see nodes/${e.node}.log`),

@@ -27,7 +27,14 @@ export class ChaosCluster {
   readonly nodes = new Map<string, NodeProcess>();
   readonly unexpectedExits: UnexpectedExit[] = [];
   private nextProxyPort: number;
+  private readonly freePorts: number[] = [];
   private nextSlot = 1;
+  /** Slots (API and peer ports) of nodes removed for good, to be reused by the next joiner. */
+  private readonly freeSlots: number[] = [];
+  private readonly slotOf = new Map<string, number>();
+  /** Nodes that joined by a membership change (their --peers omits themselves). */
+  private readonly joiners = new Set<string>();
+  private generation = 0;
 
   constructor(
     readonly options: ClusterOptions,
@@ -36,11 +43,18 @@ export class ChaosCluster {
   ) {
     if (options.nodes < 1 || options.nodes > NODES_MAX) throw new Error(`ChaosCluster: nodes must be 1..${NODES_MAX}`);
     this.nextProxyPort = options.portBase + 30;
-    this.network = new FaultNetwork(prng.fork(), () => {
-      const p = this.nextProxyPort++;
-      if (p >= options.portBase + PORTS_PER_RUN - 1) throw new Error('ChaosCluster: out of proxy ports');
-      return p;
-    });
+    this.network = new FaultNetwork(
+      prng.fork(),
+      () => {
+        const reused = this.freePorts.shift();
+        if (reused !== undefined) return reused;
+        const p = this.nextProxyPort++;
+        if (p >= options.portBase + PORTS_PER_RUN - 1) throw new Error('ChaosCluster: out of proxy ports');
+        return p;
+      },
+      '127.0.0.1',
+      (port) => this.freePorts.push(port),
+    );
     this.clocks = new ClockFaults(nowMs);
   }
 
@@ -49,9 +63,11 @@ export class ChaosCluster {
   }
 
   /** Create the next node (network links and process object; not started). */
-  async addNode(id = `n${this.nextSlot}`): Promise<NodeProcess> {
-    const slot = this.nextSlot++;
+  async addNode(id = `n${this.nextSlot}`, joiner = false): Promise<NodeProcess> {
+    const slot = this.freeSlots.shift() ?? this.nextSlot++;
     if (slot > NODES_MAX) throw new Error('ChaosCluster: out of node slots');
+    this.slotOf.set(id, slot);
+    if (joiner) this.joiners.add(id);
     const o = this.options;
     const spec = {
       id,
@@ -62,7 +78,7 @@ export class ChaosCluster {
       clockFile: path.join(o.runDir, 'clocks', `${id}.json`),
       heartbeatMs: o.heartbeatMs,
       electionMs: o.electionMs,
-      peersArg: () => this.network.peersArg(id),
+      peersArg: () => this.network.peersArg(id, !this.joiners.has(id)),
       cliPath: o.cliPath,
     };
     await this.network.addNode({ id, peerPort: spec.peerPort });
@@ -87,6 +103,26 @@ export class ChaosCluster {
     this.nodes.delete(id);
     await this.network.removeNode(id);
     rmSync(node.spec.dataDir, { recursive: true, force: true });
+    const slot = this.slotOf.get(id);
+    if (slot !== undefined) this.freeSlots.push(slot);
+    this.slotOf.delete(id);
+  }
+
+  /** A fresh id for a node that joins: ids are forever (correctness.md item 10). */
+  freshId(): string {
+    this.generation += 1;
+    return `j${this.generation}`;
+  }
+
+  /**
+   * Create and start a node that will join by a membership change; returns
+   * the peerUrl to announce in the change (its shared inbound proxy).
+   */
+  async startJoiner(id: string): Promise<{ node: NodeProcess; peerUrl: string }> {
+    const node = await this.addNode(id, true);
+    const ingress = await this.network.addIngress(id);
+    node.start();
+    return { node, peerUrl: `http://${ingress.address}` };
   }
 
   apiUrls(): Array<{ node: string; url: string }> {

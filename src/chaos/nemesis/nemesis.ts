@@ -208,15 +208,56 @@ export class Nemesis {
   }
 
   private async membership(): Promise<Active> {
-    // Leadership transfer under load (POST /v1/cluster/leadership). Changes
-    // of the voter set are not injected yet: see FINDINGS.md.
     const leader = this.leader();
+    const followers = this.cluster.ids().filter((id) => id !== leader && this.cluster.node(id).running);
+    if (leader && followers.length > 0 && this.prng.chance(0.5)) return this.replaceFollower(leader, this.prng.pick(followers));
+    return this.transferLeadership(leader);
+  }
+
+  /** Leadership transfer under load (POST /v1/cluster/leadership). */
+  private async transferLeadership(leader: string | null): Promise<Active> {
     const ids = this.cluster.ids();
     const to = this.prng.pick(ids.filter((id) => id !== leader));
     const via = leader ? this.cluster.node(leader).apiUrl : this.cluster.node(this.prng.pick(ids)).apiUrl;
     const record = this.record('membership', 'transfer-leadership', [to], { from: leader });
     const a = await attempt('POST', `${via}/v1/cluster/leadership`, { to }, { timeoutMs: 5000 });
     record.detail = { ...record.detail, status: a.kind === 'answer' ? a.status : a.error };
+    record.endMs = this.nowMs();
+    return { record, heal: async () => {} };
+  }
+
+  /** Ask any node (it forwards to the leader), a few times, until one answers 2xx. */
+  private async ask(method: 'POST' | 'DELETE', path: string, body: unknown, untilMs: number): Promise<string> {
+    let last = 'not tried';
+    while (this.nowMs() < untilMs) {
+      const target = this.cluster.node(this.prng.pick(this.cluster.ids().filter((id) => this.cluster.node(id).running)));
+      const a = await attempt(method, target.apiUrl + path, body, { timeoutMs: 5000 });
+      if (a.kind === 'answer' && a.status < 300) return 'ok';
+      last = a.kind === 'answer' ? `${a.status} ${JSON.stringify(a.body).slice(0, 120)}` : a.error;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    return last;
+  }
+
+  /**
+   * Membership change under load: remove a follower, wipe it, and add a
+   * fresh node under a new id in its place (a node that lost its disk
+   * rejoins under a new id: correctness.md item 10). One change at a time.
+   */
+  private async replaceFollower(leader: string, victim: string): Promise<Active> {
+    const record = this.record('membership', 'replace-follower', [victim], { leader });
+    const removed = await this.ask('DELETE', `/v1/cluster/members/${victim}`, undefined, this.nowMs() + 15_000);
+    record.detail = { ...record.detail, removed };
+    if (removed !== 'ok') {
+      record.endMs = this.nowMs();
+      return { record, heal: async () => {} };
+    }
+    await this.cluster.dropNode(victim);
+    const joiner = this.cluster.freshId();
+    const { node, peerUrl } = await this.cluster.startJoiner(joiner);
+    record.targets = [victim, joiner];
+    const added = await this.ask('POST', '/v1/cluster/members', { id: joiner, apiUrl: node.apiUrl, peerUrl, voter: true }, this.nowMs() + 20_000);
+    record.detail = { ...record.detail, joiner, peerUrl, added };
     record.endMs = this.nowMs();
     return { record, heal: async () => {} };
   }

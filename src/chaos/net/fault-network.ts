@@ -16,11 +16,21 @@ export class FaultNetwork {
   private readonly proxies = new Map<string, LinkProxy>();
   private readonly nodes = new Map<string, NetNode>();
 
+  /**
+   * Nodes added by a membership change: every member dials them at the one
+   * peerUrl of the change, so their inbound links share one proxy. A cut of
+   * links into such a node reaches that proxy only when ALL its inbound
+   * links are cut (the node isolated inbound); partial cuts into it pass.
+   */
+  private readonly ingress = new Map<string, LinkProxy>();
+
   constructor(
     private readonly prng: Prng,
     /** Hands out a free port for each new proxy. */
     private readonly allocatePort: () => number,
     readonly host = '127.0.0.1',
+    /** Takes back the port of a closed proxy. */
+    private readonly releasePort: (port: number) => void = () => {},
   ) {}
 
   private static key(from: string, to: string): string {
@@ -50,8 +60,25 @@ export class FaultNetwork {
       if (proxy.from === id || proxy.to === id) {
         await proxy.close();
         this.proxies.delete(key);
+        this.releasePort(proxy.listenPort);
       }
     }
+    const ing = this.ingress.get(id);
+    if (ing) {
+      await ing.close();
+      this.ingress.delete(id);
+      this.releasePort(ing.listenPort);
+    }
+  }
+
+  /** The shared inbound proxy of a node added by a membership change; its address is the change's peerUrl. */
+  async addIngress(id: string): Promise<LinkProxy> {
+    const node = this.nodes.get(id);
+    if (!node) throw new Error(`FaultNetwork: no node ${id}`);
+    const proxy = new LinkProxy('*', id, this.allocatePort(), node.peerPort, this.prng.fork(), this.host);
+    await proxy.start();
+    this.ingress.set(id, proxy);
+    return proxy;
   }
 
   nodeIds(): string[] {
@@ -71,14 +98,19 @@ export class FaultNetwork {
   }
 
   /** `--peers` for node `self`: `id=host:port,...` through self's outbound proxies. */
-  peersArg(self: string): string {
+  peersArg(self: string, includeSelf = true): string {
     return this.nodeIds()
+      .filter((id) => includeSelf || id !== self)
       .map((id) => `${id}=${this.addressFor(self, id)}`)
       .join(',');
   }
 
   setLinks(links: readonly Link[], fault: LinkFault): void {
     for (const [from, to] of links) this.proxy(from, to).set(fault);
+    for (const [id, proxy] of this.ingress) {
+      const inbound = this.nodeIds().filter((x) => x !== id);
+      if (inbound.length > 0 && inbound.every((x) => links.some(([a, b]) => a === x && b === id))) proxy.set(fault);
+    }
   }
 
   cut(links: readonly Link[], style: LinkFault['cut'] = 'blackhole'): void {
@@ -86,11 +118,12 @@ export class FaultNetwork {
   }
 
   healAll(): void {
-    for (const p of this.proxies.values()) if (p.current().cut !== null || p.current().delayMs > 0 || p.current().bytesPerSec > 0 || p.current().dropProbability > 0) p.heal();
+    for (const p of [...this.proxies.values(), ...this.ingress.values()]) if (p.current().cut !== null || p.current().delayMs > 0 || p.current().bytesPerSec > 0 || p.current().dropProbability > 0) p.heal();
   }
 
   async close(): Promise<void> {
-    for (const p of this.proxies.values()) await p.close();
+    for (const p of [...this.proxies.values(), ...this.ingress.values()]) await p.close();
     this.proxies.clear();
+    this.ingress.clear();
   }
 }
