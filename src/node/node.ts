@@ -10,6 +10,7 @@
 //   5. advance; then, if due, snapshot the state machine (its synced save
 //      drops the log entries it covers) and compact the core.
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { RaftCore } from '../raft/api.js';
 import {
   NotLeaderError as RaftNotLeaderError,
@@ -37,6 +38,7 @@ import {
   type ReplicatedNode,
 } from './api.js';
 import type { Clock } from './clock.js';
+import { createNodeMetrics, type NodeMetrics } from './metrics.js';
 import { Membership, encodeMemberContext } from './members.js';
 import { PendingProposals, PendingReads } from './pending.js';
 import { seedFor, seededRandom } from './random.js';
@@ -76,6 +78,8 @@ export interface RaftNodeOptions {
   createRaft: RaftFactory;
   /** Overrides of the remaining Raft settings. */
   raft?: Partial<Pick<RaftConfig, 'preVote' | 'checkQuorum' | 'leaseReads' | 'maxInflightAppends' | 'maxEntriesPerAppend' | 'maxBytesPerAppend' | 'maxCommittedEntriesPerReady'>>;
+  /** Where to register the node's Prometheus metrics (the registry GET /metrics serves). */
+  registry?: Registry;
   /** Tests: no tick timer; time moves only through tickNow(). */
   manualTicks?: boolean;
   /** A storage failure is fatal (we cannot know what is durable): called once, after the node stopped. Default: log only. */
@@ -108,6 +112,7 @@ export class RaftNode implements ReplicatedNode {
   private readonly conditions = new Set<ConditionWaiter>();
   private readonly ticker: Ticker;
   private raft: RaftCore | null = null;
+  private readonly metrics: NodeMetrics | null;
 
   private role: Role = 'follower';
   private leader: NodeId | null = null;
@@ -144,6 +149,7 @@ export class RaftNode implements ReplicatedNode {
     for (const m of options.members) this.membership.learnAddress(m.id, { peerUrl: m.peerUrl, apiUrl: m.apiUrl ?? null });
     if (options.apiUrl) this.membership.learnAddress(this.id, { apiUrl: options.apiUrl });
     this.readIdPrefix = `${options.id}:${options.clock.wallMs().toString(36)}:${Math.random().toString(36).slice(2, 10)}:`;
+    this.metrics = options.registry ? createNodeMetrics(options.registry, () => this.status()) : null;
     this.ticker = new Ticker(options.clock, options.tickMs, options.electionTimeoutTicks, (n) => this.onTicks(n));
   }
 
@@ -304,7 +310,10 @@ export class RaftNode implements ReplicatedNode {
         }
         this.lastTerm = rd.hardState.term;
       }
+      const t0 = o.clock.monotonicMs();
       await o.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+      this.metrics?.saveSeconds.observe(Math.max(0, o.clock.monotonicMs() - t0) / 1000);
+      if (rd.entries.length > 0) this.metrics?.entriesPerSave.observe(rd.entries.length);
       this.stats.saves++;
       this.stats.entriesSaved += rd.entries.length;
     }
@@ -342,6 +351,7 @@ export class RaftNode implements ReplicatedNode {
     this.lastSnapshotIndex = meta.index;
     this.proposals.coveredBySnapshot(meta.index);
     this.stats.snapshotsRestored++;
+    this.metrics?.snapshots.inc({ kind: 'restored' });
     this.log.info({ index: meta.index, term: meta.term, bytes: snapshot.data.length }, 'restored snapshot');
   }
 
@@ -419,6 +429,7 @@ export class RaftNode implements ReplicatedNode {
     raft.compact(snapshot, o.snapshotRetainEntries ?? DEFAULT_SNAPSHOT_RETAIN_ENTRIES);
     this.lastSnapshotIndex = snapshot.meta.index;
     this.stats.snapshotsTaken++;
+    this.metrics?.snapshots.inc({ kind: 'taken' });
     // No storage.compact(index) here: saving the snapshot already drops the
     // entries it covers (src/storage/log-shape.ts planSnapshot), and an empty
     // compact write used to wedge LevelStorage's flush loop (a flush that
@@ -463,6 +474,13 @@ export class RaftNode implements ReplicatedNode {
     }
     const done = this.proposals.add(at.index, at.term, timeoutMs);
     this.scheduleReady();
+    if (this.metrics) {
+      const m = this.metrics.proposals;
+      done.then(
+        () => m.inc({ outcome: 'applied' }),
+        (err: unknown) => m.inc({ outcome: err instanceof NotLeaderError ? 'not_leader' : 'outcome_unknown' }),
+      );
+    }
     return done;
   }
 

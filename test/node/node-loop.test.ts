@@ -1,5 +1,6 @@
 // The node loop against a scripted Raft core: the order of save, send and
 // apply; group commit; how proposals and reads are answered.
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/node/clock.js';
 import { NotLeaderError, OutcomeUnknownError } from '../../src/node/api.js';
@@ -302,5 +303,23 @@ describe('RaftNode snapshots and membership', () => {
     expect(storage.closed).toBe(true);
     expect(transport.closed).toBe(true);
     await expect(node.propose(kv('x', 'y'), 100)).rejects.toBeInstanceOf(NotLeaderError);
+  });
+
+  it('exports its metrics: role, indexes, group commit size, proposal outcomes', async () => {
+    const registry = new Registry();
+    const { node, storage, raft } = await makeNode({ registry });
+    storage.autoResolve = true;
+    const ps = [node.propose(kv('a', '1'), 10_000), node.propose(kv('b', '2'), 10_000)];
+    await settle();
+    raft().commitTo(2);
+    node['scheduleReady']();
+    await Promise.all(ps);
+    await settle();
+    const text = await registry.metrics();
+    expect(text).toMatch(/lockstep_raft_is_leader 1/);
+    expect(text).toMatch(/lockstep_raft_applied_index 2/);
+    expect(text).toMatch(/lockstep_node_entries_per_save_sum 2/);
+    expect(text).toMatch(/lockstep_node_proposals_total\{outcome="applied"\} 2/);
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
   });
 });

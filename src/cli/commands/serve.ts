@@ -146,6 +146,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
     logger,
   });
   const machine = new LockMachine();
+  const registry = createRegistry();
   // A joiner (not in --peers) starts with the existing voters as its initial
   // configuration, like etcd's --initial-cluster; the config entries in the
   // log (or the leader's snapshot) add it.
@@ -164,6 +165,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
     logger: logger.child({ component: 'node' }),
     clock,
     snapshotEveryEntries: config.snapshotEvery,
+    registry,
     createRaft: (c, p) => new Raft(c, p),
     onFatal: (err) => {
       logger.fatal({ err }, 'fatal node error; exiting');
@@ -174,7 +176,6 @@ export async function runServe(config: ServeConfig): Promise<number> {
     logger.info({ peers: config.peers.map((p) => p.id) }, '--peers does not list this node: starting as a joiner');
   }
   await node.start();
-  const registry = createRegistry();
   const server = await createLockServer({ node, machine, registry, logger: logger.child({ component: 'http' }), clock });
   if (process.env[TEST_HOOKS_ENV] === '1') registerTestHooks(server.app, node);
   await server.listen(config.api.host, config.api.port);

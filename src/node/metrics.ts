@@ -1,0 +1,73 @@
+// Prometheus metrics of the node loop (prefix lockstep_raft_ / lockstep_node_),
+// registered on the process registry that GET /metrics serves. Gauges are read
+// from the node at scrape time; histograms are observed by the loop.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { NodeStatus } from './api.js';
+
+export interface NodeMetrics {
+  saveSeconds: Histogram;
+  entriesPerSave: Histogram;
+  proposals: Counter<'outcome'>;
+  snapshots: Counter<'kind'>;
+}
+
+export function createNodeMetrics(registry: Registry, status: () => NodeStatus): NodeMetrics {
+  new Gauge({
+    name: 'lockstep_raft_term',
+    help: 'Current Raft term of this node.',
+    registers: [registry],
+    collect() {
+      this.set(status().term);
+    },
+  });
+  new Gauge({
+    name: 'lockstep_raft_commit_index',
+    help: 'Highest log index known committed.',
+    registers: [registry],
+    collect() {
+      this.set(status().commitIndex);
+    },
+  });
+  new Gauge({
+    name: 'lockstep_raft_applied_index',
+    help: 'Highest log index applied to the state machine.',
+    registers: [registry],
+    collect() {
+      this.set(status().appliedIndex);
+    },
+  });
+  new Gauge({
+    name: 'lockstep_raft_is_leader',
+    help: '1 while this node is the leader.',
+    registers: [registry],
+    collect() {
+      this.set(status().role === 'leader' ? 1 : 0);
+    },
+  });
+  return {
+    saveSeconds: new Histogram({
+      name: 'lockstep_node_save_duration_seconds',
+      help: 'Duration of one synced storage write (one Ready).',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    entriesPerSave: new Histogram({
+      name: 'lockstep_node_entries_per_save',
+      help: 'Log entries persisted per synced write (group commit size).',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
+      registers: [registry],
+    }),
+    proposals: new Counter({
+      name: 'lockstep_node_proposals_total',
+      help: 'Proposals by outcome: applied, not_leader, outcome_unknown.',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    snapshots: new Counter({
+      name: 'lockstep_node_snapshots_total',
+      help: 'State machine snapshots taken here or restored from the leader.',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+  };
+}
