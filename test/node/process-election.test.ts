@@ -23,8 +23,8 @@ describe('lockstep serve: election (real processes)', () => {
       }
       const terms = new Set(views.map((v) => v!.term));
       expect(terms.size).toBe(1);
-      // The leader's API URL is learned through the peer channel on every node.
-      for (const v of views) expect(v!.members.find((m) => m.id === leader)?.apiUrl).toBe(c.url(leader));
+      // API URLs are learned through the peer channel: every node knows every member's.
+      for (const v of views) for (const n of c.nodes) expect(v!.members.find((m) => m.id === n.id)?.apiUrl, `${v!.self} about ${n.id}`).toBe(c.url(n.id));
     });
   }
 
