@@ -71,7 +71,9 @@ export class Nemesis {
       }
       if (this.active) {
         this.faults.push(this.active.record);
-        this.log(`nemesis: ${kind} ${this.active.record.shape} on ${this.active.record.targets.join(',')} for ${durationMs}ms`);
+        const r = this.active.record;
+        const lasting = r.endMs === Infinity ? ` for ${durationMs}ms` : ` (${(r.endMs - r.startMs).toFixed(0)}ms)`;
+        this.log(`nemesis: ${kind} ${r.shape} on ${r.targets.join(',')}${lasting} ${JSON.stringify(r.detail ?? {}).slice(0, 160)}`);
         if (this.active.record.endMs === Infinity) await this.sleep(durationMs);
         await this.healActive();
       }
