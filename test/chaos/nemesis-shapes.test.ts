@@ -8,7 +8,7 @@ import { Prng } from '../../src/chaos/prng.js';
 
 const five = ['n1', 'n2', 'n3', 'n4', 'n5'];
 /** Who can send to whom after cutting `links`. */
-function reach(nodes: string[], links: ReadonlyArray<readonly [string, string]>): (a: string, b: string) => boolean {
+function reach(_nodes: string[], links: ReadonlyArray<readonly [string, string]>): (a: string, b: string) => boolean {
   const cut = new Set(links.map(([a, b]) => `${a}->${b}`));
   return (a, b) => a === b || !cut.has(`${a}->${b}`);
 }
