@@ -5,7 +5,7 @@
 // a restart builds a new Raft from exactly what was persisted.
 
 import type { RaftCore } from '../../src/raft/api.js';
-import type { Entry, Message, NodeId, RaftConfig, ReadState, Snapshot } from '../../src/raft/types.js';
+import type { Entry, Message, NodeId, RaftConfig, ReadState, Ready, Role, Snapshot } from '../../src/raft/types.js';
 import type { RaftConstructor } from './raft-factory.js';
 import type { Prng } from './prng.js';
 import { SimStateMachine } from './state-machine.js';
@@ -15,6 +15,9 @@ import { violate } from './violation.js';
 /** Where in Ready handling a crash strikes. */
 export type CrashPoint = 'before-persist' | 'after-persist' | 'after-send';
 export const CRASH_POINTS: readonly CrashPoint[] = ['before-persist', 'after-persist', 'after-send'];
+
+/** Decides, seeing a Ready, whether (and where) the node crashes while handling it. */
+export type CrashPolicy = (node: SimNode, ready: Ready, role: Role) => CrashPoint | null;
 
 /** A node hands out at most this many Readies per step; more means the core never settles. */
 export const READIES_PER_STEP_MAX = 16;
@@ -106,17 +109,18 @@ export class SimNode {
     this.hooks.trace(`${this.id} CRASH (${reason})`);
   }
 
-  /** Handle Readies until the core has none; crash at `crashAt` during the first one if given. */
-  drainReadies(crashAt: CrashPoint | null): void {
+  /** Handle Readies until the core has none; `crashPolicy` may crash the node inside any of them. */
+  drainReadies(crashPolicy: CrashPolicy | null): void {
     for (let i = 0; this.raft && this.raft.hasReady(); i++) {
       if (i >= READIES_PER_STEP_MAX) violate('core assertion', `${this.id} still has a Ready after ${READIES_PER_STEP_MAX} in one step`);
-      this.handleReady(this.raft, i === 0 ? crashAt : null);
+      this.handleReady(this.raft, crashPolicy);
     }
   }
 
-  private handleReady(raft: RaftCore, crashAt: CrashPoint | null): void {
+  private handleReady(raft: RaftCore, crashPolicy: CrashPolicy | null): void {
     const rd = raft.ready();
     const st = raft.status();
+    const crashAt = crashPolicy ? crashPolicy(this, rd, st.role) : null;
     if (rd.softState && rd.softState.role !== this.lastRole) {
       this.hooks.trace(`${this.id} ${rd.softState.role} term=${st.term} leader=${rd.softState.leader ?? '-'}`);
       this.lastRole = rd.softState.role;

@@ -63,7 +63,10 @@ export const NEMESIS = {
   heal: 0.06,
   crashPerNode: 0.006,
   restartPerDownNode: 0.08,
-  crashDuringReadyPerNode: 0.006,
+  crashDuringReadyPerNode: 0.004,
+  crashAfterVoteGrant: 0.1,
+  crashAfterLeaderCommit: 0.05,
+  crashAfterElected: 0.1,
   /** A node that crashed inside Ready handling is restarted (by its supervisor) within 1..this many steps. */
   quickRestartStepsMax: 3,
   confChange: 0.015,

@@ -112,7 +112,7 @@ export class ScriptedCluster {
       if (!n.raft) continue;
       const crash = this.crashNext?.node === n.id ? this.crashNext.at : null;
       if (crash && n.raft.hasReady()) this.crashNext = null;
-      n.drainReadies(crash);
+      n.drainReadies(crash ? () => crash : null);
     }
     for (const v of this.leaderViews()) this.checker.observeLeader(v);
   }

@@ -9,7 +9,7 @@ import { nodeId } from '../../src/raft/types.js';
 import { Checker, type LeaderView } from './checker.js';
 import { LogRegistry } from './log-registry.js';
 import { CHAOTIC_NETWORK, FAIR_NETWORK, SimNetwork } from './network.js';
-import { CRASH_POINTS, SimNode, type NodeHooks, type RaftTuning } from './node.js';
+import { CRASH_POINTS, SimNode, type CrashPolicy, type NodeHooks, type RaftTuning } from './node.js';
 import {
   ADDED_NODES_MAX,
   CATCH_UP_BOUND_TICKS,
@@ -311,10 +311,8 @@ export class Simulation {
     this.deliver();
     for (const n of this.upNodes()) n.raft!.tick();
     for (const n of this.upNodes()) {
-      const crashAt =
-        chaos && this.nemesisRng.chance(NEMESIS.crashDuringReadyPerNode) ? this.nemesisRng.pick(CRASH_POINTS) : null;
-      n.drainReadies(crashAt);
-      if (crashAt && !n.up) {
+      n.drainReadies(chaos ? this.crashPolicy : null);
+      if (!n.up && !n.retired) {
         this.stats.crashes++;
         this.quickRestarts.set(n.id, this.step + 1 + this.nemesisRng.int(NEMESIS.quickRestartStepsMax));
       }
@@ -327,6 +325,23 @@ export class Simulation {
     }
     if (!chaos) this.checkLiveness();
   }
+
+  /**
+   * Crashes inside Ready handling: rarely at random, and more often at the
+   * moments where persist-before-send and commit rules matter — right after a
+   * node sent a granted vote, right after it became leader, and right after a leader advanced its commit
+   * (before its followers hear of it).
+   */
+  private readonly crashPolicy: CrashPolicy = (node, rd, role) => {
+    const rng = this.nemesisRng;
+    const grantsVote = rd.messages.some((m) => m.type === 'VoteResp' && !m.reject);
+    if (grantsVote && rng.chance(NEMESIS.crashAfterVoteGrant)) return 'after-send';
+    // A leader that persisted its no-op but never sent it: an entry of its term nobody else has (Figure 8 (b)).
+    if (rd.softState?.role === 'leader' && rng.chance(NEMESIS.crashAfterElected)) return 'after-persist';
+    const commitAdvanced = role === 'leader' && rd.hardState !== null && rd.hardState.commit > node.store.hardState.commit;
+    if (commitAdvanced && rng.chance(NEMESIS.crashAfterLeaderCommit)) return rng.pick(CRASH_POINTS);
+    return rng.chance(NEMESIS.crashDuringReadyPerNode) ? rng.pick(CRASH_POINTS) : null;
+  };
 
   private deliver(): void {
     for (const ev of this.network.takeDue(this.step)) {
