@@ -61,6 +61,11 @@ export class Session {
     return this.guard.signal;
   }
 
+  /** How long before the lease could end the signal fires. */
+  get safetyMarginMs(): number {
+    return this.guard.safetyMarginMs;
+  }
+
   get alive(): boolean {
     return this.guard.check();
   }
