@@ -7,6 +7,7 @@ import { RaftNode } from '../../src/node/node.js';
 import { Raft } from '../../src/raft/raft.js';
 import { nodeId, type NodeId } from '../../src/raft/types.js';
 import { MemoryDisk, MemoryStorage } from '../../src/storage/memory-storage.js';
+import type { RaftStorage, StorageWrite } from '../../src/storage/api.js';
 import { KvMachine, kv, settle, silentLogger } from './support/fakes.js';
 import { LoopbackNetwork } from './support/loopback.js';
 
@@ -14,6 +15,36 @@ interface Member {
   node: RaftNode;
   machine: KvMachine;
   storage: MemoryStorage;
+  gate: GatedStorage;
+}
+
+/** MemoryStorage whose saves can be held back: while closed, a save does not resolve. */
+class GatedStorage implements RaftStorage {
+  open = true;
+  saves: StorageWrite[] = [];
+  private held: (() => void)[] = [];
+  constructor(readonly inner: MemoryStorage) {}
+  load() {
+    return this.inner.load();
+  }
+  async save(write: StorageWrite): Promise<void> {
+    this.saves.push(write);
+    if (!this.open) await new Promise<void>((r) => this.held.push(r));
+    return this.inner.save(write);
+  }
+  get heldCount(): number {
+    return this.held.length;
+  }
+  release(): void {
+    this.open = true;
+    for (const r of this.held.splice(0)) r();
+  }
+  compact(upTo: Parameters<RaftStorage['compact']>[0]) {
+    return this.inner.compact(upTo);
+  }
+  close() {
+    return this.inner.close();
+  }
 }
 
 class Cluster {
@@ -30,6 +61,7 @@ class Cluster {
     const disk = this.disks.get(id) ?? new MemoryDisk();
     this.disks.set(id, disk);
     const storage = new MemoryStorage(disk);
+    const gate = new GatedStorage(storage);
     const machine = new KvMachine();
     const node = new RaftNode({
       id,
@@ -39,7 +71,7 @@ class Cluster {
       tickMs: 10,
       electionTimeoutTicks: 10,
       heartbeatIntervalTicks: 1,
-      storage,
+      storage: gate,
       transport: this.net.transport(id, `http://${id}`),
       stateMachine: machine,
       logger: silentLogger,
@@ -51,7 +83,7 @@ class Cluster {
       createRaft: (config, persisted) => new Raft(config, persisted),
     });
     await node.start();
-    const m = { node, machine, storage };
+    const m = { node, machine, storage, gate };
     this.live.set(id, m);
     this.net.setDown(id, false);
     return m;
@@ -237,5 +269,33 @@ describe('in-process cluster (real Raft, MemoryStorage, loopback network)', () =
     await c.run(300, () => removed);
     await removing;
     expect(newLeader.node.status().conf.voters).not.toContain(victim);
+  });
+
+  it('with the real core: no Append leaves the leader before its save, and proposals made meanwhile share one save', async () => {
+    const c = (cluster = new Cluster(ids(3)));
+    for (const id of c.ids) await c.start(id);
+    const leader = await c.waitLeader();
+    await put(c, leader, 'warm', 'up');
+    await c.run(5);
+    await settle(20); // let every message in flight land
+    const deliveredBefore = c.net.delivered;
+    leader.gate.open = false;
+    const savesBefore = leader.gate.saves.length;
+    const first = leader.node.propose(kv('g0', 'v'), 60_000);
+    await settle(4);
+    expect(leader.gate.heldCount).toBe(1);
+    const rest = Array.from({ length: 30 }, (_, i) => leader.node.propose(kv(`g${i + 1}`, 'v'), 60_000));
+    await settle(10);
+    // Nothing carrying the new entry went out: followers have not seen index of g0.
+    const firstIndex = leader.gate.saves[savesBefore].entries[0].index;
+    for (const m of c.live.values()) if (m !== leader) expect(m.node.status().commitIndex).toBeLessThan(firstIndex);
+    expect(leader.gate.saves.length).toBe(savesBefore + 1); // one Ready at a time
+    expect(c.net.delivered).toBe(deliveredBefore); // and no message at all left the leader meanwhile
+    leader.gate.release();
+    let done = 0;
+    for (const p of [first, ...rest]) void p.then(() => done++);
+    await c.run(100, () => done === 31);
+    const next = leader.gate.saves[savesBefore + 1];
+    expect(next.entries.map((e) => e.index)).toEqual(Array.from({ length: 30 }, (_, i) => firstIndex + 1 + i));
   });
 });
