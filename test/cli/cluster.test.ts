@@ -48,7 +48,7 @@ describe('CLI against a real 3-node cluster', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', r));
-    for (let i = 0; i < 500 && !out.includes('held'); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 1250 && !out.includes('held'); i++) await new Promise((r) => setTimeout(r, 20));
     expect(out).toContain('held');
     cluster.kill(leader!);
     const status = await exited;

@@ -48,7 +48,7 @@ describe('CLI against a live server', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', r));
-    for (let i = 0; i < 500 && !/leader \d+ \S+/.test(out); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 1250 && !/leader \d+ \S+/.test(out); i++) await new Promise((r) => setTimeout(r, 20));
     const [, term, sessionId] = /leader (\d+) (\S+)/.exec(out)!;
     expect((await client.getElection('live:elect')).leader).toMatchObject({ value: 'me', term: Number(term) });
     // Someone deletes the session (an operator, an expiry): leadership is gone.

@@ -1,4 +1,7 @@
 // `lockstep lock NAME -- CMD` as a process against a scripted API.
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closedPort, startFakeApi, type FakeApi } from './fake-api.js';
 import { runCli } from './run-cli.js';
@@ -25,10 +28,13 @@ describe('lockstep lock', () => {
   });
 
   it('sends SIGTERM to CMD when the hold is lost, and exits with its status', async () => {
-    const script = 'trap "echo got-term; exit 42" TERM; echo started; while true; do sleep 0.05; done';
+    const mark = join(mkdtempSync(join(tmpdir(), 'lockstep-lock-')), 'started');
+    const script = `trap "echo got-term; exit 42" TERM; touch ${mark}; echo started; while true; do sleep 0.05; done`;
     const run = runCli(['lock', 'job', '--ttl-ms', '1000', '--endpoints', api.url, '--', 'sh', '-c', script]);
-    // Once the lock is held, the server starts refusing keepalives: the session is gone.
-    for (let i = 0; i < 200 && !api.state.held.has('job'); i++) await new Promise((r) => setTimeout(r, 25));
+    // Once CMD runs (with its trap set), the server starts refusing keepalives: the session is gone.
+    // Generous: process start-up under tsx on a loaded machine can take seconds.
+    for (let i = 0; i < 1000 && !existsSync(mark); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(existsSync(mark)).toBe(true);
     api.state.expireSessions = true;
     const r = await run;
     expect(r.stdout).toContain('started');
