@@ -20,6 +20,8 @@ import { ChaosClient, type ClientEnv } from './workload/client.js';
 import { candidateLoop, observerLoop } from './workload/elections.js';
 import { abandonerLoop, prober } from './workload/expiry.js';
 import { lockClientLoop, lockReaderLoop } from './workload/locks.js';
+import { observeStreamLoop, type ObserveEvent } from './workload/observe-stream.js';
+import { checkObservers } from './checker/observers.js';
 
 export const LEADER_WAIT_MS = 30_000;
 /** After the faults stop, workloads go on this long so that recovery is seen. */
@@ -52,6 +54,8 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
   );
   const register = new FencedRegister(cluster.registerPort, nowMs);
   const history: OpRecord[] = [];
+  const observeEvents: ObserveEvent[] = [];
+  let streamIds = 0;
   let workloadsRunning = true;
   const env: ClientEnv = {
     apiUrls: () => cluster.apiUrls(),
@@ -101,6 +105,9 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
       loops.push(lockReaderLoop(client('lock-reader'), lockOpts, running, r));
       for (let i = 0; i < options.electionCandidates; i++) loops.push(candidateLoop(client(`candidate-${i}`), electionOpts, running, r));
       loops.push(observerLoop(client('election-observer'), electionOpts, running, r));
+      for (let i = 0; i < 2; i++) {
+        loops.push(observeStreamLoop('election-0', () => cluster.apiUrls(), running, nowMs, prng.fork(), (e) => observeEvents.push(e), () => ++streamIds));
+      }
       loops.push(abandonerLoop(client('abandoner'), expiryOpts, running, r));
       loops.push(prober(client('prober'), expiryOpts, running, r));
       const nemesisDone = options.faults.length > 0 ? nemesis.run() : Promise.resolve();
@@ -139,10 +146,12 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
   writeJsonl(path.join(runDir, 'clocks.jsonl'), records.clocks);
   writeJsonl(path.join(runDir, 'leaders.jsonl'), records.leaders);
   writeJsonl(path.join(runDir, 'register.jsonl'), records.register);
+  writeJsonl(path.join(runDir, 'observe.jsonl'), observeEvents);
   say('checking');
   const checks = [
     ...extraChecks,
     ...runChecks(records, { recoveryBoundMs: options.recoveryBoundMs }),
+    checkObservers(observeEvents, history),
     result(
       'membership',
       `${records.faults.filter((f) => f.shape === 'replace-follower').length} member replacements complete within their bound`,

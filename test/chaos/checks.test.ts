@@ -112,3 +112,19 @@ describe('all checks together', () => {
     expect(dirty.find((r) => r.name === 'linearizability')!.violations.length).toBe(1);
   });
 });
+
+describe('observer streams check', () => {
+  const campaign = (term: number): OpRecord => ({ process: 'c', op: 'campaign', lock: 'election/e', invokeMs: 0, completeMs: 10, node: 'n1', result: 'ok', acquired: true, fencingToken: term, sessionId: 's' });
+  const ev = (stream: number, term: number | null, atMs: number) => ({ stream, node: 'n1', election: 'e', atMs, term, index: null });
+
+  it('passes terms that move forward within a stream', async () => {
+    const { checkObservers } = await import('../../src/chaos/checker/observers.js');
+    expect(checkObservers([ev(1, 5, 0), ev(1, null, 1), ev(1, 9, 2), ev(2, 5, 3)], [campaign(5), campaign(9)]).violations).toEqual([]);
+  });
+
+  it('fails a stream whose term goes back, and a leader nobody elected', async () => {
+    const { checkObservers } = await import('../../src/chaos/checker/observers.js');
+    expect(checkObservers([ev(1, 9, 0), ev(1, 5, 1)], [campaign(5), campaign(9)]).violations.join()).toContain('went back');
+    expect(checkObservers([ev(1, 7, 0)], [campaign(5)]).violations.join()).toContain('no campaign won');
+  });
+});
