@@ -6,6 +6,7 @@
 import type { ChaosCluster } from '../cluster/cluster.js';
 import type { FaultKind, FaultRecord } from '../history.js';
 import type { Prng } from '../prng.js';
+import { NO_FAULT } from '../net/link-proxy.js';
 import { attempt } from '../workload/http.js';
 import { partitionLinks, PARTITION_SHAPES, type PartitionShape } from './partitions.js';
 
@@ -121,7 +122,26 @@ export class Nemesis {
     }
   }
 
+  /** Links that work, badly: delayed, slowed or lossy (connection resets) — on the leader's links or everywhere. */
+  private degrade(): Active {
+    const ids = this.cluster.ids();
+    const leader = this.leader() ?? this.prng.pick(ids);
+    const everywhere = this.prng.chance(0.3);
+    const links = ids.flatMap((a) => ids.filter((b) => b !== a && (everywhere || a === leader || b === leader)).map((b) => [a, b] as const));
+    const shape = this.prng.pick(['delay', 'slow', 'lossy'] as const);
+    const fault = {
+      ...NO_FAULT,
+      ...(shape === 'delay' ? { delayMs: this.prng.int(20, Math.max(40, Math.floor(this.options.electionMs / 2))) } : {}),
+      ...(shape === 'slow' ? { bytesPerSec: this.prng.pick([20_000, 200_000]) } : {}),
+      ...(shape === 'lossy' ? { dropProbability: this.prng.pick([0.01, 0.05, 0.2]) } : {}),
+    };
+    this.cluster.network.setLinks(links, fault);
+    const record = this.record('partition', `${shape}${everywhere ? '-all' : '-leader'}`, everywhere ? ids : [leader], { ...fault, cut: undefined });
+    return { record, heal: async () => this.cluster.network.healAll() };
+  }
+
   private partition(durationMs: number): Active {
+    if (this.prng.chance(0.25)) return this.degrade();
     const ids = this.cluster.ids();
     let shape: PartitionShape = this.prng.pick(PARTITION_SHAPES);
     let { links, describe } = partitionLinks(shape, ids, this.leader(), this.prng);

@@ -91,10 +91,13 @@ export class LinkProxy {
 
   set(fault: LinkFault): void {
     const wasCut = this.fault.cut !== null;
+    const wasHeldBack = this.fault.delayMs > 0 || this.fault.bytesPerSec > 0;
     this.fault = { ...fault };
-    // Both a new cut and a heal close what is open: a cut so nothing more
-    // passes, a heal so that blackholed connections are redialed cleanly.
-    if (fault.cut !== null || wasCut) this.closeAll();
+    // A new cut closes what is open so nothing more passes; a heal of a cut
+    // closes blackholed connections so they are redialed cleanly; a heal of
+    // a delay or slow link closes connections whose backlog would otherwise
+    // go on arriving late long after the heal.
+    if (fault.cut !== null || wasCut || (wasHeldBack && fault.delayMs === 0 && fault.bytesPerSec === 0)) this.closeAll();
   }
 
   heal(): void {
