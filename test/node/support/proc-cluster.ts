@@ -16,7 +16,7 @@ export interface ClusterView {
   term: number;
   commitIndex: number;
   appliedIndex: number;
-  members: { id: string; role: string; apiUrl: string | null }[];
+  members: { id: string; role: string; apiUrl: string | null; voter: boolean }[];
 }
 
 export interface ProcNode {
@@ -63,10 +63,11 @@ export class ProcCluster {
     return `http://127.0.0.1:${this.node(id).apiPort}`;
   }
 
-  start(id: string): void {
+  /** Start `id`; `initialVoters` (default: every node) become its --peers. */
+  start(id: string, initialVoters: string[] = this.nodes.map((x) => x.id)): void {
     const n = this.node(id);
     if (n.proc) throw new Error(`${id} is already running`);
-    const peers = this.nodes.map((x) => `${x.id}=127.0.0.1:${x.peerPort}`).join(',');
+    const peers = this.nodes.filter((x) => initialVoters.includes(x.id)).map((x) => `${x.id}=127.0.0.1:${x.peerPort}`).join(',');
     const proc = spawn(
       process.execPath,
       [

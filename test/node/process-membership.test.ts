@@ -1,0 +1,45 @@
+// Membership through the API with real processes: a node started as a joiner
+// (its --peers lists the existing voters, not itself) is added as a learner,
+// catches up, becomes a voter; another member is removed.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProcCluster, missingSessions, sessionStream, pause } from './support/proc-cluster.js';
+
+let cluster: ProcCluster | null = null;
+afterEach(async () => {
+  await cluster?.stopAll();
+  cluster = null;
+});
+
+describe('lockstep serve: membership (real processes)', () => {
+  it('adds a joiner as a voter through POST /v1/cluster/members and removes a member', async () => {
+    const c = (cluster = new ProcCluster(4, 17650));
+    const founders = ['n1', 'n2', 'n3'];
+    for (const id of founders) c.start(id, founders);
+    await c.waitForLeader();
+    const stream = sessionStream(() => founders.map((id) => c.url(id)), 4);
+    while (stream.acked.length < 50) await pause(50);
+    await stream.stop();
+
+    c.start('n4', founders); // a joiner: not in its own --peers
+    const add = await fetch(`${c.url('n1')}/v1/cluster/members`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'n4', apiUrl: c.url('n4'), peerUrl: `http://127.0.0.1:${c.node('n4').peerPort}` }),
+    });
+    expect(add.status, await add.clone().text()).toBe(200);
+    const leader = await c.waitForLeader();
+    const view = await c.view(leader);
+    expect(view!.members.find((m) => m.id === 'n4')).toMatchObject({ id: 'n4', voter: true });
+    const target = Math.max(...stream.acked.map((a) => a.index));
+    await c.waitApplied('n4', target);
+    expect(await missingSessions(c.url('n4'), stream.acked)).toEqual([]);
+    const n4view = await c.view('n4');
+    expect(n4view!.leader).toBe(leader);
+
+    const victim = founders.find((id) => id !== leader)!;
+    const del = await fetch(`${c.url(leader)}/v1/cluster/members/${victim}`, { method: 'DELETE' });
+    expect(del.status, await del.clone().text()).toBe(200);
+    const after = await c.view(leader);
+    expect(after!.members.map((m) => m.id).sort()).toEqual(['n1', 'n2', 'n3', 'n4'].filter((id) => id !== victim).sort());
+  });
+});
