@@ -127,32 +127,42 @@ export class LevelStorage implements RaftStorage {
       this.queue.push({ ops, resolve, reject });
       // Idle: write now (alone). Busy: the running flush picks this up next,
       // merged with whatever else queued meanwhile (group commit).
-      if (!this.flushing) this.flushing = this.flush();
+      this.kick();
+    });
+  }
+
+  /**
+   * Start a flush unless one runs. `flushing` is cleared only from the
+   * promise's settlement, never from inside flush(): a flush with nothing to
+   * write finishes synchronously, and clearing inside it would run before the
+   * assignment here and leave `flushing` set for good (every later save hung).
+   */
+  private kick(): void {
+    if (this.flushing || this.queue.length === 0) return;
+    this.flushing = this.flush().finally(() => {
+      this.flushing = null;
+      this.kick();
     });
   }
 
   private async flush(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const group = this.queue.splice(0, SAVES_PER_GROUP_COMMIT_MAX);
-        const ops = group.flatMap((w) => w.ops);
-        try {
-          // LevelDB applies a batch's operations in order, so later puts and
-          // deletes of the same key win: the merged batch equals the saves in sequence.
-          if (ops.length > 0) {
-            await this.db.batch(ops, SYNC);
-            this.stats.syncedBatches++;
-          }
-        } catch (err) {
-          this.failure = new Error(`synced write failed; storage is unusable until restart: ${(err as Error).message}`, { cause: err });
-          this.log.error({ err }, 'synced write failed');
-          for (const w of [...group, ...this.queue.splice(0)]) w.reject(this.failure);
-          return;
+    while (this.queue.length > 0) {
+      const group = this.queue.splice(0, SAVES_PER_GROUP_COMMIT_MAX);
+      const ops = group.flatMap((w) => w.ops);
+      try {
+        // LevelDB applies a batch's operations in order, so later puts and
+        // deletes of the same key win: the merged batch equals the saves in sequence.
+        if (ops.length > 0) {
+          await this.db.batch(ops, SYNC);
+          this.stats.syncedBatches++;
         }
-        for (const w of group) w.resolve();
+      } catch (err) {
+        this.failure = new Error(`synced write failed; storage is unusable until restart: ${(err as Error).message}`, { cause: err });
+        this.log.error({ err }, 'synced write failed');
+        for (const w of [...group, ...this.queue.splice(0)]) w.reject(this.failure);
+        return;
       }
-    } finally {
-      this.flushing = null;
+      for (const w of group) w.resolve();
     }
   }
 
