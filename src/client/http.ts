@@ -77,7 +77,10 @@ export class HttpEngine {
 
   constructor(readonly config: HttpConfig) {
     if (config.endpoints.length === 0) throw new Error('lockstep client: at least one endpoint is required');
-    if (config.maxAttempts < 1) throw new Error('lockstep client: maxAttempts must be >= 1');
+    if (!Number.isInteger(config.maxAttempts) || config.maxAttempts < 1) throw new Error('lockstep client: maxAttempts must be an integer >= 1');
+    for (const k of ['requestTimeoutMs', 'totalTimeoutMs', 'backoffBaseMs', 'backoffMaxMs'] as const) {
+      if (!(config[k] > 0)) throw new Error(`lockstep client: ${k} must be > 0, got ${config[k]}`);
+    }
     for (const e of config.endpoints) {
       if (!/^https?:\/\/[^/]+$/.test(e)) throw new Error(`lockstep client: endpoint '${e}' must look like http://host:port (no path)`);
     }

@@ -190,4 +190,13 @@ describe('request engine', () => {
     const err = (await drive(clock, client.cluster()).catch((e: unknown) => e)) as LockstepError;
     expect(err.code).toBe('protocol');
   });
+
+  it('checks its limits and endpoints at construction', () => {
+    const clock = new ManualClock();
+    const { fetch } = fakeFetch(clock, () => json(200, {}));
+    expect(() => new Client({ endpoints: [], fetch })).toThrow(/endpoint/);
+    expect(() => new Client({ endpoints: ['http://n1:7001/v1'], fetch })).toThrow(/no path/);
+    expect(() => new Client({ endpoints: E, fetch, maxAttempts: 0 })).toThrow(/maxAttempts/);
+    expect(() => new Client({ endpoints: E, fetch, requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs/);
+  });
 });
