@@ -12,7 +12,7 @@ import { runChaos } from './run.js';
 const USAGE = `usage: npm run chaos -- [--nodes 3|5] [--duration 120s] [--seed S]
                      [--faults partition,kill,pause,clock,membership|none]
                      [--port-base 20000] [--election-ms 1000] [--heartbeat-ms 100]
-                     [--recovery-bound-ms 10000] [--runs-dir .runs] [--cli dist/cli/main.js] [--quiet]`;
+                     [--recovery-bound-ms 10000] [--runs-dir .runs] [--cli dist/cli/main.js] [--snapshot-every N] [--quiet]`;
 
 export function parseChaosArgs(argv: string[]): ChaosOptions {
   const { values } = parseArgs({
@@ -28,6 +28,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
       'recovery-bound-ms': { type: 'string' },
       'runs-dir': { type: 'string' },
       cli: { type: 'string' },
+      'snapshot-every': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -56,6 +57,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
     runsDir: values['runs-dir'] ?? DEFAULT_OPTIONS.runsDir,
     cliPath: values.cli ?? DEFAULT_OPTIONS.cliPath,
     quiet: values.quiet ?? false,
+    snapshotEvery: values['snapshot-every'] === undefined ? null : int('snapshot-every', values['snapshot-every'], 0),
   };
   validate(o);
   return o;

@@ -20,6 +20,8 @@ export interface ChaosOptions {
   lockClients: number;
   electionCandidates: number;
   quiet: boolean;
+  /** Passed to `serve --snapshot-every`; null: the server's default. */
+  snapshotEvery: number | null;
 }
 
 export const DURATION_MS_MAX = 24 * 3600 * 1000;
@@ -40,6 +42,7 @@ export const DEFAULT_OPTIONS: ChaosOptions = {
   lockClients: 6,
   electionCandidates: 3,
   quiet: false,
+  snapshotEvery: null,
 };
 
 /** "120s", "2m", "1500ms", "90" (seconds). */

@@ -48,7 +48,7 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
   };
   const prng = new Prng(options.seed);
   const cluster = new ChaosCluster(
-    { nodes: options.nodes, runDir, portBase: options.portBase, heartbeatMs: options.heartbeatMs, electionMs: options.electionMs, cliPath: path.resolve(options.cliPath) },
+    { nodes: options.nodes, runDir, portBase: options.portBase, heartbeatMs: options.heartbeatMs, electionMs: options.electionMs, cliPath: path.resolve(options.cliPath), snapshotEvery: options.snapshotEvery },
     prng.fork(),
     nowMs,
   );
@@ -148,7 +148,7 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
   writeJsonl(path.join(runDir, 'register.jsonl'), records.register);
   writeJsonl(path.join(runDir, 'observe.jsonl'), observeEvents);
   say('checking');
-  const checks = [
+  const checks: CheckResult[] = [
     ...extraChecks,
     ...runChecks(records, { recoveryBoundMs: options.recoveryBoundMs }),
     checkObservers(observeEvents, history),
@@ -165,6 +165,11 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
       cluster.unexpectedExits.map((e) => `${e.node} exited by itself at ${e.atMs.toFixed(0)}ms (code ${e.code}, signal ${e.signal}); see nodes/${e.node}.log`),
     ),
   ];
+  // Links nobody dialed through their proxy: faults on them did nothing (see FINDINGS.md F1).
+  const linkStats = cluster.linkStats();
+  writeFileSync(path.join(runDir, 'links.json'), JSON.stringify(linkStats, null, 1));
+  const idle = linkStats.filter((l) => l.connections === 0 && !l.link.startsWith('*'));
+  if (idle.length > 0) checks.push(result('fault-layer', 'every directed link was dialed through its proxy', [], [`links never dialed through their proxy: ${idle.map((l) => l.link).join(', ')}`]));
   const ok = checks.every((c) => c.violations.length === 0);
   const summary = summaryText(options, records, checks, runDir);
   writeFileSync(path.join(runDir, 'summary.txt'), summary);

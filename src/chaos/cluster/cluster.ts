@@ -19,6 +19,7 @@ export interface ClusterOptions {
   heartbeatMs: number;
   electionMs: number;
   cliPath: string;
+  snapshotEvery: number | null;
 }
 
 export class ChaosCluster {
@@ -80,6 +81,7 @@ export class ChaosCluster {
       electionMs: o.electionMs,
       peersArg: () => this.network.peersArg(id, !this.joiners.has(id)),
       cliPath: o.cliPath,
+      snapshotEvery: o.snapshotEvery,
     };
     await this.network.addNode({ id, peerPort: spec.peerPort });
     this.clocks.register(id, spec.clockFile);
@@ -123,6 +125,11 @@ export class ChaosCluster {
     const ingress = await this.network.addIngress(id);
     node.start();
     return { node, peerUrl: `http://${ingress.address}` };
+  }
+
+  /** Per directed link: connections its proxy accepted (0: the link was never dialed through the proxy). */
+  linkStats(): Array<{ link: string; connections: number; bytes: number }> {
+    return this.network.stats();
   }
 
   apiUrls(): Array<{ node: string; url: string }> {

@@ -19,6 +19,8 @@ export interface NodeSpec {
   peersArg: () => string;
   /** The CLI entry point (dist/cli/main.js). */
   cliPath: string;
+  /** `--snapshot-every`, or null for the server's default. */
+  snapshotEvery: number | null;
 }
 
 export interface UnexpectedExit {
@@ -70,6 +72,7 @@ export class NodeProcess {
       '--data', s.dataDir,
       '--heartbeat-ms', String(s.heartbeatMs),
       '--election-ms', String(s.electionMs),
+      ...(s.snapshotEvery !== null ? ['--snapshot-every', String(s.snapshotEvery)] : []),
     ];
     const child = spawn(process.execPath, args, {
       env: { ...process.env, LOCKSTEP_FAULT_CLOCK_FILE: s.clockFile },

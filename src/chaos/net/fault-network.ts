@@ -105,6 +105,12 @@ export class FaultNetwork {
       .join(',');
   }
 
+  stats(): Array<{ link: string; connections: number; bytes: number }> {
+    // Links into a joiner are unused by design: its inbound traffic takes its shared ingress proxy.
+    const used = [...this.proxies.values()].filter((p) => !this.ingress.has(p.to));
+    return [...used, ...this.ingress.values()].map((p) => ({ link: `${p.from}->${p.to}`, connections: p.connectionsAccepted, bytes: p.bytesForward + p.bytesBack }));
+  }
+
   setLinks(links: readonly Link[], fault: LinkFault): void {
     for (const [from, to] of links) this.proxy(from, to).set(fault);
     for (const [id, proxy] of this.ingress) {

@@ -5,7 +5,8 @@ import type { CheckResult } from '../checker/result.js';
 import type { ChaosOptions } from '../options.js';
 
 export function replayCommand(o: ChaosOptions): string {
-  return `npm run chaos -- --nodes ${o.nodes} --duration ${Math.round(o.durationMs / 1000)}s --seed ${o.seed} --faults ${o.faults.join(',') || 'none'}`;
+  const extra = `${o.snapshotEvery !== null ? ` --snapshot-every ${o.snapshotEvery}` : ''}${o.electionMs !== 1000 ? ` --election-ms ${o.electionMs}` : ''}`;
+  return `npm run chaos -- --nodes ${o.nodes} --duration ${Math.round(o.durationMs / 1000)}s --seed ${o.seed} --faults ${o.faults.join(',') || 'none'}${extra}`;
 }
 
 function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, number> {
