@@ -47,6 +47,16 @@ describe('health, cluster, metrics, docs', () => {
     expect(h.node.members.map((m) => m.id)).toEqual(['n1']);
   });
 
+  it('a member\'s peer address is host:port as `serve --peer` takes it; garbage is 400 and adds nothing', async () => {
+    const add = await h.call('POST', '/v1/cluster/members', { id: 'n3', apiUrl: 'http://127.0.0.1:7003', peerUrl: '127.0.0.1:7103' });
+    expect(add.status).toBe(200);
+    expect(add.body.members.map((m: { id: string }) => m.id)).toEqual(['n1', 'n3']);
+    const bad = await h.call('POST', '/v1/cluster/members', { id: 'n4', apiUrl: 'http://127.0.0.1:7004', peerUrl: 'not an address' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_argument');
+    expect(h.node.members.map((m) => m.id)).toEqual(['n1', 'n3']);
+  });
+
   it('leadership transfer to an unknown member is 404; to a member answers the new leader', async () => {
     expect((await h.call('POST', '/v1/cluster/leadership', { to: 'nope' })).status).toBe(404);
     await h.call('POST', '/v1/cluster/members', { id: 'n2', apiUrl: 'http://127.0.0.1:7002', peerUrl: 'http://127.0.0.1:7102' });

@@ -40,6 +40,14 @@ const clusterSchema = {
 
 const idSchema = { type: 'string', minLength: 1, maxLength: ID_CHARS_MAX, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' } as const;
 const urlSchema = { type: 'string', minLength: 1, maxLength: 2048, pattern: '^https?://' } as const;
+/** Peer addresses are written as `serve --peer` takes them (host:port); a scheme in front is accepted too. */
+const peerAddressSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 2048,
+  pattern: '^((https?|tcp)://)?[A-Za-z0-9._\\[\\]:-]+:[0-9]{1,5}/?$',
+  description: 'host:port of the peer listener, as given to `lockstep serve --peer` (http:// or tcp:// in front is accepted).',
+} as const;
 
 export function clusterView(ctx: ServerContext) {
   const status = ctx.node.status();
@@ -96,7 +104,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
       summary: 'Add a member (voter by default, or a learner with voter: false). Answers 200 with the cluster view after the change; 400 invalid_argument if the id is already a member.',
       body: {
         type: 'object',
-        properties: { id: idSchema, apiUrl: urlSchema, peerUrl: urlSchema, voter: { type: 'boolean', default: true } },
+        properties: { id: idSchema, apiUrl: urlSchema, peerUrl: peerAddressSchema, voter: { type: 'boolean', default: true } },
         required: ['id', 'apiUrl', 'peerUrl'],
       },
       response: { 200: clusterSchema, ...errors },
