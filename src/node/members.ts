@@ -41,6 +41,13 @@ export class Membership {
   private voters: NodeId[];
   private learners: NodeId[];
   private readonly book = new Map<NodeId, MemberAddress>();
+  /**
+   * Peer addresses this node was told locally (--peers). Replicated contexts
+   * (snapshots, config entries) carry the PROPOSER's address book; where nodes
+   * reach each other at different addresses (NAT, containers, a proxy per
+   * link) those must not override what the operator gave this node.
+   */
+  private readonly pinnedPeerUrls = new Map<NodeId, string>();
 
   constructor(initialVoters: NodeId[]) {
     this.voters = [...initialVoters];
@@ -69,9 +76,18 @@ export class Membership {
     else if (change.kind !== 'removeNode') throw new Error(`unknown conf change kind ${String(change.kind)}`);
   }
 
+  /** An address given to this node directly (its --peers list): replicated contexts never override it. */
+  pinPeerUrl(id: NodeId, peerUrl: string): void {
+    this.pinnedPeerUrls.set(id, peerUrl);
+    this.learnAddress(id, { peerUrl });
+  }
+
+  /** A replicated context (snapshot or config entry): the proposer's view of the member's addresses. */
   learnContext(id: NodeId, bytes: Uint8Array | undefined): void {
     const ctx = decodeMemberContext(bytes);
-    if (ctx) this.learnAddress(id, ctx);
+    if (!ctx) return;
+    const pinned = this.pinnedPeerUrls.get(id);
+    this.learnAddress(id, { peerUrl: pinned ?? ctx.peerUrl, apiUrl: ctx.apiUrl });
   }
 
   learnAddress(id: NodeId, address: Partial<MemberAddress>): boolean {

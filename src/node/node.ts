@@ -146,7 +146,10 @@ export class RaftNode implements ReplicatedNode {
     this.clusterId = options.clusterId;
     this.log = options.logger;
     this.membership = new Membership(options.members.map((m) => m.id));
-    for (const m of options.members) this.membership.learnAddress(m.id, { peerUrl: m.peerUrl, apiUrl: m.apiUrl ?? null });
+    for (const m of options.members) {
+      this.membership.pinPeerUrl(m.id, m.peerUrl);
+      if (m.apiUrl) this.membership.learnAddress(m.id, { apiUrl: m.apiUrl });
+    }
     if (options.apiUrl) this.membership.learnAddress(this.id, { apiUrl: options.apiUrl });
     this.readIdPrefix = `${options.id}:${options.clock.wallMs().toString(36)}:${Math.random().toString(36).slice(2, 10)}:`;
     this.metrics = options.registry ? createNodeMetrics(options.registry, () => this.status()) : null;

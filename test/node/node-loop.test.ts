@@ -242,7 +242,9 @@ describe('RaftNode snapshots and membership', () => {
     const { node, raft, machine, transport } = await makeNode({ storage });
     expect(machine.data.get('kept')).toBe('yes');
     expect(node.status().appliedIndex).toBe(5);
-    expect(transport.peers.get(N2)).toBe('10.0.0.2:9'); // the snapshot's address wins over --peers
+    // --peers wins over the snapshot's (the snapshotting node's) address book; API URLs are still learned from it.
+    expect(transport.peers.get(N2)).toBe('127.0.0.1:2');
+    expect(node.status().members.find((m) => m.id === N2)?.apiUrl).toBe('http://10.0.0.2:8');
     raft().commitTo(6);
     node['scheduleReady']();
     await settle();
