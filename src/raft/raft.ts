@@ -172,8 +172,19 @@ export class Raft implements RaftCore {
 
   // ---------------------------------------------------------------- roles
 
+  /**
+   * Whether this node may campaign. A voter of its latest configuration may. So may a node that
+   * an uncommitted change removed from the configuration it was a voter of: dissertation §4.2.2,
+   * "a server that is not part of its own latest configuration should still start new elections,
+   * as it might still be needed until the Cnew entry is committed" (Figure 4.6). It then campaigns
+   * in its latest configuration without counting its own vote (voteResult counts only voters), and
+   * if it wins it commits the change with its no-op and steps down (afterLeaderCommit).
+   * Simulator finding F3, test/sim/FINDINGS.md.
+   */
   private promotable(): boolean {
-    return this.membership.voters.has(this.id);
+    if (this.membership.voters.has(this.id)) return true;
+    if (this.lastConfIndex <= this.log.commit) return false;
+    return this.membershipAt(this.lastConfIndex - 1).m.voters.has(this.id);
   }
 
   private setTerm(t: Term): void {
