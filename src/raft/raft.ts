@@ -306,11 +306,12 @@ export class Raft implements RaftCore {
     invariant(m.to === this.id, () => `message for ${m.to} stepped into ${this.id}`);
     if (m.from === this.id) return;
 
-    if (m.type === 'Vote' || m.type === 'PreVote') {
-      // #7: a removed (or unknown) server must not disrupt: its vote requests are ignored outright.
-      if (!this.membership.voters.has(m.from)) return;
-    }
-
+    // Vote requests are answered whatever our configuration says of the candidate (dissertation §4.1:
+    // "servers process incoming RPC requests without consulting their current configurations"; etcd-io/raft
+    // does the same). Our configuration may be stale: a node that is a learner or unknown here can be a
+    // voter in a newer configuration, and the only electable one (simulator finding F3). A removed server
+    // is kept from disrupting a working cluster by the lease check below (#7, #8, dissertation §4.2.3) and
+    // by pre-vote, not by its absence from our configuration.
     if (m.term > this.term) {
       if (m.type === 'Vote' || m.type === 'PreVote') {
         const transfer = m.type === 'Vote' && m.transfer;

@@ -44,4 +44,31 @@ describe('elections while a membership change is uncommitted (F3)', () => {
     net.tickAll(50);
     expect(net.node('a').status().role).toBe('follower');
   });
+
+  it('a node that is a learner in a lagging voter’s configuration gets that voter’s vote (dissertation §4.1)', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.campaign('a');
+    net.add('d');
+    net.node('a').proposeConfChange({ kind: 'addLearner', node: nodeId('d') });
+    net.process();
+    net.tickAll(3);
+    net.propose('x');
+    // Promote d; c never hears of it. Then one more entry that only d receives.
+    net.filter = (m) => (isAppendTo(m, 'c') ? 'drop' : 'deliver');
+    net.node('a').proposeConfChange({ kind: 'addVoter', node: nodeId('d') });
+    net.process();
+    net.filter = (m) => (isAppendTo(m, 'b', 'c') ? 'drop' : 'deliver');
+    net.propose('y');
+    net.isolate('a');
+    net.filter = null;
+    expect(net.node('c').status().conf).toEqual({ voters: ['a', 'b', 'c'], learners: ['d'] });
+    expect(net.node('d').status().lastIndex).toBeGreaterThan(net.node('b').status().lastIndex);
+    // d (configuration a,b,c,d) is the only node that can win: b needs d, which has a longer log; c
+    // (configuration a,b,c) needs b, which has a longer log. d needs c's vote although c sees it as a learner.
+    const elected = tickUntil(net, () => net.leaders().some((id) => id !== 'a'));
+    expect(elected, `roles: ${['b', 'c', 'd'].map((id) => `${id}=${net.node(id).status().role}`).join(' ')}`).toBe(true);
+    expect(net.leaders().filter((id) => id !== 'a')).toEqual(['d']);
+    net.propose('after', 'd');
+    expect(net.appliedData('c')).toEqual(['x', 'y', 'after']);
+  });
 });

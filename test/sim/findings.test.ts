@@ -42,6 +42,12 @@ describe('findings', () => {
     expect(r.failure, describeFailure(r)).toBeNull();
   });
 
+  it('F3 seed: 949111543 (3 nodes) elects the one node that can win while a membership change is uncommitted', () => {
+    // Scripted scenarios for both causes: test/raft/membership-liveness.test.ts.
+    const r = runSimulation({ seed: 949111543, nodes: 3, steps: 300 }, Raft);
+    expect(r.failure, describeFailure(r)).toBeNull();
+  });
+
   it('F2 seed: 6400 (3 nodes, no pre-vote) elects a leader within the liveness bound after the heal', () => {
     const r = runSimulation({ seed: 6400, nodes: 3, steps: 300 }, Raft);
     expect(r.failure, describeFailure(r)).toBeNull();
