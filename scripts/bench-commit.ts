@@ -20,6 +20,10 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '1,64' },
     'heartbeat-ms': { type: 'string', default: '50' },
     'election-ms': { type: 'string', default: '500' },
+    /** Write a V8 CPU profile of every node into this directory (nodes are stopped with SIGTERM so it is flushed). */
+    'prof-dir': { type: 'string' },
+    /** After each level, print every node's Ready/save counters from GET /metrics (where the time goes). */
+    metrics: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -63,6 +67,17 @@ async function waitLeader(ids: string[]): Promise<string> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('no leader within 30 s');
+}
+
+/** The node's synced-save histogram totals (lockstep_node_save_duration_seconds, lockstep_node_entries_per_save). */
+async function saveCounters(port: number): Promise<{ count: number; sum: number; entries: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const num = (name: string): number => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    count: num('lockstep_node_save_duration_seconds_count'),
+    sum: num('lockstep_node_save_duration_seconds_sum'),
+    entries: num('lockstep_node_entries_per_save_sum'),
+  };
 }
 
 async function runLevel(url: string, concurrency: number): Promise<Level> {
@@ -116,6 +131,7 @@ async function main(): Promise<void> {
     spawn(
       process.execPath,
       [
+        ...(values['prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['prof-dir'])] : []),
         CLI, 'serve',
         '--id', id,
         '--api', `127.0.0.1:${BASE + k + 1}`,
@@ -133,7 +149,19 @@ async function main(): Promise<void> {
     const leader = await waitLeader(ids);
     const url = `http://127.0.0.1:${BASE + ids.indexOf(leader) + 1}`;
     const results: Level[] = [];
-    for (const c of LEVELS) results.push(await runLevel(url, c));
+    for (const c of LEVELS) {
+      const before = values.metrics ? await Promise.all(ids.map((_, k) => saveCounters(BASE + k + 1))) : [];
+      results.push(await runLevel(url, c));
+      if (values.metrics) {
+        const after = await Promise.all(ids.map((_, k) => saveCounters(BASE + k + 1)));
+        ids.forEach((id, k) => {
+          const saves = after[k].count - before[k].count;
+          const ms = ((after[k].sum - before[k].sum) * 1000) / Math.max(1, saves);
+          const entries = (after[k].entries - before[k].entries) / Math.max(1, saves);
+          console.log(`  c=${c} ${id}${id === leader ? ' (leader)' : ''}: ${saves} saves, ${ms.toFixed(3)} ms/save, ${entries.toFixed(1)} entries/save`);
+        });
+      }
+    }
     console.log(`3-node loopback cluster, fsync on, session creates via HTTP to the leader, ${SECONDS}s per level`);
     console.log('concurrency  commits/s   p50 ms   p99 ms   max ms   failed');
     for (const r of results) {
@@ -143,10 +171,28 @@ async function main(): Promise<void> {
     }
     console.log('BENCH ' + JSON.stringify({ bench: 'commit', nodes: 3, fsync: true, seconds: SECONDS, levels: results }));
   } finally {
-    for (const p of procs) p.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 200));
+    await stopAll(procs);
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** SIGTERM (a graceful stop flushes CPU profiles), SIGKILL whatever is still running after a grace period. */
+async function stopAll(procs: ChildProcess[]): Promise<void> {
+  const GRACE_MS = 5_000;
+  await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise<void>((done) => {
+          if (p.exitCode !== null || p.signalCode !== null) return done();
+          const timer = setTimeout(() => p.kill('SIGKILL'), GRACE_MS);
+          p.once('exit', () => {
+            clearTimeout(timer);
+            done();
+          });
+          p.kill('SIGTERM');
+        }),
+    ),
+  );
 }
 
 main().catch((err: unknown) => {

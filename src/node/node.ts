@@ -3,7 +3,9 @@
 // loop. One Ready at a time, handled in this order:
 //   1. persist hard state, entries and snapshot in ONE synced write; while it
 //      is in flight, proposals and messages keep stepping the core and go out
-//      in the next Ready together (group commit);
+//      in the next Ready together (group commit). A Ready whose only durable
+//      change is the commit index (mustSync false) is written unsynced and not
+//      waited for;
 //   2. only then send messages (persist before you speak, correctness.md #4);
 //   3. restore an incoming snapshot, apply committed entries in order;
 //   4. resolve proposals by index AND term, serve reads whose index is applied;
@@ -313,12 +315,22 @@ export class RaftNode implements ReplicatedNode {
         }
         this.lastTerm = rd.hardState.term;
       }
-      const t0 = o.clock.monotonicMs();
-      await o.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
-      this.metrics?.saveSeconds.observe(Math.max(0, o.clock.monotonicMs() - t0) / 1000);
-      if (rd.entries.length > 0) this.metrics?.entriesPerSave.observe(rd.entries.length);
-      this.stats.saves++;
-      this.stats.entriesSaved += rd.entries.length;
+      if (!rd.mustSync) {
+        // Only the commit index changed: a lost commit index is re-learned from
+        // the leader (etcd raft's MustSync), so it is written without an fsync and
+        // not waited for. It stays ordered before every later save, and the next
+        // synced save makes it durable. A failure is fatal like any other.
+        o.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, sync: false }).catch((err: unknown) => {
+          this.die(err instanceof Error ? err : new Error(String(err)));
+        });
+      } else {
+        const t0 = o.clock.monotonicMs();
+        await o.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+        this.metrics?.saveSeconds.observe(Math.max(0, o.clock.monotonicMs() - t0) / 1000);
+        if (rd.entries.length > 0) this.metrics?.entriesPerSave.observe(rd.entries.length);
+        this.stats.saves++;
+        this.stats.entriesSaved += rd.entries.length;
+      }
     }
     if (this.stopped) return;
 

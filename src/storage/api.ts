@@ -25,4 +25,11 @@ export interface StorageWrite {
   hardState: HardState | null;
   entries: Entry[];
   snapshot: Snapshot | null;
+  /**
+   * false: the write need not be fsynced before the promise resolves (Ready.mustSync
+   * false: only the commit index changed, which a restarted node re-learns from the
+   * leader; etcd writes it the same way). It is still ordered with the other writes
+   * and made durable by the next synced one. Default true.
+   */
+  sync?: boolean;
 }

@@ -22,6 +22,8 @@ type Op = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; k
 
 /** Every durable write goes through here: the one place that chooses the write options. */
 const SYNC = Object.freeze({ sync: true });
+/** A group made only of writes that asked for no sync (commit-index-only hard states). */
+const NO_SYNC = Object.freeze({ sync: false });
 
 /** Acknowledged (committed) data is damaged or missing: never repaired silently. */
 export class CorruptLogError extends Error {
@@ -36,6 +38,7 @@ export class CorruptLogError extends Error {
 
 interface QueuedWrite {
   ops: Op[];
+  sync: boolean;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -86,22 +89,22 @@ export class LevelStorage implements RaftStorage {
 
   save(write: StorageWrite): Promise<void> {
     // Planned and encoded now, in call order: later mutation of `write` by the caller cannot change what is stored.
-    return this.planned(() => this.toOps(this.requireShape().planWrite(write)));
+    return this.planned(() => this.toOps(this.requireShape().planWrite(write)), write.sync ?? true);
   }
 
   compact(upTo: LogIndex): Promise<void> {
-    return this.planned(() => this.toOps(this.requireShape().planCompact(upTo)));
+    return this.planned(() => this.toOps(this.requireShape().planCompact(upTo)), true);
   }
 
   /** Invariant violations surface as a rejected promise, like every other failure of an async call. */
-  private planned(plan: () => Op[]): Promise<void> {
+  private planned(plan: () => Op[], sync: boolean): Promise<void> {
     let ops: Op[];
     try {
       ops = plan();
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.enqueue(ops);
+    return this.enqueue(ops, sync);
   }
 
   async close(): Promise<void> {
@@ -120,11 +123,11 @@ export class LevelStorage implements RaftStorage {
     return ops;
   }
 
-  private enqueue(ops: Op[]): Promise<void> {
+  private enqueue(ops: Op[], sync: boolean): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     this.stats.writes++;
     return new Promise((resolve, reject) => {
-      this.queue.push({ ops, resolve, reject });
+      this.queue.push({ ops, sync, resolve, reject });
       // Idle: write now (alone). Busy: the running flush picks this up next,
       // merged with whatever else queued meanwhile (group commit).
       this.kick();
@@ -152,9 +155,12 @@ export class LevelStorage implements RaftStorage {
       try {
         // LevelDB applies a batch's operations in order, so later puts and
         // deletes of the same key win: the merged batch equals the saves in sequence.
+        // One write that needs a sync makes the whole group synced; an unsynced
+        // write sits in LevelDB's log file, so the next synced batch covers it.
         if (ops.length > 0) {
-          await this.db.batch(ops, SYNC);
-          this.stats.syncedBatches++;
+          const sync = group.some((w) => w.sync);
+          await this.db.batch(ops, sync ? SYNC : NO_SYNC);
+          if (sync) this.stats.syncedBatches++;
         }
       } catch (err) {
         this.failure = new Error(`synced write failed; storage is unusable until restart: ${(err as Error).message}`, { cause: err });

@@ -83,6 +83,40 @@ describe('RaftNode Ready handling', () => {
     await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
   });
 
+  it('writes a commit-only hard state unsynced and applies without waiting for it (Ready.mustSync false)', async () => {
+    const { node, storage, raft, machine } = await makeNode();
+    const p = node.propose(kv('x', 'one'), 10_000);
+    await settle();
+    storage.completeOne();
+    await settle();
+    expect(storage.saves).toHaveLength(1);
+    expect(storage.saves[0].sync).toBeUndefined(); // entries: synced (the default)
+    raft().commitTo(1);
+    node['scheduleReady']();
+    // Applied and answered while the commit index write is still in flight.
+    await expect(p).resolves.toEqual({ index: 1, result: null });
+    expect(machine.data.get('x')).toBe('one');
+    expect(storage.saves).toHaveLength(2);
+    expect(storage.saves[1]).toMatchObject({ sync: false, entries: [], hardState: { commit: 1 } });
+    expect(storage.inFlight).toHaveLength(1);
+    storage.completeOne();
+    storage.autoResolve = true;
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
+  it('a failed unsynced commit write is fatal too', async () => {
+    let fatal: Error | null = null;
+    const { node, storage, raft } = await makeNode({ onFatal: (err) => (fatal = err) });
+    raft().commitTo(0);
+    node['scheduleReady']();
+    await settle();
+    expect(storage.saves.at(-1)?.sync).toBe(false);
+    storage.failOne(new Error('disk on fire'));
+    await settle();
+    expect(fatal).toBeInstanceOf(Error);
+    expect(node.failure()?.message).toContain('disk on fire');
+  });
+
   it('resolves a proposal with the state machine result once applied, matching index and term', async () => {
     const { node, storage, raft, machine } = await makeNode();
     storage.autoResolve = true;

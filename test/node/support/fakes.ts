@@ -43,6 +43,8 @@ export class FakeRaft implements RaftCore {
   transfers: NodeId[] = [];
   ticksSinceQuorumContact: number | null = 0;
   private pending = this.empty();
+  /** Whether the pending hard state changes term or vote (a commit-only change need not be synced). */
+  private termOrVoteChanged = false;
 
   constructor(
     readonly id: NodeId,
@@ -120,6 +122,7 @@ export class FakeRaft implements RaftCore {
     if (newTerm !== undefined) this.term = term(newTerm);
     this.pending.softState = { role, leader } satisfies SoftState;
     this.pending.hardState = { term: this.term, vote: null, commit: this.commit };
+    this.termOrVoteChanged = true;
   }
   giveSnapshot(snapshot: Snapshot): void {
     this.pending.snapshot = snapshot;
@@ -148,7 +151,9 @@ export class FakeRaft implements RaftCore {
   }
   ready(): Ready {
     const rd = this.pending;
-    rd.mustSync = !!(rd.hardState || rd.entries.length || rd.snapshot);
+    // As the real core: a hard state whose only change is the commit index need not be synced.
+    rd.mustSync = !!((rd.hardState && this.termOrVoteChanged) || rd.entries.length || rd.snapshot);
+    this.termOrVoteChanged = false;
     this.pending = this.empty();
     return rd;
   }
