@@ -7,6 +7,9 @@
 //      change is the commit index (mustSync false) is written unsynced and not
 //      waited for;
 //   2. only then send messages (persist before you speak, correctness.md #4);
+//      except a leader's Appends and Heartbeats, which go out before the write
+//      as in etcd (src/raft/early-send.ts: the core counts the leader's own
+//      entries for commit only after advance);
 //   3. restore an incoming snapshot, apply committed entries in order;
 //   4. resolve proposals by index AND term, serve reads whose index is applied;
 //   5. advance; then, if due, snapshot the state machine (its synced save
@@ -31,6 +34,7 @@ import {
   logIndex,
   term as asTerm,
 } from '../raft/types.js';
+import { sendableBeforePersist } from '../raft/early-send.js';
 import type { RaftStorage } from '../storage/api.js';
 import type { PeerHello, Transport } from '../transport/api.js';
 import {
@@ -119,6 +123,8 @@ export class RaftNode implements ReplicatedNode {
   private role: Role = 'follower';
   private leader: NodeId | null = null;
   private lastTerm: Term = asTerm(0);
+  /** The vote as of the last persisted hard state (with lastTerm: what early sends may rely on). */
+  private lastVote: NodeId | null = null;
   private applied: LogIndex = logIndex(0);
   private appliedTerm: Term = asTerm(0);
   private lastSnapshotIndex: LogIndex = logIndex(0);
@@ -176,6 +182,7 @@ export class RaftNode implements ReplicatedNode {
     // restarted node can reach members that joined after its snapshot.
     for (const e of persisted.entries) if (e.type === 'config') this.membership.learnContext(e.change.node, e.change.context);
     this.lastTerm = persisted.hardState.term;
+    this.lastVote = persisted.hardState.vote;
     const config: RaftConfig = {
       id: o.id,
       initialVoters: o.members.map((m) => m.id),
@@ -306,15 +313,27 @@ export class RaftNode implements ReplicatedNode {
     }
     if (addressesChanged) o.transport.setPeers(this.membership.peerAddresses(this.id));
 
+    // Assertions that stay on: a term never decreases.
+    if (rd.hardState && rd.hardState.term < this.lastTerm) {
+      throw new Error(`term went back from ${this.lastTerm} to ${rd.hardState.term}`);
+    }
+
+    // (0) A leader's Appends and Heartbeats go out now, in parallel with its own
+    // write (dissertation §10.2.1); everything else waits for the write.
+    let late = rd.messages;
+    if (rd.messages.length > 0) {
+      const early = sendableBeforePersist(rd, { term: this.lastTerm, vote: this.lastVote });
+      const now: Message[] = [];
+      late = [];
+      for (const m of rd.messages) (early(m) ? now : late).push(m);
+      if (now.length > 0) {
+        o.transport.send(now);
+        this.stats.messagesSent += now.length;
+      }
+    }
+
     // (1) One synced write; persist before speaking.
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
-      if (rd.hardState) {
-        // Assertions that stay on: a term never decreases.
-        if (rd.hardState.term < this.lastTerm) {
-          throw new Error(`term went back from ${this.lastTerm} to ${rd.hardState.term}`);
-        }
-        this.lastTerm = rd.hardState.term;
-      }
       if (!rd.mustSync) {
         // Only the commit index changed: a lost commit index is re-learned from
         // the leader (etcd raft's MustSync), so it is written without an fsync and
@@ -326,6 +345,10 @@ export class RaftNode implements ReplicatedNode {
       } else {
         const t0 = o.clock.monotonicMs();
         await o.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+        if (rd.hardState) {
+          this.lastTerm = rd.hardState.term;
+          this.lastVote = rd.hardState.vote;
+        }
         this.metrics?.saveSeconds.observe(Math.max(0, o.clock.monotonicMs() - t0) / 1000);
         if (rd.entries.length > 0) this.metrics?.entriesPerSave.observe(rd.entries.length);
         this.stats.saves++;
@@ -335,9 +358,9 @@ export class RaftNode implements ReplicatedNode {
     if (this.stopped) return;
 
     // (2) Only now may messages that depend on it go out.
-    if (rd.messages.length > 0) {
-      o.transport.send(rd.messages);
-      this.stats.messagesSent += rd.messages.length;
+    if (late.length > 0) {
+      o.transport.send(late);
+      this.stats.messagesSent += late.length;
     }
 
     // (3) Restore, then apply in order.

@@ -116,7 +116,10 @@ export interface SoftState {
 /**
  * One batch of work for the caller. Order of handling:
  *   1. persist snapshot (if any), then entries, then hardState — one synced write;
- *   2. only then send messages;
+ *   2. only then send messages (exception: a leader's Append and Heartbeat
+ *      messages may go out before or during step 1 when the Ready changes
+ *      neither term nor vote; sendableBeforePersist in early-send.ts says which.
+ *      The core counts the leader's own entries for commit only after advance());
  *   3. apply committedEntries in order (after a snapshot restore if one came);
  *   4. serve readStates once applied >= their index;
  *   5. call advance(ready).

@@ -271,30 +271,35 @@ describe('in-process cluster (real Raft, MemoryStorage, loopback network)', () =
     expect(newLeader.node.status().conf.voters).not.toContain(victim);
   });
 
-  it('with the real core: no Append leaves the leader before its save, and proposals made meanwhile share one save', async () => {
+  it("with the real core: the leader's Appends leave before its own save, but its copy counts toward commit only once saved; proposals made meanwhile share one save", async () => {
     const c = (cluster = new Cluster(ids(3)));
     for (const id of c.ids) await c.start(id);
     const leader = await c.waitLeader();
     await put(c, leader, 'warm', 'up');
     await c.run(5);
     await settle(20); // let every message in flight land
-    const deliveredBefore = c.net.delivered;
+    // With one follower down, a commit needs the leader's own copy (correctness.md #4).
+    const [down, up] = c.ids.filter((id) => id !== leader.node.id);
+    c.crash(down);
     leader.gate.open = false;
     const savesBefore = leader.gate.saves.length;
     const first = leader.node.propose(kv('g0', 'v'), 60_000);
     await settle(4);
     expect(leader.gate.heldCount).toBe(1);
     const rest = Array.from({ length: 30 }, (_, i) => leader.node.propose(kv(`g${i + 1}`, 'v'), 60_000));
-    await settle(10);
-    // Nothing carrying the new entry went out: followers have not seen index of g0.
-    const firstIndex = leader.gate.saves[savesBefore].entries[0].index;
-    for (const m of c.live.values()) if (m !== leader) expect(m.node.status().commitIndex).toBeLessThan(firstIndex);
-    expect(leader.gate.saves.length).toBe(savesBefore + 1); // one Ready at a time
-    expect(c.net.delivered).toBe(deliveredBefore); // and no message at all left the leader meanwhile
-    leader.gate.release();
     let done = 0;
     for (const p of [first, ...rest]) void p.then(() => done++);
+    await settle(20);
+    const firstIndex = leader.gate.saves[savesBefore].entries[0].index;
+    // The Append went out during the save and the live follower acknowledged it...
+    expect(leader.node.status().progress?.[up]?.matchIndex).toBe(firstIndex);
+    // ...but one durable copy is not a majority of three: nothing committed or answered.
+    expect(leader.node.status().commitIndex).toBeLessThan(firstIndex);
+    expect(done).toBe(0);
+    expect(leader.gate.saves.length).toBe(savesBefore + 1); // one Ready at a time
+    leader.gate.release();
     await c.run(100, () => done === 31);
+    expect(done).toBe(31);
     const next = leader.gate.saves[savesBefore + 1];
     expect(next.entries.map((e) => e.index)).toEqual(Array.from({ length: 30 }, (_, i) => firstIndex + 1 + i));
   });

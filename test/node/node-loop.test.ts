@@ -45,7 +45,7 @@ async function makeNode(overrides: Partial<RaftNodeOptions> & { storage?: Contro
 }
 
 describe('RaftNode Ready handling', () => {
-  it('sends no message before the save it depends on has resolved (correctness.md #4)', async () => {
+  it('sends no message at a term not yet durable before the save has resolved (correctness.md #4)', async () => {
     const { node, storage, transport } = await makeNode();
     const p = node.propose(kv('a', '1'), 10_000);
     await settle();
@@ -56,6 +56,30 @@ describe('RaftNode Ready handling', () => {
     await settle();
     expect(transport.sent.map((m) => m.to)).toEqual([N2, N3]);
     p.catch(() => {});
+    storage.autoResolve = true;
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
+  it("sends a leader's Appends at its durable term before its own save resolves (etcd; src/raft/early-send.ts), other messages after", async () => {
+    const persisted = { hardState: { term: term(1), vote: N1, commit: logIndex(0) }, snapshot: null, entries: [] };
+    const { node, storage, transport, raft } = await makeNode({ storage: new ControlledStorage(persisted) });
+    node.propose(kv('a', '1'), 10_000).catch(() => {}); // fails when the term changes below
+    raft().pendingMessage({ type: 'TimeoutNow', from: N1, to: N2, term: term(1) });
+    await settle();
+    expect(storage.inFlight).toHaveLength(1);
+    expect(transport.sent.map((m) => [m.type, m.to])).toEqual([['Append', N2], ['Append', N3]]);
+    storage.completeOne();
+    await settle();
+    expect(transport.sent.map((m) => m.type)).toEqual(['Append', 'Append', 'TimeoutNow']);
+    // A Ready that changes the term holds even Appends back until it is durable.
+    raft().setRole('leader', N1, 2);
+    node.propose(kv('b', '2'), 10_000).catch(() => {});
+    await settle();
+    expect(storage.inFlight).toHaveLength(1);
+    expect(transport.sent).toHaveLength(3);
+    storage.completeOne();
+    await settle();
+    expect(transport.sent.map((m) => m.type)).toEqual(['Append', 'Append', 'TimeoutNow', 'Append', 'Append']);
     storage.autoResolve = true;
     await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
   });

@@ -1,10 +1,14 @@
 // One simulated node: a real Raft instance, its in-memory durable store and
 // its state machine. Handles each Ready in the contract's order (persist,
-// then send, then apply, then advance) and can crash at any point of it:
+// then send, then apply, then advance; a leader's Appends and Heartbeats go
+// out before the persist, as the real node loop does: src/raft/early-send.ts)
+// and can crash at any point of it, including between those early sends and
+// the persist:
 // a crash drops the Raft instance with everything not yet persisted or sent;
 // a restart builds a new Raft from exactly what was persisted.
 
 import type { RaftCore } from '../../src/raft/api.js';
+import { sendableBeforePersist } from '../../src/raft/early-send.js';
 import type { Entry, Message, NodeId, RaftConfig, ReadState, Ready, Role, Snapshot } from '../../src/raft/types.js';
 import type { RaftConstructor } from './raft-factory.js';
 import type { Prng } from './prng.js';
@@ -125,6 +129,13 @@ export class SimNode {
       this.hooks.trace(`${this.id} ${rd.softState.role} term=${st.term} leader=${rd.softState.leader ?? '-'}`);
       this.lastRole = rd.softState.role;
     }
+    // 0. A leader's Appends and Heartbeats go out before its own persist.
+    const early = sendableBeforePersist(rd, this.store.hardState);
+    const late: Message[] = [];
+    for (const m of rd.messages) {
+      if (early(m)) this.hooks.send(m);
+      else late.push(m);
+    }
     if (crashAt === 'before-persist') return this.crash('before persisting its Ready');
 
     // 1. Persist (Raft §5.1 / correctness.md item 4: before anything that depends on it is sent).
@@ -148,7 +159,7 @@ export class SimNode {
     if (crashAt === 'after-persist') return this.crash('after persisting, before sending');
 
     // 2. Send.
-    for (const m of rd.messages) this.hooks.send(m);
+    for (const m of late) this.hooks.send(m);
     if (crashAt === 'after-send') return this.crash('after sending, before applying');
 
     // 3. Apply: snapshot first, then committed entries.

@@ -110,6 +110,10 @@ export class FakeRaft implements RaftCore {
       });
     }
   }
+  /** Any message, handed out in the next Ready. */
+  pendingMessage(m: Message): void {
+    this.pending.messages.push(m);
+  }
   /** Commit up to `index`: those entries are handed out in the next Ready. */
   commitTo(index: number): void {
     for (const e of this.log) if (e.index > this.commit && e.index <= index) this.pending.committedEntries.push(e);
