@@ -10,7 +10,9 @@
 //      except a leader's Appends and Heartbeats, which go out before the write
 //      as in etcd (src/raft/early-send.ts: the core counts the leader's own
 //      entries for commit only after advance);
-//   3. restore an incoming snapshot, apply committed entries in order;
+//   3. restore an incoming snapshot, apply committed entries in order (with no
+//      snapshot in the Ready, committed entries are applied while the write
+//      is in flight: they are durable on a quorum already);
 //   4. resolve proposals by index AND term, serve reads whose index is applied;
 //   5. advance; then, if due, snapshot the state machine (its synced save
 //      drops the log entries it covers) and compact the core.
@@ -333,6 +335,7 @@ export class RaftNode implements ReplicatedNode {
     }
 
     // (1) One synced write; persist before speaking.
+    let appliedEarly = false;
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
       if (!rd.mustSync) {
         // Only the commit index changed: a lost commit index is re-learned from
@@ -344,7 +347,19 @@ export class RaftNode implements ReplicatedNode {
         });
       } else {
         const t0 = o.clock.monotonicMs();
-        await o.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+        const saved = o.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+        // (3, early) Committed entries are on a quorum of durable logs already, so
+        // they are applied while our own write is in flight (etcd applies in
+        // parallel with its WAL write): a commit found during the previous save
+        // is answered now, not one save later. Nothing applied is durable here
+        // (snapshots are taken after the save); a snapshot from the leader is
+        // restored only once it is stored.
+        if (!rd.snapshot) {
+          saved.catch(() => {}); // awaited below; an apply that throws first must not leave it unhandled
+          this.applyAndServe(rd);
+          appliedEarly = true;
+        }
+        await saved;
         if (rd.hardState) {
           this.lastTerm = rd.hardState.term;
           this.lastVote = rd.hardState.vote;
@@ -363,16 +378,21 @@ export class RaftNode implements ReplicatedNode {
       this.stats.messagesSent += late.length;
     }
 
-    // (3) Restore, then apply in order.
-    if (rd.snapshot) this.restoreSnapshot(rd.snapshot);
-    for (const entry of rd.committedEntries) this.applyEntry(entry);
+    // (3) Restore, then apply in order; (4) reads. Unless done during the save.
+    if (!appliedEarly) {
+      if (rd.snapshot) this.restoreSnapshot(rd.snapshot);
+      this.applyAndServe(rd);
+    }
 
-    // (4) Reads.
+    if (rd.softState) this.noteSoftState(raft, rd.softState.role, rd.softState.leader);
+  }
+
+  /** Apply the Ready's committed entries in order and serve its reads (once per Ready). */
+  private applyAndServe(rd: Ready): void {
+    for (const entry of rd.committedEntries) this.applyEntry(entry);
     for (const rs of rd.readStates) this.reads.confirmed(rs.requestId, rs.index, this.applied);
     this.reads.appliedUpTo(this.applied);
     for (const id of rd.droppedReads) this.reads.dropped(id, this.leader);
-
-    if (rd.softState) this.noteSoftState(raft, rd.softState.role, rd.softState.leader);
   }
 
   private restoreSnapshot(snapshot: Snapshot): void {

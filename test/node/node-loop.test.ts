@@ -128,6 +128,35 @@ describe('RaftNode Ready handling', () => {
     await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
   });
 
+  it("applies committed entries and answers while the same Ready's save of newer entries is in flight; a snapshot waits for its save", async () => {
+    const { node, storage, raft, machine } = await makeNode();
+    const a = node.propose(kv('x', 'one'), 10_000);
+    await settle();
+    storage.completeOne();
+    await settle();
+    raft().commitTo(1);
+    const b = node.propose(kv('x', 'two'), 10_000); // same Ready: entry 2 to save, entry 1 to apply
+    b.catch(() => {}); // the snapshot below covers it
+    await settle();
+    expect(storage.inFlight).toHaveLength(1);
+    expect(storage.inFlight[0].write.entries.map((e) => e.index)).toEqual([2]);
+    await expect(a).resolves.toEqual({ index: 1, result: null });
+    expect(machine.data.get('x')).toBe('one');
+    storage.completeOne();
+    await settle();
+    // A snapshot from the leader is restored only once stored.
+    raft().giveSnapshot({ meta: { index: logIndex(5), term: term(1), conf: { voters: [N1, N2, N3], learners: [] } }, data: new TextEncoder().encode(JSON.stringify([['x', 'five']])) });
+    node['scheduleReady']();
+    await settle();
+    expect(storage.inFlight).toHaveLength(1);
+    expect(node.status().appliedIndex).toBe(1);
+    storage.completeOne();
+    await settle();
+    expect(node.status().appliedIndex).toBe(5);
+    storage.autoResolve = true;
+    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+  });
+
   it('a failed unsynced commit write is fatal too', async () => {
     let fatal: Error | null = null;
     const { node, storage, raft } = await makeNode({ onFatal: (err) => (fatal = err) });
