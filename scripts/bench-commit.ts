@@ -8,7 +8,7 @@
 //
 // Prints a table and one JSON line (prefix "BENCH ").
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -78,6 +78,17 @@ async function saveCounters(port: number): Promise<{ count: number; sum: number;
     sum: num('lockstep_node_save_duration_seconds_sum'),
     entries: num('lockstep_node_entries_per_save_sum'),
   };
+}
+
+/** User + system CPU time of a child so far (Linux /proc; NaN elsewhere). */
+function cpuMs(p: ChildProcess): number {
+  try {
+    const fields = readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const CLOCK_TICKS_PER_S = 100;
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return NaN;
+  }
 }
 
 async function runLevel(url: string, concurrency: number): Promise<Level> {
@@ -151,14 +162,18 @@ async function main(): Promise<void> {
     const results: Level[] = [];
     for (const c of LEVELS) {
       const before = values.metrics ? await Promise.all(ids.map((_, k) => saveCounters(BASE + k + 1))) : [];
+      const cpuBefore = procs.map(cpuMs);
       results.push(await runLevel(url, c));
       if (values.metrics) {
         const after = await Promise.all(ids.map((_, k) => saveCounters(BASE + k + 1)));
+        const commits = results.at(-1)!.committed + results.at(-1)!.failed;
         ids.forEach((id, k) => {
           const saves = after[k].count - before[k].count;
           const ms = ((after[k].sum - before[k].sum) * 1000) / Math.max(1, saves);
           const entries = (after[k].entries - before[k].entries) / Math.max(1, saves);
-          console.log(`  c=${c} ${id}${id === leader ? ' (leader)' : ''}: ${saves} saves, ${ms.toFixed(3)} ms/save, ${entries.toFixed(1)} entries/save`);
+          // CPU per request is what a shared, busy machine cannot blur (throughput and latency it does).
+          const cpuPerCommit = (cpuMs(procs[k]) - cpuBefore[k]) / Math.max(1, commits);
+          console.log(`  c=${c} ${id}${id === leader ? ' (leader)' : ''}: ${saves} saves, ${ms.toFixed(3)} ms/save, ${entries.toFixed(1)} entries/save, ${cpuPerCommit.toFixed(3)} CPU ms/request (incl. warm-up)`);
         });
       }
     }
