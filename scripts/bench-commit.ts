@@ -20,6 +20,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '1,64' },
     'heartbeat-ms': { type: 'string', default: '50' },
     'election-ms': { type: 'string', default: '500' },
+    /** The nodes' --log-level (serve's own default is info, which logs every request). */
+    'log-level': { type: 'string', default: 'warn' },
     /** Write a V8 CPU profile of every node into this directory (nodes are stopped with SIGTERM so it is flushed). */
     'prof-dir': { type: 'string' },
     /** After each level, print every node's Ready/save counters from GET /metrics (where the time goes). */
@@ -151,7 +153,7 @@ async function main(): Promise<void> {
         '--data', join(root, id),
         '--heartbeat-ms', values['heartbeat-ms']!,
         '--election-ms', values['election-ms']!,
-        '--log-level', 'warn',
+        '--log-level', values['log-level']!,
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     ),
