@@ -80,19 +80,34 @@ export function checkHolds(history: readonly OpRecord[], faults: readonly FaultR
   }
   const crashes = faults.filter((f) => f.kind === 'kill' || f.kind === 'membership');
   let grantsChecked = 0;
-  for (const ops of byLock.values()) {
+  for (const unsorted of byLock.values()) {
+    const ops = [...unsorted].sort((a, b) => a.invokeMs - b.invokeMs);
+    // Index by token: releases of it, and ops that saw it hold.
+    const releasesOf = new Map<number, OpRecord[]>();
+    const seenHeld = new Map<number, OpRecord[]>();
+    for (const op of ops) {
+      if ((op.op === 'release' || op.op === 'resign') && op.fencingToken !== undefined) {
+        if (!releasesOf.has(op.fencingToken)) releasesOf.set(op.fencingToken, []);
+        releasesOf.get(op.fencingToken)!.push(op);
+      }
+      for (const t of op.result === 'ok' ? (op.holders ?? []) : []) {
+        if (!seenHeld.has(t)) seenHeld.set(t, []);
+        seenHeld.get(t)!.push(op);
+      }
+    }
     for (const g of ops) {
       if (!((g.op === 'acquire' || g.op === 'campaign') && g.result === 'ok' && g.acquired)) continue;
       const t = g.fencingToken!;
       grantsChecked += 1;
       const endBound = holdEnd(g);
-      let releaseInvoke = Infinity;
-      for (const r of ops) if ((r.op === 'release' || r.op === 'resign') && r.fencingToken === t) releaseInvoke = Math.min(releaseInvoke, r.invokeMs);
+      const releases = releasesOf.get(t) ?? [];
       const deleteInvoke = g.sessionId ? (sessionDeleteInvokes.get(g.sessionId) ?? Infinity) : Infinity;
-      for (const e of ops) {
-        if (e.invokeMs <= g.completeMs || e.completeMs >= endBound || !showsGone(e, t)) continue;
-        const otherRelease = e.op === 'release' || e.op === 'resign' ? otherReleaseInvoke(ops, e, t) : releaseInvoke;
-        if (e.completeMs >= otherRelease || e.completeMs >= deleteInvoke) continue;
+      // Evidence ops were invoked after the grant completed and completed before the bound: a window of the invocation order.
+      for (let k = firstInvokedAfter(ops, g.completeMs); k < ops.length && ops[k].invokeMs < endBound; k++) {
+        const e = ops[k];
+        if (e.completeMs >= endBound || !showsGone(e, t)) continue;
+        const releaseInvoke = Math.min(Infinity, ...releases.filter((r) => r !== e).map((r) => r.invokeMs));
+        if (e.completeMs >= releaseInvoke || e.completeMs >= deleteInvoke) continue;
         const crash = crashes.find((f) => f.startMs < e.completeMs && f.endMs > g.invokeMs);
         const line =
           `${g.lock}: hold ${t} (${g.process}, granted ${fmt(g.completeMs)}, cannot end before ${fmt(endBound)}) was gone for ` +
@@ -101,9 +116,9 @@ export function checkHolds(history: readonly OpRecord[], faults: readonly FaultR
         break;
       }
       // Lost release: after an acknowledged release of t, nobody may see t hold.
-      for (const r of ops) {
-        if ((r.op !== 'release' && r.op !== 'resign') || r.fencingToken !== t || r.result !== 'ok') continue;
-        const e = ops.find((x) => x.invokeMs > r.completeMs && showsHeld(x, t));
+      for (const r of releases) {
+        if (r.result !== 'ok') continue;
+        const e = (seenHeld.get(t) ?? []).find((x) => x.invokeMs > r.completeMs && showsHeld(x, t));
         if (e) lost.push(`${g.lock}: release of ${t} acknowledged at ${fmt(r.completeMs)} (${r.process}) but ${e.process} ${e.op} at ${fmt(e.invokeMs)} saw ${t} hold`);
       }
     }
@@ -124,8 +139,14 @@ export function checkHolds(history: readonly OpRecord[], faults: readonly FaultR
   ];
 }
 
-function otherReleaseInvoke(ops: readonly OpRecord[], self: OpRecord, t: number): number {
-  let out = Infinity;
-  for (const r of ops) if (r !== self && (r.op === 'release' || r.op === 'resign') && r.fencingToken === t) out = Math.min(out, r.invokeMs);
-  return out;
+/** Index of the first op (sorted by invocation) invoked strictly after `ms`. */
+function firstInvokedAfter(ops: readonly OpRecord[], ms: number): number {
+  let lo = 0;
+  let hi = ops.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ops[mid].invokeMs <= ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -15,7 +15,7 @@ export const SEARCH_CONFIGS_MAX = 2_000_000;
 export type LinearizabilityVerdict =
   | { kind: 'ok'; configs: number }
   | { kind: 'violation'; configs: number; explanation: string; stuckAfter: OpRecord[]; candidates: OpRecord[] }
-  | { kind: 'inconclusive'; configs: number };
+  | { kind: 'inconclusive'; configs: number; explanation: string };
 
 /** Ops that bear on a lock's state; acquires and reads that surely failed say nothing. */
 export function relevantOps(ops: readonly OpRecord[]): OpRecord[] {
@@ -70,6 +70,7 @@ export function checkLinearizable(
     .map((_, i) => i)
     .filter((i) => required[i])
     .sort((a, b) => ops[a].completeMs - ops[b].completeMs);
+  const hint = ops.map(orderHint);
   const done = new Uint8Array(n);
   let requiredDone = 0;
   const zob = zobrist(n);
@@ -77,17 +78,31 @@ export function checkLinearizable(
   const seen = new Set<string>();
   let configs = 0;
 
+  // Pointers to the first op not yet linearized, in invocation order and
+  // among required ops in completion order. The search mostly extends a
+  // prefix, so keeping them (instead of scanning from 0) makes each step
+  // cost the width of the concurrency window, not the length of the history.
+  const rankInComplete = new Int32Array(n).fill(-1);
+  byComplete.forEach((i, rank) => (rankInComplete[i] = rank));
+  let firstUndone = 0;
+  let firstUndoneRank = 0;
   const minPendingComplete = (): number => {
-    for (const i of byComplete) if (!done[i]) return ops[i].completeMs;
-    return Infinity;
+    while (firstUndoneRank < byComplete.length && done[byComplete[firstUndoneRank]]) firstUndoneRank++;
+    return firstUndoneRank < byComplete.length ? ops[byComplete[firstUndoneRank]].completeMs : Infinity;
   };
   const successorsOf = (state: LockState): Frame['successors'] => {
     const bound = minPendingComplete();
+    while (firstUndone < n && done[firstUndone]) firstUndone++;
     const out: Frame['successors'] = [];
-    for (let i = 0; i < n && ops[i].invokeMs <= bound; i++) {
+    for (let i = firstUndone; i < n && ops[i].invokeMs <= bound; i++) {
       if (done[i]) continue;
       for (const next of step(state, ops[i], ctx)) out.push({ op: i, state: next });
     }
+    // Try first the op the server says it applied first (successors are
+    // popped from the end). Only the order of the search changes, never its
+    // verdict: an op with a long window (an outcome learned late) otherwise
+    // gets tried at every early position, and the search explodes.
+    out.sort((a, b) => hint[b.op] - hint[a.op] || ops[b.op].invokeMs - ops[a.op].invokeMs);
     return out;
   };
   const flip = (i: number): void => {
@@ -96,6 +111,10 @@ export function checkLinearizable(
     h[2] ^= zob[i * 3 + 2];
     done[i] ^= 1;
     requiredDone += required[i] ? (done[i] ? 1 : -1) : 0;
+    if (!done[i]) {
+      if (i < firstUndone) firstUndone = i;
+      if (rankInComplete[i] >= 0 && rankInComplete[i] < firstUndoneRank) firstUndoneRank = rankInComplete[i];
+    }
   };
 
   const stack: Frame[] = [{ state: initialLockState, successors: successorsOf(initialLockState), via: -1 }];
@@ -125,22 +144,43 @@ export function checkLinearizable(
     }
     seen.add(key);
     configs += 1;
-    if (configs > configsMax) return { kind: 'inconclusive', configs };
+    if (configs > configsMax) return { kind: 'inconclusive', configs, explanation: explain(deepest) };
     path.push(succ.op);
     stack.push({ state: succ.state, successors: successorsOf(succ.state), via: succ.op });
   }
   const stuckAfter = deepest.path.map((i) => ops[i]);
   const candidates = deepest.candidates.map((i) => ops[i]);
-  const holder = deepest.state.holder;
-  const explanation =
-    `no linearization: at most ${deepest.required} of ${requiredTotal} definite ops could be ordered; ` +
-    `then the lock was ${holder ? `held by token ${holder.token ?? '?'}` : 'free'} and none of ` +
-    candidates
-      .filter((op) => op.result !== 'unknown')
-      .map(describeOp)
-      .join('; ') +
-    ' could take effect';
-  return { kind: 'violation', configs, explanation, stuckAfter, candidates };
+  return { kind: 'violation', configs, explanation: explain(deepest), stuckAfter, candidates };
+
+  function explain(d: typeof deepest): string {
+    const holder = d.state.holder;
+    return (
+      `no linearization: at most ${d.required} of ${requiredTotal} definite ops could be ordered; ` +
+      `then the lock was ${holder ? `held by token ${holder.token ?? '?'}` : 'free'} and none of ` +
+      d.candidates
+        .map((i) => ops[i])
+        .filter((op) => op.result !== 'unknown')
+        .map(describeOp)
+        .join('; ') +
+      ' could take effect'
+    );
+  }
+}
+
+/**
+ * Where the server says an op took effect, as a Raft index: a grant at its
+ * token; a "held by h" answer just after h was granted; otherwise the
+ * x-lockstep-index of the answer, unless the answer was a replay learned
+ * late (its index is the replay's). Unknown ops last. Used only to order
+ * the search (see successorsOf).
+ */
+function orderHint(op: OpRecord): number {
+  const late = op.resolvedLate === true;
+  if ((op.op === 'acquire' || op.op === 'campaign') && op.result === 'ok' && op.acquired && op.fencingToken !== undefined) return op.fencingToken;
+  if (op.result === 'ok' && op.holders && op.holders.length > 0) return Math.max(...op.holders) + 0.5;
+  if (op.index !== undefined && !late) return op.index;
+  if ((op.op === 'release' || op.op === 'resign') && op.fencingToken !== undefined) return op.fencingToken + 0.5;
+  return Number.MAX_SAFE_INTEGER;
 }
 
 function candidateOps(ops: readonly OpRecord[], done: Uint8Array, bound: number): number[] {
