@@ -48,6 +48,13 @@ describe('findings', () => {
     expect(r.failure, describeFailure(r)).toBeNull();
   });
 
+  it('F4 seed: 44355318 (3 nodes): a new leader whose commit index still lags is not taken as the cluster commit', () => {
+    // A checker bug, not a core one: before the fix this failed "acknowledged not lost".
+    const r = runSimulation({ seed: 44355318, nodes: 3, steps: 300 }, Raft);
+    expect(r.failure, describeFailure(r)).toBeNull();
+    expect(r.stats.livenessTicks).not.toBeNull();
+  });
+
   it('F2 seed: 6400 (3 nodes, no pre-vote) elects a leader within the liveness bound after the heal', () => {
     const r = runSimulation({ seed: 6400, nodes: 3, steps: 300 }, Raft);
     expect(r.failure, describeFailure(r)).toBeNull();
