@@ -139,7 +139,10 @@ describe('linearizability of a lock history', () => {
     // 600 sequential ops, plus answers replayed at the end of the run for
     // ops invoked early: each "found it held by [t]" fits only right after t.
     const h: OpRecord[] = [];
-    for (let k = 0; k < 300; k++) h.push(acq('a', 'L', k * 100, k * 100 + 10, 2 * k + 1), rel('a', 'L', k * 100 + 20, k * 100 + 30, 2 * k + 1));
+    // Reads overlap each hold, and holds may expire (TTL 50ms) before their release: many alternatives at every step.
+    for (let k = 0; k < 300; k++) {
+      h.push(acq('a', 'L', k * 100, k * 100 + 10, 2 * k + 1, 50), read('r', 'L', k * 100 + 5, k * 100 + 95, []), rel('a', 'L', k * 100 + 20, k * 100 + 90, 2 * k + 1, 'unknown'));
+    }
     for (const k of [3, 50, 120]) h.push({ ...busy('b', 'L', k * 100 + 5, 40_000, [2 * k + 1]), resolvedLate: true, index: 10_000 });
     const v = checkLinearizable(h, ctx(h), 5000);
     expect(v.kind).toBe('ok');
