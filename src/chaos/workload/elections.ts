@@ -4,7 +4,7 @@
 // lock model: campaign is an acquire whose token is the term, resign a
 // release, a read shows the current term.
 import type { ChaosClient, OpSpec } from './client.js';
-import { keepaliveSpec, openSession, deleteSessionSpec, type OpTiming } from './sessions.js';
+import { deleteSessionSpec, getSessionSpec, keepaliveSpec, openSession, type OpTiming } from './sessions.js';
 
 export interface ElectionsWorkloadOptions extends OpTiming {
   elections: string[];
@@ -87,8 +87,15 @@ export async function candidateLoop(client: ChaosClient, o: ElectionsWorkloadOpt
     }
     alive = false;
     await keepalive;
-    // Half the sessions are deleted, half left to expire.
-    if (rand() < 0.5) await client.run(deleteSessionSpec(sessionId, o));
+    // Half the sessions are deleted, half left to expire. A deleted session
+    // is looked up again later: an acknowledged delete must stay done (lost-ack).
+    if (rand() < 0.5) {
+      const { record } = await client.run(deleteSessionSpec(sessionId, o));
+      if (record.result === 'ok') {
+        await sleep(100 + rand() * 1000);
+        await client.run(getSessionSpec(sessionId, o));
+      }
+    }
   }
 }
 
