@@ -13,8 +13,8 @@ import { ChaosClient } from '../../src/chaos/workload/client.js';
 import { lockClientLoop, lockReaderLoop } from '../../src/chaos/workload/locks.js';
 import { startFakeLockServer, type Bug } from './fake-lock-server.js';
 
-// Ports 21940-21959 are this file's.
-let port = 21940;
+// Ports 21800-21819 are this file's.
+let port = 21800;
 const WORKLOAD_MS = 1500;
 
 async function runAgainst(bug: Bug) {
