@@ -17,11 +17,14 @@
 // recipe run inside the server: create a key under the lease, wait for the
 // deletion of every earlier key).
 //
+// Both clusters run side by side for the whole run; each workload is measured
+// on one right after the other.
+//
 //   npx tsc -p tsconfig.build.json && npx tsx scripts/bench-locks.ts [--seconds 5] [--clients 1,32] [--contenders 8] [--systems lockstep,etcd]
 //
 // Prints a table and one JSON line (prefix "BENCH ").
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -333,40 +336,43 @@ interface SystemResult {
   contended: Stats & { contenders: number };
 }
 
-async function runSystem(name: string): Promise<SystemResult> {
-  const root = mkdtempSync(join(tmpdir(), `bench-locks-${name}-`));
+/**
+ * Both clusters run for the whole benchmark and each workload is measured on
+ * one system right after the other: on a shared machine whose load changes
+ * from minute to minute, adjacent windows are the fairest comparison.
+ */
+async function main(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'bench-locks-'));
   const procs: ChildProcess[] = [];
-  const stop = (): void => {
+  const kill = (): void => {
     for (const p of procs) p.kill('SIGKILL');
   };
-  process.once('SIGINT', stop);
+  process.once('SIGINT', kill);
+  const results: SystemResult[] = [];
   try {
-    const url = name === 'etcd' ? await startEtcd(root, procs) : await startLockstep(root, procs);
-    const sys = name === 'etcd' ? etcdSystem(url) : lockstepSystem(url);
-    const un: SystemResult['uncontended'] = [];
-    for (const n of CLIENT_LEVELS) un.push({ clients: n, ...(await uncontended(sys, n)) });
-    const co = { contenders: CONTENDERS, ...(await contended(sys, CONTENDERS)) };
-    return { system: name, uncontended: un, contended: co };
+    const systems: LockSystem[] = [];
+    for (const name of SYSTEMS) {
+      const dir = join(root, name);
+      mkdirSync(dir, { recursive: true });
+      systems.push(name === 'etcd' ? etcdSystem(await startEtcd(dir, procs)) : lockstepSystem(await startLockstep(dir, procs)));
+    }
+    for (const sys of systems) results.push({ system: sys.name, uncontended: [], contended: { contenders: CONTENDERS, ...stats([], 0) } });
+    for (const n of CLIENT_LEVELS) {
+      for (const [k, sys] of systems.entries()) results[k].uncontended.push({ clients: n, ...(await uncontended(sys, n)) });
+    }
+    for (const [k, sys] of systems.entries()) results[k].contended = { contenders: CONTENDERS, ...(await contended(sys, CONTENDERS)) };
   } finally {
-    process.off('SIGINT', stop);
+    process.off('SIGINT', kill);
     await stopAll(procs);
     rmSync(root, { recursive: true, force: true });
   }
-}
-
-async function main(): Promise<void> {
-  const results: SystemResult[] = [];
-  for (const s of SYSTEMS) results.push(await runSystem(s));
   const f = (x: number, w: number): string => (Number.isNaN(x) ? '-' : x.toFixed(2)).padStart(w);
-  console.log(`3-node loopback clusters, fsync on, HTTP/JSON to the leader, ${SECONDS}s per row`);
-  console.log('system    workload                   ops/s    p50 ms    p99 ms    max ms  failed');
-  for (const r of results) {
-    for (const u of r.uncontended) {
-      console.log(`${r.system.padEnd(9)} ${`acquire+release, ${u.clients} cl`.padEnd(24)} ${String(u.perSecond).padStart(7)} ${f(u.p50Ms, 9)} ${f(u.p99Ms, 9)} ${f(u.maxMs, 9)} ${String(u.failed).padStart(7)}`);
-    }
-    const c = r.contended;
-    console.log(`${r.system.padEnd(9)} ${`handover, ${c.contenders} on 1 lock`.padEnd(24)} ${String(c.perSecond).padStart(7)} ${f(c.p50Ms, 9)} ${f(c.p99Ms, 9)} ${f(c.maxMs, 9)} ${String(c.failed).padStart(7)}`);
-  }
+  console.log(`3-node loopback clusters, fsync on, HTTP/JSON to the leader, ${SECONDS}s per row; uncontended rows are acquire+release pairs`);
+  console.log('workload                    system       ops/s    p50 ms    p99 ms    max ms  failed');
+  const row = (what: string, system: string, r: Stats): void =>
+    console.log(`${what.padEnd(27)} ${system.padEnd(9)} ${String(r.perSecond).padStart(8)} ${f(r.p50Ms, 9)} ${f(r.p99Ms, 9)} ${f(r.maxMs, 9)} ${String(r.failed).padStart(7)}`);
+  for (const [i, n] of CLIENT_LEVELS.entries()) for (const r of results) row(`acquire+release, ${n} cl`, r.system, r.uncontended[i]);
+  for (const r of results) row(`handover, ${CONTENDERS} on 1 lock`, r.system, r.contended);
   console.log('BENCH ' + JSON.stringify({ bench: 'locks', nodes: 3, fsync: true, seconds: SECONDS, results }));
 }
 
