@@ -20,6 +20,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '1,64' },
     'heartbeat-ms': { type: 'string', default: '50' },
     'election-ms': { type: 'string', default: '500' },
+    /** Another build's CLI (e.g. an older commit's dist/cli/main.js) for A/B runs. */
+    cli: { type: 'string', default: 'dist/cli/main.js' },
     /** The nodes' --log-level (serve's own default is info, which logs every request). */
     'log-level': { type: 'string', default: 'warn' },
     /** Write a V8 CPU profile of every node into this directory (nodes are stopped with SIGTERM so it is flushed). */
@@ -32,7 +34,7 @@ const SECONDS = Number(values.seconds);
 const BASE = Number(values['base-port']);
 const LEVELS = values.concurrency!.split(',').map(Number);
 const WARMUP_MS = 500;
-const CLI = resolve('dist/cli/main.js');
+const CLI = resolve(values.cli!);
 
 interface Level {
   concurrency: number;
