@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ServerContext } from './context.js';
 import { ApiError } from './errors.js';
 import { sendApiError } from './error-handler.js';
+import { bearerTokenMatches, OPEN_PATHS } from './auth.js';
 import { LEADER_HEADER, NODE_HEADER } from './answer.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { healthRoutes } from './routes/health.js';
@@ -62,6 +63,10 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
   const started = new WeakMap<object, number>();
   app.addHook('onRequest', async (request) => {
     started.set(request, ctx.clock.monotonicMs());
+    // Auth first: a request without the token learns nothing and changes nothing.
+    if (ctx.authToken !== null && !OPEN_PATHS.has(request.url.split('?')[0]) && !bearerTokenMatches(request.headers.authorization, ctx.authToken)) {
+      throw new ApiError('unauthorized', 'the bearer token is missing or wrong: send "Authorization: Bearer <token>"');
+    }
   });
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header(NODE_HEADER, ctx.node.id);

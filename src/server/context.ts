@@ -23,4 +23,6 @@ export interface ServerContext {
   clock: ServerClock;
   limits: ServerLimits;
   metrics: HttpMetrics;
+  /** Bearer token every request but the health probes must carry; null: auth is off. */
+  authToken: string | null;
 }

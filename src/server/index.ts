@@ -33,6 +33,8 @@ export interface LockServerOptions {
   limits?: Partial<ServerLimits>;
   /** Run the lease timer (default true). Tests turn it off and step `services.leases.tick()` with a manual clock. */
   leaseTimer?: boolean;
+  /** When set, every request but the health probes must carry `Authorization: Bearer <authToken>`. */
+  authToken?: string | null;
 }
 
 export interface LockServer {
@@ -57,6 +59,7 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
     clock: options.clock ?? systemClock,
     limits,
     metrics: createHttpMetrics(options.registry, options.machine),
+    authToken: options.authToken ?? null,
   };
   const locks = new LockService(ctx, encodeProposal);
   const leases = new LeaseDriver(ctx, new LeaseTable(), (proposal) => locks.propose(proposal));

@@ -18,7 +18,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function makeHarness(options: { node?: MemoryNode; limits?: Partial<ServerLimits> } = {}): Promise<Harness> {
+export async function makeHarness(options: { node?: MemoryNode; limits?: Partial<ServerLimits>; authToken?: string } = {}): Promise<Harness> {
   const node = options.node ?? new MemoryNode();
   const clock = new ManualClock(1_000);
   const registry = new Registry();
@@ -30,6 +30,7 @@ export async function makeHarness(options: { node?: MemoryNode; limits?: Partial
     clock,
     limits: options.limits,
     leaseTimer: false,
+    authToken: options.authToken ?? null,
   });
   await server.app.ready();
   // Let the initial lease reset (after a read barrier) run.

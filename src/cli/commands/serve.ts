@@ -26,6 +26,7 @@ const flags = {
   'log-level': { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], description: 'log level' },
   'cluster-id': { type: 'string', default: 'lockstep', description: 'peers of another cluster id are refused' },
   'snapshot-every': { type: 'number', default: 10_000, min: 1, max: 100_000_000, description: 'snapshot the state machine and compact the log every N applied entries' },
+  'auth-token': { type: 'string', description: 'if set, every API request but /healthz and /readyz must carry "Authorization: Bearer <token>" (else 401 unauthorized); clients read LOCKSTEP_TOKEN' },
 } as const;
 
 /** How long SIGTERM waits for in-flight HTTP requests before moving on. */
@@ -93,6 +94,8 @@ export interface ServeConfig {
   logLevel: string;
   clusterId: string;
   snapshotEvery: number;
+  /** Bearer token the API requires; null: no auth. */
+  authToken: string | null;
 }
 
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
@@ -121,6 +124,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     logLevel: v['log-level'],
     clusterId: v['cluster-id'],
     snapshotEvery: v['snapshot-every'],
+    authToken: v['auth-token'] ? v['auth-token'] : null,
   };
 }
 
@@ -176,7 +180,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
     logger.info({ peers: config.peers.map((p) => p.id) }, '--peers does not list this node: starting as a joiner');
   }
   await node.start();
-  const server = await createLockServer({ node, machine, registry, logger: logger.child({ component: 'http' }), clock });
+  const server = await createLockServer({ node, machine, registry, logger: logger.child({ component: 'http' }), clock, authToken: config.authToken });
   if (process.env[TEST_HOOKS_ENV] === '1') registerTestHooks(server.app, node);
   await server.listen(config.api.host, config.api.port);
   logger.info({ api: config.apiUrl, peer: config.peer, data: config.data }, 'serving');
