@@ -6,6 +6,7 @@ import { earliestLeaseEnd } from './clock-bound.js';
 import { checkFencing } from './fencing.js';
 import { checkHolds, holdEarliestEndFn } from './holds.js';
 import { checkLinearizable, describeOp, SEARCH_CONFIGS_MAX } from './linearizability.js';
+import { knownTokensOf } from './lock-model.js';
 import { checkRecovery } from './recovery.js';
 import { result, VIOLATIONS_LISTED_MAX, type CheckResult } from './result.js';
 
@@ -54,7 +55,7 @@ export function checkLinearizability(records: RunRecords, configsMax = SEARCH_CO
   for (const [key, objectOps] of partition(records.history)) {
     objects += 1;
     ops += objectOps.length;
-    const knownTokens = new Set(objectOps.filter((o) => o.result === 'ok' && o.acquired).map((o) => o.fencingToken!));
+    const knownTokens = knownTokensOf(objectOps);
     const verdict = checkLinearizable(objectOps, { knownTokens, earliestEndMs: holdEnd }, configsMax);
     if (verdict.kind === 'violation') {
       const tail = verdict.stuckAfter.slice(-3).map(describeOp).join('; ');

@@ -176,6 +176,8 @@ export function checkLinearizable(
  */
 function orderHint(op: OpRecord): number {
   const late = op.resolvedLate === true;
+  // Unknown ops are tried last: only where nothing else fits.
+  if (op.result === 'unknown') return Number.MAX_SAFE_INTEGER;
   if ((op.op === 'acquire' || op.op === 'campaign') && op.result === 'ok' && op.acquired && op.fencingToken !== undefined) return op.fencingToken;
   if (op.result === 'ok' && op.holders && op.holders.length > 0) return Math.max(...op.holders) + 0.5;
   if (op.index !== undefined && !late) return op.index;

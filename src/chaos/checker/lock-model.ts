@@ -29,7 +29,11 @@ export const initialLockState: LockState = { holder: null, maxToken: 0 };
 
 /** What the model needs to know about the history beyond one op. */
 export interface ModelContext {
-  /** Tokens of every acquire answered ok+acquired (in this lock's history). */
+  /**
+   * Tokens of acquires answered ok+acquired that surely granted them afresh;
+   * a hold whose token was never learned may show any other token. See
+   * knownTokensOf.
+   */
   knownTokens: ReadonlySet<number>;
   /** Earliest real end of a hold granted by `op` (an acquire). */
   earliestEndMs(op: OpRecord): number;
@@ -82,8 +86,12 @@ function stepOne(s: LockState, op: OpRecord, ctx: ModelContext): LockState[] {
       if (op.acquired) {
         const t = op.fencingToken;
         if (t === undefined) throw new Error(`lock-model: acquired op without a token: ${JSON.stringify(op)}`);
-        // A session that already holds the lock gets that same hold back (http-api.md).
-        if (h && h.sessionId !== null && h.sessionId === op.sessionId && holderMatches(h, t, ctx)) return [{ holder: { ...h, token: t }, maxToken: s.maxToken }];
+        // A session that already holds the lock gets that same hold back
+        // (http-api.md) — also when the hold came from an earlier acquire of
+        // that session whose answer was lost: this answer names its token.
+        if (h && h.sessionId !== null && h.sessionId === op.sessionId && (h.token === null || h.token === t)) {
+          return [{ holder: { ...h, token: t }, maxToken: Math.max(s.maxToken, t) }];
+        }
         if (h !== null) return [];
         if (t <= s.maxToken) return [];
         return [{ holder: { token: t, sessionId: op.sessionId ?? null, earliestEndMs: ctx.earliestEndMs(op) }, maxToken: t }];
@@ -120,4 +128,20 @@ function stepOne(s: LockState, op: OpRecord, ctx: ModelContext): LockState[] {
       // Ops that do not touch a lock's state (keepalives, register writes).
       return [s];
   }
+}
+
+/**
+ * The tokens surely granted by a known op. An acquire by a session that had
+ * an earlier acquire of the same lock with a lost answer may have been given
+ * that earlier hold back, so its token is left out: an unknown hold may show it.
+ */
+export function knownTokensOf(ops: readonly OpRecord[]): Set<number> {
+  const out = new Set<number>();
+  const unknownSessions = new Set<string>();
+  for (const op of [...ops].sort((a, b) => a.invokeMs - b.invokeMs)) {
+    if (op.op !== 'acquire' && op.op !== 'campaign') continue;
+    if (op.result === 'unknown' && op.sessionId) unknownSessions.add(op.sessionId);
+    if (op.result === 'ok' && op.acquired && op.fencingToken !== undefined && !(op.sessionId && unknownSessions.has(op.sessionId))) out.add(op.fencingToken);
+  }
+  return out;
 }

@@ -75,7 +75,8 @@ export class ChaosClient {
       node = target.node;
       attempts += 1;
       last = await attempt(spec.method, target.url + spec.path, spec.body, {
-        timeoutMs: Math.max(100, Math.min(spec.attemptTimeoutMs, endMs - this.env.nowMs())),
+        // Whole milliseconds: AbortSignal.timeout throws RangeError on a fraction.
+        timeoutMs: Math.floor(Math.max(100, Math.min(spec.attemptTimeoutMs, endMs - this.env.nowMs()))),
         idempotencyKey: key ?? undefined,
       });
       const code = errorCode(last);

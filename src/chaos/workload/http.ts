@@ -22,7 +22,7 @@ export async function attempt(
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(options.timeoutMs ?? ATTEMPT_TIMEOUT_MS_DEFAULT),
+      signal: AbortSignal.timeout(Math.max(1, Math.floor(options.timeoutMs ?? ATTEMPT_TIMEOUT_MS_DEFAULT))),
     });
     const text = await res.text();
     let parsed: unknown = null;
