@@ -1,5 +1,6 @@
-// npm run sim -- --seed S [--nodes 3|5] [--steps N]   replay one seed, print its trace
-// npm run sim -- --runs N [--nodes 3|5] [--steps N] [--base-seed B]   N random seeds, report
+// npm run sim -- --seed S [--nodes 3|5] [--steps N] [--machine kv|locks]   replay one seed, print its trace
+// npm run sim -- --runs N [--nodes 3|5] [--steps N] [--base-seed B] [--machine kv|locks]   N random seeds, report
+// --machine locks: every node also runs the lock state machine (lock-checker.ts).
 //
 // A run is a pure function of (seed, nodes, steps), so a failing seed printed
 // by the test suite or by --runs replays exactly here.
@@ -8,7 +9,7 @@ import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadRaft, RAFT_OVERRIDE_ENV } from './raft-factory.js';
 import { describeFailure, replayCommand } from './replay.js';
-import { runSimulation, type SimResult } from './simulation.js';
+import { runSimulation, SIM_MACHINES, type SimMachine, type SimResult } from './simulation.js';
 
 export const DEFAULT_STEPS = 300;
 const SEED_MAX = 0x7fff_ffff;
@@ -28,25 +29,28 @@ async function main(): Promise<number> {
       steps: { type: 'string' },
       runs: { type: 'string' },
       'base-seed': { type: 'string' },
+      machine: { type: 'string', default: 'kv' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help || (values.seed === undefined && values.runs === undefined)) {
-    console.log('usage: npm run sim -- --seed S [--nodes 3|5] [--steps N] [--quiet]');
-    console.log('       npm run sim -- --runs N [--nodes 3|5] [--steps N] [--base-seed B]');
+    console.log('usage: npm run sim -- --seed S [--nodes 3|5] [--steps N] [--machine kv|locks] [--quiet]');
+    console.log('       npm run sim -- --runs N [--nodes 3|5] [--steps N] [--base-seed B] [--machine kv|locks]');
     return values.help ? 0 : 2;
   }
   const Raft = await loadRaft();
   if (process.env[RAFT_OVERRIDE_ENV]) console.log(`using Raft from ${process.env[RAFT_OVERRIDE_ENV]}`);
   const steps = positiveInt('steps', values.steps, DEFAULT_STEPS);
+  if (!SIM_MACHINES.includes(values.machine as SimMachine)) throw new Error(`--machine must be one of ${SIM_MACHINES.join(', ')}`);
+  const machine = values.machine as SimMachine;
   const fixedNodes = values.nodes === undefined ? null : positiveInt('nodes', values.nodes, 3);
 
   if (values.seed !== undefined) {
     const seed = positiveInt('seed', values.seed, 0);
     const nodes = fixedNodes ?? 3;
     const r = runSimulation(
-      { seed, nodes, steps, trace: true, echo: values.quiet ? undefined : (line) => console.log(line) },
+      { seed, nodes, steps, machine, trace: true, echo: values.quiet ? undefined : (line) => console.log(line) },
       Raft,
     );
     printSummary(r);
@@ -55,14 +59,14 @@ async function main(): Promise<number> {
 
   const runs = positiveInt('runs', values.runs, 100);
   const baseSeed = positiveInt('base-seed', values['base-seed'], randomInt(SEED_MAX));
-  console.log(`${runs} runs from base seed ${baseSeed} (${steps} chaos steps each)`);
+  console.log(`${runs} runs from base seed ${baseSeed} (${steps} chaos steps each, machine ${machine})`);
   const failures: SimResult[] = [];
   const started = Date.now();
   let ticks = 0;
   for (let i = 0; i < runs; i++) {
     const seed = (baseSeed + i) % SEED_MAX;
     const nodes = fixedNodes ?? (i % 2 === 0 ? 3 : 5);
-    const r = runSimulation({ seed, nodes, steps }, Raft);
+    const r = runSimulation({ seed, nodes, steps, machine }, Raft);
     ticks += r.stats.stepsRun;
     if (r.failure) {
       failures.push(r);
@@ -80,7 +84,8 @@ function printSummary(r: SimResult): void {
     `seed ${r.seed}: ${s.stepsRun} steps, ${s.leadersElected} leaders, ${s.committed} committed, ${s.acknowledged} acknowledged, ` +
       `${s.readsServed} reads, ${s.crashes} crashes, ${s.partitions} partitions, ${s.confChanges} conf changes, ` +
       `${s.transfers} transfers, ${s.snapshotsRestored} snapshots restored, ${s.delivered} delivered, ${s.dropped} dropped, ` +
-      `liveness after ${s.livenessTicks ?? '-'} ticks`,
+      `liveness after ${s.livenessTicks ?? '-'} ticks` +
+      (r.machine === 'locks' ? `; locks: ${s.lockApplies} applies checked, ${s.lockGrants} grants` : ''),
   );
   if (r.failure) {
     console.log(`FAILED (${r.failure.property}) at step ${r.failure.step}: ${r.failure.message}`);

@@ -46,6 +46,8 @@ export interface RaftTuning {
   maxCommittedEntriesPerReady: number;
 }
 
+export type StateMachineFactory = (node: NodeId, initialVoters: readonly NodeId[]) => SimStateMachine;
+
 export class SimNode {
   raft: RaftCore | null = null;
   sm: SimStateMachine;
@@ -71,8 +73,10 @@ export class SimNode {
     private readonly rng: Prng,
     private readonly hooks: NodeHooks,
     private readonly snapshotEveryEntries: number,
+    /** The state machine a (re)started node runs: the command-id list by default, or one that also runs the lock machine. */
+    private readonly makeStateMachine: StateMachineFactory = (node, voters) => new SimStateMachine(node, voters),
   ) {
-    this.sm = new SimStateMachine(id, clusterVoters);
+    this.sm = makeStateMachine(id, clusterVoters);
   }
 
   get up(): boolean {
@@ -93,7 +97,7 @@ export class SimNode {
       leaseReads: false,
       ...this.tuning,
     };
-    this.sm = new SimStateMachine(this.id, this.clusterVoters);
+    this.sm = this.makeStateMachine(this.id, this.clusterVoters);
     if (this.store.snapshot) this.sm.restore(this.store.snapshot);
     this.raft = new this.Raft(config, this.store.persistent());
     const st = this.raft.status();

@@ -2,8 +2,9 @@
 
 import type { SimResult } from './simulation.js';
 
-export function replayCommand(r: Pick<SimResult, 'seed' | 'nodes' | 'steps'>): string {
-  return `npm run sim -- --seed ${r.seed} --nodes ${r.nodes} --steps ${r.steps}`;
+export function replayCommand(r: Pick<SimResult, 'seed' | 'nodes' | 'steps'> & { machine?: SimResult['machine'] }): string {
+  const machine = r.machine === 'locks' ? ' --machine locks' : '';
+  return `npm run sim -- --seed ${r.seed} --nodes ${r.nodes} --steps ${r.steps}${machine}`;
 }
 
 export function describeFailure(r: SimResult): string {

@@ -6,7 +6,11 @@
 
 import type { Message, NodeId } from '../../src/raft/types.js';
 import { nodeId } from '../../src/raft/types.js';
+import { encodeProposal } from '../../src/locks/codec.js';
 import { Checker, type LeaderView } from './checker.js';
+import { LockChecker } from './lock-checker.js';
+import { LockClient } from './lock-client.js';
+import { LockSimStateMachine } from './lock-state-machine.js';
 import { LogRegistry } from './log-registry.js';
 import { CHAOTIC_NETWORK, FAIR_NETWORK, SimNetwork } from './network.js';
 import { CRASH_POINTS, SimNode, type CrashPolicy, type NodeHooks, type RaftTuning } from './node.js';
@@ -33,10 +37,19 @@ export interface SimOptions {
   nodes: number;
   /** Steps (ticks) of the chaos phase; the heal phase runs after them. */
   steps: number;
+  /**
+   * What every node applies: 'kv' (default) the command-id list only; 'locks'
+   * also a real LockMachine fed meaningful lock proposals, with the lock
+   * invariants checked on every applied state (lock-checker.ts).
+   */
+  machine?: SimMachine;
   trace?: boolean;
   /** Print each trace line as it happens (the CLI). */
   echo?: (line: string) => void;
 }
+
+export type SimMachine = 'kv' | 'locks';
+export const SIM_MACHINES: readonly SimMachine[] = ['kv', 'locks'];
 
 export interface SimFailure {
   property: Property;
@@ -58,18 +71,25 @@ export interface SimStats {
   delivered: number;
   dropped: number;
   livenessTicks: number | null;
+  /** 'locks' runs: entries applied to a LockMachine (over all nodes) and fencing tokens granted. */
+  lockApplies: number;
+  lockGrants: number;
+  /** Replica lock snapshots at one index that differed only in the appliedIndex header (FINDINGS.md F5). */
+  lockHeaderDifferences: number;
 }
 
 export interface SimResult {
   seed: number;
   nodes: number;
   steps: number;
+  machine: SimMachine;
   failure: SimFailure | null;
   stats: SimStats;
   trace: string[];
 }
 
 const encoder = new TextEncoder();
+const textDecoder = new TextDecoder();
 
 interface PendingRead {
   node: string;
@@ -97,6 +117,12 @@ export class Simulation {
   private readonly preVote: boolean;
   private readonly checkQuorum: boolean;
   private readonly tuning: RaftTuning;
+  private readonly machine: SimMachine;
+  /** 'locks' runs only. */
+  private readonly lockClient: LockClient | null = null;
+  private readonly lockChecker: LockChecker | null = null;
+  /** The highest index whose first application the lock client has learned from. */
+  private lockLearnedIndex = 0;
   /** Nodes that crashed inside Ready handling and come back at a given step. */
   private readonly quickRestarts = new Map<string, number>();
   private readonly reads = new Map<string, PendingRead>();
@@ -105,7 +131,7 @@ export class Simulation {
   private readSeq = 0;
   private addedNodes = 0;
   private healStep: number | null = null;
-  private probe: { id: string; node: string; term: number } | null = null;
+  private probe: { id: string; label: string; node: string; term: number } | null = null;
   private readonly stats: SimStats = {
     stepsRun: 0,
     leadersElected: 0,
@@ -120,6 +146,9 @@ export class Simulation {
     delivered: 0,
     dropped: 0,
     livenessTicks: null,
+    lockApplies: 0,
+    lockGrants: 0,
+    lockHeaderDifferences: 0,
   };
 
   constructor(
@@ -144,6 +173,11 @@ export class Simulation {
       flags.pick(MAX_INFLIGHT_APPENDS_CHOICES),
       flags.pick(MAX_ENTRIES_PER_APPEND_CHOICES),
     );
+    this.machine = options.machine ?? 'kv';
+    if (this.machine === 'locks') {
+      this.lockClient = new LockClient(this.rng.fork('lock-client'));
+      this.lockChecker = new LockChecker();
+    }
     this.initialVoters = Array.from({ length: options.nodes }, (_, i) => nodeId(`n${i + 1}`));
     for (const id of this.initialVoters) this.addNode(id, this.initialVoters);
   }
@@ -164,6 +198,7 @@ export class Simulation {
       this.rng.fork(`node:${id}`),
       this.hooks,
       SNAPSHOT_EVERY_ENTRIES,
+      this.machine === 'locks' ? (node, voters) => new LockSimStateMachine(node, voters) : undefined,
     );
     this.nodes.set(id, node);
     node.start();
@@ -175,6 +210,7 @@ export class Simulation {
     applied: (node, e) => {
       const term = node.raft ? node.raft.status().term : 0;
       this.checker.observeApplied(node.id, e, term, this.leaderViews());
+      if (this.lockChecker) this.observeLockApplied(node, e.index);
       if (e.type === 'config' && e.change.kind === 'removeNode') {
         const removed = this.nodes.get(e.change.node);
         if (removed && !removed.retired) {
@@ -186,6 +222,10 @@ export class Simulation {
     restored: (node, snapshot) => {
       this.stats.snapshotsRestored++;
       this.checker.observeRestore(node.id, snapshot, node.sm.commands(), node.sm.commandIndexes());
+      if (this.lockChecker) {
+        const sm = node.sm as LockSimStateMachine;
+        this.lockChecker.observeRestore(node.id, `${node.id}#${node.incarnation}`, snapshot.meta.index, sm.locks().snapshot());
+      }
     },
     readServed: (node, requestId) => {
       const read = this.reads.get(requestId);
@@ -209,6 +249,22 @@ export class Simulation {
     },
     trace: (text) => this.log(text),
   };
+
+  /** Lock invariants on the state `node` holds after applying `index`; the client learns from each index's first application. */
+  private observeLockApplied(node: SimNode, index: number): void {
+    const sm = node.sm as LockSimStateMachine;
+    const output = sm.lastApplied();
+    // Keyed by incarnation: a restarted node replays from its persisted snapshot, its token sequence restarts there.
+    this.lockChecker!.observeApplied(node.id, `${node.id}#${node.incarnation}`, index, sm.locks().snapshot(), output);
+    this.stats.lockApplies++;
+    if (index > this.lockLearnedIndex) {
+      this.lockLearnedIndex = index;
+      if (output) {
+        this.lockClient!.learn(output.events);
+        if (this.trace.enabled) this.log(`${node.id} lock ${index}: ${JSON.stringify(output.result)}`);
+      }
+    }
+  }
 
   private upNodes(): SimNode[] {
     return [...this.nodes.values()].filter((n) => n.up);
@@ -272,10 +328,13 @@ export class Simulation {
     this.stats.stepsRun = this.step;
     this.stats.committed = this.checker.committedCount();
     this.stats.acknowledged = this.checker.acked.length;
+    this.stats.lockGrants = this.lockChecker?.grants ?? 0;
+    this.stats.lockHeaderDifferences = this.lockChecker?.headerDifferences ?? 0;
     return {
       seed: this.options.seed,
       nodes: this.options.nodes,
       steps: this.options.steps,
+      machine: this.machine,
       failure,
       stats: this.stats,
       trace: this.trace.lines,
@@ -456,16 +515,24 @@ export class Simulation {
   private clients(chaos: boolean): void {
     const rng = this.clientRng;
     const proposing = chaos || this.stats.livenessTicks === null;
-    if (proposing && rng.chance(CLIENT.propose)) this.propose(`c${++this.commandSeq}`);
+    if (proposing && rng.chance(CLIENT.propose)) {
+      const id = `c${++this.commandSeq}`;
+      if (this.lockClient) {
+        const proposal = this.lockClient.next(this.step);
+        this.propose(`${id} (${proposal.command.type})`, encodeProposal(proposal));
+      } else {
+        this.propose(id);
+      }
+    }
     if (rng.chance(CLIENT.read)) this.read();
   }
 
-  private propose(command: string): { node: SimNode; term: number } | null {
+  private propose(command: string, data: Uint8Array = encoder.encode(command)): { node: SimNode; term: number } | null {
     const leaders = this.upNodes().filter((n) => n.raft!.status().role === 'leader');
     if (leaders.length === 0) return null;
     const node = this.clientRng.pick(leaders);
     try {
-      const at = node.raft!.propose(encoder.encode(command));
+      const at = node.raft!.propose(data);
       this.log(`propose ${command} at ${node.id} index=${at.index} term=${at.term}`);
       return { node, term: at.term };
     } catch (err) {
@@ -494,16 +561,19 @@ export class Simulation {
     if (this.stats.livenessTicks !== null) return;
     if (this.probe && this.checker.isAcked(this.probe.id)) {
       this.stats.livenessTicks = this.step - this.healStep!;
-      this.log(`LIVE: probe ${this.probe.id} committed ${this.stats.livenessTicks} ticks after the heal`);
+      this.log(`LIVE: probe ${this.probe.label} committed ${this.stats.livenessTicks} ticks after the heal`);
       return;
     }
     const holder = this.probe ? this.nodes.get(this.probe.node) : undefined;
     const stillValid = holder?.raft && holder.raft.status().role === 'leader' && holder.raft.status().term === this.probe!.term;
     if (!stillValid) {
       this.probe = null;
-      const id = `p${++this.commandSeq}`;
-      const proposed = this.propose(id);
-      if (proposed) this.probe = { id, node: proposed.node.id, term: proposed.term };
+      const label = `p${++this.commandSeq}`;
+      const data: Uint8Array = this.lockClient ? encodeProposal(this.lockClient.probe(this.step, `probe-${label}`)) : encoder.encode(label);
+      // What the checker acknowledges is the entry's text (fingerprint.ts commandId): in 'locks' runs, the encoded proposal's.
+      const id = this.lockClient ? textDecoder.decode(data) : label;
+      const proposed = this.propose(label, data);
+      if (proposed) this.probe = { id, label, node: proposed.node.id, term: proposed.term };
     }
   }
 

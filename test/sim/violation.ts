@@ -13,6 +13,8 @@ export type Property =
   | 'linearizable read'
   | 'snapshot consistency'
   | 'liveness'
+  /** 'locks' runs: lock-checker.ts (exclusion, fencing order, FIFO, ended sessions, replica agreement). */
+  | 'lock safety'
   | 'core assertion';
 
 export class InvariantViolation extends Error {

@@ -1,0 +1,213 @@
+// The lock service's safety properties, checked on every node after every
+// applied entry and every snapshot restore in `machine: 'locks'` runs:
+//
+// - lock safety (a pure function of one state, checkLockState): never more
+//   than `limit` exclusive holders, never exclusive and shared holders
+//   together, no holder, waiter or election leader whose session has ended,
+//   every token at most the machine's last token;
+// - fencing tokens (and election terms, which share the counter) strictly
+//   increase over grants in apply order, on each node, across restores;
+// - FIFO: a waiter is granted only once every waiter queued before it on that
+//   lock has left the queue;
+// - lock state machine safety: any two nodes that applied (or restored) the
+//   same index hold byte-identical LockMachine.snapshot() output, and any two
+//   nodes that applied the same entry returned the same ApplyResult (so a node
+//   restored from a snapshot answers the next commands like the others).
+
+import type { LockEvent } from '../../src/locks/commands.js';
+import { decodeValue, encodeValue } from '../../src/locks/codec.js';
+import { HOLDERS_PER_LOCK_MAX } from '../../src/locks/limits.js';
+import type { SnapshotData } from '../../src/locks/state.js';
+import type { LockApplied } from './lock-state-machine.js';
+import { violate } from './violation.js';
+
+interface IndexRecord {
+  node: string;
+  /** LockMachine.snapshot() after this index, with its appliedIndex header normalised (see canonicalState). */
+  state: string;
+  result: string | null;
+}
+
+interface NodeView {
+  state: SnapshotData;
+  /** The largest token this node has seen granted (or restored as its last token). */
+  lastToken: number;
+}
+
+export function decodeLockState(bytes: Uint8Array): SnapshotData {
+  return decodeValue(bytes) as SnapshotData;
+}
+
+/** The invariants any single lock state must satisfy; throws a 'lock safety' violation naming the first broken one. */
+export function checkLockState(where: string, s: SnapshotData): void {
+  const sessions = new Map(s.sessions.map((x) => [x.sessionId, x]));
+  for (const lock of s.locks) {
+    const at = `${where}: lock ${lock.name}`;
+    const modes = new Set(lock.holders.map((h) => h.mode));
+    if (modes.size > 1) violate('lock safety', `${at} has exclusive and shared holders together`);
+    if (lock.holders.length > 0 && lock.mode !== lock.holders[0].mode) {
+      violate('lock safety', `${at} is in mode ${lock.mode} but its holders are ${lock.holders[0].mode}`);
+    }
+    if (lock.holders.length === 0 && lock.mode !== null) violate('lock safety', `${at} has no holders but mode ${lock.mode}`);
+    if (lock.mode === 'exclusive' && lock.holders.length > lock.limit) {
+      violate('lock safety', `${at} has ${lock.holders.length} exclusive holders, limit ${lock.limit}`);
+    }
+    if (lock.mode === 'shared' && lock.holders.length > HOLDERS_PER_LOCK_MAX) {
+      violate('lock safety', `${at} has ${lock.holders.length} shared holders`);
+    }
+    const tokens = new Set<number>();
+    for (const h of lock.holders) {
+      if (h.fencingToken > s.lastToken) violate('lock safety', `${at} holder token ${h.fencingToken} above last token ${s.lastToken}`);
+      if (tokens.has(h.fencingToken)) violate('lock safety', `${at} has two holders with token ${h.fencingToken}`);
+      tokens.add(h.fencingToken);
+      if ((h.sessionId === null) === (h.ttlMs === null)) violate('lock safety', `${at} holder ${h.fencingToken} has both or neither of session and TTL`);
+      if (h.sessionId !== null) {
+        const session = sessions.get(h.sessionId);
+        if (!session) violate('lock safety', `${at} is held (token ${h.fencingToken}) by ended session ${h.sessionId}`);
+        if (!session.heldLocks.includes(lock.name)) violate('lock safety', `${at} holder session ${h.sessionId} does not list it`);
+      }
+    }
+    for (const w of lock.waiters) {
+      if (w.sessionId !== null && !sessions.has(w.sessionId)) {
+        violate('lock safety', `${at} has waiter ${w.waitId} of ended session ${w.sessionId}`);
+      }
+    }
+    if (lock.waiters.length > 0 && lock.lockDelayMs === null && lock.holders.length === 0) {
+      violate('lock safety', `${at} is free and not delayed but has ${lock.waiters.length} waiters (nobody granted them)`);
+    }
+  }
+  for (const e of s.elections) {
+    if (e.leader === null) continue;
+    if (!sessions.has(e.leader.sessionId)) violate('lock safety', `${where}: election ${e.name} is led by ended session ${e.leader.sessionId}`);
+    if (e.leader.term > s.lastToken) violate('lock safety', `${where}: election ${e.name} term ${e.leader.term} above last token ${s.lastToken}`);
+  }
+  for (const session of s.sessions) {
+    for (const name of session.heldLocks) {
+      const lock = s.locks.find((l) => l.name === name);
+      if (!lock?.holders.some((h) => h.sessionId === session.sessionId)) {
+        violate('lock safety', `${where}: session ${session.sessionId} lists ${name} but does not hold it`);
+      }
+    }
+  }
+}
+
+/**
+ * Tokens granted by one command, in order: lock grants and new election terms
+ * (a proclaim re-announces its leader's term: not a grant; `before` tells).
+ */
+function grantedTokens(events: readonly LockEvent[], before: SnapshotData | null): number[] {
+  const out: number[] = [];
+  const terms = new Map((before?.elections ?? []).map((e) => [e.name, e.leader?.term ?? null]));
+  for (const e of events) {
+    if (e.type === 'acquired') out.push(e.fencingToken);
+    // Without the state before (a node's first entry after a restart) a proclaim cannot be told apart: skip.
+    if (e.type === 'election.leader' && before !== null && e.leader !== null && terms.get(e.name) !== e.leader.term) {
+      out.push(e.leader.term);
+      terms.set(e.name, e.leader.term);
+    }
+  }
+  return out;
+}
+
+/** FIFO: for each waiter granted by this command, every waiter ahead of it in `before` must be gone in `after`. */
+export function checkFifo(where: string, before: SnapshotData, after: SnapshotData, events: readonly LockEvent[]): void {
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    if (e.type !== 'dequeued') continue;
+    const next = events[i + 1];
+    if (next?.type !== 'acquired' || next.name !== e.name) continue;
+    const queue = before.locks.find((l) => l.name === e.name)?.waiters ?? [];
+    const position = queue.findIndex((w) => w.waitId === e.waitId);
+    if (position < 0) continue; // queued by this same command: nothing arrived before it that is not already checked
+    const stillQueued = new Set((after.locks.find((l) => l.name === e.name)?.waiters ?? []).map((w) => w.waitId));
+    for (const ahead of queue.slice(0, position)) {
+      if (stillQueued.has(ahead.waitId)) {
+        violate('lock safety', `${where}: ${e.name} granted waiter ${e.waitId} while ${ahead.waitId}, queued before it, still waits (FIFO)`);
+      }
+    }
+  }
+}
+
+/**
+ * The appliedIndex header of a LockMachine snapshot is the last NORMAL entry
+ * a node applied, or the Raft snapshot index it restored (which may be a
+ * no-op or config entry): two replicas with the same state may differ there
+ * and only there (FINDINGS.md F5). Everything else must be byte-identical.
+ */
+function canonicalState(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64');
+}
+
+/** The snapshot bytes with the appliedIndex header zeroed, for the one difference replicas may show (F5). */
+function normalise(state: string): string {
+  const s = decodeLockState(Buffer.from(state, 'base64'));
+  return Buffer.from(encodeValue({ ...s, appliedIndex: 0 })).toString('base64');
+}
+
+export class LockChecker {
+  private readonly byIndex = new Map<number, IndexRecord>();
+  private readonly nodes = new Map<string, NodeView>();
+  applied = 0;
+  grants = 0;
+  /** Replica snapshots that differed only in their appliedIndex header (F5). */
+  headerDifferences = 0;
+
+  /** `run`: this node's current incarnation (a restart begins a new sequence from its persisted snapshot). */
+  observeApplied(node: string, run: string, index: number, bytes: Uint8Array, output: LockApplied | null): void {
+    const where = `${run} at ${index}`;
+    const state = decodeLockState(bytes);
+    checkLockState(where, state);
+    const view = this.nodes.get(run);
+    if (output !== null) {
+      const tokens = grantedTokens(output.events, view?.state ?? null);
+      let last = view ? view.lastToken : 0;
+      for (const t of tokens) {
+        if (t <= last) violate('lock safety', `${where} granted fencing token ${t} after ${last}: tokens must strictly increase`);
+        last = t;
+      }
+      if (view && last !== state.lastToken && tokens.length > 0) {
+        violate('lock safety', `${where} last granted ${last} but its state says last token ${state.lastToken}`);
+      }
+      this.grants += tokens.length;
+      if (view) checkFifo(where, view.state, state, output.events);
+    }
+    this.nodes.set(run, { state, lastToken: Math.max(view?.lastToken ?? 0, state.lastToken) });
+    this.compare(node, index, canonicalState(bytes), output === null ? null : JSON.stringify(output.result));
+    this.applied++;
+  }
+
+  observeRestore(node: string, run: string, index: number, bytes: Uint8Array): void {
+    const state = decodeLockState(bytes);
+    checkLockState(`${run} restored at ${index}`, state);
+    const view = this.nodes.get(run);
+    if (view && state.lastToken < view.lastToken && index >= view.state.appliedIndex) {
+      violate('lock safety', `${node} restored at ${index} a last token ${state.lastToken} below the ${view.lastToken} it had granted`);
+    }
+    // A restore replaces the node's history: its token sequence continues from the snapshot's.
+    this.nodes.set(run, { state, lastToken: state.lastToken });
+    this.compare(node, index, canonicalState(bytes), undefined);
+  }
+
+  /** `result` undefined: a restore (no result to compare). */
+  private compare(node: string, index: number, state: string, result: string | null | undefined): void {
+    const seen = this.byIndex.get(index);
+    if (seen === undefined) {
+      if (result !== undefined) this.byIndex.set(index, { node, state, result });
+      return;
+    }
+    if (seen.state !== state) {
+      if (normalise(seen.state) === normalise(state)) {
+        this.headerDifferences++;
+        return this.compareResult(node, index, seen, result);
+      }
+      violate('lock safety', `${node} and ${seen.node} hold different lock states after index ${index} (state machine safety)`);
+    }
+    this.compareResult(node, index, seen, result);
+  }
+
+  private compareResult(node: string, index: number, seen: IndexRecord, result: string | null | undefined): void {
+    if (result !== undefined && seen.result !== result) {
+      violate('lock safety', `${node} answered ${result} at index ${index} but ${seen.node} answered ${seen.result}`);
+    }
+  }
+}

@@ -1,0 +1,196 @@
+// The simulator with the lock state machine on every node (machine: 'locks'):
+// real Raft cores over the faulty network, each node running a real
+// LockMachine restored from Raft snapshots and after crashes, the clients
+// proposing meaningful lock commands; the lock invariants (lock-checker.ts)
+// are checked on every node after every applied entry and restore. Plus: the
+// lock checker can fail (doctored states), and the default machine is untouched.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { LockEvent } from '../../src/locks/commands.js';
+import { LockMachine } from '../../src/locks/machine.js';
+import type { SnapshotData } from '../../src/locks/state.js';
+import { acquireCmd, NOW_MS } from '../locks/harness.js';
+import { checkFifo, checkLockState, decodeLockState, LockChecker } from './lock-checker.js';
+import { loadRaft } from './raft-factory.js';
+import { describeFailure, replayCommand } from './replay.js';
+import { runSimulation } from './simulation.js';
+import { InvariantViolation } from './violation.js';
+
+const Raft = await loadRaft();
+
+/** Schedules per cluster size: 2 × 160 runs of ≥ 300 chaos steps (~7 s on this machine). */
+const RUNS_PER_CLUSTER_SIZE = 160;
+const CHAOS_STEPS_MIN = 300;
+const CHAOS_STEPS_MAX = 340;
+const BULK_TIMEOUT_MS = 120_000;
+
+const schedule = fc.record({
+  seed: fc.integer({ min: 0, max: 0x7fff_ffff }),
+  steps: fc.integer({ min: CHAOS_STEPS_MIN, max: CHAOS_STEPS_MAX }),
+});
+
+describe('simulated cluster running the lock state machine', () => {
+  for (const nodes of [3, 5]) {
+    it(
+      `${RUNS_PER_CLUSTER_SIZE} random schedules on ${nodes} nodes keep every Raft and lock safety property`,
+      () => {
+        fc.assert(
+          fc.property(schedule, ({ seed, steps }) => {
+            const r = runSimulation({ seed, nodes, steps, machine: 'locks' }, Raft);
+            if (r.failure) throw new Error(describeFailure(r));
+          }),
+          { numRuns: RUNS_PER_CLUSTER_SIZE },
+        );
+      },
+      BULK_TIMEOUT_MS,
+    );
+  }
+
+  it('a locks run does something: grants, lock applies on every node, snapshot restores, crashes', () => {
+    let grants = 0;
+    let applies = 0;
+    let restores = 0;
+    let crashes = 0;
+    const kinds = new Set<string>();
+    for (let seed = 0; seed < 10; seed++) {
+      const r = runSimulation({ seed, nodes: 5, steps: 300, machine: 'locks', trace: true }, Raft);
+      expect(r.failure).toBeNull();
+      grants += r.stats.lockGrants;
+      applies += r.stats.lockApplies;
+      restores += r.stats.snapshotsRestored;
+      crashes += r.stats.crashes;
+      for (const line of r.trace) {
+        const m = / lock \d+: (\{.*\})$/.exec(line);
+        if (!m) continue;
+        type Body = { error?: { code: string }; acquired?: boolean };
+        const result = JSON.parse(m[1]) as { kind: string; outcome?: { status: number; body: Body } };
+        const body = result.outcome?.body;
+        kinds.add(result.kind === 'queued' ? 'queued' : `${result.outcome!.status}:${body?.error?.code ?? body?.acquired ?? ''}`);
+      }
+    }
+    // Guards against a generator whose commands never reach real state.
+    expect(grants).toBeGreaterThan(10 * 20);
+    expect(applies).toBeGreaterThan(10 * 200);
+    expect(restores).toBeGreaterThan(0);
+    expect(crashes).toBeGreaterThan(10);
+    for (const kind of ['queued', '200:true', '200:false', '201:', '404:session_not_found', '409:not_holder', '409:limit_mismatch', '409:idempotency_conflict']) {
+      expect(kinds, `outcome kinds seen: ${[...kinds].join(', ')}`).toContain(kind);
+    }
+  });
+
+  it('a locks seed replays to an identical trace, and its replay command names the machine', () => {
+    const options = { seed: 77, nodes: 3, steps: 300, machine: 'locks' as const, trace: true };
+    const first = runSimulation(options, Raft);
+    const second = runSimulation(options, Raft);
+    expect(second.trace).toEqual(first.trace);
+    expect(replayCommand(first)).toContain('--machine locks');
+  });
+
+  it("the default machine is unchanged: machine 'kv' gives the same trace as no machine option", () => {
+    const a = runSimulation({ seed: 4242, nodes: 5, steps: 300, trace: true }, Raft);
+    const b = runSimulation({ seed: 4242, nodes: 5, steps: 300, trace: true, machine: 'kv' }, Raft);
+    expect(b.trace).toEqual(a.trace);
+    expect(a.stats.lockApplies).toBe(0);
+    expect(replayCommand(a)).not.toContain('--machine');
+  });
+});
+
+// ---- the checker can fail ----
+
+function stateAfter(build: (m: LockMachine, at: () => number) => void): SnapshotData {
+  const m = new LockMachine();
+  let index = 0;
+  build(m, () => ++index);
+  return decodeLockState(m.snapshot());
+}
+
+function run(m: LockMachine, index: number, command: Parameters<LockMachine['applyProposal']>[1]['command']) {
+  return m.applyProposal(index, { command, nowMs: NOW_MS, idempotency: null });
+}
+
+const twoHolders = (): SnapshotData =>
+  stateAfter((m, at) => {
+    run(m, at(), { type: 'session.create', sessionId: 's1', ttlMs: 10_000, name: 's1', lockDelayMs: 0 });
+    run(m, at(), acquireCmd('a', { sessionId: 's1' }));
+    run(m, at(), acquireCmd('b', { ttlMs: 5_000, mode: 'exclusive', limit: 2 }));
+    run(m, at(), acquireCmd('b', { ttlMs: 5_000, mode: 'exclusive', limit: 2 }));
+  });
+
+function expectLockViolation(f: () => void, message: RegExp): void {
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(InvariantViolation);
+    expect((err as InvariantViolation).property).toBe('lock safety');
+    expect((err as Error).message).toMatch(message);
+    return;
+  }
+  throw new Error('the lock checker accepted a doctored state');
+}
+
+describe('the lock checker fails on doctored states', () => {
+  it('accepts a real state', () => {
+    expect(() => checkLockState('real', twoHolders())).not.toThrow();
+  });
+
+  it('more exclusive holders than the limit', () => {
+    const s = twoHolders();
+    s.locks.find((l) => l.name === 'b')!.limit = 1;
+    expectLockViolation(() => checkLockState('doctored', s), /2 exclusive holders, limit 1/);
+  });
+
+  it('exclusive and shared holders together', () => {
+    const s = twoHolders();
+    s.locks.find((l) => l.name === 'b')!.holders[1].mode = 'shared';
+    expectLockViolation(() => checkLockState('doctored', s), /exclusive and shared/);
+  });
+
+  it('a holder whose session has ended', () => {
+    const s = twoHolders();
+    s.sessions = [];
+    expectLockViolation(() => checkLockState('doctored', s), /ended session s1/);
+  });
+
+  it('a waiter granted before one queued ahead of it (FIFO)', () => {
+    const m = new LockMachine();
+    let index = 0;
+    run(m, ++index, acquireCmd('a', { ttlMs: 5_000 }));
+    run(m, ++index, acquireCmd('a', { ttlMs: 5_000, waitMs: 1_000, waitId: 'w1' }));
+    run(m, ++index, acquireCmd('a', { ttlMs: 5_000, waitMs: 1_000, waitId: 'w2' }));
+    const before = decodeLockState(m.snapshot());
+    const out = run(m, ++index, { type: 'lock.release', name: 'a', fencingToken: 1 });
+    const after = decodeLockState(m.snapshot());
+    expect(() => checkFifo('real', before, after, out.events)).not.toThrow();
+    // Doctor the history: the grant went to w2 while w1 still waits.
+    const doctored: LockEvent[] = out.events.map((e) => (e.type === 'dequeued' ? { ...e, waitId: 'w2' } : e));
+    const doctoredAfter = structuredClone(after);
+    doctoredAfter.locks[0].waiters = [before.locks[0].waiters[0]];
+    expectLockViolation(() => checkFifo('doctored', before, doctoredAfter, doctored), /granted waiter w2 while w1/);
+  });
+
+  it('fencing tokens that do not increase', () => {
+    const m = new LockMachine();
+    run(m, 1, acquireCmd('a', { ttlMs: 5_000 }));
+    const checker = new LockChecker();
+    const grant = (index: number, token: number) => ({
+      result: { kind: 'done' as const, outcome: { status: 200, body: {} } },
+      events: [{ type: 'acquired' as const, index, name: 'a', fencingToken: token, sessionId: null, ttlMs: 5_000 }],
+    });
+    checker.observeApplied('n1', 'n1#1', 1, m.snapshot(), grant(1, 1));
+    expectLockViolation(() => checker.observeApplied('n1', 'n1#1', 2, m.snapshot(), grant(2, 1)), /tokens must strictly increase/);
+  });
+
+  it('two replicas with different states or answers at one index', () => {
+    const a = new LockMachine();
+    const b = new LockMachine();
+    run(a, 1, acquireCmd('a', { ttlMs: 5_000 }));
+    run(b, 1, acquireCmd('b', { ttlMs: 5_000 }));
+    const checker = new LockChecker();
+    checker.observeApplied('n1', 'n1#1', 1, a.snapshot(), null);
+    expectLockViolation(() => checker.observeApplied('n2', 'n2#1', 1, b.snapshot(), null), /different lock states after index 1/);
+    const answer = (status: number) => ({ result: { kind: 'done' as const, outcome: { status, body: {} } }, events: [] });
+    checker.observeApplied('n1', 'n1#1', 2, a.snapshot(), answer(200));
+    expectLockViolation(() => checker.observeApplied('n3', 'n3#1', 2, a.snapshot(), answer(409)), /answered .* at index 2/);
+  });
+});
