@@ -188,6 +188,14 @@ export class LockChecker {
     this.compare(node, index, canonicalState(bytes), undefined);
   }
 
+  /** A node (re)started at `index` (0: empty) from its persisted snapshot: its sequence begins with that state. */
+  observeStart(node: string, run: string, index: number, bytes: Uint8Array): void {
+    const state = decodeLockState(bytes);
+    checkLockState(`${run} started at ${index}`, state);
+    this.nodes.set(run, { state, lastToken: state.lastToken });
+    if (index > 0) this.compare(node, index, canonicalState(bytes), undefined);
+  }
+
   /** `result` undefined: a restore (no result to compare). */
   private compare(node: string, index: number, state: string, result: string | null | undefined): void {
     const seen = this.byIndex.get(index);

@@ -30,6 +30,8 @@ export interface NodeHooks {
   send(message: Message): void;
   applied(node: SimNode, entry: Entry): void;
   restored(node: SimNode, snapshot: Snapshot): void;
+  /** The node (re)started: its state machine holds what it restored from its persisted snapshot, if any. */
+  started?(node: SimNode): void;
   readServed(node: SimNode, requestId: string): void;
   readDropped(node: SimNode, requestId: string): void;
   trace(text: string): void;
@@ -106,6 +108,7 @@ export class SimNode {
     this.leaderTerm = -1;
     this.lastRole = st.role;
     this.appliedSinceSnapshot = 0;
+    this.hooks.started?.(this);
     this.hooks.trace(`${this.id} start #${this.incarnation} term=${st.term} commit=${st.commit} last=${this.store.lastIndex()}`);
   }
 

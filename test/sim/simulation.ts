@@ -227,6 +227,12 @@ export class Simulation {
         this.lockChecker.observeRestore(node.id, `${node.id}#${node.incarnation}`, snapshot.meta.index, sm.locks().snapshot());
       }
     },
+    started: (node) => {
+      if (!this.lockChecker) return;
+      const sm = node.sm as LockSimStateMachine;
+      // A restarted node's state: what it persisted, which must equal what every node held at that index.
+      this.lockChecker.observeStart(node.id, `${node.id}#${node.incarnation}`, sm.appliedIndex(), sm.locks().snapshot());
+    },
     readServed: (node, requestId) => {
       const read = this.reads.get(requestId);
       if (!read) violate('linearizable read', `${node.id} served read ${requestId} that nobody issued (or twice)`);
