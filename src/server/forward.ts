@@ -50,18 +50,27 @@ export async function waitForLeader(ctx: ServerContext, deadlineMs: number, sign
     if (target !== null) return target;
     const leftMs = deadlineMs - realNowMs();
     if (leftMs <= 0 || signal.aborted) return null;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        unsubscribe();
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.min(leftMs, LEADER_POLL_MS));
-      const unsubscribe = ctx.node.onRoleChange(() => done());
-      signal.addEventListener('abort', done);
-    });
+    await pauseForRoleChange(ctx, Math.min(leftMs, LEADER_POLL_MS), signal);
   }
+}
+
+/**
+ * Sleeps on a TIMER (or until a role change or the client leaves). Every retry
+ * must pass through here: a retry loop of promises alone never yields to the
+ * event loop, so no tick, message or socket would run again (chaos F3).
+ */
+function pauseForRoleChange(ctx: ServerContext, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      unsubscribe();
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const unsubscribe = ctx.node.onRoleChange(() => done());
+    signal.addEventListener('abort', done);
+  });
 }
 
 /** An AbortSignal that fires when the client goes away before the answer was written. */
@@ -114,6 +123,15 @@ export async function leaderOnly(
         if (error instanceof OutcomeUnknownError) throw unavailableError(ctx);
         if (!(error instanceof NotLeaderError)) throw error;
         if (forwardedBy !== undefined) throw noLeaderError(ctx, 'this node lost leadership; retry');
+        // Chaos F3: while a leader hands leadership over (or is being removed) it drops proposals
+        // yet still leads, so the next round would pick this node again at once. Wait on a timer
+        // so the transfer can complete or time out, and stay within the client's bound.
+        const leftMs = deadlineMs - realNowMs();
+        if (leftMs <= 0 || signal.aborted) {
+          ctx.metrics.forwardedTotal.inc({ outcome: 'no_leader' });
+          throw noLeaderError(ctx, 'leadership is changing hands; retry');
+        }
+        await pauseForRoleChange(ctx, Math.min(leftMs, LEADER_POLL_MS), signal);
         continue;
       }
     }
