@@ -776,7 +776,12 @@ export class LockMachine implements StateMachine<ApplyResult> {
     this.lastToken = data.lastToken;
     this.maxNowMs = data.maxNowMs;
     this.idempotency = IdempotencyTable.fromArray(data.idempotency);
-    this.applied = index;
+    // The machine sees only normal entries; a Raft snapshot may be taken at a
+    // no-op or config entry after the last of them. Keep the machine's own
+    // applied index so that a restored replica is byte-identical to one that
+    // applied the same commands (sim finding F5).
+    assert(data.appliedIndex <= index, `lock snapshot applied at ${data.appliedIndex} is ahead of its Raft snapshot index ${index}`);
+    this.applied = data.appliedIndex;
   }
 }
 

@@ -1,6 +1,7 @@
 // Readable examples of the contract's session and lock rules
 // (/work/shared/spec/http-api.md, "Sessions" and "Locks").
 import { describe, expect, it } from 'vitest';
+import { decodeValue } from '../../src/locks/codec.js';
 import { Harness, errorCode, holderTokens, outcomeOf, resolved } from './harness.js';
 
 describe('sessions', () => {
@@ -264,9 +265,8 @@ describe('locks', () => {
     expect(errorCode(outcomeOf(result))).toBe('invalid_argument');
     expect(h.machine.appliedIndex()).toBe(1);
     // Only the applied index moved.
-    const restored = new Harness();
-    restored.machine.restore(before, 1 as never);
-    expect(restored.machine.snapshot()).toEqual(h.machine.snapshot());
+    const withoutIndex = (bytes: Uint8Array) => ({ ...(decodeValue(bytes) as Record<string, unknown>), appliedIndex: null });
+    expect(withoutIndex(h.machine.snapshot())).toEqual(withoutIndex(before));
   });
 });
 

@@ -15,7 +15,7 @@
 //   restored from a snapshot answers the next commands like the others).
 
 import type { LockEvent } from '../../src/locks/commands.js';
-import { decodeValue, encodeValue } from '../../src/locks/codec.js';
+import { decodeValue } from '../../src/locks/codec.js';
 import { HOLDERS_PER_LOCK_MAX } from '../../src/locks/limits.js';
 import type { SnapshotData } from '../../src/locks/state.js';
 import type { LockApplied } from './lock-state-machine.js';
@@ -128,20 +128,9 @@ export function checkFifo(where: string, before: SnapshotData, after: SnapshotDa
   }
 }
 
-/**
- * The appliedIndex header of a LockMachine snapshot is the last NORMAL entry
- * a node applied, or the Raft snapshot index it restored (which may be a
- * no-op or config entry): two replicas with the same state may differ there
- * and only there (FINDINGS.md F5). Everything else must be byte-identical.
- */
+/** Replicas at one index must hold byte-identical lock state (F5 fixed: a restore keeps the machine's own applied index). */
 function canonicalState(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64');
-}
-
-/** The snapshot bytes with the appliedIndex header zeroed, for the one difference replicas may show (F5). */
-function normalise(state: string): string {
-  const s = decodeLockState(Buffer.from(state, 'base64'));
-  return Buffer.from(encodeValue({ ...s, appliedIndex: 0 })).toString('base64');
 }
 
 export class LockChecker {
@@ -150,7 +139,6 @@ export class LockChecker {
   applied = 0;
   grants = 0;
   /** Replica snapshots that differed only in their appliedIndex header (F5). */
-  headerDifferences = 0;
 
   /** `run`: this node's current incarnation (a restart begins a new sequence from its persisted snapshot). */
   observeApplied(node: string, run: string, index: number, bytes: Uint8Array, output: LockApplied | null): void {
@@ -204,10 +192,6 @@ export class LockChecker {
       return;
     }
     if (seen.state !== state) {
-      if (normalise(seen.state) === normalise(state)) {
-        this.headerDifferences++;
-        return this.compareResult(node, index, seen, result);
-      }
       violate('lock safety', `${node} and ${seen.node} hold different lock states after index ${index} (state machine safety)`);
     }
     this.compareResult(node, index, seen, result);

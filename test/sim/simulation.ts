@@ -75,7 +75,6 @@ export interface SimStats {
   lockApplies: number;
   lockGrants: number;
   /** Replica lock snapshots at one index that differed only in the appliedIndex header (FINDINGS.md F5). */
-  lockHeaderDifferences: number;
 }
 
 export interface SimResult {
@@ -148,7 +147,6 @@ export class Simulation {
     livenessTicks: null,
     lockApplies: 0,
     lockGrants: 0,
-    lockHeaderDifferences: 0,
   };
 
   constructor(
@@ -335,7 +333,6 @@ export class Simulation {
     this.stats.committed = this.checker.committedCount();
     this.stats.acknowledged = this.checker.acked.length;
     this.stats.lockGrants = this.lockChecker?.grants ?? 0;
-    this.stats.lockHeaderDifferences = this.lockChecker?.headerDifferences ?? 0;
     return {
       seed: this.options.seed,
       nodes: this.options.nodes,
