@@ -113,6 +113,15 @@ export class PeerProgress {
       return true;
     }
     if (this.next - 1 !== rejected) return false;
+    if (probeHint < this.match) {
+      // The follower answers our current probe with a log that ends (or
+      // diverges) below what it once acknowledged: it lost synced data (a
+      // disk that lied about fsync, a cut-short write, a restored backup).
+      // Raft assumes this never happens; waiting for it to reach `match`
+      // again would stall it forever, so re-replicate from where it is.
+      // Commit never moves back, so lowering match is safe.
+      this.match = logIndex(Math.max(probeHint, 0));
+    }
     this.next = logIndex(Math.max(Math.min(rejected, probeHint + 1), this.match + 1, 1));
     this.probeSent = false;
     return true;

@@ -139,3 +139,23 @@ describe('assertions that stay on', () => {
     expect(() => new Raft({ ...base, maxInflightAppends: 0 }, emptyState())).toThrow(/maxInflightAppends/);
   });
 });
+
+describe('a follower that lost data it had acknowledged (a cut-short write, a lying disk)', () => {
+  it('is re-replicated from where its log really ends instead of being probed at its old match forever', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.campaign('a');
+    for (let i = 0; i < 6; i++) net.propose(`x${i}`);
+    expect(net.node('a').status().progress?.b.match).toBe(7);
+    // b loses its last three entries, which it had synced and acknowledged.
+    const store = net.stores.get('b')!;
+    store.entries = store.entries.filter((e) => e.index <= 4);
+    store.hardState = { ...store.hardState, commit: logIndex(4) };
+    net.restart('b');
+    // The leader notices it is unreachable, then probes it again.
+    net.node('a').reportUnreachable(nodeId('b'));
+    net.propose('after');
+    net.tickAll(5);
+    expect(net.node('b').status().lastIndex).toBe(8);
+    expect(net.appliedData('b')).toEqual(['x0', 'x1', 'x2', 'x3', 'x4', 'x5', 'after']);
+  });
+});
