@@ -2,7 +2,7 @@
 // from listen() (style.md item 9) so that tests drive it with app.inject().
 
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { ServerContext } from './context.js';
 import { ApiError } from './errors.js';
 import { sendApiError } from './error-handler.js';
@@ -35,7 +35,7 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
     ajv: { customOptions: { coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
     // One log line per request (written in onResponse), not fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Names are up to 256 characters (fastify's default allows 100); longer
     // params than this are refused by the router before validation.
     routerOptions: { maxParamLength: PARAM_CHARS_MAX },
