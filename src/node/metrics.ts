@@ -3,6 +3,7 @@
 // from the node at scrape time; histograms are observed by the loop.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { NodeStatus } from './api.js';
+import type { Role } from '../raft/types.js';
 
 export interface NodeMetrics {
   saveSeconds: Histogram;
@@ -42,6 +43,17 @@ export function createNodeMetrics(registry: Registry, status: () => NodeStatus):
     registers: [registry],
     collect() {
       this.set(status().role === 'leader' ? 1 : 0);
+    },
+  });
+  const roles: Role[] = ['follower', 'pre-candidate', 'candidate', 'leader', 'learner'];
+  new Gauge({
+    name: 'lockstep_raft_role',
+    help: 'This node\'s Raft role: 1 for the role it is in, 0 for the others.',
+    labelNames: ['role'],
+    registers: [registry],
+    collect() {
+      const current = status().role;
+      for (const role of roles) this.set({ role }, role === current ? 1 : 0);
     },
   });
   return {

@@ -406,6 +406,8 @@ describe('RaftNode snapshots and membership', () => {
     await settle();
     const text = await registry.metrics();
     expect(text).toMatch(/lockstep_raft_is_leader 1/);
+    expect(text).toMatch(/lockstep_raft_role\{role="leader"\} 1/);
+    expect(text).toMatch(/lockstep_raft_role\{role="follower"\} 0/);
     expect(text).toMatch(/lockstep_raft_applied_index 2/);
     expect(text).toMatch(/lockstep_node_entries_per_save_sum 2/);
     expect(text).toMatch(/lockstep_node_proposals_total\{outcome="applied"\} 2/);
