@@ -460,7 +460,7 @@ export class LockMachine implements StateMachine<ApplyResult> {
     const found = this.findHold(c.name, c.fencingToken);
     if (!found) return notHolder(c.name, c.fencingToken);
     const { hold } = found;
-    if (hold.ttlMs === null) return invalidArgument('a session hold cannot be extended: keep its session alive instead');
+    if (hold.ttlMs === null) return invalidArgument(`fencingToken ${c.fencingToken} is a session hold, which cannot be extended: keep its session alive instead`, 'fencingToken');
     hold.ttlMs = c.ttlMs ?? hold.ttlMs;
     this.emit({ type: 'extended', index: this.index, name: c.name, fencingToken: hold.fencingToken, ttlMs: hold.ttlMs });
     return ok({ expiresInMs: hold.ttlMs });

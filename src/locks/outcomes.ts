@@ -32,6 +32,7 @@ export function sessionNotFound(sessionId: string): Outcome {
   return errorOutcome('session_not_found', `session ${sessionId} is unknown or has expired`);
 }
 
-export function invalidArgument(message: string): Outcome {
-  return errorOutcome('invalid_argument', message);
+/** http-api.md: a 400's message says which field; `field` names it for programs, as the server's validation does. */
+export function invalidArgument(message: string, field?: string): Outcome {
+  return errorOutcome('invalid_argument', message, field === undefined ? {} : { field });
 }

@@ -13,6 +13,7 @@ import type { LockProposal } from '../locks/commands.js';
 import type { LeaseTable } from '../locks/leases.js';
 import { FULL_TTL, type Deadlines } from '../locks/views.js';
 import type { ServerContext } from './context.js';
+import { INDEX_HEADER } from './answer.js';
 import { ApiError } from './errors.js';
 import { noLeaderError } from './forward.js';
 
@@ -112,10 +113,15 @@ export class LeaseDriver {
   async keepalive(sessionId: string): Promise<{ sessionId: string; ttlMs: number }> {
     await this.whenReady();
     const session = this.ctx.machine.getSession(sessionId);
-    if (session === null) throw new ApiError('session_not_found', `session ${sessionId} is unknown or has expired`);
+    if (session === null) throw this.sessionNotFound(sessionId);
     const refreshed = this.table.keepalive(sessionId, this.ctx.clock.monotonicMs());
-    if (!refreshed) throw new ApiError('session_not_found', `session ${sessionId} is unknown or has expired`);
+    if (!refreshed) throw this.sessionNotFound(sessionId);
     return { sessionId, ttlMs: session.ttlMs };
+  }
+
+  /** http-api.md: a response that reflects replicated state carries x-lockstep-index, a 404 too. */
+  private sessionNotFound(sessionId: string): ApiError {
+    return new ApiError('session_not_found', `session ${sessionId} is unknown or has expired`, {}, { [INDEX_HEADER]: String(this.ctx.machine.appliedIndex()) });
   }
 
   /** Time-dependent view fields from this leader's table; full TTLs elsewhere (views.ts). */

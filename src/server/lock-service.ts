@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ApplyResult, LockCommand, LockProposal, Outcome } from '../locks/commands.js';
 import { NotLeaderError, OutcomeUnknownError } from '../node/api.js';
-import type { Answer } from './answer.js';
+import { type Answer, INDEX_HEADER } from './answer.js';
 import type { ServerContext } from './context.js';
 import { ApiError, apiErrorBody } from './errors.js';
 import { unavailableError } from './forward.js';
@@ -36,11 +36,12 @@ export function newWaitId(): string {
   return randomUUID();
 }
 
-function conflict(record: { method: string; path: string }): ApiError {
+/** Carries x-lockstep-index: the conflict is judged against the replicated key record (http-api.md "Conventions"). */
+function conflict(record: { method: string; path: string }, index: number): ApiError {
   return new ApiError('idempotency_conflict', `the Idempotency-Key was first used for ${record.method} ${record.path}`, {
     method: record.method,
     path: record.path,
-  });
+  }, { [INDEX_HEADER]: String(index) });
 }
 
 function isApplyResult(value: unknown): value is ApplyResult {
@@ -82,7 +83,7 @@ export class LockService {
     if (idem !== null) {
       const joined = this.inFlight.get(idem.key);
       if (joined !== undefined) {
-        if (joined.method !== idem.method || joined.path !== idem.path) throw conflict(joined);
+        if (joined.method !== idem.method || joined.path !== idem.path) throw conflict(joined, this.ctx.machine.appliedIndex());
         return joined.answer;
       }
       const replay = this.replayFromRecord(idem, options);
@@ -113,7 +114,7 @@ export class LockService {
       case 'miss':
         return null;
       case 'conflict':
-        throw conflict(found.record);
+        throw conflict(found.record, machine.appliedIndex());
       case 'done':
         return Promise.resolve(outcomeAnswer(found.outcome, this.ctx.machine.appliedIndex()));
       case 'pending':

@@ -1,0 +1,73 @@
+// Findings of a black-box audit against http-api.md, line by line: each test
+// names the contract line it holds the server to.
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Harness, makeHarness } from './harness.js';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await makeHarness();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+async function session(): Promise<string> {
+  const res = await h.call('POST', '/v1/sessions', {});
+  expect(res.status).toBe(201);
+  return res.body.sessionId;
+}
+
+describe('x-lockstep-index on every response that reflects replicated state', () => {
+  it('keepalive of an unknown session: 404 session_not_found carries the index', async () => {
+    await session();
+    const res = await h.call('POST', '/v1/sessions/no-such-session/keepalive');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('session_not_found');
+    expect(res.headers['x-lockstep-index']).toBe('1');
+  });
+
+  it('409 idempotency_conflict carries the index of the state that judged it', async () => {
+    await h.call('POST', '/v1/locks/i/acquire', { ttlMs: 5_000 }, { 'idempotency-key': 'k' });
+    const res = await h.call('POST', '/v1/locks/other/acquire', { ttlMs: 5_000 }, { 'idempotency-key': 'k' });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('idempotency_conflict');
+    expect(res.headers['x-lockstep-index']).toBe('1');
+  });
+});
+
+describe('400 invalid_argument: the message says which field', () => {
+  it('extend on a session hold names fencingToken', async () => {
+    const id = await session();
+    const got = await h.call('POST', '/v1/locks/s/acquire', { sessionId: id });
+    const res = await h.call('POST', '/v1/locks/s/extend', { fencingToken: got.body.fencingToken });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_argument', field: 'fencingToken' });
+    expect(res.body.error.message).toContain('fencingToken');
+  });
+});
+
+describe('list pagination (`limit` has no upper bound in the contract)', () => {
+  it('a limit above the page cap is served as a full page with next, not refused', async () => {
+    h = await (async () => {
+      await h.close();
+      return makeHarness({ limits: { pageSizeMax: 2, pageSizeDefault: 2 } });
+    })();
+    for (const name of ['a', 'b', 'c']) await h.call('POST', `/v1/locks/${name}/acquire`, { ttlMs: 5_000 });
+    const first = await h.call('GET', '/v1/locks?limit=5000');
+    expect(first.status).toBe(200);
+    expect(first.body.locks.map((l: { name: string }) => l.name)).toEqual(['a', 'b']);
+    expect(first.body.next).toBe('b');
+    const second = await h.call('GET', `/v1/locks?limit=5000&after=${first.body.next}`);
+    expect(second.body.locks.map((l: { name: string }) => l.name)).toEqual(['c']);
+    expect(second.body.next).toBeUndefined();
+  });
+
+  it('limit=0 and a non-number are still 400 naming limit', async () => {
+    for (const bad of ['0', 'abc', '-1']) {
+      const res = await h.call('GET', `/v1/sessions?limit=${bad}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error.field).toBe('limit');
+    }
+  });
+});
