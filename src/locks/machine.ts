@@ -12,7 +12,7 @@ import { findDeadlockCycle } from './deadlock.js';
 import { IdempotencyTable, type IdempotencyLookup } from './idempotency.js';
 import { HOLDERS_PER_LOCK_MAX, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, SESSIONS_MAX, WAITERS_PER_LOCK_MAX, WAITS_MAX } from './limits.js';
 import { created, errorOutcome, invalidArgument, ok, sessionNotFound } from './outcomes.js';
-import type { ElectionState, HoldState, LockState, LockWaiter, SessionState, SnapshotData, WaitRef } from './state.js';
+import { type ElectionState, type HoldState, type LockState, type LockWaiter, type SessionState, type SnapshotData, type WaitRef, limitInForce } from './state.js';
 import { validateCommand, validateEnvelope } from './validate.js';
 import {
   acquiredBody,
@@ -392,19 +392,22 @@ export class LockMachine implements StateMachine<ApplyResult> {
       if (existing) return done(ok(acquiredBody(c.name, existing)));
     }
     const free = LockMachine.isFree(lock);
-    if (lock && !free && c.mode === 'exclusive' && c.limit !== lock.limit) {
+    const inForce = limitInForce(lock);
+    if (c.mode === 'exclusive' && inForce !== null && c.limit !== inForce) {
       return done(
-        errorOutcome('limit_mismatch', `limit ${c.limit} differs from the limit ${lock.limit} in force on ${c.name}`, {
-          limit: lock.limit,
+        errorOutcome('limit_mismatch', `limit ${c.limit} differs from the limit ${inForce} in force on ${c.name}`, {
+          limit: inForce,
         }),
       );
     }
+    // A free lock, or one held / awaited in shared mode only, takes this exclusive acquire's limit once it holds or waits.
+    const setsLimit = free || (c.mode === 'exclusive' && inForce === null);
     const grantable = !lock || (lock.lockDelayMs === null && lock.waiters.length === 0 && LockMachine.fits(lock, c.mode));
     if (grantable) {
       if (!lock) {
         lock = { name: c.name, mode: null, limit: c.limit, holders: [], waiters: [], lockDelayMs: null };
         this.locks.set(c.name, lock);
-      } else if (free) {
+      } else if (setsLimit) {
         lock.limit = c.limit;
       }
       return done(ok(acquiredBody(c.name, this.grant(lock, c))));
@@ -423,7 +426,7 @@ export class LockMachine implements StateMachine<ApplyResult> {
         return done(errorOutcome('deadlock', `waiting would close a cycle: ${cycle.join(' -> ')}`, { cycle }));
       }
     }
-    if (free) lock.limit = c.limit;
+    if (setsLimit) lock.limit = c.limit;
     lock.waiters.push({
       waitId,
       sessionId: c.sessionId,

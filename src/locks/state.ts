@@ -41,13 +41,26 @@ export interface LockState {
   name: string;
   /** null while there are no holders. */
   mode: LockMode | null;
-  /** The semaphore limit in force while the lock has holders or waiters. */
+  /** The semaphore limit; in force only as limitInForce() says. */
   limit: number;
   holders: HoldState[];
   /** FIFO. */
   waiters: LockWaiter[];
   /** Chubby's lock-delay: non-null while the lock refuses new holders after a holder's session expired. */
   lockDelayMs: number | null;
+}
+
+/**
+ * http-api.md "Locks": `limit` is for exclusive locks only, and is in force
+ * while the lock has holders or waiters. Only exclusive holders and waiters
+ * carry one: a lock held or awaited in shared mode alone has none in force,
+ * and the next exclusive acquire sets it (it is not 409 limit_mismatch
+ * against the default 1 of a read lock).
+ */
+export function limitInForce(lock: LockState | undefined): number | null {
+  if (lock === undefined) return null;
+  const exclusive = lock.holders.some((h) => h.mode === 'exclusive') || lock.waiters.some((w) => w.mode === 'exclusive');
+  return exclusive ? lock.limit : null;
 }
 
 export interface ElectionLeader {

@@ -5,7 +5,7 @@
 // LeaseTable.deadlines(nowMs)); a caller without one (a follower answering a
 // stale read, a test) passes nothing and gets the full TTL, which is what a
 // new leader would grant anyway (correctness.md item 14).
-import type { HoldState, LockState, ElectionLeader, SessionState } from './state.js';
+import { type HoldState, type LockState, type ElectionLeader, type SessionState, limitInForce } from './state.js';
 import type { LockMode } from './commands.js';
 
 export interface Deadlines {
@@ -134,7 +134,7 @@ export function lockListItem(lock: LockState, deadlines: Deadlines = FULL_TTL): 
 export function lockView(name: string, lock: LockState | undefined, deadlines: Deadlines = FULL_TTL): LockView {
   if (!lock) return { name, mode: null, limit: 1, holders: [], waiters: [] };
   const item = lockListItem(lock, deadlines);
-  const view: LockView = { name, mode: item.mode, limit: lock.limit, holders: item.holders, waiters: item.waiters };
+  const view: LockView = { name, mode: item.mode, limit: limitInForce(lock) ?? 1, holders: item.holders, waiters: item.waiters };
   if (lock.lockDelayMs !== null) view.lockDelayRemainingMs = deadlines.lockDelayRemainingMs(name) ?? lock.lockDelayMs;
   return view;
 }

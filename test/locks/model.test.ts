@@ -182,7 +182,7 @@ function lockProjection(m: LockMachine, name: string) {
 function modelProjection(model: Model, name: string) {
   return {
     mode: model.modeOf(name),
-    limit: model.limitOf(name),
+    limit: model.limitInForce(name) ?? 1,
     holders: model.holdsOf(name).map((h) => [h.token, h.mode, h.sessionId]),
     waiters: model.queueOf(name).map((w) => [w.sessionId, w.mode]),
     delayed: model.delays.has(name),

@@ -36,6 +36,9 @@ export class Model {
   queueOf = (name: string): MWaiter[] => this.waiters.filter((w) => w.name === name);
   hasRecord = (name: string): boolean => this.holdsOf(name).length > 0 || this.queueOf(name).length > 0 || this.delays.has(name);
   limitOf = (name: string): number => (this.hasRecord(name) ? (this.limits.get(name) ?? 1) : 1);
+  /** Only exclusive holders or waiters put a limit in force (http-api.md: `limit` is exclusive only). */
+  limitInForce = (name: string): number | null =>
+    this.holdsOf(name).some((h) => h.mode === 'exclusive') || this.queueOf(name).some((w) => w.mode === 'exclusive') ? this.limitOf(name) : null;
   modeOf = (name: string): LockMode | null => this.holdsOf(name)[0]?.mode ?? null;
 
   holderView(h: MHold): Record<string, unknown> {
@@ -203,15 +206,17 @@ export class Model {
         const mine = this.holdsOf(c.name).find((h) => c.sessionId !== null && h.sessionId === c.sessionId);
         if (mine) return ok(this.acquiredBody(mine));
         const free = this.holdsOf(c.name).length === 0 && this.queueOf(c.name).length === 0;
-        if (!free && c.mode === 'exclusive' && c.limit !== this.limitOf(c.name)) return done(err(409, 'limit_mismatch'));
+        const inForce = this.limitInForce(c.name);
+        if (c.mode === 'exclusive' && inForce !== null && c.limit !== inForce) return done(err(409, 'limit_mismatch'));
+        const setsLimit = free || (c.mode === 'exclusive' && inForce === null);
         const limitBefore = this.limitOf(c.name);
-        if (free) this.limits.set(c.name, c.limit);
+        if (setsLimit) this.limits.set(c.name, c.limit);
         if (!this.delays.has(c.name) && this.queueOf(c.name).length === 0 && this.fits(c.name, c.mode)) {
           const hold: MHold = { name: c.name, token: this.token(), mode: c.mode, sessionId: c.sessionId, ttlMs: c.ttlMs, owner: c.owner, value: c.value };
           this.holds.push(hold);
           return ok(this.acquiredBody(hold));
         }
-        const undo = (): void => { if (free) this.limits.set(c.name, limitBefore); };
+        const undo = (): void => { if (setsLimit) this.limits.set(c.name, limitBefore); };
         if (c.waitMs === 0) { undo(); return done(this.notAcquired(c.name)); }
         if (c.sessionId !== null && this.blockersAt(c.name, this.queueOf(c.name).length, c.sessionId).some((t) => this.reaches(t, c.sessionId!))) {
           undo();

@@ -172,6 +172,24 @@ describe('locks', () => {
     expect(h.machine.getLock('sem').limit).toBe(3);
   });
 
+  it('a lock held in shared mode has no limit in force: a semaphore acquire waits and then sets its limit (not 409 limit_mismatch)', () => {
+    // http-api.md "Locks": `limit` is exclusive only; it is in force while the lock has holders or waiters.
+    const h = new Harness();
+    const reader = h.hold('rw', { mode: 'shared' });
+    expect(h.machine.getLock('rw').limit).toBe(1);
+    expect(outcomeOf(h.acquire('rw', { limit: 3 }).result).body).toMatchObject({ acquired: false, name: 'rw' });
+    const waitId = h.wait('rw', { limit: 3 });
+    expect(h.machine.getLock('rw').limit).toBe(3);
+    // The queued semaphore request put its limit in force: another limit now conflicts.
+    expect(outcomeOf(h.acquire('rw', { limit: 2 }).result).body).toMatchObject({ error: { code: 'limit_mismatch', limit: 3 } });
+    const { events } = h.release('rw', reader);
+    expect(resolved(events, waitId)?.body).toMatchObject({ acquired: true, mode: 'exclusive' });
+    h.hold('rw', { limit: 3 });
+    h.hold('rw', { limit: 3 });
+    expect(h.machine.getLock('rw')).toMatchObject({ mode: 'exclusive', limit: 3 });
+    expect(h.machine.getLock('rw').holders).toHaveLength(3);
+  });
+
   it('shared holders coexist; an exclusive waiter blocks later shared ones (strict FIFO)', () => {
     const h = new Harness();
     const r1 = h.hold('rw', { mode: 'shared' });

@@ -71,3 +71,13 @@ describe('list pagination (`limit` has no upper bound in the contract)', () => {
     }
   });
 });
+
+describe('semaphore limit is exclusive only (Locks: "limit … exclusive only"; in force while held or waited)', () => {
+  it('readers holding a lock do not make a semaphore acquire 409 limit_mismatch', async () => {
+    await h.call('POST', '/v1/locks/rw/acquire', { ttlMs: 5_000, mode: 'shared' });
+    const res = await h.call('POST', '/v1/locks/rw/acquire', { ttlMs: 5_000, limit: 3 });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ acquired: false, name: 'rw', queueLength: 0 });
+    expect((await h.call('GET', '/v1/locks/rw')).body).toMatchObject({ mode: 'shared', limit: 1 });
+  });
+});
