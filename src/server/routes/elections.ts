@@ -13,7 +13,7 @@ export const electionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: 
   app.post<{ Params: { name: string }; Body: { sessionId: string; value: string; waitMs: number } }>('/v1/elections/:name/campaign', {
     schema: {
       tags: ['elections'],
-      summary: 'Campaign: elected at once if the seat is free; with waitMs 0 a loser does not stay in line; with waitMs > 0 it waits in FIFO order. A session that already leads gets its leadership back.',
+      summary: 'Campaign: elected at once if the seat is free; with waitMs 0 a loser does not stay in line; with waitMs > 0 it waits in FIFO order. A session that already leads gets its leadership back as it is (same term and value; change the value with proclaim), as an acquire by a holder returns its hold.',
       headers: idempotencyHeaderSchema,
       params: nameParams,
       body: { type: 'object', properties: { sessionId: idSchema, value: valueSchema, waitMs: waitMsSchema }, required: ['sessionId', 'value'] },

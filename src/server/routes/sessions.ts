@@ -69,7 +69,7 @@ export const sessionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: S
   app.delete<{ Params: { id: string } }>('/v1/sessions/:id', {
     schema: {
       tags: ['sessions'],
-      summary: 'End a session: its holds are released and its waits removed (no lock-delay: that is for expiry only).',
+      summary: 'End a session: its holds are released and its waits removed (no lock-delay: that is for expiry only). `released` lists the LOCK holds it released ({name, fencingToken}); an election it led is vacated or handed to the next candidate, seen on GET /v1/elections/{name} and as a `leader` event on observe.',
       headers: idempotencyHeaderSchema,
       params: idParams,
       response: {
