@@ -30,8 +30,21 @@ function intIn(field: string, v: unknown, min: number, max: number): Check {
   return null;
 }
 
+/**
+ * Characters are Unicode code points, as the HTTP schema (JSON Schema
+ * maxLength) counts them: 4096 emoji are 4096 characters, not 8192 UTF-16
+ * units. A mismatch made such a value pass the route and fail here, after it
+ * had taken a log entry.
+ */
+function charCount(v: string): number {
+  let count = 0;
+  for (const _ of v) count++;
+  return count;
+}
+
 function str(field: string, v: unknown, charsMax: number, charsMin = 0): Check {
-  if (typeof v !== 'string' || v.length < charsMin || v.length > charsMax) {
+  // A string's code points never outnumber its UTF-16 units: count only when the units are over.
+  if (typeof v !== 'string' || v.length < charsMin || (v.length > charsMax && charCount(v) > charsMax)) {
     return `${field} must be a string of ${charsMin}..${charsMax} characters`;
   }
   return null;

@@ -291,3 +291,11 @@ describe('locks', () => {
 function acquire(name: string) {
   return { type: 'lock.acquire' as const, name, sessionId: null, ttlMs: null, waitMs: 0, waitId: null, mode: 'exclusive' as const, limit: 1, owner: null, value: null };
 }
+
+describe('string limits', () => {
+  it('count code points, as the HTTP schema does: 4096 emoji fit a value, 4097 do not', () => {
+    const h = new Harness();
+    expect(outcomeOf(h.acquire('a', { value: '😀'.repeat(4096) }).result).body).toMatchObject({ acquired: true });
+    expect(errorCode(outcomeOf(h.acquire('b', { value: '😀'.repeat(4097) }).result))).toBe('invalid_argument');
+  });
+});

@@ -81,3 +81,24 @@ describe('semaphore limit is exclusive only (Locks: "limit … exclusive only"; 
     expect((await h.call('GET', '/v1/locks/rw')).body).toMatchObject({ mode: 'shared', limit: 1 });
   });
 });
+
+describe('string limits count characters (code points) the same in the route and the machine', () => {
+  it('value of 4096 emoji is accepted; 4097 is 400 naming value, before any log entry', async () => {
+    const ok = await h.call('POST', '/v1/locks/u/acquire', { ttlMs: 5_000, value: '😀'.repeat(4096), owner: '😀'.repeat(256) });
+    expect(ok.status).toBe(200);
+    expect((await h.call('GET', '/v1/locks/u')).body.holders[0].value).toBe('😀'.repeat(4096));
+    const index = ok.headers['x-lockstep-index'];
+    const over = await h.call('POST', '/v1/locks/v/acquire', { ttlMs: 5_000, value: '😀'.repeat(4097) });
+    expect(over.status).toBe(400);
+    expect(over.body.error.field).toBe('value');
+    expect((await h.call('GET', '/v1/locks/v')).headers['x-lockstep-index']).toBe(index);
+  });
+
+  it('session name of 128 emoji and campaign value of 4096 emoji are accepted', async () => {
+    const created = await h.call('POST', '/v1/sessions', { name: '😀'.repeat(128) });
+    expect(created.status).toBe(201);
+    const won = await h.call('POST', '/v1/elections/e/campaign', { sessionId: created.body.sessionId, value: '😀'.repeat(4096) });
+    expect(won.status).toBe(200);
+    expect(won.body.elected).toBe(true);
+  });
+});
