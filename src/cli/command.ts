@@ -9,7 +9,7 @@ export interface CliCommand {
   run(argv: string[]): Promise<number>;
 }
 
-/** A usage error (bad or missing flag): exit status 2. */
+/** A usage error (unknown command or flag, missing argument or required flag): exit status 2. */
 export class UsageError extends Error {
   readonly code = 'usage';
 }
@@ -18,3 +18,10 @@ export class UsageError extends Error {
 export class UserError extends Error {
   readonly code = 'user';
 }
+
+/**
+ * A flag given with a value it cannot take (not a number, out of range, not
+ * one of the choices, not host:port): exit status 1, cli.md's "a failure the
+ * user caused (bad flag ...)"; a flag that does not exist is a UsageError (2).
+ */
+export class FlagValueError extends UserError {}

@@ -4,7 +4,7 @@
 
 import { Client } from '../client/client.js';
 import { LockstepError } from '../client/errors.js';
-import { UsageError, UserError } from './command.js';
+import { FlagValueError, UserError } from './command.js';
 import type { FlagSpecs } from './flags.js';
 
 /** The local cluster of `lockstep cluster up` (base port 7000, three nodes). */
@@ -25,16 +25,20 @@ export function parseEndpoints(text: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '')
-    .map((s) => (/^https?:\/\//.test(s) ? s : `http://${s}`).replace(/\/+$/, ''));
-  if (list.length === 0) throw new UsageError('--endpoints is empty; give e.g. http://127.0.0.1:7001,http://127.0.0.1:7002');
+    .map((s) => {
+      const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(s);
+      if (scheme && !/^https?$/i.test(scheme[1])) throw new FlagValueError(`--endpoints: '${s}' is not an http:// or https:// URL`);
+      return (scheme ? s : `http://${s}`).replace(/\/+$/, '');
+    });
+  if (list.length === 0) throw new FlagValueError('--endpoints is empty; give e.g. http://127.0.0.1:7001,http://127.0.0.1:7002');
   for (const e of list) {
     let url: URL;
     try {
       url = new URL(e);
     } catch {
-      throw new UsageError(`--endpoints: '${e}' is not a URL (expected http://host:port)`);
+      throw new FlagValueError(`--endpoints: '${e}' is not a URL (expected http://host:port)`);
     }
-    if (url.pathname !== '/' || url.search !== '') throw new UsageError(`--endpoints: '${e}' must be http://host:port without a path`);
+    if (url.pathname !== '/' || url.search !== '') throw new FlagValueError(`--endpoints: '${e}' must be http://host:port without a path`);
   }
   return list;
 }
@@ -53,6 +57,18 @@ export function makeClient(endpointsText: string): Client {
   });
 }
 
+/** What to do next after the other error codes of the HTTP contract's table (cli.md: messages say what to do next). */
+const NEXT_STEP: Record<string, string> = {
+  invalid_argument: 'fix the value named above (names: 1-256 of [A-Za-z0-9._:-], starting with a letter or digit; see --help)',
+  not_found: 'see `lockstep status` for the member ids',
+  session_not_found: 'the session expired or was deleted; run the command again',
+  not_holder: 'the hold was already lost or released; run the command again to take it anew',
+  deadlock: 'this wait would close a cycle; release one of the locks named above first',
+  limit_mismatch: 'pass the --limit the other holders use (see `lockstep locks`)',
+  payload_too_large: 'shorten the value (requests are limited to 64 KiB)',
+  internal: 'a bug in lockstep: see the node logs and report it',
+};
+
 /** An SDK error as a UserError (exit 1) whose message says what to do next. */
 export function explain(err: unknown, endpoints: string[]): unknown {
   if (!(err instanceof LockstepError)) return err;
@@ -68,8 +84,10 @@ export function explain(err: unknown, endpoints: string[]): unknown {
       return new UserError(`the cluster did not confirm the change in time; it may or may not have applied (${err.message}); check \`lockstep status\``);
     case 'unauthorized':
       return new UserError('the cluster wants a token: set LOCKSTEP_TOKEN');
-    default:
-      return new UserError(`${err.code}: ${err.message}`);
+    default: {
+      const hint = NEXT_STEP[err.code];
+      return new UserError(`${err.code}: ${err.message}${hint ? `; ${hint}` : ''}`);
+    }
   }
 }
 

@@ -1,10 +1,12 @@
 // The one flag parser every `lockstep` command uses (cli.md): node:util
 // parseArgs underneath, typed values, each flag also read from the
 // environment as LOCKSTEP_<FLAG> (upper case, '-' as '_'), a flag winning over
-// the environment. Unknown flags, missing required flags and malformed values
-// throw UsageError (exit status 2).
+// the environment. Unknown flags, stray words and missing required flags throw
+// UsageError (exit status 2); a known flag with a value it cannot take
+// (malformed, out of range, not a choice) throws FlagValueError (exit status 1,
+// cli.md: "1 on a failure the user caused (bad flag, ...)").
 import { parseArgs } from 'node:util';
-import { UsageError } from './command.js';
+import { FlagValueError, UsageError } from './command.js';
 
 interface FlagBase {
   /** One line for --help. */
@@ -88,24 +90,24 @@ function parseBoolean(flag: string, raw: string, source: string): boolean {
   const word = raw.trim().toLowerCase();
   if (TRUE_WORDS.has(word)) return true;
   if (FALSE_WORDS.has(word)) return false;
-  throw new UsageError(`${source} for --${flag} must be true or false, got '${raw}'`);
+  throw new FlagValueError(`${source} for --${flag} must be true or false, got '${raw}'`);
 }
 
 function parseNumber(flag: string, spec: NumberFlag, raw: string, source: string): number {
   const trimmed = raw.trim();
   const n = trimmed === '' ? NaN : Number(trimmed);
-  if (!Number.isFinite(n)) throw new UsageError(`${source} for --${flag} must be a number, got '${raw}'`);
+  if (!Number.isFinite(n)) throw new FlagValueError(`${source} for --${flag} must be a number, got '${raw}'`);
   if (spec.integer !== false && !Number.isInteger(n)) {
-    throw new UsageError(`${source} for --${flag} must be an integer, got '${raw}'`);
+    throw new FlagValueError(`${source} for --${flag} must be an integer, got '${raw}'`);
   }
-  if (spec.min !== undefined && n < spec.min) throw new UsageError(`--${flag} must be at least ${spec.min}, got ${n}`);
-  if (spec.max !== undefined && n > spec.max) throw new UsageError(`--${flag} must be at most ${spec.max}, got ${n}`);
+  if (spec.min !== undefined && n < spec.min) throw new FlagValueError(`--${flag} must be at least ${spec.min}, got ${n}`);
+  if (spec.max !== undefined && n > spec.max) throw new FlagValueError(`--${flag} must be at most ${spec.max}, got ${n}`);
   return n;
 }
 
 function checkString(flag: string, spec: StringFlag, raw: string): string {
   if (spec.choices && !spec.choices.includes(raw)) {
-    throw new UsageError(`--${flag} must be one of ${spec.choices.join(', ')}, got '${raw}'`);
+    throw new FlagValueError(`--${flag} must be one of ${spec.choices.join(', ')}, got '${raw}'`);
   }
   return raw;
 }

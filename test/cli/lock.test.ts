@@ -65,10 +65,14 @@ describe('lockstep lock', () => {
     expect(api.state.requests.length).toBeGreaterThan(0);
   });
 
-  it('exits 2 on usage errors', async () => {
+  it('exits 2 on usage errors and 1 on a bad flag value (cli.md: "1 on a failure the user caused (bad flag, ...)")', async () => {
     expect((await runCli(['lock', 'job', '--endpoints', api.url])).status).toBe(2);
     expect((await runCli(['lock', '--endpoints', api.url, '--', 'true'])).status).toBe(2);
-    expect((await runCli(['lock', 'job', '--ttl-ms', 'soon', '--', 'true'])).status).toBe(2);
+    expect((await runCli(['lock', 'job', '--bogus', '--', 'true'])).status).toBe(2);
+    const bad = await runCli(['lock', 'job', '--ttl-ms', 'soon', '--', 'true']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--ttl-ms must be a number/);
+    expect((await runCli(['lock', 'job', '--', 'true'], { LOCKSTEP_WAIT_MS: '-5' })).status).toBe(1);
   });
 
   it('--help exits 0 and names the flags', async () => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderTable } from '../../src/cli/table.js';
 import { parseEndpoints } from '../../src/cli/endpoints.js';
-import { UsageError } from '../../src/cli/command.js';
+import { FlagValueError } from '../../src/cli/command.js';
 import { closedPort, startFakeApi, type FakeApi } from './fake-api.js';
 import { runCli } from './run-cli.js';
 
@@ -47,8 +47,9 @@ describe('cli helpers', () => {
 
   it('parses endpoints, adding http:// and refusing paths', () => {
     expect(parseEndpoints('127.0.0.1:7001, http://h:7002/')).toEqual(['http://127.0.0.1:7001', 'http://h:7002']);
-    expect(() => parseEndpoints('http://h:1/v1')).toThrow(UsageError);
-    expect(() => parseEndpoints(' , ')).toThrow(UsageError);
+    expect(() => parseEndpoints('http://h:1/v1')).toThrow(FlagValueError);
+    expect(() => parseEndpoints(' , ')).toThrow(FlagValueError);
+    expect(() => parseEndpoints('ftp://h:1')).toThrow(/not an http/);
     expect(parseEndpoints('')).toEqual(['http://127.0.0.1:7001', 'http://127.0.0.1:7002', 'http://127.0.0.1:7003']);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeFlags, envName, parseCommandLine, parseFlags } from '../../src/cli/flags.js';
-import { UsageError } from '../../src/cli/command.js';
+import { FlagValueError, UsageError } from '../../src/cli/command.js';
 
 const spec = {
   id: { type: 'string', required: true },
@@ -33,16 +33,19 @@ describe('parseFlags', () => {
     expect(b.verbose).toBe(false);
   });
 
-  it('throws UsageError on unknown, missing, malformed and out-of-range values', () => {
+  it('throws UsageError (exit 2) on unknown, missing and stray words, FlagValueError (exit 1) on malformed and out-of-range values', () => {
     expect(() => parseFlags(['--id', 'x', '--bogus', '1'], spec, { env: {} })).toThrow(UsageError);
+    expect(() => parseFlags([], spec, { env: {} })).toThrow(UsageError);
     expect(() => parseFlags([], spec, { env: {} })).toThrow(/missing required flag --id/);
-    expect(() => parseFlags(['--id', 'x', '--heartbeat-ms', 'fast'], spec, { env: {} })).toThrow(UsageError);
+    expect(() => parseFlags(['--id', 'x', '--heartbeat-ms', 'fast'], spec, { env: {} })).toThrow(FlagValueError);
+    expect(() => parseFlags(['--id', 'x', '--heartbeat-ms', 'fast'], spec, { env: {} })).not.toThrow(UsageError);
     expect(() => parseFlags(['--id', 'x', '--heartbeat-ms', '1.5'], spec, { env: {} })).toThrow(/integer/);
     expect(() => parseFlags(['--id', 'x', '--heartbeat-ms', '0'], spec, { env: {} })).toThrow(/at least 1/);
     expect(() => parseFlags(['--id', 'x', '--log-level', 'loud'], spec, { env: {} })).toThrow(/one of/);
     expect(() => parseFlags(['--id', 'x', 'stray'], spec, { env: {} })).toThrow(/unexpected argument/);
     expect(() => parseFlags(['--id', 'x', '--id', 'y'], spec, { env: {} })).not.toThrow();
-    expect(() => parseFlags([], spec, { env: { LOCKSTEP_ID: 'x', LOCKSTEP_VERBOSE: 'maybe' } })).toThrow(UsageError);
+    expect(() => parseFlags([], spec, { env: { LOCKSTEP_ID: 'x', LOCKSTEP_VERBOSE: 'maybe' } })).toThrow(FlagValueError);
+    expect(() => parseFlags(['--id', 'x', 'stray'], spec, { env: {} })).toThrow(UsageError);
   });
 
   it('splits positionals and the words after --', () => {
