@@ -1,17 +1,40 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { commands } from './commands/index.js';
-import { UsageError, UserError } from './command.js';
+import { UsageError, UserError, type CliCommand } from './command.js';
 
 function topHelp(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(20)} ${c.summary}`);
   return ['usage: lockstep <command> [flags]', '', 'commands:', ...lines, '', "Run 'lockstep <command> --help' for a command's flags."].join('\n');
 }
 
+/** The subcommands of a group word ('members' → members add, members remove), or [] if it is not one. */
+function group(word: string): CliCommand[] {
+  return commands.filter((c) => c.name.includes(' ') && c.name.split(' ')[0] === word);
+}
+
+function groupHelp(word: string, members: CliCommand[]): string {
+  const lines = members.map((c) => `  ${c.name.padEnd(20)} ${c.summary}`);
+  return [`usage: lockstep ${word} <${members.map((c) => c.name.split(' ').slice(1).join(' ')).join('|')}> [flags]`, '', ...lines, '', `Run 'lockstep ${word} <command> --help' for its flags.`].join('\n');
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || (argv[0] === 'help' && argv.length === 1)) {
     console.log(topHelp());
     return argv.length === 0 ? 2 : 0;
   }
+  if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
+    console.log(`lockstep ${version()}`);
+    return 0;
+  }
+  // `lockstep help lock`, `lockstep help members add`: that command's --help.
+  if (argv[0] === 'help') return main([...argv.slice(1), '--help']);
   // Match the longest command name made of the leading words ('cluster up', 'members add').
   const sorted = [...commands].sort((a, b) => b.name.split(' ').length - a.name.split(' ').length);
   for (const command of sorted) {
@@ -30,7 +53,18 @@ async function main(argv: string[]): Promise<number> {
       return command.run(rest);
     }
   }
-  console.error(`lockstep: unknown command '${argv.join(' ')}'\n\n${topHelp()}`);
+  // A group word alone or with --help ('lockstep members --help'): list its subcommands.
+  const sub = group(argv[0]);
+  if (sub.length > 0) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      console.log(groupHelp(argv[0], sub));
+      return 0;
+    }
+    const what = argv.length > 1 ? `unknown command '${argv.slice(0, 2).join(' ')}'` : `'${argv[0]}' needs a subcommand`;
+    console.error(`lockstep: ${what}\n\n${groupHelp(argv[0], sub)}`);
+    return 2;
+  }
+  console.error(`lockstep: unknown command '${argv[0]}'\n\n${topHelp()}`);
   return 2;
 }
 
