@@ -101,9 +101,12 @@ describe('CLI against a live server', () => {
     expect(rm.status).toBe(0);
     expect(live.node.members.map((m) => m.id)).not.toContain('n2');
     expect((await runCli(['members', 'add', '--endpoints', live.url])).status).toBe(2);
-    // serve's own LOCKSTEP_API/LOCKSTEP_PEER (a container's addresses) never stand in for the new node's.
-    const fromEnv = await runCli(['members', 'add', 'n3', '--endpoints', live.url], { LOCKSTEP_API: '127.0.0.1:7001', LOCKSTEP_PEER: '127.0.0.1:7101' });
-    expect(fromEnv.status).toBe(2);
-    expect(live.node.members.map((m) => m.id)).not.toContain('n3');
+    // cli.md: every flag also reads LOCKSTEP_<FLAG>, members add's --api/--peer included; the flag wins.
+    const fromEnv = await runCli(['members', 'add', 'n3', '--peer', '127.0.0.1:7103', '--endpoints', live.url], { LOCKSTEP_API: '127.0.0.1:7003', LOCKSTEP_PEER: '127.0.0.1:7999' });
+    expect(fromEnv.stderr).toBe('');
+    expect(fromEnv.status).toBe(0);
+    const n3 = live.node.members.find((m) => m.id === 'n3');
+    expect(n3?.apiUrl).toBe('http://127.0.0.1:7003');
+    expect(n3?.peerUrl).toBe('http://127.0.0.1:7103');
   });
 });
