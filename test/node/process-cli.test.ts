@@ -2,13 +2,14 @@
 // errors (exit 2), flags from the environment, and a whole local cluster that
 // comes up, elects, and stops on SIGTERM.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePeers, parseServeArgs } from '../../src/cli/commands/serve.js';
-import { planCluster } from '../../src/cli/commands/cluster-up.js';
-import { UsageError } from '../../src/cli/command.js';
+import { firstPortInUse, planCluster } from '../../src/cli/commands/cluster-up.js';
+import { FlagValueError } from '../../src/cli/command.js';
 import { CLI } from './support/proc-cluster.js';
 
 const base = ['--id', 'n1', '--api', '127.0.0.1:7001', '--peer', '127.0.0.1:7101', '--peers', 'n1=127.0.0.1:7101,n2=127.0.0.1:7102', '--data', '/tmp/x'];
@@ -26,12 +27,12 @@ describe('serve flags', () => {
     expect(e.snapshotEvery).toBe(7);
   });
 
-  it('refuses bad values as usage errors', () => {
+  it('refuses bad values as bad-flag errors (exit 1)', () => {
     expect(() => parseServeArgs([...base, '--election-ms', '100', '--heartbeat-ms', '100'], {})).toThrow(/at least twice/);
-    expect(() => parseServeArgs(base.map((a) => (a === '127.0.0.1:7001' ? 'nowhere' : a)), {})).toThrow(UsageError);
+    expect(() => parseServeArgs(base.map((a) => (a === '127.0.0.1:7001' ? 'nowhere' : a)), {})).toThrow(FlagValueError);
     expect(() => parseServeArgs(base.map((a) => (a === '127.0.0.1:7101' ? '127.0.0.1:9999' : a)), {})).toThrow(/--peer is/);
     expect(() => parsePeers('n1=127.0.0.1:1,n1=127.0.0.1:2')).toThrow(/twice/);
-    expect(() => parsePeers('n1')).toThrow(UsageError);
+    expect(() => parsePeers('n1')).toThrow(FlagValueError);
     expect(parsePeers('a=h:1, b=[::1]:2')).toEqual([{ id: 'a', peerUrl: 'h:1' }, { id: 'b', peerUrl: '[::1]:2' }]);
   });
 
@@ -77,5 +78,111 @@ describe('serve and cluster up as processes', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  // Ports 9450-9599 are this suite's (cli audit); tests elsewhere use 16000-21999.
+  it('cluster up exits 1 at once, leaving nothing running, on a taken port, a node that dies, a bad --nodes or --log-level', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-up-bad-'));
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(9562, '127.0.0.1', () => r()));
+    try {
+      const taken = spawnSync(process.execPath, [CLI, 'cluster', 'up', '--base-port', '9460', '--data', dir], { encoding: 'utf8' });
+      expect(taken.status).toBe(1);
+      expect(taken.stderr).toMatch(/port 9562 .*in use.*--base-port/);
+      // A node that cannot open its data dir dies at start: say which, at once, and stop the others.
+      writeFileSync(join(dir, 'n2'), 'not a directory');
+      const t0 = Date.now();
+      const dies = spawnSync(process.execPath, [CLI, 'cluster', 'up', '--base-port', '9470', '--data', dir], { encoding: 'utf8' });
+      expect(dies.status).toBe(1);
+      expect(dies.stderr).toMatch(/node n2 exited/);
+      expect(Date.now() - t0).toBeLessThan(20_000);
+      await expect(fetch('http://127.0.0.1:9471/healthz')).rejects.toThrow();
+      for (const bad of [['--nodes', '4'], ['--log-level', 'loud']]) {
+        const r = spawnSync(process.execPath, [CLI, 'cluster', 'up', '--base-port', '9480', '--data', dir, ...bad], { encoding: 'utf8' });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain(bad[0]);
+      }
+    } finally {
+      blocker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('cluster up reads LOCKSTEP_NODES/_BASE_PORT/_DATA; its nodes stop when it is SIGKILLed; a second run on the same data recovers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-up-env-'));
+    const env = { ...process.env, LOCKSTEP_NODES: '5', LOCKSTEP_BASE_PORT: '9490', LOCKSTEP_DATA: dir, LOCKSTEP_HEARTBEAT_MS: '50', LOCKSTEP_ELECTION_MS: '500', LOCKSTEP_LOG_LEVEL: 'warn' };
+    const up = async (): Promise<{ proc: ReturnType<typeof spawn>; out: () => string }> => {
+      const proc = spawn(process.execPath, [CLI, 'cluster', 'up'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+      let out = '';
+      proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const deadline = Date.now() + 30_000;
+      while (!out.includes('Ctrl-C') && Date.now() < deadline && proc.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      return { proc, out: () => out };
+    };
+    const healthy = (port: number): Promise<boolean> => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    try {
+      const first = await up();
+      expect(first.out()).toContain('5 nodes');
+      expect(first.out()).toContain('http://127.0.0.1:9495');
+      const lock = await fetch('http://127.0.0.1:9491/v1/locks/audit:kept/acquire', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ttlMs: 300_000 }) });
+      expect(lock.status).toBe(200);
+      const exited = new Promise((r) => first.proc.once('exit', r));
+      first.proc.kill('SIGKILL');
+      await exited;
+      // Each node sees the IPC channel close and stops as on SIGTERM.
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && (await Promise.all([9491, 9492, 9493, 9494, 9495].map(healthy))).some(Boolean)) await new Promise((r) => setTimeout(r, 200));
+      expect(await Promise.all([9491, 9492, 9493, 9494, 9495].map(healthy))).toEqual([false, false, false, false, false]);
+      // Stopping nodes hand over and flush before they free their peer ports.
+      const ports = [1, 2, 3, 4, 5].flatMap((i) => [9490 + i, 9590 + i]);
+      while (Date.now() < deadline && (await firstPortInUse(ports)) !== null) await new Promise((r) => setTimeout(r, 200));
+      expect(await firstPortInUse(ports)).toBe(null);
+      const second = await up();
+      expect(second.out()).toMatch(/leader n[1-5]/);
+      const held = (await (await fetch('http://127.0.0.1:9493/v1/locks/audit:kept')).json()) as { holders: unknown[] };
+      expect(held.holders).toHaveLength(1);
+      const done = new Promise<number | null>((r) => second.proc.once('exit', (code) => r(code)));
+      second.proc.kill('SIGINT');
+      expect(await done).toBe(0);
+      expect(await healthy(9491)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('cluster up stops its nodes and exits promptly when interrupted before a leader is elected', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-up-int-'));
+    try {
+      // A long election timeout: the nodes answer /healthz well before any leader exists.
+      const proc = spawn(process.execPath, [CLI, 'cluster', 'up', '--base-port', '9520', '--data', dir, '--election-ms', '20000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && !(await fetch('http://127.0.0.1:9521/healthz').then((r) => r.ok, () => false))) await new Promise((r) => setTimeout(r, 100));
+      const t0 = Date.now();
+      proc.kill('SIGINT');
+      expect(await exited).toBe(1);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(err).toMatch(/interrupted/);
+      expect(await fetch('http://127.0.0.1:9521/healthz').then(() => true, () => false)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--help on every command and command group exits 0; a group without its subcommand exits 2', () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    for (const c of [[], ['serve'], ['cluster', 'up'], ['status'], ['lock'], ['elect'], ['locks'], ['sessions'], ['members', 'add'], ['members', 'remove'], ['leader', 'transfer'], ['members'], ['leader'], ['cluster']]) {
+      const r = run(...c, '--help');
+      expect(r.status, c.join(' ')).toBe(0);
+      expect(r.stdout, c.join(' ')).toMatch(/^usage: lockstep/);
+    }
+    expect(run('members', '--help').stdout).toMatch(/members add[\s\S]*members remove/);
+    expect(run('help', 'lock').stdout).toContain('--wait-ms');
+    expect(run('members').status).toBe(2);
+    expect(run('members', 'frob').status).toBe(2);
+    expect(run('frob').status).toBe(2);
   });
 });

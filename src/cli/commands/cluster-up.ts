@@ -1,19 +1,22 @@
 // `lockstep cluster up`: a local cluster of `serve` processes on 127.0.0.1,
 // node i with API port base+i and peer port base+100+i, data in <data>/n<i>.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError, type CliCommand } from '../command.js';
+import { FlagValueError, UserError, type CliCommand } from '../command.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LOG_LEVELS, PARENT_WATCH_ENV } from './serve.js';
 import { describeFlags, parseFlags } from '../flags.js';
 
 const flags = {
-  nodes: { type: 'number', default: 3, min: 1, max: 9, description: 'number of nodes (3 or 5 for a real quorum)' },
+  nodes: { type: 'number', default: 3, min: 3, max: 5, description: 'number of nodes: 3 or 5 (cli.md)' },
   data: { type: 'string', default: './data', description: 'parent data directory; node i uses <data>/n<i>' },
   'base-port': { type: 'number', default: 7000, min: 1, max: 65_000 - 110, description: 'node i: API port base+i, peer port base+100+i' },
   'heartbeat-ms': { type: 'number', default: 100, min: 5, description: 'passed to each node' },
   'election-ms': { type: 'number', default: 1000, min: 10, description: 'passed to each node' },
-  'log-level': { type: 'string', default: 'info', description: 'passed to each node' },
+  'log-level': { type: 'string', default: 'info', choices: LOG_LEVELS, description: 'passed to each node' },
 } as const;
 
 /** How long to wait for the first leader. */
@@ -27,7 +30,10 @@ const usage = `usage: lockstep cluster up [--nodes 3|5] [--data ./data] [--base-
 Starts the nodes as separate 'lockstep serve' processes on 127.0.0.1 (node i:
 API port base+i, peer port base+100+i, data <data>/n<i>, log <data>/n<i>.log),
 waits until a leader is elected, prints the API URLs, and stops them all on
-Ctrl-C or SIGTERM (each node hands leadership over and flushes).
+Ctrl-C or SIGTERM (each node hands leadership over and flushes), then exits 0.
+Running it again on the same --data recovers the cluster's state. If this
+process dies without stopping them (SIGKILL), the nodes notice and stop too.
+Exit 1 if a port is taken, a node dies, or no leader is elected in ${LEADER_WAIT_MS / 1000} s.
 
 flags:
 ${describeFlags(flags)}`;
@@ -60,9 +66,10 @@ function mainScript(): string {
   return fileURLToPath(new URL(`../main${ext}`, here));
 }
 
-async function clusterView(apiAddress: string): Promise<{ leader: string | null } | null> {
+async function clusterView(apiAddress: string, signal?: AbortSignal): Promise<{ leader: string | null } | null> {
   try {
-    const res = await fetch(`http://${apiAddress}/v1/cluster`, { signal: AbortSignal.timeout(1000) });
+    const timeout = AbortSignal.timeout(1000);
+    const res = await fetch(`http://${apiAddress}/v1/cluster`, { signal: signal ? AbortSignal.any([timeout, signal]) : timeout });
     if (!res.ok) return null;
     return (await res.json()) as { leader: string | null };
   } catch {
@@ -70,17 +77,32 @@ async function clusterView(apiAddress: string): Promise<{ leader: string | null 
   }
 }
 
-/** Resolves with the leader id once every node answers and all name the same leader. */
-export async function waitForLeader(apiAddresses: string[], timeoutMs: number): Promise<string> {
+/** Resolves with the leader id once every node answers and all name the same leader; rejects when `signal` aborts. */
+export async function waitForLeader(apiAddresses: string[], timeoutMs: number, signal?: AbortSignal): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const views = await Promise.all(apiAddresses.map(clusterView));
+    signal?.throwIfAborted();
+    const views = await Promise.all(apiAddresses.map((a) => clusterView(a, signal)));
     const leaders = new Set(views.map((v) => v?.leader ?? null));
     const [only] = [...leaders];
     if (leaders.size === 1 && only) return only;
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await sleep(POLL_MS, undefined, { signal }).catch(() => undefined);
   }
+  signal?.throwIfAborted();
   throw new UserError(`no leader elected within ${timeoutMs} ms (see the node logs)`);
+}
+
+/** Resolves with the first of `ports` something on 127.0.0.1 already listens on, or null. */
+export async function firstPortInUse(ports: number[]): Promise<number | null> {
+  for (const port of ports) {
+    const free = await new Promise<boolean>((resolveFree) => {
+      const probe = createServer();
+      probe.once('error', () => resolveFree(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolveFree(true)));
+    });
+    if (!free) return port;
+  }
+  return null;
 }
 
 function stopAll(children: ChildProcess[]): Promise<void> {
@@ -108,13 +130,22 @@ export const clusterUpCommand: CliCommand = {
   async run(argv) {
     const v = parseFlags(argv, flags);
     const dataDir = resolve(v.data);
+    // cli.md: `--nodes 3|5`; a 4-node cluster tolerates no more failures than 3 does.
+    if (v.nodes !== 3 && v.nodes !== 5) throw new FlagValueError(`--nodes must be 3 or 5, got ${v.nodes}`);
     const plan = planCluster(v.nodes, dataDir, v['base-port']);
+    const busy = await firstPortInUse(plan.flatMap((p) => [p.apiAddress, p.peerAddress].map((a) => Number(a.split(':')[1]))));
+    if (busy !== null) {
+      throw new UserError(`port ${busy} on 127.0.0.1 is already in use (another cluster?); stop it or pick another --base-port`);
+    }
     mkdirSync(dataDir, { recursive: true });
     const peers = plan.map((p) => `${p.id}=${p.peerAddress}`).join(',');
     const children: ChildProcess[] = [];
     let shuttingDown = false;
+    const earlyExit = new AbortController();
+    let up = false;
     for (const p of plan) {
-      const log = createWriteStream(p.logFile, { flags: 'a' });
+      // The node writes its log file itself: it outlives us (and our pipes) if we die first.
+      const log = openSync(p.logFile, 'a');
       const child = spawn(
         process.execPath,
         [
@@ -130,12 +161,16 @@ export const clusterUpCommand: CliCommand = {
           '--election-ms', String(v['election-ms']),
           '--log-level', v['log-level'],
         ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
+        // The IPC channel lets the node see us die even by SIGKILL (it stops on 'disconnect').
+        { stdio: ['ignore', log, log, 'ipc'], env: { ...process.env, [PARENT_WATCH_ENV]: '1' } },
       );
-      child.stdout!.pipe(log);
-      child.stderr!.pipe(log);
+      closeSync(log);
       child.once('exit', (code, signal) => {
-        if (!shuttingDown) console.error(`lockstep: node ${p.id} exited (${signal ?? `status ${code}`}); see ${p.logFile}`);
+        if (shuttingDown) return;
+        const why = `node ${p.id} exited (${signal ?? `status ${code}`}); see ${p.logFile}`;
+        // Before a leader is up this is fatal for `cluster up` (a taken port, a bad data dir): fail now, not in 30 s.
+        if (!earlyExit.signal.aborted && !up) earlyExit.abort(new UserError(`${why}; the other nodes are stopped`));
+        else if (up) console.error(`lockstep: ${why}`);
       });
       children.push(child);
     }
@@ -144,26 +179,32 @@ export const clusterUpCommand: CliCommand = {
       await stopAll(children);
     };
     let signalled: (() => void) | null = null;
-    const onSignal = (): void => signalled?.();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const interrupted = new AbortController();
+    const onSignal = (): void => {
+      interrupted.abort(new UserError('interrupted before a leader was elected; the nodes are stopped'));
+      signalled?.();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
-      const leader = await Promise.race([
-        waitForLeader(plan.map((p) => p.apiAddress), LEADER_WAIT_MS),
-        new Promise<never>((_, reject) => (signalled = () => reject(new UserError('interrupted')))),
-      ]);
+      const leader = await waitForLeader(plan.map((p) => p.apiAddress), LEADER_WAIT_MS, AbortSignal.any([interrupted.signal, earlyExit.signal]));
+      up = true;
       console.log(`lockstep cluster up: ${plan.length} nodes, leader ${leader}`);
       for (const p of plan) console.log(`  ${p.id}  http://${p.apiAddress}  (peer ${p.peerAddress}, data ${p.dataDir}, log ${p.logFile})`);
       console.log(`export LOCKSTEP_ENDPOINTS=${plan.map((p) => `http://${p.apiAddress}`).join(',')}`);
       console.log('Ctrl-C stops the cluster.');
     } catch (err) {
       await stop();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       throw err;
     }
-    await new Promise<void>((r) => (signalled = r));
+    if (!interrupted.signal.aborted) await new Promise<void>((r) => (signalled = r));
     console.log('stopping the cluster...');
     await stop();
     console.log('stopped.');
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     return 0;
   },
 };

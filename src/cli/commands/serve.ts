@@ -12,8 +12,11 @@ import { nodeId, type NodeId } from '../../raft/types.js';
 import { createLockServer } from '../../server/index.js';
 import { LevelStorage } from '../../storage/level-storage.js';
 import { TcpTransport } from '../../transport/tcp-transport.js';
-import { UsageError, type CliCommand } from '../command.js';
+import { FlagValueError, type CliCommand } from '../command.js';
 import { describeFlags, parseFlags } from '../flags.js';
+
+/** pino's levels, plus silent. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 const flags = {
   id: { type: 'string', required: true, description: 'this node\'s id, forever (a node that lost its disk rejoins under a new id)' },
@@ -23,7 +26,7 @@ const flags = {
   data: { type: 'string', required: true, description: 'data directory' },
   'heartbeat-ms': { type: 'number', default: 100, min: 5, max: 60_000, description: 'leader heartbeat interval; also the Raft tick' },
   'election-ms': { type: 'number', default: 1000, min: 10, max: 600_000, description: 'minimum election timeout (actual: random in [e, 2e))' },
-  'log-level': { type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], description: 'log level' },
+  'log-level': { type: 'string', default: 'info', choices: LOG_LEVELS, description: 'log level' },
   'cluster-id': { type: 'string', default: 'lockstep', description: 'peers of another cluster id are refused' },
   'snapshot-every': { type: 'number', default: 10_000, min: 1, max: 100_000_000, description: 'snapshot the state machine and compact the log every N applied entries' },
   'auth-token': { type: 'string', description: 'if set, every API request but /healthz and /readyz must carry "Authorization: Bearer <token>" (else 401 unauthorized); clients read LOCKSTEP_TOKEN' },
@@ -31,6 +34,12 @@ const flags = {
 
 /** How long SIGTERM waits for in-flight HTTP requests before moving on. */
 export const SHUTDOWN_HTTP_DRAIN_MS = 5_000;
+/**
+ * Set by `cluster up` on the nodes it spawns with an IPC channel: the node
+ * stops (as on SIGTERM) when that channel closes, i.e. when `cluster up` died
+ * even by SIGKILL, so no node outlives it holding its ports.
+ */
+export const PARENT_WATCH_ENV = 'LOCKSTEP_STOP_WITH_PARENT';
 /** Env switch for test-only routes (bulk proposals for the catch-up test and the benchmark). */
 export const TEST_HOOKS_ENV = 'LOCKSTEP_TEST_HOOKS';
 
@@ -64,21 +73,21 @@ export function parsePeers(text: string): PeerEntry[] {
   const out: PeerEntry[] = [];
   for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     const eq = part.indexOf('=');
-    if (eq <= 0 || eq === part.length - 1) throw new UsageError(`--peers entry '${part}' is not id=host:port`);
+    if (eq <= 0 || eq === part.length - 1) throw new FlagValueError(`--peers entry '${part}' is not id=host:port`);
     const id = part.slice(0, eq).trim();
     const address = part.slice(eq + 1).trim();
     checkHostPort('--peers', address);
-    if (out.some((p) => p.id === id)) throw new UsageError(`--peers lists ${id} twice`);
+    if (out.some((p) => p.id === id)) throw new FlagValueError(`--peers lists ${id} twice`);
     out.push({ id: nodeId(id), peerUrl: address });
   }
-  if (out.length === 0) throw new UsageError('--peers is empty');
+  if (out.length === 0) throw new FlagValueError('--peers is empty');
   return out;
 }
 
 export function checkHostPort(flag: string, value: string): { host: string; port: number } {
   const m = /^\[?([^\]\s]*?)\]?:(\d{1,5})$/.exec(value);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || !m[1] || port < 1 || port > 65535) throw new UsageError(`${flag} must be host:port, got '${value}'`);
+  if (!m || !m[1] || port < 1 || port > 65535) throw new FlagValueError(`${flag} must be host:port, got '${value}'`);
   return { host: m[1], port };
 }
 
@@ -107,10 +116,10 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   const electionMs = v['election-ms'];
   // The tick is the heartbeat interval; the election timeout is a whole number of ticks.
   const electionTicks = Math.round(electionMs / heartbeatMs);
-  if (electionTicks < 2) throw new UsageError(`--election-ms (${electionMs}) must be at least twice --heartbeat-ms (${heartbeatMs})`);
+  if (electionTicks < 2) throw new FlagValueError(`--election-ms (${electionMs}) must be at least twice --heartbeat-ms (${heartbeatMs})`);
   const self = peers.find((p) => p.id === v.id);
   if (self && self.peerUrl !== v.peer) {
-    throw new UsageError(`--peers gives ${v.id} the address ${self.peerUrl} but --peer is ${v.peer}`);
+    throw new FlagValueError(`--peers gives ${v.id} the address ${self.peerUrl} but --peer is ${v.peer}`);
   }
   return {
     id: nodeId(v.id),
@@ -129,6 +138,23 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
 }
 
 export async function runServe(config: ServeConfig): Promise<number> {
+  // Watch the parent from the first moment: it may die while we are still starting.
+  let onParentGone: (() => void) | null = null;
+  let parentGone = false;
+  // process.send exists iff we were spawned with an IPC channel, even after it closed.
+  if (process.env[PARENT_WATCH_ENV] === '1' && typeof process.send === 'function') {
+    if (process.channel && process.connected) {
+      // The channel must not keep us alive after shutdown; 'disconnect' still fires.
+      process.channel.unref();
+      process.once('disconnect', () => {
+        parentGone = true;
+        onParentGone?.();
+      });
+    } else {
+      // It closed while our modules were loading, with nobody listening.
+      parentGone = true;
+    }
+  }
   let node: RaftNode | null = null;
   const logger: Logger = pino({
     level: config.logLevel,
@@ -205,6 +231,8 @@ export async function runServe(config: ServeConfig): Promise<number> {
     };
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     process.once('SIGINT', () => void shutdown('SIGINT'));
+    onParentGone = () => void shutdown('parent exited');
+    if (parentGone) onParentGone();
   });
 }
 
