@@ -16,6 +16,7 @@ export const CLI_REQUEST_TIMEOUT_MS = 3_000;
 
 export const endpointFlags = {
   endpoints: { type: 'string', default: DEFAULT_ENDPOINTS, description: 'API URLs of the nodes, comma-separated; tried in turn' },
+  token: { type: 'string', description: "bearer token, when the nodes run with serve's --auth-token" },
 } as const satisfies FlagSpecs;
 
 export function parseEndpoints(text: string): string[] {
@@ -46,14 +47,14 @@ export function parseEndpoints(text: string): string[] {
 /** Rounds over all endpoints before a CLI call gives up (a refused connection on every node is a clear answer). */
 export const CLI_ATTEMPT_ROUNDS = 3;
 
-export function makeClient(endpointsText: string): Client {
+export function makeClient(endpointsText: string, token?: string): Client {
   const endpoints = parseEndpoints(endpointsText);
   return new Client({
     endpoints,
     maxAttempts: CLI_ATTEMPT_ROUNDS * endpoints.length,
     totalTimeoutMs: CLI_TOTAL_TIMEOUT_MS,
     requestTimeoutMs: CLI_REQUEST_TIMEOUT_MS,
-    token: process.env.LOCKSTEP_TOKEN,
+    token: token || undefined,
   });
 }
 
@@ -83,7 +84,7 @@ export function explain(err: unknown, endpoints: string[]): unknown {
     case 'unavailable':
       return new UserError(`the cluster did not confirm the change in time; it may or may not have applied (${err.message}); check \`lockstep status\``);
     case 'unauthorized':
-      return new UserError('the cluster wants a token: set LOCKSTEP_TOKEN');
+      return new UserError('the cluster wants a token (or a different one): pass --token or set LOCKSTEP_TOKEN to the nodes\' --auth-token');
     default: {
       const hint = NEXT_STEP[err.code];
       return new UserError(`${err.code}: ${err.message}${hint ? `; ${hint}` : ''}`);

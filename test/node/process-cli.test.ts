@@ -185,4 +185,35 @@ describe('serve and cluster up as processes', () => {
     expect(run('members', 'frob').status).toBe(2);
     expect(run('frob').status).toBe(2);
   });
+
+  it('cluster up --auth-token: waits for the leader with the token; status --token (or LOCKSTEP_TOKEN) sees every member up', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-up-auth-'));
+    try {
+      const proc = spawn(process.execPath, [CLI, 'cluster', 'up', '--base-port', '9530', '--data', dir, '--heartbeat-ms', '50', '--election-ms', '500'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, LOCKSTEP_AUTH_TOKEN: 'audit-token' },
+      });
+      let out = '';
+      proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+      const deadline = Date.now() + 30_000;
+      while (!out.includes('Ctrl-C') && Date.now() < deadline && proc.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      expect(out).toMatch(/leader n[123]/);
+      const endpoints = 'http://127.0.0.1:9531,http://127.0.0.1:9532';
+      const run = (args: string[], env: Record<string, string> = {}) =>
+        spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, LOCKSTEP_TOKEN: '', ...env } });
+      const without = run(['status', '--endpoints', endpoints]);
+      expect(without.status).toBe(1);
+      expect(without.stderr).toMatch(/--token.*LOCKSTEP_TOKEN/);
+      const withFlag = run(['status', '--endpoints', endpoints, '--token', 'audit-token'], { LOCKSTEP_TOKEN: 'wrong' });
+      expect(withFlag.status).toBe(0);
+      expect(withFlag.stdout.match(/\bup$/gm)).toHaveLength(3);
+      expect(run(['locks', '--endpoints', endpoints], { LOCKSTEP_TOKEN: 'audit-token' }).status).toBe(0);
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

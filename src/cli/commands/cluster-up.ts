@@ -17,6 +17,7 @@ const flags = {
   'heartbeat-ms': { type: 'number', default: 100, min: 5, description: 'passed to each node' },
   'election-ms': { type: 'number', default: 1000, min: 10, description: 'passed to each node' },
   'log-level': { type: 'string', default: 'info', choices: LOG_LEVELS, description: 'passed to each node' },
+  'auth-token': { type: 'string', description: 'passed to each node: the API then wants "Authorization: Bearer <token>" (clients: --token / LOCKSTEP_TOKEN)' },
 } as const;
 
 /** How long to wait for the first leader. */
@@ -66,10 +67,11 @@ function mainScript(): string {
   return fileURLToPath(new URL(`../main${ext}`, here));
 }
 
-async function clusterView(apiAddress: string, signal?: AbortSignal): Promise<{ leader: string | null } | null> {
+async function clusterView(apiAddress: string, signal?: AbortSignal, authToken?: string): Promise<{ leader: string | null } | null> {
   try {
     const timeout = AbortSignal.timeout(1000);
-    const res = await fetch(`http://${apiAddress}/v1/cluster`, { signal: signal ? AbortSignal.any([timeout, signal]) : timeout });
+    const headers: Record<string, string> = authToken ? { authorization: `Bearer ${authToken}` } : {};
+    const res = await fetch(`http://${apiAddress}/v1/cluster`, { headers, signal: signal ? AbortSignal.any([timeout, signal]) : timeout });
     if (!res.ok) return null;
     return (await res.json()) as { leader: string | null };
   } catch {
@@ -78,11 +80,11 @@ async function clusterView(apiAddress: string, signal?: AbortSignal): Promise<{ 
 }
 
 /** Resolves with the leader id once every node answers and all name the same leader; rejects when `signal` aborts. */
-export async function waitForLeader(apiAddresses: string[], timeoutMs: number, signal?: AbortSignal): Promise<string> {
+export async function waitForLeader(apiAddresses: string[], timeoutMs: number, signal?: AbortSignal, authToken?: string): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
-    const views = await Promise.all(apiAddresses.map((a) => clusterView(a, signal)));
+    const views = await Promise.all(apiAddresses.map((a) => clusterView(a, signal, authToken)));
     const leaders = new Set(views.map((v) => v?.leader ?? null));
     const [only] = [...leaders];
     if (leaders.size === 1 && only) return only;
@@ -160,6 +162,7 @@ export const clusterUpCommand: CliCommand = {
           '--heartbeat-ms', String(v['heartbeat-ms']),
           '--election-ms', String(v['election-ms']),
           '--log-level', v['log-level'],
+          ...(v['auth-token'] ? ['--auth-token', v['auth-token']] : []),
         ],
         // The IPC channel lets the node see us die even by SIGKILL (it stops on 'disconnect').
         { stdio: ['ignore', log, log, 'ipc'], env: { ...process.env, [PARENT_WATCH_ENV]: '1' } },
@@ -187,7 +190,7 @@ export const clusterUpCommand: CliCommand = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      const leader = await waitForLeader(plan.map((p) => p.apiAddress), LEADER_WAIT_MS, AbortSignal.any([interrupted.signal, earlyExit.signal]));
+      const leader = await waitForLeader(plan.map((p) => p.apiAddress), LEADER_WAIT_MS, AbortSignal.any([interrupted.signal, earlyExit.signal]), v['auth-token']);
       up = true;
       console.log(`lockstep cluster up: ${plan.length} nodes, leader ${leader}`);
       for (const p of plan) console.log(`  ${p.id}  http://${p.apiAddress}  (peer ${p.peerAddress}, data ${p.dataDir}, log ${p.logFile})`);

@@ -39,7 +39,7 @@ export const electCommand: CliCommand = {
     if (rest.length === 0) throw new UsageError('elect needs a command after --: lockstep elect NAME -- CMD [ARGS...]');
     const name = positionals[0];
     const value = values.value ?? `${hostname()}:${process.pid}`;
-    const client = makeClient(values.endpoints);
+    const client = makeClient(values.endpoints, values.token);
     const interrupt = interruptSignal();
     let session: Session | null = null;
     let term: number;

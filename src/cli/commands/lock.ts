@@ -43,7 +43,7 @@ export const lockCommand: CliCommand = {
     if (positionals.length !== 1) throw new UsageError('lock needs exactly one NAME: lockstep lock NAME -- CMD [ARGS...]');
     if (rest.length === 0) throw new UsageError('lock needs a command after --: lockstep lock NAME -- CMD [ARGS...]');
     const name = positionals[0];
-    const client = makeClient(values.endpoints);
+    const client = makeClient(values.endpoints, values.token);
     const owner = values.owner ?? defaultOwner();
     const session = await withClientErrors(client, () => client.session({ ttlMs: values['ttl-ms'], name: `lock ${name} by ${owner}` }));
     const interrupt = interruptSignal();

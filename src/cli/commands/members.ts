@@ -50,7 +50,7 @@ export const membersAddCommand: CliCommand = {
     const id = oneId(positionals, 'add');
     const apiUrl = asUrl(values.api);
     const peerUrl = asUrl(values.peer);
-    const client = makeClient(values.endpoints);
+    const client = makeClient(values.endpoints, values.token);
     await withClientErrors(client, () => client.addMember({ id, apiUrl, peerUrl, voter: !values.learner }));
     console.log(`added ${id} (${values.learner ? 'learner' : 'voter'}, api ${apiUrl}, peer ${peerUrl})`);
     return 0;
@@ -65,7 +65,7 @@ export const membersRemoveCommand: CliCommand = {
     const { values, positionals, rest } = parseCommandLine(argv, removeFlags, { allowPositionals: true });
     if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
     const id = oneId(positionals, 'remove');
-    const client = makeClient(values.endpoints);
+    const client = makeClient(values.endpoints, values.token);
     await withClientErrors(client, () => client.removeMember(id));
     console.log(`removed ${id}`);
     return 0;

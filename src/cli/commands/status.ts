@@ -25,11 +25,11 @@ export const statusCommand: CliCommand = {
   usage: ['usage: lockstep status [flags]', '', 'flags:', describeFlags(flags)].join('\n'),
   async run(argv) {
     const values = parseFlags(argv, flags);
-    const client = makeClient(values.endpoints);
+    const client = makeClient(values.endpoints, values.token);
     const first = await withClientErrors(client, () => client.cluster({ consistency: 'stale' }));
-    const leaderView = await viewOfLeader(first);
+    const leaderView = await viewOfLeader(first, values.token);
     const view = leaderView ?? first;
-    const applied = await Promise.all(view.members.map((m) => probe(m.apiUrl)));
+    const applied = await Promise.all(view.members.map((m) => probe(m.apiUrl, values.token)));
     if (values.json) {
       console.log(JSON.stringify({ ...view, applied: Object.fromEntries(view.members.map((m, i) => [m.id, applied[i]?.appliedIndex ?? null])) }, null, 2));
       return 0;
@@ -57,20 +57,20 @@ export const statusCommand: CliCommand = {
   },
 };
 
-async function viewOfLeader(first: ClusterInfo): Promise<ClusterInfo | null> {
+async function viewOfLeader(first: ClusterInfo, token: string | undefined): Promise<ClusterInfo | null> {
   if (first.leader === null) return null;
   if (first.leader === first.self) return first;
   const url = first.members.find((m) => m.id === first.leader)?.apiUrl;
   if (!url) return null;
-  return new Client({ endpoints: [url], totalTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, requestTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, maxAttempts: 1 })
+  return new Client({ endpoints: [url], totalTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, requestTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, maxAttempts: 1, token: token || undefined })
     .cluster({ consistency: 'stale' })
     .catch(() => null);
 }
 
-async function probe(apiUrl: string | null): Promise<{ role: string; term: number; appliedIndex: number } | null> {
+async function probe(apiUrl: string | null, token: string | undefined): Promise<{ role: string; term: number; appliedIndex: number } | null> {
   if (!apiUrl) return null;
   try {
-    const c = new Client({ endpoints: [apiUrl], totalTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, requestTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, maxAttempts: 1 });
+    const c = new Client({ endpoints: [apiUrl], totalTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, requestTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, maxAttempts: 1, token: token || undefined });
     const v = await c.cluster({ consistency: 'stale' });
     const self = v.members.find((m) => m.id === v.self);
     return { role: self?.role ?? '?', term: v.term, appliedIndex: v.appliedIndex };
