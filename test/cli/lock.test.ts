@@ -69,6 +69,9 @@ describe('lockstep lock', () => {
     expect((await runCli(['lock', 'job', '--endpoints', api.url])).status).toBe(2);
     expect((await runCli(['lock', '--endpoints', api.url, '--', 'true'])).status).toBe(2);
     expect((await runCli(['lock', 'job', '--bogus', '--', 'true'])).status).toBe(2);
+    const noDashDash = await runCli(['lock', 'job', 'echo', 'hi']);
+    expect(noDashDash.status).toBe(2);
+    expect(noDashDash.stderr).toContain('lockstep lock job -- echo hi');
     const bad = await runCli(['lock', 'job', '--ttl-ms', 'soon', '--', 'true']);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/--ttl-ms must be a number/);

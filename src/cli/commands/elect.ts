@@ -35,6 +35,7 @@ export const electCommand: CliCommand = {
   ].join('\n'),
   async run(argv) {
     const { values, positionals, rest } = parseCommandLine(argv, flags, { allowPositionals: true });
+    if (positionals.length > 1 && rest.length === 0) throw new UsageError(`put the command after --: lockstep elect ${positionals[0]} -- ${positionals.slice(1).join(' ')}`);
     if (positionals.length !== 1) throw new UsageError('elect needs exactly one NAME: lockstep elect NAME -- CMD [ARGS...]');
     if (rest.length === 0) throw new UsageError('elect needs a command after --: lockstep elect NAME -- CMD [ARGS...]');
     const name = positionals[0];

@@ -40,6 +40,7 @@ export const lockCommand: CliCommand = {
   ].join('\n'),
   async run(argv) {
     const { values, positionals, rest } = parseCommandLine(argv, flags, { allowPositionals: true });
+    if (positionals.length > 1 && rest.length === 0) throw new UsageError(`put the command after --: lockstep lock ${positionals[0]} -- ${positionals.slice(1).join(' ')}`);
     if (positionals.length !== 1) throw new UsageError('lock needs exactly one NAME: lockstep lock NAME -- CMD [ARGS...]');
     if (rest.length === 0) throw new UsageError('lock needs a command after --: lockstep lock NAME -- CMD [ARGS...]');
     const name = positionals[0];
