@@ -39,6 +39,8 @@ const { values } = parseArgs({
     'heartbeat-ms': { type: 'string', default: '50' },
     'election-ms': { type: 'string', default: '500' },
     etcd: { type: 'string', default: '/usr/bin/etcd' },
+    /** Another build's CLI (e.g. an older commit's dist/cli/main.js) for A/B runs. */
+    cli: { type: 'string', default: 'dist/cli/main.js' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -51,7 +53,7 @@ const ELECTION_MS = values['election-ms']!;
 const WARMUP_MS = 500;
 const WAIT_MS = 30_000;
 const LEASE_TTL_S = 120;
-const CLI = resolve('dist/cli/main.js');
+const CLI = resolve(values.cli!);
 const STOP_GRACE_MS = 5_000;
 
 /** One lock system as the benchmark sees it. */

@@ -13,6 +13,9 @@ import { FrameDecoder, encodeFrame } from './frame.js';
 import { PROTOCOL_VERSION, SNAPSHOT_CHUNK_BYTES, type TransportLimits } from './limits.js';
 import { WireError, packWire, unpackWire } from './wire.js';
 
+/** Most frames joined into one socket write (bounds one copy; the queue's byte limit bounds the rest). */
+const WRITE_BATCH_FRAMES_MAX = 256;
+
 type QueueItem = { kind: 'frame'; bytes: Buffer } | { kind: 'snapshot'; message: Extract<Message, { type: 'InstallSnapshot' }> };
 
 export interface PeerLinkOptions {
@@ -32,6 +35,8 @@ export class PeerLink {
   private socket: Socket | null = null;
   private ready = false;
   private pumping = false;
+  /** A pump is queued as a microtask (see schedulePump). */
+  private pumpScheduled = false;
   /** Whether a snapshot is queued or being written (one at a time per peer). */
   private snapshotPending = false;
   private snapshotSeq = 0;
@@ -111,7 +116,7 @@ export class PeerLink {
   }
 
   private kick(): void {
-    if (this.ready) void this.pump();
+    if (this.ready) this.schedulePump();
     else if (!this.socket && !this.reconnectTimer) this.dial();
   }
 
@@ -188,6 +193,21 @@ export class PeerLink {
     void this.pump();
   }
 
+  /**
+   * Pump on a microtask, not per send: the messages of one Ready (and of
+   * every send in the same turn) then reach the kernel as one write. On this
+   * hot path one write(2) per message was the leader's largest CPU cost
+   * (each loopback write runs the peer's TCP receive path inline).
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      void this.pump();
+    });
+  }
+
   /** Write queued items back to back; pause only when the socket buffer is full. */
   private async pump(): Promise<void> {
     if (this.pumping) return;
@@ -195,11 +215,19 @@ export class PeerLink {
     try {
       while (this.ready && this.socket && this.queue.length > 0) {
         const socket = this.socket;
-        const item = this.queue.shift()!;
+        const item = this.queue[0];
         if (item.kind === 'frame') {
-          this.queuedBytes -= item.bytes.length;
-          if (!socket.write(item.bytes)) await drained(socket);
+          // A run of consecutive frames goes out as one buffer, in order.
+          let end = 1;
+          while (end < this.queue.length && end < WRITE_BATCH_FRAMES_MAX && this.queue[end].kind === 'frame') end++;
+          const run = this.queue.splice(0, end) as Extract<QueueItem, { kind: 'frame' }>[];
+          let bytes = 0;
+          for (const f of run) bytes += f.bytes.length;
+          this.queuedBytes -= bytes;
+          const out = run.length === 1 ? run[0].bytes : Buffer.concat(run.map((f) => f.bytes), bytes);
+          if (!socket.write(out)) await drained(socket);
         } else {
+          this.queue.shift();
           await this.sendSnapshot(socket, item.message);
         }
       }
