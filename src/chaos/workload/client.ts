@@ -49,6 +49,13 @@ export interface OpOutcome {
   idempotencyKey: string | null;
 }
 
+/**
+ * http-api.md keeps an Idempotency-Key's outcome "within at least 10
+ * minutes"; asking again later may run the command anew. A margin keeps
+ * clock and queueing slack on the safe side.
+ */
+export const IDEMPOTENCY_REPLAY_WINDOW_MS = 9 * 60_000;
+
 export class ChaosClient {
   private seq = 0;
   /** Ops left unknown, to be asked again with the same key once faults heal. */
@@ -121,6 +128,10 @@ export class ChaosClient {
   async resolveUnknowns(deadlineMs: number): Promise<number> {
     let resolved = 0;
     for (const u of this.unresolved.splice(0)) {
+      // Past the contract's idempotency window a re-ask may execute afresh
+      // and its answer says nothing about the first attempt (which may have
+      // applied): the op stays unknown (30-minute run, seed 20261122).
+      if (this.env.nowMs() - u.record.invokeMs > IDEMPOTENCY_REPLAY_WINDOW_MS) continue;
       for (const target of this.prng.shuffle(this.env.apiUrls())) {
         if (this.env.nowMs() >= deadlineMs) break;
         const a = await attempt(u.spec.method, target.url + u.spec.path, u.spec.body, { timeoutMs: u.spec.attemptTimeoutMs, idempotencyKey: u.key });
