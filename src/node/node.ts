@@ -511,7 +511,8 @@ export class RaftNode implements ReplicatedNode {
 
   private requireLeader(): RaftCore {
     if (!this.raft || this.stopping || this.stopped) throw new NotLeaderError(null);
-    if (this.raft.status().role !== 'leader') throw new NotLeaderError(this.raft.status().leader);
+    const st = this.raft.status();
+    if (st.role !== 'leader') throw new NotLeaderError(st.leader);
     return this.raft;
   }
 

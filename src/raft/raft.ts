@@ -298,8 +298,12 @@ export class Raft implements RaftCore {
   // ---------------------------------------------------------------- messages
 
   private send(m: Outgoing): void {
-    const msg = { ...m, from: this.id, term: m.term ?? this.term } as Message;
-    this.msgs.push(msg);
+    // Every caller passes a fresh object literal, so it is completed in place:
+    // a spread copy per message showed in the leader's CPU profile (~2% self).
+    const msg = m as Outgoing & { from: NodeId; term: Term };
+    msg.from = this.id;
+    if (msg.term === undefined) msg.term = this.term;
+    this.msgs.push(msg as Message);
   }
 
   step(m: Message): void {
