@@ -5,6 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { UsageError } from './command.js';
 
 /** After SIGTERM, how long the child has before SIGKILL. */
 export const CHILD_KILL_GRACE_MS = 10_000;
@@ -82,4 +83,15 @@ export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
       process.off('SIGTERM', on);
     },
   };
+}
+
+/**
+ * `lockstep lock|elect NAME -- CMD [ARGS...]`: the NAME and the command,
+ * or a usage error that shows the corrected command line.
+ */
+export function nameAndCommand(word: string, positionals: string[], rest: string[]): { name: string; command: string[] } {
+  if (positionals.length > 1 && rest.length === 0) throw new UsageError(`put the command after --: lockstep ${word} ${positionals[0]} -- ${positionals.slice(1).join(' ')}`);
+  if (positionals.length !== 1) throw new UsageError(`${word} needs exactly one NAME: lockstep ${word} NAME -- CMD [ARGS...]`);
+  if (rest.length === 0) throw new UsageError(`${word} needs a command after --: lockstep ${word} NAME -- CMD [ARGS...]`);
+  return { name: positionals[0], command: rest };
 }

@@ -9,8 +9,8 @@ import { hostname } from 'node:os';
 import { WAIT_MS_MAX_PER_REQUEST } from '../../client/hold.js';
 import type { LeaseEndedError } from '../../client/lease.js';
 import type { Session } from '../../client/session.js';
-import { UsageError, UserError, type CliCommand } from '../command.js';
-import { interruptSignal, runWhileHeld } from '../child.js';
+import { UserError, type CliCommand } from '../command.js';
+import { interruptSignal, nameAndCommand, runWhileHeld } from '../child.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
 
@@ -35,10 +35,7 @@ export const electCommand: CliCommand = {
   ].join('\n'),
   async run(argv) {
     const { values, positionals, rest } = parseCommandLine(argv, flags, { allowPositionals: true });
-    if (positionals.length > 1 && rest.length === 0) throw new UsageError(`put the command after --: lockstep elect ${positionals[0]} -- ${positionals.slice(1).join(' ')}`);
-    if (positionals.length !== 1) throw new UsageError('elect needs exactly one NAME: lockstep elect NAME -- CMD [ARGS...]');
-    if (rest.length === 0) throw new UsageError('elect needs a command after --: lockstep elect NAME -- CMD [ARGS...]');
-    const name = positionals[0];
+    const { name, command } = nameAndCommand('elect', positionals, rest);
     const value = values.value ?? `${hostname()}:${process.pid}`;
     const client = makeClient(values.endpoints, values.token);
     const interrupt = interruptSignal();
@@ -71,10 +68,10 @@ export const electCommand: CliCommand = {
     }
     const s = session;
     const child = runWhileHeld(
-      rest,
+      command,
       { LOCKSTEP_FENCING_TOKEN: String(term), LOCKSTEP_ELECTION_NAME: name, LOCKSTEP_ELECTION_TERM: String(term), LOCKSTEP_SESSION_ID: s.id },
       s.signal,
-      () => process.stderr.write(`lockstep: lost leadership of '${name}' (${(s.signal.reason as LeaseEndedError)?.message ?? 'session ended'}); sending SIGTERM to ${rest[0]}\n`),
+      () => process.stderr.write(`lockstep: lost leadership of '${name}' (${(s.signal.reason as LeaseEndedError)?.message ?? 'session ended'}); sending SIGTERM to ${command[0]}\n`),
     );
     const status = await child.status;
     if (s.alive) await client.resign(name, term).catch(() => undefined);

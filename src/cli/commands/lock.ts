@@ -10,8 +10,8 @@ import { hostname } from 'node:os';
 import { isLockstepError } from '../../client/errors.js';
 import { acquireWaiting } from '../../client/hold.js';
 import type { LeaseEndedError } from '../../client/lease.js';
-import { UsageError, UserError, type CliCommand } from '../command.js';
-import { interruptSignal, runWhileHeld } from '../child.js';
+import { UserError, type CliCommand } from '../command.js';
+import { interruptSignal, nameAndCommand, runWhileHeld } from '../child.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
 
@@ -40,10 +40,7 @@ export const lockCommand: CliCommand = {
   ].join('\n'),
   async run(argv) {
     const { values, positionals, rest } = parseCommandLine(argv, flags, { allowPositionals: true });
-    if (positionals.length > 1 && rest.length === 0) throw new UsageError(`put the command after --: lockstep lock ${positionals[0]} -- ${positionals.slice(1).join(' ')}`);
-    if (positionals.length !== 1) throw new UsageError('lock needs exactly one NAME: lockstep lock NAME -- CMD [ARGS...]');
-    if (rest.length === 0) throw new UsageError('lock needs a command after --: lockstep lock NAME -- CMD [ARGS...]');
-    const name = positionals[0];
+    const { name, command } = nameAndCommand('lock', positionals, rest);
     const client = makeClient(values.endpoints, values.token);
     const owner = values.owner ?? defaultOwner();
     const session = await withClientErrors(client, () => client.session({ ttlMs: values['ttl-ms'], name: `lock ${name} by ${owner}` }));
@@ -74,10 +71,10 @@ export const lockCommand: CliCommand = {
       interrupt.dispose();
     }
     const child = runWhileHeld(
-      rest,
+      command,
       { LOCKSTEP_FENCING_TOKEN: String(token), LOCKSTEP_LOCK_NAME: name, LOCKSTEP_SESSION_ID: session.id },
       session.signal,
-      () => process.stderr.write(`lockstep: lost the hold on '${name}' (${(session.signal.reason as LeaseEndedError)?.message ?? 'session ended'}); sending SIGTERM to ${rest[0]}\n`),
+      () => process.stderr.write(`lockstep: lost the hold on '${name}' (${(session.signal.reason as LeaseEndedError)?.message ?? 'session ended'}); sending SIGTERM to ${command[0]}\n`),
     );
     const status = await child.status;
     // Release, then end the session; both may already be gone.
