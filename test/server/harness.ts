@@ -24,7 +24,7 @@ export async function makeHarness(options: { node?: MemoryNode; limits?: Partial
   const registry = new Registry();
   const server = await createLockServer({
     node,
-    machine: node.machine,
+    dispatcher: node.dispatcher,
     registry,
     logger: pino({ level: 'silent' }),
     clock,
