@@ -54,11 +54,19 @@ export class LeaseTable {
     return this.lastNowMs;
   }
 
-  /** A heartbeat: the session's lease restarts in full. False if the session is unknown here. */
+  /**
+   * A heartbeat: the session's lease restarts in full. False if the session
+   * is unknown here, or its lease has already run out: from then on due()
+   * lists it and its expiry is (or will be) proposed, and a late heartbeat
+   * must not be answered as if it had saved the session (etcd's lessor
+   * refuses to renew an expired lease the same way). Chaos run seed 9001
+   * (FINDINGS F5): a keepalive answered ok at 173.0 s, and the expiry
+   * already proposed ended the session — and its election — at 173.1 s.
+   */
   keepalive(sessionId: string, nowMs: number): boolean {
     nowMs = this.tick(nowMs);
     const session = this.sessions.get(sessionId);
-    if (!session) return false;
+    if (!session || session.deadlineMs <= nowMs) return false;
     session.deadlineMs = Math.max(session.deadlineMs, nowMs + session.ttlMs);
     return true;
   }

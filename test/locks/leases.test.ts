@@ -33,6 +33,17 @@ describe('LeaseTable', () => {
     expect(table.keepalive('s', 10_000)).toBe(false);
   });
 
+  it('refuses a keepalive once the lease has run out, before the expiry is applied (FINDINGS F5)', () => {
+    const table = new LeaseTable();
+    table.onEvent({ type: 'session.created', index: 1, sessionId: 's', ttlMs: 1_000 }, 0);
+    expect(table.keepalive('s', 999)).toBe(true);
+    // Due at 1 999: the leader proposes its expiry; a keepalive then must not revive it.
+    expect(table.due(1_999).expire.sessionIds).toEqual(['s']);
+    expect(table.keepalive('s', 1_999)).toBe(false);
+    expect(table.keepalive('s', 2_050)).toBe(false);
+    expect(table.due(2_050).expire.sessionIds).toEqual(['s']);
+  });
+
   it('tracks TTL holds, extensions, lock-delays and waits from the machine events', () => {
     const h = new Harness();
     const table = new LeaseTable();
