@@ -4,6 +4,7 @@ import { checkFencing } from '../../src/chaos/checker/fencing.js';
 import { checkHolds } from '../../src/chaos/checker/holds.js';
 import { checkRecovery } from '../../src/chaos/checker/recovery.js';
 import { runChecks } from '../../src/chaos/checker/index.js';
+import { verdictOf } from '../../src/chaos/checker/result.js';
 import type { FaultRecord, OpRecord, RegisterWrite } from '../../src/chaos/history.js';
 import { acq, busy, read, rel } from './ops.js';
 
@@ -11,26 +12,39 @@ const noClockFaults = earliestLeaseEnd([]);
 const write = (lock: string, token: number, accepted: boolean, maxBeforeToken: number, atMs: number): RegisterWrite => ({ atMs, lock, token, process: 'p', accepted, maxBeforeToken });
 
 describe('fencing check', () => {
+  const all = (h: OpRecord[], reg: RegisterWrite[]) => checkFencing(h, reg).flatMap((c) => c.violations);
+
   it('passes increasing tokens and a register that refused a stale one', () => {
     const h = [acq('a', 'L', 0, 10, 5), acq('b', 'L', 100, 110, 9)];
     const reg = [write('L', 9, true, 0, 120), write('L', 5, false, 9, 130)];
-    expect(checkFencing(h, reg).violations).toEqual([]);
+    const [fencing, register] = checkFencing(h, reg);
+    expect(all(h, reg)).toEqual([]);
+    expect([verdictOf(fencing), verdictOf(register)]).toEqual(['PASS', 'PASS']);
   });
 
   it('fails when a later grant has a smaller token', () => {
     const h = [acq('a', 'L', 0, 10, 9), acq('b', 'L', 100, 110, 5)];
-    expect(checkFencing(h, []).violations.join()).toContain('not larger');
+    expect(all(h, []).join()).toContain('not larger');
   });
 
   it('fails when the register accepted a stale token', () => {
     const h = [acq('a', 'L', 0, 10, 5), acq('b', 'L', 100, 110, 9)];
     const reg = [write('L', 9, true, 0, 120), write('L', 5, true, 9, 130)];
-    expect(checkFencing(h, reg).violations.join()).toContain('stale token 5');
+    expect(verdictOf(checkFencing(h, reg)[1])).toBe('FAIL');
+    expect(all(h, reg).join()).toContain('stale token 5');
   });
 
   it('fails when one token is granted twice', () => {
     const h = [acq('a', 'L', 0, 10, 5), acq('b', 'M', 100, 110, 5)];
-    expect(checkFencing(h, []).violations.join()).toContain('granted twice');
+    expect(all(h, []).join()).toContain('granted twice');
+  });
+
+  it('says NOT EXERCISED, never PASS, when nobody wrote with a stale token or when there was one grant', () => {
+    const h = [acq('a', 'L', 0, 10, 5), acq('b', 'L', 100, 110, 9)];
+    const [fencing, register] = checkFencing(h, [write('L', 5, true, 0, 20), write('L', 9, true, 5, 120)]);
+    expect(verdictOf(fencing)).toBe('PASS');
+    expect(verdictOf(register)).toBe('NOT EXERCISED');
+    expect(verdictOf(checkFencing([acq('a', 'L', 0, 10, 5)], [])[0])).toBe('NOT EXERCISED');
   });
 });
 

@@ -10,6 +10,13 @@ export async function startFakeLockServer(port: number, bug: Bug): Promise<() =>
   /** Acquires that found the lock held. */
   let acquires = 0;
   const holds = new Map<string, { token: number; expiresAtMs: number }>();
+  /**
+   * First answers by Idempotency-Key, replayed to a retry (http-api.md
+   * "Conventions"). Without them a client's retry after a lost answer is
+   * executed again, and the correct server looks wrong: the retry finds the
+   * lock held by the grant whose answer was lost (seen under load).
+   */
+  const answered = new Map<string, { status: number; payload: unknown }>();
   const current = (name: string) => {
     const h = holds.get(name);
     if (h && h.expiresAtMs <= performance.now()) holds.delete(name);
@@ -20,10 +27,14 @@ export async function startFakeLockServer(port: number, bug: Bug): Promise<() =>
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       const m = /^\/v1\/locks\/([^/]+)(?:\/(acquire|release))?$/.exec(req.url ?? '');
+      const key = req.headers['idempotency-key'];
       const send = (status: number, payload: unknown) => {
+        if (typeof key === 'string') answered.set(key, { status, payload });
         res.writeHead(status, { 'content-type': 'application/json', 'x-lockstep-node': 'fake', 'x-lockstep-index': String(index) });
         res.end(JSON.stringify(payload));
       };
+      const first = typeof key === 'string' ? answered.get(key) : undefined;
+      if (first) return send(first.status, first.payload);
       if (!m) return send(404, { error: { code: 'not_found' } });
       const name = decodeURIComponent(m[1]);
       const input = body ? (JSON.parse(body) as { ttlMs?: number; fencingToken?: number }) : {};

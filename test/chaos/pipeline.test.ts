@@ -42,7 +42,7 @@ async function runAgainst(bug: Bug) {
   return {
     history,
     linearizability: checkLinearizability(records),
-    fencing: checkFencing(history, register.log),
+    fencing: checkFencing(history, register.log)[0],
     holds: checkHolds(history, [], earliestLeaseEnd([])),
   };
 }

@@ -134,8 +134,10 @@ export function checkHolds(history: readonly OpRecord[], faults: readonly FaultR
     if (e) lost.push(`session ${d.sessionId} delete acknowledged at ${fmt(d.completeMs)} but ${e.process} ${e.op} at ${fmt(e.invokeMs)} found it alive`);
   }
   return [
-    result('early-expiry', `${grantsChecked} holds`, early.slice(0, VIOLATIONS_LISTED_MAX)),
-    result('lost-ack', `${grantsChecked} acquires, releases of them, ${deletesChecked} session deletes`, lost.slice(0, VIOLATIONS_LISTED_MAX)),
+    result('early-expiry', `${grantsChecked} holds`, early.slice(0, VIOLATIONS_LISTED_MAX), [], { exercised: grantsChecked > 0 }),
+    result('lost-ack', `${grantsChecked} acquires, releases of them, ${deletesChecked} session deletes`, lost.slice(0, VIOLATIONS_LISTED_MAX), [], {
+      exercised: grantsChecked + deletesChecked > 0,
+    }),
   ];
 }
 

@@ -51,22 +51,30 @@ function holderMatches(holder: Hold, t: number, ctx: ModelContext): boolean {
 }
 
 /**
- * The states the lock may be in when `op` takes effect: as is, or with its
- * hold expired if the op's completion is late enough for that.
+ * The states the lock may be in when an op takes effect at a real time no
+ * later than `latestMs`: as is, or with its hold expired if that time can be
+ * late enough for it.
  */
-function preStates(s: LockState, op: OpRecord): LockState[] {
+function preStates(s: LockState, latestMs: number): LockState[] {
   const out = [s];
-  if (s.holder && s.holder.earliestEndMs <= op.completeMs) out.push({ holder: null, maxToken: s.maxToken });
+  if (s.holder && s.holder.earliestEndMs <= latestMs) out.push({ holder: null, maxToken: s.maxToken });
   return out;
 }
 
 /**
  * Apply `op` (unknown ops: as if it took effect) to `s`; the possible next
  * states, empty when the op's recorded answer is impossible from `s`.
+ *
+ * `latestMs` bounds the real time at which the op takes effect in this
+ * position of the linearization: its own completion, and the completion of
+ * every definite op not yet linearized (they all come after it). An op whose
+ * outcome is unknown completes "never", so without the second bound it could
+ * expire any hold at any position; with it, only holds that can have ended
+ * before the ops still to come.
  */
-export function step(s0: LockState, op: OpRecord, ctx: ModelContext): LockState[] {
+export function step(s0: LockState, op: OpRecord, ctx: ModelContext, latestMs: number = op.completeMs): LockState[] {
   const out: LockState[] = [];
-  for (const s of preStates(s0, op)) {
+  for (const s of preStates(s0, Math.min(latestMs, op.completeMs))) {
     for (const n of stepOne(s, op, ctx)) out.push(n);
   }
   return out;

@@ -31,5 +31,5 @@ export function checkObservers(events: readonly ObserveEvent[], history: readonl
       lastTerm.set(e.stream, e);
     }
   }
-  return result('observers', `${events.length} leader events on ${streams} streams`, violations.slice(0, VIOLATIONS_LISTED_MAX));
+  return result('observers', `${events.length} leader events on ${streams} streams`, violations.slice(0, VIOLATIONS_LISTED_MAX), [], { exercised: events.length > 0 });
 }

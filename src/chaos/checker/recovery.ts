@@ -56,7 +56,7 @@ export function checkRecovery(
   }
   const worst = recoveriesMs.length ? Math.max(...recoveriesMs).toFixed(0) : '-';
   return {
-    ...result('recovery', `${judged} heals judged (bound ${recoveryBoundMs}ms, slowest ${worst}ms)`, violations, notes),
+    ...result('recovery', `${judged} heals judged (bound ${recoveryBoundMs}ms, slowest ${worst}ms)`, violations, notes, { exercised: judged > 0 }),
     recoveriesMs,
   };
 }

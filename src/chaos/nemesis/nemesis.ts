@@ -31,6 +31,7 @@ export class Nemesis {
   private stopped = false;
   private wake: (() => void) | null = null;
   private active: Active | null = null;
+  private replaceNext = true;
 
   constructor(
     private readonly cluster: ChaosCluster,
@@ -229,10 +230,21 @@ export class Nemesis {
     return { record: this.record('clock', shape, [target], detail), heal: async () => clocks.heal(target) };
   }
 
+  /**
+   * Membership rounds alternate a member replacement and a leadership
+   * transfer, replacement first: a run with one membership round still
+   * replaces a member (the fault-coverage check fails a run that did not).
+   * A round that cannot replace now (no leader, no follower up) transfers
+   * and leaves the replacement to the next round.
+   */
   private async membership(): Promise<Active> {
     const leader = this.leader();
     const followers = this.cluster.ids().filter((id) => id !== leader && this.cluster.node(id).running);
-    if (leader && followers.length > 0 && this.prng.chance(0.5)) return this.replaceFollower(leader, this.prng.pick(followers));
+    if (this.replaceNext && leader && followers.length > 0) {
+      this.replaceNext = false;
+      return this.replaceFollower(leader, this.prng.pick(followers));
+    }
+    if (!this.replaceNext) this.replaceNext = true;
     return this.transferLeadership(leader);
   }
 
@@ -248,17 +260,33 @@ export class Nemesis {
     return { record, heal: async () => {} };
   }
 
-  /** Ask any node (it forwards to the leader), a few times, until one answers 2xx. */
-  private async ask(method: 'POST' | 'DELETE', path: string, body: unknown, untilMs: number): Promise<string> {
+  /**
+   * Ask any node (it forwards to the leader), a few times, until one answers
+   * 2xx or the change is seen in force: an attempt whose answer was lost may
+   * have applied, and its retry then answers 400 "already a member" or 404
+   * "no member" (the API's membership changes are not idempotent).
+   */
+  private async ask(method: 'POST' | 'DELETE', path: string, body: unknown, untilMs: number, inForce: () => Promise<boolean>): Promise<string> {
     let last = 'not tried';
     while (this.nowMs() < untilMs) {
       const target = this.cluster.node(this.prng.pick(this.cluster.ids().filter((id) => this.cluster.node(id).running)));
       const a = await attempt(method, target.apiUrl + path, body, { timeoutMs: 5000 });
       if (a.kind === 'answer' && a.status < 300) return 'ok';
       last = a.kind === 'answer' ? `${a.status} ${JSON.stringify(a.body).slice(0, 120)}` : a.error;
+      if (await inForce()) return 'ok';
       await new Promise((r) => setTimeout(r, 300));
     }
     return last;
+  }
+
+  /** A member as the current leader sees it (its configuration is in force on append), or null if no leader answers. */
+  private async memberOf(id: string): Promise<'absent' | 'learner' | 'voter' | null> {
+    const leader = this.leader();
+    if (leader === null || !this.cluster.nodes.has(leader)) return null;
+    const a = await attempt('GET', `${this.cluster.node(leader).apiUrl}/v1/cluster`, undefined, { timeoutMs: 2000 });
+    if (a.kind !== 'answer' || a.status !== 200) return null;
+    const member = (a.body as { members?: Array<{ id: string; voter: boolean }> }).members?.find((m) => m.id === id);
+    return member === undefined ? 'absent' : member.voter ? 'voter' : 'learner';
   }
 
   /**
@@ -268,7 +296,7 @@ export class Nemesis {
    */
   private async replaceFollower(leader: string, victim: string): Promise<Active> {
     const record = this.record('membership', 'replace-follower', [victim], { leader });
-    const removed = await this.ask('DELETE', `/v1/cluster/members/${victim}`, undefined, this.nowMs() + 15_000);
+    const removed = await this.ask('DELETE', `/v1/cluster/members/${victim}`, undefined, this.nowMs() + 15_000, async () => (await this.memberOf(victim)) === 'absent');
     record.detail = { ...record.detail, removed };
     if (removed !== 'ok') {
       record.endMs = this.nowMs();
@@ -278,7 +306,7 @@ export class Nemesis {
     const joiner = this.cluster.freshId();
     const { node, peerUrl } = await this.cluster.startJoiner(joiner);
     record.targets = [victim, joiner];
-    const added = await this.ask('POST', '/v1/cluster/members', { id: joiner, apiUrl: node.apiUrl, peerUrl, voter: true }, this.nowMs() + 20_000);
+    const added = await this.ask('POST', '/v1/cluster/members', { id: joiner, apiUrl: node.apiUrl, peerUrl, voter: true }, this.nowMs() + 20_000, async () => (await this.memberOf(joiner)) === 'voter');
     record.detail = { ...record.detail, joiner, peerUrl, added };
     record.endMs = this.nowMs();
     return { record, heal: async () => {} };

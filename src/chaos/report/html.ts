@@ -3,7 +3,7 @@
 // assets: the file opens anywhere.
 import { writeFileSync } from 'node:fs';
 import type { RunRecords } from '../checker/index.js';
-import type { CheckResult } from '../checker/result.js';
+import { type CheckResult, runVerdict, verdictOf } from '../checker/result.js';
 import type { ChaosOptions } from '../options.js';
 import { replayCommand } from './summary.js';
 
@@ -66,12 +66,13 @@ export function timelineSvg(r: RunRecords): string {
 }
 
 export function writeHtmlReport(file: string, o: ChaosOptions, r: RunRecords, checks: readonly CheckResult[]): void {
-  const ok = checks.every((c) => c.violations.length === 0);
+  const ok = runVerdict(checks) === 'PASS';
   const rows = checks
     .map(
       (c) =>
-        `<tr><td class="${c.violations.length ? 'fail' : 'pass'}">${c.violations.length ? 'FAIL' : 'PASS'}</td><td>${esc(c.name)}</td><td>${esc(c.checked)}` +
-        `${c.violations.map((v) => `<div class="v">${esc(v)}</div>`).join('')}${c.notes.map((n) => `<div class="n">${esc(n)}</div>`).join('')}</td></tr>`,
+        `<tr><td class="${verdictOf(c) === 'PASS' ? 'pass' : 'fail'}">${verdictOf(c)}</td><td>${esc(c.name)}</td><td>${esc(c.checked)}` +
+        `${c.violations.map((v) => `<div class="v">${esc(v)}</div>`).join('')}${c.undecided.map((u) => `<div class="v">${esc(u)}</div>`).join('')}` +
+        `${c.notes.map((n) => `<div class="n">${esc(n)}</div>`).join('')}</td></tr>`,
     )
     .join('');
   const legend = Object.entries(RESULT_COLORS).map(([k, c]) => `<span style="color:${c}">● ${k}</span>`).join(' ');

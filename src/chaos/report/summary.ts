@@ -1,7 +1,7 @@
 // The text summary of a run: what was injected, what the clients saw, what
 // was checked, and how to replay it.
 import type { RunRecords } from '../checker/index.js';
-import type { CheckResult } from '../checker/result.js';
+import { type CheckResult, runVerdict, verdictOf } from '../checker/result.js';
 import type { ChaosOptions } from '../options.js';
 
 export function replayCommand(o: ChaosOptions): string {
@@ -17,7 +17,7 @@ function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, num
 
 export function summaryText(o: ChaosOptions, r: RunRecords, checks: readonly CheckResult[], runDir: string): string {
   const lines: string[] = [];
-  const ok = checks.every((c) => c.violations.length === 0);
+  const verdict = runVerdict(checks);
   lines.push(`lockstep chaos: seed ${o.seed}, ${o.nodes} nodes, ${(o.durationMs / 1000).toFixed(0)}s of faults (${o.faults.join(',') || 'none'}), run took ${(r.runEndMs / 1000).toFixed(0)}s`);
   lines.push('');
   lines.push(`faults injected: ${r.faults.length}`);
@@ -39,12 +39,15 @@ export function summaryText(o: ChaosOptions, r: RunRecords, checks: readonly Che
   lines.push('');
   lines.push('checks:');
   for (const c of checks) {
-    lines.push(`  ${c.violations.length === 0 ? 'PASS' : 'FAIL'} ${c.name.padEnd(16)} ${c.checked}`);
+    lines.push(`  ${verdictOf(c).padEnd(13)} ${c.name.padEnd(16)} ${c.checked}`);
     for (const v of c.violations.slice(0, 10)) lines.push(`       ! ${v}`);
+    for (const u of c.undecided.slice(0, 10)) lines.push(`       ? ${u}`);
     for (const n of c.notes.slice(0, 5)) lines.push(`       - ${n}`);
   }
   lines.push('');
   lines.push(`run folder: ${runDir} (history.jsonl, faults.jsonl, nodes/*.log, report.html)`);
-  lines.push(ok ? 'verdict: no violation found' : `verdict: VIOLATION — replay with: ${replayCommand(o)}`);
+  if (verdict === 'PASS') lines.push('verdict: no violation found');
+  else if (verdict === 'INCONCLUSIVE') lines.push(`verdict: INCONCLUSIVE — no violation found, but a check could not decide; replay with: ${replayCommand(o)}`);
+  else lines.push(`verdict: VIOLATION — replay with: ${replayCommand(o)}`);
   return lines.join('\n') + '\n';
 }

@@ -1,0 +1,33 @@
+// Did the run do what it was asked to? A fault kind asked for but never
+// injected leaves every check silent about it, so the run fails (issue 9:
+// a run listed membership faults while not one member was replaced). And the
+// membership check is exercised only by member replacements.
+import type { FaultKind, FaultRecord } from '../history.js';
+import { result, type CheckResult } from './result.js';
+
+/** A membership fault that counts: a member replaced (removed, wiped, a fresh id added). Transfers of leadership are extra. */
+const isReplacement = (f: FaultRecord): boolean => f.kind === 'membership' && f.shape === 'replace-follower';
+
+export function checkFaultCoverage(asked: readonly FaultKind[], faults: readonly FaultRecord[]): CheckResult {
+  const missing = asked.filter((kind) => !faults.some((f) => (kind === 'membership' ? isReplacement(f) : f.kind === kind)));
+  return result(
+    'fault-coverage',
+    `${asked.length} fault kinds asked for (${asked.join(',') || 'none'}), ${faults.length} faults injected`,
+    missing.map((kind) => `fault kind ${kind} was asked for but never injected${kind === 'membership' ? ' (no member replacement)' : ''}: the checks say nothing about it`),
+    [],
+    { exercised: asked.length > 0 },
+  );
+}
+
+export function checkMembership(faults: readonly FaultRecord[]): CheckResult {
+  const replacements = faults.filter(isReplacement);
+  return result(
+    'membership',
+    `${replacements.length} member replacements complete within their bound`,
+    replacements
+      .filter((f) => f.detail?.removed !== 'ok' || f.detail?.added !== 'ok')
+      .map((f) => `replacing ${f.targets[0]} at ${f.startMs.toFixed(0)}ms did not complete: remove ${String(f.detail?.removed)}, add ${String(f.detail?.added ?? 'not tried')}`),
+    [],
+    { exercised: replacements.length > 0 },
+  );
+}
