@@ -7,11 +7,11 @@
 //   npx tsc -p tsconfig.build.json && npx tsx scripts/bench-commit.ts [--seconds 5] [--base-port 17800]
 //
 // Prints a table and one JSON line (prefix "BENCH ").
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { LocalCluster } from '../src/harness/local-cluster.js';
+import type { ServeFlags } from '../src/harness/serve-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +35,7 @@ const BASE = Number(values['base-port']);
 const LEVELS = values.concurrency!.split(',').map(Number);
 const WARMUP_MS = 500;
 const CLI = resolve(values.cli!);
+const STOP_GRACE_MS = 5_000;
 
 interface Level {
   concurrency: number;
@@ -54,27 +55,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function clusterView(port: number): Promise<{ leader: string | null } | null> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/v1/cluster`, { signal: AbortSignal.timeout(1000) });
-    return res.ok ? ((await res.json()) as { leader: string | null }) : null;
-  } catch {
-    return null;
-  }
-}
-
-async function waitLeader(ids: string[]): Promise<string> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const views = await Promise.all(ids.map((_, k) => clusterView(BASE + k + 1)));
-    const leaders = new Set(views.map((v) => v?.leader ?? null));
-    const [leader] = [...leaders];
-    if (leaders.size === 1 && leader) return leader;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('no leader within 30 s');
-}
-
 /** The node's synced-save histogram totals (lockstep_node_save_duration_seconds, lockstep_node_entries_per_save). */
 async function saveCounters(port: number): Promise<{ count: number; sum: number; entries: number }> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -86,10 +66,10 @@ async function saveCounters(port: number): Promise<{ count: number; sum: number;
   };
 }
 
-/** User + system CPU time of a child so far (Linux /proc; NaN elsewhere). */
-function cpuMs(p: ChildProcess): number {
+/** User + system CPU time of a process so far (Linux /proc; NaN elsewhere). */
+function cpuMs(pid: number | null): number {
   try {
-    const fields = readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     const CLOCK_TICKS_PER_S = 100;
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
   } catch {
@@ -144,34 +124,25 @@ async function runLevel(url: string, concurrency: number): Promise<Level> {
 
 async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: run npx tsc -p tsconfig.build.json first`);
-  const root = mkdtempSync(join(tmpdir(), 'lockstep-bench-'));
-  const ids = ['n1', 'n2', 'n3'];
-  const peers = ids.map((id, k) => `${id}=127.0.0.1:${BASE + 50 + k + 1}`).join(',');
-  const procs: ChildProcess[] = ids.map((id, k) =>
-    spawn(
-      process.execPath,
-      [
-        ...(values['prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['prof-dir'])] : []),
-        CLI, 'serve',
-        '--id', id,
-        '--api', `127.0.0.1:${BASE + k + 1}`,
-        '--peer', `127.0.0.1:${BASE + 50 + k + 1}`,
-        '--peers', peers,
-        '--data', join(root, id),
-        '--heartbeat-ms', values['heartbeat-ms']!,
-        '--election-ms', values['election-ms']!,
-        '--log-level', values['log-level']!,
-      ],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    ),
-  );
+  const cluster = new LocalCluster({
+    size: 3,
+    basePort: BASE,
+    peerPortOffset: 50,
+    cli: CLI,
+    nodeArgs: values['prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['prof-dir'])] : [],
+    flags: { heartbeatMs: Number(values['heartbeat-ms']), electionMs: Number(values['election-ms']), logLevel: values['log-level'] as ServeFlags['logLevel'] },
+    output: 'stderr',
+  });
+  const ids = cluster.nodes.map((n) => n.id);
+  const pids = (): Array<number | null> => cluster.nodes.map((n) => n.process.pid);
+  cluster.startAll();
   try {
-    const leader = await waitLeader(ids);
+    const leader = await cluster.waitForLeader();
     const url = `http://127.0.0.1:${BASE + ids.indexOf(leader) + 1}`;
     const results: Level[] = [];
     for (const c of LEVELS) {
       const before = values.metrics ? await Promise.all(ids.map((_, k) => saveCounters(BASE + k + 1))) : [];
-      const cpuBefore = procs.map(cpuMs);
+      const cpuBefore = pids().map(cpuMs);
       results.push(await runLevel(url, c));
       if (values.metrics) {
         const after = await Promise.all(ids.map((_, k) => saveCounters(BASE + k + 1)));
@@ -181,7 +152,7 @@ async function main(): Promise<void> {
           const ms = ((after[k].sum - before[k].sum) * 1000) / Math.max(1, saves);
           const entries = (after[k].entries - before[k].entries) / Math.max(1, saves);
           // CPU per request is what a shared, busy machine cannot blur (throughput and latency it does).
-          const cpuPerCommit = (cpuMs(procs[k]) - cpuBefore[k]) / Math.max(1, commits);
+          const cpuPerCommit = (cpuMs(pids()[k]) - cpuBefore[k]) / Math.max(1, commits);
           console.log(`  c=${c} ${id}${id === leader ? ' (leader)' : ''}: ${saves} saves, ${ms.toFixed(3)} ms/save, ${entries.toFixed(1)} entries/save, ${cpuPerCommit.toFixed(3)} CPU ms/request (warm-up requests counted too)`);
         });
       }
@@ -195,28 +166,10 @@ async function main(): Promise<void> {
     }
     console.log('BENCH ' + JSON.stringify({ bench: 'commit', nodes: 3, fsync: true, seconds: SECONDS, levels: results }));
   } finally {
-    await stopAll(procs);
-    rmSync(root, { recursive: true, force: true });
+    // SIGTERM first: a graceful stop flushes CPU profiles.
+    await cluster.stop(STOP_GRACE_MS);
+    await cluster.destroy();
   }
-}
-
-/** SIGTERM (a graceful stop flushes CPU profiles), SIGKILL whatever is still running after a grace period. */
-async function stopAll(procs: ChildProcess[]): Promise<void> {
-  const GRACE_MS = 5_000;
-  await Promise.all(
-    procs.map(
-      (p) =>
-        new Promise<void>((done) => {
-          if (p.exitCode !== null || p.signalCode !== null) return done();
-          const timer = setTimeout(() => p.kill('SIGKILL'), GRACE_MS);
-          p.once('exit', () => {
-            clearTimeout(timer);
-            done();
-          });
-          p.kill('SIGTERM');
-        }),
-    ),
-  );
 }
 
 main().catch((err: unknown) => {

@@ -28,6 +28,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { LocalCluster } from '../src/harness/local-cluster.js';
 
 const { values } = parseArgs({
   options: {
@@ -121,48 +122,20 @@ function lockstepSystem(url: string): LockSystem {
   };
 }
 
-async function startLockstep(root: string, procs: ChildProcess[]): Promise<string> {
+async function startLockstep(dir: string, clusters: LocalCluster[]): Promise<string> {
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: run npx tsc -p tsconfig.build.json first`);
-  const ids = ['n1', 'n2', 'n3'];
-  const api = (k: number): number => BASE + k + 1;
-  const peers = ids.map((id, k) => `${id}=127.0.0.1:${BASE + 50 + k + 1}`).join(',');
-  for (const [k, id] of ids.entries()) {
-    procs.push(
-      spawn(
-        process.execPath,
-        [
-          CLI, 'serve',
-          '--id', id,
-          '--api', `127.0.0.1:${api(k)}`,
-          '--peer', `127.0.0.1:${BASE + 50 + k + 1}`,
-          '--peers', peers,
-          '--data', join(root, id),
-          '--heartbeat-ms', HEARTBEAT_MS,
-          '--election-ms', ELECTION_MS,
-          '--log-level', 'warn',
-        ],
-        { stdio: ['ignore', 'ignore', 'inherit'] },
-      ),
-    );
-  }
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const views = await Promise.all(
-      ids.map(async (_, k) => {
-        try {
-          const res = await fetch(`http://127.0.0.1:${api(k)}/v1/cluster`, { signal: AbortSignal.timeout(1000) });
-          return res.ok ? ((await res.json()) as { leader: string | null }).leader : null;
-        } catch {
-          return null;
-        }
-      }),
-    );
-    const leaders = new Set(views);
-    const [leader] = [...leaders];
-    if (leaders.size === 1 && leader) return `http://127.0.0.1:${api(ids.indexOf(leader))}`;
-    await sleep(100);
-  }
-  throw new Error('lockstep: no leader within 30 s');
+  const cluster = new LocalCluster({
+    size: 3,
+    basePort: BASE,
+    peerPortOffset: 50,
+    dataDir: dir,
+    cli: CLI,
+    flags: { heartbeatMs: Number(HEARTBEAT_MS), electionMs: Number(ELECTION_MS), logLevel: 'warn' },
+    output: 'stderr',
+  });
+  clusters.push(cluster);
+  cluster.startAll();
+  return cluster.url(await cluster.waitForLeader());
 }
 
 // ---- etcd ---------------------------------------------------------------------
@@ -308,7 +281,7 @@ async function contended(sys: LockSystem, contenders: number): Promise<Stats> {
   return stats(latencies, failed);
 }
 
-// ---- processes ------------------------------------------------------------------
+// ---- processes (etcd's; lockstep's are src/harness) -------------------------------
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -346,8 +319,10 @@ interface SystemResult {
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'bench-locks-'));
   const procs: ChildProcess[] = [];
+  const clusters: LocalCluster[] = [];
   const kill = (): void => {
     for (const p of procs) p.kill('SIGKILL');
+    for (const c of clusters) void c.destroy();
   };
   process.once('SIGINT', kill);
   const results: SystemResult[] = [];
@@ -356,7 +331,7 @@ async function main(): Promise<void> {
     for (const name of SYSTEMS) {
       const dir = join(root, name);
       mkdirSync(dir, { recursive: true });
-      systems.push(name === 'etcd' ? etcdSystem(await startEtcd(dir, procs)) : lockstepSystem(await startLockstep(dir, procs)));
+      systems.push(name === 'etcd' ? etcdSystem(await startEtcd(dir, procs)) : lockstepSystem(await startLockstep(dir, clusters)));
     }
     for (const sys of systems) results.push({ system: sys.name, uncontended: [], contended: { contenders: CONTENDERS, ...stats([], 0) } });
     for (const n of CLIENT_LEVELS) {
@@ -365,7 +340,7 @@ async function main(): Promise<void> {
     for (const [k, sys] of systems.entries()) results[k].contended = { contenders: CONTENDERS, ...(await contended(sys, CONTENDERS)) };
   } finally {
     process.off('SIGINT', kill);
-    await stopAll(procs);
+    await Promise.all([stopAll(procs), ...clusters.map((c) => c.stop(STOP_GRACE_MS))]);
     rmSync(root, { recursive: true, force: true });
   }
   const f = (x: number, w: number): string => (Number.isNaN(x) ? '-' : x.toFixed(2)).padStart(w);

@@ -4,18 +4,19 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/client.js';
-import { startRealCluster, type RealCluster } from './real-cluster.js';
+import type { LocalCluster } from '../../src/harness/local-cluster.js';
+import { sourceCluster } from '../node/support/proc-cluster.js';
 import { runCli } from './run-cli.js';
 
 /** API ports 19701-19703, peer ports 19801-19803. */
 const BASE_PORT = 19_700;
 
-let cluster: RealCluster;
+let cluster: LocalCluster;
 beforeAll(async () => {
-  cluster = await startRealCluster(3, BASE_PORT);
+  cluster = await sourceCluster(3, BASE_PORT);
 }, 60_000);
 afterAll(async () => {
-  await cluster?.stop();
+  await cluster?.destroy();
 });
 
 describe('CLI against a real 3-node cluster', () => {
@@ -36,8 +37,7 @@ describe('CLI against a real 3-node cluster', () => {
   });
 
   it('a session hold survives kill -9 of the Raft leader: the command is not signalled', async () => {
-    const leader = await cluster.leader();
-    expect(leader).not.toBeNull();
+    const leader = await cluster.waitForLeader();
     const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
     const script = 'trap "echo got-term; exit 9" TERM; echo held; i=0; while [ $i -lt 80 ]; do sleep 0.05; i=$((i+1)); done; echo done';
     const child = spawn(process.execPath, ['--import', 'tsx', main, 'lock', 'cluster:failover', '--ttl-ms', '10000', '--endpoints', cluster.endpoints.join(','), '--', 'sh', '-c', script], {
@@ -50,7 +50,7 @@ describe('CLI against a real 3-node cluster', () => {
     const exited = new Promise<number | null>((r) => child.on('exit', r));
     for (let i = 0; i < 1250 && !out.includes('held'); i++) await new Promise((r) => setTimeout(r, 20));
     expect(out).toContain('held');
-    cluster.kill(leader!);
+    await cluster.kill(leader);
     const status = await exited;
     expect(err).toBe('');
     expect(out).not.toContain('got-term');
@@ -59,8 +59,7 @@ describe('CLI against a real 3-node cluster', () => {
     // The release went through a surviving node: the lock is free.
     const client = new Client({ endpoints: cluster.endpoints });
     expect((await client.getLock('cluster:failover')).holders).toHaveLength(0);
-    const newLeader = await cluster.leader();
-    expect(newLeader).not.toBeNull();
+    const newLeader = await cluster.waitForLeader();
     expect(newLeader).not.toBe(leader);
   });
 });

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderStore, StaleTokenError } from '../../examples/order-store.js';
 import { startLiveServer, type LiveServer } from '../client/live-server.js';
-import { startRealCluster } from '../cli/real-cluster.js';
+import { sourceCluster } from '../node/support/proc-cluster.js';
 
 /** API ports 19501-19503, peer ports 19601-19603 (test/cli uses base 19700). */
 const REAL_CLUSTER_BASE_PORT = 19_500;
@@ -60,15 +60,14 @@ describe('cron-leader', () => {
   });
 
   it('on a real 3-node cluster too, with the Raft leader killed along with the job leader', async () => {
-    const cluster = await startRealCluster(3, REAL_CLUSTER_BASE_PORT);
+    const cluster = await sourceCluster(3, REAL_CLUSTER_BASE_PORT);
     try {
       await cronScenario(cluster.endpoints.join(','), async () => {
-        const leader = await cluster.leader();
-        if (leader) cluster.kill(leader);
+        await cluster.kill(await cluster.waitForLeader());
         // A TTL well above a Raft failover (election-ms 500), so the survivors' sessions ride it out.
       }, 3 * SESSION_TTL_MS);
     } finally {
-      await cluster.stop();
+      await cluster.destroy();
     }
   });
 });

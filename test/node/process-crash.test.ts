@@ -1,11 +1,12 @@
 // kill -9 under load: nothing acknowledged is lost (correctness.md #4, #5:
 // an acknowledged write was synced on a majority before the reply).
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcCluster, missingSessions, pause, sessionStream } from './support/proc-cluster.js';
+import { procCluster, missingSessions, pause, sessionStream } from './support/proc-cluster.js';
+import type { LocalCluster } from '../../src/harness/local-cluster.js';
 
-let cluster: ProcCluster | null = null;
+let cluster: LocalCluster | null = null;
 afterEach(async () => {
-  await cluster?.stopAll();
+  await cluster?.destroy();
   cluster = null;
 });
 
@@ -13,7 +14,7 @@ const maxIndex = (acked: { index: number }[]): number => acked.reduce((m, a) => 
 
 describe('lockstep serve: crashes (real processes)', () => {
   it('kill -9 of the leader under a stream of writes loses nothing acknowledged, on survivors and on the restarted node', async () => {
-    const c = (cluster = new ProcCluster(3, 17300));
+    const c = (cluster = procCluster(3, 17300));
     c.startAll();
     const leader = await c.waitForLeader();
     const stream = sessionStream(() => c.running().map((n) => c.url(n.id)), 8);
@@ -38,7 +39,7 @@ describe('lockstep serve: crashes (real processes)', () => {
   });
 
   it('kill -9 of every node mid-stream, then a restart of all, loses nothing acknowledged', async () => {
-    const c = (cluster = new ProcCluster(3, 17400));
+    const c = (cluster = procCluster(3, 17400));
     c.startAll();
     await c.waitForLeader();
     const stream = sessionStream(() => c.running().map((n) => c.url(n.id)), 8);

@@ -1,18 +1,19 @@
 // Real `lockstep serve` processes: 3 and 5 nodes elect one leader, and
 // GET /v1/cluster on every node agrees on it. SIGTERM hands leadership over.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcCluster } from './support/proc-cluster.js';
+import { procCluster } from './support/proc-cluster.js';
+import type { LocalCluster } from '../../src/harness/local-cluster.js';
 
-let cluster: ProcCluster | null = null;
+let cluster: LocalCluster | null = null;
 afterEach(async () => {
-  await cluster?.stopAll();
+  await cluster?.destroy();
   cluster = null;
 });
 
 describe('lockstep serve: election (real processes)', () => {
   for (const [count, base] of [[3, 17000], [5, 17100]] as const) {
     it(`${count} nodes elect a leader and every node agrees`, async () => {
-      const c = (cluster = new ProcCluster(count, base));
+      const c = (cluster = procCluster(count, base));
       c.startAll();
       const leader = await c.waitForLeader();
       const views = await Promise.all(c.nodes.map((n) => c.view(n.id)));
@@ -29,13 +30,13 @@ describe('lockstep serve: election (real processes)', () => {
   }
 
   it('SIGTERM on the leader hands leadership over and exits 0', async () => {
-    const c = (cluster = new ProcCluster(3, 17200));
+    const c = (cluster = procCluster(3, 17200));
     c.startAll();
     const leader = await c.waitForLeader();
     const before = (await c.view(leader))!.term;
     const exit = await c.kill(leader, 'SIGTERM');
-    expect(exit).toEqual({ code: 0, signal: null });
-    expect(c.node(leader).output.join('')).toContain('handed leadership over');
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    expect(c.node(leader).process.output.join('')).toContain('handed leadership over');
     const next = await c.waitForLeader();
     expect(next).not.toBe(leader);
     expect((await c.view(next))!.term).toBeGreaterThan(before);

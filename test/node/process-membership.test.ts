@@ -2,17 +2,18 @@
 // (its --peers lists the existing voters, not itself) is added as a learner,
 // catches up, becomes a voter; another member is removed.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcCluster, missingSessions, sessionStream, pause } from './support/proc-cluster.js';
+import { procCluster, missingSessions, sessionStream, pause } from './support/proc-cluster.js';
+import type { LocalCluster } from '../../src/harness/local-cluster.js';
 
-let cluster: ProcCluster | null = null;
+let cluster: LocalCluster | null = null;
 afterEach(async () => {
-  await cluster?.stopAll();
+  await cluster?.destroy();
   cluster = null;
 });
 
 describe('lockstep serve: membership (real processes)', () => {
   it('adds a joiner as a voter through POST /v1/cluster/members and removes a member', async () => {
-    const c = (cluster = new ProcCluster(4, 17650));
+    const c = (cluster = procCluster(4, 17650));
     const founders = ['n1', 'n2', 'n3'];
     for (const id of founders) c.start(id, founders);
     await c.waitForLeader();

@@ -4,16 +4,17 @@
 import { readdirSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcCluster, missingSessions, pause, sessionStream } from './support/proc-cluster.js';
+import { procCluster, missingSessions, pause, sessionStream } from './support/proc-cluster.js';
+import type { LocalCluster } from '../../src/harness/local-cluster.js';
 
-let cluster: ProcCluster | null = null;
+let cluster: LocalCluster | null = null;
 afterEach(async () => {
-  await cluster?.stopAll();
+  await cluster?.destroy();
   cluster = null;
 });
 
 /** Bulk no-op proposals at the leader (test hook); retried elsewhere while nothing was committed and leadership moved. */
-async function bulk(c: ProcCluster, count: number, concurrency: number): Promise<{ committed: number; lastIndex: number }> {
+async function bulk(c: LocalCluster, count: number, concurrency: number): Promise<{ committed: number; lastIndex: number }> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const leader = await c.waitForLeader();
     const res = await fetch(`${c.url(leader)}/v1/_test/bulk`, {
@@ -32,7 +33,7 @@ async function bulk(c: ProcCluster, count: number, concurrency: number): Promise
 
 describe('lockstep serve: recovery (real processes)', () => {
   it('a follower that was down while 100,000 entries were committed catches up through a snapshot', async () => {
-    const c = (cluster = new ProcCluster(3, 17500, ['--snapshot-every', '5000'], { LOCKSTEP_TEST_HOOKS: '1' }));
+    const c = (cluster = procCluster(3, 17500, { snapshotEvery: 5000 }, { LOCKSTEP_TEST_HOOKS: '1' }));
     c.startAll();
     const leader = await c.waitForLeader();
     const lagger = c.nodes.find((n) => n.id !== leader)!.id;
@@ -41,7 +42,7 @@ describe('lockstep serve: recovery (real processes)', () => {
     expect(committed).toBe(100_000);
     c.start(lagger);
     await c.waitApplied(lagger, lastIndex, 45_000);
-    const log = c.node(lagger).output.join('');
+    const log = c.node(lagger).process.output.join('');
     expect(log).toContain('restored snapshot');
     // And it keeps up afterwards, through the log.
     const more = await bulk(c, 100, 16);
@@ -49,7 +50,7 @@ describe('lockstep serve: recovery (real processes)', () => {
   });
 
   it('a node whose newest log write was cut short restarts cleanly and catches up', async () => {
-    const c = (cluster = new ProcCluster(3, 17600));
+    const c = (cluster = procCluster(3, 17600));
     c.startAll();
     const leader = await c.waitForLeader();
     const victim = c.nodes.find((n) => n.id !== leader)!.id;
@@ -72,7 +73,7 @@ describe('lockstep serve: recovery (real processes)', () => {
     const target = stream.acked.reduce((m, a) => Math.max(m, a.index), 0);
     const view = await c.waitApplied(victim, target);
     expect(view.leader).not.toBeNull();
-    expect(c.node(victim).exits).toHaveLength(1); // only the kill; the restart is still running
+    expect(c.node(victim).process.exits).toHaveLength(1); // only the kill; the restart is still running
     expect(await missingSessions(c.url(victim), stream.acked)).toEqual([]);
   });
 });

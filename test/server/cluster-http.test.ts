@@ -5,17 +5,17 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SseReader, until } from './net.js';
-import { type Cluster, type ClusterNode, startCluster } from './real-cluster.js';
+import type { LocalCluster, LocalNode } from '../../src/harness/local-cluster.js';
+import { sourceCluster } from '../node/support/proc-cluster.js';
 
 const BASE_PORT = 18000 + (process.pid % 40) * 20;
 
-let cluster: Cluster;
+let cluster: LocalCluster;
 beforeAll(async () => {
-  cluster = await startCluster(BASE_PORT);
-  await cluster.leader();
+  cluster = await sourceCluster(3, BASE_PORT);
 }, 60_000);
 afterAll(async () => {
-  await cluster?.stop();
+  await cluster?.destroy();
 });
 
 interface Res {
@@ -24,7 +24,7 @@ interface Res {
   headers: Headers;
 }
 
-async function api(node: ClusterNode, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Res> {
+async function api(node: LocalNode, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Res> {
   const res = await fetch(`${node.url}${path}`, {
     method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
@@ -41,9 +41,9 @@ async function api(node: ClusterNode, method: string, path: string, body?: unkno
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
-async function roles(): Promise<{ leader: ClusterNode; followers: ClusterNode[] }> {
-  const leader = await cluster.leader();
-  return { leader, followers: cluster.nodes.filter((n) => n.alive && n !== leader) };
+async function roles(): Promise<{ leader: LocalNode; followers: LocalNode[] }> {
+  const leader = cluster.node(await cluster.waitForLeader({ ready: true }));
+  return { leader, followers: cluster.running().filter((n) => n !== leader) };
 }
 
 describe('a real 3-node cluster over HTTP', () => {
@@ -180,7 +180,7 @@ describe('a real 3-node cluster over HTTP', () => {
       }
     })();
 
-    await cluster.kill(leader);
+    await cluster.kill(leader.id);
     const firstAnswer = await first;
     // The follower's forward broke mid-wait: the outcome is unknown, never "surely not".
     if (firstAnswer.status !== 200) expect([0, 503]).toContain(firstAnswer.status);
@@ -197,7 +197,7 @@ describe('a real 3-node cluster over HTTP', () => {
     expect(granted!.body).toMatchObject({ acquired: true, name: 'failover' });
     expect(granted!.body.fencingToken).toBeGreaterThan(holder.body.fencingToken);
     expect(twoHolders).toBe(false);
-    const newLeader = await cluster.leader();
+    const newLeader = cluster.node(await cluster.waitForLeader({ ready: true }));
     const lock = await api(newLeader, 'GET', '/v1/locks/failover');
     expect(lock.body.holders).toEqual([expect.objectContaining({ owner: 'waiter', fencingToken: granted!.body.fencingToken })]);
     // A second retry with the same key replays the same grant.

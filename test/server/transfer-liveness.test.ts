@@ -5,7 +5,8 @@
 // silent (no ticks, no HTTP answers). It must keep answering.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Cluster, startCluster } from './real-cluster.js';
+import type { LocalCluster } from '../../src/harness/local-cluster.js';
+import { sourceCluster } from '../node/support/proc-cluster.js';
 
 const BASE_PORT = 18000 + ((process.pid + 13) % 40) * 20;
 /** Requests sent to the leader while the transfer is pending, one every REQUEST_GAP_MS. */
@@ -14,13 +15,12 @@ const REQUEST_GAP_MS = 20;
 /** Far longer than any answer of a live leader; far shorter than "never". */
 const ANSWER_BOUND_MS = 15_000;
 
-let cluster: Cluster;
+let cluster: LocalCluster;
 beforeAll(async () => {
-  cluster = await startCluster(BASE_PORT);
-  await cluster.leader();
+  cluster = await sourceCluster(3, BASE_PORT);
 }, 60_000);
 afterAll(async () => {
-  await cluster?.stop();
+  await cluster?.destroy();
 });
 
 async function status(url: string, method: string, path: string, body?: unknown): Promise<number | 'timeout'> {
@@ -40,10 +40,10 @@ async function status(url: string, method: string, path: string, body?: unknown)
 
 describe('a leader with a leadership transfer pending (F3)', () => {
   it('answers requests that arrive during the transfer, and stays responsive', async () => {
-    const leader = await cluster.leader();
+    const leader = cluster.node(await cluster.waitForLeader({ ready: true }));
     const target = cluster.nodes.find((n) => n !== leader)!;
     // A transferee that is down: the transfer stays pending until it is aborted.
-    await cluster.kill(target);
+    await cluster.kill(target.id);
     const transfer = status(leader.url, 'POST', '/v1/cluster/leadership', { to: target.id });
     const requests: Promise<number | 'timeout'>[] = [];
     for (let i = 0; i < REQUESTS; i++) {

@@ -1,5 +1,8 @@
-// A chaos cluster: real `lockstep serve` processes on loopback whose peer
-// traffic passes through the fault network, one clock fault file per node.
+// A chaos cluster: real `lockstep serve` processes on loopback
+// (src/harness/serve-process.ts) whose peer traffic passes through the fault
+// network, one clock fault file per node. Each node's log goes to
+// nodes/<id>.log with the runner's start and exit lines; an exit the nemesis
+// did not cause is recorded (a node that crashes by itself is a finding).
 // Port layout from portBase: API base+i, peer base+10+i (i = 1..), proxies
 // from base+30, the fenced register at base+99.
 import { mkdirSync, rmSync } from 'node:fs';
@@ -7,7 +10,18 @@ import path from 'node:path';
 import { FaultNetwork } from '../net/fault-network.js';
 import type { Prng } from '../prng.js';
 import { ClockFaults } from './clock-faults.js';
-import { NodeProcess, type UnexpectedExit } from './node-process.js';
+import { ServeProcess } from '../../harness/serve-process.js';
+import { FAULT_CLOCK_ENV } from '../../node/clock.js';
+
+export interface UnexpectedExit {
+  node: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  atMs: number;
+}
+
+/** After SIGTERM at the end of a run, how long a node gets before SIGKILL. */
+const STOP_GRACE_MS = 3_000;
 
 export const PORTS_PER_RUN = 100;
 export const NODES_MAX = 9;
@@ -25,7 +39,7 @@ export interface ClusterOptions {
 export class ChaosCluster {
   readonly network: FaultNetwork;
   readonly clocks: ClockFaults;
-  readonly nodes = new Map<string, NodeProcess>();
+  readonly nodes = new Map<string, ServeProcess>();
   readonly unexpectedExits: UnexpectedExit[] = [];
   private nextProxyPort: number;
   private readonly freePorts: number[] = [];
@@ -64,28 +78,38 @@ export class ChaosCluster {
   }
 
   /** Create the next node (network links and process object; not started). */
-  async addNode(id = `n${this.nextSlot}`, joiner = false): Promise<NodeProcess> {
+  async addNode(id = `n${this.nextSlot}`, joiner = false): Promise<ServeProcess> {
     const slot = this.freeSlots.shift() ?? this.nextSlot++;
     if (slot > NODES_MAX) throw new Error('ChaosCluster: out of node slots');
     this.slotOf.set(id, slot);
     if (joiner) this.joiners.add(id);
     const o = this.options;
-    const spec = {
-      id,
-      apiPort: o.portBase + slot,
-      peerPort: o.portBase + 10 + slot,
-      dataDir: path.join(o.runDir, 'data', id),
-      logFile: path.join(o.runDir, 'nodes', `${id}.log`),
-      clockFile: path.join(o.runDir, 'clocks', `${id}.json`),
-      heartbeatMs: o.heartbeatMs,
-      electionMs: o.electionMs,
-      peersArg: () => this.network.peersArg(id, !this.joiners.has(id)),
-      cliPath: o.cliPath,
-      snapshotEvery: o.snapshotEvery,
-    };
-    await this.network.addNode({ id, peerPort: spec.peerPort });
-    this.clocks.register(id, spec.clockFile);
-    const node = new NodeProcess(spec, this.nowMs, (e) => this.unexpectedExits.push(e));
+    const peerPort = o.portBase + 10 + slot;
+    const clockFile = path.join(o.runDir, 'clocks', `${id}.json`);
+    await this.network.addNode({ id, peerPort });
+    this.clocks.register(id, clockFile);
+    const at = (): string => this.nowMs().toFixed(0);
+    const node: ServeProcess = new ServeProcess({
+      flags: () => ({
+        id,
+        api: `127.0.0.1:${o.portBase + slot}`,
+        peer: `127.0.0.1:${peerPort}`,
+        // Through the link proxies, computed at each start.
+        peers: this.network.peersArg(id, !this.joiners.has(id)),
+        data: path.join(o.runDir, 'data', id),
+        heartbeatMs: o.heartbeatMs,
+        electionMs: o.electionMs,
+        ...(o.snapshotEvery !== null ? { snapshotEvery: o.snapshotEvery } : {}),
+      }),
+      cli: o.cliPath,
+      env: { [FAULT_CLOCK_ENV]: clockFile },
+      output: { file: path.join(o.runDir, 'nodes', `${id}.log`) },
+      onStart: () => node.note(`{"chaos":"start","atMs":${at()}}`),
+      onExit: (exit) => {
+        node.note(`{"chaos":"exit","code":${exit.code},"signal":"${exit.signal}","atMs":${at()}}`);
+        if (!exit.expected) this.unexpectedExits.push({ node: id, code: exit.code, signal: exit.signal, atMs: this.nowMs() });
+      },
+    });
     this.nodes.set(id, node);
     return node;
   }
@@ -101,10 +125,10 @@ export class ChaosCluster {
     const node = this.nodes.get(id);
     if (!node) return;
     await node.kill();
-    await node.close();
+    await node.close(STOP_GRACE_MS);
     this.nodes.delete(id);
     await this.network.removeNode(id);
-    rmSync(node.spec.dataDir, { recursive: true, force: true });
+    rmSync(node.flags.data, { recursive: true, force: true });
     const slot = this.slotOf.get(id);
     if (slot !== undefined) this.freeSlots.push(slot);
     this.slotOf.delete(id);
@@ -120,7 +144,7 @@ export class ChaosCluster {
    * Create and start a node that will join by a membership change; returns
    * the peerUrl to announce in the change (its shared inbound proxy).
    */
-  async startJoiner(id: string): Promise<{ node: NodeProcess; peerUrl: string }> {
+  async startJoiner(id: string): Promise<{ node: ServeProcess; peerUrl: string }> {
     const node = await this.addNode(id, true);
     const ingress = await this.network.addIngress(id);
     node.start();
@@ -133,14 +157,14 @@ export class ChaosCluster {
   }
 
   apiUrls(): Array<{ node: string; url: string }> {
-    return [...this.nodes.values()].map((n) => ({ node: n.spec.id, url: n.apiUrl }));
+    return [...this.nodes.values()].map((n) => ({ node: n.id, url: n.apiUrl }));
   }
 
   ids(): string[] {
     return [...this.nodes.keys()];
   }
 
-  node(id: string): NodeProcess {
+  node(id: string): ServeProcess {
     const n = this.nodes.get(id);
     if (!n) throw new Error(`ChaosCluster: no node ${id}`);
     return n;
@@ -148,7 +172,7 @@ export class ChaosCluster {
 
   async stop(): Promise<void> {
     for (const n of this.nodes.values()) n.resume();
-    await Promise.all([...this.nodes.values()].map((n) => n.close()));
+    await Promise.all([...this.nodes.values()].map((n) => n.close(STOP_GRACE_MS)));
     await this.network.close();
   }
 }

@@ -1,14 +1,14 @@
 // `lockstep cluster up`: a local cluster of `serve` processes on 127.0.0.1,
 // node i with API port base+i and peer port base+100+i, data in <data>/n<i>.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LOG_LEVELS, PARENT_WATCH_ENV } from './serve.js';
 import { describeFlags, parseFlags } from '../flags.js';
+import { LOG_LEVELS, type LogLevel } from '../serve-options.js';
+import { ServeProcess, STOP_GRACE_MS } from '../../harness/serve-process.js';
 
 const flags = {
   nodes: { type: 'number', default: 3, min: 3, max: 5, description: 'number of nodes: 3 or 5 (cli.md)' },
@@ -23,8 +23,6 @@ const flags = {
 /** How long to wait for the first leader. */
 export const LEADER_WAIT_MS = 30_000;
 const POLL_MS = 200;
-/** After SIGTERM, how long a node gets to hand over and flush before SIGKILL. */
-export const STOP_GRACE_MS = 15_000;
 
 const usage = `usage: lockstep cluster up [--nodes 3|5] [--data ./data] [--base-port 7000]
 
@@ -107,24 +105,6 @@ export async function firstPortInUse(ports: number[]): Promise<number | null> {
   return null;
 }
 
-function stopAll(children: ChildProcess[]): Promise<void> {
-  const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
-  return new Promise((resolveAll) => {
-    if (alive.length === 0) return resolveAll();
-    let left = alive.length;
-    const kill = setTimeout(() => alive.forEach((c) => c.kill('SIGKILL')), STOP_GRACE_MS);
-    for (const c of alive) {
-      c.once('exit', () => {
-        if (--left === 0) {
-          clearTimeout(kill);
-          resolveAll();
-        }
-      });
-      c.kill('SIGTERM');
-    }
-  });
-}
-
 export const clusterUpCommand: CliCommand = {
   name: 'cluster up',
   summary: 'start a local cluster of serve processes',
@@ -141,45 +121,44 @@ export const clusterUpCommand: CliCommand = {
     }
     mkdirSync(dataDir, { recursive: true });
     const peers = plan.map((p) => `${p.id}=${p.peerAddress}`).join(',');
-    const children: ChildProcess[] = [];
+    const nodes: ServeProcess[] = [];
     let shuttingDown = false;
     const earlyExit = new AbortController();
     let up = false;
     for (const p of plan) {
-      // The node writes its log file itself: it outlives us (and our pipes) if we die first.
-      const log = openSync(p.logFile, 'a');
-      const child = spawn(
-        process.execPath,
-        [
-          ...process.execArgv,
-          mainScript(),
-          'serve',
-          '--id', p.id,
-          '--api', p.apiAddress,
-          '--peer', p.peerAddress,
-          '--peers', peers,
-          '--data', p.dataDir,
-          '--heartbeat-ms', String(v['heartbeat-ms']),
-          '--election-ms', String(v['election-ms']),
-          '--log-level', v['log-level'],
-          ...(v['auth-token'] ? ['--auth-token', v['auth-token']] : []),
-        ],
-        // The IPC channel lets the node see us die even by SIGKILL (it stops on 'disconnect').
-        { stdio: ['ignore', log, log, 'ipc'], env: { ...process.env, [PARENT_WATCH_ENV]: '1' } },
-      );
-      closeSync(log);
-      child.once('exit', (code, signal) => {
-        if (shuttingDown) return;
-        const why = `node ${p.id} exited (${signal ?? `status ${code}`}); see ${p.logFile}`;
-        // Before a leader is up this is fatal for `cluster up` (a taken port, a bad data dir): fail now, not in 30 s.
-        if (!earlyExit.signal.aborted && !up) earlyExit.abort(new UserError(`${why}; the other nodes are stopped`));
-        else if (up) console.error(`lockstep: ${why}`);
+      const node = new ServeProcess({
+        flags: {
+          id: p.id,
+          api: p.apiAddress,
+          peer: p.peerAddress,
+          peers,
+          data: p.dataDir,
+          heartbeatMs: v['heartbeat-ms'],
+          electionMs: v['election-ms'],
+          logLevel: v['log-level'] as LogLevel,
+          ...(v['auth-token'] ? { authToken: v['auth-token'] } : {}),
+        },
+        // This very CLI, under the same node flags (tsx when run from source).
+        cli: mainScript(),
+        nodeArgs: process.execArgv,
+        // The node writes its log file itself: it outlives us (and our pipes) if we die first.
+        output: { fileOwned: p.logFile },
+        // It sees us die even by SIGKILL (it stops on 'disconnect').
+        stopWithParent: true,
+        onExit: (exit) => {
+          if (shuttingDown) return;
+          const why = `node ${p.id} exited (${exit.signal ?? `status ${exit.code}`}); see ${p.logFile}`;
+          // Before a leader is up this is fatal for `cluster up` (a taken port, a bad data dir): fail now, not in 30 s.
+          if (!earlyExit.signal.aborted && !up) earlyExit.abort(new UserError(`${why}; the other nodes are stopped`));
+          else if (up) console.error(`lockstep: ${why}`);
+        },
       });
-      children.push(child);
+      node.start();
+      nodes.push(node);
     }
     const stop = async (): Promise<void> => {
       shuttingDown = true;
-      await stopAll(children);
+      await Promise.all(nodes.map((n) => n.stop(STOP_GRACE_MS)));
     };
     let signalled: (() => void) | null = null;
     const interrupted = new AbortController();

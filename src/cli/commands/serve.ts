@@ -15,9 +15,8 @@ import { LevelStorage } from '../../storage/level-storage.js';
 import { TcpTransport } from '../../transport/tcp-transport.js';
 import { FlagValueError, type CliCommand } from '../command.js';
 import { describeFlags, parseFlags } from '../flags.js';
+import { LOG_LEVELS, PARENT_WATCH_ENV, TEST_HOOKS_ENV } from '../serve-options.js';
 
-/** pino's levels, plus silent. */
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 const flags = {
   id: { type: 'string', required: true, description: 'this node\'s id, forever (a node that lost its disk rejoins under a new id)' },
@@ -35,14 +34,6 @@ const flags = {
 
 /** How long SIGTERM waits for in-flight HTTP requests before moving on. */
 export const SHUTDOWN_HTTP_DRAIN_MS = 5_000;
-/**
- * Set by `cluster up` on the nodes it spawns with an IPC channel: the node
- * stops (as on SIGTERM) when that channel closes, i.e. when `cluster up` died
- * even by SIGKILL, so no node outlives it holding its ports.
- */
-export const PARENT_WATCH_ENV = 'LOCKSTEP_STOP_WITH_PARENT';
-/** Env switch for test-only routes (bulk proposals for the catch-up test and the benchmark). */
-export const TEST_HOOKS_ENV = 'LOCKSTEP_TEST_HOOKS';
 
 const usage = `usage: lockstep serve --id ID --api HOST:PORT --peer HOST:PORT --peers ID=HOST:PORT,... --data DIR [flags]
 

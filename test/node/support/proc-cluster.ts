@@ -1,164 +1,35 @@
-// Real `lockstep serve` processes on 127.0.0.1 for crash and restart tests.
-// Runs the built CLI (dist/cli/main.js): `npm test` builds first; by hand, run
-// `npx tsc -p tsconfig.build.json` before.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+// Real `lockstep serve` processes on 127.0.0.1 (src/harness/local-cluster.ts)
+// as the tests use them, and the write streams they are checked with.
+// procCluster runs the built CLI (dist/cli/main.js): `npm test` builds first;
+// by hand, run `npx tsc -p tsconfig.build.json` before.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { FAST_ELECTION, LocalCluster, type LocalClusterOptions } from '../../../src/harness/local-cluster.js';
 
 export const CLI = resolve('dist/cli/main.js');
-export const HEARTBEAT_MS = 50;
-export const ELECTION_MS = 500;
 
-export interface ClusterView {
-  self: string;
-  leader: string | null;
-  term: number;
-  commitIndex: number;
-  appliedIndex: number;
-  members: { id: string; role: string; apiUrl: string | null; voter: boolean }[];
+/** Node i: API port basePort+i, peer port basePort+50+i; the built CLI; output kept for the test. */
+export function procCluster(size: number, basePort: number, flags: LocalClusterOptions['flags'] = {}, env: Record<string, string> = {}): LocalCluster {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npx tsc -p tsconfig.build.json first`);
+  return new LocalCluster({ size, basePort, peerPortOffset: 50, cli: 'dist', flags: { ...FAST_ELECTION, ...flags }, env, output: 'capture' });
 }
 
-export interface ProcNode {
-  id: string;
-  apiPort: number;
-  peerPort: number;
-  dataDir: string;
-  proc: ChildProcess | null;
-  /** Everything the process wrote (JSON log lines), across restarts. */
-  output: string[];
-  exits: { code: number | null; signal: NodeJS.Signals | null }[];
-}
-
-export class ProcCluster {
-  readonly root: string;
-  readonly nodes: ProcNode[];
-
-  constructor(
-    count: number,
-    readonly basePort: number,
-    private readonly extraArgs: string[] = [],
-    private readonly env: Record<string, string> = {},
-  ) {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npx tsc -p tsconfig.build.json first`);
-    this.root = mkdtempSync(join(tmpdir(), 'lockstep-proc-'));
-    this.nodes = Array.from({ length: count }, (_, k) => ({
-      id: `n${k + 1}`,
-      apiPort: basePort + k + 1,
-      peerPort: basePort + 50 + k + 1,
-      dataDir: join(this.root, `n${k + 1}`),
-      proc: null,
-      output: [],
-      exits: [],
-    }));
+/**
+ * A started cluster running the CLI from source under tsx (never a stale
+ * build), for the HTTP, CLI and example tests against real processes: node i
+ * on API port basePort+i and peer port basePort+100+i, warnings to stderr.
+ * Resolves once every node agrees on a leader and answers /readyz.
+ */
+export async function sourceCluster(size: number, basePort: number): Promise<LocalCluster> {
+  const cluster = new LocalCluster({ size, basePort, cli: 'source', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
+  cluster.startAll();
+  try {
+    await cluster.waitForLeader({ ready: true });
+  } catch (error) {
+    await cluster.destroy();
+    throw error;
   }
-
-  node(id: string): ProcNode {
-    const n = this.nodes.find((x) => x.id === id);
-    if (!n) throw new Error(`no node ${id}`);
-    return n;
-  }
-
-  url(id: string): string {
-    return `http://127.0.0.1:${this.node(id).apiPort}`;
-  }
-
-  /** Start `id`; `initialVoters` (default: every node) become its --peers. */
-  start(id: string, initialVoters: string[] = this.nodes.map((x) => x.id)): void {
-    const n = this.node(id);
-    if (n.proc) throw new Error(`${id} is already running`);
-    const peers = this.nodes.filter((x) => initialVoters.includes(x.id)).map((x) => `${x.id}=127.0.0.1:${x.peerPort}`).join(',');
-    const proc = spawn(
-      process.execPath,
-      [
-        CLI, 'serve',
-        '--id', n.id,
-        '--api', `127.0.0.1:${n.apiPort}`,
-        '--peer', `127.0.0.1:${n.peerPort}`,
-        '--peers', peers,
-        '--data', n.dataDir,
-        '--heartbeat-ms', String(HEARTBEAT_MS),
-        '--election-ms', String(ELECTION_MS),
-        ...this.extraArgs,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } },
-    );
-    const collect = (chunk: Buffer): void => {
-      n.output.push(chunk.toString());
-    };
-    proc.stdout!.on('data', collect);
-    proc.stderr!.on('data', collect);
-    proc.once('exit', (code, signal) => {
-      n.exits.push({ code, signal });
-      if (n.proc === proc) n.proc = null;
-    });
-    n.proc = proc;
-  }
-
-  startAll(): void {
-    for (const n of this.nodes) this.start(n.id);
-  }
-
-  /** Send `signal` and wait for the process to exit. */
-  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    const n = this.node(id);
-    const proc = n.proc;
-    if (!proc) throw new Error(`${id} is not running`);
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, sig) => r({ code, signal: sig })));
-    proc.kill(signal);
-    return exited;
-  }
-
-  async view(id: string): Promise<ClusterView | null> {
-    try {
-      const res = await fetch(`${this.url(id)}/v1/cluster`, { signal: AbortSignal.timeout(1000) });
-      return res.ok ? ((await res.json()) as ClusterView) : null;
-    } catch {
-      return null;
-    }
-  }
-
-  running(): ProcNode[] {
-    return this.nodes.filter((n) => n.proc);
-  }
-
-  /** Poll until every running node names the same leader (the spec's "GET /v1/cluster agrees"). */
-  async waitForLeader(timeoutMs = 20_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const views = await Promise.all(this.running().map((n) => this.view(n.id)));
-      if (views.every((v) => v !== null)) {
-        const leaders = new Set(views.map((v) => v!.leader));
-        const [leader] = [...leaders];
-        if (leaders.size === 1 && leader && this.running().some((n) => n.id === leader)) return leader;
-      }
-      await pause(100);
-    }
-    throw new Error(`no agreed leader within ${timeoutMs} ms\n${this.tail()}`);
-  }
-
-  /** Poll until `id` has applied at least `index`. */
-  async waitApplied(id: string, index: number, timeoutMs = 30_000): Promise<ClusterView> {
-    const deadline = Date.now() + timeoutMs;
-    let last: ClusterView | null = null;
-    while (Date.now() < deadline) {
-      last = await this.view(id);
-      if (last && last.appliedIndex >= index) return last;
-      await pause(100);
-    }
-    throw new Error(`${id} did not apply ${index} within ${timeoutMs} ms (at ${last?.appliedIndex})\n${this.tail()}`);
-  }
-
-  tail(lines = 15): string {
-    return this.nodes
-      .map((n) => `--- ${n.id}\n${n.output.join('').split('\n').slice(-lines).join('\n')}`)
-      .join('\n');
-  }
-
-  async stopAll(): Promise<void> {
-    await Promise.all(this.running().map((n) => this.kill(n.id, 'SIGKILL').catch(() => {})));
-    rmSync(this.root, { recursive: true, force: true });
-  }
+  return cluster;
 }
 
 /** Waiting on a real process (not a timing assumption): polling interval only. */

@@ -1,0 +1,210 @@
+// A cluster of `lockstep serve` processes on 127.0.0.1 (ServeProcess each),
+// for tests and benchmarks: the port layout, starting a node with a chosen
+// --peers (a joiner lists only the others), kill / stop / restart, and
+// leader discovery through GET /v1/cluster. Polling waits on real processes
+// (there is no clock to inject into another process); they are bounded.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type CliEntry, type ServeExit, type ServeFlags, type ServeOutput, ServeProcess, STOP_GRACE_MS } from './serve-process.js';
+
+export interface ClusterView {
+  self: string;
+  leader: string | null;
+  term: number;
+  commitIndex: number;
+  appliedIndex: number;
+  members: { id: string; role: string; apiUrl: string | null; voter: boolean }[];
+}
+
+export interface LocalClusterOptions {
+  size: number;
+  /** Node i (1-based) listens on API port basePort+i and peer port basePort+peerPortOffset+i. */
+  basePort: number;
+  peerPortOffset?: number;
+  /** Parent data directory (node i uses <dir>/n<i>); default a fresh temporary one, removed by destroy(). */
+  dataDir?: string;
+  /** Flags every node gets (serve's defaults otherwise). */
+  flags?: Omit<ServeFlags, 'id' | 'api' | 'peer' | 'peers' | 'data'>;
+  cli?: CliEntry;
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+  output?: ServeOutput;
+}
+
+export interface LocalNode {
+  id: string;
+  /** http://127.0.0.1:<apiPort> */
+  url: string;
+  apiPort: number;
+  peerPort: number;
+  dataDir: string;
+  process: ServeProcess;
+}
+
+/** Test defaults: a leader in well under a second on loopback. */
+export const FAST_ELECTION = { heartbeatMs: 50, electionMs: 500 } as const;
+const POLL_MS = 100;
+const VIEW_TIMEOUT_MS = 1_000;
+export const LEADER_WAIT_MS = 30_000;
+
+/** Polls `check` every POLL_MS until it returns a value other than null, or throws after timeoutMs. */
+export async function pollFor<T>(check: () => Promise<T | null>, timeoutMs: number, what: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+export class LocalCluster {
+  readonly nodes: LocalNode[];
+  readonly dir: string;
+  private readonly ownsDir: boolean;
+  /** --peers of each node as last started (the initial voters it was given). */
+  private readonly voters = new Map<string, string[]>();
+
+  constructor(options: LocalClusterOptions) {
+    this.ownsDir = options.dataDir === undefined;
+    this.dir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'lockstep-cluster-'));
+    const peerOffset = options.peerPortOffset ?? 100;
+    this.nodes = Array.from({ length: options.size }, (_, k) => {
+      const id = `n${k + 1}`;
+      const node: LocalNode = {
+        id,
+        url: `http://127.0.0.1:${options.basePort + k + 1}`,
+        apiPort: options.basePort + k + 1,
+        peerPort: options.basePort + peerOffset + k + 1,
+        dataDir: path.join(this.dir, id),
+        process: null as unknown as ServeProcess,
+      };
+      node.process = new ServeProcess({
+        flags: () => ({
+          ...options.flags,
+          id,
+          api: `127.0.0.1:${node.apiPort}`,
+          peer: `127.0.0.1:${node.peerPort}`,
+          peers: this.peersArg(this.voters.get(id) ?? this.nodes.map((n) => n.id)),
+          data: node.dataDir,
+        }),
+        cli: options.cli,
+        nodeArgs: options.nodeArgs,
+        env: options.env,
+        output: options.output,
+      });
+      return node;
+    });
+  }
+
+  private peersArg(ids: string[]): string {
+    return ids.map((id) => `${id}=127.0.0.1:${this.node(id).peerPort}`).join(',');
+  }
+
+  node(id: string): LocalNode {
+    const n = this.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  url(id: string): string {
+    return this.node(id).url;
+  }
+
+  get endpoints(): string[] {
+    return this.nodes.map((n) => this.url(n.id));
+  }
+
+  running(): LocalNode[] {
+    return this.nodes.filter((n) => n.process.running);
+  }
+
+  /** Start (or restart) `id`; `initialVoters` (default: every node) become its --peers. */
+  start(id: string, initialVoters: string[] = this.nodes.map((x) => x.id)): void {
+    this.voters.set(id, initialVoters);
+    this.node(id).process.start();
+  }
+
+  startAll(): void {
+    for (const n of this.nodes) this.start(n.id);
+  }
+
+  /** Sends `signal` (default kill -9) and waits for the exit. */
+  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<ServeExit> {
+    const exit = await this.node(id).process.signal(signal);
+    if (exit === null) throw new Error(`${id} is not running`);
+    return exit;
+  }
+
+  async view(id: string): Promise<ClusterView | null> {
+    try {
+      const res = await fetch(`${this.url(id)}/v1/cluster`, { signal: AbortSignal.timeout(VIEW_TIMEOUT_MS) });
+      return res.ok ? ((await res.json()) as ClusterView) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async ready(id: string): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.url(id)}/readyz`, { signal: AbortSignal.timeout(VIEW_TIMEOUT_MS) });
+      await res.arrayBuffer();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The leader every running node names (http-api.md: GET /v1/cluster
+   * agrees), itself running; with `ready`, every running node also answers
+   * /readyz.
+   */
+  async waitForLeader(options: { timeoutMs?: number; ready?: boolean } = {}): Promise<string> {
+    return pollFor(
+      async () => {
+        const live = this.running();
+        if (live.length === 0) return null;
+        const views = await Promise.all(live.map((n) => this.view(n.id)));
+        if (views.some((v) => v === null)) return null;
+        const leaders = new Set(views.map((v) => v!.leader));
+        const [leader] = [...leaders];
+        if (leaders.size !== 1 || !leader || !live.some((n) => n.id === leader)) return null;
+        if (options.ready && !(await Promise.all(live.map((n) => this.ready(n.id)))).every(Boolean)) return null;
+        return leader;
+      },
+      options.timeoutMs ?? LEADER_WAIT_MS,
+      () => `a leader every running node agrees on\n${this.tail()}`,
+    );
+  }
+
+  /** Until `id` has applied at least `index`. */
+  async waitApplied(id: string, index: number, timeoutMs = 30_000): Promise<ClusterView> {
+    let last: ClusterView | null = null;
+    return pollFor(
+      async () => {
+        last = await this.view(id);
+        return last && last.appliedIndex >= index ? last : null;
+      },
+      timeoutMs,
+      () => `${id} to apply ${index} (at ${last?.appliedIndex})\n${this.tail()}`,
+    );
+  }
+
+  /** The last lines each node wrote ('capture' output only). */
+  tail(lines = 15): string {
+    return this.nodes.map((n) => `--- ${n.id}\n${n.process.output.join('').split('\n').slice(-lines).join('\n')}`).join('\n');
+  }
+
+  /** SIGTERM to every running node (each hands over and flushes), SIGKILL after graceMs. */
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.process.close(graceMs)));
+  }
+
+  /** kill -9 every node and remove the data directory if it was made here. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.process.kill()));
+    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
