@@ -7,8 +7,9 @@ import type { ServerContext } from './context.js';
 import { ApiError } from './errors.js';
 import { sendApiError } from './error-handler.js';
 import { bearerTokenMatches, OPEN_PATHS } from './auth.js';
-import { LEADER_HEADER, NODE_HEADER } from './answer.js';
+import { APPLIED_INDEX_HEADER, INDEX_HEADER, LEADER_HEADER, NODE_HEADER } from './answer.js';
 import { clusterRoutes } from './routes/cluster.js';
+import { targetPath } from './target.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 
@@ -66,11 +67,17 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
   app.addHook('onRequest', async (request) => {
     started.set(request, ctx.clock.monotonicMs());
     // Auth first: a request without the token learns nothing and changes nothing.
-    if (ctx.authToken !== null && !OPEN_PATHS.has(request.url.split('?')[0]) && !bearerTokenMatches(request.headers.authorization, ctx.authToken)) {
+    if (ctx.authToken !== null && !OPEN_PATHS.has(targetPath(request.url)) && !bearerTokenMatches(request.headers.authorization, ctx.authToken)) {
       throw new ApiError('unauthorized', 'the bearer token is missing or wrong: send "Authorization: Bearer <token>"');
     }
   });
   app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.statusCode === 401) {
+      // A request without a valid token learns nothing about the cluster: not
+      // which node it reached, not who leads, not how far the log is (issue 11).
+      for (const name of [NODE_HEADER, LEADER_HEADER, INDEX_HEADER, APPLIED_INDEX_HEADER]) reply.removeHeader(name);
+      return payload;
+    }
     reply.header(NODE_HEADER, ctx.node.id);
     if (!reply.hasHeader(LEADER_HEADER)) {
       const leader = ctx.node.status().leader;
@@ -88,7 +95,7 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
   });
 
   app.setErrorHandler((error, request, reply) => sendApiError(request, reply, error as Error));
-  app.setNotFoundHandler((request, reply) => sendApiError(request, reply, new ApiError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) => sendApiError(request, reply, new ApiError('not_found', `no route ${request.method} ${targetPath(request.url)}`)));
 
   await app.register(swagger, {
     openapi: {

@@ -10,6 +10,7 @@ import { ApiError } from './errors.js';
 import { leaderOnly, unavailableError } from './forward.js';
 import { IDEMPOTENCY_KEY_PATTERN } from './limits.js';
 import type { IdempotencyInfo, LockService } from './lock-service.js';
+import { targetPath } from './target.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
@@ -30,7 +31,7 @@ export function idempotencyOf(request: FastifyRequest): IdempotencyInfo | null {
   if (typeof raw !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(raw)) {
     throw new ApiError('invalid_argument', 'header Idempotency-Key must be 1-128 printable ASCII characters', { field: 'Idempotency-Key' });
   }
-  return { key: raw, method: request.method, path: request.url.split('?')[0] };
+  return { key: raw, method: request.method, path: targetPath(request.url) };
 }
 
 /** Propose the command built by `build` on the leader (built there, so random ids are the leader's). */
