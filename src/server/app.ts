@@ -8,6 +8,7 @@ import { ApiError } from './errors.js';
 import { sendApiError } from './error-handler.js';
 import { bearerTokenMatches, OPEN_PATHS } from './auth.js';
 import { APPLIED_INDEX_HEADER, INDEX_HEADER, LEADER_HEADER, NODE_HEADER } from './answer.js';
+import { closeBodySchema } from './closed-bodies.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { targetPath } from './target.js';
 import { healthRoutes } from './routes/health.js';
@@ -47,6 +48,9 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
     // On close, sockets go at once: long polls and streams were already answered by LockServer.close().
     forceCloseConnections: true,
   });
+
+  // Before any route: every body schema is closed (unknown fields are 400, closed-bodies.ts).
+  app.addHook('onRoute', closeBodySchema);
 
   // Every body is JSON, whatever its content type says; the size check runs
   // while reading, before any field is looked at.

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeProposal } from '../../src/locks/codec.js';
-import { flush, type Harness, makeHarness } from './harness.js';
+import { flush, makeHarness } from './harness.js';
 import { MemoryNode } from './memory-node.js';
 import { freePort, SseReader, until } from './net.js';
 import { leaderAndFollower, open } from './pair.js';
