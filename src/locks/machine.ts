@@ -22,6 +22,8 @@ import { errorOutcome, invalidArgument } from './outcomes.js';
 import { LockQueries } from './queries.js';
 import { sessionCommands } from './sessions.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { emptyState } from './state.js';
+import { IDEMPOTENCY_FULL_MESSAGE } from './idempotency.js';
 import { validateCommand, validateEnvelope } from './validate.js';
 
 export type ApplyOutput = Applied<ApplyResult, LockEvent>;
@@ -40,7 +42,17 @@ function execute(cx: Applying, command: LockCommand): ApplyResult {
   return handler(cx, command);
 }
 
+export interface LockMachineOptions {
+  /** Capacity of the idempotency table (default IDEMPOTENCY_RECORDS_MAX); tests fill a small one. */
+  idempotencyRecordsMax?: number;
+}
+
 export class LockMachine extends LockQueries implements StateMachine<ApplyResult, LockEvent> {
+  constructor(private readonly options: LockMachineOptions = {}) {
+    super();
+    this.state = emptyState(options.idempotencyRecordsMax);
+  }
+
   apply(command: AppliedCommand): ApplyOutput {
     let proposal: LockProposal | null = null;
     try {
@@ -82,6 +94,10 @@ export class LockMachine extends LockQueries implements StateMachine<ApplyResult
         case 'pending':
           return { result: { kind: 'queued', waitId: found.waitId }, events: [] };
         case 'miss':
+          if (!state.idempotency.hasRoom()) {
+            // Every record is kept its full age (issue 11): refuse the new key, record nothing, change nothing.
+            return { result: done(errorOutcome('limit_exceeded', IDEMPOTENCY_FULL_MESSAGE)), events: [] };
+          }
           break;
       }
     }
@@ -106,6 +122,6 @@ export class LockMachine extends LockQueries implements StateMachine<ApplyResult
   }
 
   restore(bytes: Uint8Array, index: LogIndex): void {
-    this.state = decodeSnapshot(bytes, index);
+    this.state = decodeSnapshot(bytes, index, this.options.idempotencyRecordsMax);
   }
 }

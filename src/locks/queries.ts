@@ -101,6 +101,15 @@ export class LockQueries {
     return this.state.idempotency.lookup(key, method, path);
   }
 
+  /**
+   * Would a command with a new Idempotency-Key proposed now (wall clock
+   * `nowMs`) find the table full? What applying it would answer (429
+   * limit_exceeded), asked before proposing so that refusals cost no log entry.
+   */
+  idempotencyFullAt(nowMs: number): boolean {
+    return this.state.idempotency.fullAt(Math.max(this.state.maxNowMs, nowMs));
+  }
+
   /** The largest fencing token or term granted so far. */
   lastFencingToken(): number {
     return this.state.lastToken;

@@ -32,7 +32,7 @@ export function encodeSnapshot(state: MachineState): Uint8Array {
 }
 
 /** The state a snapshot taken at Raft index `index` holds. */
-export function decodeSnapshot(bytes: Uint8Array, index: number): MachineState {
+export function decodeSnapshot(bytes: Uint8Array, index: number, idempotencyRecordsMax?: number): MachineState {
   const data = decodeValue(bytes) as SnapshotData;
   assert(data?.version === SNAPSHOT_VERSION, `unknown lock snapshot version ${String(data?.version)}`);
   // The machine sees only normal entries; a Raft snapshot may be taken at a
@@ -52,7 +52,7 @@ export function decodeSnapshot(bytes: Uint8Array, index: number): MachineState {
     waits: new Map(data.waits),
     lastToken: data.lastToken,
     maxNowMs: data.maxNowMs,
-    idempotency: IdempotencyTable.fromArray(data.idempotency),
+    idempotency: IdempotencyTable.fromArray(data.idempotency, idempotencyRecordsMax),
     applied: data.appliedIndex,
   };
 }

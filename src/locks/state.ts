@@ -21,7 +21,7 @@ export interface MachineState {
   applied: number;
 }
 
-export function emptyState(): MachineState {
+export function emptyState(idempotencyRecordsMax?: number): MachineState {
   return {
     sessions: new Map(),
     locks: new Map(),
@@ -29,7 +29,7 @@ export function emptyState(): MachineState {
     waits: new Map(),
     lastToken: 0,
     maxNowMs: 0,
-    idempotency: new IdempotencyTable(),
+    idempotency: new IdempotencyTable(idempotencyRecordsMax),
     applied: 0,
   };
 }

@@ -10,6 +10,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { ApplyResult, LockCommand, LockProposal, Outcome } from '../locks/commands.js';
+import { IDEMPOTENCY_FULL_MESSAGE } from '../locks/idempotency.js';
 import { NotLeaderError, OutcomeUnknownError } from '../node/api.js';
 import { type Answer, INDEX_HEADER } from './answer.js';
 import type { ServerContext } from './context.js';
@@ -88,6 +89,10 @@ export class LockService {
       }
       const replay = this.replayFromRecord(idem, options);
       if (replay !== null) return replay;
+      if (this.ctx.machine.idempotencyFullAt?.(this.ctx.clock.wallMs())) {
+        // The machine would refuse this new key (limits.ts IDEMPOTENCY_RECORDS_MAX): say so without a log entry.
+        throw new ApiError('limit_exceeded', IDEMPOTENCY_FULL_MESSAGE, {}, { [INDEX_HEADER]: String(this.ctx.machine.appliedIndex()) });
+      }
     }
     const waitId = 'waitId' in command ? command.waitId : null;
     if (waitId !== null && !this.waits.hasRoom()) {

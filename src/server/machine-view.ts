@@ -27,4 +27,6 @@ export interface LockMachineView {
    * proposed and the machine replays the recorded outcome on apply.
    */
   lookupIdempotency?(key: string, method: string, path: string): IdempotencyLookup;
+  /** Whether a new Idempotency-Key proposed at wall clock `nowMs` would be refused (table full). */
+  idempotencyFullAt?(nowMs: number): boolean;
 }

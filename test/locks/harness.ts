@@ -23,7 +23,8 @@ export function acquireCmd(name: string, opts: Partial<Omit<Acquire, 'type' | 'n
 }
 
 export class Harness {
-  readonly machine = new LockMachine();
+  constructor(readonly machine = new LockMachine()) {}
+
   index = 0;
   nowMs = NOW_MS;
   private waitSeq = 0;
