@@ -1,7 +1,38 @@
-// The replicated state of the lock service: plain data, owned by LockMachine.
+// The replicated state of the lock service: plain data, owned by LockMachine
+// and changed only by the command handlers (sessions.ts, locks.ts, ...).
 // Maps and Sets are iterated in insertion order everywhere, and snapshots
 // keep that order, so every replica (and every restored copy) iterates alike.
 import type { LockMode } from './commands.js';
+import { IdempotencyTable } from './idempotency.js';
+
+/** The whole replicated state: what a snapshot holds (snapshot.ts). */
+export interface MachineState {
+  sessions: Map<string, SessionState>;
+  locks: Map<string, LockState>;
+  elections: Map<string, ElectionState>;
+  /** Every outstanding wait (lock waiter or election candidate) by its id. */
+  waits: Map<string, WaitRef>;
+  /** The largest fencing token (or election term) ever granted. */
+  lastToken: number;
+  /** The largest proposal nowMs seen: the monotonic clock that ages idempotency records. */
+  maxNowMs: number;
+  idempotency: IdempotencyTable;
+  /** The index of the last command applied (or restored). */
+  applied: number;
+}
+
+export function emptyState(): MachineState {
+  return {
+    sessions: new Map(),
+    locks: new Map(),
+    elections: new Map(),
+    waits: new Map(),
+    lastToken: 0,
+    maxNowMs: 0,
+    idempotency: new IdempotencyTable(),
+    applied: 0,
+  };
+}
 
 export interface SessionState {
   sessionId: string;

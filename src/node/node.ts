@@ -423,7 +423,7 @@ export class RaftNode implements ReplicatedNode {
     }
     let result: unknown = undefined;
     if (entry.type === 'normal') {
-      result = this.opts.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data });
+      result = this.opts.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data }).result;
     } else if (entry.type === 'config') {
       this.applyConfChange(entry.change);
     }

@@ -8,12 +8,22 @@ export interface AppliedCommand {
 }
 
 /**
+ * What applying one command yields (hashicorp/raft fsm.go: Apply returns the
+ * response): the proposer's answer, and what changed, in order, for whoever
+ * hands it on. The machine calls nobody (style.md item 15).
+ */
+export interface Applied<Result = unknown, Event = unknown> {
+  result: Result;
+  events: Event[];
+}
+
+/**
  * The replicated state machine behind the node (hashicorp/raft's FSM seam).
  * Must be deterministic: the same commands in the same order give the same
- * state and the same results on every node.
+ * state, results and events on every node.
  */
-export interface StateMachine<Result = unknown> {
-  apply(command: AppliedCommand): Result;
+export interface StateMachine<Result = unknown, Event = unknown> {
+  apply(command: AppliedCommand): Applied<Result, Event>;
   /** The whole state as bytes, as of the last applied index. */
   snapshot(): Uint8Array;
   /** Replace the whole state (a restored node answers exactly like the one it came from). */

@@ -1,5 +1,6 @@
 // createLockServer(): the HTTP API of one node, wired to its Raft node and
-// lock machine. `lockstep serve` calls this, then listen().
+// lock machine (through the dispatcher the node applies entries with).
+// `lockstep serve` calls this, then listen().
 
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -18,7 +19,7 @@ import { WatchHub } from './sse.js';
 import type { ServerClock, ServerContext } from './context.js';
 import { createHttpMetrics } from './http-metrics.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
-import type { LockMachineView } from './machine-view.js';
+import type { EventDispatcher } from './dispatcher.js';
 
 export type { ServerClock } from './context.js';
 export type { ServerLimits } from './limits.js';
@@ -26,7 +27,8 @@ export { defaultServerLimits } from './limits.js';
 
 export interface LockServerOptions {
   node: ReplicatedNode;
-  machine: LockMachineView;
+  /** The node's state machine: the server reads its LockMachine and takes its applied events. */
+  dispatcher: EventDispatcher;
   registry: Registry;
   logger: FastifyBaseLogger;
   clock?: ServerClock;
@@ -53,18 +55,19 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
   const limits = resolveLimits(options.limits);
   const ctx: ServerContext = {
     node: options.node,
-    machine: options.machine,
+    machine: options.dispatcher.machine,
     registry: options.registry,
     logger: options.logger,
     clock: options.clock ?? systemClock,
     limits,
-    metrics: createHttpMetrics(options.registry, options.machine),
+    metrics: createHttpMetrics(options.registry, options.dispatcher.machine),
     authToken: options.authToken ?? null,
   };
   const locks = new LockService(ctx, encodeProposal);
   const leases = new LeaseDriver(ctx, new LeaseTable(), (proposal) => locks.propose(proposal));
   const watches = new WatchHub(ctx);
   const services: Services = { locks, leases, watches };
+  const disconnect = options.dispatcher.connect({ leases, waits: locks.waits, watches }, ctx.logger, ctx.registry);
   leases.start({ timer: options.leaseTimer ?? true });
   const app = await buildApp(ctx, {
     async register(instance) {
@@ -76,6 +79,7 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
   });
   // Open streams would keep close() waiting forever.
   app.addHook('onClose', async () => {
+    disconnect();
     watches.closeAll();
     leases.close();
     locks.close();

@@ -9,7 +9,7 @@
 //   restarts every deadline in full plus an election timeout of grace
 //   (item 14): a lease may outlive its TTL, never end before it.
 
-import type { LockProposal } from '../locks/commands.js';
+import type { LockEvent, LockProposal } from '../locks/commands.js';
 import type { LeaseTable } from '../locks/leases.js';
 import { FULL_TTL, type Deadlines } from '../locks/views.js';
 import type { ServerContext } from './context.js';
@@ -34,8 +34,12 @@ export class LeaseDriver {
     private readonly propose: Proposer,
   ) {}
 
+  /** An applied event (from the dispatcher): starts or stops a deadline, judged on the monotonic clock. */
+  consume(event: LockEvent): void {
+    this.table.onEvent(event, this.ctx.clock.monotonicMs());
+  }
+
   start(options: { timer: boolean }): void {
-    this.unsubscribers.push(this.ctx.machine.onEvent((event) => this.table.onEvent(event, this.ctx.clock.monotonicMs())));
     this.unsubscribers.push(
       this.ctx.node.onRoleChange((role) => {
         if (role === 'leader') void this.becomeLeader();

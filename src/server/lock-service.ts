@@ -63,7 +63,7 @@ export class LockService {
     private readonly ctx: ServerContext,
     private readonly encode: ProposalEncoder,
   ) {
-    this.waits = new WaitRegistry(ctx.machine, ctx.limits.waitsMax);
+    this.waits = new WaitRegistry(ctx.limits.waitsMax);
   }
 
   /** Fires on close(): waiting requests answer 503 unavailable (their waits stay queued; a retry with the key finds them). */

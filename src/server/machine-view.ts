@@ -1,15 +1,14 @@
-// What the server reads from the applied lock state (src/locks/machine.ts).
+// What the server reads from the applied lock state (src/locks/queries.ts).
 // A narrow interface: the server depends on the queries it uses; the real
-// LockMachine satisfies it structurally.
+// LockMachine satisfies it structurally. Changes come as events through the
+// dispatcher (dispatcher.ts), never by subscribing here.
 
-import type { LockEvent } from '../locks/commands.js';
 import type { IdempotencyLookup } from '../locks/idempotency.js';
 import type { Deadlines, ElectionView, LockListItem, LockView, SessionView } from '../locks/views.js';
 
 export type { Deadlines, ElectionView, LockListItem, LockView, SessionView } from '../locks/views.js';
 
 export interface LockMachineView {
-  onEvent(listener: (event: LockEvent) => void): () => void;
   appliedIndex(): number;
   getSession(sessionId: string, deadlines?: Deadlines): SessionView | null;
   listSessions(limit?: number, after?: string, deadlines?: Deadlines): { sessions: SessionView[]; next?: string };

@@ -1,15 +1,16 @@
 // Server-sent event streams (lock watches, election observers), served from
-// this node's applied events: each stream starts with the current state and
-// then follows every change in apply order. Bounded: at most watchesMax open
-// streams per node (429 too_many_requests), and a reader that falls more than
-// sseBufferedEventsMax events behind is cut off rather than buffered forever.
+// this node's applied events (handed on by the dispatcher, dispatcher.ts):
+// each stream starts with the current state and then follows every change in
+// apply order. Bounded: at most watchesMax open streams per node (429
+// too_many_requests), and a reader that falls more than sseBufferedEventsMax
+// events behind is cut off rather than buffered forever.
 
 import { PassThrough } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LockEvent } from '../locks/commands.js';
 import { INDEX_HEADER } from './answer.js';
 import type { ServerContext } from './context.js';
-import { ApiError } from './errors.js';
+import { ApiError, apiErrorBody } from './errors.js';
 
 export interface SseEvent {
   event: string;
@@ -20,9 +21,17 @@ export function formatSse(event: SseEvent): string {
   return `event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
 }
 
+interface Stream {
+  /** Writes the SSE event this applied event maps to, if any. */
+  deliver(event: LockEvent): void;
+  /** Ends the stream with an `error` event (a bug while serving it). */
+  fail(): void;
+  close(): void;
+}
+
 export class WatchHub {
   private open = 0;
-  private readonly closers = new Set<() => void>();
+  private readonly streams = new Set<Stream>();
 
   constructor(private readonly ctx: ServerContext) {}
 
@@ -31,9 +40,25 @@ export class WatchHub {
   }
 
   /**
+   * An applied event (from the dispatcher) goes to every open stream. A
+   * stream that throws is a bug in serving it: that stream ends, the others
+   * still get the event, and `fault` reports it (logged and counted).
+   */
+  publish(event: LockEvent, fault: (error: unknown) => void): void {
+    for (const stream of [...this.streams]) {
+      try {
+        stream.deliver(event);
+      } catch (error) {
+        fault(error);
+        stream.fail();
+      }
+    }
+  }
+
+  /**
    * Opens a stream: `initial` is written first, then every applied event that
-   * `select` maps to an SSE event. Subscribing and reading the initial state
-   * happen in the same tick, so no event falls between them.
+   * `select` maps to an SSE event. Joining the streams and reading the
+   * initial state happen in the same tick, so no event falls between them.
    */
   serve(request: FastifyRequest, reply: FastifyReply, initial: () => SseEvent, select: (event: LockEvent) => SseEvent | null): FastifyReply {
     if (this.open >= this.ctx.limits.watchesMax) {
@@ -54,22 +79,28 @@ export class WatchHub {
     stream.on('drain', () => {
       pendingWrites = 0;
     });
-    const unsubscribe = this.ctx.machine.onEvent((event) => {
-      const sse = select(event);
-      if (sse !== null) write(formatSse(sse));
-    });
     const heartbeat = setInterval(() => write(': heartbeat\n\n'), this.ctx.limits.sseHeartbeatMs);
     heartbeat.unref();
     const close = () => {
       if (closed) return;
       closed = true;
       this.open -= 1;
-      this.closers.delete(close);
       clearInterval(heartbeat);
-      unsubscribe();
+      this.streams.delete(subscriber);
       stream.end();
     };
-    this.closers.add(close);
+    const subscriber: Stream = {
+      deliver: (event) => {
+        const sse = select(event);
+        if (sse !== null) write(formatSse(sse));
+      },
+      fail: () => {
+        write(formatSse({ event: 'error', data: apiErrorBody('internal', 'this stream failed (a bug); reopen it') }));
+        close();
+      },
+      close,
+    };
+    this.streams.add(subscriber);
     reply.raw.once('close', close);
     request.raw.once('close', () => {
       if (request.raw.destroyed) close();
@@ -85,6 +116,6 @@ export class WatchHub {
 
   /** Ends every stream (server shutdown). */
   closeAll(): void {
-    for (const close of [...this.closers]) close();
+    for (const stream of [...this.streams]) stream.close();
   }
 }

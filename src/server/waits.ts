@@ -3,8 +3,7 @@
 // applied in the same batch as the queueing, before the proposer's promise
 // continues, and must not be a lost wakeup (correctness.md item 17).
 
-import type { Outcome } from '../locks/commands.js';
-import type { LockMachineView } from './machine-view.js';
+import type { LockEvent, Outcome } from '../locks/commands.js';
 
 export interface Resolution {
   outcome: Outcome;
@@ -20,16 +19,24 @@ interface Entry {
 
 export class WaitRegistry {
   private readonly entries = new Map<string, Entry>();
-  private readonly unsubscribe: () => void;
 
-  constructor(machine: LockMachineView, private readonly waitsMax: number) {
-    this.unsubscribe = machine.onEvent((event) => {
-      if (event.type !== 'wait.resolved') return;
-      const entry = this.entries.get(event.waitId);
-      if (entry === undefined) return;
-      this.entries.delete(event.waitId);
-      entry.resolve({ outcome: event.outcome, index: event.index });
-    });
+  constructor(private readonly waitsMax: number) {}
+
+  /** An applied event (from the dispatcher): a `wait.resolved` answers everyone waiting for that wait. */
+  consume(event: LockEvent): void {
+    if (event.type === 'wait.resolved') this.settle(event.waitId, { outcome: event.outcome, index: event.index });
+  }
+
+  /** Answers everyone waiting for `waitId` with `outcome` instead (the dispatcher's 500 when consume failed). */
+  fail(waitId: string, outcome: Outcome, index: number): void {
+    this.settle(waitId, { outcome, index });
+  }
+
+  private settle(waitId: string, resolution: Resolution): void {
+    const entry = this.entries.get(waitId);
+    if (entry === undefined) return;
+    this.entries.delete(waitId);
+    entry.resolve(resolution);
   }
 
   get size(): number {
@@ -66,7 +73,6 @@ export class WaitRegistry {
   }
 
   close(): void {
-    this.unsubscribe();
     this.entries.clear();
   }
 }

@@ -24,7 +24,7 @@ beforeAll(async () => {
   const node = new MemoryNode();
   server = await createLockServer({
     node,
-    machine: node.machine,
+    dispatcher: node.dispatcher,
     registry: new Registry(),
     logger: pino({ level: 'silent' }),
     clock: { monotonicMs: () => clock.nowMs(), wallMs: () => 1_700_000_000_000 + clock.nowMs() },

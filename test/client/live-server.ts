@@ -18,7 +18,7 @@ export interface LiveServer {
 
 export async function startLiveServer(): Promise<LiveServer> {
   const node = new MemoryNode();
-  const server = await createLockServer({ node, machine: node.machine, registry: new Registry(), logger: pino({ level: 'silent' }) });
+  const server = await createLockServer({ node, dispatcher: node.dispatcher, registry: new Registry(), logger: pino({ level: 'silent' }) });
   const start = PORT_FIRST + Math.floor(Math.random() * (PORT_LAST - PORT_FIRST));
   for (let i = 0; i <= PORT_LAST - PORT_FIRST; i++) {
     const port = PORT_FIRST + ((start - PORT_FIRST + i) % (PORT_LAST - PORT_FIRST + 1));

@@ -108,17 +108,15 @@ describe('snapshot and restore', () => {
     expect(copy.snapshot()).toEqual(h.machine.snapshot());
   });
 
-  it('apply() decodes msgpack entries and delivers events to listeners during apply', () => {
+  it('apply() decodes msgpack entries and returns the result with the events, in order', () => {
     const m = new LockMachine();
-    const seen: string[] = [];
-    m.onEvent((e) => seen.push(e.type));
-    const result = m.apply({
+    const { result, events } = m.apply({
       index: logIndex(7),
       term: term(1),
       data: encodeProposal({ command: { type: 'session.create', sessionId: 's', ttlMs: 1_000, name: '', lockDelayMs: 0 }, nowMs: 0, idempotency: null }),
     });
     expect(result).toEqual({ kind: 'done', outcome: { status: 201, body: { sessionId: 's', ttlMs: 1_000, lockDelayMs: 0, name: '' } } });
-    expect(seen).toEqual(['session.created']);
+    expect(events).toEqual([{ type: 'session.created', index: 7, sessionId: 's', ttlMs: 1_000 }]);
     expect(() => m.apply({ index: logIndex(7), term: term(1), data: new Uint8Array() })).toThrow(/invariant/);
   });
 });

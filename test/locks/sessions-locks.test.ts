@@ -279,7 +279,8 @@ describe('locks', () => {
   it('an undecodable entry answers 400 and changes nothing', () => {
     const h = new Harness();
     const before = h.machine.snapshot();
-    const result = h.machine.apply({ index: 1 as never, term: 1 as never, data: new Uint8Array([0xc1]) });
+    const { result, events } = h.machine.apply({ index: 1 as never, term: 1 as never, data: new Uint8Array([0xc1]) });
+    expect(events).toEqual([]);
     expect(errorCode(outcomeOf(result))).toBe('invalid_argument');
     expect(h.machine.appliedIndex()).toBe(1);
     // Only the applied index moved.

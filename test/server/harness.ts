@@ -1,5 +1,6 @@
 // Builds a lock server over a MemoryNode with a manual clock, for app.inject() tests.
 
+import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { ManualClock } from '../../src/node/clock.js';
@@ -18,15 +19,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function makeHarness(options: { node?: MemoryNode; limits?: Partial<ServerLimits>; authToken?: string } = {}): Promise<Harness> {
+export async function makeHarness(options: { node?: MemoryNode; limits?: Partial<ServerLimits>; authToken?: string; logger?: FastifyBaseLogger } = {}): Promise<Harness> {
   const node = options.node ?? new MemoryNode();
   const clock = new ManualClock(1_000);
   const registry = new Registry();
   const server = await createLockServer({
     node,
-    machine: node.machine,
+    dispatcher: node.dispatcher,
     registry,
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
     clock,
     limits: options.limits,
     leaseTimer: false,

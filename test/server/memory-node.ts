@@ -5,11 +5,14 @@
 import { LockMachine } from '../../src/locks/machine.js';
 import { type NodeStatus, NotLeaderError, OutcomeUnknownError, type ReplicatedNode } from '../../src/node/api.js';
 import { logIndex, type LogIndex, nodeId, type NodeId, type Role, term, type Term } from '../../src/raft/types.js';
+import { EventDispatcher } from '../../src/server/dispatcher.js';
 import type { LockMachineView } from '../../src/server/machine-view.js';
 
 export class MemoryNode implements ReplicatedNode {
   readonly id: NodeId;
   readonly machine = new LockMachine();
+  /** What the node applies through, as the real node does (src/cli/commands/serve.ts). */
+  readonly dispatcher = new EventDispatcher(this.machine);
   role: Role = 'leader';
   leader: NodeId | null;
   currentTerm: Term = term(1);
@@ -34,7 +37,7 @@ export class MemoryNode implements ReplicatedNode {
     if (this.role !== 'leader') throw new NotLeaderError(this.leader);
     this.proposals.push(data);
     this.index += 1;
-    const result = this.machine.apply({ index: logIndex(this.index), term: this.currentTerm, data });
+    const { result } = this.dispatcher.apply({ index: logIndex(this.index), term: this.currentTerm, data });
     if (this.failNextAfterApply) {
       this.failNextAfterApply = false;
       throw new OutcomeUnknownError('leadership lost after append');

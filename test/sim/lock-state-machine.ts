@@ -22,7 +22,6 @@ export interface LockApplied {
 
 export class LockSimStateMachine extends SimStateMachine {
   private machine: LockMachine;
-  private events: LockEvent[] = [];
   private last: LockApplied | null = null;
 
   constructor(
@@ -30,13 +29,7 @@ export class LockSimStateMachine extends SimStateMachine {
     initialVoters: readonly NodeId[],
   ) {
     super(nodeName, initialVoters);
-    this.machine = this.freshMachine();
-  }
-
-  private freshMachine(): LockMachine {
-    const m = new LockMachine();
-    m.onEvent((e) => this.events.push(e));
-    return m;
+    this.machine = new LockMachine();
   }
 
   locks(): LockMachine {
@@ -52,10 +45,7 @@ export class LockSimStateMachine extends SimStateMachine {
     super.apply(e);
     this.last = null;
     if (e.type !== 'normal') return;
-    this.events = [];
-    const result = this.machine.apply({ index: e.index, term: e.term, data: e.data });
-    this.last = { result, events: this.events };
-    this.events = [];
+    this.last = this.machine.apply({ index: e.index, term: e.term, data: e.data });
   }
 
   override snapshot(): Snapshot {
@@ -71,7 +61,7 @@ export class LockSimStateMachine extends SimStateMachine {
   override restore(snapshot: Snapshot): void {
     const { commands, locks } = splitSnapshot(this.nodeName, snapshot.data);
     super.restore({ meta: snapshot.meta, data: commands });
-    this.machine = this.freshMachine();
+    this.machine = new LockMachine();
     this.machine.restore(locks, logIndex(snapshot.meta.index));
     this.last = null;
   }

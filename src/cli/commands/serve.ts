@@ -10,6 +10,7 @@ import { RaftNode } from '../../node/node.js';
 import { Raft } from '../../raft/raft.js';
 import { nodeId, type NodeId } from '../../raft/types.js';
 import { createLockServer } from '../../server/index.js';
+import { EventDispatcher } from '../../server/dispatcher.js';
 import { LevelStorage } from '../../storage/level-storage.js';
 import { TcpTransport } from '../../transport/tcp-transport.js';
 import { FlagValueError, type CliCommand } from '../command.js';
@@ -175,7 +176,8 @@ export async function runServe(config: ServeConfig): Promise<number> {
     peers: peerMap,
     logger,
   });
-  const machine = new LockMachine();
+  // The node applies through the dispatcher; the server connects its consumers to it.
+  const dispatcher = new EventDispatcher(new LockMachine());
   const registry = createRegistry();
   // A joiner (not in --peers) starts with the existing voters as its initial
   // configuration, like etcd's --initial-cluster; the config entries in the
@@ -191,7 +193,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
     heartbeatIntervalTicks: 1,
     storage,
     transport,
-    stateMachine: machine,
+    stateMachine: dispatcher,
     logger: logger.child({ component: 'node' }),
     clock,
     snapshotEveryEntries: config.snapshotEvery,
@@ -206,7 +208,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
     logger.info({ peers: config.peers.map((p) => p.id) }, '--peers does not list this node: starting as a joiner');
   }
   await node.start();
-  const server = await createLockServer({ node, machine, registry, logger: logger.child({ component: 'http' }), clock, authToken: config.authToken });
+  const server = await createLockServer({ node, dispatcher, registry, logger: logger.child({ component: 'http' }), clock, authToken: config.authToken });
   if (process.env[TEST_HOOKS_ENV] === '1') registerTestHooks(server.app, node);
   await server.listen(config.api.host, config.api.port);
   logger.info({ api: config.apiUrl, peer: config.peer, data: config.data }, 'serving');

@@ -24,7 +24,7 @@ import {
 } from '../../../src/raft/types.js';
 import type { RaftStorage, StorageWrite } from '../../../src/storage/api.js';
 import type { PeerHello, Transport } from '../../../src/transport/api.js';
-import type { AppliedCommand, StateMachine } from '../../../src/node/state-machine.js';
+import type { Applied, AppliedCommand, StateMachine } from '../../../src/node/state-machine.js';
 
 export const silentLogger = pino({ level: 'silent' });
 
@@ -266,17 +266,17 @@ export class RecordingTransport implements Transport {
 }
 
 /** A key-value state machine: commands are JSON {key, value}; the result is the previous value. */
-export class KvMachine implements StateMachine<string | null> {
+export class KvMachine implements StateMachine<string | null, never> {
   data = new Map<string, string>();
   applied: LogIndex = logIndex(0);
   appliedCommands: AppliedCommand[] = [];
-  apply(command: AppliedCommand): string | null {
+  apply(command: AppliedCommand): Applied<string | null, never> {
     const { key, value } = JSON.parse(new TextDecoder().decode(command.data)) as { key: string; value: string };
     const prev = this.data.get(key) ?? null;
     this.data.set(key, value);
     this.applied = command.index;
     this.appliedCommands.push(command);
-    return prev;
+    return { result: prev, events: [] };
   }
   snapshot(): Uint8Array {
     return new TextEncoder().encode(JSON.stringify([...this.data]));

@@ -1,0 +1,69 @@
+// The endings the leader proposes from its deadlines (leases.ts): waits that
+// ran out or were abandoned (`wait.cancel`), and sessions, TTL holds and
+// lock-delays that ran out (`expire`). Each item is re-checked here: one
+// granted, released or deleted meanwhile is skipped (correctness.md item 13).
+import { type Applying, assert, type CommandHandlers, type CommandOf, done } from './applying.js';
+import type { Outcome } from './commands.js';
+import { electionOf, takeCandidate } from './elections.js';
+import { findHold, grantWaiters, lockOf, removeHold, takeLockWaiter } from './lock-queue.js';
+import { ok } from './outcomes.js';
+import { endSession } from './sessions.js';
+import { notAcquiredBody } from './views.js';
+
+export const expiryCommands: CommandHandlers<'wait.cancel' | 'expire'> = {
+  'wait.cancel': (cx, c) => done(cancelWaits(cx, c)),
+  expire: (cx, c) => done(expire(cx, c)),
+};
+
+function cancelWaits(cx: Applying, c: CommandOf<'wait.cancel'>): Outcome {
+  const { state } = cx;
+  let cancelled = 0;
+  for (const waitId of c.waitIds) {
+    const ref = state.waits.get(waitId);
+    if (!ref) continue; // granted, resolved or never known: a no-op
+    cancelled++;
+    if (ref.kind === 'lock') {
+      const lock = lockOf(state, ref.name);
+      takeLockWaiter(cx, lock, lock.waiters.findIndex((w) => w.waitId === waitId));
+      cx.resolveWait(waitId, ref, ok(notAcquiredBody(lock.name, lock)));
+      // The cancelled waiter may have blocked the ones behind it (e.g. exclusive ahead of shared).
+      grantWaiters(cx, lock);
+    } else {
+      const election = electionOf(state, ref.name);
+      takeCandidate(cx, election, election.candidates.findIndex((w) => w.waitId === waitId));
+      assert(election.leader !== null, `election ${ref.name} with candidates has no leader`);
+      cx.resolveWait(waitId, ref, ok({ elected: false, leader: { ...election.leader } }));
+    }
+  }
+  return ok({ cancelled });
+}
+
+function expire(cx: Applying, c: CommandOf<'expire'>): Outcome {
+  const { state } = cx;
+  let sessions = 0;
+  let holds = 0;
+  let lockDelays = 0;
+  for (const sessionId of c.sessionIds) {
+    const session = state.sessions.get(sessionId);
+    if (!session) continue; // deleted or expired meanwhile
+    endSession(cx, session, 'expired');
+    sessions++;
+  }
+  for (const ref of c.holds) {
+    const found = findHold(state, ref.name, ref.fencingToken);
+    if (!found || found.hold.ttlMs === null) continue; // released meanwhile, or a session hold (ends with its session)
+    removeHold(found.lock, found.hold, undefined);
+    cx.emit({ type: 'expired', index: cx.index, name: ref.name, fencingToken: ref.fencingToken, sessionId: null });
+    grantWaiters(cx, found.lock);
+    holds++;
+  }
+  for (const name of c.lockDelays) {
+    const lock = state.locks.get(name);
+    if (!lock || lock.lockDelayMs === null) continue;
+    lock.lockDelayMs = null;
+    cx.emit({ type: 'lockDelay.ended', index: cx.index, name });
+    grantWaiters(cx, lock);
+    lockDelays++;
+  }
+  return ok({ expired: { sessions, holds, lockDelays } });
+}

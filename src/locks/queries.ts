@@ -1,0 +1,143 @@
+// The read side of the lock machine: views for the read endpoints, and what
+// a new leader's LeaseTable restarts. Read-only; `deadlines` come from the
+// leader's LeaseTable, else full TTLs (views.ts).
+import { assert } from './applying.js';
+import type { IdempotencyLookup } from './idempotency.js';
+import { LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX } from './limits.js';
+import { findHold, lockOf } from './lock-queue.js';
+import { electionOf } from './elections.js';
+import { emptyState, type MachineState, type SessionState } from './state.js';
+import { logIndex, type LogIndex } from '../raft/types.js';
+import {
+  type Deadlines,
+  type ElectionView,
+  FULL_TTL,
+  lockListItem,
+  type LockListItem,
+  lockView,
+  type LockView,
+  sessionView,
+  type SessionView,
+} from './views.js';
+
+function clampLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isInteger(limit) || limit < 1) return LIST_LIMIT_DEFAULT;
+  return Math.min(limit, LIST_LIMIT_MAX);
+}
+
+/** A page of `keys` (sorted) after `after`; `next` is the last key of the page when more follow. */
+function page(keys: Iterable<string>, limit: number | undefined, after: string | undefined, keep: (key: string) => boolean = () => true): { keys: string[]; next?: string } {
+  const pageSize = clampLimit(limit);
+  const all = [...keys].filter((k) => (after === undefined || k > after) && keep(k)).sort();
+  const keysOfPage = all.slice(0, pageSize);
+  return all.length > pageSize ? { keys: keysOfPage, next: keysOfPage[keysOfPage.length - 1] } : { keys: keysOfPage };
+}
+
+export class LockQueries {
+  /** Replaced whole on restore; changed only by the command handlers while applying. */
+  protected state: MachineState = emptyState();
+
+  appliedIndex(): LogIndex {
+    return logIndex(this.state.applied);
+  }
+
+  getSession(sessionId: string, deadlines: Deadlines = FULL_TTL): SessionView | null {
+    const session = this.state.sessions.get(sessionId);
+    return session ? this.sessionViewOf(session, deadlines) : null;
+  }
+
+  private sessionViewOf(session: SessionState, deadlines: Deadlines): SessionView {
+    const holds: SessionView['holds'] = [];
+    for (const name of session.heldLocks) {
+      const hold = lockOf(this.state, name).holders.find((h) => h.sessionId === session.sessionId)!;
+      holds.push({ kind: 'lock', name, fencingToken: hold.fencingToken });
+    }
+    for (const name of session.ledElections) {
+      holds.push({ kind: 'election', name, fencingToken: electionOf(this.state, name).leader!.term });
+    }
+    const waits = [...session.waitIds].map((id) => this.state.waits.get(id)!.name);
+    return sessionView(session, holds, waits, deadlines);
+  }
+
+  /** Sessions in id order; `after` is the last id of the previous page. */
+  listSessions(limit?: number, after?: string, deadlines: Deadlines = FULL_TTL): { sessions: SessionView[]; next?: string } {
+    const { keys, next } = page(this.state.sessions.keys(), limit, after);
+    const sessions = keys.map((id) => this.sessionViewOf(this.state.sessions.get(id)!, deadlines));
+    return next === undefined ? { sessions } : { sessions, next };
+  }
+
+  /** Any name answers: a free lock has no holders. */
+  getLock(name: string, deadlines: Deadlines = FULL_TTL): LockView {
+    return lockView(name, this.state.locks.get(name), deadlines);
+  }
+
+  /** Locks with holders, waiters or a lock-delay, in name order. */
+  listLocks(prefix = '', limit?: number, after?: string, deadlines: Deadlines = FULL_TTL): { locks: LockListItem[]; next?: string } {
+    const { keys, next } = page(this.state.locks.keys(), limit, after, (name) => name.startsWith(prefix));
+    const locks = keys.map((name) => lockListItem(this.state.locks.get(name)!, deadlines));
+    return next === undefined ? { locks } : { locks, next };
+  }
+
+  getElection(name: string): ElectionView {
+    const election = this.state.elections.get(name);
+    return {
+      name,
+      leader: election?.leader ? { ...election.leader } : null,
+      candidates: election ? election.candidates.length : 0,
+    };
+  }
+
+  /** Chubby's sequencer check: does this token hold the lock now? */
+  checkFencing(name: string, fencingToken: number): { valid: boolean } {
+    return { valid: findHold(this.state, name, fencingToken) !== null };
+  }
+
+  /**
+   * The applied idempotency record of a key, read-only: the service may
+   * answer a repeat without a log write. Applying the repeat gives the same
+   * answer, so this is an optimisation, never a different outcome.
+   */
+  lookupIdempotency(key: string, method: string, path: string): IdempotencyLookup {
+    return this.state.idempotency.lookup(key, method, path);
+  }
+
+  /** The largest fencing token or term granted so far. */
+  lastFencingToken(): number {
+    return this.state.lastToken;
+  }
+
+  // ---- what a new leader's LeaseTable restarts (correctness.md item 14) ----
+
+  allSessions(): Array<{ sessionId: string; ttlMs: number }> {
+    return [...this.state.sessions.values()].map((s) => ({ sessionId: s.sessionId, ttlMs: s.ttlMs }));
+  }
+
+  allTtlHolds(): Array<{ name: string; fencingToken: number; ttlMs: number }> {
+    const out: Array<{ name: string; fencingToken: number; ttlMs: number }> = [];
+    for (const lock of this.state.locks.values()) {
+      for (const hold of lock.holders) {
+        if (hold.ttlMs !== null) out.push({ name: lock.name, fencingToken: hold.fencingToken, ttlMs: hold.ttlMs });
+      }
+    }
+    return out;
+  }
+
+  allLockDelays(): Array<{ name: string; lockDelayMs: number }> {
+    const out: Array<{ name: string; lockDelayMs: number }> = [];
+    for (const lock of this.state.locks.values()) {
+      if (lock.lockDelayMs !== null) out.push({ name: lock.name, lockDelayMs: lock.lockDelayMs });
+    }
+    return out;
+  }
+
+  allWaits(): Array<{ waitId: string; waitMs: number }> {
+    const out: Array<{ waitId: string; waitMs: number }> = [];
+    for (const [waitId, ref] of this.state.waits) {
+      const queue = ref.kind === 'lock' ? lockOf(this.state, ref.name).waiters : electionOf(this.state, ref.name).candidates;
+      const waiter = queue.find((w) => w.waitId === waitId);
+      assert(waiter !== undefined, `wait ${waitId} is not queued on ${ref.name}`);
+      out.push({ waitId, waitMs: waiter.waitMs });
+    }
+    return out;
+  }
+}
