@@ -13,7 +13,7 @@ export const electionCommands: CommandHandlers<'election.campaign' | 'election.p
   'election.resign': (cx, c) => done(resign(cx, c)),
 };
 
-function notLeader(name: string, term: number): Outcome {
+export function notLeader(name: string, term: number): Outcome {
   return errorOutcome('not_holder', `term ${term} does not lead election ${name}`);
 }
 

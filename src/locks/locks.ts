@@ -15,7 +15,7 @@ export const lockCommands: CommandHandlers<'lock.acquire' | 'lock.release' | 'lo
   'lock.extend': (cx, c) => done(extend(cx, c)),
 };
 
-function notHolder(name: string, fencingToken: number): Outcome {
+export function notHolder(name: string, fencingToken: number): Outcome {
   return errorOutcome('not_holder', `fencing token ${fencingToken} does not hold ${name}`);
 }
 

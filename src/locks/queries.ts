@@ -2,6 +2,8 @@
 // a new leader's LeaseTable restarts. Read-only; `deadlines` come from the
 // leader's LeaseTable, else full TTLs (views.ts).
 import { assert } from './applying.js';
+import type { LockCommand, Outcome } from './commands.js';
+import { surelyFails } from './doomed.js';
 import type { IdempotencyLookup } from './idempotency.js';
 import { LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX } from './limits.js';
 import { findHold, lockOf } from './lock-queue.js';
@@ -108,6 +110,11 @@ export class LockQueries {
    */
   idempotencyFullAt(nowMs: number): boolean {
     return this.state.idempotency.fullAt(Math.max(this.state.maxNowMs, nowMs));
+  }
+
+  /** The failure `command` would surely answer if applied now or later (doomed.ts); null when it might succeed. */
+  surelyFails(command: LockCommand): Outcome | null {
+    return surelyFails(this.state, command);
   }
 
   /** The largest fencing token or term granted so far. */

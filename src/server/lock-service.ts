@@ -94,6 +94,8 @@ export class LockService {
         throw new ApiError('limit_exceeded', IDEMPOTENCY_FULL_MESSAGE, {}, { [INDEX_HEADER]: String(this.ctx.machine.appliedIndex()) });
       }
     }
+    const doomed = await this.answerDoomed(command);
+    if (doomed !== null) return doomed;
     const waitId = 'waitId' in command ? command.waitId : null;
     if (waitId !== null && !this.waits.hasRoom()) {
       throw new ApiError('too_many_requests', `this node already has ${this.ctx.limits.waitsMax} waits open`, {}, { 'retry-after': String(this.ctx.limits.retryAfterSeconds) });
@@ -108,6 +110,32 @@ export class LockService {
       answer.then(forget, forget);
     }
     return answer;
+  }
+
+  /**
+   * A command that will surely fail (src/locks/doomed.ts) is answered without
+   * a log entry. The applied state may be behind (this leader may have been
+   * deposed, or not yet applied what it knows committed), so the prediction is
+   * confirmed after a ReadIndex barrier: every command committed before this
+   * request arrived is applied by then, and the failures predicted are ones no
+   * later command can undo (a session unknown at that point cannot become
+   * known under the same id, because ids are random and never reused; a
+   * fencing token that does not hold then never will). So the answer is
+   * linearizable at the read point, and a retry with the same key would get
+   * it again: nothing needs recording. Costs one heartbeat round, no disk
+   * write, and only on the failure path.
+   */
+  private async answerDoomed(command: LockCommand): Promise<Answer | null> {
+    const machine = this.ctx.machine;
+    if (machine.surelyFails?.(command) == null) return null;
+    try {
+      await this.ctx.node.readBarrier(this.ctx.limits.proposeTimeoutMs);
+    } catch (error) {
+      if (error instanceof NotLeaderError || error instanceof ApiError) throw error;
+      throw unavailableError(this.ctx, 'could not confirm leadership in time; retry');
+    }
+    const outcome = machine.surelyFails(command);
+    return outcome === null ? null : outcomeAnswer(outcome, machine.appliedIndex());
   }
 
   /** A key already in the applied state: replay its outcome, or wait for it if the first request still waits. */

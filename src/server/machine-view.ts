@@ -3,6 +3,7 @@
 // LockMachine satisfies it structurally. Changes come as events through the
 // dispatcher (dispatcher.ts), never by subscribing here.
 
+import type { LockCommand, Outcome } from '../locks/commands.js';
 import type { IdempotencyLookup } from '../locks/idempotency.js';
 import type { Deadlines, ElectionView, LockListItem, LockView, SessionView } from '../locks/views.js';
 
@@ -27,6 +28,8 @@ export interface LockMachineView {
    * proposed and the machine replays the recorded outcome on apply.
    */
   lookupIdempotency?(key: string, method: string, path: string): IdempotencyLookup;
+  /** The failure a command would surely answer if applied now or later (src/locks/doomed.ts); null when it might succeed. */
+  surelyFails?(command: LockCommand): Outcome | null;
   /** Whether a new Idempotency-Key proposed at wall clock `nowMs` would be refused (table full). */
   idempotencyFullAt?(nowMs: number): boolean;
 }

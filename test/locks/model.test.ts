@@ -227,9 +227,42 @@ function checkCycle(model: Model, requester: string, cycle: string[]): void {
 /** Every run starts with all sessions alive, so that most commands do something. */
 const PRELUDE: Intent[] = SESSIONS.map((_, i) => ({ t: 'create', s: i, lockDelay: i === 0 }));
 
+/** A failure predicted without applying (src/locks/doomed.ts), with what it must stay. */
+interface Doomed {
+  command: LockCommand;
+  outcome: Outcome;
+}
+
+/** The session id a command names, if any (a prediction about it holds only while that id is not created again). */
+function sessionOf(command: LockCommand): string | null {
+  return 'sessionId' in command && typeof command.sessionId === 'string' ? command.sessionId : null;
+}
+
+/** The fencing token or term a command names, if any. */
+function tokenOf(command: LockCommand): number | null {
+  if ('fencingToken' in command) return command.fencingToken;
+  if ('term' in command) return command.term;
+  return null;
+}
+
+/**
+ * Issue 11: a command the leader answers without a log entry must get exactly
+ * what applying it would answer, and keep getting it: unknown sessions stay
+ * unknown (production ids are never reused, so a prediction about an id this
+ * test re-creates is dropped), tokens at or below the largest granted that do
+ * not hold never will. Returns the predictions still standing.
+ */
+function checkDoomed(machine: LockMachine, proposal: LockProposal, standing: Doomed[], step: string): Doomed[] {
+  const command = proposal.command;
+  if (command.type === 'session.create') standing = standing.filter((d) => sessionOf(d.command) !== command.sessionId);
+  for (const d of standing) expect(machine.surelyFails(d.command), `${step}: prediction for ${JSON.stringify(d.command)} no longer holds`).toEqual(d.outcome);
+  return standing;
+}
+
 /** Returns how many deadlocks were refused. */
 function run(generated: Intent[]): number {
   let deadlocks = 0;
+  let doomed: Doomed[] = [];
   const intents = [...PRELUDE, ...generated];
   const machine = new LockMachine();
   const model = new Model();
@@ -242,9 +275,20 @@ function run(generated: Intent[]): number {
     copy.restore(machine.snapshot(), logIndex(index - 1));
     const before = stateOf(machine);
 
+    const miss = proposal.idempotency === null || machine.lookupIdempotency(proposal.idempotency.key, proposal.idempotency.method, proposal.idempotency.path).kind === 'miss';
+    const predicted = miss ? machine.surelyFails(proposal.command) : null;
+    const tokenBefore = machine.lastFencingToken();
     const out = machine.applyProposal(index, proposal);
     const expected = model.apply(index, proposal.command, proposal.idempotency);
     const step = `step ${index}: ${JSON.stringify(proposal.command)} idem=${proposal.idempotency?.key ?? '-'}`;
+    if (predicted !== null) {
+      // Exactly the outcome applying it gave, and it changed nothing.
+      expect(out.result, `${step}: predicted failure`).toEqual({ kind: 'done', outcome: predicted });
+      expect(out.events, `${step}: predicted failure`).toEqual([]);
+      const token = tokenOf(proposal.command);
+      if (token === null || token <= tokenBefore) doomed.push({ command: proposal.command, outcome: predicted });
+    }
+    doomed = checkDoomed(machine, proposal, doomed, step);
 
     expect(normalizeResult(out.result), step).toEqual(normalizeResult(expected));
     expect(resolvedOf(out.events), step).toEqual(model.resolvedNow.map((r) => ({ waitId: r.waitId, outcome: normalize(r.outcome) })));
