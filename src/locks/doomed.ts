@@ -18,13 +18,15 @@
 //   linearizable answer at the read point; a made-up token retried with its
 //   key after a grant reached it would be a guess, which fencing tokens, being
 //   capabilities, allow anyway);
-// - an election term that does not lead: terms are fencing tokens too.
+// - an election term that does not lead: terms are fencing tokens too;
+// - an unknown token id (revoke): ids are random and a revoked token is gone.
 // Each predictor returns exactly the outcome the command's handler would.
 import type { LockCommand, Outcome } from './commands.js';
 import { notLeader } from './elections.js';
 import { findHold } from './lock-queue.js';
 import { notHolder } from './locks.js';
 import { sessionNotFound } from './outcomes.js';
+import { tokenNotFound } from './tokens.js';
 import type { MachineState } from './state.js';
 import { validateCommand } from './validate.js';
 
@@ -47,6 +49,8 @@ const PREDICTORS: { [T in LockCommand['type']]?: Predictor<T> } = {
   'election.campaign': (state, c) => unknownSession(state, c.sessionId),
   'election.proclaim': (state, c) => notLeading(state, c.name, c.term),
   'election.resign': (state, c) => notLeading(state, c.name, c.term),
+  // Token ids are random (the proposer's) and a revoked token never comes back.
+  'token.revoke': (state, c) => (state.tokens.has(c.id) ? null : tokenNotFound(c.id)),
 };
 
 /** The failure applying `command` to `state` would surely answer, now and later; null when it might succeed. */

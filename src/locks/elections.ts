@@ -98,7 +98,7 @@ function campaign(cx: Applying, c: CommandOf<'election.campaign'>): ApplyResult 
   }
   if (waits.size >= WAITS_MAX) return done(errorOutcome('limit_exceeded', `at most ${WAITS_MAX} waits in all`));
   election.candidates.push({ waitId, sessionId: c.sessionId, value: c.value, waitMs: c.waitMs });
-  waits.set(waitId, { kind: 'election', name: c.name, idempotencyKey: cx.idempotencyKey });
+  waits.set(waitId, { kind: 'election', name: c.name, idempotencyKey: cx.idempotencyKey, tokenId: cx.tokenId });
   session.waitIds.add(waitId);
   cx.emit({ type: 'election.queued', index: cx.index, name: c.name, waitId, sessionId: c.sessionId, waitMs: c.waitMs });
   return { kind: 'queued', waitId };

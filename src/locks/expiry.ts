@@ -16,26 +16,37 @@ export const expiryCommands: CommandHandlers<'wait.cancel' | 'expire'> = {
 };
 
 function cancelWaits(cx: Applying, c: CommandOf<'wait.cancel'>): Outcome {
-  const { state } = cx;
   let cancelled = 0;
   for (const waitId of c.waitIds) {
-    const ref = state.waits.get(waitId);
-    if (!ref) continue; // granted, resolved or never known: a no-op
-    cancelled++;
-    if (ref.kind === 'lock') {
-      const lock = lockOf(state, ref.name);
-      takeLockWaiter(cx, lock, lock.waiters.findIndex((w) => w.waitId === waitId));
-      cx.resolveWait(waitId, ref, ok(notAcquiredBody(lock.name, lock)));
-      // The cancelled waiter may have blocked the ones behind it (e.g. exclusive ahead of shared).
-      grantWaiters(cx, lock);
-    } else {
-      const election = electionOf(state, ref.name);
-      takeCandidate(cx, election, election.candidates.findIndex((w) => w.waitId === waitId));
-      assert(election.leader !== null, `election ${ref.name} with candidates has no leader`);
-      cx.resolveWait(waitId, ref, ok({ elected: false, leader: { ...election.leader } }));
-    }
+    // Granted, resolved or never known: a no-op. Else it answers what it would have at its deadline.
+    if (withdrawWait(cx, waitId, null)) cancelled++;
   }
   return ok({ cancelled });
+}
+
+/**
+ * Takes a queued wait out of its queue and resolves it: with `outcome`, or
+ * (null) with what a wait that ran out answers — not acquired / not elected,
+ * with the state as it is. The waiters behind it may be granted now. False if
+ * the wait is not queued (granted, resolved or never known).
+ */
+export function withdrawWait(cx: Applying, waitId: string, outcome: Outcome | null): boolean {
+  const { state } = cx;
+  const ref = state.waits.get(waitId);
+  if (!ref) return false;
+  if (ref.kind === 'lock') {
+    const lock = lockOf(state, ref.name);
+    takeLockWaiter(cx, lock, lock.waiters.findIndex((w) => w.waitId === waitId));
+    cx.resolveWait(waitId, ref, outcome ?? ok(notAcquiredBody(lock.name, lock)));
+    // The withdrawn waiter may have blocked the ones behind it (e.g. exclusive ahead of shared).
+    grantWaiters(cx, lock);
+  } else {
+    const election = electionOf(state, ref.name);
+    takeCandidate(cx, election, election.candidates.findIndex((w) => w.waitId === waitId));
+    assert(election.leader !== null, `election ${ref.name} with candidates has no leader`);
+    cx.resolveWait(waitId, ref, outcome ?? ok({ elected: false, leader: { ...election.leader } }));
+  }
+  return true;
 }
 
 function expire(cx: Applying, c: CommandOf<'expire'>): Outcome {

@@ -57,3 +57,15 @@ export const IDEMPOTENCY_RECORDS_MAX = IDEMPOTENCY_KEYED_WRITES_PER_SECOND * (ID
 /** Page size bounds for the list queries. */
 export const LIST_LIMIT_DEFAULT = 100;
 export const LIST_LIMIT_MAX = 1_000;
+
+/** Tokens in the replicated state (the root token is not one of them). */
+export const TOKENS_MAX = 1_000;
+export const TOKEN_NAME_CHARS_MAX = 128;
+/** A token's name prefixes: 1..32 of them, each the start of a name. */
+export const TOKEN_PREFIXES_MAX = 32;
+/** A prefix is the start of a name: it obeys the name rule (1-256 characters, a letter or digit first). */
+export const PREFIX_PATTERN = NAME_PATTERN;
+/** Token ids are made by the proposer: 16 hex digits. */
+export const TOKEN_ID_PATTERN = /^[0-9a-f]{16}$/;
+/** The SHA-256 of a secret, lower-case hex. */
+export const SECRET_HASH_PATTERN = /^[0-9a-f]{64}$/;

@@ -74,7 +74,7 @@ function acquire(cx: Applying, c: CommandOf<'lock.acquire'>): ApplyResult {
     value: c.value,
     waitMs: c.waitMs,
   });
-  waits.set(waitId, { kind: 'lock', name: c.name, idempotencyKey: cx.idempotencyKey });
+  waits.set(waitId, { kind: 'lock', name: c.name, idempotencyKey: cx.idempotencyKey, tokenId: cx.tokenId });
   session?.waitIds.add(waitId);
   cx.emit({ type: 'queued', index: cx.index, name: c.name, waitId, sessionId: c.sessionId, waitMs: c.waitMs });
   return { kind: 'queued', waitId };

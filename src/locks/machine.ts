@@ -21,6 +21,8 @@ import { lockCommands } from './locks.js';
 import { errorOutcome, invalidArgument } from './outcomes.js';
 import { LockQueries } from './queries.js';
 import { sessionCommands } from './sessions.js';
+import { revokedOutcome, tokenCommands } from './tokens.js';
+import { ROOT_PRINCIPAL, ROOT_TOKEN_ID, type Principal } from './permissions.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import { emptyState } from './state.js';
 import { IDEMPOTENCY_FULL_MESSAGE } from './idempotency.js';
@@ -34,6 +36,7 @@ const HANDLERS: CommandHandlers<LockCommand['type']> = {
   ...lockCommands,
   ...electionCommands,
   ...expiryCommands,
+  ...tokenCommands,
 };
 
 function execute(cx: Applying, command: LockCommand): ApplyResult {
@@ -81,6 +84,10 @@ export class LockMachine extends LockQueries implements StateMachine<ApplyResult
     const { state } = this;
     state.maxNowMs = Math.max(state.maxNowMs, proposal.nowMs);
     state.idempotency.prune(state.maxNowMs);
+    // A revocation takes effect at its index: a command of that token applied
+    // after it is refused (and recorded nowhere), whichever node let it in.
+    const principal = this.principalOf(proposal.auth ?? null);
+    if (principal === 'revoked') return { result: done(revokedOutcome()), events: [] };
     const idem = proposal.idempotency ?? null;
     if (idem !== null) {
       const found = state.idempotency.lookup(idem.key, idem.method, idem.path);
@@ -101,7 +108,7 @@ export class LockMachine extends LockQueries implements StateMachine<ApplyResult
           break;
       }
     }
-    const cx = new Applying(state, index, idem?.key ?? null);
+    const cx = new Applying(state, index, idem?.key ?? null, principal);
     const badCommand = validateCommand(proposal.command);
     const result = badCommand ? done(invalidArgument(badCommand)) : execute(cx, proposal.command);
     if (idem !== null) {
@@ -115,6 +122,14 @@ export class LockMachine extends LockQueries implements StateMachine<ApplyResult
       );
     }
     return { result, events: cx.events };
+  }
+
+  /** Whom a command acts for: null when auth is off (or the leader's own command), 'revoked' when its token is gone. */
+  private principalOf(auth: { tokenId: string } | null): Principal | null | 'revoked' {
+    if (auth === null) return null;
+    if (auth.tokenId === ROOT_TOKEN_ID) return ROOT_PRINCIPAL;
+    const token = this.state.tokens.get(auth.tokenId);
+    return token === undefined ? 'revoked' : { id: token.id, name: token.name, role: token.role, prefixes: token.prefixes };
   }
 
   snapshot(): Uint8Array {

@@ -4,6 +4,9 @@
 import { assert } from './applying.js';
 import type { LockCommand, Outcome } from './commands.js';
 import { surelyFails } from './doomed.js';
+import { maySee, type Principal } from './permissions.js';
+import { sessionNames } from './sessions.js';
+import { tokenView, type TokenView } from './tokens.js';
 import type { IdempotencyLookup } from './idempotency.js';
 import { LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX } from './limits.js';
 import { findHold, lockOf } from './lock-queue.js';
@@ -43,28 +46,46 @@ export class LockQueries {
     return logIndex(this.state.applied);
   }
 
-  getSession(sessionId: string, deadlines: Deadlines = FULL_TTL): SessionView | null {
+  /**
+   * A session by id (the id is a capability: any token that may read gets
+   * it), showing `viewer` only the holds and waits on names it may see.
+   */
+  getSession(sessionId: string, deadlines: Deadlines = FULL_TTL, viewer: Principal | null = null): SessionView | null {
     const session = this.state.sessions.get(sessionId);
-    return session ? this.sessionViewOf(session, deadlines) : null;
+    return session ? this.sessionViewOf(session, deadlines, viewer) : null;
   }
 
-  private sessionViewOf(session: SessionState, deadlines: Deadlines): SessionView {
+  private sessionViewOf(session: SessionState, deadlines: Deadlines, viewer: Principal | null): SessionView {
+    const seen = (name: string) => viewer === null || maySee(viewer, name);
     const holds: SessionView['holds'] = [];
     for (const name of session.heldLocks) {
+      if (!seen(name)) continue;
       const hold = lockOf(this.state, name).holders.find((h) => h.sessionId === session.sessionId)!;
       holds.push({ kind: 'lock', name, fencingToken: hold.fencingToken });
     }
     for (const name of session.ledElections) {
-      holds.push({ kind: 'election', name, fencingToken: electionOf(this.state, name).leader!.term });
+      if (seen(name)) holds.push({ kind: 'election', name, fencingToken: electionOf(this.state, name).leader!.term });
     }
-    const waits = [...session.waitIds].map((id) => this.state.waits.get(id)!.name);
+    const waits = [...session.waitIds].map((id) => this.state.waits.get(id)!.name).filter(seen);
     return sessionView(session, holds, waits, deadlines);
   }
 
+  /**
+   * Which sessions `viewer` lists (http-api.md: "a list shows only what the
+   * token may see"; sessions have no name): a token without prefixes sees
+   * them all; one with prefixes sees those it created and those that hold,
+   * lead or wait for a name it may see (their ids are on those names anyway).
+   */
+  private listsSession(viewer: Principal | null, session: SessionState): boolean {
+    if (viewer === null || viewer.role === 'admin' || viewer.prefixes.length === 0) return true;
+    if (session.createdBy === viewer.id) return true;
+    return sessionNames(this.state, session).some((name) => maySee(viewer, name));
+  }
+
   /** Sessions in id order; `after` is the last id of the previous page. */
-  listSessions(limit?: number, after?: string, deadlines: Deadlines = FULL_TTL): { sessions: SessionView[]; next?: string } {
-    const { keys, next } = page(this.state.sessions.keys(), limit, after);
-    const sessions = keys.map((id) => this.sessionViewOf(this.state.sessions.get(id)!, deadlines));
+  listSessions(limit?: number, after?: string, deadlines: Deadlines = FULL_TTL, viewer: Principal | null = null): { sessions: SessionView[]; next?: string } {
+    const { keys, next } = page(this.state.sessions.keys(), limit, after, (id) => this.listsSession(viewer, this.state.sessions.get(id)!));
+    const sessions = keys.map((id) => this.sessionViewOf(this.state.sessions.get(id)!, deadlines, viewer));
     return next === undefined ? { sessions } : { sessions, next };
   }
 
@@ -73,9 +94,9 @@ export class LockQueries {
     return lockView(name, this.state.locks.get(name), deadlines);
   }
 
-  /** Locks with holders, waiters or a lock-delay, in name order. */
-  listLocks(prefix = '', limit?: number, after?: string, deadlines: Deadlines = FULL_TTL): { locks: LockListItem[]; next?: string } {
-    const { keys, next } = page(this.state.locks.keys(), limit, after, (name) => name.startsWith(prefix));
+  /** Locks with holders, waiters or a lock-delay, in name order; only names `viewer` may see. */
+  listLocks(prefix = '', limit?: number, after?: string, deadlines: Deadlines = FULL_TTL, viewer: Principal | null = null): { locks: LockListItem[]; next?: string } {
+    const { keys, next } = page(this.state.locks.keys(), limit, after, (name) => name.startsWith(prefix) && (viewer === null || maySee(viewer, name)));
     const locks = keys.map((name) => lockListItem(this.state.locks.get(name)!, deadlines));
     return next === undefined ? { locks } : { locks, next };
   }
@@ -115,6 +136,29 @@ export class LockQueries {
   /** The failure `command` would surely answer if applied now or later (doomed.ts); null when it might succeed. */
   surelyFails(command: LockCommand): Outcome | null {
     return surelyFails(this.state, command);
+  }
+
+  // ---- tokens (tokens.ts) ----
+
+  /** The token whose secret hashes to `secretHash`, as a principal; null if there is none (unknown or revoked). */
+  principalByHash(secretHash: string): Principal | null {
+    const token = this.state.tokens.findByHash(secretHash);
+    return token === undefined ? null : { id: token.id, name: token.name, role: token.role, prefixes: [...token.prefixes] };
+  }
+
+  /** The stored hash of token `id`, for the constant-time comparison after a lookup. */
+  tokenSecretHash(id: string): string | null {
+    return this.state.tokens.get(id)?.secretHash ?? null;
+  }
+
+  /** Whether token `id` exists now (not revoked). */
+  hasToken(id: string): boolean {
+    return this.state.tokens.has(id);
+  }
+
+  /** Every token, in creation order, without hashes. */
+  listTokens(): TokenView[] {
+    return [...this.state.tokens.values()].map(tokenView);
   }
 
   /** The largest fencing token or term granted so far. */

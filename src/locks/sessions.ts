@@ -7,7 +7,8 @@ import { collectElection, electionOf, promoteCandidate, takeCandidate } from './
 import { SESSIONS_MAX } from './limits.js';
 import { grantWaiters, lockOf, removeHold, takeLockWaiter } from './lock-queue.js';
 import { created, errorOutcome, invalidArgument, ok, sessionNotFound } from './outcomes.js';
-import type { SessionState } from './state.js';
+import { refusedNames } from './permissions.js';
+import type { MachineState, SessionState } from './state.js';
 
 export const sessionCommands: CommandHandlers<'session.create' | 'session.delete'> = {
   'session.create': (cx, c) => done(createSession(cx, c)),
@@ -23,6 +24,7 @@ function createSession(cx: Applying, c: CommandOf<'session.create'>): Outcome {
     ttlMs: c.ttlMs,
     lockDelayMs: c.lockDelayMs,
     name: c.name,
+    createdBy: cx.tokenId,
     heldLocks: new Set(),
     ledElections: new Set(),
     waitIds: new Set(),
@@ -34,8 +36,29 @@ function createSession(cx: Applying, c: CommandOf<'session.create'>): Outcome {
 function deleteSession(cx: Applying, c: CommandOf<'session.delete'>): Outcome {
   const session = cx.state.sessions.get(c.sessionId);
   if (!session) return sessionNotFound(c.sessionId);
+  // A session id is a capability, but deleting one releases what it holds:
+  // like a lock set, that needs the right on every name it holds, leads or
+  // waits for — judged here, on the state the delete is applied to, since a
+  // check before proposing could not see what the session takes meanwhile.
+  if (cx.principal !== null) {
+    const refused = refusedNames(cx.principal, { kind: 'write', names: sessionNames(cx.state, session) });
+    if (refused === null || refused.length > 0) {
+      return errorOutcome('forbidden', `this token may not release what session ${c.sessionId} holds or waits for`, { names: refused ?? [] });
+    }
+  }
   const released = endSession(cx, session, 'deleted');
   return ok({ sessionId: c.sessionId, released });
+}
+
+/** Every name a session holds, leads or waits for, in that order, without repeats. */
+export function sessionNames(state: MachineState, session: SessionState): string[] {
+  const names = new Set<string>([...session.heldLocks, ...session.ledElections]);
+  for (const waitId of session.waitIds) {
+    const ref = state.waits.get(waitId);
+    assert(ref !== undefined, `session wait ${waitId} is unknown`);
+    names.add(ref.name);
+  }
+  return [...names];
 }
 
 /**

@@ -4,9 +4,12 @@
 import { assert } from './applying.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { IdempotencyTable } from './idempotency.js';
+import { TokenTable } from './tokens.js';
 import type { MachineState, SnapshotData } from './state.js';
 
-const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_VERSION = 2;
+/** Version 1 (before tokens) is still read: no tokens, sessions and waits of no token. */
+const READABLE_VERSIONS: ReadonlySet<number> = new Set([1, 2]);
 
 export function encodeSnapshot(state: MachineState): Uint8Array {
   const data: SnapshotData = {
@@ -19,6 +22,7 @@ export function encodeSnapshot(state: MachineState): Uint8Array {
       ttlMs: s.ttlMs,
       lockDelayMs: s.lockDelayMs,
       name: s.name,
+      createdBy: s.createdBy,
       heldLocks: [...s.heldLocks],
       ledElections: [...s.ledElections],
       waitIds: [...s.waitIds],
@@ -27,6 +31,7 @@ export function encodeSnapshot(state: MachineState): Uint8Array {
     elections: [...state.elections.values()],
     waits: [...state.waits.entries()],
     idempotency: state.idempotency.toArray(),
+    tokens: state.tokens.toArray(),
   };
   return encodeValue(data);
 }
@@ -34,7 +39,7 @@ export function encodeSnapshot(state: MachineState): Uint8Array {
 /** The state a snapshot taken at Raft index `index` holds. */
 export function decodeSnapshot(bytes: Uint8Array, index: number, idempotencyRecordsMax?: number): MachineState {
   const data = decodeValue(bytes) as SnapshotData;
-  assert(data?.version === SNAPSHOT_VERSION, `unknown lock snapshot version ${String(data?.version)}`);
+  assert(READABLE_VERSIONS.has(data?.version), `unknown lock snapshot version ${String(data?.version)}`);
   // The machine sees only normal entries; a Raft snapshot may be taken at a
   // no-op or config entry after the last of them. Keep the machine's own
   // applied index so that a restored replica is byte-identical to one that
@@ -44,15 +49,16 @@ export function decodeSnapshot(bytes: Uint8Array, index: number, idempotencyReco
     sessions: new Map(
       data.sessions.map((s) => [
         s.sessionId,
-        { ...s, heldLocks: new Set(s.heldLocks), ledElections: new Set(s.ledElections), waitIds: new Set(s.waitIds) },
+        { ...s, createdBy: s.createdBy ?? null, heldLocks: new Set(s.heldLocks), ledElections: new Set(s.ledElections), waitIds: new Set(s.waitIds) },
       ]),
     ),
     locks: new Map(data.locks.map((l) => [l.name, l])),
     elections: new Map(data.elections.map((e) => [e.name, e])),
-    waits: new Map(data.waits),
+    waits: new Map(data.waits.map(([id, ref]) => [id, { ...ref, tokenId: ref.tokenId ?? null }])),
     lastToken: data.lastToken,
     maxNowMs: data.maxNowMs,
     idempotency: IdempotencyTable.fromArray(data.idempotency, idempotencyRecordsMax),
+    tokens: TokenTable.fromArray(data.tokens ?? []),
     applied: data.appliedIndex,
   };
 }

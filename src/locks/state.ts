@@ -4,6 +4,7 @@
 // keep that order, so every replica (and every restored copy) iterates alike.
 import type { LockMode } from './commands.js';
 import { IdempotencyTable } from './idempotency.js';
+import { TokenTable, type TokenState } from './tokens.js';
 
 /** The whole replicated state: what a snapshot holds (snapshot.ts). */
 export interface MachineState {
@@ -17,6 +18,8 @@ export interface MachineState {
   /** The largest proposal nowMs seen: the monotonic clock that ages idempotency records. */
   maxNowMs: number;
   idempotency: IdempotencyTable;
+  /** The tokens of the replicated state (not the root token: it is each node's configuration). */
+  tokens: TokenTable;
   /** The index of the last command applied (or restored). */
   applied: number;
 }
@@ -30,6 +33,7 @@ export function emptyState(idempotencyRecordsMax?: number): MachineState {
     lastToken: 0,
     maxNowMs: 0,
     idempotency: new IdempotencyTable(idempotencyRecordsMax),
+    tokens: new TokenTable(),
     applied: 0,
   };
 }
@@ -39,6 +43,8 @@ export interface SessionState {
   ttlMs: number;
   lockDelayMs: number;
   name: string;
+  /** The token that created it (null: auth was off): a token with prefixes lists the sessions it made. */
+  createdBy: string | null;
   /** Names of locks this session holds (in grant order). */
   heldLocks: Set<string>;
   /** Names of elections this session leads. */
@@ -119,6 +125,8 @@ export interface WaitRef {
   name: string;
   /** The Idempotency-Key of the command that queued it: its record is filled in when the wait resolves. */
   idempotencyKey: string | null;
+  /** The token of the request waiting (null: auth off): revoking it ends the wait with 401. */
+  tokenId: string | null;
 }
 
 export interface IdempotencyRecord {
@@ -134,7 +142,8 @@ export interface IdempotencyRecord {
 
 /** Snapshot form: arrays instead of Maps and Sets, order preserved. */
 export interface SnapshotData {
-  version: 1;
+  /** 2: tokens, sessions' createdBy, waits' tokenId. A version 1 snapshot reads as having none. */
+  version: 1 | 2;
   appliedIndex: number;
   lastToken: number;
   maxNowMs: number;
@@ -147,4 +156,5 @@ export interface SnapshotData {
   elections: ElectionState[];
   waits: Array<[string, WaitRef]>;
   idempotency: IdempotencyRecord[];
+  tokens?: TokenState[];
 }

@@ -19,7 +19,13 @@ import {
   SESSION_TTL_MS_MIN,
   VALUE_CHARS_MAX,
   WAIT_MS_MAX,
+  PREFIX_PATTERN,
+  SECRET_HASH_PATTERN,
+  TOKEN_ID_PATTERN,
+  TOKEN_NAME_CHARS_MAX,
+  TOKEN_PREFIXES_MAX,
 } from './limits.js';
+import { ROLES } from './permissions.js';
 
 type Check = string | null;
 
@@ -81,6 +87,12 @@ function stringArray(field: string, v: unknown, each: (field: string, v: unknown
     if (bad) return bad;
   }
   return null;
+}
+
+/** A token's prefixes: 0..TOKEN_PREFIXES_MAX starts of names (none: every name). */
+function prefixes(v: unknown): Check {
+  if (!Array.isArray(v) || v.length > TOKEN_PREFIXES_MAX) return `prefixes must be an array of at most ${TOKEN_PREFIXES_MAX}`;
+  return stringArray('prefixes', v, (field, p) => (typeof p === 'string' && PREFIX_PATTERN.test(p) ? null : `${field} must each match ${PREFIX_PATTERN.source}`));
 }
 
 function first(...checks: Array<() => Check>): Check {
@@ -146,6 +158,17 @@ export function validateCommand(command: unknown): Check {
         () => name('name', c.name),
         () => token('term', c.term),
       );
+    case 'token.create':
+      return first(
+        () => (typeof c.id === 'string' && TOKEN_ID_PATTERN.test(c.id) ? null : `id must match ${TOKEN_ID_PATTERN.source}`),
+        () => str('name', c.name, TOKEN_NAME_CHARS_MAX, 1),
+        () => ((ROLES as readonly unknown[]).includes(c.role) ? null : `role must be one of ${ROLES.join(', ')}`),
+        () => prefixes(c.prefixes),
+        () => (c.role === 'admin' && Array.isArray(c.prefixes) && c.prefixes.length > 0 ? 'an admin token may do everything: it takes no prefixes' : null),
+        () => (typeof c.secretHash === 'string' && SECRET_HASH_PATTERN.test(c.secretHash) ? null : 'secretHash must be 64 lower-case hex digits'),
+      );
+    case 'token.revoke':
+      return typeof c.id === 'string' && c.id.length >= 1 && c.id.length <= ID_CHARS_MAX ? null : `id must be a string of 1..${ID_CHARS_MAX} characters`;
     case 'wait.cancel':
       return first(
         () => stringArray('waitIds', c.waitIds, id),
@@ -171,6 +194,8 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 export function validateEnvelope(proposal: unknown): Check {
   if (!isObject(proposal)) return 'proposal must be an object';
   if (typeof proposal.nowMs !== 'number' || !Number.isFinite(proposal.nowMs)) return 'nowMs must be a finite number';
+  const auth = proposal.auth as LockProposal['auth'];
+  if (auth !== null && auth !== undefined && (!isObject(auth) || id('auth.tokenId', auth.tokenId) !== null)) return 'auth must be null or {tokenId}';
   const idem = proposal.idempotency as LockProposal['idempotency'] | undefined;
   if (idem === null || idem === undefined) return null;
   if (!isObject(idem)) return 'idempotency must be an object or null';

@@ -6,7 +6,8 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { ServerContext } from './context.js';
 import { ApiError } from './errors.js';
 import { sendApiError } from './error-handler.js';
-import { bearerTokenMatches, OPEN_PATHS } from './auth.js';
+import { installAccess } from './access.js';
+import { installAudit } from './audit.js';
 import { APPLIED_INDEX_HEADER, INDEX_HEADER, LEADER_HEADER, NODE_HEADER } from './answer.js';
 import { closeBodySchema } from './closed-bodies.js';
 import { clusterRoutes } from './routes/cluster.js';
@@ -70,11 +71,9 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
   const started = new WeakMap<object, number>();
   app.addHook('onRequest', async (request) => {
     started.set(request, ctx.clock.monotonicMs());
-    // Auth first: a request without the token learns nothing and changes nothing.
-    if (ctx.authToken !== null && !OPEN_PATHS.has(targetPath(request.url)) && !bearerTokenMatches(request.headers.authorization, ctx.authToken)) {
-      throw new ApiError('unauthorized', 'the bearer token is missing or wrong: send "Authorization: Bearer <token>"');
-    }
   });
+  installAccess(app, ctx);
+  installAudit(app, ctx.logger);
   app.addHook('onSend', async (_request, reply, payload) => {
     if (reply.statusCode === 401) {
       // A request without a valid token learns nothing about the cluster: not
@@ -114,7 +113,7 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
       },
     },
   });
-  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/docs/json', { schema: { hide: true }, config: { access: { kind: 'any' } } }, async () => app.swagger());
 
   await app.register(healthRoutes, { ctx });
   await app.register(metricsRoutes, { ctx });

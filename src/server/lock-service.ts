@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ApplyResult, LockCommand, LockProposal, Outcome } from '../locks/commands.js';
 import { IDEMPOTENCY_FULL_MESSAGE } from '../locks/idempotency.js';
+import type { Principal } from '../locks/permissions.js';
 import { NotLeaderError, OutcomeUnknownError } from '../node/api.js';
 import { type Answer, INDEX_HEADER } from './answer.js';
 import type { ServerContext } from './context.js';
@@ -26,6 +27,8 @@ export interface IdempotencyInfo {
 
 export interface ExecuteOptions {
   idempotency: IdempotencyInfo | null;
+  /** The token the request acts as (null: auth off): carried in the proposal, re-checked when applied. */
+  principal?: Principal | null;
   /** Fires when the client went away: a queued wait is cancelled ('abandoned'). */
   signal: AbortSignal;
 }
@@ -160,7 +163,8 @@ export class LockService {
     const early = waitId !== null ? this.waits.join(waitId) : null;
     let applied: { index: number; result: unknown };
     try {
-      applied = await this.propose({ command, nowMs: this.ctx.clock.wallMs(), idempotency: options.idempotency });
+      const auth = options.principal ? { tokenId: options.principal.id } : null;
+      applied = await this.propose({ command, nowMs: this.ctx.clock.wallMs(), idempotency: options.idempotency, auth });
     } catch (error) {
       if (waitId !== null) this.waits.leave(waitId);
       throw error;

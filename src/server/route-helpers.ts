@@ -11,6 +11,7 @@ import { leaderOnly, unavailableError } from './forward.js';
 import { IDEMPOTENCY_KEY_PATTERN } from './limits.js';
 import type { IdempotencyInfo, LockService } from './lock-service.js';
 import { targetPath } from './target.js';
+import { recheckPrincipal } from './access.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
@@ -44,7 +45,7 @@ export function writeRoute(
   build: () => LockCommand,
 ): Promise<FastifyReply> {
   const idempotency = idempotencyOf(request);
-  return leaderOnly(ctx, request, reply, { waitMs }, (signal) => service.execute(build(), { idempotency, signal }));
+  return leaderOnly(ctx, request, reply, { waitMs }, (signal) => service.execute(build(), { idempotency, signal, principal: request.principal }));
 }
 
 function isStale(request: FastifyRequest): boolean {
@@ -68,6 +69,8 @@ export async function readRoute(ctx: ServerContext, request: FastifyRequest, rep
       if ((error as { code?: string }).code === 'not_leader') throw error;
       throw unavailableError(ctx, 'could not confirm leadership for a linearizable read in time');
     }
+    // Every revocation committed before this request arrived is applied by now.
+    recheckPrincipal(ctx, request);
     reply.header(INDEX_HEADER, String(ctx.machine.appliedIndex()));
     return read();
   });

@@ -29,9 +29,13 @@ export class Harness {
   nowMs = NOW_MS;
   private waitSeq = 0;
 
+  /** The token the next commands act as (null: auth off). */
+  actingAs: string | null = null;
+
   run(command: LockCommand, idempotency: LockProposal['idempotency'] = null): ApplyOutput {
     this.index += 1;
-    return this.machine.applyProposal(this.index, { command, nowMs: this.nowMs, idempotency });
+    const auth = this.actingAs === null ? null : { tokenId: this.actingAs };
+    return this.machine.applyProposal(this.index, { command, nowMs: this.nowMs, idempotency, auth });
   }
 
   /** Runs and expects a finished command; returns its outcome. */

@@ -260,6 +260,10 @@ export class Model {
         this.promote(c.name);
         return ok({ resigned: true });
       }
+      case 'token.create':
+      case 'token.revoke':
+        // Tokens have their own model (test/locks/tokens.test.ts); this one is about locks.
+        throw new Error(`${c.type} is not modelled here`);
       case 'wait.cancel': {
         let cancelled = 0;
         for (const id of c.waitIds) {

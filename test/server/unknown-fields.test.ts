@@ -24,6 +24,8 @@ const VALID: Record<string, unknown> = {
   'POST /v1/cluster/members': { id: 'n9', apiUrl: 'http://127.0.0.1:1', peerUrl: '127.0.0.1:2' },
   'DELETE /v1/cluster/members/:id': {},
   'POST /v1/cluster/leadership': {},
+  'POST /v1/auth/tokens': { name: 't', role: 'reader' },
+  'DELETE /v1/auth/tokens/:id': {},
 };
 
 function concrete(url: string): string {
