@@ -28,6 +28,9 @@ import type {
   SessionCreateOptions,
   SessionInfo,
   SessionList,
+  TokenCreated,
+  TokenInfo,
+  TokenRole,
 } from './types.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
@@ -250,5 +253,30 @@ export class Client {
   /** Hand leadership to `to` (or to the most up-to-date follower). */
   transferLeadership(to?: string): Promise<{ leader?: string; [k: string]: unknown }> {
     return this.body({ method: 'POST', path: '/v1/cluster/leadership', body: to === undefined ? {} : { to }, retry: 'unsafe' });
+  }
+
+  // ---- tokens (admin), whoami (any token) ----
+
+  /**
+   * A new token; keep `secret`, it is never shown again. Not retried once it
+   * may have reached a node (a retry could make two): on a timeout, list the
+   * tokens and revoke a stray one.
+   */
+  createToken(token: { name: string; role: TokenRole; prefixes?: string[] }): Promise<TokenCreated> {
+    return this.body({ method: 'POST', path: '/v1/auth/tokens', body: token, retry: 'unsafe' });
+  }
+
+  listTokens(opts?: ReadOptions): Promise<{ tokens: TokenInfo[] }> {
+    return this.body({ method: 'GET', path: `/v1/auth/tokens${readQuery(opts)}`, retry: 'idempotent', signal: opts?.signal });
+  }
+
+  /** Once committed the token can no longer act on any node; its long-polls and streams end with 401. */
+  revokeToken(id: string): Promise<{ revoked: true }> {
+    return this.body({ method: 'DELETE', path: `/v1/auth/tokens/${seg(id)}`, retry: 'unsafe' });
+  }
+
+  /** What this client's token may do. */
+  whoami(opts?: { signal?: AbortSignal }): Promise<TokenInfo> {
+    return this.body({ method: 'GET', path: '/v1/auth/whoami', retry: 'idempotent', signal: opts?.signal });
   }
 }

@@ -130,6 +130,22 @@ export interface ClusterInfo {
   members: ClusterMember[];
 }
 
+export type TokenRole = 'admin' | 'writer' | 'reader';
+
+/** A token as the API shows it: never its secret. */
+export interface TokenInfo {
+  id: string;
+  name: string;
+  role: TokenRole;
+  /** Names it may touch start with one of these; empty: every name. */
+  prefixes: string[];
+}
+
+/** The answer to createToken: the only time the secret is shown. */
+export interface TokenCreated extends TokenInfo {
+  secret: string;
+}
+
 export interface ReadOptions {
   /** 'stale' answers from the node's local state (not linearizable). */
   consistency?: 'linearizable' | 'stale';
