@@ -4,9 +4,11 @@
 import { assert } from './applying.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { IdempotencyTable } from './idempotency.js';
-import type { MachineState, SnapshotData } from './state.js';
+import { countQueuedPlaces, type MachineState, type SnapshotData } from './state.js';
 
-const SNAPSHOT_VERSION = 1;
+/** 2: lock sets (lockSets). A version 1 snapshot (before sets) reads as one with no set waiting. */
+const SNAPSHOT_VERSION = 2;
+const SNAPSHOT_VERSIONS_READ = new Set([1, 2]);
 
 export function encodeSnapshot(state: MachineState): Uint8Array {
   const data: SnapshotData = {
@@ -26,6 +28,7 @@ export function encodeSnapshot(state: MachineState): Uint8Array {
     locks: [...state.locks.values()],
     elections: [...state.elections.values()],
     waits: [...state.waits.entries()],
+    lockSets: [...state.lockSets.values()],
     idempotency: state.idempotency.toArray(),
   };
   return encodeValue(data);
@@ -34,13 +37,13 @@ export function encodeSnapshot(state: MachineState): Uint8Array {
 /** The state a snapshot taken at Raft index `index` holds. */
 export function decodeSnapshot(bytes: Uint8Array, index: number): MachineState {
   const data = decodeValue(bytes) as SnapshotData;
-  assert(data?.version === SNAPSHOT_VERSION, `unknown lock snapshot version ${String(data?.version)}`);
+  assert(SNAPSHOT_VERSIONS_READ.has(data?.version), `unknown lock snapshot version ${String(data?.version)}`);
   // The machine sees only normal entries; a Raft snapshot may be taken at a
   // no-op or config entry after the last of them. Keep the machine's own
   // applied index so that a restored replica is byte-identical to one that
   // applied the same commands (sim finding F5).
   assert(data.appliedIndex <= index, `lock snapshot applied at ${data.appliedIndex} is ahead of its Raft snapshot index ${index}`);
-  return {
+  const state: MachineState = {
     sessions: new Map(
       data.sessions.map((s) => [
         s.sessionId,
@@ -50,9 +53,13 @@ export function decodeSnapshot(bytes: Uint8Array, index: number): MachineState {
     locks: new Map(data.locks.map((l) => [l.name, l])),
     elections: new Map(data.elections.map((e) => [e.name, e])),
     waits: new Map(data.waits),
+    lockSets: new Map((data.lockSets ?? []).map((set) => [set.waitId, set])),
     lastToken: data.lastToken,
     maxNowMs: data.maxNowMs,
     idempotency: IdempotencyTable.fromArray(data.idempotency),
     applied: data.appliedIndex,
+    queuedPlaces: 0,
   };
+  state.queuedPlaces = countQueuedPlaces(state);
+  return state;
 }

@@ -291,6 +291,8 @@ export class Model {
         for (const name of c.lockDelays) if (this.delays.delete(name)) { this.grantWaiters(name); lockDelays++; }
         return ok({ expired: { sessions, holds, lockDelays } });
       }
+      default:
+        throw new Error(`model: ${c.type} not modelled yet`);
     }
   }
 }
