@@ -83,6 +83,7 @@ export function grantSet(cx: Applying, set: LockSetWait): string[] {
       continue;
     }
     const lock = lockOf(state, entry.name);
+    assert(placeOf(lock, set.waitId) === 0, `lock set ${set.waitId} granted ${entry.name} while not first in its line`);
     removePlace(cx, lock, 0);
     holds.push({ name: entry.name, hold: grant(cx, lock, { ...set, mode: entry.mode }) });
     granted.push(entry.name);

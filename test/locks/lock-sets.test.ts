@@ -7,8 +7,6 @@ import { WAITERS_PER_LOCK_MAX } from '../../src/locks/limits.js';
 import { logIndex } from '../../src/raft/types.js';
 import { acquireSetCmd, errorCode, Harness, holderTokens, outcomeOf, resolved } from './harness.js';
 
-const body = (out: { body: unknown }) => out.body as Record<string, unknown>;
-
 describe('lock sets: all or nothing', () => {
   it('a free set is granted at once, one token per lock in the order asked, strictly increasing', () => {
     const h = new Harness();
