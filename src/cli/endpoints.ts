@@ -2,8 +2,7 @@
 // LOCKSTEP_ENDPOINTS), building a Client, and turning SDK errors into
 // messages that say what to do next.
 
-import { Client } from '../client/client.js';
-import { LockstepError } from '../client/errors.js';
+import { Client, LockstepError } from 'lockstep-client';
 import { FlagValueError, UserError } from './command.js';
 import type { FlagSpecs } from './flags.js';
 

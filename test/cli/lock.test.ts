@@ -29,7 +29,8 @@ describe('lockstep lock', () => {
 
   it('sends SIGTERM to CMD when the hold is lost, and exits with its status', async () => {
     const mark = join(mkdtempSync(join(tmpdir(), 'lockstep-lock-')), 'started');
-    const script = `trap "echo got-term; exit 42" TERM; touch ${mark}; echo started; while true; do sleep 0.05; done`;
+    // 'started' is printed before the mark appears: the TERM the mark lets loose cannot overtake it.
+    const script = `trap "echo got-term; exit 42" TERM; echo started; touch ${mark}; while true; do sleep 0.05; done`;
     const run = runCli(['lock', 'job', '--ttl-ms', '1000', '--endpoints', api.url, '--', 'sh', '-c', script]);
     // Once CMD runs (with its trap set), the server starts refusing keepalives: the session is gone.
     // Generous: process start-up under tsx on a loaded machine can take seconds.

@@ -1,8 +1,8 @@
 // The SDK against the real HTTP server (one in-memory node): request shapes,
 // error codes, idempotency, long-poll waits, SSE watch and observe.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from '../../src/client/client.js';
-import { isLockstepError, LockstepError } from '../../src/client/errors.js';
+import { Client } from '../../packages/client/src/client.js';
+import { isLockstepError, LockstepError } from '../../packages/client/src/errors.js';
 import { closedPort } from '../cli/fake-api.js';
 import { startLiveServer, type LiveServer } from './live-server.js';
 

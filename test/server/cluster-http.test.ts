@@ -5,9 +5,10 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SseReader, until } from './net.js';
-import { type Cluster, type ClusterNode, startCluster } from './real-cluster.js';
+import { type Cluster, type ClusterNode, startCluster, PORT_BLOCK } from './real-cluster.js';
 
-const BASE_PORT = 18000 + (process.pid % 40) * 20;
+// Each file its own half of 18000-18799, so the two never share a port.
+const BASE_PORT = 18000 + (process.pid % 20) * PORT_BLOCK;
 
 let cluster: Cluster;
 beforeAll(async () => {

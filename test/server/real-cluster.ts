@@ -1,5 +1,5 @@
 // A real 3-node cluster of `lockstep serve` processes on 127.0.0.1 (ports
-// 18000-18999), for the HTTP black-box tests. Runs the CLI from source with
+// 18000-18999, a block of PORT_BLOCK per cluster), for the HTTP black-box tests. Runs the CLI from source with
 // tsx so that it never tests a stale build.
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -38,17 +38,26 @@ async function clusterView(url: string): Promise<{ leader: string | null } | nul
   }
 }
 
-/** Node i (1-based) gets API port base+i and peer port base+100+i. */
+/**
+ * Ports one cluster takes from its base: API base+1.., peer base+11... Blocks
+ * of this size never overlap (peer ports at base+100 did: one file's peer
+ * ports were another's API ports whenever their bases were 100 apart).
+ */
+export const PORT_BLOCK = 20;
+const PEER_OFFSET = 10;
+
+/** Node i (1-based) gets API port base+i and peer port base+10+i. */
 export async function startCluster(basePort: number, size = 3): Promise<Cluster> {
-  if (basePort < 18000 || basePort + 100 + size > 18999) throw new Error(`base port ${basePort} outside 18000-18999`);
+  if (size >= PEER_OFFSET) throw new Error(`at most ${PEER_OFFSET - 1} nodes per port block`);
+  if (basePort < 18000 || basePort + PORT_BLOCK > 18999) throw new Error(`base port ${basePort} outside 18000-18999`);
   const dir = mkdtempSync(join(tmpdir(), 'lockstep-server-'));
-  const peers = Array.from({ length: size }, (_, i) => `n${i + 1}=127.0.0.1:${basePort + 101 + i}`).join(',');
+  const peers = Array.from({ length: size }, (_, i) => `n${i + 1}=127.0.0.1:${basePort + PEER_OFFSET + 1 + i}`).join(',');
   const nodes: ClusterNode[] = [];
   for (let i = 0; i < size; i++) {
     const id = `n${i + 1}`;
     const proc = spawn(
       process.execPath,
-      ['--import', 'tsx', MAIN, 'serve', '--id', id, '--api', `127.0.0.1:${basePort + 1 + i}`, '--peer', `127.0.0.1:${basePort + 101 + i}`, '--peers', peers, '--data', join(dir, id), '--log-level', 'warn', '--heartbeat-ms', '50', '--election-ms', '500'],
+      ['--import', 'tsx', MAIN, 'serve', '--id', id, '--api', `127.0.0.1:${basePort + 1 + i}`, '--peer', `127.0.0.1:${basePort + PEER_OFFSET + 1 + i}`, '--peers', peers, '--data', join(dir, id), '--log-level', 'warn', '--heartbeat-ms', '50', '--election-ms', '500'],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
     const node: ClusterNode = { id, url: `http://127.0.0.1:${basePort + 1 + i}`, proc, alive: true };

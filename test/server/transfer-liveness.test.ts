@@ -5,9 +5,10 @@
 // silent (no ticks, no HTTP answers). It must keep answering.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Cluster, startCluster } from './real-cluster.js';
+import { type Cluster, startCluster, PORT_BLOCK } from './real-cluster.js';
 
-const BASE_PORT = 18000 + ((process.pid + 13) % 40) * 20;
+// Each file its own half of 18000-18799, so the two never share a port.
+const BASE_PORT = 18000 + (20 + (process.pid % 20)) * PORT_BLOCK;
 /** Requests sent to the leader while the transfer is pending, one every REQUEST_GAP_MS. */
 const REQUESTS = 15;
 const REQUEST_GAP_MS = 20;

@@ -6,9 +6,7 @@
 // item 18), resign at exit and exit with CMD's status.
 
 import { hostname } from 'node:os';
-import { WAIT_MS_MAX_PER_REQUEST } from '../../client/hold.js';
-import type { LeaseEndedError } from '../../client/lease.js';
-import type { Session } from '../../client/session.js';
+import { WAIT_MS_MAX_PER_REQUEST, type LeaseEndedError, type Session } from 'lockstep-client';
 import { UserError, type CliCommand } from '../command.js';
 import { interruptSignal, nameAndCommand, runWhileHeld } from '../child.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';

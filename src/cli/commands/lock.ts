@@ -7,9 +7,7 @@
 // server, correctness.md item 18), releases at exit and exits with CMD's status.
 
 import { hostname } from 'node:os';
-import { isLockstepError } from '../../client/errors.js';
-import { acquireWaiting } from '../../client/hold.js';
-import type { LeaseEndedError } from '../../client/lease.js';
+import { isLockstepError, acquireWaiting, type LeaseEndedError } from 'lockstep-client';
 import { UserError, type CliCommand } from '../command.js';
 import { interruptSignal, nameAndCommand, runWhileHeld } from '../child.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
