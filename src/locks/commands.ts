@@ -48,6 +48,22 @@ export type LockCommand =
       value: string | null;
     }
   | { type: 'lock.release'; name: string; fencingToken: number }
+  /**
+   * Several locks at once, all or nothing (lock-sets.ts): 2..64 distinct
+   * names, each with its own mode and limit; the other fields as for one lock.
+   */
+  | {
+      type: 'lockSet.acquire';
+      locks: Array<{ name: string; mode: LockMode; limit: number }>;
+      sessionId: string | null;
+      ttlMs: number | null;
+      waitMs: number;
+      waitId: string | null;
+      owner: string | null;
+      value: string | null;
+    }
+  /** Releases every hold named, or none of them (409 not_holder with the names that do not hold). */
+  | { type: 'lockSet.release'; holds: HoldRef[] }
   | { type: 'lock.extend'; name: string; fencingToken: number; ttlMs: number | null }
   | {
       type: 'election.campaign';

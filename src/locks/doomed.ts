@@ -25,6 +25,7 @@ import type { LockCommand, Outcome } from './commands.js';
 import { notLeader } from './elections.js';
 import { findHold } from './lock-queue.js';
 import { notHolder } from './locks.js';
+import { setNotHolding } from './lock-sets.js';
 import { sessionNotFound } from './outcomes.js';
 import { tokenNotFound } from './tokens.js';
 import type { MachineState } from './state.js';
@@ -47,6 +48,11 @@ const PREDICTORS: { [T in LockCommand['type']]?: Predictor<T> } = {
   'lock.release': (state, c) => notHolding(state, c.name, c.fencingToken),
   'lock.extend': (state, c) => notHolding(state, c.name, c.fencingToken),
   'election.campaign': (state, c) => unknownSession(state, c.sessionId),
+  'lockSet.acquire': (state, c) => unknownSession(state, c.sessionId),
+  // Only when none of its holds holds, each at or below the largest token granted: then the answer (which
+  // names them all) never changes. With some holding, the answer would name more holds once those go.
+  'lockSet.release': (state, c) =>
+    c.holds.every((h) => h.fencingToken <= state.lastToken && findHold(state, h.name, h.fencingToken) === null) ? setNotHolding(state, c.holds) : null,
   'election.proclaim': (state, c) => notLeading(state, c.name, c.term),
   'election.resign': (state, c) => notLeading(state, c.name, c.term),
   // Token ids are random (the proposer's) and a revoked token never comes back.

@@ -5,9 +5,11 @@
 import { type Applying, assert, type CommandHandlers, type CommandOf, done } from './applying.js';
 import type { Outcome } from './commands.js';
 import { electionOf, takeCandidate } from './elections.js';
-import { findHold, grantWaiters, lockOf, removeHold, takeLockWaiter } from './lock-queue.js';
+import { handOver } from './handover.js';
+import { findHold, lockOf, placeOf, removeHold, takeLockWaiter } from './lock-queue.js';
 import { ok } from './outcomes.js';
 import { endSession } from './sessions.js';
+import { blockedBy, blockedViews, setOf, withdrawSet } from './set-wait.js';
 import { notAcquiredBody } from './views.js';
 
 export const expiryCommands: CommandHandlers<'wait.cancel' | 'expire'> = {
@@ -36,10 +38,17 @@ export function withdrawWait(cx: Applying, waitId: string, outcome: Outcome | nu
   if (!ref) return false;
   if (ref.kind === 'lock') {
     const lock = lockOf(state, ref.name);
-    takeLockWaiter(cx, lock, lock.waiters.findIndex((w) => w.waitId === waitId));
+    takeLockWaiter(cx, lock, placeOf(lock, waitId));
     cx.resolveWait(waitId, ref, outcome ?? ok(notAcquiredBody(lock.name, lock)));
     // The withdrawn waiter may have blocked the ones behind it (e.g. exclusive ahead of shared).
-    grantWaiters(cx, lock);
+    handOver(cx, [lock.name]);
+  } else if (ref.kind === 'set') {
+    const set = setOf(state, waitId);
+    // What stood in the way is judged with the set still in line; the views show the lines it leaves.
+    const blocked = blockedBy(state, set);
+    const left = withdrawSet(cx, set);
+    cx.resolveWait(waitId, ref, outcome ?? ok({ acquired: false, blocked: blockedViews(state, blocked) }));
+    handOver(cx, left);
   } else {
     const election = electionOf(state, ref.name);
     takeCandidate(cx, election, election.candidates.findIndex((w) => w.waitId === waitId));
@@ -65,7 +74,7 @@ function expire(cx: Applying, c: CommandOf<'expire'>): Outcome {
     if (!found || found.hold.ttlMs === null) continue; // released meanwhile, or a session hold (ends with its session)
     removeHold(found.lock, found.hold, undefined);
     cx.emit({ type: 'expired', index: cx.index, name: ref.name, fencingToken: ref.fencingToken, sessionId: null });
-    grantWaiters(cx, found.lock);
+    handOver(cx, [ref.name]);
     holds++;
   }
   for (const name of c.lockDelays) {
@@ -73,7 +82,7 @@ function expire(cx: Applying, c: CommandOf<'expire'>): Outcome {
     if (!lock || lock.lockDelayMs === null) continue;
     lock.lockDelayMs = null;
     cx.emit({ type: 'lockDelay.ended', index: cx.index, name });
-    grantWaiters(cx, lock);
+    handOver(cx, [name]);
     lockDelays++;
   }
   return ok({ expired: { sessions, holds, lockDelays } });

@@ -23,8 +23,17 @@ export const HOLDERS_PER_LOCK_MAX = 10_000;
  */
 export const WAITERS_PER_LOCK_MAX = 1_000;
 export const SESSIONS_MAX = 100_000;
-/** Outstanding waits over all names (each one is a deadline the leader keeps). */
+/**
+ * Outstanding waits over all names (each one is a deadline the leader keeps).
+ * A waiting lock set counts as many waits as it has queue places (one per
+ * lock it waits for), so that this also bounds the queue entries of the
+ * whole state (memory, snapshot size, deadlock walks); each place also counts
+ * as one waiter of its lock against WAITERS_PER_LOCK_MAX.
+ */
 export const WAITS_MAX = 100_000;
+/** Distinct names in one lock set (http-api.md "Lock sets": 2..64); also the most holds one set release names. */
+export const LOCK_SET_NAMES_MIN = 2;
+export const LOCK_SET_NAMES_MAX = 64;
 
 export const OWNER_CHARS_MAX = 256;
 export const VALUE_CHARS_MAX = 4_096;

@@ -7,7 +7,7 @@
 //
 // This file is the envelope: decoding, validation, idempotency and the
 // handler table. Each concept's commands are in a file of their own
-// (sessions.ts, locks.ts, elections.ts, expiry.ts), the read side in
+// (sessions.ts, locks.ts, lock-sets.ts, elections.ts, expiry.ts), the read side in
 // queries.ts, the snapshot in snapshot.ts. apply() RETURNS its events; it
 // calls nobody (style.md item 15): src/server/dispatcher.ts hands them on.
 import type { Applied, AppliedCommand, StateMachine } from '../node/state-machine.js';
@@ -17,6 +17,7 @@ import type { ApplyResult, LockCommand, LockEvent, LockProposal } from './comman
 import { decodeProposal } from './codec.js';
 import { electionCommands } from './elections.js';
 import { expiryCommands } from './expiry.js';
+import { lockSetCommands } from './lock-sets.js';
 import { lockCommands } from './locks.js';
 import { errorOutcome, invalidArgument } from './outcomes.js';
 import { LockQueries } from './queries.js';
@@ -34,6 +35,7 @@ export type ApplyOutput = Applied<ApplyResult, LockEvent>;
 const HANDLERS: CommandHandlers<LockCommand['type']> = {
   ...sessionCommands,
   ...lockCommands,
+  ...lockSetCommands,
   ...electionCommands,
   ...expiryCommands,
   ...tokenCommands,

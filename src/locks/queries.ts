@@ -11,6 +11,7 @@ import type { IdempotencyLookup } from './idempotency.js';
 import { LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX } from './limits.js';
 import { findHold, lockOf } from './lock-queue.js';
 import { electionOf } from './elections.js';
+import { placedEntries, setOf } from './set-wait.js';
 import { emptyState, type MachineState, type SessionState } from './state.js';
 import { logIndex, type LogIndex } from '../raft/types.js';
 import {
@@ -66,7 +67,13 @@ export class LockQueries {
     for (const name of session.ledElections) {
       if (seen(name)) holds.push({ kind: 'election', name, fencingToken: electionOf(this.state, name).leader!.term });
     }
-    const waits = [...session.waitIds].map((id) => this.state.waits.get(id)!.name).filter(seen);
+    // A waiting lock set waits on each lock it has a place on.
+    const waits = [...session.waitIds]
+      .flatMap((id) => {
+        const set = this.state.lockSets.get(id);
+        return set ? placedEntries(set).map((e) => e.name) : [this.state.waits.get(id)!.name];
+      })
+      .filter(seen);
     return sessionView(session, holds, waits, deadlines);
   }
 
@@ -193,6 +200,10 @@ export class LockQueries {
   allWaits(): Array<{ waitId: string; waitMs: number }> {
     const out: Array<{ waitId: string; waitMs: number }> = [];
     for (const [waitId, ref] of this.state.waits) {
+      if (ref.kind === 'set') {
+        out.push({ waitId, waitMs: setOf(this.state, waitId).waitMs });
+        continue;
+      }
       const queue = ref.kind === 'lock' ? lockOf(this.state, ref.name).waiters : electionOf(this.state, ref.name).candidates;
       const waiter = queue.find((w) => w.waitId === waitId);
       assert(waiter !== undefined, `wait ${waitId} is not queued on ${ref.name}`);

@@ -5,9 +5,11 @@ import { type Applying, assert, type CommandHandlers, type CommandOf, done } fro
 import type { HoldRef, Outcome } from './commands.js';
 import { collectElection, electionOf, promoteCandidate, takeCandidate } from './elections.js';
 import { SESSIONS_MAX } from './limits.js';
-import { grantWaiters, lockOf, removeHold, takeLockWaiter } from './lock-queue.js';
+import { handOver } from './handover.js';
+import { lockOf, placeOf, removeHold, takeLockWaiter } from './lock-queue.js';
 import { created, errorOutcome, invalidArgument, ok, sessionNotFound } from './outcomes.js';
 import { refusedNames } from './permissions.js';
+import { endSetWait, setOf } from './set-wait.js';
 import type { MachineState, SessionState } from './state.js';
 
 export const sessionCommands: CommandHandlers<'session.create' | 'session.delete'> = {
@@ -56,7 +58,9 @@ export function sessionNames(state: MachineState, session: SessionState): string
   for (const waitId of session.waitIds) {
     const ref = state.waits.get(waitId);
     assert(ref !== undefined, `session wait ${waitId} is unknown`);
-    names.add(ref.name);
+    // A waiting lock set: every name it asked for (its carried holds are held anyway).
+    const set = ref.kind === 'set' ? state.lockSets.get(waitId) : undefined;
+    for (const name of set ? set.locks.map((e) => e.name) : [ref.name]) names.add(name);
   }
   return [...names];
 }
@@ -77,10 +81,14 @@ export function endSession(cx: Applying, session: SessionState, reason: 'deleted
   for (const waitId of [...session.waitIds]) {
     const ref = state.waits.get(waitId);
     assert(ref !== undefined, `session wait ${waitId} is unknown`);
-    session.waitIds.delete(waitId); // the session is no longer in the map, so the take below cannot reach it
+    session.waitIds.delete(waitId); // the session is no longer in the map, so the takes below cannot reach it
+    if (ref.kind === 'set') {
+      for (const name of endSetWait(cx, setOf(state, waitId), sessionNotFound(session.sessionId))) touchedLocks.add(name);
+      continue;
+    }
     if (ref.kind === 'lock') {
       const lock = lockOf(state, ref.name);
-      takeLockWaiter(cx, lock, lock.waiters.findIndex((w) => w.waitId === waitId));
+      takeLockWaiter(cx, lock, placeOf(lock, waitId));
       touchedLocks.add(ref.name);
     } else {
       const election = electionOf(state, ref.name);
@@ -89,7 +97,7 @@ export function endSession(cx: Applying, session: SessionState, reason: 'deleted
     }
     cx.resolveWait(waitId, ref, sessionNotFound(session.sessionId));
   }
-  for (const name of touchedLocks) grantWaiters(cx, lockOf(state, name));
+  handOver(cx, touchedLocks);
   const released: HoldRef[] = [];
   for (const name of [...session.heldLocks]) {
     const lock = lockOf(state, name);
@@ -109,7 +117,7 @@ export function endSession(cx: Applying, session: SessionState, reason: 'deleted
       lock.lockDelayMs = Math.max(lock.lockDelayMs ?? 0, session.lockDelayMs);
       cx.emit({ type: 'lockDelay.started', index: cx.index, name, lockDelayMs: session.lockDelayMs });
     }
-    grantWaiters(cx, lock);
+    handOver(cx, [name]);
   }
   for (const name of [...session.ledElections]) {
     const election = electionOf(state, name);

@@ -5,11 +5,14 @@ import { assert } from './applying.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { IdempotencyTable } from './idempotency.js';
 import { TokenTable } from './tokens.js';
-import type { MachineState, SnapshotData } from './state.js';
+import { countQueuedPlaces, type MachineState, type SnapshotData } from './state.js';
 
-const SNAPSHOT_VERSION = 2;
-/** Version 1 (before tokens) is still read: no tokens, sessions and waits of no token. */
-const READABLE_VERSIONS: ReadonlySet<number> = new Set([1, 2]);
+/**
+ * 3: tokens, sessions' createdBy, waits' tokenId. 2: lock sets. An older
+ * snapshot reads as one with no token and no set waiting.
+ */
+const SNAPSHOT_VERSION = 3;
+const SNAPSHOT_VERSIONS_READ = new Set([1, 2, 3]);
 
 export function encodeSnapshot(state: MachineState): Uint8Array {
   const data: SnapshotData = {
@@ -30,6 +33,7 @@ export function encodeSnapshot(state: MachineState): Uint8Array {
     locks: [...state.locks.values()],
     elections: [...state.elections.values()],
     waits: [...state.waits.entries()],
+    lockSets: [...state.lockSets.values()],
     idempotency: state.idempotency.toArray(),
     tokens: state.tokens.toArray(),
   };
@@ -39,13 +43,13 @@ export function encodeSnapshot(state: MachineState): Uint8Array {
 /** The state a snapshot taken at Raft index `index` holds. */
 export function decodeSnapshot(bytes: Uint8Array, index: number, idempotencyRecordsMax?: number): MachineState {
   const data = decodeValue(bytes) as SnapshotData;
-  assert(READABLE_VERSIONS.has(data?.version), `unknown lock snapshot version ${String(data?.version)}`);
+  assert(SNAPSHOT_VERSIONS_READ.has(data?.version), `unknown lock snapshot version ${String(data?.version)}`);
   // The machine sees only normal entries; a Raft snapshot may be taken at a
   // no-op or config entry after the last of them. Keep the machine's own
   // applied index so that a restored replica is byte-identical to one that
   // applied the same commands (sim finding F5).
   assert(data.appliedIndex <= index, `lock snapshot applied at ${data.appliedIndex} is ahead of its Raft snapshot index ${index}`);
-  return {
+  const state: MachineState = {
     sessions: new Map(
       data.sessions.map((s) => [
         s.sessionId,
@@ -55,10 +59,14 @@ export function decodeSnapshot(bytes: Uint8Array, index: number, idempotencyReco
     locks: new Map(data.locks.map((l) => [l.name, l])),
     elections: new Map(data.elections.map((e) => [e.name, e])),
     waits: new Map(data.waits.map(([id, ref]) => [id, { ...ref, tokenId: ref.tokenId ?? null }])),
+    lockSets: new Map((data.lockSets ?? []).map((set) => [set.waitId, set])),
     lastToken: data.lastToken,
     maxNowMs: data.maxNowMs,
     idempotency: IdempotencyTable.fromArray(data.idempotency, idempotencyRecordsMax),
     tokens: TokenTable.fromArray(data.tokens ?? []),
     applied: data.appliedIndex,
+    queuedPlaces: 0,
   };
+  state.queuedPlaces = countQueuedPlaces(state);
+  return state;
 }

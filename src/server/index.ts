@@ -12,6 +12,7 @@ import { LeaseDriver } from './lease-driver.js';
 import { LockService } from './lock-service.js';
 import { electionRoutes } from './routes/elections.js';
 import { fencingRoutes } from './routes/fencing.js';
+import { lockSetRoutes } from './routes/lock-sets.js';
 import { lockRoutes } from './routes/locks.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { authRoutes } from './routes/auth.js';
@@ -78,6 +79,7 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
     async register(instance) {
       await instance.register(sessionRoutes, { ctx, services });
       await instance.register(lockRoutes, { ctx, services });
+      await instance.register(lockSetRoutes, { ctx, services });
       await instance.register(electionRoutes, { ctx, services });
       await instance.register(fencingRoutes, { ctx });
       await instance.register(authRoutes, { ctx, services });

@@ -118,6 +118,29 @@ describe('a real 3-node cluster over HTTP', () => {
     }
   }, 60_000);
 
+  it('lock sets through followers and the leader: a waiting set keeps its place on every lock and is granted all at once', async () => {
+    const { leader, followers } = await roles();
+    const a = await api(followers[0], 'POST', '/v1/locks/set:a/acquire', { ttlMs: 30_000 });
+    const b = await api(leader, 'POST', '/v1/locks/set:b/acquire', { ttlMs: 30_000 });
+    const set = api(followers[1], 'POST', '/v1/lock-sets/acquire', { locks: [{ name: 'set:a' }, { name: 'set:b' }, { name: 'set:c' }], ttlMs: 30_000, waitMs: 30_000, owner: 'set' }, { 'idempotency-key': 'cluster-set' });
+    await until(async () => (await api(leader, 'GET', '/v1/locks/set:c')).body.waiters.length === 1, 10_000, 'set queued');
+    // set:c is free but the set is first in its line: a single waiter through another node queues behind it.
+    const single = api(followers[0], 'POST', '/v1/locks/set:c/acquire', { ttlMs: 30_000, waitMs: 30_000, owner: 'single' });
+    await until(async () => (await api(leader, 'GET', '/v1/locks/set:c')).body.waiters.length === 2, 10_000, 'single queued');
+    await api(leader, 'POST', '/v1/locks/set:a/release', { fencingToken: a.body.fencingToken });
+    expect((await api(followers[0], 'GET', '/v1/locks/set:a')).body.holders).toEqual([]);
+    await api(followers[1], 'POST', '/v1/locks/set:b/release', { fencingToken: b.body.fencingToken });
+    const granted = await set;
+    expect(granted.body).toMatchObject({ acquired: true, holds: [{ name: 'set:a' }, { name: 'set:b' }, { name: 'set:c' }] });
+    const tokens = granted.body.holds.map((h: { fencingToken: number }) => h.fencingToken);
+    expect(tokens[0]).toBeGreaterThan(b.body.fencingToken);
+    expect(tokens[1]).toBeGreaterThan(tokens[0]);
+    expect(tokens[2]).toBeGreaterThan(tokens[1]);
+    const released = await api(followers[0], 'POST', '/v1/lock-sets/release', { holds: granted.body.holds.map(({ name, fencingToken }: { name: string; fencingToken: number }) => ({ name, fencingToken })) });
+    expect(released.body).toEqual({ released: ['set:a', 'set:b', 'set:c'] });
+    expect((await single).body).toMatchObject({ acquired: true, name: 'set:c' });
+  }, 60_000);
+
   it('a TTL hold expires, and a session expires once its holder stops heartbeating', async () => {
     const { leader, followers } = await roles();
     const ttl = await api(followers[0], 'POST', '/v1/locks/ttl-expiry/acquire', { ttlMs: 1_000 });

@@ -44,6 +44,8 @@ const request: fc.Arbitrary<Req> = fc.oneof(
   name.map((n): Req => ({ method: 'POST', url: `/v1/elections/${n}/campaign`, body: { sessionId: 'gone', value: 'v' }, kind: 'lock', write: true, names: [n] })),
   name.map((n): Req => ({ method: 'POST', url: `/v1/elections/${n}/resign`, body: { term: 1 }, kind: 'lock', write: true, names: [n] })),
   name.map((n): Req => ({ method: 'GET', url: `/v1/elections/${n}`, kind: 'lock', write: false, names: [n] })),
+  fc.uniqueArray(name, { minLength: 2, maxLength: 3 }).map((ns): Req => ({ method: 'POST', url: '/v1/lock-sets/acquire', body: { locks: ns.map((n) => ({ name: n })), ttlMs: 5_000 }, kind: 'lock', write: true, names: ns })),
+  fc.uniqueArray(name, { minLength: 1, maxLength: 3 }).map((ns): Req => ({ method: 'POST', url: '/v1/lock-sets/release', body: { holds: ns.map((n) => ({ name: n, fencingToken: 1 })) }, kind: 'lock', write: true, names: ns })),
   fc.constant<Req>({ method: 'POST', url: '/v1/sessions', body: {}, kind: 'session', write: true, names: [] }),
   fc.constant<Req>({ method: 'DELETE', url: '/v1/sessions/gone', kind: 'session', write: true, names: [] }),
   fc.constant<Req>({ method: 'POST', url: '/v1/sessions/gone/keepalive', kind: 'session', write: true, names: [] }),

@@ -91,6 +91,12 @@ describe('tokens', () => {
     expect(h.node.proposals).toHaveLength(written);
     const inside = await h.call('POST', '/v1/locks/b:1/acquire', { ttlMs: 5_000 }, bearer(writer.secret));
     expect(inside.status).toBe(200);
+    // A lock set needs the right on every name in it.
+    const set = await h.call('POST', '/v1/lock-sets/acquire', { locks: [{ name: 'a:9' }, { name: 'c:9' }, { name: 'd:9' }], ttlMs: 5_000 }, bearer(writer.secret));
+    expect(set.status).toBe(403);
+    expect(set.body.error.names).toEqual(['c:9', 'd:9']);
+    expect((await h.call('POST', '/v1/lock-sets/acquire', { locks: [{ name: 'a:9' }, { name: 'b:9' }], ttlMs: 5_000 }, bearer(writer.secret))).status).toBe(200);
+    expect((await h.call('POST', '/v1/lock-sets/release', { holds: [{ name: 'c:1', fencingToken: 1 }] }, bearer(writer.secret))).status).toBe(403);
     for (const [method, url, body] of [
       ['POST', '/v1/cluster/leadership', {}],
       ['POST', '/v1/cluster/members', { id: 'n9', apiUrl: 'http://127.0.0.1:1', peerUrl: '127.0.0.1:2' }],

@@ -25,6 +25,8 @@ const VALID: Record<string, unknown> = {
   'DELETE /v1/cluster/members/:id': {},
   'POST /v1/cluster/leadership': {},
   'POST /v1/auth/tokens': { name: 't', role: 'reader' },
+  'POST /v1/lock-sets/acquire': { locks: [{ name: 'a' }, { name: 'b' }], ttlMs: 5_000 },
+  'POST /v1/lock-sets/release': { holds: [{ name: 'a', fencingToken: 1 }] },
   'DELETE /v1/auth/tokens/:id': {},
 };
 
@@ -74,6 +76,9 @@ describe('unknown body fields', () => {
 
   it('nested objects are closed too (lock-set items, member bodies)', async () => {
     h = await makeHarness();
+    const item = await h.call('POST', '/v1/lock-sets/acquire', { locks: [{ name: 'a' }, { name: 'b', Mode: 'shared' }], ttlMs: 5_000 });
+    expect(item.status).toBe(400);
+    expect(item.body.error.field).toBe('locks.1.Mode');
     const res = await h.call('POST', '/v1/cluster/members', { id: 'n9', apiUrl: 'http://127.0.0.1:1', peerUrl: '127.0.0.1:2', voter: true, Voter: false });
     expect(res.status).toBe(400);
     expect(res.body.error.field).toBe('Voter');

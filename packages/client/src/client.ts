@@ -10,14 +10,18 @@ import { systemClock, type Clock } from './clock.js';
 import { LockstepError } from './errors.js';
 import { Election, type ElectOptions } from './election.js';
 import { withLock, type LockHold, type WithLockOptions } from './hold.js';
+import { withLocks, type LockSetHold, type WithLocksOptions } from './hold-set.js';
 import { HttpEngine, type HttpResult, type RequestSpec } from './http.js';
 import { Session, type SessionOptions } from './session.js';
 import { eventStream, parseEventData, type StreamOptions } from './stream.js';
 import type {
   AcquireOptions,
   AcquireResult,
+  AcquireSetOptions,
+  AcquireSetResult,
   CampaignResult,
   ClusterInfo,
+  SetLock,
   ElectionInfo,
   ElectionLeader,
   LockInfo,
@@ -196,6 +200,30 @@ export class Client {
 
   withLock<T>(name: string, opts: WithLockOptions, fn: (hold: LockHold) => Promise<T> | T): Promise<T> {
     return withLock(this, name, opts, fn);
+  }
+
+  // ---- lock sets ----
+
+  /** Several locks at once, all or nothing; with waitMs, waiting in line on all of them (one place each). */
+  acquireSet(body: AcquireSetOptions, call: CallOptions = {}): Promise<AcquireSetResult> {
+    return this.body({ method: 'POST', path: '/v1/lock-sets/acquire', body, retry: 'keyed', waitMs: body.waitMs ?? 0, signal: call.signal });
+  }
+
+  /** Releases every hold named, or none (409 not_holder with `names`: those that do not hold). */
+  releaseSet(holds: Array<{ name: string; fencingToken: number }>): Promise<{ released: string[] }> {
+    return this.body({ method: 'POST', path: '/v1/lock-sets/release', body: { holds }, retry: 'keyed' });
+  }
+
+  /**
+   * Take the locks as one set (all or nothing, waiting in line), run `fn`
+   * while they are held, release them all. `set.signal` fires before any of
+   * them can have ended on the server; `set.fencingToken(name)` goes to the
+   * resource each one protects.
+   *
+   *   await client.withLocks(['acct:1', 'acct:2'], { ttlMs: 30_000, waitMs: 10_000 }, async (set) => { ... });
+   */
+  withLocks<T>(locks: ReadonlyArray<string | SetLock>, opts: WithLocksOptions, fn: (set: LockSetHold) => Promise<T> | T): Promise<T> {
+    return withLocks(this, locks, opts, fn);
   }
 
   // ---- elections ----
