@@ -3,7 +3,7 @@
 // tsx so that it never tests a stale build.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,9 +28,9 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-async function clusterView(url: string): Promise<{ leader: string | null } | null> {
+async function clusterView(url: string, headers: Record<string, string>): Promise<{ leader: string | null } | null> {
   try {
-    const res = await fetch(`${url}/v1/cluster`, { signal: AbortSignal.timeout(1_000) });
+    const res = await fetch(`${url}/v1/cluster`, { headers, signal: AbortSignal.timeout(1_000) });
     if (res.status !== 200) return null;
     return (await res.json()) as { leader: string | null };
   } catch {
@@ -46,18 +46,31 @@ async function clusterView(url: string): Promise<{ leader: string | null } | nul
 export const PORT_BLOCK = 20;
 const PEER_OFFSET = 10;
 
+export interface ClusterOptions {
+  /** Auth on: the root token, handed to every node in a 0600 file (serve --auth-token-file). */
+  authToken?: string;
+}
+
 /** Node i (1-based) gets API port base+i and peer port base+10+i. */
-export async function startCluster(basePort: number, size = 3): Promise<Cluster> {
+export async function startCluster(basePort: number, size = 3, options: ClusterOptions = {}): Promise<Cluster> {
   if (size >= PEER_OFFSET) throw new Error(`at most ${PEER_OFFSET - 1} nodes per port block`);
   if (basePort < 18000 || basePort + PORT_BLOCK > 18999) throw new Error(`base port ${basePort} outside 18000-18999`);
   const dir = mkdtempSync(join(tmpdir(), 'lockstep-server-'));
   const peers = Array.from({ length: size }, (_, i) => `n${i + 1}=127.0.0.1:${basePort + PEER_OFFSET + 1 + i}`).join(',');
   const nodes: ClusterNode[] = [];
+  const auth: string[] = [];
+  const headers: Record<string, string> = {};
+  if (options.authToken !== undefined) {
+    const file = join(dir, 'root-token');
+    writeFileSync(file, `${options.authToken}\n`, { mode: 0o600 });
+    auth.push('--auth-token-file', file);
+    headers.authorization = `Bearer ${options.authToken}`;
+  }
   for (let i = 0; i < size; i++) {
     const id = `n${i + 1}`;
     const proc = spawn(
       process.execPath,
-      ['--import', 'tsx', MAIN, 'serve', '--id', id, '--api', `127.0.0.1:${basePort + 1 + i}`, '--peer', `127.0.0.1:${basePort + PEER_OFFSET + 1 + i}`, '--peers', peers, '--data', join(dir, id), '--log-level', 'warn', '--heartbeat-ms', '50', '--election-ms', '500'],
+      ['--import', 'tsx', MAIN, 'serve', '--id', id, '--api', `127.0.0.1:${basePort + 1 + i}`, '--peer', `127.0.0.1:${basePort + PEER_OFFSET + 1 + i}`, '--peers', peers, '--data', join(dir, id), '--log-level', 'warn', '--heartbeat-ms', '50', '--election-ms', '500', ...auth],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
     const node: ClusterNode = { id, url: `http://127.0.0.1:${basePort + 1 + i}`, proc, alive: true };
@@ -73,7 +86,7 @@ export async function startCluster(basePort: number, size = 3): Promise<Cluster>
       let found: ClusterNode | null = null;
       await until(async () => {
         const live = nodes.filter((n) => n.alive);
-        const views = await Promise.all(live.map((n) => clusterView(n.url)));
+        const views = await Promise.all(live.map((n) => clusterView(n.url, headers)));
         const leaders = new Set(views.map((v) => v?.leader ?? null));
         const [leader] = [...leaders];
         if (leaders.size !== 1 || leader === null) return false;
