@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SseReader, until } from './net.js';
-import { type Cluster, type ClusterNode, startCluster, PORT_BLOCK } from './real-cluster.js';
+import { api, type Cluster, type ClusterNode, type Res, startCluster, PORT_BLOCK } from './real-cluster.js';
 
 // Each file its own half of 18000-18799, so the two never share a port.
 const BASE_PORT = 18000 + (process.pid % 20) * PORT_BLOCK;
@@ -18,29 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop();
 });
-
-interface Res {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-async function api(node: ClusterNode, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Res> {
-  const res = await fetch(`${node.url}${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal,
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // metrics
-  }
-  return { status: res.status, body: parsed, headers: res.headers };
-}
 
 async function roles(): Promise<{ leader: ClusterNode; followers: ClusterNode[] }> {
   const leader = await cluster.leader();

@@ -110,3 +110,27 @@ export async function startCluster(basePort: number, size = 3, options: ClusterO
   };
   return cluster;
 }
+
+export interface Res {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+/** One JSON request to a node; the body parsed when it is JSON (metrics and SSE are text). */
+export async function api(node: ClusterNode, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Res> {
+  const res = await fetch(`${node.url}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.js';
 import { SseReader, until } from './net.js';
-import { type Cluster, type ClusterNode, PORT_BLOCK, startCluster } from './real-cluster.js';
+import { api, type Cluster, type ClusterNode, PORT_BLOCK, startCluster } from './real-cluster.js';
 
 // 18800-18979: apart from the other real-cluster files' blocks.
 const BASE_PORT = 18800 + (process.pid % 9) * PORT_BLOCK;
@@ -27,28 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop();
 });
-
-interface Res {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-async function api(node: ClusterNode, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res> {
-  const res = await fetch(`${node.url}${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, body: parsed, headers: res.headers };
-}
 
 describe('the Security section on a real 3-node cluster', () => {
   it('every node answers 401 without a valid token, naming neither itself nor the leader; the probes stay open', async () => {
