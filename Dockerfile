@@ -9,8 +9,11 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY packages/client/package.json packages/client/tsconfig.json packages/client/tsconfig.build.json ./packages/client/
+COPY packages/client/src ./packages/client/src
 COPY src ./src
-# `npm ci` runs `prepare`, which compiles src/ to dist/.
+# `npm ci` runs `prepare`, which compiles the SDK workspace (packages/client)
+# and then src/ to dist/.
 RUN npm ci && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -19,6 +22,9 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# node_modules/lockstep-client is the workspace's symlink to packages/client.
+COPY --from=build /app/packages/client/package.json ./packages/client/
+COPY --from=build /app/packages/client/dist ./packages/client/dist
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

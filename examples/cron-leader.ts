@@ -18,7 +18,7 @@
 
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { Client, type Leadership } from '../src/client/index.js';
+import { Client, type Leadership } from 'lockstep-client';
 
 export const ELECTION_NAME = 'cron:nightly-report';
 

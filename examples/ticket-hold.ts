@@ -15,7 +15,7 @@
 //      even for a careless or paused one.)
 
 import { pathToFileURL } from 'node:url';
-import { Client, isLockstepError } from '../src/client/index.js';
+import { Client, isLockstepError } from 'lockstep-client';
 import { OrderStore, StaleTokenError } from './order-store.js';
 
 export const TICKET_HOLD_TTL_MS = 10 * 60_000;

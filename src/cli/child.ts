@@ -86,12 +86,19 @@ export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
 }
 
 /**
- * `lockstep lock|elect NAME -- CMD [ARGS...]`: the NAME and the command,
- * or a usage error that shows the corrected command line.
+ * `lockstep elect NAME -- CMD [ARGS...]`, `lockstep lock NAME [NAME...] --
+ * CMD [ARGS...]`: the NAMEs and the command, or a usage error that shows the
+ * corrected command line.
  */
-export function nameAndCommand(word: string, positionals: string[], rest: string[]): { name: string; command: string[] } {
-  if (positionals.length > 1 && rest.length === 0) throw new UsageError(`put the command after --: lockstep ${word} ${positionals[0]} -- ${positionals.slice(1).join(' ')}`);
-  if (positionals.length !== 1) throw new UsageError(`${word} needs exactly one NAME: lockstep ${word} NAME -- CMD [ARGS...]`);
-  if (rest.length === 0) throw new UsageError(`${word} needs a command after --: lockstep ${word} NAME -- CMD [ARGS...]`);
-  return { name: positionals[0], command: rest };
+export function namesAndCommand(word: string, positionals: string[], rest: string[], namesMax = 1): { names: string[]; command: string[] } {
+  const shape = namesMax > 1 ? 'NAME [NAME...]' : 'NAME';
+  if (positionals.length > 1 && rest.length === 0) {
+    const several = namesMax > 1 ? ` (several NAMEs go before it: lockstep ${word} ${shape} -- CMD [ARGS...])` : '';
+    throw new UsageError(`put the command after --: lockstep ${word} ${positionals[0]} -- ${positionals.slice(1).join(' ')}${several}`);
+  }
+  if (positionals.length < 1 || positionals.length > namesMax) {
+    throw new UsageError(`${word} needs ${namesMax > 1 ? `1..${namesMax} NAMEs` : 'exactly one NAME'}: lockstep ${word} ${shape} -- CMD [ARGS...]`);
+  }
+  if (rest.length === 0) throw new UsageError(`${word} needs a command after --: lockstep ${word} ${shape} -- CMD [ARGS...]`);
+  return { names: positionals, command: rest };
 }

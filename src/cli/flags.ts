@@ -38,15 +38,22 @@ export interface BooleanFlag extends FlagBase {
   default?: boolean;
 }
 
-export type FlagSpec = StringFlag | NumberFlag | BooleanFlag;
+/** A flag that may be given several times (`--prefix a: --prefix b:`); from the environment, comma-separated. */
+export interface ListFlag extends FlagBase {
+  type: 'list';
+}
+
+export type FlagSpec = StringFlag | NumberFlag | BooleanFlag | ListFlag;
 export type FlagSpecs = Record<string, FlagSpec>;
 
 type ValueOf<F extends FlagSpec> = F extends NumberFlag
   ? number
   : F extends BooleanFlag
     ? boolean
-    : string;
-type IsPresent<F extends FlagSpec> = F extends BooleanFlag
+    : F extends ListFlag
+      ? string[]
+      : string;
+type IsPresent<F extends FlagSpec> = F extends BooleanFlag | ListFlag
   ? true
   : F extends { required: true }
     ? true
@@ -123,9 +130,9 @@ export function parseCommandLine<S extends FlagSpecs>(
   const own = dashDash === -1 ? argv : argv.slice(0, dashDash);
   const rest = dashDash === -1 ? [] : argv.slice(dashDash + 1);
 
-  const parseArgsOptions: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  const parseArgsOptions: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const [flag, spec] of Object.entries(specs)) {
-    parseArgsOptions[flag] = { type: spec.type === 'boolean' ? 'boolean' : 'string' };
+    parseArgsOptions[flag] = { type: spec.type === 'boolean' ? 'boolean' : 'string', ...(spec.type === 'list' ? { multiple: true } : {}) };
     if (spec.short) parseArgsOptions[flag].short = spec.short;
   }
   let parsed: ReturnType<typeof parseArgs>;
@@ -145,11 +152,16 @@ export function parseCommandLine<S extends FlagSpecs>(
     throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
   }
 
-  const values: Record<string, string | number | boolean> = {};
+  const values: Record<string, string | number | boolean | string[]> = {};
   for (const [flag, spec] of Object.entries(specs)) {
     const fromFlag = parsed.values[flag];
     const envVar = envName(flag);
     const fromEnv = env[envVar];
+    if (spec.type === 'list') {
+      const list = Array.isArray(fromFlag) ? fromFlag.filter((x): x is string => typeof x === 'string') : (fromEnv ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+      values[flag] = list;
+      continue;
+    }
     if (Array.isArray(fromFlag)) throw new UsageError(`--${flag} given more than once`);
     if (spec.type === 'boolean') {
       if (typeof fromFlag === 'boolean') values[flag] = fromFlag;
@@ -182,8 +194,9 @@ export function describeFlags(specs: FlagSpecs): string {
   const rows = Object.entries(specs).map(([flag, spec]) => {
     const left = `  ${spec.short ? `-${spec.short}, ` : ''}--${flag}${spec.type === 'boolean' ? '' : ` <${spec.type === 'number' ? 'n' : 'value'}>`}`;
     const notes: string[] = [];
+    if (spec.type === 'list') notes.push('repeatable; env comma-separated');
     if ('required' in spec && spec.required) notes.push('required');
-    if (spec.default !== undefined && spec.type !== 'boolean') notes.push(`default ${spec.default}`);
+    if ('default' in spec && spec.default !== undefined && spec.type !== 'boolean') notes.push(`default ${spec.default}`);
     if (spec.type === 'string' && spec.choices) notes.push(`one of ${spec.choices.join('|')}`);
     notes.push(`env ${envName(flag)}`);
     return { left, right: `${spec.description ?? ''} (${notes.join('; ')})`.trim() };

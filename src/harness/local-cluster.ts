@@ -3,7 +3,7 @@
 // --peers (a joiner lists only the others), kill / stop / restart, and
 // leader discovery through GET /v1/cluster. Polling waits on real processes
 // (there is no clock to inject into another process); they are bounded.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type CliEntry, type ServeExit, type ServeFlags, type ServeOutput, ServeProcess, STOP_GRACE_MS } from './serve-process.js';
@@ -26,9 +26,15 @@ export interface LocalClusterOptions {
   dataDir?: string;
   /** Flags every node gets (serve's defaults otherwise). */
   flags?: Omit<ServeFlags, 'id' | 'api' | 'peer' | 'peers' | 'data'>;
+  /**
+   * Auth on: the root token, handed to every node in <dir>/root-token (mode
+   * 0600, serve --auth-token-file); the harness's own requests carry it.
+   */
+  authToken?: string;
   cli?: CliEntry;
   nodeArgs?: string[];
-  env?: Record<string, string>;
+  /** Added to (undefined: removed from) each node's environment. */
+  env?: Record<string, string | undefined>;
   output?: ServeOutput;
 }
 
@@ -63,6 +69,8 @@ export class LocalCluster {
   readonly nodes: LocalNode[];
   readonly dir: string;
   private readonly ownsDir: boolean;
+  /** Headers the harness's own requests carry (the root token when auth is on). */
+  readonly headers: Record<string, string> = {};
   /** --peers of each node as last started (the initial voters it was given). */
   private readonly voters = new Map<string, string[]>();
 
@@ -70,6 +78,14 @@ export class LocalCluster {
     this.ownsDir = options.dataDir === undefined;
     this.dir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'lockstep-cluster-'));
     const peerOffset = options.peerPortOffset ?? 100;
+    if (peerOffset < options.size) throw new Error(`peer port offset ${peerOffset} overlaps the API ports of ${options.size} nodes`);
+    let authTokenFile: string | undefined;
+    if (options.authToken !== undefined) {
+      mkdirSync(this.dir, { recursive: true });
+      authTokenFile = path.join(this.dir, 'root-token');
+      writeFileSync(authTokenFile, `${options.authToken}\n`, { mode: 0o600 });
+      this.headers.authorization = `Bearer ${options.authToken}`;
+    }
     this.nodes = Array.from({ length: options.size }, (_, k) => {
       const id = `n${k + 1}`;
       const node: LocalNode = {
@@ -83,6 +99,7 @@ export class LocalCluster {
       node.process = new ServeProcess({
         flags: () => ({
           ...options.flags,
+          ...(authTokenFile === undefined ? {} : { authTokenFile }),
           id,
           api: `127.0.0.1:${node.apiPort}`,
           peer: `127.0.0.1:${node.peerPort}`,
@@ -139,7 +156,7 @@ export class LocalCluster {
 
   async view(id: string): Promise<ClusterView | null> {
     try {
-      const res = await fetch(`${this.url(id)}/v1/cluster`, { signal: AbortSignal.timeout(VIEW_TIMEOUT_MS) });
+      const res = await fetch(`${this.url(id)}/v1/cluster`, { headers: this.headers, signal: AbortSignal.timeout(VIEW_TIMEOUT_MS) });
       return res.ok ? ((await res.json()) as ClusterView) : null;
     } catch {
       return null;
@@ -177,6 +194,11 @@ export class LocalCluster {
       options.timeoutMs ?? LEADER_WAIT_MS,
       () => `a leader every running node agrees on\n${this.tail()}`,
     );
+  }
+
+  /** The agreed leader once every running node also answers /readyz. */
+  async leader(timeoutMs = LEADER_WAIT_MS): Promise<LocalNode> {
+    return this.node(await this.waitForLeader({ timeoutMs, ready: true }));
   }
 
   /** Until `id` has applied at least `index`. */

@@ -24,7 +24,12 @@ export interface ServeFlags {
   logLevel?: LogLevel;
   clusterId?: string;
   snapshotEvery?: number;
-  authToken?: string;
+  /**
+   * The root token's file (serve --auth-token-file): auth is on. Never the
+   * token itself on the command line, where any user of the machine reads it
+   * in /proc/<pid>/cmdline.
+   */
+  authTokenFile?: string;
 }
 
 export function serveArgs(f: ServeFlags): string[] {
@@ -34,7 +39,7 @@ export function serveArgs(f: ServeFlags): string[] {
   if (f.logLevel !== undefined) args.push('--log-level', f.logLevel);
   if (f.clusterId !== undefined) args.push('--cluster-id', f.clusterId);
   if (f.snapshotEvery !== undefined) args.push('--snapshot-every', String(f.snapshotEvery));
-  if (f.authToken !== undefined) args.push('--auth-token', f.authToken);
+  if (f.authTokenFile !== undefined) args.push('--auth-token-file', f.authTokenFile);
   return args;
 }
 
@@ -68,7 +73,8 @@ export interface ServeProcessOptions {
   cli?: CliEntry;
   /** Node's own flags before the script, e.g. --cpu-prof. */
   nodeArgs?: string[];
-  env?: Record<string, string>;
+  /** Added to (undefined: removed from) this process's environment. */
+  env?: Record<string, string | undefined>;
   output?: ServeOutput;
   /** An IPC channel: the node stops when this process dies, even by SIGKILL (`cluster up`). */
   stopWithParent?: boolean;
@@ -143,10 +149,9 @@ export class ServeProcess {
     }
     if (this.options.stopWithParent) stdio.push('ipc');
     this.options.onStart?.();
-    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), ...commandOf(this.options.cli ?? 'dist'), ...serveArgs(flags)], {
-      stdio,
-      env: { ...process.env, ...this.options.env, ...(this.options.stopWithParent ? { [PARENT_WATCH_ENV]: '1' } : {}) },
-    });
+    const env: NodeJS.ProcessEnv = { ...process.env, ...this.options.env, ...(this.options.stopWithParent ? { [PARENT_WATCH_ENV]: '1' } : {}) };
+    for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
+    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), ...commandOf(this.options.cli ?? 'dist'), ...serveArgs(flags)], { stdio, env });
     if (ownedFd !== null) closeSync(ownedFd);
     this.starts += 1;
     this.expectingExit = false;

@@ -4,6 +4,7 @@
 // machine returns its events with the result (style.md item 15: return,
 // don't broadcast).
 import type { ApplyResult, LockCommand, LockEvent, Outcome } from './commands.js';
+import type { Principal } from './permissions.js';
 import type { MachineState, WaitRef } from './state.js';
 
 export type CommandOf<T extends LockCommand['type']> = Extract<LockCommand, { type: T }>;
@@ -31,7 +32,14 @@ export class Applying {
     readonly index: number,
     /** The Idempotency-Key of the command: a wait it queues fills the key's record when it resolves. */
     readonly idempotencyKey: string | null,
+    /** Whom the command acts for, as of this index (null: auth off, or the leader's own command). */
+    readonly principal: Principal | null = null,
   ) {}
+
+  /** The token id recorded with what this command creates (a session, a wait). */
+  get tokenId(): string | null {
+    return this.principal?.id ?? null;
+  }
 
   emit(event: LockEvent): void {
     this.events.push(event);

@@ -13,6 +13,8 @@
 // proposing leader's wall clock, used only to age idempotency records and
 // for display, never to end a lease.
 
+import type { Role } from './permissions.js';
+
 export type LockMode = 'exclusive' | 'shared';
 
 export interface HoldRef {
@@ -46,6 +48,22 @@ export type LockCommand =
       value: string | null;
     }
   | { type: 'lock.release'; name: string; fencingToken: number }
+  /**
+   * Several locks at once, all or nothing (lock-sets.ts): 2..64 distinct
+   * names, each with its own mode and limit; the other fields as for one lock.
+   */
+  | {
+      type: 'lockSet.acquire';
+      locks: Array<{ name: string; mode: LockMode; limit: number }>;
+      sessionId: string | null;
+      ttlMs: number | null;
+      waitMs: number;
+      waitId: string | null;
+      owner: string | null;
+      value: string | null;
+    }
+  /** Releases every hold named, or none of them (409 not_holder with the names that do not hold). */
+  | { type: 'lockSet.release'; holds: HoldRef[] }
   | { type: 'lock.extend'; name: string; fencingToken: number; ttlMs: number | null }
   | {
       type: 'election.campaign';
@@ -57,6 +75,14 @@ export type LockCommand =
     }
   | { type: 'election.proclaim'; name: string; term: number; value: string }
   | { type: 'election.resign'; name: string; term: number }
+  /**
+   * A token of the replicated state (http-api.md "Tokens and roles"). The
+   * secret never enters the log: the proposer makes it and sends only its
+   * SHA-256 (tokens.ts).
+   */
+  | { type: 'token.create'; id: string; name: string; role: Role; prefixes: string[]; secretHash: string }
+  /** Revokes a token: it can no longer act, and its queued waits answer 401 in this same command. */
+  | { type: 'token.revoke'; id: string }
   /** Waits that ran out (reason 'timeout') or whose HTTP request went away ('abandoned'). A wait already granted is left alone. */
   | { type: 'wait.cancel'; waitIds: string[]; reason: 'timeout' | 'abandoned' }
   /**
@@ -78,6 +104,13 @@ export interface LockProposal {
   nowMs: number;
   /** Present when the request carried an Idempotency-Key. */
   idempotency: { key: string; method: string; path: string } | null;
+  /**
+   * The token the request acted as, when auth is on (absent or null: auth off,
+   * or a command the leader makes itself, such as `expire`). A command whose
+   * token was revoked before it is applied is refused (401), so a revocation
+   * takes effect at one point of the log on every replica.
+   */
+  auth?: { tokenId: string } | null;
 }
 
 /**
@@ -128,5 +161,7 @@ export type LockEvent =
       name: string;
       leader: { sessionId: string; value: string; term: number } | null;
     }
+  /** A token was revoked: streams opened with it end (401), everywhere this is applied. */
+  | { type: 'token.revoked'; index: number; tokenId: string }
   /** A queued wait finished (granted, timed out, abandoned, or its session ended): the waiting request answers this. */
   | { type: 'wait.resolved'; index: number; waitId: string; outcome: Outcome };

@@ -13,7 +13,7 @@ export const electionCommands: CommandHandlers<'election.campaign' | 'election.p
   'election.resign': (cx, c) => done(resign(cx, c)),
 };
 
-function notLeader(name: string, term: number): Outcome {
+export function notLeader(name: string, term: number): Outcome {
   return errorOutcome('not_holder', `term ${term} does not lead election ${name}`);
 }
 
@@ -46,6 +46,7 @@ function emitLeader(cx: Applying, election: ElectionState): void {
 export function takeCandidate(cx: Applying, election: ElectionState, position: number): void {
   assert(position >= 0 && position < election.candidates.length, `no candidate at ${position} on ${election.name}`);
   const [candidate] = election.candidates.splice(position, 1);
+  cx.state.queuedPlaces -= 1;
   cx.state.waits.delete(candidate.waitId);
   cx.state.sessions.get(candidate.sessionId)?.waitIds.delete(candidate.waitId);
 }
@@ -96,9 +97,10 @@ function campaign(cx: Applying, c: CommandOf<'election.campaign'>): ApplyResult 
   if (election.candidates.length >= WAITERS_PER_LOCK_MAX) {
     return done(errorOutcome('limit_exceeded', `at most ${WAITERS_PER_LOCK_MAX} candidates per election`));
   }
-  if (waits.size >= WAITS_MAX) return done(errorOutcome('limit_exceeded', `at most ${WAITS_MAX} waits in all`));
+  if (cx.state.queuedPlaces >= WAITS_MAX) return done(errorOutcome('limit_exceeded', `at most ${WAITS_MAX} waits in all`));
   election.candidates.push({ waitId, sessionId: c.sessionId, value: c.value, waitMs: c.waitMs });
-  waits.set(waitId, { kind: 'election', name: c.name, idempotencyKey: cx.idempotencyKey });
+  cx.state.queuedPlaces += 1;
+  waits.set(waitId, { kind: 'election', name: c.name, idempotencyKey: cx.idempotencyKey, tokenId: cx.tokenId });
   session.waitIds.add(waitId);
   cx.emit({ type: 'election.queued', index: cx.index, name: c.name, waitId, sessionId: c.sessionId, waitMs: c.waitMs });
   return { kind: 'queued', waitId };

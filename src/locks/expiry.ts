@@ -5,9 +5,11 @@
 import { type Applying, assert, type CommandHandlers, type CommandOf, done } from './applying.js';
 import type { Outcome } from './commands.js';
 import { electionOf, takeCandidate } from './elections.js';
-import { findHold, grantWaiters, lockOf, removeHold, takeLockWaiter } from './lock-queue.js';
+import { handOver } from './handover.js';
+import { findHold, lockOf, placeOf, removeHold, takeLockWaiter } from './lock-queue.js';
 import { ok } from './outcomes.js';
 import { endSession } from './sessions.js';
+import { blockedBy, blockedViews, setOf, withdrawSet } from './set-wait.js';
 import { notAcquiredBody } from './views.js';
 
 export const expiryCommands: CommandHandlers<'wait.cancel' | 'expire'> = {
@@ -16,26 +18,44 @@ export const expiryCommands: CommandHandlers<'wait.cancel' | 'expire'> = {
 };
 
 function cancelWaits(cx: Applying, c: CommandOf<'wait.cancel'>): Outcome {
-  const { state } = cx;
   let cancelled = 0;
   for (const waitId of c.waitIds) {
-    const ref = state.waits.get(waitId);
-    if (!ref) continue; // granted, resolved or never known: a no-op
-    cancelled++;
-    if (ref.kind === 'lock') {
-      const lock = lockOf(state, ref.name);
-      takeLockWaiter(cx, lock, lock.waiters.findIndex((w) => w.waitId === waitId));
-      cx.resolveWait(waitId, ref, ok(notAcquiredBody(lock.name, lock)));
-      // The cancelled waiter may have blocked the ones behind it (e.g. exclusive ahead of shared).
-      grantWaiters(cx, lock);
-    } else {
-      const election = electionOf(state, ref.name);
-      takeCandidate(cx, election, election.candidates.findIndex((w) => w.waitId === waitId));
-      assert(election.leader !== null, `election ${ref.name} with candidates has no leader`);
-      cx.resolveWait(waitId, ref, ok({ elected: false, leader: { ...election.leader } }));
-    }
+    // Granted, resolved or never known: a no-op. Else it answers what it would have at its deadline.
+    if (withdrawWait(cx, waitId, null)) cancelled++;
   }
   return ok({ cancelled });
+}
+
+/**
+ * Takes a queued wait out of its queue and resolves it: with `outcome`, or
+ * (null) with what a wait that ran out answers — not acquired / not elected,
+ * with the state as it is. The waiters behind it may be granted now. False if
+ * the wait is not queued (granted, resolved or never known).
+ */
+export function withdrawWait(cx: Applying, waitId: string, outcome: Outcome | null): boolean {
+  const { state } = cx;
+  const ref = state.waits.get(waitId);
+  if (!ref) return false;
+  if (ref.kind === 'lock') {
+    const lock = lockOf(state, ref.name);
+    takeLockWaiter(cx, lock, placeOf(lock, waitId));
+    cx.resolveWait(waitId, ref, outcome ?? ok(notAcquiredBody(lock.name, lock)));
+    // The withdrawn waiter may have blocked the ones behind it (e.g. exclusive ahead of shared).
+    handOver(cx, [lock.name]);
+  } else if (ref.kind === 'set') {
+    const set = setOf(state, waitId);
+    // What stood in the way is judged with the set still in line; the views show the lines it leaves.
+    const blocked = blockedBy(state, set);
+    const left = withdrawSet(cx, set);
+    cx.resolveWait(waitId, ref, outcome ?? ok({ acquired: false, blocked: blockedViews(state, blocked) }));
+    handOver(cx, left);
+  } else {
+    const election = electionOf(state, ref.name);
+    takeCandidate(cx, election, election.candidates.findIndex((w) => w.waitId === waitId));
+    assert(election.leader !== null, `election ${ref.name} with candidates has no leader`);
+    cx.resolveWait(waitId, ref, outcome ?? ok({ elected: false, leader: { ...election.leader } }));
+  }
+  return true;
 }
 
 function expire(cx: Applying, c: CommandOf<'expire'>): Outcome {
@@ -54,7 +74,7 @@ function expire(cx: Applying, c: CommandOf<'expire'>): Outcome {
     if (!found || found.hold.ttlMs === null) continue; // released meanwhile, or a session hold (ends with its session)
     removeHold(found.lock, found.hold, undefined);
     cx.emit({ type: 'expired', index: cx.index, name: ref.name, fencingToken: ref.fencingToken, sessionId: null });
-    grantWaiters(cx, found.lock);
+    handOver(cx, [ref.name]);
     holds++;
   }
   for (const name of c.lockDelays) {
@@ -62,7 +82,7 @@ function expire(cx: Applying, c: CommandOf<'expire'>): Outcome {
     if (!lock || lock.lockDelayMs === null) continue;
     lock.lockDelayMs = null;
     cx.emit({ type: 'lockDelay.ended', index: cx.index, name });
-    grantWaiters(cx, lock);
+    handOver(cx, [name]);
     lockDelays++;
   }
   return ok({ expired: { sessions, holds, lockDelays } });

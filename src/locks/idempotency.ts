@@ -7,9 +7,16 @@
 // and one that jumps back cannot be used to keep them; one that jumps ahead
 // can only drop records early by as much as it jumped, which is why
 // IDEMPOTENCY_RECORD_AGE_MS_MAX keeps more than the promised 10 minutes.
+//
+// The table is bounded, and a record is never dropped before its age: a full
+// table refuses new keys (the machine answers 429 limit_exceeded, records
+// nothing and changes nothing) until the oldest records age out.
 import type { Outcome } from './commands.js';
 import { IDEMPOTENCY_RECORD_AGE_MS_MAX, IDEMPOTENCY_RECORDS_MAX } from './limits.js';
 import type { IdempotencyRecord } from './state.js';
+
+/** The answer (429 limit_exceeded) to a new key while the table is full, from the machine and the leader alike. */
+export const IDEMPOTENCY_FULL_MESSAGE = 'the idempotency table is full: every key is kept 10 minutes, and new keys wait for the oldest to age out; retry later';
 
 export type IdempotencyLookup =
   | { kind: 'miss' }
@@ -47,13 +54,29 @@ export class IdempotencyTable {
     return { kind: 'pending', waitId: record.waitId };
   }
 
+  get capacity(): number {
+    return this.recordsMax;
+  }
+
+  /** Room for one more record (after prune() at the current nowMs). */
+  hasRoom(): boolean {
+    return this.records.size < this.recordsMax;
+  }
+
+  /**
+   * Would a new key be refused at `nowMs`? Read-only: what prune(nowMs) then
+   * hasRoom() would say. The leader asks before proposing, so that a full
+   * table does not cost a log entry per refused request.
+   */
+  fullAt(nowMs: number): boolean {
+    if (this.records.size < this.recordsMax) return false;
+    const oldest = this.records.values().next();
+    return oldest.done === true || nowMs - oldest.value.recordedAtMs <= this.ageMsMax;
+  }
+
   record(key: string, method: string, path: string, nowMs: number, outcome: Outcome | null, waitId: string | null): void {
     if (this.records.has(key)) throw new Error(`invariant: idempotency key ${key} recorded twice`);
-    while (this.records.size >= this.recordsMax) {
-      const oldest = this.records.keys().next();
-      if (oldest.done) break;
-      this.records.delete(oldest.value);
-    }
+    if (!this.hasRoom()) throw new Error(`invariant: idempotency table full (${this.recordsMax}) when recording ${key}`);
     this.records.set(key, { key, method, path, recordedAtMs: nowMs, outcome, waitId });
   }
 
@@ -68,8 +91,9 @@ export class IdempotencyTable {
     return [...this.records.values()].map((r) => ({ ...r }));
   }
 
-  static fromArray(records: IdempotencyRecord[]): IdempotencyTable {
-    const table = new IdempotencyTable();
+  static fromArray(records: IdempotencyRecord[], recordsMax = IDEMPOTENCY_RECORDS_MAX): IdempotencyTable {
+    // A snapshot from a node with a larger table keeps all its records; new keys wait for room.
+    const table = new IdempotencyTable(recordsMax);
     for (const r of records) table.records.set(r.key, { ...r });
     return table;
   }

@@ -103,9 +103,12 @@ export class LeaseTable {
         break;
       case 'queued':
       case 'election.queued':
-        this.waits.set(event.waitId, nowMs + event.waitMs);
+        // A lock set queues one place per lock, all with its one deadline: the first starts it.
+        if (!this.waits.has(event.waitId)) this.waits.set(event.waitId, nowMs + event.waitMs);
         break;
       case 'dequeued':
+        // A place left one line; the wait itself ends with its wait.resolved (a set may keep other places).
+        break;
       case 'wait.resolved':
         this.waits.delete(event.waitId);
         break;

@@ -1,12 +1,13 @@
 // The holders and the FIFO queue of one lock: who fits, granting, removing a
-// hold or a waiter, and handing the lock on to its waiters. Commands on locks
-// (locks.ts) and everything that ends holds (sessions.ts, expiry.ts) go
-// through these, so exclusion is checked in one place.
+// hold or a queue place. Commands on locks (locks.ts, lock-sets.ts) and
+// everything that ends holds or waits (sessions.ts, expiry.ts) go through
+// these, so exclusion is checked in one place; handover.ts hands a lock on
+// to its waiters.
 import { type Applying, assert } from './applying.js';
 import { HOLDERS_PER_LOCK_MAX } from './limits.js';
-import { ok, sessionNotFound } from './outcomes.js';
-import type { HoldState, LockState, LockWaiter, MachineState, SessionState } from './state.js';
-import { acquiredBody } from './views.js';
+import type { Outcome } from './commands.js';
+import { errorOutcome } from './outcomes.js';
+import { type HoldState, limitInForce, type LockState, type LockWaiter, type MachineState, type SessionState, type WaitRef } from './state.js';
 
 export type LockHoldMode = LockWaiter['mode'];
 
@@ -27,10 +28,43 @@ export function fits(lock: LockState, mode: LockHoldMode): boolean {
   return lock.mode === 'exclusive' && lock.holders.length < lock.limit;
 }
 
+/** Whether a new request in `mode` is granted at once: nobody in line, no lock-delay, and it fits. */
+export function grantableNow(lock: LockState | undefined, mode: LockHoldMode): boolean {
+  return lock === undefined || (lock.lockDelayMs === null && lock.waiters.length === 0 && fits(lock, mode));
+}
+
+/** 409 limit_mismatch when an exclusive request's semaphore `limit` differs from the one in force; else null. */
+export function limitMismatch(lock: LockState | undefined, name: string, mode: LockHoldMode, limit: number): Outcome | null {
+  const inForce = limitInForce(lock);
+  if (mode !== 'exclusive' || inForce === null || limit === inForce) return null;
+  return errorOutcome('limit_mismatch', `limit ${limit} differs from the limit ${inForce} in force on ${name}`, { name, limit: inForce });
+}
+
+/**
+ * The lock's record for a new hold or queue place in `mode` with `limit`
+ * (after limitMismatch): made if absent. A free lock, or one held or awaited
+ * in shared mode only, takes this request's limit.
+ */
+export function claimLock(state: MachineState, name: string, mode: LockHoldMode, limit: number): LockState {
+  let lock = state.locks.get(name);
+  if (lock === undefined) {
+    lock = { name, mode: null, limit, holders: [], waiters: [], lockDelayMs: null };
+    state.locks.set(name, lock);
+  } else if (isFree(lock) || (mode === 'exclusive' && limitInForce(lock) === null)) {
+    lock.limit = limit;
+  }
+  return lock;
+}
+
 export function findHold(state: MachineState, name: string, fencingToken: number): { lock: LockState; hold: HoldState } | null {
   const lock = state.locks.get(name);
   const hold = lock?.holders.find((h) => h.fencingToken === fencingToken);
   return lock && hold ? { lock, hold } : null;
+}
+
+/** The hold a session has on a lock, if any (a session holds a lock at most once). */
+export function sessionHold(lock: LockState | undefined, sessionId: string | null): HoldState | undefined {
+  return sessionId === null ? undefined : lock?.holders.find((h) => h.sessionId === sessionId);
 }
 
 export function grant(cx: Applying, lock: LockState, w: Pick<LockWaiter, 'sessionId' | 'ttlMs' | 'mode' | 'owner' | 'value'>): HoldState {
@@ -65,49 +99,42 @@ export function removeHold(lock: LockState, hold: HoldState, session: SessionSta
   session?.heldLocks.delete(lock.name);
 }
 
-/** Removes the waiter at `position` from the queue and the indexes; emits `dequeued`. */
-export function takeLockWaiter(cx: Applying, lock: LockState, position: number): LockWaiter {
+/** Puts a place at the end of the lock's queue; emits `queued`. The wait's record is the caller's. */
+export function enqueue(cx: Applying, lock: LockState, waiter: LockWaiter): void {
+  lock.waiters.push(waiter);
+  cx.state.queuedPlaces += 1;
+  cx.emit({ type: 'queued', index: cx.index, name: lock.name, waitId: waiter.waitId, sessionId: waiter.sessionId, waitMs: waiter.waitMs });
+}
+
+/** Removes the place at `position` from the queue; emits `dequeued`. The wait's record is the caller's. */
+export function removePlace(cx: Applying, lock: LockState, position: number): LockWaiter {
   assert(position >= 0 && position < lock.waiters.length, `no waiter at ${position} on ${lock.name}`);
   const [waiter] = lock.waiters.splice(position, 1);
-  cx.state.waits.delete(waiter.waitId);
-  if (waiter.sessionId !== null) cx.state.sessions.get(waiter.sessionId)?.waitIds.delete(waiter.waitId);
+  cx.state.queuedPlaces -= 1;
   cx.emit({ type: 'dequeued', index: cx.index, name: lock.name, waitId: waiter.waitId, sessionId: waiter.sessionId });
   return waiter;
 }
 
-/**
- * Grants waiters strictly in arrival order, as many as fit, in the command
- * that freed the lock: one commit per handover, nobody polls (correctness.md
- * item 17). A shared waiter behind an exclusive one waits for it.
- */
-export function grantWaiters(cx: Applying, lock: LockState): void {
-  const { sessions, waits } = cx.state;
-  while (lock.waiters.length > 0 && lock.lockDelayMs === null) {
-    const head = lock.waiters[0];
-    const ref = waits.get(head.waitId);
-    assert(ref !== undefined, `waiter ${head.waitId} has no wait record`);
-    if (head.sessionId !== null) {
-      const session = sessions.get(head.sessionId);
-      if (!session) {
-        // correctness.md item 12 (etcd #11456): a waiter whose session ended is never granted.
-        takeLockWaiter(cx, lock, 0);
-        cx.resolveWait(head.waitId, ref, sessionNotFound(head.sessionId));
-        continue;
-      }
-      const existing = lock.holders.find((h) => h.sessionId === head.sessionId);
-      if (existing) {
-        // The session got the lock through another request meanwhile: the same hold.
-        takeLockWaiter(cx, lock, 0);
-        cx.resolveWait(head.waitId, ref, ok(acquiredBody(lock.name, existing)));
-        continue;
-      }
-    }
-    if (!fits(lock, head.mode)) break;
-    takeLockWaiter(cx, lock, 0);
-    const hold = grant(cx, lock, head);
-    cx.resolveWait(head.waitId, ref, ok(acquiredBody(lock.name, hold)));
-  }
-  collectLock(cx.state, lock);
+export function placeOf(lock: LockState, waitId: string): number {
+  const position = lock.waiters.findIndex((w) => w.waitId === waitId);
+  assert(position >= 0, `wait ${waitId} has no place on ${lock.name}`);
+  return position;
+}
+
+/** Removes a single acquire's waiter at `position` from the queue and the indexes; emits `dequeued`. */
+export function takeLockWaiter(cx: Applying, lock: LockState, position: number): LockWaiter {
+  const waiter = removePlace(cx, lock, position);
+  assert(cx.state.waits.get(waiter.waitId)?.kind === 'lock', `waiter ${waiter.waitId} on ${lock.name} is not a single acquire`);
+  cx.state.waits.delete(waiter.waitId);
+  if (waiter.sessionId !== null) cx.state.sessions.get(waiter.sessionId)?.waitIds.delete(waiter.waitId);
+  return waiter;
+}
+
+/** The wait record of a queue place. */
+export function waitRefOf(state: MachineState, waiter: LockWaiter): WaitRef {
+  const ref = state.waits.get(waiter.waitId);
+  assert(ref !== undefined, `waiter ${waiter.waitId} has no wait record`);
+  return ref;
 }
 
 /** A lock with no holders, waiters or lock-delay is forgotten (a free lock reads as free). */

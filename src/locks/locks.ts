@@ -1,12 +1,14 @@
 // Lock commands: acquire (now, or queue FIFO), release and extend
-// (http-api.md "Locks"). Holds and queues change only through lock-queue.ts.
+// (http-api.md "Locks"). Holds and queues change only through lock-queue.ts;
+// freed locks pass on through handover.ts.
 import { type Applying, assert, type CommandHandlers, type CommandOf, done } from './applying.js';
 import type { ApplyResult, Outcome } from './commands.js';
 import { findDeadlockCycle } from './deadlock.js';
+import { handOver } from './handover.js';
 import { WAITERS_PER_LOCK_MAX, WAITS_MAX } from './limits.js';
-import { findHold, fits, grant, grantWaiters, isFree, removeHold } from './lock-queue.js';
+import { claimLock, enqueue, findHold, grant, grantableNow, limitMismatch, removeHold, sessionHold } from './lock-queue.js';
 import { errorOutcome, invalidArgument, ok, sessionNotFound } from './outcomes.js';
-import { limitInForce } from './state.js';
+import { endCarriers } from './set-wait.js';
 import { acquiredBody, notAcquiredBody } from './views.js';
 
 export const lockCommands: CommandHandlers<'lock.acquire' | 'lock.release' | 'lock.extend'> = {
@@ -15,56 +17,47 @@ export const lockCommands: CommandHandlers<'lock.acquire' | 'lock.release' | 'lo
   'lock.extend': (cx, c) => done(extend(cx, c)),
 };
 
-function notHolder(name: string, fencingToken: number): Outcome {
+export function notHolder(name: string, fencingToken: number): Outcome {
   return errorOutcome('not_holder', `fencing token ${fencingToken} does not hold ${name}`);
+}
+
+/** 429 when one more queue place on `lock` (with `places` in all) would pass a named cap; else null. */
+export function queueFull(cx: Applying, name: string, waitersOnLock: number, places: number): Outcome | null {
+  if (waitersOnLock >= WAITERS_PER_LOCK_MAX) return errorOutcome('limit_exceeded', `at most ${WAITERS_PER_LOCK_MAX} waiters per lock (${name})`);
+  if (cx.state.queuedPlaces + places > WAITS_MAX) return errorOutcome('limit_exceeded', `at most ${WAITS_MAX} waits in all`);
+  return null;
+}
+
+export function deadlockOutcome(cycle: string[]): Outcome {
+  return errorOutcome('deadlock', `waiting would close a cycle: ${cycle.join(' -> ')}`, { cycle });
 }
 
 function acquire(cx: Applying, c: CommandOf<'lock.acquire'>): ApplyResult {
   const { sessions, locks, waits } = cx.state;
   const session = c.sessionId === null ? undefined : sessions.get(c.sessionId);
   if (c.sessionId !== null && !session) return done(sessionNotFound(c.sessionId));
-  let lock = locks.get(c.name);
-  if (session && lock) {
-    const existing = lock.holders.find((h) => h.sessionId === session.sessionId);
-    if (existing) return done(ok(acquiredBody(c.name, existing)));
-  }
-  const free = isFree(lock);
-  const inForce = limitInForce(lock);
-  if (c.mode === 'exclusive' && inForce !== null && c.limit !== inForce) {
-    return done(
-      errorOutcome('limit_mismatch', `limit ${c.limit} differs from the limit ${inForce} in force on ${c.name}`, {
-        limit: inForce,
-      }),
-    );
-  }
-  // A free lock, or one held / awaited in shared mode only, takes this exclusive acquire's limit once it holds or waits.
-  const setsLimit = free || (c.mode === 'exclusive' && inForce === null);
-  const grantable = !lock || (lock.lockDelayMs === null && lock.waiters.length === 0 && fits(lock, c.mode));
-  if (grantable) {
-    if (!lock) {
-      lock = { name: c.name, mode: null, limit: c.limit, holders: [], waiters: [], lockDelayMs: null };
-      locks.set(c.name, lock);
-    } else if (setsLimit) {
-      lock.limit = c.limit;
-    }
+  const existing = sessionHold(locks.get(c.name), c.sessionId);
+  if (existing) return done(ok(acquiredBody(c.name, existing)));
+  const mismatch = limitMismatch(locks.get(c.name), c.name, c.mode, c.limit);
+  if (mismatch) return done(mismatch);
+  if (grantableNow(locks.get(c.name), c.mode)) {
+    const lock = claimLock(cx.state, c.name, c.mode, c.limit);
     return done(ok(acquiredBody(c.name, grant(cx, lock, c))));
   }
-  assert(lock !== undefined, 'an absent lock is always grantable');
+  const lock = locks.get(c.name)!;
   if (c.waitMs === 0) return done(ok(notAcquiredBody(c.name, lock)));
   const waitId = c.waitId!;
   if (waits.has(waitId)) return done(invalidArgument(`waitId ${waitId} is already in use`));
-  if (lock.waiters.length >= WAITERS_PER_LOCK_MAX) {
-    return done(errorOutcome('limit_exceeded', `at most ${WAITERS_PER_LOCK_MAX} waiters per lock`));
-  }
-  if (waits.size >= WAITS_MAX) return done(errorOutcome('limit_exceeded', `at most ${WAITS_MAX} waits in all`));
+  const full = queueFull(cx, c.name, lock.waiters.length, 1);
+  if (full) return done(full);
   if (session) {
-    const cycle = findDeadlockCycle(session.sessionId, c.name, sessions, locks, waits);
-    if (cycle) {
-      return done(errorOutcome('deadlock', `waiting would close a cycle: ${cycle.join(' -> ')}`, { cycle }));
-    }
+    const cycle = findDeadlockCycle(cx.state, session.sessionId, [{ name: c.name, mode: c.mode }]);
+    if (cycle) return done(deadlockOutcome(cycle));
   }
-  if (setsLimit) lock.limit = c.limit;
-  lock.waiters.push({
+  claimLock(cx.state, c.name, c.mode, c.limit);
+  waits.set(waitId, { kind: 'lock', name: c.name, idempotencyKey: cx.idempotencyKey, tokenId: cx.tokenId });
+  session?.waitIds.add(waitId);
+  enqueue(cx, lock, {
     waitId,
     sessionId: c.sessionId,
     ttlMs: c.ttlMs,
@@ -74,19 +67,24 @@ function acquire(cx: Applying, c: CommandOf<'lock.acquire'>): ApplyResult {
     value: c.value,
     waitMs: c.waitMs,
   });
-  waits.set(waitId, { kind: 'lock', name: c.name, idempotencyKey: cx.idempotencyKey });
-  session?.waitIds.add(waitId);
-  cx.emit({ type: 'queued', index: cx.index, name: c.name, waitId, sessionId: c.sessionId, waitMs: c.waitMs });
   return { kind: 'queued', waitId };
 }
 
-function release(cx: Applying, c: CommandOf<'lock.release'>): Outcome {
-  const found = findHold(cx.state, c.name, c.fencingToken);
-  if (!found) return notHolder(c.name, c.fencingToken);
+/** Releases a hold that holds (emits `released`); returns its session (its lines are the caller's to hand over). */
+export function releaseHold(cx: Applying, name: string, fencingToken: number): string | null {
+  const found = findHold(cx.state, name, fencingToken);
+  assert(found !== null, `release of ${name} token ${fencingToken}, which does not hold`);
   const { lock, hold } = found;
   removeHold(lock, hold, hold.sessionId === null ? undefined : cx.state.sessions.get(hold.sessionId));
-  cx.emit({ type: 'released', index: cx.index, name: c.name, fencingToken: hold.fencingToken, sessionId: hold.sessionId });
-  grantWaiters(cx, lock);
+  cx.emit({ type: 'released', index: cx.index, name, fencingToken: hold.fencingToken, sessionId: hold.sessionId });
+  return hold.sessionId;
+}
+
+function release(cx: Applying, c: CommandOf<'lock.release'>): Outcome {
+  if (!findHold(cx.state, c.name, c.fencingToken)) return notHolder(c.name, c.fencingToken);
+  const sessionId = releaseHold(cx, c.name, c.fencingToken);
+  // A waiting set of the session that counted on this hold ends (set-wait.ts endCarriers).
+  handOver(cx, [c.name, ...endCarriers(cx, sessionId, [c.name])]);
   return ok({ released: true });
 }
 

@@ -7,7 +7,7 @@
 //
 // This file is the envelope: decoding, validation, idempotency and the
 // handler table. Each concept's commands are in a file of their own
-// (sessions.ts, locks.ts, elections.ts, expiry.ts), the read side in
+// (sessions.ts, locks.ts, lock-sets.ts, elections.ts, expiry.ts), the read side in
 // queries.ts, the snapshot in snapshot.ts. apply() RETURNS its events; it
 // calls nobody (style.md item 15): src/server/dispatcher.ts hands them on.
 import type { Applied, AppliedCommand, StateMachine } from '../node/state-machine.js';
@@ -17,11 +17,16 @@ import type { ApplyResult, LockCommand, LockEvent, LockProposal } from './comman
 import { decodeProposal } from './codec.js';
 import { electionCommands } from './elections.js';
 import { expiryCommands } from './expiry.js';
+import { lockSetCommands } from './lock-sets.js';
 import { lockCommands } from './locks.js';
 import { errorOutcome, invalidArgument } from './outcomes.js';
 import { LockQueries } from './queries.js';
 import { sessionCommands } from './sessions.js';
+import { revokedOutcome, tokenCommands } from './tokens.js';
+import { ROOT_PRINCIPAL, ROOT_TOKEN_ID, type Principal } from './permissions.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { emptyState } from './state.js';
+import { IDEMPOTENCY_FULL_MESSAGE } from './idempotency.js';
 import { validateCommand, validateEnvelope } from './validate.js';
 
 export type ApplyOutput = Applied<ApplyResult, LockEvent>;
@@ -30,8 +35,10 @@ export type ApplyOutput = Applied<ApplyResult, LockEvent>;
 const HANDLERS: CommandHandlers<LockCommand['type']> = {
   ...sessionCommands,
   ...lockCommands,
+  ...lockSetCommands,
   ...electionCommands,
   ...expiryCommands,
+  ...tokenCommands,
 };
 
 function execute(cx: Applying, command: LockCommand): ApplyResult {
@@ -40,7 +47,17 @@ function execute(cx: Applying, command: LockCommand): ApplyResult {
   return handler(cx, command);
 }
 
+export interface LockMachineOptions {
+  /** Capacity of the idempotency table (default IDEMPOTENCY_RECORDS_MAX); tests fill a small one. */
+  idempotencyRecordsMax?: number;
+}
+
 export class LockMachine extends LockQueries implements StateMachine<ApplyResult, LockEvent> {
+  constructor(private readonly options: LockMachineOptions = {}) {
+    super();
+    this.state = emptyState(options.idempotencyRecordsMax);
+  }
+
   apply(command: AppliedCommand): ApplyOutput {
     let proposal: LockProposal | null = null;
     try {
@@ -69,6 +86,10 @@ export class LockMachine extends LockQueries implements StateMachine<ApplyResult
     const { state } = this;
     state.maxNowMs = Math.max(state.maxNowMs, proposal.nowMs);
     state.idempotency.prune(state.maxNowMs);
+    // A revocation takes effect at its index: a command of that token applied
+    // after it is refused (and recorded nowhere), whichever node let it in.
+    const principal = this.principalOf(proposal.auth ?? null);
+    if (principal === 'revoked') return { result: done(revokedOutcome()), events: [] };
     const idem = proposal.idempotency ?? null;
     if (idem !== null) {
       const found = state.idempotency.lookup(idem.key, idem.method, idem.path);
@@ -82,10 +103,14 @@ export class LockMachine extends LockQueries implements StateMachine<ApplyResult
         case 'pending':
           return { result: { kind: 'queued', waitId: found.waitId }, events: [] };
         case 'miss':
+          if (!state.idempotency.hasRoom()) {
+            // Every record is kept its full age (issue 11): refuse the new key, record nothing, change nothing.
+            return { result: done(errorOutcome('limit_exceeded', IDEMPOTENCY_FULL_MESSAGE)), events: [] };
+          }
           break;
       }
     }
-    const cx = new Applying(state, index, idem?.key ?? null);
+    const cx = new Applying(state, index, idem?.key ?? null, principal);
     const badCommand = validateCommand(proposal.command);
     const result = badCommand ? done(invalidArgument(badCommand)) : execute(cx, proposal.command);
     if (idem !== null) {
@@ -101,11 +126,19 @@ export class LockMachine extends LockQueries implements StateMachine<ApplyResult
     return { result, events: cx.events };
   }
 
+  /** Whom a command acts for: null when auth is off (or the leader's own command), 'revoked' when its token is gone. */
+  private principalOf(auth: { tokenId: string } | null): Principal | null | 'revoked' {
+    if (auth === null) return null;
+    if (auth.tokenId === ROOT_TOKEN_ID) return ROOT_PRINCIPAL;
+    const token = this.state.tokens.get(auth.tokenId);
+    return token === undefined ? 'revoked' : { id: token.id, name: token.name, role: token.role, prefixes: token.prefixes };
+  }
+
   snapshot(): Uint8Array {
     return encodeSnapshot(this.state);
   }
 
   restore(bytes: Uint8Array, index: LogIndex): void {
-    this.state = decodeSnapshot(bytes, index);
+    this.state = decodeSnapshot(bytes, index, this.options.idempotencyRecordsMax);
   }
 }

@@ -4,6 +4,8 @@ import type { Outcome } from './commands.js';
 
 export const ERROR_STATUS = {
   invalid_argument: 400,
+  unauthorized: 401,
+  forbidden: 403,
   session_not_found: 404,
   not_found: 404,
   not_holder: 409,

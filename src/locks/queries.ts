@@ -2,10 +2,16 @@
 // a new leader's LeaseTable restarts. Read-only; `deadlines` come from the
 // leader's LeaseTable, else full TTLs (views.ts).
 import { assert } from './applying.js';
+import type { LockCommand, Outcome } from './commands.js';
+import { surelyFails } from './doomed.js';
+import { maySee, type Principal } from './permissions.js';
+import { sessionNames } from './sessions.js';
+import { tokenView, type TokenView } from './tokens.js';
 import type { IdempotencyLookup } from './idempotency.js';
 import { LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX } from './limits.js';
 import { findHold, lockOf } from './lock-queue.js';
 import { electionOf } from './elections.js';
+import { placedEntries, setOf } from './set-wait.js';
 import { emptyState, type MachineState, type SessionState } from './state.js';
 import { logIndex, type LogIndex } from '../raft/types.js';
 import {
@@ -41,28 +47,52 @@ export class LockQueries {
     return logIndex(this.state.applied);
   }
 
-  getSession(sessionId: string, deadlines: Deadlines = FULL_TTL): SessionView | null {
+  /**
+   * A session by id (the id is a capability: any token that may read gets
+   * it), showing `viewer` only the holds and waits on names it may see.
+   */
+  getSession(sessionId: string, deadlines: Deadlines = FULL_TTL, viewer: Principal | null = null): SessionView | null {
     const session = this.state.sessions.get(sessionId);
-    return session ? this.sessionViewOf(session, deadlines) : null;
+    return session ? this.sessionViewOf(session, deadlines, viewer) : null;
   }
 
-  private sessionViewOf(session: SessionState, deadlines: Deadlines): SessionView {
+  private sessionViewOf(session: SessionState, deadlines: Deadlines, viewer: Principal | null): SessionView {
+    const seen = (name: string) => viewer === null || maySee(viewer, name);
     const holds: SessionView['holds'] = [];
     for (const name of session.heldLocks) {
+      if (!seen(name)) continue;
       const hold = lockOf(this.state, name).holders.find((h) => h.sessionId === session.sessionId)!;
       holds.push({ kind: 'lock', name, fencingToken: hold.fencingToken });
     }
     for (const name of session.ledElections) {
-      holds.push({ kind: 'election', name, fencingToken: electionOf(this.state, name).leader!.term });
+      if (seen(name)) holds.push({ kind: 'election', name, fencingToken: electionOf(this.state, name).leader!.term });
     }
-    const waits = [...session.waitIds].map((id) => this.state.waits.get(id)!.name);
+    // A waiting lock set waits on each lock it has a place on.
+    const waits = [...session.waitIds]
+      .flatMap((id) => {
+        const set = this.state.lockSets.get(id);
+        return set ? placedEntries(set).map((e) => e.name) : [this.state.waits.get(id)!.name];
+      })
+      .filter(seen);
     return sessionView(session, holds, waits, deadlines);
   }
 
+  /**
+   * Which sessions `viewer` lists (http-api.md: "a list shows only what the
+   * token may see"; sessions have no name): a token without prefixes sees
+   * them all; one with prefixes sees those it created and those that hold,
+   * lead or wait for a name it may see (their ids are on those names anyway).
+   */
+  private listsSession(viewer: Principal | null, session: SessionState): boolean {
+    if (viewer === null || viewer.role === 'admin' || viewer.prefixes.length === 0) return true;
+    if (session.createdBy === viewer.id) return true;
+    return sessionNames(this.state, session).some((name) => maySee(viewer, name));
+  }
+
   /** Sessions in id order; `after` is the last id of the previous page. */
-  listSessions(limit?: number, after?: string, deadlines: Deadlines = FULL_TTL): { sessions: SessionView[]; next?: string } {
-    const { keys, next } = page(this.state.sessions.keys(), limit, after);
-    const sessions = keys.map((id) => this.sessionViewOf(this.state.sessions.get(id)!, deadlines));
+  listSessions(limit?: number, after?: string, deadlines: Deadlines = FULL_TTL, viewer: Principal | null = null): { sessions: SessionView[]; next?: string } {
+    const { keys, next } = page(this.state.sessions.keys(), limit, after, (id) => this.listsSession(viewer, this.state.sessions.get(id)!));
+    const sessions = keys.map((id) => this.sessionViewOf(this.state.sessions.get(id)!, deadlines, viewer));
     return next === undefined ? { sessions } : { sessions, next };
   }
 
@@ -71,9 +101,9 @@ export class LockQueries {
     return lockView(name, this.state.locks.get(name), deadlines);
   }
 
-  /** Locks with holders, waiters or a lock-delay, in name order. */
-  listLocks(prefix = '', limit?: number, after?: string, deadlines: Deadlines = FULL_TTL): { locks: LockListItem[]; next?: string } {
-    const { keys, next } = page(this.state.locks.keys(), limit, after, (name) => name.startsWith(prefix));
+  /** Locks with holders, waiters or a lock-delay, in name order; only names `viewer` may see. */
+  listLocks(prefix = '', limit?: number, after?: string, deadlines: Deadlines = FULL_TTL, viewer: Principal | null = null): { locks: LockListItem[]; next?: string } {
+    const { keys, next } = page(this.state.locks.keys(), limit, after, (name) => name.startsWith(prefix) && (viewer === null || maySee(viewer, name)));
     const locks = keys.map((name) => lockListItem(this.state.locks.get(name)!, deadlines));
     return next === undefined ? { locks } : { locks, next };
   }
@@ -99,6 +129,43 @@ export class LockQueries {
    */
   lookupIdempotency(key: string, method: string, path: string): IdempotencyLookup {
     return this.state.idempotency.lookup(key, method, path);
+  }
+
+  /**
+   * Would a command with a new Idempotency-Key proposed now (wall clock
+   * `nowMs`) find the table full? What applying it would answer (429
+   * limit_exceeded), asked before proposing so that refusals cost no log entry.
+   */
+  idempotencyFullAt(nowMs: number): boolean {
+    return this.state.idempotency.fullAt(Math.max(this.state.maxNowMs, nowMs));
+  }
+
+  /** The failure `command` would surely answer if applied now or later (doomed.ts); null when it might succeed. */
+  surelyFails(command: LockCommand): Outcome | null {
+    return surelyFails(this.state, command);
+  }
+
+  // ---- tokens (tokens.ts) ----
+
+  /** The token whose secret hashes to `secretHash`, as a principal; null if there is none (unknown or revoked). */
+  principalByHash(secretHash: string): Principal | null {
+    const token = this.state.tokens.findByHash(secretHash);
+    return token === undefined ? null : { id: token.id, name: token.name, role: token.role, prefixes: [...token.prefixes] };
+  }
+
+  /** The stored hash of token `id`, for the constant-time comparison after a lookup. */
+  tokenSecretHash(id: string): string | null {
+    return this.state.tokens.get(id)?.secretHash ?? null;
+  }
+
+  /** Whether token `id` exists now (not revoked). */
+  hasToken(id: string): boolean {
+    return this.state.tokens.has(id);
+  }
+
+  /** Every token, in creation order, without hashes. */
+  listTokens(): TokenView[] {
+    return [...this.state.tokens.values()].map(tokenView);
   }
 
   /** The largest fencing token or term granted so far. */
@@ -133,6 +200,10 @@ export class LockQueries {
   allWaits(): Array<{ waitId: string; waitMs: number }> {
     const out: Array<{ waitId: string; waitMs: number }> = [];
     for (const [waitId, ref] of this.state.waits) {
+      if (ref.kind === 'set') {
+        out.push({ waitId, waitMs: setOf(this.state, waitId).waitMs });
+        continue;
+      }
       const queue = ref.kind === 'lock' ? lockOf(this.state, ref.name).waiters : electionOf(this.state, ref.name).candidates;
       const waiter = queue.find((w) => w.waitId === waitId);
       assert(waiter !== undefined, `wait ${waitId} is not queued on ${ref.name}`);

@@ -5,9 +5,12 @@ import { type Applying, assert, type CommandHandlers, type CommandOf, done } fro
 import type { HoldRef, Outcome } from './commands.js';
 import { collectElection, electionOf, promoteCandidate, takeCandidate } from './elections.js';
 import { SESSIONS_MAX } from './limits.js';
-import { grantWaiters, lockOf, removeHold, takeLockWaiter } from './lock-queue.js';
+import { handOver } from './handover.js';
+import { lockOf, placeOf, removeHold, takeLockWaiter } from './lock-queue.js';
 import { created, errorOutcome, invalidArgument, ok, sessionNotFound } from './outcomes.js';
-import type { SessionState } from './state.js';
+import { refusedNames } from './permissions.js';
+import { endSetWait, setOf } from './set-wait.js';
+import type { MachineState, SessionState } from './state.js';
 
 export const sessionCommands: CommandHandlers<'session.create' | 'session.delete'> = {
   'session.create': (cx, c) => done(createSession(cx, c)),
@@ -23,6 +26,7 @@ function createSession(cx: Applying, c: CommandOf<'session.create'>): Outcome {
     ttlMs: c.ttlMs,
     lockDelayMs: c.lockDelayMs,
     name: c.name,
+    createdBy: cx.tokenId,
     heldLocks: new Set(),
     ledElections: new Set(),
     waitIds: new Set(),
@@ -34,8 +38,31 @@ function createSession(cx: Applying, c: CommandOf<'session.create'>): Outcome {
 function deleteSession(cx: Applying, c: CommandOf<'session.delete'>): Outcome {
   const session = cx.state.sessions.get(c.sessionId);
   if (!session) return sessionNotFound(c.sessionId);
+  // A session id is a capability, but deleting one releases what it holds:
+  // like a lock set, that needs the right on every name it holds, leads or
+  // waits for — judged here, on the state the delete is applied to, since a
+  // check before proposing could not see what the session takes meanwhile.
+  if (cx.principal !== null) {
+    const refused = refusedNames(cx.principal, { kind: 'write', names: sessionNames(cx.state, session) });
+    if (refused === null || refused.length > 0) {
+      return errorOutcome('forbidden', `this token may not release what session ${c.sessionId} holds or waits for`, { names: refused ?? [] });
+    }
+  }
   const released = endSession(cx, session, 'deleted');
   return ok({ sessionId: c.sessionId, released });
+}
+
+/** Every name a session holds, leads or waits for, in that order, without repeats. */
+export function sessionNames(state: MachineState, session: SessionState): string[] {
+  const names = new Set<string>([...session.heldLocks, ...session.ledElections]);
+  for (const waitId of session.waitIds) {
+    const ref = state.waits.get(waitId);
+    assert(ref !== undefined, `session wait ${waitId} is unknown`);
+    // A waiting lock set: every name it asked for (its carried holds are held anyway).
+    const set = ref.kind === 'set' ? state.lockSets.get(waitId) : undefined;
+    for (const name of set ? set.locks.map((e) => e.name) : [ref.name]) names.add(name);
+  }
+  return [...names];
 }
 
 /**
@@ -54,10 +81,14 @@ export function endSession(cx: Applying, session: SessionState, reason: 'deleted
   for (const waitId of [...session.waitIds]) {
     const ref = state.waits.get(waitId);
     assert(ref !== undefined, `session wait ${waitId} is unknown`);
-    session.waitIds.delete(waitId); // the session is no longer in the map, so the take below cannot reach it
+    session.waitIds.delete(waitId); // the session is no longer in the map, so the takes below cannot reach it
+    if (ref.kind === 'set') {
+      for (const name of endSetWait(cx, setOf(state, waitId), sessionNotFound(session.sessionId))) touchedLocks.add(name);
+      continue;
+    }
     if (ref.kind === 'lock') {
       const lock = lockOf(state, ref.name);
-      takeLockWaiter(cx, lock, lock.waiters.findIndex((w) => w.waitId === waitId));
+      takeLockWaiter(cx, lock, placeOf(lock, waitId));
       touchedLocks.add(ref.name);
     } else {
       const election = electionOf(state, ref.name);
@@ -66,7 +97,7 @@ export function endSession(cx: Applying, session: SessionState, reason: 'deleted
     }
     cx.resolveWait(waitId, ref, sessionNotFound(session.sessionId));
   }
-  for (const name of touchedLocks) grantWaiters(cx, lockOf(state, name));
+  handOver(cx, touchedLocks);
   const released: HoldRef[] = [];
   for (const name of [...session.heldLocks]) {
     const lock = lockOf(state, name);
@@ -86,7 +117,7 @@ export function endSession(cx: Applying, session: SessionState, reason: 'deleted
       lock.lockDelayMs = Math.max(lock.lockDelayMs ?? 0, session.lockDelayMs);
       cx.emit({ type: 'lockDelay.started', index: cx.index, name, lockDelayMs: session.lockDelayMs });
     }
-    grantWaiters(cx, lock);
+    handOver(cx, [name]);
   }
   for (const name of [...session.ledElections]) {
     const election = electionOf(state, name);

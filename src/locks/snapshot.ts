@@ -4,9 +4,15 @@
 import { assert } from './applying.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { IdempotencyTable } from './idempotency.js';
-import type { MachineState, SnapshotData } from './state.js';
+import { TokenTable } from './tokens.js';
+import { countQueuedPlaces, type MachineState, type SnapshotData } from './state.js';
 
-const SNAPSHOT_VERSION = 1;
+/**
+ * 3: tokens, sessions' createdBy, waits' tokenId. 2: lock sets. An older
+ * snapshot reads as one with no token and no set waiting.
+ */
+const SNAPSHOT_VERSION = 3;
+const SNAPSHOT_VERSIONS_READ = new Set([1, 2, 3]);
 
 export function encodeSnapshot(state: MachineState): Uint8Array {
   const data: SnapshotData = {
@@ -19,6 +25,7 @@ export function encodeSnapshot(state: MachineState): Uint8Array {
       ttlMs: s.ttlMs,
       lockDelayMs: s.lockDelayMs,
       name: s.name,
+      createdBy: s.createdBy,
       heldLocks: [...s.heldLocks],
       ledElections: [...s.ledElections],
       waitIds: [...s.waitIds],
@@ -26,33 +33,40 @@ export function encodeSnapshot(state: MachineState): Uint8Array {
     locks: [...state.locks.values()],
     elections: [...state.elections.values()],
     waits: [...state.waits.entries()],
+    lockSets: [...state.lockSets.values()],
     idempotency: state.idempotency.toArray(),
+    tokens: state.tokens.toArray(),
   };
   return encodeValue(data);
 }
 
 /** The state a snapshot taken at Raft index `index` holds. */
-export function decodeSnapshot(bytes: Uint8Array, index: number): MachineState {
+export function decodeSnapshot(bytes: Uint8Array, index: number, idempotencyRecordsMax?: number): MachineState {
   const data = decodeValue(bytes) as SnapshotData;
-  assert(data?.version === SNAPSHOT_VERSION, `unknown lock snapshot version ${String(data?.version)}`);
+  assert(SNAPSHOT_VERSIONS_READ.has(data?.version), `unknown lock snapshot version ${String(data?.version)}`);
   // The machine sees only normal entries; a Raft snapshot may be taken at a
   // no-op or config entry after the last of them. Keep the machine's own
   // applied index so that a restored replica is byte-identical to one that
   // applied the same commands (sim finding F5).
   assert(data.appliedIndex <= index, `lock snapshot applied at ${data.appliedIndex} is ahead of its Raft snapshot index ${index}`);
-  return {
+  const state: MachineState = {
     sessions: new Map(
       data.sessions.map((s) => [
         s.sessionId,
-        { ...s, heldLocks: new Set(s.heldLocks), ledElections: new Set(s.ledElections), waitIds: new Set(s.waitIds) },
+        { ...s, createdBy: s.createdBy ?? null, heldLocks: new Set(s.heldLocks), ledElections: new Set(s.ledElections), waitIds: new Set(s.waitIds) },
       ]),
     ),
     locks: new Map(data.locks.map((l) => [l.name, l])),
     elections: new Map(data.elections.map((e) => [e.name, e])),
-    waits: new Map(data.waits),
+    waits: new Map(data.waits.map(([id, ref]) => [id, { ...ref, tokenId: ref.tokenId ?? null }])),
+    lockSets: new Map((data.lockSets ?? []).map((set) => [set.waitId, set])),
     lastToken: data.lastToken,
     maxNowMs: data.maxNowMs,
-    idempotency: IdempotencyTable.fromArray(data.idempotency),
+    idempotency: IdempotencyTable.fromArray(data.idempotency, idempotencyRecordsMax),
+    tokens: TokenTable.fromArray(data.tokens ?? []),
     applied: data.appliedIndex,
+    queuedPlaces: 0,
   };
+  state.queuedPlaces = countQueuedPlaces(state);
+  return state;
 }

@@ -8,6 +8,8 @@ import {
   HOLD_TTL_MS_MIN,
   HOLDERS_PER_LOCK_MAX,
   ID_CHARS_MAX,
+  LOCK_SET_NAMES_MAX,
+  LOCK_SET_NAMES_MIN,
   IDEMPOTENCY_KEY_CHARS_MAX,
   IDEMPOTENCY_METHOD_CHARS_MAX,
   IDEMPOTENCY_PATH_CHARS_MAX,
@@ -19,7 +21,13 @@ import {
   SESSION_TTL_MS_MIN,
   VALUE_CHARS_MAX,
   WAIT_MS_MAX,
+  PREFIX_PATTERN,
+  SECRET_HASH_PATTERN,
+  TOKEN_ID_PATTERN,
+  TOKEN_NAME_CHARS_MAX,
+  TOKEN_PREFIXES_MAX,
 } from './limits.js';
+import { ROLES } from './permissions.js';
 
 type Check = string | null;
 
@@ -83,6 +91,59 @@ function stringArray(field: string, v: unknown, each: (field: string, v: unknown
   return null;
 }
 
+function holdRefs(field: string, v: unknown): Check {
+  return stringArray(field, v, (f, h) => (isObject(h) ? (name(`${f}.name`, h.name) ?? token(`${f}.fencingToken`, h.fencingToken)) : `${f} must hold objects`));
+}
+
+/** Exactly one of sessionId and ttlMs, as for every hold. */
+function holdLease(sessionId: unknown, ttlMs: unknown): Check {
+  return first(
+    () => ((sessionId === null) === (ttlMs === null) ? 'exactly one of sessionId and ttlMs is required' : null),
+    () => (sessionId === null ? null : id('sessionId', sessionId)),
+    () => (ttlMs === null ? null : intIn('ttlMs', ttlMs, HOLD_TTL_MS_MIN, HOLD_TTL_MS_MAX)),
+  );
+}
+
+function modeAndLimit(field: string, mode: unknown, limit: unknown): Check {
+  return first(
+    () => (mode === 'exclusive' || mode === 'shared' ? null : `${field}mode must be "exclusive" or "shared"`),
+    () => intIn(`${field}limit`, limit, 1, HOLDERS_PER_LOCK_MAX),
+    () => (mode === 'shared' && limit !== 1 ? `${field}limit applies to exclusive locks only` : null),
+  );
+}
+
+/** 2..64 distinct names, each with its mode and limit. */
+function lockSetLocks(v: unknown): Check {
+  if (!Array.isArray(v) || v.length < LOCK_SET_NAMES_MIN || v.length > LOCK_SET_NAMES_MAX) {
+    return `locks must be an array of ${LOCK_SET_NAMES_MIN}..${LOCK_SET_NAMES_MAX} locks`;
+  }
+  const names = new Set<unknown>();
+  for (const l of v) {
+    if (!isObject(l)) return 'locks must hold objects';
+    const bad = name('locks.name', l.name) ?? modeAndLimit('locks.', l.mode, l.limit);
+    if (bad) return bad;
+    if (names.has(l.name)) return `locks names ${String(l.name)} twice: a set takes distinct names`;
+    names.add(l.name);
+  }
+  return null;
+}
+
+/** 1..64 holds, no (name, fencingToken) twice. */
+function lockSetHolds(v: unknown): Check {
+  const bad = holdRefs('holds', v);
+  if (bad) return bad;
+  const holds = v as Array<{ name: string; fencingToken: number }>;
+  if (holds.length < 1 || holds.length > LOCK_SET_NAMES_MAX) return `holds must name 1..${LOCK_SET_NAMES_MAX} holds`;
+  const seen = new Set(holds.map((h) => `${h.fencingToken}\u0000${h.name}`));
+  return seen.size === holds.length ? null : 'holds names one hold twice';
+}
+
+/** A token's prefixes: 0..TOKEN_PREFIXES_MAX starts of names (none: every name). */
+function prefixes(v: unknown): Check {
+  if (!Array.isArray(v) || v.length > TOKEN_PREFIXES_MAX) return `prefixes must be an array of at most ${TOKEN_PREFIXES_MAX}`;
+  return stringArray('prefixes', v, (field, p) => (typeof p === 'string' && PREFIX_PATTERN.test(p) ? null : `${field} must each match ${PREFIX_PATTERN.source}`));
+}
+
 function first(...checks: Array<() => Check>): Check {
   for (const check of checks) {
     const bad = check();
@@ -107,16 +168,22 @@ export function validateCommand(command: unknown): Check {
     case 'lock.acquire':
       return first(
         () => name('name', c.name),
-        () => ((c.sessionId === null) === (c.ttlMs === null) ? 'exactly one of sessionId and ttlMs is required' : null),
-        () => (c.sessionId === null ? null : id('sessionId', c.sessionId)),
-        () => (c.ttlMs === null ? null : intIn('ttlMs', c.ttlMs, HOLD_TTL_MS_MIN, HOLD_TTL_MS_MAX)),
+        () => holdLease(c.sessionId, c.ttlMs),
         () => waitFields(c.waitMs, c.waitId),
-        () => (c.mode === 'exclusive' || c.mode === 'shared' ? null : 'mode must be "exclusive" or "shared"'),
-        () => intIn('limit', c.limit, 1, HOLDERS_PER_LOCK_MAX),
-        () => (c.mode === 'shared' && c.limit !== 1 ? 'limit applies to exclusive locks only' : null),
+        () => modeAndLimit('', c.mode, c.limit),
         () => optStr('owner', c.owner, OWNER_CHARS_MAX),
         () => optStr('value', c.value, VALUE_CHARS_MAX),
       );
+    case 'lockSet.acquire':
+      return first(
+        () => lockSetLocks(c.locks),
+        () => holdLease(c.sessionId, c.ttlMs),
+        () => waitFields(c.waitMs, c.waitId),
+        () => optStr('owner', c.owner, OWNER_CHARS_MAX),
+        () => optStr('value', c.value, VALUE_CHARS_MAX),
+      );
+    case 'lockSet.release':
+      return lockSetHolds(c.holds);
     case 'lock.release':
       return first(
         () => name('name', c.name),
@@ -146,6 +213,17 @@ export function validateCommand(command: unknown): Check {
         () => name('name', c.name),
         () => token('term', c.term),
       );
+    case 'token.create':
+      return first(
+        () => (typeof c.id === 'string' && TOKEN_ID_PATTERN.test(c.id) ? null : `id must match ${TOKEN_ID_PATTERN.source}`),
+        () => str('name', c.name, TOKEN_NAME_CHARS_MAX, 1),
+        () => ((ROLES as readonly unknown[]).includes(c.role) ? null : `role must be one of ${ROLES.join(', ')}`),
+        () => prefixes(c.prefixes),
+        () => (c.role === 'admin' && Array.isArray(c.prefixes) && c.prefixes.length > 0 ? 'an admin token may do everything: it takes no prefixes' : null),
+        () => (typeof c.secretHash === 'string' && SECRET_HASH_PATTERN.test(c.secretHash) ? null : 'secretHash must be 64 lower-case hex digits'),
+      );
+    case 'token.revoke':
+      return typeof c.id === 'string' && c.id.length >= 1 && c.id.length <= ID_CHARS_MAX ? null : `id must be a string of 1..${ID_CHARS_MAX} characters`;
     case 'wait.cancel':
       return first(
         () => stringArray('waitIds', c.waitIds, id),
@@ -154,10 +232,7 @@ export function validateCommand(command: unknown): Check {
     case 'expire':
       return first(
         () => stringArray('sessionIds', c.sessionIds, id),
-        () =>
-          stringArray('holds', c.holds, (f, h) =>
-            isObject(h) ? (name(`${f}.name`, h.name) ?? token(`${f}.fencingToken`, h.fencingToken)) : `${f} must hold objects`,
-          ),
+        () => holdRefs('holds', c.holds),
         () => stringArray('lockDelays', c.lockDelays, name),
       );
     default:
@@ -171,6 +246,8 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 export function validateEnvelope(proposal: unknown): Check {
   if (!isObject(proposal)) return 'proposal must be an object';
   if (typeof proposal.nowMs !== 'number' || !Number.isFinite(proposal.nowMs)) return 'nowMs must be a finite number';
+  const auth = proposal.auth as LockProposal['auth'];
+  if (auth !== null && auth !== undefined && (!isObject(auth) || id('auth.tokenId', auth.tokenId) !== null)) return 'auth must be null or {tokenId}';
   const idem = proposal.idempotency as LockProposal['idempotency'] | undefined;
   if (idem === null || idem === undefined) return null;
   if (!isObject(idem)) return 'idempotency must be an object or null';

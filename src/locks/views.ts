@@ -85,6 +85,33 @@ export interface NotAcquiredBody {
   queueLength: number;
 }
 
+/** One hold of a granted lock set. */
+export interface SetHoldView {
+  name: string;
+  fencingToken: number;
+  mode: LockMode;
+}
+
+export interface SetAcquiredBody {
+  acquired: true;
+  holds: SetHoldView[];
+  sessionId?: string;
+  expiresInMs?: number;
+}
+
+/** A lock that stood in the way of a lock set. */
+export interface BlockedView {
+  name: string;
+  holders: HolderView[];
+  queueLength: number;
+  lockDelayRemainingMs?: number;
+}
+
+export interface SetNotAcquiredBody {
+  acquired: false;
+  blocked: BlockedView[];
+}
+
 function holdExpiresInMs(name: string, hold: HoldState, deadlines: Deadlines): number | undefined {
   if (hold.ttlMs === null) return undefined;
   return deadlines.holdRemainingMs(name, hold.fencingToken) ?? hold.ttlMs;
@@ -115,6 +142,32 @@ export function notAcquiredBody(name: string, lock: LockState | undefined, deadl
     holders: lock ? lock.holders.map((h) => holderView(name, h, deadlines)) : [],
     queueLength: lock ? lock.waiters.length : 0,
   };
+}
+
+/**
+ * A granted set: every hold in the order asked (a hold the session had
+ * already comes back as it is). `expiresInMs` for TTL sets, whose holds all
+ * have the set's TTL.
+ */
+export function setAcquiredBody(holds: Array<{ name: string; hold: HoldState }>, sessionId: string | null, ttlMs: number | null): SetAcquiredBody {
+  const body: SetAcquiredBody = {
+    acquired: true,
+    holds: holds.map(({ name, hold }) => ({ name, fencingToken: hold.fencingToken, mode: hold.mode })),
+  };
+  if (sessionId !== null) body.sessionId = sessionId;
+  if (ttlMs !== null) body.expiresInMs = ttlMs;
+  return body;
+}
+
+/** The machine has no clock: a lock-delay shows its full length (never shorter than what is left, views.ts header). */
+export function blockedView(name: string, lock: LockState | undefined, deadlines: Deadlines = FULL_TTL): BlockedView {
+  const view: BlockedView = {
+    name,
+    holders: lock ? lock.holders.map((h) => holderView(name, h, deadlines)) : [],
+    queueLength: lock ? lock.waiters.length : 0,
+  };
+  if (lock !== undefined && lock.lockDelayMs !== null) view.lockDelayRemainingMs = deadlines.lockDelayRemainingMs(name) ?? lock.lockDelayMs;
+  return view;
 }
 
 export function lockListItem(lock: LockState, deadlines: Deadlines = FULL_TTL): LockListItem {

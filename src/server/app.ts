@@ -6,9 +6,12 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { ServerContext } from './context.js';
 import { ApiError } from './errors.js';
 import { sendApiError } from './error-handler.js';
-import { bearerTokenMatches, OPEN_PATHS } from './auth.js';
-import { LEADER_HEADER, NODE_HEADER } from './answer.js';
+import { installAccess } from './access.js';
+import { installAudit } from './audit.js';
+import { APPLIED_INDEX_HEADER, INDEX_HEADER, LEADER_HEADER, NODE_HEADER } from './answer.js';
+import { closeBodySchema } from './closed-bodies.js';
 import { clusterRoutes } from './routes/cluster.js';
+import { targetPath } from './target.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 
@@ -47,6 +50,9 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
     forceCloseConnections: true,
   });
 
+  // Before any route: every body schema is closed (unknown fields are 400, closed-bodies.ts).
+  app.addHook('onRoute', closeBodySchema);
+
   // Every body is JSON, whatever its content type says; the size check runs
   // while reading, before any field is looked at.
   app.removeAllContentTypeParsers();
@@ -65,12 +71,16 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
   const started = new WeakMap<object, number>();
   app.addHook('onRequest', async (request) => {
     started.set(request, ctx.clock.monotonicMs());
-    // Auth first: a request without the token learns nothing and changes nothing.
-    if (ctx.authToken !== null && !OPEN_PATHS.has(request.url.split('?')[0]) && !bearerTokenMatches(request.headers.authorization, ctx.authToken)) {
-      throw new ApiError('unauthorized', 'the bearer token is missing or wrong: send "Authorization: Bearer <token>"');
-    }
   });
+  installAccess(app, ctx);
+  installAudit(app, ctx.logger);
   app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.statusCode === 401) {
+      // A request without a valid token learns nothing about the cluster: not
+      // which node it reached, not who leads, not how far the log is (issue 11).
+      for (const name of [NODE_HEADER, LEADER_HEADER, INDEX_HEADER, APPLIED_INDEX_HEADER]) reply.removeHeader(name);
+      return payload;
+    }
     reply.header(NODE_HEADER, ctx.node.id);
     if (!reply.hasHeader(LEADER_HEADER)) {
       const leader = ctx.node.status().leader;
@@ -88,7 +98,7 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
   });
 
   app.setErrorHandler((error, request, reply) => sendApiError(request, reply, error as Error));
-  app.setNotFoundHandler((request, reply) => sendApiError(request, reply, new ApiError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) => sendApiError(request, reply, new ApiError('not_found', `no route ${request.method} ${targetPath(request.url)}`)));
 
   await app.register(swagger, {
     openapi: {
@@ -103,7 +113,7 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
       },
     },
   });
-  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/docs/json', { schema: { hide: true }, config: { access: { kind: 'any' } } }, async () => app.swagger());
 
   await app.register(healthRoutes, { ctx });
   await app.register(metricsRoutes, { ctx });

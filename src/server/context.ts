@@ -7,6 +7,7 @@ import type { ReplicatedNode } from '../node/api.js';
 import type { ServerLimits } from './limits.js';
 import type { LockMachineView } from './machine-view.js';
 import type { HttpMetrics } from './http-metrics.js';
+import type { Authenticator } from './auth.js';
 
 export interface ServerClock {
   /** Monotonic milliseconds (performance.now() in production); judges leases (http-api.md "Time"). */
@@ -23,6 +24,6 @@ export interface ServerContext {
   clock: ServerClock;
   limits: ServerLimits;
   metrics: HttpMetrics;
-  /** Bearer token every request but the health probes must carry; null: auth is off. */
-  authToken: string | null;
+  /** Who a request is (the root token or a token of the replicated state); auth is off without a root token. */
+  auth: Authenticator;
 }

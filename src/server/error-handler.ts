@@ -17,7 +17,10 @@ export function describeValidation(context: string | undefined, item: Validation
   if (item.keyword === 'additionalProperties' && typeof item.params?.additionalProperty === 'string') path.push(item.params.additionalProperty);
   const field = path.join('.');
   const where = [context ?? 'request', ...path].join('.');
-  const what = item.keyword === 'required' ? 'is required' : (item.message ?? 'is invalid');
+  const what =
+    item.keyword === 'required' ? 'is required'
+    : item.keyword === 'additionalProperties' ? 'is not a field of this request (check its spelling)'
+    : (item.message ?? 'is invalid');
   return { field: field.length > 0 ? field : (context ?? 'request'), message: `${where} ${what}` };
 }
 

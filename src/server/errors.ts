@@ -4,7 +4,8 @@
 
 export const errorTable = {
   invalid_argument: { status: 400, message: 'the request is invalid' },
-  unauthorized: { status: 401, message: 'the bearer token is missing or wrong' },
+  unauthorized: { status: 401, message: 'the bearer token is missing, unknown or revoked' },
+  forbidden: { status: 403, message: 'the token may not make this request' },
   session_not_found: { status: 404, message: 'the session is unknown or has expired' },
   not_found: { status: 404, message: 'no such resource' },
   not_holder: { status: 409, message: 'the token does not hold' },

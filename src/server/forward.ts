@@ -9,6 +9,7 @@ import { NotLeaderError, OutcomeUnknownError } from '../node/api.js';
 import type { ServerContext } from './context.js';
 import { ApiError } from './errors.js';
 import { type Answer, FORWARDED_HEADER, NODE_HEADER, sendAnswer } from './answer.js';
+import { urlOnNode } from './target.js';
 
 /** Request headers passed to the leader. Everything else (hop-by-hop, host, length) is the fetch's own. */
 const FORWARDED_REQUEST_HEADERS = ['content-type', 'idempotency-key', 'authorization', 'accept', 'x-request-id'];
@@ -169,7 +170,8 @@ async function forwardOnce(
   clientSignal.addEventListener('abort', onClientGone);
   const timer = setTimeout(() => controller.abort(new Error('forward timed out')), timeoutMs);
   try {
-    const response = await fetch(new URL(request.url, leaderUrl), {
+    // The leader's origin and this request's path and query only: never an authority the client wrote.
+    const response = await fetch(urlOnNode(leaderUrl, request.url), {
       method: request.method,
       headers,
       body: hasBody ? JSON.stringify(request.body) : undefined,

@@ -12,12 +12,15 @@ import { LeaseDriver } from './lease-driver.js';
 import { LockService } from './lock-service.js';
 import { electionRoutes } from './routes/elections.js';
 import { fencingRoutes } from './routes/fencing.js';
+import { lockSetRoutes } from './routes/lock-sets.js';
 import { lockRoutes } from './routes/locks.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { authRoutes } from './routes/auth.js';
 import type { Services } from './services.js';
 import { WatchHub } from './sse.js';
 import type { ServerClock, ServerContext } from './context.js';
 import { createHttpMetrics } from './http-metrics.js';
+import { Authenticator } from './auth.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
 import type { EventDispatcher } from './dispatcher.js';
 
@@ -35,7 +38,10 @@ export interface LockServerOptions {
   limits?: Partial<ServerLimits>;
   /** Run the lease timer (default true). Tests turn it off and step `services.leases.tick()` with a manual clock. */
   leaseTimer?: boolean;
-  /** When set, every request but the health probes must carry `Authorization: Bearer <authToken>`. */
+  /**
+   * The root token (role admin, http-api.md "Tokens and roles"). When set,
+   * auth is on: every request but the health probes must carry a token.
+   */
   authToken?: string | null;
 }
 
@@ -61,7 +67,7 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
     clock: options.clock ?? systemClock,
     limits,
     metrics: createHttpMetrics(options.registry, options.dispatcher.machine),
-    authToken: options.authToken ?? null,
+    auth: new Authenticator(options.authToken ?? null, options.dispatcher.machine),
   };
   const locks = new LockService(ctx, encodeProposal);
   const leases = new LeaseDriver(ctx, new LeaseTable(), (proposal) => locks.propose(proposal));
@@ -73,8 +79,10 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
     async register(instance) {
       await instance.register(sessionRoutes, { ctx, services });
       await instance.register(lockRoutes, { ctx, services });
+      await instance.register(lockSetRoutes, { ctx, services });
       await instance.register(electionRoutes, { ctx, services });
       await instance.register(fencingRoutes, { ctx });
+      await instance.register(authRoutes, { ctx, services });
     },
   });
   // Open streams would keep close() waiting forever.

@@ -10,6 +10,8 @@
 
 import { randomUUID } from 'node:crypto';
 import type { ApplyResult, LockCommand, LockProposal, Outcome } from '../locks/commands.js';
+import { IDEMPOTENCY_FULL_MESSAGE } from '../locks/idempotency.js';
+import type { Principal } from '../locks/permissions.js';
 import { NotLeaderError, OutcomeUnknownError } from '../node/api.js';
 import { type Answer, INDEX_HEADER } from './answer.js';
 import type { ServerContext } from './context.js';
@@ -25,6 +27,8 @@ export interface IdempotencyInfo {
 
 export interface ExecuteOptions {
   idempotency: IdempotencyInfo | null;
+  /** The token the request acts as (null: auth off): carried in the proposal, re-checked when applied. */
+  principal?: Principal | null;
   /** Fires when the client went away: a queued wait is cancelled ('abandoned'). */
   signal: AbortSignal;
 }
@@ -88,7 +92,13 @@ export class LockService {
       }
       const replay = this.replayFromRecord(idem, options);
       if (replay !== null) return replay;
+      if (this.ctx.machine.idempotencyFullAt?.(this.ctx.clock.wallMs())) {
+        // The machine would refuse this new key (limits.ts IDEMPOTENCY_RECORDS_MAX): say so without a log entry.
+        throw new ApiError('limit_exceeded', IDEMPOTENCY_FULL_MESSAGE, {}, { [INDEX_HEADER]: String(this.ctx.machine.appliedIndex()) });
+      }
     }
+    const doomed = await this.answerDoomed(command);
+    if (doomed !== null) return doomed;
     const waitId = 'waitId' in command ? command.waitId : null;
     if (waitId !== null && !this.waits.hasRoom()) {
       throw new ApiError('too_many_requests', `this node already has ${this.ctx.limits.waitsMax} waits open`, {}, { 'retry-after': String(this.ctx.limits.retryAfterSeconds) });
@@ -103,6 +113,32 @@ export class LockService {
       answer.then(forget, forget);
     }
     return answer;
+  }
+
+  /**
+   * A command that will surely fail (src/locks/doomed.ts) is answered without
+   * a log entry. The applied state may be behind (this leader may have been
+   * deposed, or not yet applied what it knows committed), so the prediction is
+   * confirmed after a ReadIndex barrier: every command committed before this
+   * request arrived is applied by then, and the failures predicted are ones no
+   * later command can undo (a session unknown at that point cannot become
+   * known under the same id, because ids are random and never reused; a
+   * fencing token that does not hold then never will). So the answer is
+   * linearizable at the read point, and a retry with the same key would get
+   * it again: nothing needs recording. Costs one heartbeat round, no disk
+   * write, and only on the failure path.
+   */
+  private async answerDoomed(command: LockCommand): Promise<Answer | null> {
+    const machine = this.ctx.machine;
+    if (machine.surelyFails?.(command) == null) return null;
+    try {
+      await this.ctx.node.readBarrier(this.ctx.limits.proposeTimeoutMs);
+    } catch (error) {
+      if (error instanceof NotLeaderError || error instanceof ApiError) throw error;
+      throw unavailableError(this.ctx, 'could not confirm leadership in time; retry');
+    }
+    const outcome = machine.surelyFails(command);
+    return outcome === null ? null : outcomeAnswer(outcome, machine.appliedIndex());
   }
 
   /** A key already in the applied state: replay its outcome, or wait for it if the first request still waits. */
@@ -127,7 +163,8 @@ export class LockService {
     const early = waitId !== null ? this.waits.join(waitId) : null;
     let applied: { index: number; result: unknown };
     try {
-      applied = await this.propose({ command, nowMs: this.ctx.clock.wallMs(), idempotency: options.idempotency });
+      const auth = options.principal ? { tokenId: options.principal.id } : null;
+      applied = await this.propose({ command, nowMs: this.ctx.clock.wallMs(), idempotency: options.idempotency, auth });
     } catch (error) {
       if (waitId !== null) this.waits.leave(waitId);
       throw error;

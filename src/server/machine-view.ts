@@ -3,17 +3,28 @@
 // LockMachine satisfies it structurally. Changes come as events through the
 // dispatcher (dispatcher.ts), never by subscribing here.
 
+import type { LockCommand, Outcome } from '../locks/commands.js';
 import type { IdempotencyLookup } from '../locks/idempotency.js';
+import type { Principal } from '../locks/permissions.js';
+import type { TokenView } from '../locks/tokens.js';
 import type { Deadlines, ElectionView, LockListItem, LockView, SessionView } from '../locks/views.js';
 
 export type { Deadlines, ElectionView, LockListItem, LockView, SessionView } from '../locks/views.js';
 
 export interface LockMachineView {
   appliedIndex(): number;
-  getSession(sessionId: string, deadlines?: Deadlines): SessionView | null;
-  listSessions(limit?: number, after?: string, deadlines?: Deadlines): { sessions: SessionView[]; next?: string };
+  /** `viewer` (auth on): the holds and waits it may not see are left out. */
+  getSession(sessionId: string, deadlines?: Deadlines, viewer?: Principal | null): SessionView | null;
+  /** `viewer` (auth on): only the sessions it may list (queries.ts), each as getSession shows it. */
+  listSessions(limit?: number, after?: string, deadlines?: Deadlines, viewer?: Principal | null): { sessions: SessionView[]; next?: string };
   getLock(name: string, deadlines?: Deadlines): LockView;
-  listLocks(prefix?: string, limit?: number, after?: string, deadlines?: Deadlines): { locks: LockListItem[]; next?: string };
+  /** `viewer` (auth on): only names it may see. */
+  listLocks(prefix?: string, limit?: number, after?: string, deadlines?: Deadlines, viewer?: Principal | null): { locks: LockListItem[]; next?: string };
+  // Tokens (src/locks/tokens.ts): by the hash of a secret, never the secret.
+  principalByHash(secretHash: string): Principal | null;
+  tokenSecretHash(id: string): string | null;
+  hasToken(id: string): boolean;
+  listTokens(): TokenView[];
   getElection(name: string): ElectionView;
   checkFencing(name: string, fencingToken: number): { valid: boolean };
   // What a new leader's LeaseTable restarts (leases.ts LeaseSource).
@@ -27,4 +38,8 @@ export interface LockMachineView {
    * proposed and the machine replays the recorded outcome on apply.
    */
   lookupIdempotency?(key: string, method: string, path: string): IdempotencyLookup;
+  /** The failure a command would surely answer if applied now or later (src/locks/doomed.ts); null when it might succeed. */
+  surelyFails?(command: LockCommand): Outcome | null;
+  /** Whether a new Idempotency-Key proposed at wall clock `nowMs` would be refused (table full). */
+  idempotencyFullAt?(nowMs: number): boolean;
 }

@@ -10,6 +10,8 @@ import { ApiError } from './errors.js';
 import { leaderOnly, unavailableError } from './forward.js';
 import { IDEMPOTENCY_KEY_PATTERN } from './limits.js';
 import type { IdempotencyInfo, LockService } from './lock-service.js';
+import { targetPath } from './target.js';
+import { recheckPrincipal } from './access.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
@@ -30,7 +32,7 @@ export function idempotencyOf(request: FastifyRequest): IdempotencyInfo | null {
   if (typeof raw !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(raw)) {
     throw new ApiError('invalid_argument', 'header Idempotency-Key must be 1-128 printable ASCII characters', { field: 'Idempotency-Key' });
   }
-  return { key: raw, method: request.method, path: request.url.split('?')[0] };
+  return { key: raw, method: request.method, path: targetPath(request.url) };
 }
 
 /** Propose the command built by `build` on the leader (built there, so random ids are the leader's). */
@@ -43,7 +45,7 @@ export function writeRoute(
   build: () => LockCommand,
 ): Promise<FastifyReply> {
   const idempotency = idempotencyOf(request);
-  return leaderOnly(ctx, request, reply, { waitMs }, (signal) => service.execute(build(), { idempotency, signal }));
+  return leaderOnly(ctx, request, reply, { waitMs }, (signal) => service.execute(build(), { idempotency, signal, principal: request.principal }));
 }
 
 function isStale(request: FastifyRequest): boolean {
@@ -67,6 +69,8 @@ export async function readRoute(ctx: ServerContext, request: FastifyRequest, rep
       if ((error as { code?: string }).code === 'not_leader') throw error;
       throw unavailableError(ctx, 'could not confirm leadership for a linearizable read in time');
     }
+    // Every revocation committed before this request arrived is applied by now.
+    recheckPrincipal(ctx, request);
     reply.header(INDEX_HEADER, String(ctx.machine.appliedIndex()));
     return read();
   });

@@ -30,11 +30,19 @@ export const nameSchema = {
   description: `Lock or election name: ${NAME_PATTERN} (1-${NAME_CHARS_MAX} characters; use ':' for hierarchy).`,
 } as const;
 
+/**
+ * Ids are chosen by the server (UUIDs, token ids), so the route accepts only
+ * their alphabet. A path parameter can then never be a `.` or `..` segment,
+ * which a URL library would fold away when the request is forwarded.
+ */
+export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]*$';
+
 export const idSchema = {
   type: 'string',
   minLength: 1,
   maxLength: ID_CHARS_MAX,
-  description: `An opaque id chosen by the server (at most ${ID_CHARS_MAX} characters).`,
+  pattern: ID_PATTERN,
+  description: `An opaque id chosen by the server: letters, digits, '-' and '_' (at most ${ID_CHARS_MAX} characters).`,
 } as const;
 
 export const fencingTokenSchema = {

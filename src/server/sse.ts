@@ -22,8 +22,12 @@ export function formatSse(event: SseEvent): string {
 }
 
 interface Stream {
+  /** The token it was opened with (null: auth off). */
+  tokenId: string | null;
   /** Writes the SSE event this applied event maps to, if any. */
   deliver(event: LockEvent): void;
+  /** Ends the stream with an `error` event carrying `body` (its token was revoked: 401). */
+  end(body: unknown): void;
   /** Ends the stream with an `error` event (a bug while serving it). */
   fail(): void;
   close(): void;
@@ -45,6 +49,13 @@ export class WatchHub {
    * still get the event, and `fault` reports it (logged and counted).
    */
   publish(event: LockEvent, fault: (error: unknown) => void): void {
+    if (event.type === 'token.revoked') {
+      // http-api.md: a revoked token takes effect on every node once committed — its streams too.
+      for (const stream of [...this.streams]) {
+        if (stream.tokenId === event.tokenId) stream.end(apiErrorBody('unauthorized', 'the bearer token was revoked'));
+      }
+      return;
+    }
     for (const stream of [...this.streams]) {
       try {
         stream.deliver(event);
@@ -90,14 +101,16 @@ export class WatchHub {
       stream.end();
     };
     const subscriber: Stream = {
+      tokenId: request.principal?.id ?? null,
+      end: (body) => {
+        write(formatSse({ event: 'error', data: body }));
+        close();
+      },
       deliver: (event) => {
         const sse = select(event);
         if (sse !== null) write(formatSse(sse));
       },
-      fail: () => {
-        write(formatSse({ event: 'error', data: apiErrorBody('internal', 'this stream failed (a bug); reopen it') }));
-        close();
-      },
+      fail: () => subscriber.end(apiErrorBody('internal', 'this stream failed (a bug); reopen it')),
       close,
     };
     this.streams.add(subscriber);

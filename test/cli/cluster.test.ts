@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from '../../src/client/client.js';
+import { Client } from '../../packages/client/src/client.js';
 import type { LocalCluster } from '../../src/harness/local-cluster.js';
 import { sourceCluster } from '../node/support/proc-cluster.js';
 import { runCli } from './run-cli.js';

@@ -59,6 +59,22 @@ export async function startFakeApi(): Promise<FakeApi> {
         state.held.delete(decodeURIComponent(m[1]));
         return send(res, 200, { released: true });
       }
+      if (method === 'POST' && path === '/v1/lock-sets/acquire') {
+        // All or nothing, as the real server: any held name blocks the whole set.
+        const b = body as { locks: Array<{ name: string; mode?: string }>; sessionId?: string };
+        const blocked = b.locks.filter((l) => state.held.has(l.name));
+        if (blocked.length > 0) {
+          return send(res, 200, { acquired: false, blocked: blocked.map((l) => ({ name: l.name, holders: [{ fencingToken: 1, mode: 'exclusive', owner: 'someone' }], queueLength: 0 })) });
+        }
+        for (const l of b.locks) state.held.add(l.name);
+        const holds = b.locks.map((l) => ({ name: l.name, fencingToken: state.nextToken++, mode: l.mode ?? 'exclusive' }));
+        return send(res, 200, { acquired: true, holds, sessionId: b.sessionId });
+      }
+      if (method === 'POST' && path === '/v1/lock-sets/release') {
+        const b = body as { holds: Array<{ name: string }> };
+        for (const h of b.holds) state.held.delete(h.name);
+        return send(res, 200, { released: b.holds.map((h) => h.name) });
+      }
       if (path === '/v1/cluster') {
         const self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
         return send(res, 200, {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from '../../src/client/client.js';
+import { Client } from '../../packages/client/src/client.js';
 import { startLiveServer, type LiveServer } from '../client/live-server.js';
 import { runCli } from './run-cli.js';
 
@@ -35,6 +35,21 @@ describe('CLI against a live server', () => {
     expect(s2[1]).toBe(e2[1]);
     expect(Number(s2[1])).toBeGreaterThan(Number(s1[1]));
     expect((await client.getLock('live:cli')).holders).toHaveLength(0);
+  });
+
+  it('lock a b / lock b a: two runs naming the same locks in opposite orders never deadlock and never overlap', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-cli-'));
+    const log = join(dir, 'log');
+    const script = `echo "start $LOCKSTEP_FENCING_TOKENS" >> ${log}; sleep 0.4; echo "end $LOCKSTEP_FENCING_TOKENS" >> ${log}`;
+    const runs = await Promise.all([
+      runCli(['lock', 'live:set:a', 'live:set:b', '--endpoints', live.url, '--', 'sh', '-c', script]),
+      runCli(['lock', 'live:set:b', 'live:set:a', '--endpoints', live.url, '--', 'sh', '-c', script]),
+    ]);
+    expect(runs.map((r) => r.stderr)).toEqual(['', '']);
+    expect(runs.map((r) => r.status)).toEqual([0, 0]);
+    const events = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')[0]);
+    expect(events).toEqual(['start', 'end', 'start', 'end']);
+    expect((await client.listLocks({ prefix: 'live:set:' })).locks).toEqual([]);
   });
 
   it('elect: the child runs with the term, gets SIGTERM when the session is lost, and its status is ours', async () => {

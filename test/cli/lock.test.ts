@@ -29,7 +29,8 @@ describe('lockstep lock', () => {
 
   it('sends SIGTERM to CMD when the hold is lost, and exits with its status', async () => {
     const mark = join(mkdtempSync(join(tmpdir(), 'lockstep-lock-')), 'started');
-    const script = `trap "echo got-term; exit 42" TERM; touch ${mark}; echo started; while true; do sleep 0.05; done`;
+    // 'started' is printed before the mark appears: the TERM the mark lets loose cannot overtake it.
+    const script = `trap "echo got-term; exit 42" TERM; echo started; touch ${mark}; while true; do sleep 0.05; done`;
     const run = runCli(['lock', 'job', '--ttl-ms', '1000', '--endpoints', api.url, '--', 'sh', '-c', script]);
     // Once CMD runs (with its trap set), the server starts refusing keepalives: the session is gone.
     // Generous: process start-up under tsx on a loaded machine can take seconds.
@@ -76,6 +77,37 @@ describe('lockstep lock', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/--ttl-ms must be a number/);
     expect((await runCli(['lock', 'job', '--', 'true'], { LOCKSTEP_WAIT_MS: '-5' })).status).toBe(1);
+  });
+
+  it('several names: one lock set, every token in $LOCKSTEP_FENCING_TOKENS, released together', async () => {
+    const r = await runCli(['lock', 'acct:1', 'acct:2', '--endpoints', api.url, '--', 'sh', '-c', 'echo "names=$LOCKSTEP_LOCK_NAMES tokens=$LOCKSTEP_FENCING_TOKENS one=${LOCKSTEP_FENCING_TOKEN:-none}"']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('names=acct:1 acct:2 tokens=acct:1=100 acct:2=101 one=none');
+    const acquire = api.state.requests.find((q) => q.path === '/v1/lock-sets/acquire');
+    expect(acquire?.body).toMatchObject({ locks: [{ name: 'acct:1', mode: 'exclusive', limit: 1 }, { name: 'acct:2', mode: 'exclusive', limit: 1 }] });
+    expect(acquire?.idempotencyKey).toBeTruthy();
+    const release = api.state.requests.find((q) => q.path === '/v1/lock-sets/release');
+    expect(release?.body).toEqual({ holds: [{ name: 'acct:1', fencingToken: 100 }, { name: 'acct:2', fencingToken: 101 }] });
+    expect(api.state.held.size).toBe(0);
+  });
+
+  it('several names with one busy and --wait-ms 0: exit 1 naming what stood in the way, nothing taken', async () => {
+    api.state.held.add('acct:2');
+    const r = await runCli(['lock', 'acct:1', 'acct:2', '--wait-ms', '0', '--endpoints', api.url, '--', 'true']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/locks 'acct:1', 'acct:2' not acquired within 0 ms \(all or nothing\); in the way: 'acct:2' held by token 1 \(someone\)/);
+    expect(api.state.held.has('acct:1')).toBe(false);
+  });
+
+  it('several names: usage errors say where the command goes; a name twice is refused', async () => {
+    const noDashDash = await runCli(['lock', 'a', 'b', 'c']);
+    expect(noDashDash.status).toBe(2);
+    expect(noDashDash.stderr).toContain('lockstep lock a -- b c');
+    expect(noDashDash.stderr).toContain('lockstep lock NAME [NAME...] -- CMD');
+    const twice = await runCli(['lock', 'a', 'a', '--endpoints', api.url, '--', 'true']);
+    expect(twice.status).toBe(1);
+    expect(twice.stderr).toMatch(/names a lock twice/);
   });
 
   it('--help exits 0 and names the flags', async () => {

@@ -1,5 +1,5 @@
 // Test doubles for SDK unit tests: a manual monotonic clock and a scripted fetch.
-import type { Clock, TimerHandle } from '../../src/client/clock.js';
+import type { Clock, TimerHandle } from '../../packages/client/src/clock.js';
 
 /** Let pending promise chains (fetch bodies, awaits) run. */
 export async function settle(rounds = 20): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Client } from '../../src/client/client.js';
-import { LockstepError } from '../../src/client/errors.js';
+import { Client } from '../../packages/client/src/client.js';
+import { LockstepError } from '../../packages/client/src/errors.js';
 import { apiError, connectionError, fakeFetch, hang, json, ManualClock, settle } from './fakes.js';
 
 const E = ['http://n1:7001', 'http://n2:7002', 'http://n3:7003'];

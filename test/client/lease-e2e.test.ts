@@ -6,7 +6,7 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from '../../src/client/client.js';
+import { Client } from '../../packages/client/src/client.js';
 import { createLockServer, type LockServer } from '../../src/server/index.js';
 import { MemoryNode } from '../server/memory-node.js';
 import { connectionError, ManualClock } from './fakes.js';

@@ -5,7 +5,7 @@
 // ordinary advances (timers fire) and by stalls (timers fire late).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LeaseGuard } from '../../src/client/lease.js';
+import { LeaseGuard } from '../../packages/client/src/lease.js';
 import { ManualClock } from './fakes.js';
 
 type Op = { kind: 'advance'; ms: number } | { kind: 'stall'; ms: number } | { kind: 'renew'; sentAgoMs: number };

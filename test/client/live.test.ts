@@ -1,8 +1,8 @@
 // The SDK against the real HTTP server (one in-memory node): request shapes,
 // error codes, idempotency, long-poll waits, SSE watch and observe.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from '../../src/client/client.js';
-import { isLockstepError, LockstepError } from '../../src/client/errors.js';
+import { Client } from '../../packages/client/src/client.js';
+import { isLockstepError, LockstepError } from '../../packages/client/src/errors.js';
 import { closedPort } from '../cli/fake-api.js';
 import { startLiveServer, type LiveServer } from './live-server.js';
 
@@ -28,6 +28,23 @@ describe('SDK against a live server', () => {
     expect(token).toBeGreaterThan(0);
     expect((await client.getLock('live:a')).holders).toHaveLength(0);
     expect(await client.checkFencing('live:a', token)).toBe(false);
+  });
+
+  it('withLocks: opposite orders never deadlock, every move holds both accounts, and everything is released', async () => {
+    const balance = new Map([['live:acct:1', 100], ['live:acct:2', 100]]);
+    const move = (from: string, to: string) =>
+      client.withLocks([from, to], { ttlMs: 10_000, waitMs: 10_000 }, async (set) => {
+        for (const name of [from, to]) expect(await client.checkFencing(name, set.fencingToken(name))).toBe(true);
+        const amount = balance.get(from)!;
+        // A turn of the event loop between read and write: without the locks, moves would interleave here.
+        await new Promise((r) => setImmediate(r));
+        balance.set(from, amount - 1);
+        balance.set(to, balance.get(to)! + 1);
+      });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? move('live:acct:1', 'live:acct:2') : move('live:acct:2', 'live:acct:1'))));
+    expect(balance.get('live:acct:1')! + balance.get('live:acct:2')!).toBe(200);
+    expect(balance.get('live:acct:1')).toBe(100);
+    expect((await client.listLocks({ prefix: 'live:acct:' })).locks).toEqual([]);
   });
 
   it('fails over from a dead endpoint to a live one', async () => {

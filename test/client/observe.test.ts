@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Client } from '../../src/client/client.js';
+import { Client } from '../../packages/client/src/client.js';
 import { connectionError, fakeFetch, ManualClock } from './fakes.js';
 
 function sse(events: string[], keepOpen = false): Response {

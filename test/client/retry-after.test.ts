@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRetryAfterMs, RETRY_AFTER_MAX_MS } from '../../src/client/retry-after.js';
+import { parseRetryAfterMs, RETRY_AFTER_MAX_MS } from '../../packages/client/src/retry-after.js';
 
 describe('parseRetryAfterMs (RFC 9110 §10.2.3)', () => {
   it('reads delta-seconds', () => {

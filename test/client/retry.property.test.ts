@@ -4,8 +4,8 @@
 // (correctness.md item 15). A simple model decides the expected outcome.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Client } from '../../src/client/client.js';
-import { LockstepError } from '../../src/client/errors.js';
+import { Client } from '../../packages/client/src/client.js';
+import { LockstepError } from '../../packages/client/src/errors.js';
 import { apiError, connectionError, fakeFetch, hang, json, ManualClock, settle } from './fakes.js';
 
 type Failure = 'refused' | 'reset' | 'unavailable' | 'no_leader' | 'timeout';

@@ -2,8 +2,8 @@
 // the last acknowledged heartbeat, on a monotonic clock, and stops before
 // ttl - margin; event-loop stalls count.
 import { describe, expect, it } from 'vitest';
-import { Client } from '../../src/client/client.js';
-import { LeaseEndedError } from '../../src/client/lease.js';
+import { Client } from '../../packages/client/src/client.js';
+import { LeaseEndedError } from '../../packages/client/src/lease.js';
 import { apiError, connectionError, fakeFetch, hang, json, ManualClock, type FakeRequest } from './fakes.js';
 
 const TTL_MS = 3000;

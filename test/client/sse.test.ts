@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readSse, SseParser } from '../../src/client/sse.js';
+import { readSse, SseParser } from '../../packages/client/src/sse.js';
 
 describe('SseParser', () => {
   it('parses events split across chunks at any point, with CRLF, comments and multi-line data', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Client } from '../../src/client/client.js';
-import { LockstepError } from '../../src/client/errors.js';
+import { Client } from '../../packages/client/src/client.js';
+import { LockstepError } from '../../packages/client/src/errors.js';
 import { apiError, fakeFetch, json, ManualClock, settle } from './fakes.js';
 
 function setup(acquireAnswer: () => Response) {

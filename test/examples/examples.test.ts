@@ -1,10 +1,12 @@
 // The examples as real processes against a real lock server (createLockServer
 // over the in-memory node, real clock and lease timer): cron-leader runs the
 // job on exactly one copy and another takes over after kill -9; ticket-hold's
-// story runs end to end and the order store refuses the stale token.
+// story runs end to end and the order store refuses the stale token;
+// transfer's lock sets move money both ways with no deadlock and no lost update.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LedgerStore, StaleTokenError as LedgerStaleTokenError } from '../../examples/ledger-store.js';
 import { OrderStore, StaleTokenError } from '../../examples/order-store.js';
 import { startLiveServer, type LiveServer } from '../client/live-server.js';
 import { sourceCluster } from '../node/support/proc-cluster.js';
@@ -118,6 +120,37 @@ describe('ticket-hold', () => {
     expect(text).toContain('bob is told ticket:abc is taken');
     expect(text).toMatch(/carol wakes and writes with token=\d+: REFUSED/);
     expect(text).toMatch(/orders: alice#\d+, dave#\d+/);
+  });
+});
+
+describe('transfer', () => {
+  it('one lock at a time deadlocks (refused); lock sets move money both ways with no deadlock and no lost update; a paused write is refused', async () => {
+    const lines: Line[] = [];
+    const child = start('transfer.ts', ['--workers', '6', '--transfers', '10', '--accounts', '3', '--prefix', 'ex'], lines, 0);
+    const status = await new Promise<number | null>((r) => child.on('exit', r));
+    const text = lines.map((l) => l.text).join('\n');
+    expect(text).not.toContain('stderr:');
+    expect(status).toBe(0);
+    expect(text).toMatch(/y asks for ex:lock-a: 409 deadlock, cycle ex:lock-a -> ex:lock-b/);
+    expect(text).toMatch(/lock sets: 6 workers made \d+ transfers between 3 accounts .* no deadlock/);
+    expect(text).toContain('total 3000 before and after; every balance equals its opening plus its transfers: no lost update');
+    expect(text).toMatch(/the paused transfer wakes and writes with token \d+: REFUSED/);
+    expect(text).toMatch(/1 stale write\(s\) refused/);
+  });
+});
+
+describe('LedgerStore', () => {
+  it('refuses older tokens per account; unguarded read-modify-writes that interleave lose an update (what the locks prevent)', async () => {
+    const s = new LedgerStore({ a: 100 });
+    await s.write('a', 90, 5);
+    await expect(s.write('a', 80, 4)).rejects.toBeInstanceOf(LedgerStaleTokenError);
+    expect(s.refused).toBe(1);
+    const add = async (n: number, token: number) => {
+      const balance = await s.read('a');
+      await s.write('a', balance + n, token);
+    };
+    await Promise.all([add(10, 6), add(20, 7)]);
+    expect(s.snapshot().a).not.toBe(120);
   });
 });
 

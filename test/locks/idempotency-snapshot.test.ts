@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeProposal } from '../../src/locks/codec.js';
 import { IdempotencyTable } from '../../src/locks/idempotency.js';
+import { IDEMPOTENCY_KEYED_WRITES_PER_SECOND, IDEMPOTENCY_RECORD_AGE_MS_MAX, IDEMPOTENCY_RECORDS_MAX } from '../../src/locks/limits.js';
 import { LockMachine } from '../../src/locks/machine.js';
 import { logIndex, term } from '../../src/raft/types.js';
 import { Harness, acquireCmd, errorCode, outcomeOf, resolved } from './harness.js';
@@ -67,17 +68,49 @@ describe('idempotency', () => {
     expect(h.machine.getLock('a').holders).toHaveLength(1);
   });
 
-  it('the table is bounded: the oldest record goes first', () => {
+  it('the table is bounded and keeps every record its full age: a full table refuses new keys', () => {
     const table = new IdempotencyTable(2, 1_000);
     const o = { status: 200, body: {} };
     table.record('a', 'POST', '/x', 0, o, null);
     table.record('b', 'POST', '/x', 1, o, null);
-    table.record('c', 'POST', '/x', 2, o, null);
+    expect(table.hasRoom()).toBe(false);
+    expect(table.fullAt(1_000)).toBe(true);
+    expect(() => table.record('c', 'POST', '/x', 2, o, null)).toThrow(/full/);
+    expect(table.lookup('a', 'POST', '/x').kind).toBe('done');
+    // Once the oldest is past its age there is room again.
+    expect(table.fullAt(1_001)).toBe(false);
+    table.prune(1_001);
     expect(table.lookup('a', 'POST', '/x').kind).toBe('miss');
-    expect(table.lookup('c', 'POST', '/x').kind).toBe('done');
-    table.prune(1_002);
-    expect(table.lookup('b', 'POST', '/x').kind).toBe('miss');
-    expect(table.lookup('c', 'POST', '/x').kind).toBe('done');
+    expect(table.lookup('b', 'POST', '/x').kind).toBe('done');
+    expect(table.hasRoom()).toBe(true);
+  });
+
+  it('a machine with a full table answers a new key 429 limit_exceeded, executes nothing and records nothing; known keys still replay', () => {
+    const h = new Harness(new LockMachine({ idempotencyRecordsMax: 3 }));
+    const first = outcomeOf(h.run(acquireCmd('a'), idem('k1')).result);
+    h.run(acquireCmd('b'), idem('k2', '/v1/locks/b/acquire'));
+    h.run(acquireCmd('c'), idem('k3', '/v1/locks/c/acquire'));
+    const refused = h.run(acquireCmd('d'), idem('k4', '/v1/locks/d/acquire'));
+    expect(errorCode(outcomeOf(refused.result))).toBe('limit_exceeded');
+    expect(outcomeOf(refused.result).status).toBe(429);
+    expect(refused.events).toEqual([]);
+    expect(h.machine.getLock('d').holders).toEqual([]);
+    expect(h.machine.lookupIdempotency('k4', 'POST', '/v1/locks/d/acquire')).toEqual({ kind: 'miss' });
+    // Nine minutes on, the young records are all still there (nothing evicted), and k1 still replays.
+    h.nowMs += 9 * 60_000;
+    expect(outcomeOf(h.run(acquireCmd('a'), idem('k1')).result)).toEqual(first);
+    expect(h.machine.idempotencyFullAt(h.nowMs)).toBe(true);
+    // Unkeyed commands are not limited by the table.
+    expect(outcomeOf(h.run(acquireCmd('e')).result).status).toBe(200);
+    // Past the age limit the oldest go, and the same key k4 now executes.
+    h.nowMs += 3 * 60_000;
+    expect(h.machine.idempotencyFullAt(h.nowMs)).toBe(false);
+    expect(outcomeOf(h.run(acquireCmd('d'), idem('k4', '/v1/locks/d/acquire')).result).status).toBe(200);
+  });
+
+  it('keeps every record for at least 10 minutes (the contract) and at most the named age', () => {
+    expect(IDEMPOTENCY_RECORD_AGE_MS_MAX).toBeGreaterThanOrEqual(10 * 60_000);
+    expect(IDEMPOTENCY_RECORDS_MAX).toBe(IDEMPOTENCY_KEYED_WRITES_PER_SECOND * IDEMPOTENCY_RECORD_AGE_MS_MAX / 1_000);
   });
 });
 

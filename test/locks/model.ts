@@ -3,11 +3,21 @@
 // of indexes; no limits beyond the contract's ranges the generator stays in;
 // deadlock as plain reachability (the cycle the machine names is checked
 // separately). Outcomes use the same HTTP shapes as the contract.
+//
+// Lock sets: a set's places are waiters (one per lock it does not carry)
+// with the set's waitId. Handover is the contract's rule written plainly:
+// settle the locks a step touched in the order touched; settling grants
+// heads while they can be granted (a set only when it is first in line and
+// fits on every lock it waits for, and then on all of them), and every lock
+// a grant touches is settled again after. The order only fixes the order of
+// fencing tokens; which waiters are granted does not depend on it.
 import type { LockCommand, LockMode, Outcome } from '../../src/locks/commands.js';
 
 interface MSession { id: string; ttlMs: number; lockDelayMs: number; name: string }
 interface MHold { name: string; token: number; mode: LockMode; sessionId: string | null; ttlMs: number | null; owner: string | null; value: string | null }
 interface MWaiter { waitId: string; name: string; sessionId: string | null; ttlMs: number | null; mode: LockMode; limit: number; owner: string | null; value: string | null; key: string | null }
+interface MSetEntry { name: string; mode: LockMode; limit: number; carried: boolean }
+interface MSet { waitId: string; sessionId: string | null; ttlMs: number | null; owner: string | null; value: string | null; key: string | null; entries: MSetEntry[] }
 interface MCandidate { waitId: string; name: string; sessionId: string; value: string; key: string | null }
 interface MLeader { sessionId: string; value: string; term: number }
 
@@ -20,6 +30,7 @@ export class Model {
   sessions: MSession[] = [];
   holds: MHold[] = [];
   waiters: MWaiter[] = [];
+  sets: MSet[] = [];
   candidates: MCandidate[] = [];
   leaders = new Map<string, MLeader>();
   limits = new Map<string, number>();
@@ -68,7 +79,11 @@ export class Model {
     return holders[0].mode === 'exclusive' && holders.length < this.limitOf(name);
   }
 
-  /** Does session `from` reach `to` in the wait-for graph? */
+  setOf = (waitId: string): MSet | undefined => this.sets.find((x) => x.waitId === waitId);
+  /** Graph nodes: sessions 's:<id>', sets waiting without a session 'w:<waitId>' (a single TTL waiter is no node). */
+  nodeOf = (w: MWaiter): string | null => (w.sessionId !== null ? `s:${w.sessionId}` : this.setOf(w.waitId) ? `w:${w.waitId}` : null);
+
+  /** Does node `from` reach `to` in the wait-for graph? */
   reaches(from: string, to: string): boolean {
     const seen = new Set<string>([from]);
     const stack = [from];
@@ -80,19 +95,27 @@ export class Model {
     return false;
   }
 
-  /** Sessions `s` waits for (any of its queued lock waits): holders and waiters ahead. */
-  waitsFor(s: string, onlyLock?: string): string[] {
+  /** Nodes that node `n` waits for (through any of its queue places, or only those on `onlyLock`). */
+  waitsFor(n: string, onlyLock?: string): string[] {
     const out: string[] = [];
     for (const w of this.waiters) {
-      if (w.sessionId !== s || (onlyLock !== undefined && w.name !== onlyLock)) continue;
-      out.push(...this.blockersAt(w.name, this.queueOf(w.name).indexOf(w), s));
+      if (this.nodeOf(w) !== n || (onlyLock !== undefined && w.name !== onlyLock)) continue;
+      out.push(...this.blockersAt(w.name, this.queueOf(w.name).indexOf(w), w.mode, n));
     }
     return out;
   }
 
-  blockersAt(name: string, position: number, self: string): string[] {
-    const ids = [...this.holdsOf(name).map((h) => h.sessionId), ...this.queueOf(name).slice(0, position).map((w) => w.sessionId)];
-    return ids.filter((id): id is string => id !== null && id !== self);
+  /** Holders (unless first in line and fitting beside them) and the waiters ahead, as nodes, without `self`. */
+  blockersAt(name: string, position: number, mode: LockMode, self: string): string[] {
+    const holders = position === 0 && this.fits(name, mode) ? [] : this.holdsOf(name).map((h) => (h.sessionId === null ? null : `s:${h.sessionId}`));
+    const ahead = this.queueOf(name).slice(0, position).map((w) => this.nodeOf(w));
+    return [...holders, ...ahead].filter((id): id is string => id !== null && id !== self);
+  }
+
+  /** Would `sessionId` waiting at the end of these lines close a cycle? */
+  closesCycle(sessionId: string, wants: Array<{ name: string; mode: LockMode }>): boolean {
+    const self = `s:${sessionId}`;
+    return wants.some((w) => this.blockersAt(w.name, this.queueOf(w.name).length, w.mode, self).some((t) => this.reaches(t, self)));
   }
 
   private token(): number {
@@ -106,22 +129,124 @@ export class Model {
     if (rec && rec.waitId === waitId && rec.outcome === null) rec.outcome = outcome;
   }
 
-  private grantWaiters(name: string): void {
+  private removeWaiter(w: MWaiter): void {
+    this.waiters.splice(this.waiters.indexOf(w), 1);
+  }
+
+  private newHold(name: string, mode: LockMode, w: { sessionId: string | null; ttlMs: number | null; owner: string | null; value: string | null }): MHold {
+    const hold: MHold = { name, token: this.token(), mode, sessionId: w.sessionId, ttlMs: w.ttlMs, owner: w.owner, value: w.value };
+    this.holds.push(hold);
+    return hold;
+  }
+
+  private sessionHoldOf(name: string, sessionId: string | null): MHold | undefined {
+    return sessionId === null ? undefined : this.holdsOf(name).find((h) => h.sessionId === sessionId);
+  }
+
+  /** First in line, not delayed, fits: on every lock the set does not carry. */
+  setReady(set: MSet): boolean {
+    return set.entries.every((e) => e.carried || (!this.delays.has(e.name) && this.queueOf(e.name)[0]?.waitId === set.waitId && this.fits(e.name, e.mode)));
+  }
+
+  setBody(holds: MHold[], sessionId: string | null, ttlMs: number | null): Record<string, unknown> {
+    const b: Record<string, unknown> = { acquired: true, holds: holds.map((h) => ({ name: h.name, fencingToken: h.token, mode: h.mode })) };
+    if (sessionId !== null) b.sessionId = sessionId;
+    if (ttlMs !== null) b.expiresInMs = ttlMs;
+    return b;
+  }
+
+  blockedView(name: string): Record<string, unknown> {
+    const v: Record<string, unknown> = { name, holders: this.holdsOf(name).map((h) => this.holderView(h)), queueLength: this.queueOf(name).length };
+    if (this.delays.has(name)) v.lockDelayRemainingMs = this.delays.get(name);
+    return v;
+  }
+
+  private placesOf(set: MSet): MWaiter[] {
+    return this.waiters.filter((w) => w.waitId === set.waitId);
+  }
+
+  /** The set leaves every line and the model; returns the locks it had places on. */
+  private withdraw(set: MSet): string[] {
+    const names = this.placesOf(set).map((w) => w.name);
+    this.waiters = this.waiters.filter((w) => w.waitId !== set.waitId);
+    this.sets.splice(this.sets.indexOf(set), 1);
+    return names;
+  }
+
+  /** Returns the names of the new holds. */
+  private grantSet(set: MSet): string[] {
+    const holds: MHold[] = [];
+    const granted: string[] = [];
+    for (const e of set.entries) {
+      if (e.carried) { holds.push(this.sessionHoldOf(e.name, set.sessionId)!); continue; }
+      this.removeWaiter(this.queueOf(e.name)[0]);
+      holds.push(this.newHold(e.name, e.mode, set));
+      granted.push(e.name);
+    }
+    this.sets.splice(this.sets.indexOf(set), 1);
+    this.resolve(set.waitId, set.key, { status: 200, body: this.setBody(holds, set.sessionId, set.ttlMs) });
+    return granted;
+  }
+
+  /** New holds of `sessionId` on `names`: its waiting sets carry them from now on. */
+  private granted(sessionId: string | null, names: string[], pending: Set<string>): void {
+    for (const n of names) pending.add(n);
+    if (sessionId === null) return;
+    for (const set of this.sets.filter((x) => x.sessionId === sessionId)) {
+      const entries = set.entries.filter((e) => !e.carried && names.includes(e.name));
+      if (entries.length === 0) continue;
+      for (const e of entries) {
+        this.removeWaiter(this.placesOf(set).find((w) => w.name === e.name)!);
+        e.carried = true;
+      }
+      const rest = set.entries.filter((e) => !e.carried);
+      if (rest.length === 0) this.granted(sessionId, this.grantSet(set), pending);
+      else for (const e of rest) pending.add(e.name);
+    }
+  }
+
+  /** The session let go of `names`: its sets that carried them end 409 not_holder. Returns the locks they left. */
+  private endCarriers(sessionId: string | null, names: string[]): string[] {
+    const left: string[] = [];
+    for (const set of this.sets.filter((x) => x.sessionId !== null && x.sessionId === sessionId)) {
+      const released = set.entries.filter((e) => e.carried && names.includes(e.name)).map((e) => e.name);
+      if (released.length === 0) continue;
+      left.push(...this.withdraw(set));
+      this.resolve(set.waitId, set.key, { status: 409, body: { error: { code: 'not_holder', names: released } } });
+    }
+    return left;
+  }
+
+  handOver(names: Iterable<string>): void {
+    const pending = new Set(names);
+    for (const name of pending) {
+      pending.delete(name);
+      this.settle(name, pending);
+    }
+  }
+
+  private settle(name: string, pending: Set<string>): void {
     while (!this.delays.has(name)) {
       const head = this.queueOf(name)[0];
       if (!head) break;
+      const set = this.setOf(head.waitId);
+      if (set) {
+        if (!this.setReady(set)) break;
+        this.granted(set.sessionId, this.grantSet(set), pending);
+        continue;
+      }
       const existing = this.holdsOf(name).find((h) => h.sessionId !== null && h.sessionId === head.sessionId);
       if (head.sessionId !== null && !this.live(head.sessionId)) {
-        this.waiters.splice(this.waiters.indexOf(head), 1);
+        this.removeWaiter(head);
         this.resolve(head.waitId, head.key, NOT_FOUND);
       } else if (existing) {
-        this.waiters.splice(this.waiters.indexOf(head), 1);
+        this.removeWaiter(head);
         this.resolve(head.waitId, head.key, { status: 200, body: this.acquiredBody(existing) });
       } else if (this.fits(name, head.mode)) {
-        this.waiters.splice(this.waiters.indexOf(head), 1);
-        const hold: MHold = { name, token: this.token(), mode: head.mode, sessionId: head.sessionId, ttlMs: head.ttlMs, owner: head.owner, value: head.value };
-        this.holds.push(hold);
+        this.removeWaiter(head);
+        const hold = this.newHold(name, head.mode, head);
         this.resolve(head.waitId, head.key, { status: 200, body: this.acquiredBody(hold) });
+        this.granted(head.sessionId, [name], pending);
       } else break;
     }
   }
@@ -149,19 +274,21 @@ export class Model {
     const session = this.sessions.find((s) => s.id === id)!;
     this.sessions = this.sessions.filter((s) => s.id !== id);
     const waits = [...this.waiters.filter((w) => w.sessionId === id), ...this.candidates.filter((c) => c.sessionId === id)];
-    // In arrival order across locks and elections: wait ids are issued in increasing order by the generator.
+    // In arrival order across locks and elections: wait ids are issued in increasing order by the generator
+    // (a set's places share its id and stay in the order asked).
     waits.sort((a, b) => Number(a.waitId.slice(1)) - Number(b.waitId.slice(1)));
     this.waiters = this.waiters.filter((w) => w.sessionId !== id);
     this.candidates = this.candidates.filter((c) => c.sessionId !== id);
-    for (const w of waits) this.resolve(w.waitId, w.key, NOT_FOUND);
-    // Then hand over each lock it waited on, in the order it first queued there.
-    for (const name of new Set(waits.filter((w) => 'mode' in w).map((w) => w.name))) this.grantWaiters(name);
+    this.sets = this.sets.filter((x) => x.sessionId !== id);
+    for (const waitId of new Set(waits.map((w) => w.waitId))) this.resolve(waitId, waits.find((w) => w.waitId === waitId)!.key, NOT_FOUND);
+    // Then hand over the locks it waited on, in the order it first queued there, to one fixpoint.
+    this.handOver(waits.filter((w) => 'mode' in w).map((w) => w.name));
     const released: Array<{ name: string; fencingToken: number }> = [];
     for (const h of this.holds.filter((x) => x.sessionId === id)) {
       this.holds.splice(this.holds.indexOf(h), 1);
       released.push({ name: h.name, fencingToken: h.token });
       if (expired && session.lockDelayMs > 0) this.delays.set(h.name, Math.max(this.delays.get(h.name) ?? 0, session.lockDelayMs));
-      this.grantWaiters(h.name);
+      this.handOver([h.name]);
     }
     for (const [name, leader] of [...this.leaders]) if (leader.sessionId === id) this.promote(name);
     return released;
@@ -218,7 +345,7 @@ export class Model {
         }
         const undo = (): void => { if (setsLimit) this.limits.set(c.name, limitBefore); };
         if (c.waitMs === 0) { undo(); return done(this.notAcquired(c.name)); }
-        if (c.sessionId !== null && this.blockersAt(c.name, this.queueOf(c.name).length, c.sessionId).some((t) => this.reaches(t, c.sessionId!))) {
+        if (c.sessionId !== null && this.closesCycle(c.sessionId, [c])) {
           undo();
           return done(err(409, 'deadlock'));
         }
@@ -229,8 +356,47 @@ export class Model {
         const h = this.holdsOf(c.name).find((x) => x.token === c.fencingToken);
         if (!h) return done(err(409, 'not_holder'));
         this.holds.splice(this.holds.indexOf(h), 1);
-        this.grantWaiters(c.name);
+        this.handOver([c.name, ...this.endCarriers(h.sessionId, [c.name])]);
         return ok({ released: true });
+      }
+      case 'lockSet.acquire': {
+        if (c.sessionId !== null && !this.live(c.sessionId)) return done(NOT_FOUND);
+        const entries: MSetEntry[] = c.locks.map((l) => ({ ...l, carried: this.sessionHoldOf(l.name, c.sessionId) !== undefined }));
+        const needed = entries.filter((e) => !e.carried);
+        for (const e of needed) {
+          const inForce = this.limitInForce(e.name);
+          if (e.mode === 'exclusive' && inForce !== null && e.limit !== inForce) return done(err(409, 'limit_mismatch'));
+        }
+        const blocked = needed.filter((e) => !(!this.delays.has(e.name) && this.queueOf(e.name).length === 0 && this.fits(e.name, e.mode))).map((e) => e.name);
+        if (blocked.length === 0) {
+          const holds = entries.map((e) => {
+            if (e.carried) return this.sessionHoldOf(e.name, c.sessionId)!;
+            this.claim(e.name, e.mode, e.limit);
+            return this.newHold(e.name, e.mode, c);
+          });
+          return ok(this.setBody(holds, c.sessionId, c.ttlMs));
+        }
+        if (c.waitMs === 0) return ok({ acquired: false, blocked: blocked.map((n) => this.blockedView(n)) });
+        if (c.sessionId !== null && this.closesCycle(c.sessionId, needed)) return done(err(409, 'deadlock'));
+        for (const e of needed) {
+          this.claim(e.name, e.mode, e.limit);
+          this.waiters.push({ waitId: c.waitId!, name: e.name, sessionId: c.sessionId, ttlMs: c.ttlMs, mode: e.mode, limit: e.limit, owner: c.owner, value: c.value, key: this.key });
+        }
+        this.sets.push({ waitId: c.waitId!, sessionId: c.sessionId, ttlMs: c.ttlMs, owner: c.owner, value: c.value, key: this.key, entries });
+        return { kind: 'queued', waitId: c.waitId! };
+      }
+      case 'lockSet.release': {
+        const missing = c.holds.filter((r) => !this.holdsOf(r.name).some((x) => x.token === r.fencingToken));
+        if (missing.length > 0) return done({ status: 409, body: { error: { code: 'not_holder', names: missing.map((r) => r.name) } } });
+        const bySession = new Map<string | null, string[]>();
+        for (const r of c.holds) {
+          const h = this.holdsOf(r.name).find((x) => x.token === r.fencingToken)!;
+          this.holds.splice(this.holds.indexOf(h), 1);
+          bySession.set(h.sessionId, [...(bySession.get(h.sessionId) ?? []), r.name]);
+        }
+        const left = [...bySession].flatMap(([sessionId, names]) => this.endCarriers(sessionId, names));
+        this.handOver([...c.holds.map((r) => r.name), ...left]);
+        return ok({ released: c.holds.map((r) => r.name) });
       }
       case 'lock.extend': {
         const h = this.holdsOf(c.name).find((x) => x.token === c.fencingToken);
@@ -260,16 +426,30 @@ export class Model {
         this.promote(c.name);
         return ok({ resigned: true });
       }
+      case 'token.create':
+      case 'token.revoke':
+        // Tokens have their own model (test/locks/tokens.test.ts); this one is about locks.
+        throw new Error(`${c.type} is not modelled here`);
       case 'wait.cancel': {
         let cancelled = 0;
         for (const id of c.waitIds) {
+          const set = this.setOf(id);
           const w = this.waiters.find((x) => x.waitId === id);
           const cand = this.candidates.find((x) => x.waitId === id);
-          if (w) {
+          if (set) {
             cancelled++;
-            this.waiters.splice(this.waiters.indexOf(w), 1);
+            // What blocked is judged with the set still in line; the views show the lines it leaves.
+            const blocked = set.entries
+              .filter((e) => !e.carried && !(!this.delays.has(e.name) && this.queueOf(e.name)[0]?.waitId === id && this.fits(e.name, e.mode)))
+              .map((e) => e.name);
+            const left = this.withdraw(set);
+            this.resolve(id, set.key, { status: 200, body: { acquired: false, blocked: blocked.map((n) => this.blockedView(n)) } });
+            this.handOver(left);
+          } else if (w) {
+            cancelled++;
+            this.removeWaiter(w);
             this.resolve(id, w.key, this.notAcquired(w.name));
-            this.grantWaiters(w.name);
+            this.handOver([w.name]);
           } else if (cand) {
             cancelled++;
             this.candidates.splice(this.candidates.indexOf(cand), 1);
@@ -285,13 +465,19 @@ export class Model {
           const h = this.holdsOf(ref.name).find((x) => x.token === ref.fencingToken && x.ttlMs !== null);
           if (!h) continue;
           this.holds.splice(this.holds.indexOf(h), 1);
-          this.grantWaiters(ref.name);
+          this.handOver([ref.name]);
           holds++;
         }
-        for (const name of c.lockDelays) if (this.delays.delete(name)) { this.grantWaiters(name); lockDelays++; }
+        for (const name of c.lockDelays) if (this.delays.delete(name)) { this.handOver([name]); lockDelays++; }
         return ok({ expired: { sessions, holds, lockDelays } });
       }
     }
+  }
+
+  /** A free lock, or one with no exclusive limit in force, takes this request's limit. */
+  private claim(name: string, mode: LockMode, limit: number): void {
+    const free = this.holdsOf(name).length === 0 && this.queueOf(name).length === 0;
+    if (free || (mode === 'exclusive' && this.limitInForce(name) === null)) this.limits.set(name, limit);
   }
 }
 
@@ -309,6 +495,13 @@ function validContract(c: LockCommand): boolean {
     case 'lock.release':
     case 'lock.extend':
       return NAME.test(c.name) && c.fencingToken >= 1;
+    case 'lockSet.acquire':
+      return c.locks.length >= 2 && c.locks.length <= 64 && new Set(c.locks.map((l) => l.name)).size === c.locks.length &&
+        c.locks.every((l) => NAME.test(l.name) && inRange(l.limit, 1, 10_000) && !(l.mode === 'shared' && l.limit !== 1)) &&
+        (c.sessionId === null) !== (c.ttlMs === null) && (c.ttlMs === null || inRange(c.ttlMs, 1_000, 86_400_000)) && (c.waitMs > 0) === (c.waitId !== null);
+    case 'lockSet.release':
+      return c.holds.length >= 1 && c.holds.length <= 64 && new Set(c.holds.map((h) => `${h.name}/${h.fencingToken}`)).size === c.holds.length &&
+        c.holds.every((h) => NAME.test(h.name) && h.fencingToken >= 1);
     default:
       return true;
   }

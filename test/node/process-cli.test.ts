@@ -2,7 +2,7 @@
 // errors (exit 2), flags from the environment, and a whole local cluster that
 // comes up, elects, and stops on SIGTERM.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,29 @@ describe('serve flags', () => {
     expect(() => parsePeers('n1=127.0.0.1:1,n1=127.0.0.1:2')).toThrow(/twice/);
     expect(() => parsePeers('n1')).toThrow(FlagValueError);
     expect(parsePeers('a=h:1, b=[::1]:2')).toEqual([{ id: 'a', peerUrl: 'h:1' }, { id: 'b', peerUrl: '[::1]:2' }]);
+  });
+
+  it('takes the root token from --auth-token-file (or the environment), one line, not guessably short, and warns of a loose file mode', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-token-file-'));
+    try {
+      const file = join(dir, 'root');
+      writeFileSync(file, 'a-long-enough-root-token-123\n', { mode: 0o600 });
+      const c = parseServeArgs([...base, '--auth-token-file', file], {});
+      expect(c.authToken).toBe('a-long-enough-root-token-123');
+      expect(c.authWarnings).toEqual([]);
+      expect(parseServeArgs(base, { LOCKSTEP_AUTH_TOKEN_FILE: file }).authToken).toBe('a-long-enough-root-token-123');
+      expect(parseServeArgs(base, {}).authToken).toBeNull();
+      expect(() => parseServeArgs([...base, '--auth-token-file', file], { LOCKSTEP_AUTH_TOKEN: 'another-root-token' })).toThrow(/not both/);
+      expect(() => parseServeArgs([...base, '--auth-token-file', join(dir, 'missing')], {})).toThrow(FlagValueError);
+      expect(() => parseServeArgs([...base, '--auth-token', 'short'], {})).toThrow(/at least 8/);
+      writeFileSync(file, 'line-one-token\nline-two\n');
+      expect(() => parseServeArgs([...base, '--auth-token-file', file], {})).toThrow(/one line/);
+      const loose = join(dir, 'loose');
+      writeFileSync(loose, 'a-long-enough-root-token-123', { mode: 0o644 });
+      expect(parseServeArgs([...base, '--auth-token-file', loose], {}).authWarnings.join()).toMatch(/chmod 600/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('plans the local cluster ports and directories', () => {
@@ -188,18 +211,29 @@ describe('serve and cluster up as processes', () => {
 
   it('cluster up --auth-token: waits for the leader with the token; status --token (or LOCKSTEP_TOKEN) sees every member up', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockstep-up-auth-'));
+    let proc: ReturnType<typeof spawn> | null = null;
     try {
-      const proc = spawn(process.execPath, [CLI, 'cluster', 'up', '--base-port', '9530', '--data', dir, '--heartbeat-ms', '50', '--election-ms', '500'], {
+      const child = spawn(process.execPath, [CLI, 'cluster', 'up', '--base-port', '9530', '--data', dir, '--heartbeat-ms', '50', '--election-ms', '500'], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, LOCKSTEP_AUTH_TOKEN: 'audit-token' },
       });
+      proc = child;
       let out = '';
-      proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       const deadline = Date.now() + 30_000;
-      while (!out.includes('Ctrl-C') && Date.now() < deadline && proc.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      while (!out.includes('Ctrl-C') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
       expect(out).toMatch(/leader n[123]/);
+      // The token reaches the nodes in a 0600 file: on no node's command line, in no node's environment.
+      const pids = [...out.matchAll(/ pid (\d+) /g)].map((m) => Number(m[1]));
+      expect(pids).toHaveLength(3);
+      for (const pid of pids) {
+        expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain('audit-token');
+        expect(readFileSync(`/proc/${pid}/environ`, 'utf8')).not.toContain('audit-token');
+      }
+      expect(statSync(join(dir, 'auth-token')).mode & 0o777).toBe(0o600);
+      expect(out).toContain(`export LOCKSTEP_TOKEN="$(cat ${join(dir, 'auth-token')})"`);
       const endpoints = 'http://127.0.0.1:9531,http://127.0.0.1:9532';
       const run = (args: string[], env: Record<string, string> = {}) =>
         spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, LOCKSTEP_TOKEN: '', ...env } });
@@ -210,9 +244,11 @@ describe('serve and cluster up as processes', () => {
       expect(withFlag.status).toBe(0);
       expect(withFlag.stdout.match(/\bup$/gm)).toHaveLength(3);
       expect(run(['locks', '--endpoints', endpoints], { LOCKSTEP_TOKEN: 'audit-token' }).status).toBe(0);
-      proc.kill('SIGTERM');
+      child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
+      // A failed assertion must not leave the cluster running (its nodes stop with it).
+      if (proc !== null && proc.exitCode === null) proc.kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -13,7 +13,7 @@ afterEach(async () => {
 
 describe('lockstep serve: membership (real processes)', () => {
   it('adds a joiner as a voter through POST /v1/cluster/members and removes a member', async () => {
-    const c = (cluster = procCluster(4, 17650));
+    const c = (cluster = procCluster(4, 17700));
     const founders = ['n1', 'n2', 'n3'];
     for (const id of founders) c.start(id, founders);
     await c.waitForLeader();

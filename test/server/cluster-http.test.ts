@@ -6,43 +6,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SseReader, until } from './net.js';
 import type { LocalCluster, LocalNode } from '../../src/harness/local-cluster.js';
-import { sourceCluster } from '../node/support/proc-cluster.js';
+import { api, PORT_BLOCK, type Res, startCluster } from './real-cluster.js';
 
-const BASE_PORT = 18000 + (process.pid % 40) * 20;
+// Each file its own half of 18000-18799, so the two never share a port.
+const BASE_PORT = 18000 + (process.pid % 20) * PORT_BLOCK;
 
 let cluster: LocalCluster;
 beforeAll(async () => {
-  cluster = await sourceCluster(3, BASE_PORT);
+  cluster = await startCluster(BASE_PORT);
 }, 60_000);
 afterAll(async () => {
   await cluster?.destroy();
 });
 
-interface Res {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-async function api(node: LocalNode, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Res> {
-  const res = await fetch(`${node.url}${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal,
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // metrics
-  }
-  return { status: res.status, body: parsed, headers: res.headers };
-}
-
 async function roles(): Promise<{ leader: LocalNode; followers: LocalNode[] }> {
-  const leader = cluster.node(await cluster.waitForLeader({ ready: true }));
+  const leader = await cluster.leader();
   return { leader, followers: cluster.running().filter((n) => n !== leader) };
 }
 
@@ -115,6 +93,29 @@ describe('a real 3-node cluster over HTTP', () => {
       expect(holders).toEqual([expect.objectContaining({ owner: `w${i}`, fencingToken: granted.body.fencingToken })]);
       token = granted.body.fencingToken;
     }
+  }, 60_000);
+
+  it('lock sets through followers and the leader: a waiting set keeps its place on every lock and is granted all at once', async () => {
+    const { leader, followers } = await roles();
+    const a = await api(followers[0], 'POST', '/v1/locks/set:a/acquire', { ttlMs: 30_000 });
+    const b = await api(leader, 'POST', '/v1/locks/set:b/acquire', { ttlMs: 30_000 });
+    const set = api(followers[1], 'POST', '/v1/lock-sets/acquire', { locks: [{ name: 'set:a' }, { name: 'set:b' }, { name: 'set:c' }], ttlMs: 30_000, waitMs: 30_000, owner: 'set' }, { 'idempotency-key': 'cluster-set' });
+    await until(async () => (await api(leader, 'GET', '/v1/locks/set:c')).body.waiters.length === 1, 10_000, 'set queued');
+    // set:c is free but the set is first in its line: a single waiter through another node queues behind it.
+    const single = api(followers[0], 'POST', '/v1/locks/set:c/acquire', { ttlMs: 30_000, waitMs: 30_000, owner: 'single' });
+    await until(async () => (await api(leader, 'GET', '/v1/locks/set:c')).body.waiters.length === 2, 10_000, 'single queued');
+    await api(leader, 'POST', '/v1/locks/set:a/release', { fencingToken: a.body.fencingToken });
+    expect((await api(followers[0], 'GET', '/v1/locks/set:a')).body.holders).toEqual([]);
+    await api(followers[1], 'POST', '/v1/locks/set:b/release', { fencingToken: b.body.fencingToken });
+    const granted = await set;
+    expect(granted.body).toMatchObject({ acquired: true, holds: [{ name: 'set:a' }, { name: 'set:b' }, { name: 'set:c' }] });
+    const tokens = granted.body.holds.map((h: { fencingToken: number }) => h.fencingToken);
+    expect(tokens[0]).toBeGreaterThan(b.body.fencingToken);
+    expect(tokens[1]).toBeGreaterThan(tokens[0]);
+    expect(tokens[2]).toBeGreaterThan(tokens[1]);
+    const released = await api(followers[0], 'POST', '/v1/lock-sets/release', { holds: granted.body.holds.map(({ name, fencingToken }: { name: string; fencingToken: number }) => ({ name, fencingToken })) });
+    expect(released.body).toEqual({ released: ['set:a', 'set:b', 'set:c'] });
+    expect((await single).body).toMatchObject({ acquired: true, name: 'set:c' });
   }, 60_000);
 
   it('a TTL hold expires, and a session expires once its holder stops heartbeating', async () => {
@@ -197,7 +198,7 @@ describe('a real 3-node cluster over HTTP', () => {
     expect(granted!.body).toMatchObject({ acquired: true, name: 'failover' });
     expect(granted!.body.fencingToken).toBeGreaterThan(holder.body.fencingToken);
     expect(twoHolders).toBe(false);
-    const newLeader = cluster.node(await cluster.waitForLeader({ ready: true }));
+    const newLeader = await cluster.leader();
     const lock = await api(newLeader, 'GET', '/v1/locks/failover');
     expect(lock.body.holders).toEqual([expect.objectContaining({ owner: 'waiter', fencingToken: granted!.body.fencingToken })]);
     // A second retry with the same key replays the same grant.

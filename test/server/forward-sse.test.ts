@@ -1,29 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeProposal } from '../../src/locks/codec.js';
-import { flush, type Harness, makeHarness } from './harness.js';
+import { flush, makeHarness } from './harness.js';
 import { MemoryNode } from './memory-node.js';
 import { freePort, SseReader, until } from './net.js';
+import { leaderAndFollower, open } from './pair.js';
 
-const open: Harness[] = [];
 afterEach(async () => {
   for (const h of open.splice(0)) await h.close();
 });
-
-async function leaderAndFollower(limits = {}): Promise<{ leader: Harness; follower: Harness; leaderUrl: string; followerUrl: string }> {
-  const leader = await makeHarness({ limits });
-  open.push(leader);
-  await leader.server.listen('127.0.0.1', 0);
-  const leaderUrl = `http://127.0.0.1:${(leader.server.app.server.address() as { port: number }).port}`;
-  const node = new MemoryNode('n2');
-  node.role = 'follower';
-  node.leader = leader.node.id;
-  node.leaderUrl = leaderUrl;
-  const follower = await makeHarness({ node, limits });
-  open.push(follower);
-  await follower.server.listen('127.0.0.1', 0);
-  const followerUrl = `http://127.0.0.1:${(follower.server.app.server.address() as { port: number }).port}`;
-  return { leader, follower, leaderUrl, followerUrl };
-}
 
 describe('forwarding (correctness #16)', () => {
   it('a follower forwards writes and linearizable reads and passes the answer through', async () => {

@@ -18,10 +18,13 @@ const SPIN_ATTEMPTS_MAX = 10_000;
 class TransferringNode extends MemoryNode {
   transferring = false;
   dropped = 0;
+  /** Called on each dropped proposal. */
+  onDrop: () => void = () => undefined;
 
   override async propose(data: Uint8Array, timeoutMs: number): Promise<{ index: LogIndex; result: unknown }> {
     if (this.role === 'leader' && this.transferring) {
       this.dropped += 1;
+      this.onDrop();
       if (this.dropped > SPIN_ATTEMPTS_MAX) throw new Error('leaderOnly retried without ever yielding to the event loop');
       // What RaftNode.translate makes of ProposalDroppedError: still the leader, so it names itself.
       throw new NotLeaderError(this.id);
@@ -41,10 +44,16 @@ describe('requests to a leader that is handing leadership over (F3)', () => {
     const node = new TransferringNode();
     h = await makeHarness({ node, limits: { leaderWaitMs: 5_000 } });
     node.transferring = true;
-    // The transfer ends (aborted after an election timeout) on a later turn of the event loop.
-    setTimeout(() => {
-      node.transferring = false;
-    }, 30);
+    // The transfer ends (aborted after an election timeout) on a later turn of
+    // the event loop than the first dropped proposal: a retry loop of
+    // microtasks never lets this timer run. (A wall-clock timer set before the
+    // request could fire before the request arrived on a loaded machine.)
+    node.onDrop = () => {
+      node.onDrop = () => undefined;
+      setTimeout(() => {
+        node.transferring = false;
+      }, 0);
+    };
     const res = await h.call('POST', '/v1/sessions', {});
     expect(res.status).toBe(201);
     expect(node.dropped).toBeGreaterThan(0);

@@ -10,9 +10,8 @@ import type { LockMachineView } from '../../src/server/machine-view.js';
 
 export class MemoryNode implements ReplicatedNode {
   readonly id: NodeId;
-  readonly machine = new LockMachine();
   /** What the node applies through, as the real node does (src/cli/commands/serve.ts). */
-  readonly dispatcher = new EventDispatcher(this.machine);
+  readonly dispatcher: EventDispatcher;
   role: Role = 'leader';
   leader: NodeId | null;
   currentTerm: Term = term(1);
@@ -27,7 +26,11 @@ export class MemoryNode implements ReplicatedNode {
   private readonly listeners = new Set<(role: Role, leader: NodeId | null, t: Term) => void>();
   members: { id: NodeId; peerUrl: string; apiUrl: string | null; voter: boolean }[];
 
-  constructor(id = 'n1') {
+  constructor(
+    id = 'n1',
+    readonly machine = new LockMachine(),
+  ) {
+    this.dispatcher = new EventDispatcher(machine);
     this.id = nodeId(id);
     this.leader = this.id;
     this.members = [{ id: this.id, peerUrl: 'http://127.0.0.1:1', apiUrl: 'http://127.0.0.1:2', voter: true }];

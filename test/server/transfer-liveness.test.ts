@@ -6,9 +6,10 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/harness/local-cluster.js';
-import { sourceCluster } from '../node/support/proc-cluster.js';
+import { PORT_BLOCK, startCluster } from './real-cluster.js';
 
-const BASE_PORT = 18000 + ((process.pid + 13) % 40) * 20;
+// Each file its own half of 18000-18799, so the two never share a port.
+const BASE_PORT = 18000 + (20 + (process.pid % 20)) * PORT_BLOCK;
 /** Requests sent to the leader while the transfer is pending, one every REQUEST_GAP_MS. */
 const REQUESTS = 15;
 const REQUEST_GAP_MS = 20;
@@ -17,7 +18,7 @@ const ANSWER_BOUND_MS = 15_000;
 
 let cluster: LocalCluster;
 beforeAll(async () => {
-  cluster = await sourceCluster(3, BASE_PORT);
+  cluster = await startCluster(BASE_PORT);
 }, 60_000);
 afterAll(async () => {
   await cluster?.destroy();
@@ -40,7 +41,7 @@ async function status(url: string, method: string, path: string, body?: unknown)
 
 describe('a leader with a leadership transfer pending (F3)', () => {
   it('answers requests that arrive during the transfer, and stays responsive', async () => {
-    const leader = cluster.node(await cluster.waitForLeader({ ready: true }));
+    const leader = await cluster.leader();
     const target = cluster.nodes.find((n) => n !== leader)!;
     // A transferee that is down: the transfer stays pending until it is aborted.
     await cluster.kill(target.id);

@@ -72,10 +72,10 @@ export function checkLockState(where: string, s: SnapshotData): void {
         violate('lock safety', `${at} has waiter ${w.waitId} of ended session ${w.sessionId}`);
       }
     }
-    if (lock.waiters.length > 0 && lock.lockDelayMs === null && lock.holders.length === 0) {
-      violate('lock safety', `${at} is free and not delayed but has ${lock.waiters.length} waiters (nobody granted them)`);
-    }
+    const unsettled = headGrantable(s, lock);
+    if (unsettled) violate('lock safety', `${at} has a head waiter that should have been granted (lost wakeup): ${unsettled}`);
   }
+  checkLockSets(where, s);
   for (const e of s.elections) {
     if (e.leader === null) continue;
     if (!sessions.has(e.leader.sessionId)) violate('lock safety', `${where}: election ${e.name} is led by ended session ${e.leader.sessionId}`);
@@ -87,6 +87,65 @@ export function checkLockState(where: string, s: SnapshotData): void {
       if (!lock?.holders.some((h) => h.sessionId === session.sessionId)) {
         violate('lock safety', `${where}: session ${session.sessionId} lists ${name} but does not hold it`);
       }
+    }
+  }
+}
+
+type SnapLock = SnapshotData['locks'][number];
+type SnapSet = SnapshotData['lockSets'][number];
+
+/** lock-queue.ts fits(), restated: one more holder in `mode` beside the holders. */
+function fitsIn(lock: SnapLock, mode: string): boolean {
+  if (lock.holders.length === 0) return true;
+  if (mode === 'shared') return lock.mode === 'shared' && lock.holders.length < HOLDERS_PER_LOCK_MAX;
+  return lock.mode === 'exclusive' && lock.holders.length < lock.limit;
+}
+
+/** First in line and fitting on every lock it has a place on. */
+function setReadyIn(s: SnapshotData, set: SnapSet): boolean {
+  return set.locks.every((e) => {
+    if (e.carried) return true;
+    const lock = s.locks.find((l) => l.name === e.name);
+    return lock !== undefined && lock.lockDelayMs === null && lock.waiters[0]?.waitId === set.waitId && fitsIn(lock, e.mode);
+  });
+}
+
+/**
+ * No lost wakeup (correctness.md item 17): outside lock-delay, the head of a
+ * line can not be granted — a single head does not fit beside the holders, a
+ * lock set at the head is not ready on all its locks. Returns what is wrong.
+ */
+export function headGrantable(s: SnapshotData, lock: SnapLock): string | null {
+  const head = lock.waiters[0];
+  if (head === undefined || lock.lockDelayMs !== null) return null;
+  const set = (s.lockSets ?? []).find((x) => x.waitId === head.waitId);
+  if (set) return setReadyIn(s, set) ? `lock set ${set.waitId} is ready on all its locks` : null;
+  if (head.sessionId !== null && lock.holders.some((h) => h.sessionId === head.sessionId)) return `waiter ${head.waitId}'s session holds it already`;
+  return fitsIn(lock, head.mode) ? `waiter ${head.waitId} fits beside the holders` : null;
+}
+
+/** A waiting set has exactly one place on each lock it does not carry, and holds each lock it carries. */
+function checkLockSets(where: string, s: SnapshotData): void {
+  const waits = new Map(s.waits);
+  for (const set of s.lockSets ?? []) {
+    const at = `${where}: lock set ${set.waitId}`;
+    if (waits.get(set.waitId)?.kind !== 'set') violate('lock safety', `${at} has no set wait record`);
+    for (const e of set.locks) {
+      const lock = s.locks.find((l) => l.name === e.name);
+      const places = lock?.waiters.filter((w) => w.waitId === set.waitId).length ?? 0;
+      if (e.carried) {
+        if (places !== 0) violate('lock safety', `${at} carries ${e.name} but has a place in its line`);
+        if (!lock?.holders.some((h) => h.sessionId !== null && h.sessionId === set.sessionId)) violate('lock safety', `${at} carries ${e.name}, which its session does not hold`);
+      } else if (places !== 1) {
+        violate('lock safety', `${at} has ${places} places on ${e.name}, not one`);
+      }
+    }
+  }
+  for (const lock of s.locks) {
+    for (const w of lock.waiters) {
+      const kind = waits.get(w.waitId)?.kind;
+      const isSet = (s.lockSets ?? []).some((x) => x.waitId === w.waitId);
+      if (kind !== (isSet ? 'set' : 'lock')) violate('lock safety', `${where}: waiter ${w.waitId} on ${lock.name} has wait record ${kind}`);
     }
   }
 }
@@ -109,10 +168,22 @@ function grantedTokens(events: readonly LockEvent[], before: SnapshotData | null
   return out;
 }
 
-/** FIFO: for each waiter granted by this command, every waiter ahead of it in `before` must be gone in `after`. */
+/**
+ * FIFO without overtaking: for each waiter (or lock set place) granted by
+ * this command, every place ahead of it in `before` must be gone in `after`;
+ * a hold granted without leaving a line (the command's own acquire) only on a
+ * lock nobody was in line for.
+ */
 export function checkFifo(where: string, before: SnapshotData, after: SnapshotData, events: readonly LockEvent[]): void {
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
+    if (e.type === 'acquired') {
+      const prev = events[i - 1];
+      if (prev?.type === 'dequeued' && prev.name === e.name) continue;
+      const line = before.locks.find((l) => l.name === e.name)?.waiters ?? [];
+      if (line.length > 0) violate('lock safety', `${where}: ${e.name} granted token ${e.fencingToken} at once while ${line.length} waited in line (overtaken)`);
+      continue;
+    }
     if (e.type !== 'dequeued') continue;
     const next = events[i + 1];
     if (next?.type !== 'acquired' || next.name !== e.name) continue;

@@ -124,7 +124,9 @@ export class LockClient {
       [3, () => this.createSession()],
       [1, () => this.deleteSession()],
       [8, () => this.acquire()],
+      [3, () => this.acquireSet()],
       [4, () => this.release()],
+      [1, () => this.releaseSet()],
       [1, () => this.extend()],
       [2, () => this.campaign()],
       [1, () => this.resign()],
@@ -190,6 +192,40 @@ export class LockClient {
       owner: rng.chance(0.5) ? `o${rng.int(3)}` : null,
       value: rng.chance(0.3) ? `v${rng.int(100)}` : null,
     };
+  }
+
+  /** Lock sets: 2..3 of the names, each in its lock's usual mode and limit (sometimes shared on 'd'). */
+  private acquireSet(): LockCommand {
+    const rng = this.rng;
+    const names = rng.shuffle([...LOCK_NAMES]).slice(0, 2 + rng.int(2));
+    const locks = names.map((name) => {
+      const mode: LockMode = name === 'c' || (name === 'd' && rng.chance(0.3)) ? 'shared' : 'exclusive';
+      return { name, mode, limit: mode === 'shared' ? 1 : LIMIT_BY_NAME[name] };
+    });
+    const sessionId = rng.chance(0.6) ? this.session() : null;
+    const waitMs = rng.chance(0.6) ? 1_000 + rng.int(10) * 1_000 : 0;
+    const waitId = waitMs > 0 ? `w${++this.seq}` : null;
+    if (waitId !== null) this.pastWaits.push(waitId);
+    return {
+      type: 'lockSet.acquire',
+      locks,
+      sessionId,
+      ttlMs: sessionId === null ? 1_000 + rng.int(20) * 1_000 : null,
+      waitMs,
+      waitId,
+      owner: rng.chance(0.5) ? `o${rng.int(3)}` : null,
+      value: null,
+    };
+  }
+
+  /** Releases 1..3 known holds at once (a stale one makes it 409 and release nothing). */
+  private releaseSet(): LockCommand | null {
+    const picked = new Map<string, { name: string; fencingToken: number }>();
+    for (let i = 1 + this.rng.int(3); i > 0; i--) {
+      const h = this.hold(false);
+      if (h !== null) picked.set(`${h.name}/${h.fencingToken}`, { name: h.name, fencingToken: h.fencingToken });
+    }
+    return picked.size === 0 ? null : { type: 'lockSet.release', holds: [...picked.values()] };
   }
 
   private hold(ttlOnly: boolean): KnownHold | null {

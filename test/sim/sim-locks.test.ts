@@ -11,7 +11,7 @@ import type { LockEvent } from '../../src/locks/commands.js';
 import { LockMachine } from '../../src/locks/machine.js';
 import { logIndex } from '../../src/raft/types.js';
 import type { SnapshotData } from '../../src/locks/state.js';
-import { acquireCmd, NOW_MS } from '../locks/harness.js';
+import { acquireCmd, acquireSetCmd, NOW_MS } from '../locks/harness.js';
 import { checkFifo, checkLockState, decodeLockState, LockChecker } from './lock-checker.js';
 import { loadRaft } from './raft-factory.js';
 import { describeFailure, replayCommand } from './replay.js';
@@ -66,8 +66,10 @@ describe('simulated cluster running the lock state machine', () => {
         if (!m) continue;
         type Body = { error?: { code: string }; acquired?: boolean };
         const result = JSON.parse(m[1]) as { kind: string; outcome?: { status: number; body: Body } };
-        const body = result.outcome?.body;
+        const body = result.outcome?.body as (Body & { holds?: unknown; blocked?: unknown }) | undefined;
         kinds.add(result.kind === 'queued' ? 'queued' : `${result.outcome!.status}:${body?.error?.code ?? body?.acquired ?? ''}`);
+        if (body?.holds !== undefined) kinds.add('set:granted');
+        if (body?.blocked !== undefined) kinds.add('set:blocked');
       }
     }
     // Guards against a generator whose commands never reach real state.
@@ -75,7 +77,7 @@ describe('simulated cluster running the lock state machine', () => {
     expect(applies).toBeGreaterThan(10 * 200);
     expect(restores).toBeGreaterThan(0);
     expect(crashes).toBeGreaterThan(10);
-    for (const kind of ['queued', '200:true', '200:false', '201:', '404:session_not_found', '409:not_holder', '409:limit_mismatch', '409:idempotency_conflict']) {
+    for (const kind of ['queued', '200:true', '200:false', '201:', '404:session_not_found', '409:not_holder', '409:limit_mismatch', '409:idempotency_conflict', 'set:granted', 'set:blocked']) {
       expect(kinds, `outcome kinds seen: ${[...kinds].join(', ')}`).toContain(kind);
     }
   });
@@ -168,6 +170,31 @@ describe('the lock checker fails on doctored states', () => {
     const doctoredAfter = structuredClone(after);
     doctoredAfter.locks[0].waiters = [before.locks[0].waiters[0]];
     expectLockViolation(() => checkFifo('doctored', before, doctoredAfter, doctored), /granted waiter w2 while w1/);
+  });
+
+  it('a lock set at the head of its lines that is ready on all of them (lost wakeup), or with a place missing', () => {
+    const m = new LockMachine();
+    let index = 0;
+    run(m, ++index, acquireCmd('a', { ttlMs: 5_000 }));
+    run(m, ++index, acquireSetCmd(['a', 'b'], { waitMs: 1_000, waitId: 'set' }));
+    const s = decodeLockState(m.snapshot());
+    expect(() => checkLockState('real', s)).not.toThrow();
+    const ready = structuredClone(s);
+    ready.locks.find((l) => l.name === 'a')!.holders = [];
+    ready.locks.find((l) => l.name === 'a')!.mode = null;
+    expectLockViolation(() => checkLockState('doctored', ready), /lock set set is ready on all its locks/);
+    const missing = structuredClone(s);
+    missing.locks.find((l) => l.name === 'b')!.waiters = [];
+    expectLockViolation(() => checkLockState('doctored', missing), /0 places on b/);
+  });
+
+  it('a hold granted at once while others wait in that line (overtaking)', () => {
+    const m = new LockMachine();
+    run(m, 1, acquireCmd('a', { ttlMs: 5_000, waitMs: 0 }));
+    const before = decodeLockState(m.snapshot());
+    before.locks[0].waiters = [{ waitId: 'w0', sessionId: null, ttlMs: 5_000, mode: 'exclusive', limit: 1, owner: null, value: null, waitMs: 1_000 }];
+    const events: LockEvent[] = [{ type: 'acquired', index: 2, name: 'a', fencingToken: 2, sessionId: null, ttlMs: 5_000 }];
+    expectLockViolation(() => checkFifo('doctored', before, before, events), /at once while 1 waited in line/);
   });
 
   it('fencing tokens that do not increase', () => {

@@ -1,11 +1,12 @@
 // `lockstep cluster up`: a local cluster of `serve` processes on 127.0.0.1,
 // node i with API port base+i and peer port base+100+i, data in <data>/n<i>.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { rootToken } from './serve.js';
 import { describeFlags, parseFlags } from '../flags.js';
 import { LOG_LEVELS, type LogLevel } from '../serve-options.js';
 import { ServeProcess, STOP_GRACE_MS } from '../../harness/serve-process.js';
@@ -17,7 +18,8 @@ const flags = {
   'heartbeat-ms': { type: 'number', default: 100, min: 5, description: 'passed to each node' },
   'election-ms': { type: 'number', default: 1000, min: 10, description: 'passed to each node' },
   'log-level': { type: 'string', default: 'info', choices: LOG_LEVELS, description: 'passed to each node' },
-  'auth-token': { type: 'string', description: 'passed to each node: the API then wants "Authorization: Bearer <token>" (clients: --token / LOCKSTEP_TOKEN)' },
+  'auth-token': { type: 'string', description: 'the root token (admin): auth is on. Handed to the nodes in <data>/auth-token (mode 0600), never on their command line (clients: --token / LOCKSTEP_TOKEN)' },
+  'auth-token-file': { type: 'string', description: 'read the root token from this file and hand the nodes this file' },
 } as const;
 
 /** How long to wait for the first leader. */
@@ -92,6 +94,15 @@ export async function waitForLeader(apiAddresses: string[], timeoutMs: number, s
   throw new UserError(`no leader elected within ${timeoutMs} ms (see the node logs)`);
 }
 
+/** Writes the root token to <data>/auth-token, readable by this user only; returns its path. */
+function writeTokenFile(dataDir: string, token: string): string {
+  const path = join(dataDir, 'auth-token');
+  // writeFileSync's mode applies only when it creates the file: narrow an old one before writing into it.
+  if (existsSync(path)) chmodSync(path, 0o600);
+  writeFileSync(path, `${token}\n`, { mode: 0o600 });
+  return path;
+}
+
 /** Resolves with the first of `ports` something on 127.0.0.1 already listens on, or null. */
 export async function firstPortInUse(ports: number[]): Promise<number | null> {
   for (const port of ports) {
@@ -115,11 +126,17 @@ export const clusterUpCommand: CliCommand = {
     // cli.md: `--nodes 3|5`; a 4-node cluster tolerates no more failures than 3 does.
     if (v.nodes !== 3 && v.nodes !== 5) throw new FlagValueError(`--nodes must be 3 or 5, got ${v.nodes}`);
     const plan = planCluster(v.nodes, dataDir, v['base-port']);
+    const { authToken, authWarnings } = rootToken(v['auth-token'], v['auth-token-file']);
+    for (const warning of authWarnings) console.error(`lockstep: warning: ${warning}`);
     const busy = await firstPortInUse(plan.flatMap((p) => [p.apiAddress, p.peerAddress].map((a) => Number(a.split(':')[1]))));
     if (busy !== null) {
       throw new UserError(`port ${busy} on 127.0.0.1 is already in use (another cluster?); stop it or pick another --base-port`);
     }
     mkdirSync(dataDir, { recursive: true });
+    const tokenFile = authToken === null ? null : (v['auth-token-file'] ?? writeTokenFile(dataDir, authToken));
+    // The nodes read the token from the file: not from their command line (any user
+    // of the machine can read /proc/<pid>/cmdline) nor from an inherited variable.
+    const nodeEnv = { LOCKSTEP_AUTH_TOKEN: undefined, LOCKSTEP_AUTH_TOKEN_FILE: undefined };
     const peers = plan.map((p) => `${p.id}=${p.peerAddress}`).join(',');
     const nodes: ServeProcess[] = [];
     let shuttingDown = false;
@@ -136,11 +153,12 @@ export const clusterUpCommand: CliCommand = {
           heartbeatMs: v['heartbeat-ms'],
           electionMs: v['election-ms'],
           logLevel: v['log-level'] as LogLevel,
-          ...(v['auth-token'] ? { authToken: v['auth-token'] } : {}),
+          ...(tokenFile === null ? {} : { authTokenFile: tokenFile }),
         },
         // This very CLI, under the same node flags (tsx when run from source).
         cli: mainScript(),
         nodeArgs: process.execArgv,
+        env: nodeEnv,
         // The node writes its log file itself: it outlives us (and our pipes) if we die first.
         output: { fileOwned: p.logFile },
         // It sees us die even by SIGKILL (it stops on 'disconnect').
@@ -169,11 +187,12 @@ export const clusterUpCommand: CliCommand = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      const leader = await waitForLeader(plan.map((p) => p.apiAddress), LEADER_WAIT_MS, AbortSignal.any([interrupted.signal, earlyExit.signal]), v['auth-token']);
+      const leader = await waitForLeader(plan.map((p) => p.apiAddress), LEADER_WAIT_MS, AbortSignal.any([interrupted.signal, earlyExit.signal]), authToken ?? undefined);
       up = true;
       console.log(`lockstep cluster up: ${plan.length} nodes, leader ${leader}`);
-      for (const p of plan) console.log(`  ${p.id}  http://${p.apiAddress}  (peer ${p.peerAddress}, data ${p.dataDir}, log ${p.logFile})`);
+      plan.forEach((p, i) => console.log(`  ${p.id}  http://${p.apiAddress}  pid ${nodes[i].pid}  (peer ${p.peerAddress}, data ${p.dataDir}, log ${p.logFile})`));
       console.log(`export LOCKSTEP_ENDPOINTS=${plan.map((p) => `http://${p.apiAddress}`).join(',')}`);
+      if (tokenFile !== null) console.log(`export LOCKSTEP_TOKEN="$(cat ${tokenFile})"   # the root token (admin); make others with: lockstep token create`);
       console.log('Ctrl-C stops the cluster.');
     } catch (err) {
       await stop();

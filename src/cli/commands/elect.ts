@@ -6,11 +6,9 @@
 // item 18), resign at exit and exit with CMD's status.
 
 import { hostname } from 'node:os';
-import { WAIT_MS_MAX_PER_REQUEST } from '../../client/hold.js';
-import type { LeaseEndedError } from '../../client/lease.js';
-import type { Session } from '../../client/session.js';
+import { WAIT_MS_MAX_PER_REQUEST, type LeaseEndedError, type Session } from 'lockstep-client';
 import { UserError, type CliCommand } from '../command.js';
-import { interruptSignal, nameAndCommand, runWhileHeld } from '../child.js';
+import { interruptSignal, namesAndCommand, runWhileHeld } from '../child.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
 
@@ -35,7 +33,7 @@ export const electCommand: CliCommand = {
   ].join('\n'),
   async run(argv) {
     const { values, positionals, rest } = parseCommandLine(argv, flags, { allowPositionals: true });
-    const { name, command } = nameAndCommand('elect', positionals, rest);
+    const { names: [name], command } = namesAndCommand('elect', positionals, rest);
     const value = values.value ?? `${hostname()}:${process.pid}`;
     const client = makeClient(values.endpoints, values.token);
     const interrupt = interruptSignal();

@@ -8,6 +8,7 @@ import { membersAddCommand, membersRemoveCommand } from './members.js';
 import { serveCommand } from './serve.js';
 import { sessionsCommand } from './sessions.js';
 import { statusCommand } from './status.js';
+import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './token.js';
 
 /** Every subcommand, longest names first so that 'cluster up' wins over a bare word. Add yours here. */
 export const commands: CliCommand[] = [
@@ -15,6 +16,9 @@ export const commands: CliCommand[] = [
   membersAddCommand,
   membersRemoveCommand,
   leaderTransferCommand,
+  tokenCreateCommand,
+  tokenListCommand,
+  tokenRevokeCommand,
   statusCommand,
   lockCommand,
   electCommand,

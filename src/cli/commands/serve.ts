@@ -1,6 +1,6 @@
 // `lockstep serve`: one node. LevelStorage + TcpTransport + LockMachine +
 // RaftNode + the HTTP server, wired here and nowhere else.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { createRegistry } from '../../metrics.js';
 import { LockMachine } from '../../locks/machine.js';
@@ -29,7 +29,8 @@ const flags = {
   'log-level': { type: 'string', default: 'info', choices: LOG_LEVELS, description: 'log level' },
   'cluster-id': { type: 'string', default: 'lockstep', description: 'peers of another cluster id are refused' },
   'snapshot-every': { type: 'number', default: 10_000, min: 1, max: 100_000_000, description: 'snapshot the state machine and compact the log every N applied entries' },
-  'auth-token': { type: 'string', description: 'if set, every API request but /healthz and /readyz must carry "Authorization: Bearer <token>" (else 401 unauthorized); clients read LOCKSTEP_TOKEN' },
+  'auth-token': { type: 'string', description: 'the root token (role admin): auth is on, every API request but /healthz and /readyz must carry "Authorization: Bearer <token>" (else 401 unauthorized). Visible to other users of this machine in the process list: prefer --auth-token-file or the environment' },
+  'auth-token-file': { type: 'string', description: 'read the root token from this file (trailing newline ignored; mode 0600 advised), so that it is on no command line' },
 } as const;
 
 /** How long SIGTERM waits for in-flight HTTP requests before moving on. */
@@ -95,8 +96,10 @@ export interface ServeConfig {
   logLevel: string;
   clusterId: string;
   snapshotEvery: number;
-  /** Bearer token the API requires; null: no auth. */
+  /** The root token (admin); null: no auth. */
   authToken: string | null;
+  /** Why the operator should look at the root token's setup, if anything (logged as a warning at start). */
+  authWarnings: string[];
 }
 
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
@@ -125,8 +128,38 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     logLevel: v['log-level'],
     clusterId: v['cluster-id'],
     snapshotEvery: v['snapshot-every'],
-    authToken: v['auth-token'] ? v['auth-token'] : null,
+    ...rootToken(v['auth-token'], v['auth-token-file']),
   };
+}
+
+/** Root tokens shorter than this are refused as guessable. */
+export const ROOT_TOKEN_CHARS_MIN = 8;
+/** Shorter than this earns a warning at start. */
+const ROOT_TOKEN_CHARS_ADVISED = 20;
+
+/** The root token from --auth-token or --auth-token-file (one of them), checked. */
+export function rootToken(inline: string | undefined, file: string | undefined): { authToken: string | null; authWarnings: string[] } {
+  const warnings: string[] = [];
+  if (inline && file) throw new FlagValueError('give the root token once: --auth-token (LOCKSTEP_AUTH_TOKEN) or --auth-token-file (LOCKSTEP_AUTH_TOKEN_FILE), not both');
+  let token: string | null = inline ? inline : null;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+      // Group- or world-readable: anyone on the machine may read the cluster's admin secret.
+      if ((statSync(file).mode & 0o077) !== 0) warnings.push(`--auth-token-file ${file} is readable by other users (chmod 600 it)`);
+    } catch (err) {
+      throw new FlagValueError(`--auth-token-file ${file} cannot be read: ${(err as Error).message}`);
+    }
+    token = text.replace(/[\r\n]+$/, '');
+    if (/[\r\n]/.test(token)) throw new FlagValueError(`--auth-token-file ${file} must hold one line`);
+  }
+  if (token === null) return { authToken: null, authWarnings: warnings };
+  if (token.length < ROOT_TOKEN_CHARS_MIN || /\s/.test(token)) {
+    throw new FlagValueError(`the root token must be at least ${ROOT_TOKEN_CHARS_MIN} characters without spaces (a long random one: openssl rand -hex 32)`);
+  }
+  if (token.length < ROOT_TOKEN_CHARS_ADVISED) warnings.push(`the root token has ${token.length} characters; use a long random one (openssl rand -hex 32)`);
+  return { authToken: token, authWarnings: warnings };
 }
 
 export async function runServe(config: ServeConfig): Promise<number> {
@@ -198,6 +231,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
   if (!config.peers.some((p) => p.id === config.id)) {
     logger.info({ peers: config.peers.map((p) => p.id) }, '--peers does not list this node: starting as a joiner');
   }
+  for (const warning of config.authWarnings) logger.warn(warning);
   await node.start();
   const server = await createLockServer({ node, dispatcher, registry, logger: logger.child({ component: 'http' }), clock, authToken: config.authToken });
   if (process.env[TEST_HOOKS_ENV] === '1') registerTestHooks(server.app, node);
@@ -230,13 +264,16 @@ export async function runServe(config: ServeConfig): Promise<number> {
 }
 
 interface RouteHost {
-  post(path: string, handler: (req: { body: unknown }, reply: { code(n: number): { send(b: unknown): unknown } }) => Promise<unknown>): unknown;
+  post(path: string, options: { schema: unknown }, handler: (req: { body: unknown }, reply: { code(n: number): { send(b: unknown): unknown } }) => Promise<unknown>): unknown;
 }
 
 /** Test-only: bulk no-op proposals, `concurrency` in flight at a time (drives group commit). */
 function registerTestHooks(app: unknown, node: RaftNode): void {
   const host = app as RouteHost;
-  host.post('/v1/_test/bulk', async (req, reply) => {
+  host.post('/v1/_test/bulk', {
+    // Its fields, declared: every body schema is closed (src/server/closed-bodies.ts).
+    schema: { hide: true, body: { type: 'object', properties: { count: { type: 'integer' }, concurrency: { type: 'integer' } } } },
+  }, async (req, reply) => {
     const body = (req.body ?? {}) as { count?: number; concurrency?: number };
     const count = Math.min(Math.max(1, Number(body.count ?? 1000)), 1_000_000);
     const concurrency = Math.min(Math.max(1, Number(body.concurrency ?? 256)), 10_000);

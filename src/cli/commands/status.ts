@@ -4,8 +4,7 @@
 // member's matchIndex), then each member for its own applied index (stale
 // read: what that node has applied, which is the point).
 
-import { Client } from '../../client/client.js';
-import type { ClusterInfo } from '../../client/types.js';
+import { Client, type ClusterInfo } from 'lockstep-client';
 import type { CliCommand } from '../command.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseFlags, type FlagSpecs } from '../flags.js';

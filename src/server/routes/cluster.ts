@@ -1,7 +1,8 @@
 // GET /v1/cluster, POST /v1/cluster/members, DELETE /v1/cluster/members/{id},
 // POST /v1/cluster/leadership.
 
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { recheckPrincipal } from '../access.js';
 import { nodeId } from '../../raft/types.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, errorResponseSchema } from '../errors.js';
@@ -73,9 +74,19 @@ export function clusterView(ctx: ServerContext) {
   };
 }
 
-/** A membership or transfer call that failed or timed out: may or may not have happened (503 unavailable, not 500). */
-async function clusterOp<T>(ctx: ServerContext, op: () => Promise<T>): Promise<T> {
+/**
+ * A membership or transfer call. The admin token is checked again at a
+ * linearizable point first (these changes are not lock commands, so the
+ * machine cannot refuse them at apply): a token revoked before the request
+ * arrived cannot act. One that failed or timed out may or may not have
+ * happened (503 unavailable, not 500).
+ */
+async function clusterOp<T>(ctx: ServerContext, request: FastifyRequest, op: () => Promise<T>): Promise<T> {
   try {
+    if (request.principal !== null) {
+      await ctx.node.readBarrier(ctx.limits.proposeTimeoutMs);
+      recheckPrincipal(ctx, request);
+    }
     return await op();
   } catch (error) {
     if (error instanceof ApiError || error instanceof NotLeaderError) throw error;
@@ -91,6 +102,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
   const errors = { '4xx': errorResponseSchema, '5xx': errorResponseSchema };
 
   app.get('/v1/cluster', {
+    config: { access: { kind: 'any' } },
     schema: { tags: ['cluster'], summary: 'Members, roles, leader, term and indexes as this node sees them.', response: { 200: clusterSchema, ...errors } },
   }, async (_request, reply) => {
     const view = clusterView(ctx);
@@ -99,6 +111,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
   });
 
   app.post<{ Body: { id: string; apiUrl: string; peerUrl: string; voter: boolean } }>('/v1/cluster/members', {
+    config: { access: { kind: 'admin' }, audit: 'members.add' },
     schema: {
       tags: ['cluster'],
       summary: 'Add a member (voter by default, or a learner with voter: false). Answers 200 with the cluster view after the change; 400 invalid_argument if the id is already a member.',
@@ -112,12 +125,13 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const { id, apiUrl, peerUrl, voter } = request.body;
     if (isMember(ctx, id)) throw new ApiError('invalid_argument', `body.id ${id} is already a member`, { field: 'id' });
-    await clusterOp(ctx, () => ctx.node.addMember({ id: nodeId(id), apiUrl, peerUrl, voter }, ctx.limits.proposeTimeoutMs));
+    await clusterOp(ctx, request, () => ctx.node.addMember({ id: nodeId(id), apiUrl, peerUrl, voter }, ctx.limits.proposeTimeoutMs));
     const view = clusterView(ctx);
     return { status: 200, body: view, index: view.appliedIndex };
   }));
 
   app.delete<{ Params: { id: string } }>('/v1/cluster/members/:id', {
+    config: { access: { kind: 'admin' }, audit: 'members.remove' },
     schema: {
       tags: ['cluster'],
       summary: 'Remove a member. 404 not_found for an unknown member id. Answers 200 with the cluster view after the change.',
@@ -127,12 +141,13 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const { id } = request.params;
     if (!isMember(ctx, id)) throw new ApiError('not_found', `no member ${id}`, { id });
-    await clusterOp(ctx, () => ctx.node.removeMember(nodeId(id), ctx.limits.proposeTimeoutMs));
+    await clusterOp(ctx, request, () => ctx.node.removeMember(nodeId(id), ctx.limits.proposeTimeoutMs));
     const view = clusterView(ctx);
     return { status: 200, body: view, index: view.appliedIndex };
   }));
 
   app.post<{ Body: { to?: string } }>('/v1/cluster/leadership', {
+    config: { access: { kind: 'admin' }, audit: 'leadership.transfer' },
     schema: {
       tags: ['cluster'],
       summary: 'Hand leadership over, to `to` or to the most caught-up voter. Answers 200 {leader} with the new leader; 404 not_found for an unknown member id.',
@@ -146,7 +161,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     const to = request.body.to ?? null;
     if (to !== null && !isMember(ctx, to)) throw new ApiError('not_found', `no member ${to}`, { id: to });
     const previous = ctx.node.id as string;
-    const leader = await clusterOp(ctx, () => ctx.node.transferLeadership(to === null ? null : nodeId(to), ctx.limits.proposeTimeoutMs));
+    const leader = await clusterOp(ctx, request, () => ctx.node.transferLeadership(to === null ? null : nodeId(to), ctx.limits.proposeTimeoutMs));
     return { status: 200, body: { leader: leader as string, previous }, index: ctx.node.status().appliedIndex };
   }));
 };

@@ -2,6 +2,7 @@
 
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerContext } from '../context.js';
+import { onPathName } from '../access.js';
 import { newWaitId } from '../lock-service.js';
 import { idempotencyHeaderSchema, readRoute, writeRoute } from '../route-helpers.js';
 import { consistencyQuery, electionLeaderSchema, errorResponses, fencingTokenSchema, idSchema, nameParams, valueSchema, waitMsSchema } from '../schemas.js';
@@ -11,6 +12,7 @@ const termSchema = { ...fencingTokenSchema, description: 'The election term: a f
 
 export const electionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Services }> = async (app, { ctx, services }) => {
   app.post<{ Params: { name: string }; Body: { sessionId: string; value: string; waitMs: number } }>('/v1/elections/:name/campaign', {
+    config: { access: onPathName('write') },
     schema: {
       tags: ['elections'],
       summary: 'Campaign: elected at once if the seat is free; with waitMs 0 a loser does not stay in line; with waitMs > 0 it waits in FIFO order. A session that already leads gets its leadership back as it is (same term and value; change the value with proclaim), as an acquire by a holder returns its hold.',
@@ -39,6 +41,7 @@ export const electionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: 
   });
 
   app.post<{ Params: { name: string }; Body: { term: number; value: string } }>('/v1/elections/:name/proclaim', {
+    config: { access: onPathName('write') },
     schema: {
       tags: ['elections'],
       summary: 'The leader of `term` publishes a new value; 409 not_holder if that term no longer leads.',
@@ -55,6 +58,7 @@ export const electionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: 
   );
 
   app.post<{ Params: { name: string }; Body: { term: number } }>('/v1/elections/:name/resign', {
+    config: { access: onPathName('write') },
     schema: {
       tags: ['elections'],
       summary: 'The leader of `term` steps down; the next candidate in line (if any) is elected. 409 not_holder if that term no longer leads.',
@@ -68,6 +72,7 @@ export const electionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: 
   );
 
   app.get<{ Params: { name: string }; Querystring: { consistency: string } }>('/v1/elections/:name', {
+    config: { access: onPathName('read') },
     schema: {
       tags: ['elections'],
       summary: 'The current leader (or null) and the number of candidates waiting.',
@@ -83,6 +88,7 @@ export const electionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: 
   );
 
   app.get<{ Params: { name: string } }>('/v1/elections/:name/observe', {
+    config: { access: onPathName('read') },
     schema: {
       tags: ['elections'],
       summary: 'text/event-stream from this node\'s applied state: `leader` events with {leader: {sessionId, value, term} | null, index}; the first is the current state, then one per change (null: vacancy). At most `watchesMax` open streams per node: more is 429 too_many_requests.',

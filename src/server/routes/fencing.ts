@@ -7,6 +7,7 @@ import { consistencyQuery, errorResponses, fencingTokenSchema, nameSchema } from
 
 export const fencingRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   app.post<{ Body: { name: string; fencingToken: number }; Querystring: { consistency: string } }>('/v1/fencing/check', {
+    config: { access: { kind: 'read', names: (request) => [(request.body as { name: string }).name] } },
     schema: {
       tags: ['locks'],
       summary: 'Whether fencingToken holds the lock `name` now. A read: linearizable by default, or ?consistency=stale.',

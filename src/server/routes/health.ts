@@ -7,6 +7,7 @@ import { ApiError, errorResponseSchema } from '../errors.js';
 
 export const healthRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   app.get('/healthz', {
+    config: { access: { kind: 'open' } },
     schema: {
       tags: ['health'],
       summary: 'Liveness: 200 while the process serves.',
@@ -15,6 +16,7 @@ export const healthRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
   }, async () => ({ ok: true }));
 
   app.get('/readyz', {
+    config: { access: { kind: 'open' } },
     schema: {
       tags: ['health'],
       summary: 'Readiness: 200 when this node knows a leader and has applied what it knows committed, else 503 (no_leader, or unavailable while applying).',

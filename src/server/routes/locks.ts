@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { LockMode } from '../../locks/commands.js';
 import type { ServerContext } from '../context.js';
+import { onPathName } from '../access.js';
 import { ApiError } from '../errors.js';
 import { newWaitId } from '../lock-service.js';
 import { pageSize } from '../page.js';
@@ -36,6 +37,7 @@ const LOCK_EVENTS = new Set(['acquired', 'released', 'expired', 'queued', 'deque
 
 export const lockRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Services }> = async (app, { ctx, services }) => {
   app.post<{ Params: { name: string }; Body: AcquireBody }>('/v1/locks/:name/acquire', {
+    config: { access: onPathName('write') },
     schema: {
       tags: ['locks'],
       summary: 'Acquire a lock, a shared (read) lock, or a semaphore slot. Waiters are granted strictly in arrival order; a wait that would close a wait-for cycle is 409 deadlock. A waiter leaves the queue when waitMs passes (200 acquired: false), its HTTP request is abandoned, or its session ends (404 session_not_found).',
@@ -66,6 +68,7 @@ export const lockRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
   });
 
   app.post<{ Params: { name: string }; Body: { fencingToken: number } }>('/v1/locks/:name/release', {
+    config: { access: onPathName('write') },
     schema: {
       tags: ['locks'],
       summary: 'Release a hold by its fencing token; 409 not_holder if the token no longer holds.',
@@ -79,6 +82,7 @@ export const lockRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
   );
 
   app.post<{ Params: { name: string }; Body: { fencingToken: number; ttlMs?: number } }>('/v1/locks/:name/extend', {
+    config: { access: onPathName('write') },
     schema: {
       tags: ['locks'],
       summary: 'Restart a TTL hold\'s lease (ttlMs defaults to the hold\'s own). A session hold is 400 invalid_argument: keep its session alive instead.',
@@ -97,6 +101,7 @@ export const lockRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
   );
 
   app.get<{ Params: { name: string }; Querystring: { consistency: string } }>('/v1/locks/:name', {
+    config: { access: onPathName('read') },
     schema: {
       tags: ['locks'],
       summary: 'A lock\'s holders and waiters (a free lock is 200 with no holders). expiresInMs / lockDelayRemainingMs by the leader\'s lease table.',
@@ -109,6 +114,7 @@ export const lockRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
   );
 
   app.get<{ Querystring: { prefix?: string; limit?: string; after?: string; consistency: string } }>('/v1/locks', {
+    config: { access: { kind: 'read' } },
     schema: {
       tags: ['locks'],
       summary: 'Locks with holders, waiters or a lock-delay, in name order, a page at a time (`next`: pass it as `after`).',
@@ -122,12 +128,13 @@ export const lockRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
     const limit = pageSize(ctx, request.query.limit);
     return readRoute(ctx, request, reply, () => ({
       status: 200,
-      body: ctx.machine.listLocks(request.query.prefix ?? '', limit, request.query.after, services.leases.deadlines()),
+      body: ctx.machine.listLocks(request.query.prefix ?? '', limit, request.query.after, services.leases.deadlines(), request.principal),
       index: ctx.machine.appliedIndex(),
     }));
   });
 
   app.get<{ Params: { name: string } }>('/v1/locks/:name/watch', {
+    config: { access: onPathName('read') },
     schema: {
       tags: ['locks'],
       summary: 'text/event-stream from this node\'s applied state: first `state` {name, mode, limit, holders, waiters, index}, then acquired / released / expired / queued / dequeued with {name, fencingToken?, sessionId?, index}; `: heartbeat` comments every 15 s. At most `watchesMax` (default 1000) open streams per node: more is 429 too_many_requests.',

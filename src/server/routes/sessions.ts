@@ -2,6 +2,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
+import { recheckPrincipal } from '../access.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { leaderOnly } from '../forward.js';
@@ -18,6 +19,7 @@ interface CreateBody {
 
 export const sessionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Services }> = async (app, { ctx, services }) => {
   app.post<{ Body: CreateBody }>('/v1/sessions', {
+    config: { access: { kind: 'write' } },
     schema: {
       tags: ['sessions'],
       summary: 'Create a session (a lease kept alive by keepalives). The id is random and unguessable.',
@@ -38,6 +40,7 @@ export const sessionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: S
   });
 
   app.post<{ Params: { id: string } }>('/v1/sessions/:id/keepalive', {
+    config: { access: { kind: 'write' } },
     schema: {
       tags: ['sessions'],
       summary: 'Heartbeat: the leader restarts the session\'s lease at a full TTL (no log write). Idempotent by nature; Idempotency-Key is ignored. Any body is ignored.',
@@ -48,11 +51,15 @@ export const sessionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: S
       },
     },
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
+    // No log write, so no apply-time check: the leader's applied state judges the token (a
+    // revocation it has not applied yet is at most one apply behind its commit).
+    recheckPrincipal(ctx, request);
     const body = await services.leases.keepalive(request.params.id);
     return { status: 200, body, index: ctx.machine.appliedIndex() };
   }));
 
   app.get<{ Params: { id: string }; Querystring: { consistency: string } }>('/v1/sessions/:id', {
+    config: { access: { kind: 'read' } },
     schema: {
       tags: ['sessions'],
       summary: 'A session with its holds and waits; remainingMs by the leader\'s lease table.',
@@ -61,12 +68,13 @@ export const sessionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: S
       response: { 200: sessionSchema, ...errorResponses },
     },
   }, async (request, reply) => readRoute(ctx, request, reply, () => {
-    const session = ctx.machine.getSession(request.params.id, services.leases.deadlines());
+    const session = ctx.machine.getSession(request.params.id, services.leases.deadlines(), request.principal);
     if (session === null) throw new ApiError('session_not_found', `session ${request.params.id} is unknown or has expired`);
     return { status: 200, body: session, index: ctx.machine.appliedIndex() };
   }));
 
   app.delete<{ Params: { id: string } }>('/v1/sessions/:id', {
+    config: { access: { kind: 'write' } },
     schema: {
       tags: ['sessions'],
       summary: 'End a session: its holds are released and its waits removed (no lock-delay: that is for expiry only). `released` lists the LOCK holds it released ({name, fencingToken}); an election it led is vacated or handed to the next candidate, seen on GET /v1/elections/{name} and as a `leader` event on observe.',
@@ -87,6 +95,7 @@ export const sessionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: S
   }, async (request, reply) => writeRoute(ctx, services.locks, request, reply, 0, () => ({ type: 'session.delete', sessionId: request.params.id })));
 
   app.get<{ Querystring: { limit?: string; after?: string; consistency: string } }>('/v1/sessions', {
+    config: { access: { kind: 'read' } },
     schema: {
       tags: ['sessions'],
       summary: 'Sessions in id order, a page at a time (`next` is set when there are more: pass it as `after`).',
@@ -100,7 +109,7 @@ export const sessionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: S
     const limit = pageSize(ctx, request.query.limit);
     return readRoute(ctx, request, reply, () => ({
       status: 200,
-      body: ctx.machine.listSessions(limit, request.query.after, services.leases.deadlines()),
+      body: ctx.machine.listSessions(limit, request.query.after, services.leases.deadlines(), request.principal),
       index: ctx.machine.appliedIndex(),
     }));
   });

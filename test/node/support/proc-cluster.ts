@@ -17,11 +17,12 @@ export function procCluster(size: number, basePort: number, flags: LocalClusterO
 /**
  * A started cluster running the CLI from source under tsx (never a stale
  * build), for the HTTP, CLI and example tests against real processes: node i
- * on API port basePort+i and peer port basePort+100+i, warnings to stderr.
- * Resolves once every node agrees on a leader and answers /readyz.
+ * on API port basePort+i and peer port basePort+peerPortOffset+i (default
+ * 100), warnings to stderr. Resolves once every node agrees on a leader and
+ * answers /readyz.
  */
-export async function sourceCluster(size: number, basePort: number): Promise<LocalCluster> {
-  const cluster = new LocalCluster({ size, basePort, cli: 'source', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
+export async function sourceCluster(size: number, basePort: number, options: Pick<LocalClusterOptions, 'peerPortOffset' | 'authToken'> = {}): Promise<LocalCluster> {
+  const cluster = new LocalCluster({ size, basePort, ...options, cli: 'source', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
   cluster.startAll();
   try {
     await cluster.waitForLeader({ ready: true });

@@ -7,6 +7,7 @@
 export type ServerErrorCode =
   | 'invalid_argument'
   | 'unauthorized'
+  | 'forbidden'
   | 'session_not_found'
   | 'not_found'
   | 'not_holder'
@@ -14,6 +15,8 @@ export type ServerErrorCode =
   | 'limit_mismatch'
   | 'idempotency_conflict'
   | 'payload_too_large'
+  | 'too_many_requests'
+  | 'limit_exceeded'
   | 'no_leader'
   | 'unavailable'
   | 'internal';

@@ -60,6 +60,45 @@ export type AcquireResult =
   | { acquired: true; name: string; fencingToken: number; mode: LockMode; sessionId?: string; expiresInMs?: number }
   | { acquired: false; name: string; holders: LockHolder[]; queueLength: number };
 
+/** One lock of a lock set, as asked. */
+export interface SetLock {
+  name: string;
+  /** Default exclusive. */
+  mode?: LockMode;
+  /** Exclusive only: up to `limit` holders (a semaphore). Default 1. */
+  limit?: number;
+}
+
+export interface AcquireSetOptions {
+  /** 2..64 distinct names. */
+  locks: SetLock[];
+  /** Exactly one of sessionId and ttlMs. */
+  sessionId?: string;
+  ttlMs?: number;
+  /** 0 (try once) ..300000: wait in the FIFO line of every lock this long. */
+  waitMs?: number;
+  owner?: string;
+  value?: string;
+}
+
+export interface SetHold {
+  name: string;
+  fencingToken: number;
+  mode: LockMode;
+}
+
+/** A lock that stood in the way of a lock set. */
+export interface LockSetBlocked {
+  name: string;
+  holders: LockHolder[];
+  queueLength: number;
+  lockDelayRemainingMs?: number;
+}
+
+export type AcquireSetResult =
+  | { acquired: true; holds: SetHold[]; sessionId?: string; expiresInMs?: number }
+  | { acquired: false; blocked: LockSetBlocked[] };
+
 export interface LockWaiter {
   sessionId?: string;
   owner?: string;
@@ -128,6 +167,22 @@ export interface ClusterInfo {
   commitIndex: number;
   appliedIndex: number;
   members: ClusterMember[];
+}
+
+export type TokenRole = 'admin' | 'writer' | 'reader';
+
+/** A token as the API shows it: never its secret. */
+export interface TokenInfo {
+  id: string;
+  name: string;
+  role: TokenRole;
+  /** Names it may touch start with one of these; empty: every name. */
+  prefixes: string[];
+}
+
+/** The answer to createToken: the only time the secret is shown. */
+export interface TokenCreated extends TokenInfo {
+  secret: string;
 }
 
 export interface ReadOptions {

@@ -10,14 +10,18 @@ import { systemClock, type Clock } from './clock.js';
 import { LockstepError } from './errors.js';
 import { Election, type ElectOptions } from './election.js';
 import { withLock, type LockHold, type WithLockOptions } from './hold.js';
+import { withLocks, type LockSetHold, type WithLocksOptions } from './hold-set.js';
 import { HttpEngine, type HttpResult, type RequestSpec } from './http.js';
 import { Session, type SessionOptions } from './session.js';
 import { eventStream, parseEventData, type StreamOptions } from './stream.js';
 import type {
   AcquireOptions,
   AcquireResult,
+  AcquireSetOptions,
+  AcquireSetResult,
   CampaignResult,
   ClusterInfo,
+  SetLock,
   ElectionInfo,
   ElectionLeader,
   LockInfo,
@@ -28,6 +32,9 @@ import type {
   SessionCreateOptions,
   SessionInfo,
   SessionList,
+  TokenCreated,
+  TokenInfo,
+  TokenRole,
 } from './types.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
@@ -195,6 +202,30 @@ export class Client {
     return withLock(this, name, opts, fn);
   }
 
+  // ---- lock sets ----
+
+  /** Several locks at once, all or nothing; with waitMs, waiting in line on all of them (one place each). */
+  acquireSet(body: AcquireSetOptions, call: CallOptions = {}): Promise<AcquireSetResult> {
+    return this.body({ method: 'POST', path: '/v1/lock-sets/acquire', body, retry: 'keyed', waitMs: body.waitMs ?? 0, signal: call.signal });
+  }
+
+  /** Releases every hold named, or none (409 not_holder with `names`: those that do not hold). */
+  releaseSet(holds: Array<{ name: string; fencingToken: number }>): Promise<{ released: string[] }> {
+    return this.body({ method: 'POST', path: '/v1/lock-sets/release', body: { holds }, retry: 'keyed' });
+  }
+
+  /**
+   * Take the locks as one set (all or nothing, waiting in line), run `fn`
+   * while they are held, release them all. `set.signal` fires before any of
+   * them can have ended on the server; `set.fencingToken(name)` goes to the
+   * resource each one protects.
+   *
+   *   await client.withLocks(['acct:1', 'acct:2'], { ttlMs: 30_000, waitMs: 10_000 }, async (set) => { ... });
+   */
+  withLocks<T>(locks: ReadonlyArray<string | SetLock>, opts: WithLocksOptions, fn: (set: LockSetHold) => Promise<T> | T): Promise<T> {
+    return withLocks(this, locks, opts, fn);
+  }
+
   // ---- elections ----
 
   campaign(name: string, body: { sessionId: string; value: string; waitMs?: number }, call: CallOptions = {}): Promise<CampaignResult> {
@@ -250,5 +281,30 @@ export class Client {
   /** Hand leadership to `to` (or to the most up-to-date follower). */
   transferLeadership(to?: string): Promise<{ leader?: string; [k: string]: unknown }> {
     return this.body({ method: 'POST', path: '/v1/cluster/leadership', body: to === undefined ? {} : { to }, retry: 'unsafe' });
+  }
+
+  // ---- tokens (admin), whoami (any token) ----
+
+  /**
+   * A new token; keep `secret`, it is never shown again. Not retried once it
+   * may have reached a node (a retry could make two): on a timeout, list the
+   * tokens and revoke a stray one.
+   */
+  createToken(token: { name: string; role: TokenRole; prefixes?: string[] }): Promise<TokenCreated> {
+    return this.body({ method: 'POST', path: '/v1/auth/tokens', body: token, retry: 'unsafe' });
+  }
+
+  listTokens(opts?: ReadOptions): Promise<{ tokens: TokenInfo[] }> {
+    return this.body({ method: 'GET', path: `/v1/auth/tokens${readQuery(opts)}`, retry: 'idempotent', signal: opts?.signal });
+  }
+
+  /** Once committed the token can no longer act on any node; its long-polls and streams end with 401. */
+  revokeToken(id: string): Promise<{ revoked: true }> {
+    return this.body({ method: 'DELETE', path: `/v1/auth/tokens/${seg(id)}`, retry: 'unsafe' });
+  }
+
+  /** What this client's token may do. */
+  whoami(opts?: { signal?: AbortSignal }): Promise<TokenInfo> {
+    return this.body({ method: 'GET', path: '/v1/auth/whoami', retry: 'idempotent', signal: opts?.signal });
   }
 }

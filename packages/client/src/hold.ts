@@ -53,24 +53,35 @@ export interface HoldTransport {
   session(opts: { ttlMs?: number }): Promise<Session>;
 }
 
+/**
+ * Waits up to `totalWaitMs` (may be Infinity) in requests of at most the
+ * contract's waitMs each; returns the last answer and when its request was sent.
+ */
+export async function waitInChunks<R extends { acquired: boolean }>(
+  clock: Clock,
+  totalWaitMs: number,
+  request: (waitMs: number) => Promise<R>,
+): Promise<{ result: R; sentAtMs: number }> {
+  const startMs = clock.nowMs();
+  for (;;) {
+    const leftMs = totalWaitMs === Infinity ? WAIT_MS_MAX_PER_REQUEST : Math.max(0, Math.round(startMs + totalWaitMs - clock.nowMs()));
+    const waitMs = Math.min(WAIT_MS_MAX_PER_REQUEST, leftMs);
+    const sentAtMs = clock.nowMs();
+    const result = await request(waitMs);
+    if (result.acquired || waitMs === 0 || (totalWaitMs !== Infinity && clock.nowMs() - startMs >= totalWaitMs)) {
+      return { result, sentAtMs };
+    }
+  }
+}
+
 /** Acquire, waiting up to waitMs in chunks the contract allows; returns the last answer and when its request was sent. */
-export async function acquireWaiting(
+export function acquireWaiting(
   t: HoldTransport,
   name: string,
   opts: AcquireOptions & { waitMs?: number },
   signal?: AbortSignal,
 ): Promise<{ result: AcquireResult; sentAtMs: number }> {
-  const totalWaitMs = opts.waitMs ?? 0;
-  const startMs = t.clock.nowMs();
-  for (;;) {
-    const leftMs = totalWaitMs === Infinity ? WAIT_MS_MAX_PER_REQUEST : Math.max(0, Math.round(startMs + totalWaitMs - t.clock.nowMs()));
-    const waitMs = Math.min(WAIT_MS_MAX_PER_REQUEST, leftMs);
-    const sentAtMs = t.clock.nowMs();
-    const result = await t.acquire(name, { ...opts, waitMs }, { signal });
-    if (result.acquired || waitMs === 0 || (totalWaitMs !== Infinity && t.clock.nowMs() - startMs >= totalWaitMs)) {
-      return { result, sentAtMs };
-    }
-  }
+  return waitInChunks(t.clock, opts.waitMs ?? 0, (waitMs) => t.acquire(name, { ...opts, waitMs }, { signal }));
 }
 
 export async function withLock<T>(t: HoldTransport, name: string, opts: WithLockOptions, fn: (hold: LockHold) => Promise<T> | T): Promise<T> {
@@ -117,27 +128,38 @@ export async function withLock<T>(t: HoldTransport, name: string, opts: WithLock
   }
 }
 
-function sessionHold(name: string, fencingToken: number, mode: LockMode, session: Session): { hold: LockHold; end(): void } {
+/** The client-side lease of a hold (or a lock set): its signal, what is left, renewing, ending it. */
+export interface HoldLease {
+  readonly signal: AbortSignal;
+  remainingMs(): number;
+  extend(ttlMs?: number): Promise<void>;
+  end(): void;
+}
+
+/** A hold that lives as long as its session: its signal follows the session's; it has no TTL to extend. */
+export function followSession(session: Session, label: string): HoldLease {
   const controller = new AbortController();
   const forward = (): void => controller.abort(session.signal.reason);
   if (session.signal.aborted) forward();
   else session.signal.addEventListener('abort', forward, { once: true });
   return {
-    hold: {
-      name,
-      fencingToken,
-      mode,
-      signal: controller.signal,
-      session,
-      remainingMs: () => (controller.signal.aborted ? 0 : session.remainingMs()),
-      extend: async () => {
-        throw new LockstepError('invalid_argument', 'a session hold lasts as long as its session; it has no TTL to extend', 0);
-      },
+    signal: controller.signal,
+    remainingMs: () => (controller.signal.aborted ? 0 : session.remainingMs()),
+    extend: async () => {
+      throw new LockstepError('invalid_argument', 'a session hold lasts as long as its session; it has no TTL to extend', 0);
     },
     end: () => {
       session.signal.removeEventListener('abort', forward);
-      controller.abort(new Error(`lock '${name}' released`));
+      controller.abort(new Error(`${label} released`));
     },
+  };
+}
+
+function sessionHold(name: string, fencingToken: number, mode: LockMode, session: Session): { hold: LockHold; end(): void } {
+  const lease = followSession(session, `lock '${name}'`);
+  return {
+    hold: { name, fencingToken, mode, signal: lease.signal, session, remainingMs: lease.remainingMs, extend: lease.extend },
+    end: lease.end,
   };
 }
 

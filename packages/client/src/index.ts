@@ -1,9 +1,10 @@
-// The lockstep TypeScript SDK. See docs/usage.md.
+// The lockstep TypeScript SDK (package lockstep-client): fetch and Node built-ins only, no server code.
 export { Client, type ClientOptions, type CallOptions } from './client.js';
 export { LockstepError, isLockstepError, type ErrorCode, type ServerErrorCode, type ClientErrorCode } from './errors.js';
 export { Session, type SessionOptions, HEARTBEATS_PER_TTL } from './session.js';
 export { LeaseGuard, LeaseEndedError, defaultSafetyMarginMs, type LeaseEndReason } from './lease.js';
-export { type LockHold, type WithLockOptions, WAIT_MS_MAX_PER_REQUEST } from './hold.js';
+export { type LockHold, type WithLockOptions, type HoldTransport, type HoldLease, WAIT_MS_MAX_PER_REQUEST, acquireWaiting, waitInChunks } from './hold.js';
+export { type LockSetHold, type WithLocksOptions, type SetHoldTransport, releaseAll } from './hold-set.js';
 export { Election, type ElectOptions, type Leadership, type DemotionReason } from './election.js';
 export { SseParser, readSse, type SseEvent } from './sse.js';
 export { parseRetryAfterMs } from './retry-after.js';

@@ -1,0 +1,128 @@
+// withLocks: take several locks at once as one lock set (all or nothing,
+// waiting in line: http-api.md "Lock sets"), run the caller's function while
+// the set is held, release them all. One AbortSignal for the whole set: it
+// fires before ANY of its holds can have ended on the server (correctness.md
+// item 18) — the holds were granted in one command, with one TTL or one
+// session, so they end together. Every lock has its own fencing token: pass
+// each to the resource it protects (item 11).
+
+import { isLockstepError, LockstepError } from './errors.js';
+import { followSession, type HoldLease, type WithLockOptions, waitInChunks } from './hold.js';
+import { defaultSafetyMarginMs, LeaseGuard } from './lease.js';
+import type { Clock } from './clock.js';
+import type { Session } from './session.js';
+import type { AcquireSetOptions, AcquireSetResult, LockSetBlocked, SetHold, SetLock } from './types.js';
+
+export type WithLocksOptions = Omit<WithLockOptions, 'mode' | 'limit'>;
+
+export interface LockSetHold {
+  /** Every hold, in the order asked (a lock the session held already comes back as it was). */
+  readonly holds: readonly SetHold[];
+  /** The fencing token of one lock of the set. */
+  fencingToken(name: string): number;
+  /** Fires before any hold of the set can have ended on the server; stop writing then. */
+  readonly signal: AbortSignal;
+  readonly session: Session | null;
+  /** How long the holder may still act, by the client's reckoning. */
+  remainingMs(): number;
+  /** TTL sets: renew every hold's lease (to ttlMs, default the set's own); measured from this call's send time. */
+  extend(ttlMs?: number): Promise<void>;
+}
+
+/** What withLocks needs from the Client. */
+export interface SetHoldTransport {
+  readonly clock: Clock;
+  acquireSet(body: AcquireSetOptions, call?: { signal?: AbortSignal }): Promise<AcquireSetResult>;
+  releaseSet(holds: Array<{ name: string; fencingToken: number }>): Promise<unknown>;
+  extend(name: string, fencingToken: number, ttlMs?: number): Promise<{ expiresInMs: number }>;
+  session(opts: { ttlMs?: number }): Promise<Session>;
+}
+
+function describeBlocked(blocked: readonly LockSetBlocked[]): string {
+  return blocked.map((b) => `'${b.name}' (${b.holders.length} holder(s), ${b.queueLength} waiting${b.lockDelayRemainingMs !== undefined ? ', lock-delay' : ''})`).join(', ');
+}
+
+export async function withLocks<T>(t: SetHoldTransport, locks: ReadonlyArray<string | SetLock>, opts: WithLocksOptions, fn: (set: LockSetHold) => Promise<T> | T): Promise<T> {
+  if (opts.ttlMs !== undefined && opts.session !== undefined) {
+    throw new LockstepError('invalid_argument', 'withLocks: give ttlMs or session, not both', 0);
+  }
+  const specs = locks.map((l) => (typeof l === 'string' ? { name: l } : l));
+  const ownSession = opts.ttlMs === undefined && opts.session === undefined ? await t.session({ ttlMs: opts.sessionTtlMs }) : null;
+  const session = opts.session ?? ownSession;
+  try {
+    const body: AcquireSetOptions = { locks: specs, sessionId: session?.id, ttlMs: session ? undefined : opts.ttlMs, owner: opts.owner, value: opts.value };
+    const { result, sentAtMs } = await waitInChunks(t.clock, opts.waitMs ?? 0, (waitMs) => t.acquireSet({ ...body, waitMs }, { signal: opts.signal }));
+    if (!result.acquired) {
+      throw new LockstepError('not_acquired', `locks ${specs.map((s) => `'${s.name}'`).join(', ')} not acquired: held or awaited at ${describeBlocked(result.blocked)}`, 0, { blocked: result.blocked });
+    }
+    const label = `lock set ${specs.map((s) => s.name).join(', ')}`;
+    const lease = session ? followSession(session, label) : ttlLease(t, result.holds, opts.ttlMs!, sentAtMs, opts.safetyMarginMs, label);
+    const set: LockSetHold = {
+      holds: result.holds,
+      fencingToken(name) {
+        const hold = result.holds.find((h) => h.name === name);
+        if (!hold) throw new LockstepError('invalid_argument', `${label} has no lock '${name}'`, 0);
+        return hold.fencingToken;
+      },
+      signal: lease.signal,
+      session,
+      remainingMs: lease.remainingMs,
+      extend: lease.extend,
+    };
+    try {
+      return await fn(set);
+    } finally {
+      lease.end();
+      await releaseAll(t, result.holds);
+    }
+  } finally {
+    await ownSession?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Releases every hold that still holds. A set release is all or nothing: if
+ * one hold is gone already (expired, its session ended), the server names it
+ * and releases none, so ask again without the holds it named.
+ */
+export async function releaseAll(t: Pick<SetHoldTransport, 'releaseSet'>, holds: readonly SetHold[]): Promise<void> {
+  let left = holds.map(({ name, fencingToken }) => ({ name, fencingToken }));
+  while (left.length > 0) {
+    try {
+      await t.releaseSet(left);
+      return;
+    } catch (err) {
+      if (isLockstepError(err, 'session_not_found')) return;
+      if (!isLockstepError(err, 'not_holder')) throw err;
+      const gone = new Set(Array.isArray(err.details.names) ? (err.details.names as string[]) : []);
+      const next = left.filter((h) => !gone.has(h.name));
+      // Nothing named that we sent: the answer says nothing we can act on; the holds end with their lease.
+      if (next.length === left.length) return;
+      left = next;
+    }
+  }
+}
+
+/** One client-side lease for all holds of a TTL set: they were granted in one command with one TTL. */
+function ttlLease(t: SetHoldTransport, holds: readonly SetHold[], ttlMs: number, sentAtMs: number, safetyMarginMs: number | undefined, label: string): HoldLease {
+  // Measured from the acquire's SEND time: the server's TTL starts at the grant, which is later.
+  const guard = new LeaseGuard(t.clock, ttlMs, safetyMarginMs ?? defaultSafetyMarginMs(ttlMs), sentAtMs, label);
+  return {
+    signal: guard.signal,
+    remainingMs: () => guard.remainingMs(),
+    async extend(newTtlMs?: number) {
+      const extendSentAtMs = t.clock.nowMs();
+      const results = await Promise.allSettled(holds.map((h) => t.extend(h.name, h.fencingToken, newTtlMs)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        // A hold that is gone ends the set: the set is all or nothing for its holder too.
+        if (isLockstepError(failed.reason, 'not_holder')) guard.end('not_found');
+        throw failed.reason;
+      }
+      if (!guard.renew(extendSentAtMs, newTtlMs ?? ttlMs)) {
+        throw new LockstepError('session_lost', `${label}: extended after the client-side deadline had passed; the holds may have lapsed meanwhile`, 0);
+      }
+    },
+    end: () => guard.end('closed'),
+  };
+}

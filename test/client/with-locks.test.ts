@@ -1,0 +1,147 @@
+// client.withLocks: a lock set held for the function's run, one signal for
+// the set, every lock's own token, release of all (and of what is left when
+// part of the set is gone already).
+import { describe, expect, it } from 'vitest';
+import { Client } from '../../packages/client/src/client.js';
+import { LockstepError } from '../../packages/client/src/errors.js';
+import { apiError, fakeFetch, type FakeHandler, json, ManualClock, settle } from './fakes.js';
+
+const HOLDS = [
+  { name: 'acct:1', fencingToken: 41, mode: 'exclusive' },
+  { name: 'acct:2', fencingToken: 42, mode: 'shared' },
+];
+const granted = () => json(200, { acquired: true, holds: HOLDS, expiresInMs: 5000 });
+
+function setup(handler: FakeHandler) {
+  const clock = new ManualClock();
+  const releases: unknown[] = [];
+  const { fetch, calls } = fakeFetch(clock, async (req) => {
+    if (req.path === '/v1/lock-sets/release') releases.push((req.body as { holds: unknown }).holds);
+    if (req.method === 'POST' && req.path === '/v1/sessions') return json(201, { sessionId: 's9', ttlMs: 3000, lockDelayMs: 0, name: '' });
+    if (req.method === 'DELETE' && req.path === '/v1/sessions/s9') return json(200, { sessionId: 's9', released: [] });
+    return handler(req);
+  });
+  const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+  return { clock, calls, client, releases };
+}
+
+const ok: FakeHandler = (req) => {
+  if (req.path === '/v1/lock-sets/acquire') return granted();
+  if (req.path === '/v1/lock-sets/release') return json(200, { released: ['acct:1', 'acct:2'] });
+  if (req.path.endsWith('/keepalive')) return json(200, { sessionId: 's9', ttlMs: 3000 });
+  return apiError(404, 'not_found');
+};
+
+describe('withLocks', () => {
+  it('asks for the set in one request, hands every token over, returns the value and releases them all at once', async () => {
+    const { client, calls, releases } = setup(ok);
+    const v = await client.withLocks(['acct:1', { name: 'acct:2', mode: 'shared' }], { ttlMs: 5000, waitMs: 1000, owner: 'me' }, (set) => {
+      expect(set.fencingToken('acct:1')).toBe(41);
+      expect(set.fencingToken('acct:2')).toBe(42);
+      expect(set.holds.map((h) => h.name)).toEqual(['acct:1', 'acct:2']);
+      expect(() => set.fencingToken('acct:3')).toThrow(LockstepError);
+      expect(set.signal.aborted).toBe(false);
+      return 'moved';
+    });
+    expect(v).toBe('moved');
+    const acquire = calls.find((c) => c.path === '/v1/lock-sets/acquire');
+    expect(acquire?.body).toEqual({ locks: [{ name: 'acct:1' }, { name: 'acct:2', mode: 'shared' }], ttlMs: 5000, waitMs: 1000, owner: 'me' });
+    expect(acquire?.headers['idempotency-key']).toBeTruthy();
+    expect(releases).toEqual([[{ name: 'acct:1', fencingToken: 41 }, { name: 'acct:2', fencingToken: 42 }]]);
+  });
+
+  it('one signal for the set: a TTL set fires before the TTL, counted from the acquire send time', async () => {
+    const { clock, client } = setup(ok);
+    let abortedAt = -1;
+    await client.withLocks(['acct:1', 'acct:2'], { ttlMs: 5000, safetyMarginMs: 500 }, async (set) => {
+      set.signal.addEventListener('abort', () => (abortedAt = clock.nowMs()));
+      await clock.advance(6000);
+    });
+    expect(abortedAt).toBe(4500);
+  });
+
+  it('a session set fires when the session is lost', async () => {
+    const { clock, client } = setup((req) => (req.path.endsWith('/keepalive') ? apiError(404, 'session_not_found') : ok(req)));
+    let abortedAt = -1;
+    await client.withLocks(['acct:1', 'acct:2'], {}, async (set) => {
+      expect(set.session?.id).toBe('s9');
+      set.signal.addEventListener('abort', () => (abortedAt = clock.nowMs()));
+      await clock.advance(5000);
+    });
+    expect(abortedAt).toBe(1000);
+  });
+
+  it('not acquired within waitMs: not_acquired naming what blocked, nothing to release', async () => {
+    const blocked = [{ name: 'acct:2', holders: [{ fencingToken: 7, mode: 'exclusive' }], queueLength: 1 }];
+    const { client, releases } = setup((req) => (req.path === '/v1/lock-sets/acquire' ? json(200, { acquired: false, blocked }) : ok(req)));
+    const err = (await client.withLocks(['acct:1', 'acct:2'], { ttlMs: 5000 }, () => 1).catch((e: unknown) => e)) as LockstepError;
+    expect(err.code).toBe('not_acquired');
+    expect(err.message).toContain("'acct:2' (1 holder(s), 1 waiting)");
+    expect(err.details.blocked).toEqual(blocked);
+    expect(releases).toEqual([]);
+  });
+
+  it('waits longer than one request allows in several requests (waitMs above 300000)', async () => {
+    let asked = 0;
+    const { clock, client, calls } = setup((req) => {
+      if (req.path !== '/v1/lock-sets/acquire') return ok(req);
+      asked++;
+      if (asked === 1) return new Promise<Response>((r) => clock.setTimer(() => r(json(200, { acquired: false, blocked: [] })), 300_000));
+      return granted();
+    });
+    const done = client.withLocks(['acct:1', 'acct:2'], { ttlMs: 5000, waitMs: 400_000 }, () => 'ok');
+    await clock.advance(300_000);
+    await expect(done).resolves.toBe('ok');
+    const waits = calls.filter((c) => c.path === '/v1/lock-sets/acquire').map((c) => (c.body as { waitMs: number }).waitMs);
+    expect(waits).toEqual([300_000, 100_000]);
+  });
+
+  it('releases what is left when part of the set is gone already (a set release is all or nothing)', async () => {
+    const { client, releases } = setup((req) => {
+      if (req.path === '/v1/lock-sets/release') {
+        const holds = (req.body as { holds: Array<{ name: string }> }).holds;
+        if (holds.some((h) => h.name === 'acct:1')) return apiError(409, 'not_holder', { names: ['acct:1'] });
+        return json(200, { released: holds.map((h) => h.name) });
+      }
+      return ok(req);
+    });
+    await expect(client.withLocks(['acct:1', 'acct:2'], { ttlMs: 5000 }, () => 'ok')).resolves.toBe('ok');
+    expect(releases).toEqual([
+      [{ name: 'acct:1', fencingToken: 41 }, { name: 'acct:2', fencingToken: 42 }],
+      [{ name: 'acct:2', fencingToken: 42 }],
+    ]);
+  });
+
+  it('extend renews every hold and moves the one deadline; a hold that is gone ends the set', async () => {
+    const extended: string[] = [];
+    let refuse = false;
+    const { clock, client } = setup((req) => {
+      if (req.path.endsWith('/extend')) {
+        extended.push(req.path);
+        return refuse && req.path.includes('acct%3A2') ? apiError(409, 'not_holder') : json(200, { expiresInMs: 5000 });
+      }
+      return ok(req);
+    });
+    let abortedAt = -1;
+    await client.withLocks(['acct:1', 'acct:2'], { ttlMs: 5000, safetyMarginMs: 500 }, async (set) => {
+      set.signal.addEventListener('abort', () => (abortedAt = clock.nowMs()));
+      await clock.advance(3000);
+      await set.extend();
+      expect(extended).toEqual(['/v1/locks/acct%3A1/extend', '/v1/locks/acct%3A2/extend']);
+      await clock.advance(4000);
+      expect(set.signal.aborted).toBe(false);
+      refuse = true;
+      await expect(set.extend()).rejects.toMatchObject({ code: 'not_holder' });
+      expect(set.signal.aborted).toBe(true);
+    });
+    expect(abortedAt).toBe(7000);
+    await settle();
+  });
+
+  it('refuses ttlMs and session together', async () => {
+    const { client } = setup(ok);
+    const session = await client.session({ ttlMs: 3000 });
+    await expect(client.withLocks(['a', 'b'], { ttlMs: 5000, session }, () => 1)).rejects.toMatchObject({ code: 'invalid_argument' });
+    await session.close();
+  });
+});
