@@ -129,8 +129,8 @@ export class ServeProcess {
   /** Start (or restart, on the same data directory). */
   start(): void {
     if (this.child) throw new Error(`serve ${this.id}: already running`);
+    // serve makes its data directory itself, and says so when it cannot (a test relies on that).
     const flags = this.flags;
-    mkdirSync(flags.data, { recursive: true });
     const output = this.options.output ?? 'capture';
     let stdio: Array<'ignore' | 'pipe' | 'inherit' | 'ipc' | number>;
     let ownedFd: number | null = null;

@@ -142,6 +142,10 @@ export const clusterUpCommand: CliCommand = {
     let shuttingDown = false;
     const earlyExit = new AbortController();
     let up = false;
+    const stop = async (): Promise<void> => {
+      shuttingDown = true;
+      await Promise.all(nodes.map((n) => n.stop(STOP_GRACE_MS)));
+    };
     for (const p of plan) {
       const node = new ServeProcess({
         flags: {
@@ -171,13 +175,15 @@ export const clusterUpCommand: CliCommand = {
           else if (up) console.error(`lockstep: ${why}`);
         },
       });
-      node.start();
       nodes.push(node);
+      try {
+        node.start();
+      } catch (err) {
+        // Those started already must not outlive us holding their ports.
+        await stop();
+        throw err;
+      }
     }
-    const stop = async (): Promise<void> => {
-      shuttingDown = true;
-      await Promise.all(nodes.map((n) => n.stop(STOP_GRACE_MS)));
-    };
     let signalled: (() => void) | null = null;
     const interrupted = new AbortController();
     const onSignal = (): void => {
