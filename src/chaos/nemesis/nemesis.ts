@@ -26,6 +26,10 @@ interface Active {
   heal: () => Promise<void>;
 }
 
+/** How long a membership round waits for a leader and a follower up before it transfers instead of replacing. */
+export const REPLACE_WAIT_MS = 15_000;
+const REPLACE_POLL_MS = 200;
+
 export class Nemesis {
   readonly faults: FaultRecord[] = [];
   private stopped = false;
@@ -234,18 +238,27 @@ export class Nemesis {
    * Membership rounds alternate a member replacement and a leadership
    * transfer, replacement first: a run with one membership round still
    * replaces a member (the fault-coverage check fails a run that did not).
-   * A round that cannot replace now (no leader, no follower up) transfers
-   * and leaves the replacement to the next round.
+   * A replacement needs a leader and a follower up: the round waits for them
+   * up to REPLACE_WAIT_MS (the fault before may have just healed, a loaded
+   * machine elects slowly), then transfers and leaves the replacement to the
+   * next round.
    */
   private async membership(): Promise<Active> {
-    const leader = this.leader();
-    const followers = this.cluster.ids().filter((id) => id !== leader && this.cluster.node(id).running);
-    if (this.replaceNext && leader && followers.length > 0) {
-      this.replaceNext = false;
-      return this.replaceFollower(leader, this.prng.pick(followers));
+    if (!this.replaceNext) {
+      this.replaceNext = true;
+      return this.transferLeadership(this.leader());
     }
-    if (!this.replaceNext) this.replaceNext = true;
-    return this.transferLeadership(leader);
+    const untilMs = this.nowMs() + REPLACE_WAIT_MS;
+    for (;;) {
+      const leader = this.leader();
+      const followers = this.cluster.ids().filter((id) => id !== leader && this.cluster.node(id).running);
+      if (leader && followers.length > 0) {
+        this.replaceNext = false;
+        return this.replaceFollower(leader, this.prng.pick(followers));
+      }
+      if (this.stopped || this.nowMs() >= untilMs) return this.transferLeadership(leader);
+      await this.sleep(REPLACE_POLL_MS);
+    }
   }
 
   /** Leadership transfer under load (POST /v1/cluster/leadership). */
