@@ -2,7 +2,7 @@
 // LOCKSTEP_ENDPOINTS), building a Client, and turning SDK errors into
 // messages that say what to do next.
 
-import { Client, LockstepError } from 'lockstep-client';
+import { Client, LockstepError, type ServerErrorCode } from 'lockstep-client';
 import { FlagValueError, UserError } from './command.js';
 import type { FlagSpecs } from './flags.js';
 
@@ -58,7 +58,7 @@ export function makeClient(endpointsText: string, token?: string): Client {
 }
 
 /** What to do next after the other error codes of the HTTP contract's table (cli.md: messages say what to do next). */
-const NEXT_STEP: Record<string, string> = {
+const NEXT_STEP: Partial<Record<ServerErrorCode, string>> = {
   invalid_argument: 'fix the value named above (names: 1-256 of [A-Za-z0-9._:-], starting with a letter or digit; see --help)',
   not_found: 'see `lockstep status` for the member ids, `lockstep token list` for the token ids',
   forbidden: 'this token\'s role or prefixes do not allow it: see `lockstep token list`, or ask an admin for a token that may',
@@ -86,7 +86,7 @@ export function explain(err: unknown, endpoints: string[]): unknown {
     case 'unauthorized':
       return new UserError('the cluster wants a token (or a different one, or yours was revoked): pass --token or set LOCKSTEP_TOKEN (the root token is the nodes\' --auth-token-file; others come from `lockstep token create`)');
     default: {
-      const hint = NEXT_STEP[err.code];
+      const hint = NEXT_STEP[err.code as ServerErrorCode];
       return new UserError(`${err.code}: ${err.message}${hint ? `; ${hint}` : ''}`);
     }
   }

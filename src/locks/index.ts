@@ -5,5 +5,5 @@ export { LockMachine, type ApplyOutput } from './machine.js';
 export { LeaseTable, type DueWork, type LeaseSource } from './leases.js';
 export { FULL_TTL, type Deadlines } from './views.js';
 export type { AcquiredBody, ElectionView, HolderView, LockListItem, LockView, NotAcquiredBody, SessionView, WaiterView } from './views.js';
-export { ERROR_STATUS, errorOutcome, sessionNotFound, type ErrorCode } from './outcomes.js';
+export { errorOutcome, sessionNotFound, type MachineErrorCode } from './outcomes.js';
 export * from './limits.js';

@@ -1,25 +1,27 @@
-// The HTTP-shaped outcomes the machine answers, from one table (style.md
-// item 6): clients match on `code`, never on the message.
+// The HTTP-shaped outcomes the machine answers; error statuses from the one
+// table of the API's errors (SERVER_ERRORS; style.md item 6): clients match
+// on `code`, never on the message.
+import { SERVER_ERRORS } from 'lockstep-client';
 import type { Outcome } from './commands.js';
 
-export const ERROR_STATUS = {
-  invalid_argument: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  session_not_found: 404,
-  not_found: 404,
-  not_holder: 409,
-  deadlock: 409,
-  limit_mismatch: 409,
-  idempotency_conflict: 409,
-  /** Not in the contract's table: a named limit of the state machine is full (limits.ts). */
-  limit_exceeded: 429,
-} as const;
+/**
+ * The codes a replicated command is refused with; the table's others are the
+ * server's own (body size, per-node caps, no leader, unknown commit, bugs).
+ */
+export type MachineErrorCode =
+  | 'invalid_argument'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'session_not_found'
+  | 'not_found'
+  | 'not_holder'
+  | 'deadlock'
+  | 'limit_mismatch'
+  | 'idempotency_conflict'
+  | 'limit_exceeded';
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
-
-export function errorOutcome(code: ErrorCode, message: string, details: Record<string, unknown> = {}): Outcome {
-  return { status: ERROR_STATUS[code], body: { error: { code, message, ...details } } };
+export function errorOutcome(code: MachineErrorCode, message: string, details: Record<string, unknown> = {}): Outcome {
+  return { status: SERVER_ERRORS[code].status, body: { error: { code, message, ...details } } };
 }
 
 export function ok(body: unknown): Outcome {

@@ -1,25 +1,11 @@
 // Typed errors of the SDK. Callers match on `code`, never on the message
-// (style.md item 6). Server codes come from the HTTP contract's error table;
+// (style.md item 6). Server codes are the keys of the one error table (error-codes.ts);
 // the client adds a few of its own for failures that never reached a server
 // or that the SDK decides itself.
 
-/** Error codes the server answers with (docs: /work/shared/spec/http-api.md, "Errors"). */
-export type ServerErrorCode =
-  | 'invalid_argument'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'session_not_found'
-  | 'not_found'
-  | 'not_holder'
-  | 'deadlock'
-  | 'limit_mismatch'
-  | 'idempotency_conflict'
-  | 'payload_too_large'
-  | 'too_many_requests'
-  | 'limit_exceeded'
-  | 'no_leader'
-  | 'unavailable'
-  | 'internal';
+import type { ServerErrorCode } from './error-codes.js';
+
+export type { ServerErrorCode };
 
 /** Codes the SDK raises itself. */
 export type ClientErrorCode =

@@ -1,6 +1,7 @@
 // The lockstep TypeScript SDK (package lockstep-client): fetch and Node built-ins only, no server code.
 export { Client, type ClientOptions, type CallOptions } from './client.js';
 export { LockstepError, isLockstepError, type ErrorCode, type ServerErrorCode, type ClientErrorCode } from './errors.js';
+export { SERVER_ERRORS } from './error-codes.js';
 export { Session, type SessionOptions, HEARTBEATS_PER_TTL } from './session.js';
 export { LeaseGuard, LeaseEndedError, defaultSafetyMarginMs, type LeaseEndReason } from './lease.js';
 export { type LockHold, type WithLockOptions, type HoldTransport, type HoldLease, WAIT_MS_MAX_PER_REQUEST, acquireWaiting, waitInChunks } from './hold.js';

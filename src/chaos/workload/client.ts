@@ -4,14 +4,15 @@
 // op's deadline (correctness.md item 15). Each op is recorded with its
 // invoke and completion time, node, and result: ok, fail (surely not
 // applied), or unknown.
+import type { ServerErrorCode } from 'lockstep-client';
 import type { OpKind, OpRecord } from '../history.js';
 import type { Prng } from '../prng.js';
 import { attempt, errorCode, type Attempt } from './http.js';
 
 /** Answers after which a retry with the same key is pointless or harmful. */
-const DEFINITE_FAILS = new Set(['invalid_argument', 'not_holder', 'session_not_found', 'not_found', 'limit_mismatch', 'deadlock', 'idempotency_conflict', 'payload_too_large', 'unauthorized']);
-/** Surely not applied, but worth retrying elsewhere. */
-const RETRY_NOT_APPLIED = new Set(['no_leader']);
+const DEFINITE_FAILS: ReadonlySet<string> = new Set<ServerErrorCode>(['invalid_argument', 'unauthorized', 'forbidden', 'not_holder', 'session_not_found', 'not_found', 'limit_mismatch', 'deadlock', 'idempotency_conflict', 'payload_too_large', 'limit_exceeded']);
+/** Surely not applied, but worth retrying elsewhere (no leader, a per-node cap full). */
+const RETRY_NOT_APPLIED: ReadonlySet<string> = new Set<ServerErrorCode>(['no_leader', 'too_many_requests']);
 
 export const RETRY_BACKOFF_MS = 150;
 
