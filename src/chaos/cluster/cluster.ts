@@ -124,11 +124,13 @@ export class ChaosCluster {
   async dropNode(id: string): Promise<void> {
     const node = this.nodes.get(id);
     if (!node) return;
+    // Its flags are computed from its links: read them before the links go.
+    const dataDir = node.flags.data;
     await node.kill();
     await node.close(STOP_GRACE_MS);
     this.nodes.delete(id);
     await this.network.removeNode(id);
-    rmSync(node.flags.data, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
     const slot = this.slotOf.get(id);
     if (slot !== undefined) this.freeSlots.push(slot);
     this.slotOf.delete(id);
