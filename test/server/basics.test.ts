@@ -40,11 +40,26 @@ describe('health, cluster, metrics, docs', () => {
     expect(add.status).toBe(200);
     expect(add.body.members.map((m: { id: string }) => m.id)).toEqual(['n1', 'n2']);
     expect((await h.call('POST', '/v1/cluster/members', { id: 'n2', apiUrl: 'http://x:1', peerUrl: 'http://x:2' })).body.error.code).toBe('invalid_argument');
+    expect((await h.call('POST', '/v1/cluster/members', { id: 'n2', apiUrl: 'http://127.0.0.1:7002', peerUrl: 'http://127.0.0.1:7102', voter: false })).body.error.code).toBe('invalid_argument');
     const missing = await h.call('DELETE', '/v1/cluster/members/n9');
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('not_found');
     expect((await h.call('DELETE', '/v1/cluster/members/n2')).status).toBe(200);
     expect(h.node.members.map((m) => m.id)).toEqual(['n1']);
+  });
+
+  it('the same add again (its answer lost) answers as the first, and finishes it: a learner asked again to vote is promoted', async () => {
+    const member = { id: 'n2', apiUrl: 'http://127.0.0.1:7002', peerUrl: '127.0.0.1:7102' };
+    expect((await h.call('POST', '/v1/cluster/members', { ...member, voter: false })).status).toBe(200);
+    expect(h.node.members.find((m) => m.id === 'n2')?.voter).toBe(false);
+    // The retry, with the peer address written another way (as serve --peer takes it, or with a scheme).
+    const again = await h.call('POST', '/v1/cluster/members', { ...member, peerUrl: 'tcp://127.0.0.1:7102' });
+    expect(again.status).toBe(200);
+    expect(again.body.members.filter((m: { id: string }) => m.id === 'n2')).toEqual([expect.objectContaining({ id: 'n2', voter: true })]);
+    const third = await h.call('POST', '/v1/cluster/members', member);
+    expect(third.status).toBe(200);
+    expect(third.body).toEqual(again.body);
+    expect(h.node.members.map((m) => m.id)).toEqual(['n1', 'n2']);
   });
 
   it('a member\'s peer address is host:port as `serve --peer` takes it; garbage is 400 and adds nothing', async () => {

@@ -100,7 +100,10 @@ export class MemoryNode implements ReplicatedNode {
 
   async addMember(member: { id: NodeId; peerUrl: string; apiUrl: string; voter: boolean }, _timeoutMs: number): Promise<void> {
     if (this.role !== 'leader') throw new NotLeaderError(this.leader);
-    this.members.push({ ...member });
+    // As RaftNode.addMember: a member already there is left as it is, a learner asked to vote is promoted.
+    const existing = this.members.find((m) => m.id === member.id);
+    if (existing === undefined) this.members.push({ ...member });
+    else if (member.voter) existing.voter = true;
   }
 
   async removeMember(id: NodeId, _timeoutMs: number): Promise<void> {

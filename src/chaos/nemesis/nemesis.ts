@@ -253,8 +253,11 @@ export class Nemesis {
       const leader = this.leader();
       const followers = this.cluster.ids().filter((id) => id !== leader && this.cluster.node(id).running);
       if (leader && followers.length > 0) {
-        this.replaceNext = false;
-        return this.replaceFollower(leader, this.prng.pick(followers));
+        // A replacement that threw or did not complete is tried again next round.
+        this.replaceNext = true;
+        const active = await this.replaceFollower(leader, this.prng.pick(followers));
+        this.replaceNext = active.record.detail?.added !== 'ok';
+        return active;
       }
       if (this.stopped || this.nowMs() >= untilMs) return this.transferLeadership(leader);
       await this.sleep(REPLACE_POLL_MS);

@@ -6,6 +6,7 @@ import { recheckPrincipal } from '../access.js';
 import { nodeId } from '../../raft/types.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, errorResponseSchema } from '../errors.js';
+import { parseAddress } from '../../transport/address.js';
 import { NotLeaderError } from '../../node/api.js';
 import { leaderOnly, unavailableError } from '../forward.js';
 import { ID_CHARS_MAX } from '../limits.js';
@@ -98,6 +99,17 @@ function isMember(ctx: ServerContext, id: string): boolean {
   return ctx.node.status().members.some((member) => member.id === id);
 }
 
+/** The same peer listener however it is written (a scheme in front or not). */
+function samePeerAddress(a: string, b: string): boolean {
+  try {
+    const x = parseAddress(a);
+    const y = parseAddress(b);
+    return x.host === y.host && x.port === y.port;
+  } catch {
+    return false;
+  }
+}
+
 export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const errors = { '4xx': errorResponseSchema, '5xx': errorResponseSchema };
 
@@ -114,7 +126,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     config: { access: { kind: 'admin' }, audit: 'members.add' },
     schema: {
       tags: ['cluster'],
-      summary: 'Add a member (voter by default, or a learner with voter: false). Answers 200 with the cluster view after the change; 400 invalid_argument if the id is already a member.',
+      summary: 'Add a member (voter by default, or a learner with voter: false). Answers 200 with the cluster view after the change. The same request again (same id and addresses) finishes the first and answers the same: a retry after a lost answer is safe; a learner asked again to be a voter is promoted once caught up. 400 invalid_argument if the id is a member with other addresses, or a voter asked to be a learner.',
       body: {
         type: 'object',
         properties: { id: idSchema, apiUrl: urlSchema, peerUrl: peerAddressSchema, voter: { type: 'boolean', default: true } },
@@ -124,7 +136,12 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     },
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const { id, apiUrl, peerUrl, voter } = request.body;
-    if (isMember(ctx, id)) throw new ApiError('invalid_argument', `body.id ${id} is already a member`, { field: 'id' });
+    const existing = ctx.node.status().members.find((member) => member.id === id);
+    // The same add again (its answer was lost) is finished and answered as the first: a learner is promoted
+    // once caught up. Another member under this id (other addresses), or a voter asked to be a learner, is 400.
+    if (existing !== undefined && !((existing.apiUrl === null || existing.apiUrl === apiUrl) && samePeerAddress(existing.peerUrl, peerUrl) && (voter || !existing.voter))) {
+      throw new ApiError('invalid_argument', `body.id ${id} is already a member${existing.voter && !voter ? ' (a voter)' : ' with other addresses'}`, { field: 'id' });
+    }
     await clusterOp(ctx, request, () => ctx.node.addMember({ id: nodeId(id), apiUrl, peerUrl, voter }, ctx.limits.proposeTimeoutMs));
     const view = clusterView(ctx);
     return { status: 200, body: view, index: view.appliedIndex };
