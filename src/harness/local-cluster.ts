@@ -33,6 +33,8 @@ export interface LocalClusterOptions {
   authToken?: string;
   cli?: CliEntry;
   nodeArgs?: string[];
+  /** serve flags passed through as they are (ServeProcessOptions.extraArgs). */
+  extraArgs?: string[];
   /** Added to (undefined: removed from) each node's environment. */
   env?: Record<string, string | undefined>;
   output?: ServeOutput;
@@ -108,6 +110,7 @@ export class LocalCluster {
         }),
         cli: options.cli,
         nodeArgs: options.nodeArgs,
+        extraArgs: options.extraArgs,
         env: options.env,
         output: options.output,
       });

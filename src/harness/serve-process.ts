@@ -73,6 +73,12 @@ export interface ServeProcessOptions {
   cli?: CliEntry;
   /** Node's own flags before the script, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /**
+   * serve flags passed through as they are, after ServeFlags' (a benchmark's
+   * --lockstep-flags from its own command line). Code that knows the flag
+   * adds it to ServeFlags instead.
+   */
+  extraArgs?: string[];
   /** Added to (undefined: removed from) this process's environment. */
   env?: Record<string, string | undefined>;
   output?: ServeOutput;
@@ -151,7 +157,7 @@ export class ServeProcess {
     this.options.onStart?.();
     const env: NodeJS.ProcessEnv = { ...process.env, ...this.options.env, ...(this.options.stopWithParent ? { [PARENT_WATCH_ENV]: '1' } : {}) };
     for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
-    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), ...commandOf(this.options.cli ?? 'dist'), ...serveArgs(flags)], { stdio, env });
+    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), ...commandOf(this.options.cli ?? 'dist'), ...serveArgs(flags), ...(this.options.extraArgs ?? [])], { stdio, env });
     if (ownedFd !== null) closeSync(ownedFd);
     this.starts += 1;
     this.expectingExit = false;

@@ -1,0 +1,83 @@
+// The benchmark's one HTTP client, the same for every system: node:http with a
+// keep-alive Agent (no fetch: undici costs the generator 2-4x the CPU and the
+// generator shares the machine with the servers), JSON in and out, a hard
+// per-request deadline.
+import { Agent, request } from 'node:http';
+
+export interface HttpAnswer {
+  status: number;
+  json: Record<string, unknown>;
+}
+
+/** Idle keep-alive sockets kept per node; enough for the largest client count. */
+const IDLE_SOCKETS_MAX = 256;
+
+export class BenchHttp {
+  private readonly agent = new Agent({ keepAlive: true, maxFreeSockets: IDLE_SOCKETS_MAX });
+
+  /** POSTs JSON; rejects on a socket error or when `timeoutMs` passes (the request is destroyed). */
+  post(url: string, body: unknown, timeoutMs: number): Promise<HttpAnswer> {
+    const payload = JSON.stringify(body);
+    return new Promise<HttpAnswer>((resolve, reject) => {
+      const req = request(url, {
+        method: 'POST',
+        agent: this.agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      });
+      const timer = setTimeout(() => req.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      req.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      req.once('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.once('error', (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+        res.once('end', () => {
+          clearTimeout(timer);
+          const text = Buffer.concat(chunks).toString('utf8');
+          try {
+            resolve({ status: res.statusCode ?? 0, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} });
+          } catch {
+            reject(new Error(`${res.statusCode}: not JSON: ${text.slice(0, 200)}`));
+          }
+        });
+      });
+      req.end(payload);
+    });
+  }
+
+  /** GET returning JSON, or null on any failure (used for polling cluster state). */
+  getJson(url: string, timeoutMs: number): Promise<Record<string, unknown> | null> {
+    return new Promise((resolve) => {
+      const req = request(url, { method: 'GET', agent: this.agent });
+      const timer = setTimeout(() => req.destroy(new Error('timeout')), timeoutMs);
+      req.once('error', () => {
+        clearTimeout(timer);
+        resolve(null);
+      });
+      req.once('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.once('error', () => resolve(null));
+        res.once('end', () => {
+          clearTimeout(timer);
+          if (res.statusCode !== 200) return resolve(null);
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
+          } catch {
+            resolve(null);
+          }
+        });
+      });
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
