@@ -87,7 +87,7 @@ describe('lockstep watch NAME', () => {
   it('without a NAME, or with two, is a usage error (2); a bad name is 1 with the reason', async () => {
     expect((await runCli(['watch', '--endpoints', live.url])).status).toBe(2);
     expect((await runCli(['watch', 'a', 'b', '--endpoints', live.url])).status).toBe(2);
-    const bad = await runCli(['watch', '-bad', '--endpoints', live.url]);
+    const bad = await runCli(['watch', 'bad name', '--endpoints', live.url]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/invalid_argument/);
   });
