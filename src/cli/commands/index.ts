@@ -1,4 +1,5 @@
 import type { CliCommand } from '../command.js';
+import { certsCaCommand, certsClientCommand, certsNodeCommand } from './certs.js';
 import { clusterUpCommand } from './cluster-up.js';
 import { electCommand } from './elect.js';
 import { leaderTransferCommand } from './leader.js';
@@ -16,6 +17,9 @@ export const commands: CliCommand[] = [
   membersAddCommand,
   membersRemoveCommand,
   leaderTransferCommand,
+  certsCaCommand,
+  certsNodeCommand,
+  certsClientCommand,
   tokenCreateCommand,
   tokenListCommand,
   tokenRevokeCommand,
