@@ -6,10 +6,9 @@
 //      in the next Ready together (group commit). A Ready whose only durable
 //      change is the commit index (mustSync false) is written unsynced and not
 //      waited for;
-//   2. only then send messages (persist before you speak, correctness.md #4);
-//      except a leader's Appends and Heartbeats, which go out before the write
-//      as in etcd (src/raft/early-send.ts: the core counts the leader's own
-//      entries for commit only after advance);
+//   2. only then send the Ready's messagesAfterPersist (persist before you
+//      speak, correctness.md #4); its `messages` (a leader's Appends and
+//      Heartbeats, as the core decides) go out before the write, as in etcd;
 //   3. restore an incoming snapshot, apply committed entries in order (with no
 //      snapshot in the Ready, committed entries are applied while the write
 //      is in flight: they are durable on a quorum already);
@@ -37,7 +36,6 @@ import {
   logIndex,
   term as asTerm,
 } from '../raft/types.js';
-import { sendableBeforePersist } from '../raft/early-send.js';
 import type { RaftStorage } from '../storage/api.js';
 import type { PeerHello, Transport } from '../transport/api.js';
 import {
@@ -125,9 +123,6 @@ export class RaftNode implements ReplicatedNode {
 
   private role: Role = 'follower';
   private leader: NodeId | null = null;
-  private lastTerm: Term = asTerm(0);
-  /** The vote as of the last persisted hard state (with lastTerm: what early sends may rely on). */
-  private lastVote: NodeId | null = null;
   private applied: LogIndex = logIndex(0);
   private appliedTerm: Term = asTerm(0);
   private lastSnapshotIndex: LogIndex = logIndex(0);
@@ -184,8 +179,6 @@ export class RaftNode implements ReplicatedNode {
     // Addresses from config entries still in the log, applied or not, so a
     // restarted node can reach members that joined after its snapshot.
     for (const e of persisted.entries) if (e.type === 'config') this.membership.learnContext(e.change.node, e.change.context);
-    this.lastTerm = persisted.hardState.term;
-    this.lastVote = persisted.hardState.vote;
     const config: RaftConfig = {
       id: o.id,
       initialVoters: o.members.map((m) => m.id),
@@ -327,24 +320,9 @@ export class RaftNode implements ReplicatedNode {
     }
     if (addressesChanged) o.transport.setPeers(this.membership.peerAddresses(this.id));
 
-    // Assertions that stay on: a term never decreases.
-    if (rd.hardState && rd.hardState.term < this.lastTerm) {
-      throw new Error(`term went back from ${this.lastTerm} to ${rd.hardState.term}`);
-    }
-
-    // (0) A leader's Appends and Heartbeats go out now, in parallel with its own
-    // write (dissertation §10.2.1); everything else waits for the write.
-    let late = rd.messages;
-    if (rd.messages.length > 0) {
-      const early = sendableBeforePersist(rd, { term: this.lastTerm, vote: this.lastVote });
-      const now: Message[] = [];
-      late = [];
-      for (const m of rd.messages) (early(m) ? now : late).push(m);
-      if (now.length > 0) {
-        o.transport.send(now);
-        this.stats.messagesSent += now.length;
-      }
-    }
+    // (0) What the core says may go now (a leader's Appends and Heartbeats) goes
+    // out in parallel with our own write (dissertation §10.2.1).
+    this.sendMessages(rd.messages);
 
     // (1) One synced write; persist before speaking.
     let appliedEarly = false;
@@ -372,10 +350,6 @@ export class RaftNode implements ReplicatedNode {
           appliedEarly = true;
         }
         await saved;
-        if (rd.hardState) {
-          this.lastTerm = rd.hardState.term;
-          this.lastVote = rd.hardState.vote;
-        }
         this.metrics?.saveSeconds.observe(Math.max(0, o.clock.monotonicMs() - t0) / 1000);
         if (rd.entries.length > 0) this.metrics?.entriesPerSave.observe(rd.entries.length);
         this.stats.saves++;
@@ -385,10 +359,7 @@ export class RaftNode implements ReplicatedNode {
     if (this.stopped) return;
 
     // (2) Only now may messages that depend on it go out.
-    if (late.length > 0) {
-      o.transport.send(late);
-      this.stats.messagesSent += late.length;
-    }
+    this.sendMessages(rd.messagesAfterPersist);
 
     // (3) Restore, then apply in order; (4) reads. Unless done during the save.
     if (!appliedEarly) {
@@ -397,6 +368,12 @@ export class RaftNode implements ReplicatedNode {
     }
 
     if (rd.softState) this.noteSoftState(raft, rd.softState.role, rd.softState.leader);
+  }
+
+  private sendMessages(messages: Message[]): void {
+    if (messages.length === 0) return;
+    this.opts.transport.send(messages);
+    this.stats.messagesSent += messages.length;
   }
 
   /** Apply the Ready's committed entries in order and serve its reads (once per Ready). */
@@ -606,7 +583,7 @@ export class RaftNode implements ReplicatedNode {
       id: this.id,
       role: st?.role ?? 'follower',
       leader: st?.leader ?? null,
-      term: st?.term ?? this.lastTerm,
+      term: st?.term ?? asTerm(0),
       commitIndex: st?.commit ?? logIndex(0),
       appliedIndex: this.applied,
       conf: this.membership.conf(),

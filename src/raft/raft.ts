@@ -982,20 +982,20 @@ export class Raft implements RaftCore {
     const entries = this.log.unstableEntries();
     const snapshot = this.log.pendingSnapshot;
     const committedEntries = this.log.nextCommitted(this.cfg.maxCommittedEntriesPerReady);
+    const termOrVoteChanged = hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote;
+    const { now, afterPersist } = splitBySendTime(this.msgs, termOrVoteChanged || snapshot !== null ? null : this.prevHard.term);
     const rd: Ready = {
       softState: softChanged ? soft : null,
       hardState: hardChanged ? hard : null,
       snapshot,
       entries,
-      messages: this.msgs,
+      messages: now,
+      messagesAfterPersist: afterPersist,
       committedEntries,
       readStates: this.readStates,
       droppedReads: this.droppedReads,
       // Commit-only changes need not be synced (a lost commit index is re-learned from the leader).
-      mustSync:
-        snapshot !== null ||
-        entries.length > 0 ||
-        (hardChanged && (hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote)),
+      mustSync: snapshot !== null || entries.length > 0 || termOrVoteChanged,
     };
     this.prevSoft = soft;
     this.prevHard = hard;
@@ -1073,4 +1073,28 @@ export class Raft implements RaftCore {
 
 function sameHard(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+/**
+ * Which messages may go out before their Ready's write is durable (etcd-io/raft's
+ * msgsAfterAppend split). A leader may send its new entries to followers in
+ * parallel with writing them to its own disk (dissertation §10.2.1; etcd's raft
+ * node does): it stays safe because the leader counts its own copy towards commit
+ * only once persisted (RaftLog.persistedIndex, advanced in advance(); #4).
+ *
+ * Only Append and Heartbeat qualify, and only at `durableTerm`: the term already
+ * durable before this Ready, null when this Ready changes term or vote or installs
+ * a snapshot. A message at a term that is not yet durable could, after a crash,
+ * let the same term produce a second, different entry at the same index (a single
+ * voter with a learner campaigns, leads and appends in one Ready). Everything
+ * else (votes, responses, TimeoutNow, InstallSnapshot) waits for the write.
+ */
+function splitBySendTime(msgs: Message[], durableTerm: Term | null): { now: Message[]; afterPersist: Message[] } {
+  const now: Message[] = [];
+  const afterPersist: Message[] = [];
+  for (const m of msgs) {
+    const early = durableTerm !== null && m.term === durableTerm && (m.type === 'Append' || m.type === 'Heartbeat');
+    (early ? now : afterPersist).push(m);
+  }
+  return { now, afterPersist };
 }

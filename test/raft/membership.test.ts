@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Raft } from '../../src/raft/raft.js';
 import { DEFAULT_ELECTION_TIMEOUT_TICKS, defaultRaftConfig } from '../../src/raft/config.js';
 import { type Entry, type Message, ProposalDroppedError } from '../../src/raft/types.js';
-import { Network, emptyState, logIndex, nodeId, seededRandom, term } from './network.js';
+import { Network, emptyState, logIndex, nodeId, seededRandom, term, allMessages } from './network.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -176,11 +176,11 @@ describe('dissertation §4.1 single-server membership changes', () => {
     r = mk();
     for (let i = 0; i < DEFAULT_ELECTION_TIMEOUT_TICKS; i++) r.tick();
     r.step(vote(0, 0));
-    expect(r.ready().messages.find((m) => m.type === 'VoteResp')).toMatchObject({ to: 'x', reject: true });
+    expect(allMessages(r.ready()).find((m) => m.type === 'VoteResp')).toMatchObject({ to: 'x', reject: true });
     r = mk();
     for (let i = 0; i < DEFAULT_ELECTION_TIMEOUT_TICKS; i++) r.tick();
     r.step(vote(1, 1));
-    expect(r.ready().messages.find((m) => m.type === 'VoteResp')).toMatchObject({ to: 'x', reject: false, term: 9 });
+    expect(allMessages(r.ready()).find((m) => m.type === 'VoteResp')).toMatchObject({ to: 'x', reject: false, term: 9 });
     expect(r.status().vote).toBe('x');
   });
 
