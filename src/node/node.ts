@@ -25,6 +25,7 @@ import {
   type Entry,
   type LogIndex,
   type Message,
+  MessageRefusedError,
   type NodeId,
   type PersistentState,
   type RaftConfig,
@@ -206,7 +207,7 @@ export class RaftNode implements ReplicatedNode {
       'node state loaded',
     );
 
-    o.transport.onMessage((m) => this.onMessage(m));
+    o.transport.onMessage((m) => this.onMessage(m) ?? undefined);
     o.transport.onUnreachable((to) => this.withRaft((r) => r.reportUnreachable(to)));
     o.transport.onSnapshotStatus((to, ok) => this.withRaft((r) => r.reportSnapshot(to, ok)));
     o.transport.onPeerHello((hello) => this.onPeerHello(hello));
@@ -236,15 +237,26 @@ export class RaftNode implements ReplicatedNode {
     this.checkConditions();
   }
 
-  private onMessage(message: Message): void {
-    if (!this.raft || this.stopped) return;
+  /** Steps a peer's message; returns why it is refused (the transport then closes its connection). */
+  private onMessage(message: Message): string | null {
+    if (!this.raft || this.stopped) return null;
     try {
+      if (message.type === 'InstallSnapshot') {
+        // Restoring data that does not decode would stop this node for good: refuse it before the core keeps it.
+        const undecodable = this.opts.stateMachine.checkSnapshot?.(message.snapshot.data, message.snapshot.meta.index) ?? null;
+        if (undecodable !== null) throw new MessageRefusedError(message.from, message.type, `snapshot data does not decode: ${undecodable}`);
+      }
       this.raft.step(message);
     } catch (err) {
+      if (err instanceof MessageRefusedError) {
+        this.log.warn({ from: message.from, type: message.type, term: message.term, reason: err.message }, 'peer message refused');
+        return err.message;
+      }
       this.log.warn({ err, from: message.from, type: message.type }, 'message rejected by raft');
-      return;
+      return null;
     }
     this.scheduleReady();
+    return null;
   }
 
   private onPeerHello(hello: PeerHello): void {

@@ -173,7 +173,7 @@ describe('assertions that stay on', () => {
     const a = net.node('a');
     expect(() =>
       a.step({ type: 'Append', from: nodeId('b'), to: nodeId('a'), term: term(1), prevLogIndex: logIndex(0), prevLogTerm: term(0), entries: [], commit: logIndex(0) }),
-    ).toThrow(/two leaders/);
+    ).toThrow(/in which we lead/);
   });
 
   it('followers refuse proposals with NotLeaderError naming the leader', () => {
