@@ -95,7 +95,8 @@ describe('the Ready says which messages wait for its write (etcd-io/raft msgsAft
 
   it('a leader elected, appending in the Ready that persists its new term holds even its Appends back', () => {
     // One voter and a learner: campaign, win and append the no-op in one Ready.
-    const cfg = { ...defaultRaftConfig(nodeId('a'), [nodeId('a')], seededRandom(1)), preVote: false };
+    // checkQuorum off: with it, leader stickiness ignores the higher-term Heartbeat below (src/raft/guard.ts).
+    const cfg = { ...defaultRaftConfig(nodeId('a'), [nodeId('a')], seededRandom(1)), preVote: false, checkQuorum: false };
     const r = new Raft(cfg, emptyState());
     for (let i = 0; i < 30 && r.status().role !== 'leader'; i++) r.tick();
     r.advance(r.ready());
