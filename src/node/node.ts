@@ -26,6 +26,7 @@ import {
   type Entry,
   type LogIndex,
   type Message,
+  MessageRefusedError,
   type NodeId,
   type PersistentState,
   type RaftConfig,
@@ -207,7 +208,7 @@ export class RaftNode implements ReplicatedNode {
       'node state loaded',
     );
 
-    o.transport.onMessage((m) => this.onMessage(m));
+    o.transport.onMessage((m) => this.onMessage(m) ?? undefined);
     o.transport.onUnreachable((to) => this.withRaft((r) => r.reportUnreachable(to)));
     o.transport.onSnapshotStatus((to, ok) => this.withRaft((r) => r.reportSnapshot(to, ok)));
     o.transport.onPeerHello((hello) => this.onPeerHello(hello));
@@ -253,13 +254,31 @@ export class RaftNode implements ReplicatedNode {
     this.checkConditions();
   }
 
-  private onMessage(message: Message): void {
+  /** Steps a peer's message; returns why it is refused (the transport then closes its connection). */
+  private onMessage(message: Message): string | null {
+    if (!this.raft || this.stopped) return null;
     if (message.to !== this.id) {
       // Misaddressed input is the peer's problem, not a broken invariant here.
-      this.log.warn({ from: message.from, to: message.to, type: message.type }, 'message for another node dropped');
-      return;
+      this.log.warn({ from: message.from, to: message.to, type: message.type }, 'message for another node refused');
+      return `message for ${message.to} sent to ${this.id}`;
     }
-    this.withRaft((r) => r.step(message));
+    try {
+      if (message.type === 'InstallSnapshot') {
+        // Restoring data that does not decode would stop this node for good: refuse it before the core keeps it.
+        const undecodable = this.opts.stateMachine.checkSnapshot?.(message.snapshot.data, message.snapshot.meta.index) ?? null;
+        if (undecodable !== null) throw new MessageRefusedError(message.from, message.type, `snapshot data does not decode: ${undecodable}`);
+      }
+      this.raft.step(message);
+    } catch (err) {
+      if (err instanceof MessageRefusedError) {
+        this.log.warn({ from: message.from, type: message.type, term: message.term, reason: err.message }, 'peer message refused');
+        return err.message;
+      }
+      this.coreFailed(err);
+      return null;
+    }
+    this.scheduleReady();
+    return null;
   }
 
   private onPeerHello(hello: PeerHello): void {
