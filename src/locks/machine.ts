@@ -138,6 +138,15 @@ export class LockMachine extends LockQueries implements StateMachine<ApplyResult
     return encodeSnapshot(this.state);
   }
 
+  checkSnapshot(bytes: Uint8Array, index: LogIndex): string | null {
+    try {
+      decodeSnapshot(bytes, index, this.options.idempotencyRecordsMax);
+      return null;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  }
+
   restore(bytes: Uint8Array, index: LogIndex): void {
     this.state = decodeSnapshot(bytes, index, this.options.idempotencyRecordsMax);
   }

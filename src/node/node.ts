@@ -6,10 +6,9 @@
 //      in the next Ready together (group commit). A Ready whose only durable
 //      change is the commit index (mustSync false) is written unsynced and not
 //      waited for;
-//   2. only then send messages (persist before you speak, correctness.md #4);
-//      except a leader's Appends and Heartbeats, which go out before the write
-//      as in etcd (src/raft/early-send.ts: the core counts the leader's own
-//      entries for commit only after advance);
+//   2. only then send the Ready's messagesAfterPersist (persist before you
+//      speak, correctness.md #4); its `messages` (a leader's Appends and
+//      Heartbeats, as the core decides) go out before the write, as in etcd;
 //   3. restore an incoming snapshot, apply committed entries in order (with no
 //      snapshot in the Ready, committed entries are applied while the write
 //      is in flight: they are durable on a quorum already);
@@ -26,6 +25,7 @@ import {
   type Entry,
   type LogIndex,
   type Message,
+  MessageRefusedError,
   type NodeId,
   type PersistentState,
   type RaftConfig,
@@ -36,7 +36,6 @@ import {
   logIndex,
   term as asTerm,
 } from '../raft/types.js';
-import { sendableBeforePersist } from '../raft/early-send.js';
 import type { RaftStorage } from '../storage/api.js';
 import type { PeerHello, Transport } from '../transport/api.js';
 import {
@@ -124,9 +123,6 @@ export class RaftNode implements ReplicatedNode {
 
   private role: Role = 'follower';
   private leader: NodeId | null = null;
-  private lastTerm: Term = asTerm(0);
-  /** The vote as of the last persisted hard state (with lastTerm: what early sends may rely on). */
-  private lastVote: NodeId | null = null;
   private applied: LogIndex = logIndex(0);
   private appliedTerm: Term = asTerm(0);
   private lastSnapshotIndex: LogIndex = logIndex(0);
@@ -183,8 +179,6 @@ export class RaftNode implements ReplicatedNode {
     // Addresses from config entries still in the log, applied or not, so a
     // restarted node can reach members that joined after its snapshot.
     for (const e of persisted.entries) if (e.type === 'config') this.membership.learnContext(e.change.node, e.change.context);
-    this.lastTerm = persisted.hardState.term;
-    this.lastVote = persisted.hardState.vote;
     const config: RaftConfig = {
       id: o.id,
       initialVoters: o.members.map((m) => m.id),
@@ -213,7 +207,7 @@ export class RaftNode implements ReplicatedNode {
       'node state loaded',
     );
 
-    o.transport.onMessage((m) => this.onMessage(m));
+    o.transport.onMessage((m) => this.onMessage(m) ?? undefined);
     o.transport.onUnreachable((to) => this.withRaft((r) => r.reportUnreachable(to)));
     o.transport.onSnapshotStatus((to, ok) => this.withRaft((r) => r.reportSnapshot(to, ok)));
     o.transport.onPeerHello((hello) => this.onPeerHello(hello));
@@ -243,15 +237,26 @@ export class RaftNode implements ReplicatedNode {
     this.checkConditions();
   }
 
-  private onMessage(message: Message): void {
-    if (!this.raft || this.stopped) return;
+  /** Steps a peer's message; returns why it is refused (the transport then closes its connection). */
+  private onMessage(message: Message): string | null {
+    if (!this.raft || this.stopped) return null;
     try {
+      if (message.type === 'InstallSnapshot') {
+        // Restoring data that does not decode would stop this node for good: refuse it before the core keeps it.
+        const undecodable = this.opts.stateMachine.checkSnapshot?.(message.snapshot.data, message.snapshot.meta.index) ?? null;
+        if (undecodable !== null) throw new MessageRefusedError(message.from, message.type, `snapshot data does not decode: ${undecodable}`);
+      }
       this.raft.step(message);
     } catch (err) {
+      if (err instanceof MessageRefusedError) {
+        this.log.warn({ from: message.from, type: message.type, term: message.term, reason: err.message }, 'peer message refused');
+        return err.message;
+      }
       this.log.warn({ err, from: message.from, type: message.type }, 'message rejected by raft');
-      return;
+      return null;
     }
     this.scheduleReady();
+    return null;
   }
 
   private onPeerHello(hello: PeerHello): void {
@@ -315,24 +320,9 @@ export class RaftNode implements ReplicatedNode {
     }
     if (addressesChanged) o.transport.setPeers(this.membership.peerAddresses(this.id));
 
-    // Assertions that stay on: a term never decreases.
-    if (rd.hardState && rd.hardState.term < this.lastTerm) {
-      throw new Error(`term went back from ${this.lastTerm} to ${rd.hardState.term}`);
-    }
-
-    // (0) A leader's Appends and Heartbeats go out now, in parallel with its own
-    // write (dissertation §10.2.1); everything else waits for the write.
-    let late = rd.messages;
-    if (rd.messages.length > 0) {
-      const early = sendableBeforePersist(rd, { term: this.lastTerm, vote: this.lastVote });
-      const now: Message[] = [];
-      late = [];
-      for (const m of rd.messages) (early(m) ? now : late).push(m);
-      if (now.length > 0) {
-        o.transport.send(now);
-        this.stats.messagesSent += now.length;
-      }
-    }
+    // (0) What the core says may go now (a leader's Appends and Heartbeats) goes
+    // out in parallel with our own write (dissertation §10.2.1).
+    this.sendMessages(rd.messages);
 
     // (1) One synced write; persist before speaking.
     let appliedEarly = false;
@@ -360,10 +350,6 @@ export class RaftNode implements ReplicatedNode {
           appliedEarly = true;
         }
         await saved;
-        if (rd.hardState) {
-          this.lastTerm = rd.hardState.term;
-          this.lastVote = rd.hardState.vote;
-        }
         this.metrics?.saveSeconds.observe(Math.max(0, o.clock.monotonicMs() - t0) / 1000);
         if (rd.entries.length > 0) this.metrics?.entriesPerSave.observe(rd.entries.length);
         this.stats.saves++;
@@ -373,10 +359,7 @@ export class RaftNode implements ReplicatedNode {
     if (this.stopped) return;
 
     // (2) Only now may messages that depend on it go out.
-    if (late.length > 0) {
-      o.transport.send(late);
-      this.stats.messagesSent += late.length;
-    }
+    this.sendMessages(rd.messagesAfterPersist);
 
     // (3) Restore, then apply in order; (4) reads. Unless done during the save.
     if (!appliedEarly) {
@@ -385,6 +368,12 @@ export class RaftNode implements ReplicatedNode {
     }
 
     if (rd.softState) this.noteSoftState(raft, rd.softState.role, rd.softState.leader);
+  }
+
+  private sendMessages(messages: Message[]): void {
+    if (messages.length === 0) return;
+    this.opts.transport.send(messages);
+    this.stats.messagesSent += messages.length;
   }
 
   /** Apply the Ready's committed entries in order and serve its reads (once per Ready). */
@@ -594,7 +583,7 @@ export class RaftNode implements ReplicatedNode {
       id: this.id,
       role: st?.role ?? 'follower',
       leader: st?.leader ?? null,
-      term: st?.term ?? this.lastTerm,
+      term: st?.term ?? asTerm(0),
       commitIndex: st?.commit ?? logIndex(0),
       appliedIndex: this.applied,
       conf: this.membership.conf(),

@@ -60,7 +60,7 @@ describe('RaftNode Ready handling', () => {
     await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
   });
 
-  it("sends a leader's Appends at its durable term before its own save resolves (etcd; src/raft/early-send.ts), other messages after", async () => {
+  it("sends the Ready's messages before its own save resolves and its messagesAfterPersist only after (etcd's msgsAfterAppend)", async () => {
     const persisted = { hardState: { term: term(1), vote: N1, commit: logIndex(0) }, snapshot: null, entries: [] };
     const { node, storage, transport, raft } = await makeNode({ storage: new ControlledStorage(persisted) });
     node.propose(kv('a', '1'), 10_000).catch(() => {}); // fails when the term changes below
