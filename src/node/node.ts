@@ -434,17 +434,22 @@ export class RaftNode implements ReplicatedNode {
     }
     let result: unknown = undefined;
     if (entry.type === 'normal') {
-      result = this.opts.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data }).result;
+      const out = this.opts.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data });
+      if (out.unusable !== undefined) this.log.error({ index: entry.index, term: entry.term, reason: out.unusable }, 'committed entry could not be applied: a no-op on every replica');
+      result = out.result;
     } else if (entry.type === 'config') {
-      this.applyConfChange(entry.change);
+      this.applyConfChange(entry.index, entry.change);
     }
     this.applied = entry.index;
     this.appliedTerm = entry.term;
     this.proposals.applied(entry.index, entry.term, result);
   }
 
-  private applyConfChange(change: ConfChange): void {
-    this.membership.applyChange(change);
+  private applyConfChange(index: LogIndex, change: ConfChange): void {
+    if (!this.membership.applyChange(change)) {
+      this.log.error({ index, kind: String(change.kind), member: change.node }, 'committed configuration change of an unknown kind: a no-op on every replica');
+      return;
+    }
     this.opts.transport.setPeers(this.membership.peerAddresses(this.id));
     this.log.info({ kind: change.kind, member: change.node, conf: this.membership.conf() }, 'membership changed');
   }
