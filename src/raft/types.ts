@@ -213,3 +213,20 @@ export class ProposalDroppedError extends Error {
     super(reason);
   }
 }
+
+/**
+ * A peer's message the core will not act on because it cannot be right (a
+ * response to something never sent, a second leader in one term, a term far
+ * beyond any real one). Thrown by step() before anything changes; the caller
+ * logs it and closes that peer's connection.
+ */
+export class MessageRefusedError extends Error {
+  readonly code = 'message_refused';
+  constructor(
+    readonly from: NodeId,
+    readonly type: MessageType,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}

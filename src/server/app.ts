@@ -17,6 +17,7 @@ import { targetPath } from './target.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { documentApi } from './api-reference.js';
+import { consoleRoutes } from './routes/console.js';
 
 /** Where the API reference is served (@fastify/swagger-ui: the page, its assets, /docs/json and /docs/yaml). */
 const DOCS_PREFIX = '/docs';
@@ -142,6 +143,7 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
   await app.register(metricsRoutes, { ctx });
   await app.register(clusterRoutes, { ctx });
   await app.register(snapshotRoutes, { ctx });
+  await app.register(consoleRoutes, { ctx });
   if (plugins) await plugins.register(app);
   return app;
 }

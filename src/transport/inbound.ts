@@ -71,7 +71,14 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     }
     // Handlers run outside the try: their errors are theirs, not the peer's.
     if (helloToReport) o.events.peerHello(helloToReport);
-    for (const m of deliveries) o.events.message(m);
+    for (const m of deliveries) {
+      // A refused message ends the delivery of this batch; a bad frame after good ones does not.
+      const refusal = o.events.message(m);
+      if (refusal) {
+        close(`${m.type} from ${m.from} refused: ${refusal}`);
+        break;
+      }
+    }
   });
   socket.on('error', (err) => close(err.message, 'debug'));
   socket.on('close', () => close('remote closed', 'debug'));

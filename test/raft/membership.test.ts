@@ -139,6 +139,8 @@ describe('dissertation §4.1 single-server membership changes', () => {
     expect(r.status().commit).toBe(1);
     expect(r.status().conf.voters).toEqual(['a', 'b', 'c', 'd']);
     r.advance(r.ready());
+    // An election timeout without a (from a's) heartbeat: b no longer holds a's lease (leader stickiness).
+    for (let i = 0; i < 10; i++) r.tick();
     // A new leader overwrites index 2: the configuration goes with it.
     r.step({
       type: 'Append', from: nodeId('c'), to: nodeId('b'), term: term(2), prevLogIndex: logIndex(1), prevLogTerm: term(1),

@@ -274,4 +274,15 @@ describe('TcpTransport', () => {
     const reasons = b.logs.filter((l) => l.msg === 'closing inbound peer connection').map((l) => String(l.reason));
     for (const type of Object.keys(broken)) expect(reasons.some((r) => r.startsWith(`malformed ${type}:`))).toBe(true);
   });
+
+  it('a message its handler refuses closes the connection it came on, logged with the reason; later messages on it are not delivered', async () => {
+    const b = await node('b', 16235, {});
+    b.transport.onMessage((m) => (m.type === 'Heartbeat' && m.commit === 2 ? 'not from a correct member' : undefined));
+    const peer = await rawDial(16235);
+    peer.send(helloFrom('m'));
+    for (const seq of [1, 2, 3]) peer.send({ k: 'msg', m: beat('m', 'b', seq) });
+    await peer.closed;
+    expect(b.received.map(seqOf)).toEqual([1, 2]);
+    expect(b.logs.some((l) => l.reason === 'Heartbeat from m refused: not from a correct member')).toBe(true);
+  });
 });
