@@ -266,6 +266,17 @@ export const API_REFERENCE: Record<string, RouteReference> = {
     errors: [...INPUT, ...AUTH, 'not_found', ...LEADER],
     errorDetails: { not_found: { id: 'tok-0000' } },
   },
+  'GET /ui/events': {
+    operationId: 'consoleEvents',
+    description: 'The operator console\'s live feed (the console at /ui/ reads it): a text/event-stream of `cluster` events — this node\'s view as GET /v1/cluster, `peers` (each member\'s own term, role, leader, commit and applied index as its API answers, or why it did not) and `history` (the leaders and terms this node has seen) — sent when something in it changed. Any valid token may read it.',
+    request: { path: '/ui/events' },
+    answer: {
+      status: 200,
+      body: 'event: cluster\ndata: {"clusterId":"c-5e1d","self":"n2","leader":"n1","term":3,"commitIndex":1187,"appliedIndex":1187,"members":[...],'
+        + '"peers":[{"id":"n1","ok":true,"role":"leader","term":3,"leader":"n1","commitIndex":1187,"appliedIndex":1187}],"history":[{"atMs":1764921600000,"term":3,"leader":"n1"}]}\n\n',
+    },
+    errors: [...AUTH, 'too_many_requests'],
+  },
   'GET /v1/auth/whoami': {
     operationId: 'whoami',
     description: 'Who the bearer token is and what it may do: its role and prefixes (the root token is id "root", role admin).',

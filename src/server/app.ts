@@ -16,6 +16,7 @@ import { targetPath } from './target.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { documentApi } from './api-reference.js';
+import { consoleRoutes } from './routes/console.js';
 
 /** Where the API reference is served (@fastify/swagger-ui: the page, its assets, /docs/json and /docs/yaml). */
 const DOCS_PREFIX = '/docs';
@@ -140,6 +141,7 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
   await app.register(healthRoutes, { ctx });
   await app.register(metricsRoutes, { ctx });
   await app.register(clusterRoutes, { ctx });
+  await app.register(consoleRoutes, { ctx });
   if (plugins) await plugins.register(app);
   return app;
 }
