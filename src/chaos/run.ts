@@ -21,6 +21,7 @@ import { ChaosClient, type ClientEnv } from './workload/client.js';
 import { candidateLoop, observerLoop } from './workload/elections.js';
 import { abandonerLoop, prober } from './workload/expiry.js';
 import { lockClientLoop, lockReaderLoop } from './workload/locks.js';
+import { lockSetClientLoop } from './workload/lock-sets.js';
 import { observeStreamLoop, type ObserveEvent } from './workload/observe-stream.js';
 import { checkObservers } from './checker/observers.js';
 
@@ -103,6 +104,7 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
       const running = () => workloadsRunning;
       const loops: Promise<void>[] = [];
       for (let i = 0; i < options.lockClients; i++) loops.push(lockClientLoop(client(`lock-${i}`), lockOpts, running, r, env.record, nowMs));
+      for (let i = 0; i < options.lockSetClients; i++) loops.push(lockSetClientLoop(client(`lock-set-${i}`), lockOpts, running, r, env.record, nowMs));
       loops.push(lockReaderLoop(client('lock-reader'), lockOpts, running, r));
       for (let i = 0; i < options.electionCandidates; i++) loops.push(candidateLoop(client(`candidate-${i}`), electionOpts, running, r));
       loops.push(observerLoop(client('election-observer'), electionOpts, running, r));
