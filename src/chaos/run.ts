@@ -160,7 +160,12 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
     result(
       'no-crashes',
       'nodes exit only when the nemesis kills them',
-      cluster.unexpectedExits.map((e) => `${e.node} exited by itself at ${e.atMs.toFixed(0)}ms (code ${e.code}, signal ${e.signal}); see nodes/${e.node}.log`),
+      cluster.unexpectedExits.map((e) =>
+        // serve exits 0 only from its graceful stop on SIGTERM/SIGINT (or dies of one not yet handled): a signal from outside the run.
+        e.code === 0 || e.signal === 'SIGTERM' || e.signal === 'SIGINT'
+          ? `${e.node} stopped at ${e.atMs.toFixed(0)}ms (code ${e.code}, signal ${e.signal}) on a SIGTERM or SIGINT the run did not send: another process on this machine signalled it (the run is void, not a finding against lockstep); see nodes/${e.node}.log`
+          : `${e.node} exited by itself at ${e.atMs.toFixed(0)}ms (code ${e.code}, signal ${e.signal}); see nodes/${e.node}.log`,
+      ),
     ),
   ];
   // Links nobody dialed through their proxy: faults on them did nothing (see FINDINGS.md F1).
