@@ -10,6 +10,7 @@ import type { PeerHello } from './api.js';
 import type { TransportEvents } from './events.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
 import { PROTOCOL_VERSION, type TransportLimits } from './limits.js';
+import type { InboundConnection, InboundRegistry } from './inbound-registry.js';
 import { isPlausibleNodeId } from './validate.js';
 import { packWire, unpackWire, type WireFrame } from './wire.js';
 
@@ -23,6 +24,8 @@ export interface InboundOptions {
   logger: Logger;
   /** Shared by every inbound connection of the node. */
   reassembly: ReassemblyBudget;
+  /** Who holds a connection: one per claimed id, strangers capped. */
+  registry: InboundRegistry;
 }
 
 /** Snapshot bytes reserved for reassembly over all connections of one node, within a limit. */
@@ -62,14 +65,16 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
   let helloToReport: PeerHello | null = null;
   socket.setNoDelay(true);
 
-  const close = (reason: string, level: 'warn' | 'debug' = 'warn'): void => {
+  const close = (reason: string, level: 'warn' | 'info' | 'debug' = 'warn'): void => {
     if (closed) return;
     closed = true;
     releaseSnapshot();
+    if (peer !== null) o.registry.leave(peer, connection);
     clearTimeout(handshakeTimer);
     log[level]({ peer, reason }, 'closing inbound peer connection');
     socket.destroy();
   };
+  const connection: InboundConnection = { close: (reason) => close(reason, 'info') };
   const handshakeTimer = setTimeout(() => {
     if (peer === null) close('no hello within the handshake timeout');
   }, o.limits.handshakeTimeoutMs);
@@ -173,8 +178,18 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     // Accepted even when not in the address book: a member being added may
     // dial before its addition reaches us (its messages still pass the addressing checks below).
     if (!o.isKnownPeer(hello.nodeId)) log.info({ nodeId: hello.nodeId }, 'hello from a node not in the address book');
+    const crowded = o.registry.admit(hello.nodeId, connection);
+    if (crowded) {
+      log.warn({ nodeId: hello.nodeId, refusal: crowded }, 'refusing peer hello');
+      closed = true;
+      clearTimeout(handshakeTimer);
+      socket.end(encodeFrame(packWire({ k: 'refuse', reason: crowded })));
+      return;
+    }
     peer = hello.nodeId;
     clearTimeout(handshakeTimer);
+    // A connection that carries nothing for this long is closed (its dialer redials when it has something to say).
+    socket.setTimeout(o.limits.idleTimeoutMs, () => close(`idle for ${o.limits.idleTimeoutMs} ms`, 'debug'));
     socket.write(encodeFrame(packWire({ k: 'hello', hello: o.self })));
     log.debug({ peer }, 'inbound peer connected');
     helloToReport = hello;

@@ -41,6 +41,10 @@ export interface TransportLimits {
   reconnectBackoffMaxMs: number;
   /** Inbound connections accepted at once. */
   inboundConnectionsMax: number;
+  /** Inbound connections at once from node ids not in the address book (one per id; members are never counted here). */
+  strangerConnectionsMax: number;
+  /** An inbound connection that receives nothing for this long is closed. Long enough that a follower's idle link to another follower is not redialed often. */
+  idleTimeoutMs: number;
   /** Largest snapshot reassembled on one connection. */
   snapshotBytesMax: number;
   /** Snapshot bytes reassembled at once over all connections of this node. */
@@ -54,6 +58,8 @@ export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze
   reconnectBackoffBaseMs: 20,
   reconnectBackoffMaxMs: 1000,
   inboundConnectionsMax: 256,
+  strangerConnectionsMax: 16,
+  idleTimeoutMs: 60_000,
   snapshotBytesMax: SNAPSHOT_BYTES_MAX,
   reassemblyBytesMax: REASSEMBLY_BYTES_MAX,
 });

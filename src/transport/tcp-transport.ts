@@ -8,6 +8,7 @@ import { parseAddress } from './address.js';
 import type { PeerHello, Transport } from './api.js';
 import type { TransportEvents } from './events.js';
 import { ReassemblyBudget, acceptConnection } from './inbound.js';
+import { InboundRegistry } from './inbound-registry.js';
 import { DEFAULT_TRANSPORT_LIMITS, PROTOCOL_VERSION, checkLimits, type TransportLimits } from './limits.js';
 import { PeerLink } from './peer-link.js';
 
@@ -35,6 +36,10 @@ export class TcpTransport implements Transport {
   private readonly inbound = new Set<Socket>();
   /** Snapshot bytes being reassembled over all inbound connections (limits.reassemblyBytesMax). */
   private readonly reassembly = new ReassemblyBudget(() => this.limits.reassemblyBytesMax);
+  private readonly registry = new InboundRegistry(
+    (id) => this.peers.has(id),
+    () => this.limits.strangerConnectionsMax,
+  );
   private server: Server | null = null;
   private closed = false;
   private readonly handlers = {
@@ -192,6 +197,7 @@ export class TcpTransport implements Transport {
       events: this.events,
       logger: this.log,
       reassembly: this.reassembly,
+      registry: this.registry,
     });
   }
 }

@@ -330,4 +330,38 @@ describe('TcpTransport', () => {
     // The oversized one was refused on its size before its receiver was asked.
     expect(offers).toEqual(['liar', 'first', 'second', 'third']);
   });
+
+  it('idle squatters cannot lock members out: one connection per claimed id (the newest wins), strangers capped, idle connections closed', async () => {
+    const b = await node('b', 16241, { a: 16242 }, { limits: { strangerConnectionsMax: 2, idleTimeoutMs: 400 } });
+    // Five connections claiming member a: each replaces the one before.
+    const squatters = [];
+    for (let i = 0; i < 5; i++) {
+      const s = await rawDial(16241);
+      s.send(helloFrom('a'));
+      await expect.poll(() => s.frames.length, WAIT).toBe(1);
+      squatters.push(s);
+    }
+    await Promise.all(squatters.slice(0, 4).map((s) => s.closed));
+    // Strangers: two get in, the third is refused.
+    const strangers = [];
+    for (const id of ['s1', 's2', 's3']) {
+      const s = await rawDial(16241);
+      s.send(helloFrom(id));
+      await expect.poll(() => s.frames.length, WAIT).toBe(1);
+      strangers.push(s);
+    }
+    expect(strangers.map((s) => s.frames[0].k)).toEqual(['hello', 'hello', 'refuse']);
+    // Nothing said for the idle timeout: closed, and the slots are free again.
+    await Promise.all([squatters[4].closed, strangers[0].closed, strangers[1].closed]);
+    const late = await rawDial(16241);
+    late.send(helloFrom('s4'));
+    await expect.poll(() => late.frames.map((f) => f.k), WAIT).toEqual(['hello']);
+    // The real member gets in and is heard.
+    const a = await node('a', 16242, { b: 16241 });
+    a.transport.send([beat('a', 'b', 1)]);
+    await expect.poll(() => b.received.map(seqOf), WAIT).toEqual([1]);
+    const reasons = b.logs.filter((l) => l.msg === 'closing inbound peer connection').map((l) => String(l.reason));
+    expect(reasons.filter((r) => r === 'replaced by a newer connection from a')).toHaveLength(4);
+    expect(reasons.filter((r) => r === 'idle for 400 ms').length).toBeGreaterThanOrEqual(3);
+  });
 });
