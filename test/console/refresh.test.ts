@@ -33,9 +33,12 @@ function loads(ms: number) {
 }
 
 describe('the console refresher', () => {
-  it('loads on a new applied index, not on the same one again', async () => {
+  it('loads on a new applied index, not on the same one again (the first one seen is the view\'s own first load)', async () => {
     const { record, load } = loads(10);
     const r = refresher(ctx, load);
+    listener({ appliedIndex: 4 });
+    await vi.advanceTimersByTimeAsync(10 * REFRESH_MS);
+    expect(record.started).toBe(0);
     listener({ appliedIndex: 5 });
     await vi.advanceTimersByTimeAsync(10);
     listener({ appliedIndex: 5 });
@@ -77,7 +80,7 @@ describe('the console refresher', () => {
     }
   });
 
-  it('loads at once when asked (a new page or filter), and not after stop()', async () => {
+  it('loads at once when asked (a new page or filter); a slow asked load does not delay the next change; nothing after stop()', async () => {
     const { record, load } = loads(10);
     const r = refresher(ctx, load);
     r.now();
@@ -85,6 +88,15 @@ describe('the console refresher', () => {
     r.now();
     await vi.advanceTimersByTimeAsync(20);
     expect(record.started).toBe(2);
+    const slow = loads(1_000);
+    const s = refresher(ctx, slow.load);
+    listener({ appliedIndex: 50 });
+    s.now();
+    await vi.advanceTimersByTimeAsync(1_000);
+    listener({ appliedIndex: 51 });
+    await vi.advanceTimersByTimeAsync(REFRESH_MS);
+    expect(slow.record.started).toBe(2);
+    s.stop();
     r.stop();
     listener({ appliedIndex: 99 });
     r.now();

@@ -1,7 +1,9 @@
 // Refreshing a view when the cluster's state moves on: the live feed carries
 // the applied index; a view reloads its page when it changed — never two
 // loads at once, and after a load at least REFRESH_MS or WAIT_PER_LOAD times
-// as long as that load took, whichever is longer. A list page is a request to
+// as long as that load took, whichever is longer (a load the user asked for —
+// a page, a filter — is not counted: the first load of a page is slow for
+// reasons of its own, and must not delay the next change). A list page is a request to
 // the leader (with 100,000 locks one took ~250 ms there); a busy cluster
 // applies thousands of entries a second, and an open console must not become
 // the leader's main load.
@@ -17,7 +19,7 @@ export function refresher(ctx, load, now = () => Date.now()) {
   let earliestMs = 0;
   let timer = null;
   let stopped = false;
-  const run = async () => {
+  const run = async (asked = false) => {
     if (stopped) return;
     if (running) {
       again = true;
@@ -37,7 +39,7 @@ export function refresher(ctx, load, now = () => Date.now()) {
       await load();
     } finally {
       running = false;
-      earliestMs = now() + Math.max(REFRESH_MS, WAIT_PER_LOAD * (now() - startedMs));
+      earliestMs = now() + (asked ? REFRESH_MS : Math.max(REFRESH_MS, WAIT_PER_LOAD * (now() - startedMs)));
       if (again) {
         again = false;
         run();
@@ -46,8 +48,10 @@ export function refresher(ctx, load, now = () => Date.now()) {
   };
   const off = ctx.onCluster((cluster) => {
     if (cluster.appliedIndex === seenIndex) return;
+    // The first index seen is where the view starts: its own first load (now()) shows it.
+    const first = seenIndex === -1;
     seenIndex = cluster.appliedIndex;
-    run();
+    if (!first) run();
   });
   return {
     /** Load now (a new filter or page), whatever the index; still never two at once. */
@@ -55,7 +59,7 @@ export function refresher(ctx, load, now = () => Date.now()) {
       earliestMs = 0;
       clearTimeout(timer);
       timer = null;
-      run();
+      run(true);
     },
     stop: () => {
       stopped = true;
