@@ -18,6 +18,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { RaftCore } from '../raft/api.js';
+import { RaftInvariantError } from '../raft/assert.js';
 import {
   NotLeaderError as RaftNotLeaderError,
   ProposalDroppedError,
@@ -226,8 +227,24 @@ export class RaftNode implements ReplicatedNode {
 
   private withRaft(fn: (raft: RaftCore) => void): void {
     if (!this.raft || this.stopped) return;
-    fn(this.raft);
+    try {
+      fn(this.raft);
+    } catch (err) {
+      this.coreFailed(err);
+      return;
+    }
     this.scheduleReady();
+  }
+
+  /**
+   * An exception from the core is a broken invariant (two leaders in one term, a
+   * conflict below the commit index...): its state can no longer be trusted, and
+   * carrying on could lose committed data. Fail-stop at once: the invariant is
+   * logged at fatal and onFatal exits the process non-zero (issue 9 §6).
+   */
+  private coreFailed(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.die(new Error(`raft core invariant broken: ${error.message}`, { cause: error }));
   }
 
   private onTicks(ticks: number): void {
@@ -240,6 +257,11 @@ export class RaftNode implements ReplicatedNode {
   /** Steps a peer's message; returns why it is refused (the transport then closes its connection). */
   private onMessage(message: Message): string | null {
     if (!this.raft || this.stopped) return null;
+    if (message.to !== this.id) {
+      // Misaddressed input is the peer's problem, not a broken invariant here.
+      this.log.warn({ from: message.from, to: message.to, type: message.type }, 'message for another node refused');
+      return `message for ${message.to} sent to ${this.id}`;
+    }
     try {
       if (message.type === 'InstallSnapshot') {
         // Restoring data that does not decode would stop this node for good: refuse it before the core keeps it.
@@ -252,7 +274,7 @@ export class RaftNode implements ReplicatedNode {
         this.log.warn({ from: message.from, type: message.type, term: message.term, reason: err.message }, 'peer message refused');
         return err.message;
       }
-      this.log.warn({ err, from: message.from, type: message.type }, 'message rejected by raft');
+      this.coreFailed(err);
       return null;
     }
     this.scheduleReady();
@@ -412,17 +434,22 @@ export class RaftNode implements ReplicatedNode {
     }
     let result: unknown = undefined;
     if (entry.type === 'normal') {
-      result = this.opts.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data }).result;
+      const out = this.opts.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data });
+      if (out.unusable !== undefined) this.log.error({ index: entry.index, term: entry.term, reason: out.unusable }, 'committed entry could not be applied: a no-op on every replica');
+      result = out.result;
     } else if (entry.type === 'config') {
-      this.applyConfChange(entry.change);
+      this.applyConfChange(entry.index, entry.change);
     }
     this.applied = entry.index;
     this.appliedTerm = entry.term;
     this.proposals.applied(entry.index, entry.term, result);
   }
 
-  private applyConfChange(change: ConfChange): void {
-    this.membership.applyChange(change);
+  private applyConfChange(index: LogIndex, change: ConfChange): void {
+    if (!this.membership.applyChange(change)) {
+      this.log.error({ index, kind: String(change.kind), member: change.node }, 'committed configuration change of an unknown kind: a no-op on every replica');
+      return;
+    }
     this.opts.transport.setPeers(this.membership.peerAddresses(this.id));
     this.log.info({ kind: change.kind, member: change.node, conf: this.membership.conf() }, 'membership changed');
   }
@@ -506,6 +533,7 @@ export class RaftNode implements ReplicatedNode {
   }
 
   private translate(err: unknown, raft: RaftCore): Error {
+    if (err instanceof RaftInvariantError) this.coreFailed(err);
     if (err instanceof RaftNotLeaderError) return new NotLeaderError(err.leader);
     // Dropped before it was appended (e.g. during a leadership transfer): surely not applied.
     if (err instanceof ProposalDroppedError) return new NotLeaderError(raft.status().leader);

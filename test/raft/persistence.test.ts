@@ -95,16 +95,15 @@ describe('the Ready says which messages wait for its write (etcd-io/raft msgsAft
 
   it('a leader elected, appending in the Ready that persists its new term holds even its Appends back', () => {
     // One voter and a learner: campaign, win and append the no-op in one Ready.
-    // checkQuorum off: with it, leader stickiness ignores the higher-term Heartbeat below (src/raft/guard.ts).
-    const cfg = { ...defaultRaftConfig(nodeId('a'), [nodeId('a')], seededRandom(1)), preVote: false, checkQuorum: false };
-    const r = new Raft(cfg, emptyState());
-    for (let i = 0; i < 30 && r.status().role !== 'leader'; i++) r.tick();
-    r.advance(r.ready());
-    r.proposeConfChange({ kind: 'addLearner', node: nodeId('l') });
-    const rd1 = r.ready();
-    r.advance(rd1);
-    // Lose and regain leadership: a higher term from nowhere, then campaign again.
-    r.step({ type: 'Heartbeat', from: nodeId('z'), to: nodeId('a'), term: term(5), commit: logIndex(0), readContext: null });
+    const cfg = { ...defaultRaftConfig(nodeId('a'), [nodeId('a')], seededRandom(1)), preVote: false };
+    const r = new Raft(cfg, {
+      hardState: { term: term(5), vote: null, commit: logIndex(2) },
+      snapshot: null,
+      entries: [
+        { term: term(1), index: logIndex(1), type: 'noop' },
+        { term: term(1), index: logIndex(2), type: 'config', change: { kind: 'addLearner', node: nodeId('l') } },
+      ],
+    });
     r.advance(r.ready());
     for (let i = 0; i < 60 && r.status().role !== 'leader'; i++) r.tick();
     expect(r.status()).toMatchObject({ role: 'leader', term: 6 });
