@@ -39,6 +39,8 @@ export interface ReadyEvents {
   saved?(rd: Ready, ms: number): void;
   applied?(entry: Entry, result: unknown): void;
   restored?(snapshot: Snapshot): void;
+  /** Every soft state the core reports (after this Ready's messages went out), changed or not. */
+  softState?(role: Role, leader: NodeId | null, term: Term): void;
   /** The role or leader changed (after this Ready's messages went out). */
   roleChanged?(role: Role, leader: NodeId | null, term: Term): void;
   snapshotTaken?(snapshot: Snapshot): void;
@@ -212,9 +214,13 @@ export class ReadyHandler {
     }
     let result: unknown = undefined;
     if (entry.type === 'normal') {
-      result = this.o.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data }).result;
+      const out = this.o.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data });
+      if (out.unusable !== undefined) {
+        this.o.logger.error({ index: entry.index, term: entry.term, reason: out.unusable }, 'committed entry could not be applied: a no-op on every replica');
+      }
+      result = out.result;
     } else if (entry.type === 'config') {
-      this.applyConfChange(entry.change);
+      this.applyConfChange(entry.index, entry.change);
     }
     this.appliedIndex = entry.index;
     this.appliedTerm = entry.term;
@@ -222,8 +228,11 @@ export class ReadyHandler {
     this.proposals.applied(entry.index, entry.term, result);
   }
 
-  private applyConfChange(change: ConfChange): void {
-    this.o.members.applyChange(change);
+  private applyConfChange(index: LogIndex, change: ConfChange): void {
+    if (!this.o.members.applyChange(change)) {
+      this.o.logger.error({ index, kind: String(change.kind), member: change.node }, 'committed configuration change of an unknown kind: a no-op on every replica');
+      return;
+    }
     this.updatePeers();
     this.o.logger.info({ kind: change.kind, member: change.node, conf: this.o.members.conf() }, 'membership changed');
   }
@@ -233,8 +242,9 @@ export class ReadyHandler {
     const wasLeader = this.role === 'leader';
     this.role = role;
     this.leader = leader;
-    if (!changed) return;
     const t = this.o.raft.status().term;
+    this.o.events.softState?.(role, leader, t);
+    if (!changed) return;
     this.o.logger.info({ role, leader, term: t }, role === 'leader' ? 'became leader' : 'role changed');
     if (wasLeader && role !== 'leader') {
       // They may still commit under the next leader (correctness.md #15).

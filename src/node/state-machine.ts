@@ -15,6 +15,8 @@ export interface AppliedCommand {
 export interface Applied<Result = unknown, Event = unknown> {
   result: Result;
   events: Event[];
+  /** Set when the command could not be used: answered as an error and a no-op on every replica; the node logs it. */
+  unusable?: string;
 }
 
 /**

@@ -101,6 +101,13 @@ export const API_REFERENCE: Record<string, RouteReference> = {
     errors: [...INPUT, ...AUTH, 'not_found', ...LEADER],
     errorDetails: { not_found: { id: 'n9' } },
   },
+  'GET /v1/cluster/snapshot': {
+    operationId: 'getSnapshot',
+    description: 'A consistent backup of the replicated state (admin): every session, hold, waiter, election, token and idempotency record as of one Raft index. The leader takes it after confirming its leadership (a follower forwards the request), so it holds every change acknowledged before the request. Binary (application/vnd.lockstep.snapshot): the line LOCKSTEP-SNAPSHOT, a JSON header line (version, clusterId, takenBy, takenAtMs, index, term, dataBytes, dataCrc32), then the state. `lockstep snapshot save FILE` writes it to a file; `lockstep serve --restore-from FILE` starts a new cluster from it.',
+    request: { path: '/v1/cluster/snapshot' },
+    answer: { status: 200, body: 'LOCKSTEP-SNAPSHOT\n{"version":1,"clusterId":"c-5e1d","takenBy":"n1","takenAtMs":1796450000000,"index":1187,"term":3,"dataBytes":48213,"dataCrc32":2914170823}\n<48213 bytes of state>' },
+    errors: [...AUTH, ...LEADER],
+  },
   'POST /v1/sessions': {
     operationId: 'createSession',
     description: 'Creates a session: a lease kept alive by keepalives. Holds and waits made with its sessionId end when it ends; on expiry (not on delete) each lock it held refuses new holders for lockDelayMs.',
@@ -265,6 +272,17 @@ export const API_REFERENCE: Record<string, RouteReference> = {
     answer: { status: 200, body: { revoked: true } },
     errors: [...INPUT, ...AUTH, 'not_found', ...LEADER],
     errorDetails: { not_found: { id: 'tok-0000' } },
+  },
+  'GET /ui/events': {
+    operationId: 'consoleEvents',
+    description: 'The operator console\'s live feed (the console at /ui/ reads it): a text/event-stream of `cluster` events — this node\'s view as GET /v1/cluster, `peers` (each member\'s own term, role, leader, commit and applied index as its API answers, or why it did not) and `history` (the leaders and terms this node has seen) — sent when something in it changed. Any valid token may read it.',
+    request: { path: '/ui/events' },
+    answer: {
+      status: 200,
+      body: 'event: cluster\ndata: {"clusterId":"c-5e1d","self":"n2","leader":"n1","term":3,"commitIndex":1187,"appliedIndex":1187,"members":[...],'
+        + '"peers":[{"id":"n1","ok":true,"role":"leader","term":3,"leader":"n1","commitIndex":1187,"appliedIndex":1187}],"history":[{"atMs":1764921600000,"term":3,"leader":"n1"}]}\n\n',
+    },
+    errors: [...AUTH, 'too_many_requests'],
   },
   'GET /v1/auth/whoami': {
     operationId: 'whoami',

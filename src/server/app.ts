@@ -12,10 +12,12 @@ import { installAudit } from './audit.js';
 import { APPLIED_INDEX_HEADER, INDEX_HEADER, LEADER_HEADER, NODE_HEADER } from './answer.js';
 import { closeBodySchema } from './closed-bodies.js';
 import { clusterRoutes } from './routes/cluster.js';
+import { snapshotRoutes } from './routes/snapshot.js';
 import { targetPath } from './target.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { documentApi } from './api-reference.js';
+import { consoleRoutes } from './routes/console.js';
 
 /** Where the API reference is served (@fastify/swagger-ui: the page, its assets, /docs/json and /docs/yaml). */
 const DOCS_PREFIX = '/docs';
@@ -140,6 +142,8 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promis
   await app.register(healthRoutes, { ctx });
   await app.register(metricsRoutes, { ctx });
   await app.register(clusterRoutes, { ctx });
+  await app.register(snapshotRoutes, { ctx });
+  await app.register(consoleRoutes, { ctx });
   if (plugins) await plugins.register(app);
   return app;
 }

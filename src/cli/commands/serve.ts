@@ -6,6 +6,7 @@ import { createRegistry } from '../../metrics.js';
 import { LockMachine } from '../../locks/machine.js';
 import { encodeProposal } from '../../locks/codec.js';
 import { clockFromEnv, FAULT_CLOCK_ENV, FAULT_CLOCK_POLL_MS } from '../../node/clock.js';
+import { BackupFormatError, decodeBackup, restoreBackup, RestoreRefusedError, type Backup } from '../../node/backup.js';
 import { RaftNode } from '../../node/node.js';
 import { Raft } from '../../raft/raft.js';
 import { nodeId, type NodeId } from '../../raft/types.js';
@@ -13,7 +14,7 @@ import { createLockServer } from '../../server/index.js';
 import { EventDispatcher } from '../../server/dispatcher.js';
 import { LevelStorage } from '../../storage/level-storage.js';
 import { TcpTransport } from '../../transport/tcp-transport.js';
-import { FlagValueError, type CliCommand } from '../command.js';
+import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { describeFlags, parseFlags } from '../flags.js';
 import { LOG_LEVELS, PARENT_WATCH_ENV, TEST_HOOKS_ENV } from '../serve-options.js';
 
@@ -31,6 +32,7 @@ const flags = {
   'snapshot-every': { type: 'number', default: 10_000, min: 1, max: 100_000_000, description: 'snapshot the state machine and compact the log every N applied entries' },
   'auth-token': { type: 'string', description: 'the root token (role admin): auth is on, every API request but /healthz and /readyz must carry "Authorization: Bearer <token>" (else 401 unauthorized). Visible to other users of this machine in the process list: prefer --auth-token-file or the environment' },
   'auth-token-file': { type: 'string', description: 'read the root token from this file (trailing newline ignored; mode 0600 advised), so that it is on no command line' },
+  'restore-from': { type: 'string', description: 'start a NEW cluster from a backup (`lockstep snapshot save FILE`): --data must hold no state yet; start every node of the new cluster with the same FILE and the new --peers' },
 } as const;
 
 /** How long SIGTERM waits for in-flight HTTP requests before moving on. */
@@ -100,6 +102,8 @@ export interface ServeConfig {
   authToken: string | null;
   /** Why the operator should look at the root token's setup, if anything (logged as a warning at start). */
   authWarnings: string[];
+  /** A backup file to start a new cluster from (--restore-from); null: start from --data as it is. */
+  restoreFrom: string | null;
 }
 
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
@@ -128,6 +132,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     logLevel: v['log-level'],
     clusterId: v['cluster-id'],
     snapshotEvery: v['snapshot-every'],
+    restoreFrom: v['restore-from'] ?? null,
     ...rootToken(v['auth-token'], v['auth-token-file']),
   };
 }
@@ -189,8 +194,21 @@ export async function runServe(config: ServeConfig): Promise<number> {
   const clock = clockFromEnv(process.env, (fault, error) =>
     logger.warn({ fault, error }, 'fault clock changed'),
   );
+  // Read and checked before touching --data: a damaged or foreign file changes nothing.
+  const backup = config.restoreFrom === null ? null : readBackupFile(config.restoreFrom, config);
   mkdirSync(config.data, { recursive: true });
   const storage = await LevelStorage.open(config.data, logger);
+  if (backup !== null) {
+    try {
+      await restoreBackup(storage, backup, config.peers);
+    } catch (err) {
+      await storage.close();
+      if (err instanceof RestoreRefusedError) throw new UserError(`--restore-from ${config.restoreFrom}: ${err.message}`);
+      throw err;
+    }
+    const { clusterId, takenBy, index, term } = backup.header;
+    logger.info({ file: config.restoreFrom, from: { clusterId, takenBy, index, term }, voters: config.peers.map((p) => p.id) }, 'restored a backup into an empty data directory: this node starts a new cluster from it');
+  }
   const peerMap = new Map<NodeId, string>(config.peers.map((p) => [p.id, p.peerUrl]));
   const transport = new TcpTransport({
     self: config.id,
@@ -261,6 +279,25 @@ export async function runServe(config: ServeConfig): Promise<number> {
     onParentGone = () => void shutdown('parent exited');
     if (parentGone) onParentGone();
   });
+}
+
+/** The backup named by --restore-from, decoded and checked; a UserError says what is wrong. */
+function readBackupFile(file: string, config: ServeConfig): Backup {
+  if (!config.peers.some((p) => p.id === config.id)) {
+    throw new FlagValueError(`--restore-from: --peers must list this node (${config.id}): a restored node is a voter of the new cluster`);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new FlagValueError(`--restore-from ${file} cannot be read: ${(err as Error).message}`);
+  }
+  try {
+    return decodeBackup(bytes);
+  } catch (err) {
+    if (err instanceof BackupFormatError) throw new UserError(`--restore-from ${file}: ${err.message}`);
+    throw err;
+  }
 }
 
 interface RouteHost {
