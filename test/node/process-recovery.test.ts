@@ -16,9 +16,9 @@ afterEach(async () => {
 /**
  * Bulk no-op proposals at the leader (test hook), `count` acknowledged in
  * all. When leadership moves mid-way (503 "not the leader", or "leadership
- * changed hands; the command may or may not commit"), the rest goes to the
- * new leader, as a client would retry: safe here because the commands are
- * no-ops (one whose fate was unknown only adds an entry).
+ * changed hands / was lost; the command may or may not commit"), the rest
+ * goes to the new leader, as a client would retry: safe here because the
+ * commands are no-ops (one whose fate was unknown only adds an entry).
  */
 async function bulk(c: LocalCluster, count: number, concurrency: number): Promise<{ committed: number; lastIndex: number }> {
   let committed = 0;
@@ -32,7 +32,7 @@ async function bulk(c: LocalCluster, count: number, concurrency: number): Promis
     });
     const body = (await res.json()) as { committed: number; lastIndex: number; error?: { committed: number; lastIndex: number; message: string } };
     const done = res.status === 200 ? body : body.error;
-    if (res.status !== 200 && !(res.status === 503 && /not the leader|leadership changed hands/.test(body.error?.message ?? ''))) {
+    if (res.status !== 200 && !(res.status === 503 && /not the leader|leadership (changed hands|was lost); the command may or may not commit/.test(body.error?.message ?? ''))) {
       throw new Error(`bulk failed: ${res.status} ${JSON.stringify(body)}`);
     }
     committed += done!.committed;
