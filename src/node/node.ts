@@ -117,6 +117,8 @@ export class RaftNode implements ReplicatedNode {
   private readonly proposals = new PendingProposals();
   private readonly reads = new PendingReads();
   private readonly roleListeners = new Set<RoleListener>();
+  /** The last term in which a leader was seen (lockstep_raft_leader_changes_total counts each such term once). */
+  private leaderSeenTerm: Term | null = null;
   private readonly conditions = new Set<ConditionWaiter>();
   private readonly ticker: Ticker;
   private raft: RaftCore | null = null;
@@ -209,6 +211,7 @@ export class RaftNode implements ReplicatedNode {
     );
 
     o.transport.onMessage((m) => this.onMessage(m) ?? undefined);
+    o.transport.onSnapshotOffer?.((header) => this.snapshotOffer(header) ?? undefined);
     o.transport.onUnreachable((to) => this.withRaft((r) => r.reportUnreachable(to)));
     o.transport.onSnapshotStatus((to, ok) => this.withRaft((r) => r.reportSnapshot(to, ok)));
     o.transport.onPeerHello((hello) => this.onPeerHello(hello));
@@ -252,6 +255,20 @@ export class RaftNode implements ReplicatedNode {
       for (let i = 0; i < ticks; i++) r.tick();
     });
     this.checkConditions();
+  }
+
+  /**
+   * A peer announces a snapshot: taken only from the leader of our term, and only when it is ahead of
+   * what we have committed (what the leader sends a follower that needs one); otherwise refused before
+   * any byte is buffered. A leader that raced us (our term behind, its Heartbeat not yet in) is told
+   * not-ok and sends it again.
+   */
+  private snapshotOffer(header: Extract<Message, { type: 'InstallSnapshot' }>): string | null {
+    if (!this.raft || this.stopped) return 'node not running';
+    const st = this.raft.status();
+    if (header.from !== st.leader || header.term !== st.term) return `not from the leader (${st.leader ?? 'none known'} in term ${st.term})`;
+    if (header.snapshot.meta.index <= st.commit) return `not needed: snapshot at ${header.snapshot.meta.index}, commit ${st.commit}`;
+    return null;
   }
 
   /** Steps a peer's message; returns why it is refused (the transport then closes its connection). */
@@ -460,6 +477,10 @@ export class RaftNode implements ReplicatedNode {
     const wasLeader = this.role === 'leader';
     this.role = role;
     this.leader = leader;
+    if (leader !== null && st.term !== this.leaderSeenTerm) {
+      this.leaderSeenTerm = st.term;
+      this.metrics?.leaderChanges.inc();
+    }
     if (!changed) return;
     this.log.info({ role, leader, term: st.term }, role === 'leader' ? 'became leader' : 'role changed');
     if (wasLeader && role !== 'leader') {
