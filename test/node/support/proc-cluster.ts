@@ -21,8 +21,8 @@ export function procCluster(size: number, basePort: number, flags: LocalClusterO
  * 100), warnings to stderr. Resolves once every node agrees on a leader and
  * answers /readyz.
  */
-export async function sourceCluster(size: number, basePort: number, options: Pick<LocalClusterOptions, 'peerPortOffset' | 'authToken'> = {}): Promise<LocalCluster> {
-  const cluster = new LocalCluster({ size, basePort, ...options, cli: 'source', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
+export async function sourceCluster(size: number, basePort: number, options: Pick<LocalClusterOptions, 'peerPortOffset' | 'authToken' | 'tls'> = {}): Promise<LocalCluster> {
+  const cluster = await LocalCluster.create({ size, basePort, ...options, cli: 'source', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
   cluster.startAll();
   try {
     await cluster.waitForLeader({ ready: true });
