@@ -22,6 +22,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The operator console's page and modules (GET /ui/), served as they are.
+COPY console ./console
 # node_modules/lockstep-client is the workspace's symlink to packages/client.
 COPY --from=build /app/packages/client/package.json ./packages/client/
 COPY --from=build /app/packages/client/dist ./packages/client/dist

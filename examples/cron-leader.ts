@@ -5,7 +5,9 @@
 //     npx tsx examples/cron-leader.ts --id b &
 //     npx tsx examples/cron-leader.ts --id c &
 //   One prints `elected` and then `run ...` every --interval-ms; the others wait in line.
-//   kill -9 the leader: its session stops being kept alive, the cluster expires it
+//   Every line names the copy's own process id (`pid=`): `$!` after `npx ... &` is npx's
+//   wrapper, and killing it leaves this process running (and leading).
+//   kill -9 the leader's pid: its session stops being kept alive, the cluster expires it
 //   after --ttl-ms, and the next copy in line is elected. Takeover bound:
 //     ttl-ms + the leader's expiry check + one Raft election timeout if the Raft
 //     leader died too (default 3000 + ~100 + 1000 ms ≈ 4.1 s).
@@ -24,6 +26,8 @@ export const ELECTION_NAME = 'cron:nightly-report';
 
 export interface CronOptions {
   id: string;
+  /** The process id printed on every line (the process to kill). */
+  pid: number;
   endpoints: string[];
   ttlMs: number;
   intervalMs: number;
@@ -33,7 +37,7 @@ export interface CronOptions {
 
 /** The job itself: here it only says it ran. Real work checks `signal` and passes `term` to what it writes. */
 async function job(opts: CronOptions, leadership: Leadership, n: number): Promise<void> {
-  opts.log(`run id=${opts.id} term=${leadership.term} n=${n}`);
+  opts.log(`run id=${opts.id} pid=${opts.pid} term=${leadership.term} n=${n}`);
 }
 
 export async function runCronLeader(opts: CronOptions, stop: AbortSignal): Promise<void> {
@@ -41,7 +45,7 @@ export async function runCronLeader(opts: CronOptions, stop: AbortSignal): Promi
   const election = client.elect(ELECTION_NAME, opts.id, {
     sessionTtlMs: opts.ttlMs,
     onElected: (leadership) => {
-      opts.log(`elected id=${opts.id} term=${leadership.term}`);
+      opts.log(`elected id=${opts.id} pid=${opts.pid} term=${leadership.term}`);
       // Run the job on a timer while leadership lasts; never after the signal fires.
       void (async () => {
         for (let n = 1; !leadership.signal.aborted; n++) {
@@ -53,13 +57,13 @@ export async function runCronLeader(opts: CronOptions, stop: AbortSignal): Promi
         }
       })();
     },
-    onDemoted: (reason, leadership) => opts.log(`demoted id=${opts.id} term=${leadership.term} reason=${reason}`),
-    onError: (err) => opts.log(`retrying id=${opts.id} error=${(err as Error).message.replace(/\s+/g, '_')}`),
+    onDemoted: (reason, leadership) => opts.log(`demoted id=${opts.id} pid=${opts.pid} term=${leadership.term} reason=${reason}`),
+    onError: (err) => opts.log(`retrying id=${opts.id} pid=${opts.pid} error=${(err as Error).message.replace(/\s+/g, '_')}`),
   });
-  opts.log(`candidate id=${opts.id}`);
+  opts.log(`candidate id=${opts.id} pid=${opts.pid}`);
   await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
   await election.close();
-  opts.log(`stopped id=${opts.id}`);
+  opts.log(`stopped id=${opts.id} pid=${opts.pid}`);
 }
 
 async function main(): Promise<void> {
@@ -77,6 +81,7 @@ async function main(): Promise<void> {
   await runCronLeader(
     {
       id: values.id,
+      pid: process.pid,
       endpoints: values.endpoints.split(','),
       ttlMs: Number(values['ttl-ms']),
       intervalMs: Number(values['interval-ms']),

@@ -176,6 +176,8 @@ async function main(): Promise<void> {
   };
   if (!(options.accounts >= 2 && options.workers >= 1 && options.transfersPerWorker >= 0)) throw new Error('need --accounts >= 2, --workers >= 1');
   const endpoints = (process.env.LOCKSTEP_ENDPOINTS || 'http://127.0.0.1:7001,http://127.0.0.1:7002,http://127.0.0.1:7003').split(',');
+  // Its own process id, not npx's: the process to signal (`$!` after `npx tsx ... &` is the wrapper).
+  console.log(`pid=${process.pid}`);
   await runTransferDemo(new Client({ endpoints }), options, (line) => console.log(line));
 }
 

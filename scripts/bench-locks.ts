@@ -30,7 +30,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchHttp } from './bench/http.js';
 import { type BenchSystem, ETCD_INSTALL, type LaunchOptions, startEtcd, startLockstep, waitForLeader } from './bench/systems.js';
-import { DEFAULT_WORKLOADS, type Measurement, parseWorkloads, type Workload } from './bench/workloads.js';
+import { DEFAULT_WORKLOADS, formatFailures, type Measurement, parseWorkloads, type Workload } from './bench/workloads.js';
 
 const { values } = parseArgs({
   options: {
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
           m.termMoved = (await sys.cluster.term(http)) - termBefore;
           ((results[w.id] ??= {})[sys.name] ??= []).push(m);
           const what = w.headline === 'gapMs' ? `gap ${m.gapMs} ms` : `${m.perSecond}/s p50 ${m.p50Ms} ms CPU ${m.cpuMsPerOp} ms/${w.unit} syscalls ${m.syscallsPerOp}/${w.unit}`;
-          console.error(`round ${round + 1}/${ROUNDS} ${w.id.padEnd(16)} ${sys.name.padEnd(9)} ${what}${m.failed ? ` (${m.failed} failed)` : ''}${m.termMoved ? ` (term moved by ${m.termMoved})` : ''}`);
+          console.error(`round ${round + 1}/${ROUNDS} ${w.id.padEnd(16)} ${sys.name.padEnd(9)} ${what}${m.failed ? ` (${m.failed} failed: ${formatFailures(m.failures)})` : ''}${m.termMoved ? ` (term moved by ${m.termMoved})` : ''}`);
         }
       }
     }

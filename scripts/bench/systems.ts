@@ -66,8 +66,27 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** A refusal by a server: `code` is what the failure counts are keyed by ("release: 409 not_holder"). */
+export class BenchRefusal extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The error code in a refusal's body: lockstep's {error: {code}}, etcd's gateway {error: "..."} or {code: n}. */
+function errorCodeOf(json: unknown): string {
+  const body = json as { error?: unknown; code?: unknown } | null;
+  const nested = (body?.error as { code?: unknown } | undefined)?.code;
+  if (typeof nested === 'string') return nested;
+  if (typeof body?.error === 'string') return body.error.slice(0, 60);
+  return body?.code === undefined ? '-' : String(body.code);
+}
+
 function expect(ok: boolean, what: string, status: number, json: unknown): void {
-  if (!ok) throw new Error(`${what}: ${status} ${JSON.stringify(json).slice(0, 300)}`);
+  if (!ok) throw new BenchRefusal(`${what}: ${status} ${errorCodeOf(json)}`, `${what}: ${status} ${JSON.stringify(json).slice(0, 300)}`);
 }
 
 /** Processes started from argv lists, each restartable with the same argv. */

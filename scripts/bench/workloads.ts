@@ -5,7 +5,7 @@
 // end, so CPU per op counts every node's work (leader and followers).
 import { totalCpuMs, totalSyscalls } from './cpu.js';
 import type { BenchHttp } from './http.js';
-import { type BenchSystem, waitForLeader } from './systems.js';
+import { BenchRefusal, type BenchSystem, waitForLeader } from './systems.js';
 
 export interface RunContext {
   http: BenchHttp;
@@ -27,6 +27,8 @@ export interface Measurement {
   syscallsPerOp: number;
   /** Operations that failed inside the window. */
   failed: number;
+  /** Those failures by cause: "release: 409 not_holder", "timeout", "ECONNRESET", ... */
+  failures: Record<string, number>;
   /** failover: the longest time any client went without a success across the kill. */
   gapMs?: number;
   /** How far the Raft term moved during the run (elections); set by the runner. */
@@ -120,6 +122,9 @@ class Window {
   private readonly timers: NodeJS.Timeout[];
   ops = 0;
   failed = 0;
+  readonly failures: Record<string, number> = {};
+  /** Causes already printed in full (reportFirst). */
+  readonly reported = new Set<string>();
   readonly latencies: number[] = [];
 
   constructor(
@@ -141,6 +146,12 @@ class Window {
     this.cpuEndMs = totalCpuMs(this.pids);
     this.syscallsEnd = totalSyscalls(this.pids);
   }
+  /** One failed operation, counted by its cause. */
+  fail(err: unknown): void {
+    this.failed++;
+    const cause = failureCause(err);
+    this.failures[cause] = (this.failures[cause] ?? 0) + 1;
+  }
   get open(): boolean {
     return performance.now() < this.endAt;
   }
@@ -161,12 +172,34 @@ class Window {
       cpuMsPerOp: this.ops > 0 ? Number((cpu / this.ops).toFixed(3)) : NaN,
       syscallsPerOp: this.ops > 0 ? Number(((this.syscallsEnd - this.syscallsStart) / this.ops).toFixed(1)) : NaN,
       failed: this.failed,
+      failures: this.failures,
     };
   }
 }
 
-function reportFirst(sys: BenchSystem, w: { failed: number }, err: unknown): void {
-  if (w.failed === 0) console.error(`${sys.name}: ${(err as Error).message}`);
+/** What a failure is counted as: a server's refusal by its code, else the socket error's code, else a timeout. */
+export function failureCause(err: unknown): string {
+  if (err instanceof BenchRefusal) return err.code;
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string') return e.code;
+  if (/timed out/.test(String(e?.message))) return 'timeout';
+  return String(e?.message ?? err).slice(0, 60);
+}
+
+/** The failure counts, most frequent first: "release: 409 not_holder ×48012, timeout ×3". */
+export function formatFailures(failures: Record<string, number>): string {
+  return Object.entries(failures)
+    .sort((a, b) => b[1] - a[1])
+    .map(([cause, n]) => `${cause} ×${n}`)
+    .join(', ');
+}
+
+/** Prints the first failure of each cause in full (the counts only keep its cause). */
+function reportFirst(sys: BenchSystem, w: { reported: Set<string> }, err: unknown): void {
+  const cause = failureCause(err);
+  if (w.reported.has(cause)) return;
+  w.reported.add(cause);
+  console.error(`${sys.name}: ${(err as Error).message}`);
 }
 
 /**
@@ -181,13 +214,15 @@ export async function loopInWindow(sys: BenchSystem, ctx: RunContext, clients: B
       while (w.open) {
         const t0 = performance.now();
         let latencyMs: number | null = null;
+        let failure: unknown = null;
         try {
           latencyMs = await step(c);
         } catch (err) {
           reportFirst(sys, w, err);
+          failure = err;
         }
         if (!w.inside(t0) || !w.inside(performance.now())) continue;
-        if (latencyMs === null) w.failed++;
+        if (latencyMs === null) w.fail(failure);
         else {
           w.ops++;
           w.latencies.push(latencyMs);
@@ -242,7 +277,7 @@ function contended(n: number): Workload {
               token = await sys.api.acquire(ctx.http, c.next(), c.session, lock, WAIT_MS, WAIT_MS + REQUEST_TIMEOUT_MS);
             } catch (err) {
               reportFirst(sys, w, err);
-              if (w.open) w.failed++;
+              if (w.open) w.fail(err);
               continue;
             }
             const t = performance.now();
@@ -256,7 +291,7 @@ function contended(n: number): Workload {
               await sys.api.release(ctx.http, c.next(), c.session, lock, token, REQUEST_TIMEOUT_MS);
             } catch (err) {
               reportFirst(sys, w, err);
-              if (w.open) w.failed++;
+              if (w.open) w.fail(err);
             }
           }
         }),
@@ -305,6 +340,7 @@ function failover(n: number): Workload {
       const firstAfter: number[] = clients.map(() => NaN);
       const latencies: number[] = [];
       let failed = 0;
+      const failures: Record<string, number> = {};
       let killedAt = Infinity;
       const started = performance.now();
       const done = (): boolean => {
@@ -326,8 +362,10 @@ function failover(n: number): Workload {
               const token = await sys.api.acquire(ctx.http, c.next(), c.session, lock, 0, FAILOVER_CLIENT_TIMEOUT_MS);
               if (token === null) throw new Error('not acquired');
               await sys.api.release(ctx.http, c.next(), c.session, lock, token, FAILOVER_CLIENT_TIMEOUT_MS);
-            } catch {
+            } catch (err) {
               failed++;
+              const cause = failureCause(err);
+              failures[cause] = (failures[cause] ?? 0) + 1;
               continue;
             }
             const t1 = performance.now();
@@ -349,6 +387,7 @@ function failover(n: number): Workload {
         cpuMsPerOp: NaN,
         syscallsPerOp: NaN,
         failed,
+        failures,
         // A client that never got through again counts as the whole run.
         gapMs: Math.round(gaps.length === clients.length ? Math.max(...gaps) : FAILOVER_MAX_MS),
       };

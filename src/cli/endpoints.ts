@@ -80,7 +80,7 @@ export function explain(err: unknown, endpoints: string[]): unknown {
     case 'timeout':
       return new UserError(`no node of ${list} answered in time; the cluster may be overloaded or partitioned — check \`lockstep status\``);
     case 'no_leader':
-      return new UserError(`the cluster has no leader right now (${err.message}); check \`lockstep status\` — a majority of nodes must be up`);
+      return new UserError(`the cluster has no leader: ${answeredOf(err, endpoints)} nodes answered; a majority must be up (check \`lockstep status\`)`);
     case 'unavailable':
       return new UserError(`the cluster did not confirm the change in time; it may or may not have applied (${err.message}); check \`lockstep status\``);
     case 'unauthorized':
@@ -90,6 +90,13 @@ export function explain(err: unknown, endpoints: string[]): unknown {
       return new UserError(`${err.code}: ${err.message}${hint ? `; ${hint}` : ''}`);
     }
   }
+}
+
+/** "k of n" from the SDK's count of endpoints that answered during the call (at least the one whose answer this is). */
+function answeredOf(err: LockstepError, endpoints: string[]): string {
+  const k = typeof err.details.answeredCount === 'number' ? Math.max(1, err.details.answeredCount) : 1;
+  const n = typeof err.details.endpointCount === 'number' ? err.details.endpointCount : endpoints.length;
+  return `${k} of ${n}`;
 }
 
 /** Run fn, translating SDK errors. */

@@ -141,11 +141,15 @@ export class ServeProcess {
     return this.child?.pid ?? null;
   }
 
+  /** The program and arguments start() runs (cluster up prints them to restart a node by hand). */
+  commandLine(): string[] {
+    return [process.execPath, ...(this.options.nodeArgs ?? []), ...commandOf(this.options.cli ?? 'dist'), ...serveArgs(this.flags), ...(this.options.extraArgs ?? [])];
+  }
+
   /** Start (or restart, on the same data directory). */
   start(): void {
     if (this.child) throw new Error(`serve ${this.id}: already running`);
     // serve makes its data directory itself, and says so when it cannot (a test relies on that).
-    const flags = this.flags;
     const output = this.options.output ?? 'capture';
     let stdio: Array<'ignore' | 'pipe' | 'inherit' | 'ipc' | number>;
     let ownedFd: number | null = null;
@@ -166,7 +170,8 @@ export class ServeProcess {
     this.options.onStart?.();
     const env: NodeJS.ProcessEnv = { ...process.env, ...this.options.env, ...(this.options.stopWithParent ? { [PARENT_WATCH_ENV]: '1' } : {}) };
     for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
-    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), ...commandOf(this.options.cli ?? 'dist'), ...serveArgs(flags), ...(this.options.extraArgs ?? [])], { stdio, env });
+    const [program, ...args] = this.commandLine();
+    const child = spawn(program, args, { stdio, env });
     if (ownedFd !== null) closeSync(ownedFd);
     this.starts += 1;
     this.expectingExit = false;

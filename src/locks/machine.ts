@@ -112,7 +112,17 @@ export class LockMachine extends LockQueries implements StateMachine<ApplyResult
     }
     const cx = new Applying(state, index, idem?.key ?? null, principal);
     const badCommand = validateCommand(proposal.command);
-    const result = badCommand ? done(invalidArgument(badCommand)) : execute(cx, proposal.command);
+    let result: ApplyResult;
+    try {
+      result = badCommand ? done(invalidArgument(badCommand)) : execute(cx, proposal.command);
+    } catch (err) {
+      // A committed command its handler cannot use (one that slipped past validation, or an invariant
+      // it breaks) must not stop every replica, at every restart: it is answered 500 and its events
+      // dropped, identically on every replica (the machine is deterministic), and reported for the
+      // node to log. What the handler changed before it threw stays: validation is what keeps that empty.
+      const message = err instanceof Error ? err.message : String(err);
+      return { result: done(errorOutcome('internal', 'the command could not be applied')), events: [], unusable: message };
+    }
     if (idem !== null) {
       state.idempotency.record(
         idem.key,
@@ -136,6 +146,15 @@ export class LockMachine extends LockQueries implements StateMachine<ApplyResult
 
   snapshot(): Uint8Array {
     return encodeSnapshot(this.state);
+  }
+
+  checkSnapshot(bytes: Uint8Array, index: LogIndex): string | null {
+    try {
+      decodeSnapshot(bytes, index, this.options.idempotencyRecordsMax);
+      return null;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
   }
 
   restore(bytes: Uint8Array, index: LogIndex): void {

@@ -18,7 +18,9 @@ export type MachineErrorCode =
   | 'deadlock'
   | 'limit_mismatch'
   | 'idempotency_conflict'
-  | 'limit_exceeded';
+  | 'limit_exceeded'
+  /** A committed command the machine could not use (src/locks/machine.ts): applied as a no-op. */
+  | 'internal';
 
 export function errorOutcome(code: MachineErrorCode, message: string, details: Record<string, unknown> = {}): Outcome {
   return { status: SERVER_ERRORS[code].status, body: { error: { code, message, ...details } } };

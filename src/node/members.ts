@@ -8,6 +8,7 @@
 //    removed member keeps its entry so that late messages can be attributed.
 import { pack, unpack } from 'msgpackr';
 import type { ConfChange, ConfState, NodeId } from '../raft/types.js';
+import { parseAddress } from '../transport/address.js';
 import type { MemberInfo } from './api.js';
 
 export interface MemberAddress {
@@ -25,17 +26,32 @@ export function encodeMemberContext(ctx: MemberContext): Uint8Array {
   return pack({ peerUrl: ctx.peerUrl, apiUrl: ctx.apiUrl });
 }
 
-/** Decodes a context; null for an absent or foreign one (a context we cannot read must not stop the apply loop). */
+/**
+ * Decodes a context; null for an absent, foreign or unusable one (a context we cannot read must not
+ * stop the apply loop: a peer address that does not parse would make the transport throw).
+ */
 export function decodeMemberContext(bytes: Uint8Array | undefined): MemberContext | null {
   if (!bytes || bytes.length === 0) return null;
   try {
     const v = unpack(bytes) as Partial<MemberContext> | null;
     if (!v || typeof v.peerUrl !== 'string') return null;
-    return { peerUrl: v.peerUrl, apiUrl: typeof v.apiUrl === 'string' ? v.apiUrl : null };
+    parseAddress(v.peerUrl);
+    return { peerUrl: v.peerUrl, apiUrl: typeof v.apiUrl === 'string' && isHttpUrl(v.apiUrl) ? v.apiUrl : null };
   } catch {
     return null;
   }
 }
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+const KNOWN_KINDS: ReadonlySet<string> = new Set<ConfChange['kind']>(['addVoter', 'addLearner', 'removeNode']);
 
 export class Membership {
   private voters: NodeId[];
@@ -65,15 +81,19 @@ export class Membership {
     for (const [id, bytes] of Object.entries(memberContext ?? {})) this.learnContext(id as NodeId, bytes);
   }
 
-  /** A config entry was applied. */
-  applyChange(change: ConfChange): void {
+  /**
+   * A config entry was applied. False (and nothing changed) for a kind this version does not know:
+   * the core applies it as a no-op too (src/raft/membership.ts), so both keep agreeing.
+   */
+  applyChange(change: ConfChange): boolean {
+    if (!KNOWN_KINDS.has(change.kind)) return false;
     this.learnContext(change.node, change.context);
     const id = change.node;
     this.voters = this.voters.filter((v) => v !== id);
     this.learners = this.learners.filter((v) => v !== id);
     if (change.kind === 'addVoter') this.voters.push(id);
     else if (change.kind === 'addLearner') this.learners.push(id);
-    else if (change.kind !== 'removeNode') throw new Error(`unknown conf change kind ${String(change.kind)}`);
+    return true;
   }
 
   /** An address given to this node directly (its --peers list): replicated contexts never override it. */

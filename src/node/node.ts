@@ -6,10 +6,9 @@
 //      in the next Ready together (group commit). A Ready whose only durable
 //      change is the commit index (mustSync false) is written unsynced and not
 //      waited for;
-//   2. only then send messages (persist before you speak, correctness.md #4);
-//      except a leader's Appends and Heartbeats, which go out before the write
-//      as in etcd (src/raft/early-send.ts: the core counts the leader's own
-//      entries for commit only after advance);
+//   2. only then send the Ready's messagesAfterPersist (persist before you
+//      speak, correctness.md #4); its `messages` (a leader's Appends and
+//      Heartbeats, as the core decides) go out before the write, as in etcd;
 //   3. restore an incoming snapshot, apply committed entries in order (with no
 //      snapshot in the Ready, committed entries are applied while the write
 //      is in flight: they are durable on a quorum already);
@@ -19,6 +18,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { RaftCore } from '../raft/api.js';
+import { RaftInvariantError } from '../raft/assert.js';
 import {
   NotLeaderError as RaftNotLeaderError,
   ProposalDroppedError,
@@ -26,6 +26,7 @@ import {
   type Entry,
   type LogIndex,
   type Message,
+  MessageRefusedError,
   type NodeId,
   type PersistentState,
   type RaftConfig,
@@ -36,7 +37,6 @@ import {
   logIndex,
   term as asTerm,
 } from '../raft/types.js';
-import { sendableBeforePersist } from '../raft/early-send.js';
 import type { RaftStorage } from '../storage/api.js';
 import type { PeerHello, Transport } from '../transport/api.js';
 import {
@@ -124,9 +124,6 @@ export class RaftNode implements ReplicatedNode {
 
   private role: Role = 'follower';
   private leader: NodeId | null = null;
-  private lastTerm: Term = asTerm(0);
-  /** The vote as of the last persisted hard state (with lastTerm: what early sends may rely on). */
-  private lastVote: NodeId | null = null;
   private applied: LogIndex = logIndex(0);
   private appliedTerm: Term = asTerm(0);
   private lastSnapshotIndex: LogIndex = logIndex(0);
@@ -183,8 +180,6 @@ export class RaftNode implements ReplicatedNode {
     // Addresses from config entries still in the log, applied or not, so a
     // restarted node can reach members that joined after its snapshot.
     for (const e of persisted.entries) if (e.type === 'config') this.membership.learnContext(e.change.node, e.change.context);
-    this.lastTerm = persisted.hardState.term;
-    this.lastVote = persisted.hardState.vote;
     const config: RaftConfig = {
       id: o.id,
       initialVoters: o.members.map((m) => m.id),
@@ -213,7 +208,7 @@ export class RaftNode implements ReplicatedNode {
       'node state loaded',
     );
 
-    o.transport.onMessage((m) => this.onMessage(m));
+    o.transport.onMessage((m) => this.onMessage(m) ?? undefined);
     o.transport.onUnreachable((to) => this.withRaft((r) => r.reportUnreachable(to)));
     o.transport.onSnapshotStatus((to, ok) => this.withRaft((r) => r.reportSnapshot(to, ok)));
     o.transport.onPeerHello((hello) => this.onPeerHello(hello));
@@ -232,8 +227,24 @@ export class RaftNode implements ReplicatedNode {
 
   private withRaft(fn: (raft: RaftCore) => void): void {
     if (!this.raft || this.stopped) return;
-    fn(this.raft);
+    try {
+      fn(this.raft);
+    } catch (err) {
+      this.coreFailed(err);
+      return;
+    }
     this.scheduleReady();
+  }
+
+  /**
+   * An exception from the core is a broken invariant (two leaders in one term, a
+   * conflict below the commit index...): its state can no longer be trusted, and
+   * carrying on could lose committed data. Fail-stop at once: the invariant is
+   * logged at fatal and onFatal exits the process non-zero (issue 9 §6).
+   */
+  private coreFailed(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.die(new Error(`raft core invariant broken: ${error.message}`, { cause: error }));
   }
 
   private onTicks(ticks: number): void {
@@ -243,15 +254,31 @@ export class RaftNode implements ReplicatedNode {
     this.checkConditions();
   }
 
-  private onMessage(message: Message): void {
-    if (!this.raft || this.stopped) return;
+  /** Steps a peer's message; returns why it is refused (the transport then closes its connection). */
+  private onMessage(message: Message): string | null {
+    if (!this.raft || this.stopped) return null;
+    if (message.to !== this.id) {
+      // Misaddressed input is the peer's problem, not a broken invariant here.
+      this.log.warn({ from: message.from, to: message.to, type: message.type }, 'message for another node refused');
+      return `message for ${message.to} sent to ${this.id}`;
+    }
     try {
+      if (message.type === 'InstallSnapshot') {
+        // Restoring data that does not decode would stop this node for good: refuse it before the core keeps it.
+        const undecodable = this.opts.stateMachine.checkSnapshot?.(message.snapshot.data, message.snapshot.meta.index) ?? null;
+        if (undecodable !== null) throw new MessageRefusedError(message.from, message.type, `snapshot data does not decode: ${undecodable}`);
+      }
       this.raft.step(message);
     } catch (err) {
-      this.log.warn({ err, from: message.from, type: message.type }, 'message rejected by raft');
-      return;
+      if (err instanceof MessageRefusedError) {
+        this.log.warn({ from: message.from, type: message.type, term: message.term, reason: err.message }, 'peer message refused');
+        return err.message;
+      }
+      this.coreFailed(err);
+      return null;
     }
     this.scheduleReady();
+    return null;
   }
 
   private onPeerHello(hello: PeerHello): void {
@@ -315,24 +342,9 @@ export class RaftNode implements ReplicatedNode {
     }
     if (addressesChanged) o.transport.setPeers(this.membership.peerAddresses(this.id));
 
-    // Assertions that stay on: a term never decreases.
-    if (rd.hardState && rd.hardState.term < this.lastTerm) {
-      throw new Error(`term went back from ${this.lastTerm} to ${rd.hardState.term}`);
-    }
-
-    // (0) A leader's Appends and Heartbeats go out now, in parallel with its own
-    // write (dissertation §10.2.1); everything else waits for the write.
-    let late = rd.messages;
-    if (rd.messages.length > 0) {
-      const early = sendableBeforePersist(rd, { term: this.lastTerm, vote: this.lastVote });
-      const now: Message[] = [];
-      late = [];
-      for (const m of rd.messages) (early(m) ? now : late).push(m);
-      if (now.length > 0) {
-        o.transport.send(now);
-        this.stats.messagesSent += now.length;
-      }
-    }
+    // (0) What the core says may go now (a leader's Appends and Heartbeats) goes
+    // out in parallel with our own write (dissertation §10.2.1).
+    this.sendMessages(rd.messages);
 
     // (1) One synced write; persist before speaking.
     let appliedEarly = false;
@@ -360,10 +372,6 @@ export class RaftNode implements ReplicatedNode {
           appliedEarly = true;
         }
         await saved;
-        if (rd.hardState) {
-          this.lastTerm = rd.hardState.term;
-          this.lastVote = rd.hardState.vote;
-        }
         this.metrics?.saveSeconds.observe(Math.max(0, o.clock.monotonicMs() - t0) / 1000);
         if (rd.entries.length > 0) this.metrics?.entriesPerSave.observe(rd.entries.length);
         this.stats.saves++;
@@ -373,10 +381,7 @@ export class RaftNode implements ReplicatedNode {
     if (this.stopped) return;
 
     // (2) Only now may messages that depend on it go out.
-    if (late.length > 0) {
-      o.transport.send(late);
-      this.stats.messagesSent += late.length;
-    }
+    this.sendMessages(rd.messagesAfterPersist);
 
     // (3) Restore, then apply in order; (4) reads. Unless done during the save.
     if (!appliedEarly) {
@@ -385,6 +390,12 @@ export class RaftNode implements ReplicatedNode {
     }
 
     if (rd.softState) this.noteSoftState(raft, rd.softState.role, rd.softState.leader);
+  }
+
+  private sendMessages(messages: Message[]): void {
+    if (messages.length === 0) return;
+    this.opts.transport.send(messages);
+    this.stats.messagesSent += messages.length;
   }
 
   /** Apply the Ready's committed entries in order and serve its reads (once per Ready). */
@@ -423,17 +434,22 @@ export class RaftNode implements ReplicatedNode {
     }
     let result: unknown = undefined;
     if (entry.type === 'normal') {
-      result = this.opts.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data }).result;
+      const out = this.opts.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data });
+      if (out.unusable !== undefined) this.log.error({ index: entry.index, term: entry.term, reason: out.unusable }, 'committed entry could not be applied: a no-op on every replica');
+      result = out.result;
     } else if (entry.type === 'config') {
-      this.applyConfChange(entry.change);
+      this.applyConfChange(entry.index, entry.change);
     }
     this.applied = entry.index;
     this.appliedTerm = entry.term;
     this.proposals.applied(entry.index, entry.term, result);
   }
 
-  private applyConfChange(change: ConfChange): void {
-    this.membership.applyChange(change);
+  private applyConfChange(index: LogIndex, change: ConfChange): void {
+    if (!this.membership.applyChange(change)) {
+      this.log.error({ index, kind: String(change.kind), member: change.node }, 'committed configuration change of an unknown kind: a no-op on every replica');
+      return;
+    }
     this.opts.transport.setPeers(this.membership.peerAddresses(this.id));
     this.log.info({ kind: change.kind, member: change.node, conf: this.membership.conf() }, 'membership changed');
   }
@@ -517,6 +533,7 @@ export class RaftNode implements ReplicatedNode {
   }
 
   private translate(err: unknown, raft: RaftCore): Error {
+    if (err instanceof RaftInvariantError) this.coreFailed(err);
     if (err instanceof RaftNotLeaderError) return new NotLeaderError(err.leader);
     // Dropped before it was appended (e.g. during a leadership transfer): surely not applied.
     if (err instanceof ProposalDroppedError) return new NotLeaderError(raft.status().leader);
@@ -594,7 +611,7 @@ export class RaftNode implements ReplicatedNode {
       id: this.id,
       role: st?.role ?? 'follower',
       leader: st?.leader ?? null,
-      term: st?.term ?? this.lastTerm,
+      term: st?.term ?? asTerm(0),
       commitIndex: st?.commit ?? logIndex(0),
       appliedIndex: this.applied,
       conf: this.membership.conf(),

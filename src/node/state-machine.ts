@@ -15,6 +15,8 @@ export interface AppliedCommand {
 export interface Applied<Result = unknown, Event = unknown> {
   result: Result;
   events: Event[];
+  /** Set when the command could not be used: answered as an error and a no-op on every replica; the node logs it. */
+  unusable?: string;
 }
 
 /**
@@ -28,6 +30,12 @@ export interface StateMachine<Result = unknown, Event = unknown> {
   snapshot(): Uint8Array;
   /** Replace the whole state (a restored node answers exactly like the one it came from). */
   restore(data: Uint8Array, index: LogIndex): void;
+  /**
+   * Why `data` (a peer's snapshot at `index`) would not restore, or null if it would. Called before
+   * the core accepts the snapshot, so a member's undecodable snapshot is refused instead of
+   * stopping this node when it is restored. Optional: without it, every snapshot is taken as is.
+   */
+  checkSnapshot?(data: Uint8Array, index: LogIndex): string | null;
   /** The index of the last command applied or restored. */
   appliedIndex(): LogIndex;
 }

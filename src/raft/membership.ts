@@ -54,6 +54,10 @@ export function applyConfChange(m: Membership, change: ConfChange): Membership {
       learners.delete(change.node);
       context.delete(change.node);
       break;
+    default:
+      // A kind this version does not know (a log written by a newer or buggy member): a no-op on
+      // every node alike, never a crash at every restart. The node logs it (src/node/members.ts).
+      return m;
   }
   if (change.kind !== 'removeNode' && change.context !== undefined) {
     context.set(change.node, change.context);

@@ -23,6 +23,7 @@ import type { RaftCore } from './api.js';
 import { invariant } from './assert.js';
 import { validateRaftConfig } from './config.js';
 import { entryBytes } from './entry-size.js';
+import { type GuardView, refusalOf } from './guard.js';
 import { RaftLog } from './log.js';
 import {
   type Membership,
@@ -43,6 +44,7 @@ import {
   type HardState,
   type LogIndex,
   type Message,
+  MessageRefusedError,
   type NodeId,
   NotLeaderError,
   type PersistentState,
@@ -102,6 +104,8 @@ export class Raft implements RaftCore {
   private prevSoft: SoftState;
   private prevHard: HardState;
   private outstanding: Ready | null = null;
+  /** What refusalOf (src/raft/guard.ts) reads: live views of our state, built once. */
+  private readonly guard: GuardView;
 
   constructor(config: RaftConfig, persisted: PersistentState) {
     validateRaftConfig(config);
@@ -119,6 +123,26 @@ export class Raft implements RaftCore {
     this.prevHard = { term: this.term, vote: this.vote, commit: this.log.commit };
     this.becomeFollower(this.term, null);
     this.prevSoft = this.softState();
+    const raft = this;
+    this.guard = {
+      get term() {
+        return raft.term;
+      },
+      get role() {
+        return raft.role;
+      },
+      get leader() {
+        return raft.leader;
+      },
+      get lastIndex() {
+        return raft.log.lastIndex();
+      },
+      get commit() {
+        return raft.log.commit;
+      },
+      matchTerm: (index, t) => this.log.matchTerm(index, t),
+      findConflict: (entries) => this.log.findConflict(entries),
+    };
   }
 
   // ---------------------------------------------------------------- clock
@@ -295,6 +319,34 @@ export class Raft implements RaftCore {
     return this.leader !== null && this.electionElapsedTicks < this.cfg.electionTimeoutTicks;
   }
 
+  /**
+   * Leader stickiness (dissertation §4.2.3, §9.6; etcd-io/raft with checkQuorum): while we have heard
+   * from a leader within the election timeout, or lead with a quorum heard, a higher term from anyone
+   * but that leader does not move us when it comes on a message a correct member would not send us
+   * now: a leader's message (one member's Heartbeat at term + 100 must not depose a healthy leader or
+   * stop its followers), or an answer to a request we did not make. A real newer leader is heard
+   * once the lease runs out (a leader that lost its quorum steps down by check-quorum). Still let
+   * through: a leader's own followers' answers at a higher term (a member whose term rose while cut
+   * off must be able to rejoin, as in etcd), and transfer votes. Vote requests: see step().
+   */
+  private stickyIgnores(m: Message): boolean {
+    if (m.term <= this.term || !this.cfg.checkQuorum || !this.inLease() || m.from === this.leader) return false;
+    switch (m.type) {
+      case 'Append':
+      case 'Heartbeat':
+      case 'InstallSnapshot':
+      case 'TimeoutNow':
+      case 'PreVoteResp':
+      case 'VoteResp':
+        return true;
+      case 'AppendResp':
+      case 'HeartbeatResp':
+        return this.role !== 'leader';
+      default:
+        return false;
+    }
+  }
+
   // ---------------------------------------------------------------- messages
 
   private send(m: Outgoing): void {
@@ -309,6 +361,9 @@ export class Raft implements RaftCore {
   step(m: Message): void {
     invariant(m.to === this.id, () => `message for ${m.to} stepped into ${this.id}`);
     if (m.from === this.id) return;
+    const refusal = refusalOf(m, this.guard);
+    if (refusal !== null) throw new MessageRefusedError(m.from, m.type, refusal);
+    if (this.stickyIgnores(m)) return;
 
     // Vote requests are answered whatever our configuration says of the candidate (dissertation §4.1:
     // "servers process incoming RPC requests without consulting their current configurations"; etcd-io/raft
@@ -413,6 +468,9 @@ export class Raft implements RaftCore {
         this.handleSnapshot(m);
         break;
       case 'TimeoutNow':
+        // Only the leader hands leadership over (refusalOf refuses one from another known leader);
+        // one from a node we do not know leads is ignored.
+        if (m.from !== this.leader) break;
         // Dissertation §3.10: campaign at once, skipping pre-vote, flagged so voters ignore their lease.
         this.campaign('transfer');
         break;
@@ -924,20 +982,20 @@ export class Raft implements RaftCore {
     const entries = this.log.unstableEntries();
     const snapshot = this.log.pendingSnapshot;
     const committedEntries = this.log.nextCommitted(this.cfg.maxCommittedEntriesPerReady);
+    const termOrVoteChanged = hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote;
+    const { now, afterPersist } = splitBySendTime(this.msgs, termOrVoteChanged || snapshot !== null ? null : this.prevHard.term);
     const rd: Ready = {
       softState: softChanged ? soft : null,
       hardState: hardChanged ? hard : null,
       snapshot,
       entries,
-      messages: this.msgs,
+      messages: now,
+      messagesAfterPersist: afterPersist,
       committedEntries,
       readStates: this.readStates,
       droppedReads: this.droppedReads,
       // Commit-only changes need not be synced (a lost commit index is re-learned from the leader).
-      mustSync:
-        snapshot !== null ||
-        entries.length > 0 ||
-        (hardChanged && (hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote)),
+      mustSync: snapshot !== null || entries.length > 0 || termOrVoteChanged,
     };
     this.prevSoft = soft;
     this.prevHard = hard;
@@ -1015,4 +1073,28 @@ export class Raft implements RaftCore {
 
 function sameHard(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+/**
+ * Which messages may go out before their Ready's write is durable (etcd-io/raft's
+ * msgsAfterAppend split). A leader may send its new entries to followers in
+ * parallel with writing them to its own disk (dissertation §10.2.1; etcd's raft
+ * node does): it stays safe because the leader counts its own copy towards commit
+ * only once persisted (RaftLog.persistedIndex, advanced in advance(); #4).
+ *
+ * Only Append and Heartbeat qualify, and only at `durableTerm`: the term already
+ * durable before this Ready, null when this Ready changes term or vote or installs
+ * a snapshot. A message at a term that is not yet durable could, after a crash,
+ * let the same term produce a second, different entry at the same index (a single
+ * voter with a learner campaigns, leads and appends in one Ready). Everything
+ * else (votes, responses, TimeoutNow, InstallSnapshot) waits for the write.
+ */
+function splitBySendTime(msgs: Message[], durableTerm: Term | null): { now: Message[]; afterPersist: Message[] } {
+  const now: Message[] = [];
+  const afterPersist: Message[] = [];
+  for (const m of msgs) {
+    const early = durableTerm !== null && m.term === durableTerm && (m.type === 'Append' || m.type === 'Heartbeat');
+    (early ? now : afterPersist).push(m);
+  }
+  return { now, afterPersist };
 }

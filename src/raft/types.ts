@@ -115,14 +115,16 @@ export interface SoftState {
 
 /**
  * One batch of work for the caller. Order of handling:
- *   1. persist snapshot (if any), then entries, then hardState — one synced write;
- *   2. only then send messages (exception: a leader's Append and Heartbeat
- *      messages may go out before or during step 1 when the Ready changes
- *      neither term nor vote; sendableBeforePersist in early-send.ts says which.
- *      The core counts the leader's own entries for commit only after advance());
- *   3. apply committedEntries in order (after a snapshot restore if one came);
- *   4. serve readStates once applied >= their index;
- *   5. call advance(ready).
+ *   1. send `messages` at once: they may go before or during step 2 (a
+ *      leader's Appends and Heartbeats at its durable term, dissertation
+ *      §10.2.1; the core counts the leader's own entries for commit only after
+ *      advance());
+ *   2. persist snapshot (if any), then entries, then hardState: one synced write;
+ *   3. only then send `messagesAfterPersist` (votes, responses, anything that
+ *      depends on the term, vote or entries this Ready persists: correctness #4);
+ *   4. apply committedEntries in order (after a snapshot restore if one came);
+ *   5. serve readStates once applied >= their index;
+ *   6. call advance(ready).
  */
 export interface Ready {
   softState: SoftState | null;
@@ -130,12 +132,15 @@ export interface Ready {
   snapshot: Snapshot | null;
   /** Entries to append to the durable log; an entry at an index that is already stored replaces it and everything after. */
   entries: Entry[];
+  /** May be sent now, before this Ready's write is durable (etcd-io/raft: Ready.Messages). */
   messages: Message[];
+  /** Only once this Ready's write is durable (etcd-io/raft: msgsAfterAppend). */
+  messagesAfterPersist: Message[];
   committedEntries: Entry[];
   readStates: ReadState[];
   /** Read requests that can no longer be served here (lost leadership); the caller fails them. */
   droppedReads: string[];
-  /** True when hardState, entries or snapshot must be fsynced before messages go out. */
+  /** True when hardState, entries or snapshot must be fsynced before messagesAfterPersist go out. */
   mustSync: boolean;
 }
 
@@ -205,6 +210,23 @@ export class NotLeaderError extends Error {
 export class ProposalDroppedError extends Error {
   readonly code = 'proposal_dropped';
   constructor(reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * A peer's message the core will not act on because it cannot be right (a
+ * response to something never sent, a second leader in one term, a term far
+ * beyond any real one). Thrown by step() before anything changes; the caller
+ * logs it and closes that peer's connection.
+ */
+export class MessageRefusedError extends Error {
+  readonly code = 'message_refused';
+  constructor(
+    readonly from: NodeId,
+    readonly type: MessageType,
+    reason: string,
+  ) {
     super(reason);
   }
 }

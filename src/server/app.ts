@@ -2,6 +2,7 @@
 // from listen() (style.md item 9) so that tests drive it with app.inject().
 
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { ServerContext } from './context.js';
 import { ApiError } from './errors.js';
@@ -14,6 +15,11 @@ import { clusterRoutes } from './routes/cluster.js';
 import { targetPath } from './target.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { documentApi } from './api-reference.js';
+import { consoleRoutes } from './routes/console.js';
+
+/** Where the API reference is served (@fastify/swagger-ui: the page, its assets, /docs/json and /docs/yaml). */
+const DOCS_PREFIX = '/docs';
 
 export interface AppPlugins {
   /** Extra resource plugins (sessions, locks, elections, fencing) registered after the base ones. */
@@ -58,6 +64,11 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
 
   // Before any route: every body schema is closed (unknown fields are 400, closed-bodies.ts).
   app.addHook('onRoute', closeBodySchema);
+  // The API reference is documentation, not cluster state: a browser opens it without a token
+  // (it cannot send one on navigation). Its routes come from @fastify/swagger-ui, so they are marked here.
+  app.addHook('onRoute', (route) => {
+    if (route.url === DOCS_PREFIX || route.url.startsWith(`${DOCS_PREFIX}/`)) route.config = { ...route.config, access: { kind: 'open' } };
+  });
 
   // Every body is JSON, whatever its content type says; the size check runs
   // while reading, before any field is looked at.
@@ -121,12 +132,22 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
           + `Limits: body ${ctx.limits.bodyBytesMax} bytes (413 payload_too_large), ${ctx.limits.waitsMax} concurrent long-poll waits and ${ctx.limits.watchesMax} open SSE streams per node (429 too_many_requests with Retry-After).`,
       },
     },
+    // Operation ids, descriptions and examples for every route (api-reference.ts).
+    transformObject: (document) => ('openapiObject' in document ? documentApi(document.openapiObject) : document.swaggerObject),
   });
-  app.get('/docs/json', { schema: { hide: true }, config: { access: { kind: 'any' } } }, async () => app.swagger());
+  // Served from the package's own files (no CDN), with a Content-Security-Policy to match.
+  await app.register(swaggerUi, {
+    routePrefix: DOCS_PREFIX,
+    staticCSP: true,
+    uiConfig: { docExpansion: 'list', deepLinking: true, displayOperationId: true },
+    validatorUrl: false,
+    theme: { title: 'lockstep API reference' },
+  });
 
   await app.register(healthRoutes, { ctx });
   await app.register(metricsRoutes, { ctx });
   await app.register(clusterRoutes, { ctx });
+  await app.register(consoleRoutes, { ctx });
   if (plugins) await plugins.register(app);
   return app;
 }

@@ -17,7 +17,11 @@ export interface Transport {
   start(): Promise<void>;
   /** Queue messages for sending; never blocks. A full per-peer queue drops and reports the peer unreachable. */
   send(messages: Message[]): void;
-  onMessage(handler: (message: Message) => void): void;
+  /**
+   * A handler that returns a reason refuses the message (it cannot come from a correct member):
+   * the connection it came on is closed, logged with the reason.
+   */
+  onMessage(handler: (message: Message) => string | void): void;
   /** `to` could not be reached (connection failed, queue full): Raft probes it again. */
   onUnreachable(handler: (to: NodeId) => void): void;
   /** An InstallSnapshot message to `to` was fully delivered (ok) or failed. */

@@ -3,7 +3,8 @@ import type { PeerHello } from './api.js';
 
 /** What connections report upward to the TcpTransport, which fans out to the registered handlers. */
 export interface TransportEvents {
-  message(message: Message): void;
+  /** A refusal reason closes the connection the message came on. */
+  message(message: Message): string | null;
   unreachable(to: NodeId): void;
   snapshotStatus(to: NodeId, ok: boolean): void;
   peerHello(hello: PeerHello): void;

@@ -10,10 +10,9 @@ import type { PeerHello } from './api.js';
 import type { TransportEvents } from './events.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
 import { PROTOCOL_VERSION, SNAPSHOT_BYTES_MAX, type TransportLimits } from './limits.js';
+import { isPlausibleNodeId } from './validate.js';
 import { packWire, unpackWire, type WireFrame } from './wire.js';
 
-/** Node ids are printable, without spaces, and short; anything else is not a peer of ours. */
-const PLAUSIBLE_NODE_ID = /^[\x21-\x7e]{1,128}$/;
 
 export interface InboundOptions {
   self: PeerHello;
@@ -74,7 +73,14 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     }
     // Handlers run outside the try: their errors are theirs, not the peer's.
     if (helloToReport) o.events.peerHello(helloToReport);
-    for (const m of deliveries) o.events.message(m);
+    for (const m of deliveries) {
+      // A refused message ends the delivery of this batch; a bad frame after good ones does not.
+      const refusal = o.events.message(m);
+      if (refusal) {
+        close(`${m.type} from ${m.from} refused: ${refusal}`);
+        break;
+      }
+    }
   });
   socket.on('error', (err) => close(err.message, 'debug'));
   socket.on('close', () => close('remote closed', 'debug'));
@@ -116,7 +122,7 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
         ? `protocol version ${hello.protocolVersion} is not ${PROTOCOL_VERSION}`
         : hello.clusterId !== o.self.clusterId
           ? `cluster id ${JSON.stringify(hello.clusterId)} is not ${JSON.stringify(o.self.clusterId)}`
-          : !PLAUSIBLE_NODE_ID.test(hello.nodeId)
+          : !isPlausibleNodeId(hello.nodeId)
             ? 'implausible node id'
             : hello.nodeId === o.self.nodeId
               ? `node id ${hello.nodeId} is this node's own id`

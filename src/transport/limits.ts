@@ -6,6 +6,19 @@ export const FRAME_BYTES_MAX = 16 * 1024 * 1024;
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** Largest snapshot a receiver reassembles. */
 export const SNAPSHOT_BYTES_MAX = 1024 * 1024 * 1024;
+/**
+ * Largest term or log index a peer may name (2^50). Far beyond any real
+ * cluster's (a million elections a second for 35 years), and small enough that
+ * term + 1 and index + n stay exact: a Heartbeat at term 2^53 - 1 would leave
+ * no term to campaign in.
+ */
+export const LOG_NUMBER_MAX = 2 ** 50;
+/** Members named in one configuration (voters or learners). */
+export const MEMBERS_MAX = 1024;
+/** A member's opaque context (its addresses, a few hundred bytes in practice). */
+export const CONTEXT_BYTES_MAX = 64 * 1024;
+/** A read request id carried by Heartbeat and HeartbeatResp (node id + clock + random + sequence). */
+export const READ_CONTEXT_CHARS_MAX = 1024;
 /** Bumped on any incompatible change to the frames below. */
 export const PROTOCOL_VERSION = 1;
 

@@ -39,13 +39,17 @@ export class TcpTransport implements Transport {
   private server: Server | null = null;
   private closed = false;
   private readonly handlers = {
-    message: [] as Array<(m: Message) => void>,
+    message: [] as Array<(m: Message) => string | void>,
     unreachable: [] as Array<(to: NodeId) => void>,
     snapshotStatus: [] as Array<(to: NodeId, ok: boolean) => void>,
     peerHello: [] as Array<(h: PeerHello) => void>,
   };
   private readonly events: TransportEvents = {
-    message: (m) => this.handlers.message.forEach((h) => h(m)),
+    message: (m) => {
+      let refusal: string | null = null;
+      for (const h of this.handlers.message) refusal = h(m) ?? refusal;
+      return refusal;
+    },
     unreachable: (to) => this.handlers.unreachable.forEach((h) => h(to)),
     snapshotStatus: (to, ok) => this.handlers.snapshotStatus.forEach((h) => h(to, ok)),
     peerHello: (hello) => this.handlers.peerHello.forEach((h) => h(hello)),
@@ -104,7 +108,7 @@ export class TcpTransport implements Transport {
     return this.links.get(peer)?.queuedCount ?? 0;
   }
 
-  onMessage(handler: (message: Message) => void): void {
+  onMessage(handler: (message: Message) => string | void): void {
     this.handlers.message.push(handler);
   }
   onUnreachable(handler: (to: NodeId) => void): void {

@@ -3,8 +3,9 @@
 // bug-free or the right version, so every field the receiver relies on is
 // checked; a frame that fails is a protocol error that closes its connection.
 import { Packr } from 'msgpackr';
-import type { Message, MessageType, Snapshot } from '../raft/types.js';
+import type { Message } from '../raft/types.js';
 import type { PeerHello } from './api.js';
+import { checkMessage } from './validate.js';
 
 export type WireFrame =
   | { k: 'hello'; hello: PeerHello }
@@ -44,13 +45,14 @@ export function unpackWire(payload: Uint8Array): WireFrame {
       if (typeof v.reason !== 'string') throw new WireError('malformed refusal');
       return v as WireFrame;
     case 'msg':
-      checkMessage(v.m);
-      return v as WireFrame;
-    case 'snap':
+      // Every field of the message is checked and the message rebuilt from them (validate.ts).
+      return { k: 'msg', m: checkedMessage(v.m) };
+    case 'snap': {
       if (!isCount(v.id) || !isCount(v.totalBytes)) throw new WireError('malformed snapshot header');
-      checkMessage(v.m);
-      if ((v.m as Message).type !== 'InstallSnapshot') throw new WireError('snapshot header without an InstallSnapshot');
-      return v as WireFrame;
+      const m = checkedMessage(v.m);
+      if (m.type !== 'InstallSnapshot') throw new WireError('snapshot header without an InstallSnapshot');
+      return { k: 'snap', id: v.id, m, totalBytes: v.totalBytes };
+    }
     case 'chunk':
       if (!isCount(v.id) || !isCount(v.offset) || !(v.data instanceof Uint8Array) || typeof v.last !== 'boolean') {
         throw new WireError('malformed snapshot chunk');
@@ -61,9 +63,13 @@ export function unpackWire(payload: Uint8Array): WireFrame {
   }
 }
 
-const MESSAGE_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([
-  'PreVote', 'PreVoteResp', 'Vote', 'VoteResp', 'Append', 'AppendResp', 'Heartbeat', 'HeartbeatResp', 'InstallSnapshot', 'TimeoutNow',
-]);
+function checkedMessage(v: unknown): Message {
+  try {
+    return checkMessage(v);
+  } catch (err) {
+    throw new WireError((err as Error).message);
+  }
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -73,32 +79,4 @@ function isCount(v: unknown): v is number {
 }
 function isHello(v: unknown): v is PeerHello {
   return isObject(v) && typeof v.clusterId === 'string' && typeof v.nodeId === 'string' && isCount(v.protocolVersion) && typeof v.apiUrl === 'string';
-}
-
-function checkMessage(v: unknown): asserts v is Message {
-  if (!isObject(v) || typeof v.type !== 'string' || !MESSAGE_TYPES.has(v.type as MessageType)) throw new WireError('malformed message: unknown type');
-  if (typeof v.from !== 'string' || typeof v.to !== 'string' || !isCount(v.term)) throw new WireError(`malformed ${v.type}: from, to or term`);
-  switch (v.type as MessageType) {
-    case 'Append':
-      if (!isCount(v.prevLogIndex) || !isCount(v.prevLogTerm) || !isCount(v.commit) || !Array.isArray(v.entries)) throw new WireError('malformed Append');
-      for (const e of v.entries) {
-        if (!isObject(e) || !isCount(e.index) || !isCount(e.term)) throw new WireError('malformed Append entry');
-        if (e.type === 'normal' ? !(e.data instanceof Uint8Array) : e.type === 'config' ? !isObject(e.change) : e.type !== 'noop') {
-          throw new WireError('malformed Append entry payload');
-        }
-      }
-      return;
-    case 'InstallSnapshot': {
-      const s = v.snapshot as Snapshot | undefined;
-      if (!isObject(s) || !isObject(s.meta) || !isCount(s.meta.index) || !isCount(s.meta.term) || !(s.data instanceof Uint8Array)) {
-        throw new WireError('malformed InstallSnapshot');
-      }
-      return;
-    }
-    case 'AppendResp':
-      if (typeof v.reject !== 'boolean' || !isCount(v.index)) throw new WireError('malformed AppendResp');
-      return;
-    default:
-      return;
-  }
 }

@@ -145,6 +145,19 @@ describe('request engine', () => {
     expect(calls).toHaveLength(5);
   });
 
+  it("keeps the most telling error: one node's 503 no_leader, not the refused connections of the others (issue 15)", async () => {
+    const { clock, calls, client } = setup((req) => {
+      if (req.endpoint === E[0]) return apiError(503, 'no_leader', {}, { 'retry-after': '1' });
+      throw connectionError('ECONNREFUSED');
+    }, { maxAttempts: 6 });
+    const err = (await drive(clock, client.acquire('q', { ttlMs: 5000 })).catch((e: unknown) => e)) as LockstepError;
+    // The last attempt went to a dead node; the answer is still the survivor's.
+    expect(calls.at(-1)?.endpoint).not.toBe(E[0]);
+    expect(err.code).toBe('no_leader');
+    expect(err.status).toBe(503);
+    expect(err.details).toMatchObject({ answeredCount: 1, endpointCount: 3, attempts: 6 });
+  });
+
   it('bounds total time', async () => {
     const { clock, calls, client } = setup((req) => hang(req), { requestTimeoutMs: 1000, totalTimeoutMs: 3500, maxAttempts: 100 });
     const err = (await drive(clock, client.cluster()).catch((e: unknown) => e)) as LockstepError;

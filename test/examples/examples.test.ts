@@ -86,8 +86,11 @@ async function cronScenario(endpoints: string, alsoKill: () => Promise<void> = a
       expect(new Set(first.map((l) => l.proc)).size).toBe(1);
       const leaderProc = first[0].proc;
       const leaderTerm = Number(field(first[0].text, 'term'));
+      // The example names its own process (the README's failover steps kill that pid, not npx's wrapper).
+      const leaderPid = Number(field(first[0].text, 'pid'));
+      expect(leaderPid).toBe(procs[leaderProc].pid);
       const before = lines.length;
-      procs[leaderProc].kill('SIGKILL');
+      process.kill(leaderPid, 'SIGKILL');
       const killedAtMs = Date.now();
       await alsoKill();
       await until(() => lines.slice(before).some((l) => l.text.startsWith('run ') && l.proc !== leaderProc), 'a new leader to run the job');

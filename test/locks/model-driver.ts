@@ -22,7 +22,7 @@ import { decodeValue } from '../../src/locks/codec.js';
 import { LockMachine } from '../../src/locks/machine.js';
 import type { SnapshotData } from '../../src/locks/state.js';
 import { logIndex } from '../../src/raft/types.js';
-import { checkFifo, checkLockState, decodeLockState } from '../sim/lock-checker.js';
+import { allOrNothingViolation, checkFifo, checkLockState, decodeLockState } from '../sim/lock-checker.js';
 import { acquireCmd } from './harness.js';
 import { Model, type ModelResult } from './model.js';
 
@@ -294,16 +294,6 @@ function checkCycle(model: Model, requester: string, wants: Array<{ name: string
   expect(frontier.has(self), `cycle ${cycle.join(',')} does not return to ${requester}`).toBe(true);
 }
 
-type Grant = { name: string; token: number };
-
-/** The holds an answer says it granted (or returned), for the all-or-nothing accounting. */
-function grantsOf(outcome: Outcome): Grant[] {
-  const b = outcome.body as { acquired?: boolean; name?: string; fencingToken?: number; holds?: Array<{ name: string; fencingToken: number }> } | null;
-  if (outcome.status !== 200 || b?.acquired !== true) return [];
-  if (b.holds) return b.holds.map((h) => ({ name: h.name, token: h.fencingToken }));
-  return [{ name: b.name!, token: b.fencingToken! }];
-}
-
 /** A set waiting in line, for the starvation bound. */
 interface WaitingSet {
   /** Places ahead of it, over all its locks, when it queued: the most grants that may pass it. */
@@ -359,7 +349,6 @@ export function run(generated: Intent[], stats: RunStats = { deadlocks: 0, setsG
   const machine = new LockMachine();
   const model = new Model();
   const driver = new Driver(model);
-  const asked = new Map<string, string[]>();
   const waiting = new Map<string, WaitingSet>();
   let lastToken = 0;
   let doomed: Doomed[] = [];
@@ -404,7 +393,7 @@ export function run(generated: Intent[], stats: RunStats = { deadlocks: 0, setsG
       driver.tokens.push(token);
     }
 
-    checkAllOrNothing(step, proposal, out, beforeState, machine, asked);
+    expect(allOrNothingViolation(proposal, out, beforeState, afterState), `${step}: all or nothing`).toBeNull();
     starvation(step, out.events, beforeState, afterState, waiting, stats);
     const c = proposal.command;
     if (out.result.kind === 'queued' && c.type === 'lockSet.acquire' && c.waitId === out.result.waitId) stats.setsQueued++;
@@ -437,40 +426,6 @@ export function run(generated: Intent[], stats: RunStats = { deadlocks: 0, setsG
     expect(copy.applyProposal(index, proposal), `${step} (restored copy)`).toEqual(out);
   });
   return stats;
-}
-
-/**
- * All or nothing: the holds a command made (its `acquired` events) are
- * exactly the new holds in the answers it gave (its own, unless a replay of a
- * recorded one, and the waits it resolved) — so no set is ever granted in
- * part while answering "not acquired" — and a granted set answers every lock
- * it asked for, in order, each of them held after the command.
- */
-function checkAllOrNothing(step: string, proposal: LockProposal, out: { result: ApplyResult; events: LockEvent[] }, before: SnapshotData, machine: LockMachine, asked: Map<string, string[]>): void {
-  const c = proposal.command;
-  if (c.type === 'lockSet.acquire' && c.waitId !== null && out.result.kind === 'queued' && out.result.waitId === c.waitId) {
-    asked.set(c.waitId, c.locks.map((l) => l.name));
-  }
-  const replay = proposal.idempotency !== null && before.idempotency.some((r) => r.key === proposal.idempotency!.key);
-  const answers: Array<{ outcome: Outcome; names: string[] | null }> = [];
-  if (out.result.kind === 'done' && !replay) answers.push({ outcome: out.result.outcome, names: c.type === 'lockSet.acquire' ? c.locks.map((l) => l.name) : null });
-  for (const e of out.events) if (e.type === 'wait.resolved') answers.push({ outcome: e.outcome, names: asked.get(e.waitId) ?? null });
-  const heldBefore = new Set(before.locks.flatMap((l) => l.holders.map((h) => `${l.name}/${h.fencingToken}`)));
-  const made = out.events.flatMap((e) => (e.type === 'acquired' ? [`${e.name}/${e.fencingToken}`] : []));
-  expect(made.length, `${step}: one hold made twice`).toBe(new Set(made).size);
-  const answered = new Set<string>();
-  for (const { outcome, names } of answers) {
-    const grants = grantsOf(outcome);
-    if (names !== null && grants.length > 0) expect(grants.map((g) => g.name), `${step}: a granted set answers every lock it asked for`).toEqual(names);
-    for (const g of grants) {
-      const k = `${g.name}/${g.token}`;
-      answered.add(k);
-      expect(made.includes(k) || heldBefore.has(k), `${step}: answered ${k}, which was neither granted now nor held`).toBe(true);
-      // A multi-session expiry may end a session whose wait it granted a moment before; elsewhere a grant holds after its command.
-      if (c.type !== 'expire') expect(machine.checkFencing(g.name, g.token).valid, `${step}: granted ${k} does not hold`).toBe(true);
-    }
-  }
-  for (const k of made) expect(answered.has(k), `${step}: hold ${k} was made but answered to nobody (a set granted in part?)`).toBe(true);
 }
 
 /**

@@ -1,7 +1,9 @@
 // The node loop against a scripted Raft core: the order of save, send and
 // apply; group commit; how proposals and reads are answered.
 import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { describe, expect, it, vi } from 'vitest';
+import { RaftInvariantError } from '../../src/raft/assert.js';
 import { ManualClock } from '../../src/node/clock.js';
 import { NotLeaderError, OutcomeUnknownError } from '../../src/node/api.js';
 import { RaftNode, type RaftNodeOptions } from '../../src/node/node.js';
@@ -60,7 +62,7 @@ describe('RaftNode Ready handling', () => {
     await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
   });
 
-  it("sends a leader's Appends at its durable term before its own save resolves (etcd; src/raft/early-send.ts), other messages after", async () => {
+  it("sends the Ready's messages before its own save resolves and its messagesAfterPersist only after (etcd's msgsAfterAppend)", async () => {
     const persisted = { hardState: { term: term(1), vote: N1, commit: logIndex(0) }, snapshot: null, entries: [] };
     const { node, storage, transport, raft } = await makeNode({ storage: new ControlledStorage(persisted) });
     node.propose(kv('a', '1'), 10_000).catch(() => {}); // fails when the term changes below
@@ -243,6 +245,40 @@ describe('RaftNode Ready handling', () => {
     await expect(p).rejects.toBeInstanceOf(OutcomeUnknownError);
     expect(fatal.map((e) => e.message)).toEqual(['disk on fire']);
     expect(node.failure()?.message).toBe('disk on fire');
+  });
+
+  it('an exception from the Raft core (a broken invariant) stops the node at once, logged at fatal, and calls onFatal (exit non-zero)', async () => {
+    const fatal: Error[] = [];
+    const lines: Array<{ level: number; msg: string; err?: { message: string } }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const { node, raft, transport } = await makeNode({ onFatal: (e) => fatal.push(e), logger });
+    const p = node.propose(kv('x', '1'), 10_000);
+    raft().step = () => {
+      throw new RaftInvariantError('two leaders in term 3: n1 and n2');
+    };
+    const heartbeat = { type: 'Heartbeat', from: N2, to: N1, term: term(3), commit: logIndex(0), readContext: null } as const;
+    transport.deliver(heartbeat);
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0].message).toMatch(/raft core invariant broken: two leaders in term 3/);
+    expect(node.failure()).toBe(fatal[0]);
+    await expect(p).rejects.toBeInstanceOf(OutcomeUnknownError);
+    const line = lines.find((l) => l.level === 60);
+    expect(line?.err?.message).toMatch(/two leaders in term 3/);
+    // Stopped: nothing more reaches the core.
+    const stepped = vi.fn();
+    raft().step = stepped;
+    transport.deliver(heartbeat);
+    expect(stepped).not.toHaveBeenCalled();
+    await expect(node.propose(kv('y', '2'), 10_000)).rejects.toBeInstanceOf(NotLeaderError);
+  });
+
+  it('a message addressed to another node is dropped, not a broken invariant', async () => {
+    const fatal: Error[] = [];
+    const { node, raft, transport } = await makeNode({ onFatal: (e) => fatal.push(e) });
+    transport.deliver({ type: 'Heartbeat', from: N2, to: N3, term: term(3), commit: logIndex(0), readContext: null });
+    expect(raft().stepped).toEqual([]);
+    expect(fatal).toEqual([]);
+    expect(node.failure()).toBeNull();
   });
 });
 

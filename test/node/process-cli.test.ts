@@ -94,10 +94,55 @@ describe('serve and cluster up as processes', () => {
         const res = await fetch(`http://127.0.0.1:${port}/v1/cluster`);
         expect(res.status).toBe(200);
       }
+      // Every node's PID; kill -9 one: cluster up names the command that restarts it, and that command works.
+      const pids = [1, 2, 3].map((i) => Number(new RegExp(`^  n${i}  http://127\\.0\\.0\\.1:1785${i}  pid (\\d+)`, 'm').exec(out)?.[1]));
+      for (const pid of pids) expect(() => process.kill(pid, 0)).not.toThrow();
+      process.kill(pids[1], 'SIGKILL');
+      while (!out.includes('restart it with:') && Date.now() < deadline + 30_000) await new Promise((r) => setTimeout(r, 100));
+      expect(out).toMatch(/node n2 exited \(SIGKILL\)/);
+      const restart = /restart it with:\n {2}(.*) &\n/.exec(out)?.[1];
+      expect(restart).toMatch(/ serve --id n2 .* >> \S+n2\.log 2>&1$/);
+      // exec: the shell becomes the node, so this test can stop it (cluster up does not: it did not start it).
+      const again = spawn('sh', ['-c', `exec ${restart}`], { stdio: 'ignore' });
+      try {
+        let view: { self?: string; leader?: string | null } = {};
+        const until = Date.now() + 30_000;
+        while (!(view.self === 'n2' && view.leader) && Date.now() < until) {
+          await new Promise((r) => setTimeout(r, 200));
+          view = await fetch('http://127.0.0.1:17852/v1/cluster').then((r) => r.json() as Promise<typeof view>, () => ({}));
+        }
+        expect(view).toMatchObject({ self: 'n2', leader: expect.stringMatching(/^n[123]$/) });
+      } finally {
+        again.kill('SIGKILL');
+      }
       proc.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(out).toContain('stopped.');
       await expect(fetch('http://127.0.0.1:17851/healthz')).rejects.toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('cluster up --nodes 1 is a one-node cluster that elects itself and takes locks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-up-one-'));
+    try {
+      const proc = spawn(process.execPath, [CLI, 'cluster', 'up', '--nodes', '1', '--data', dir, '--base-port', '17860', '--heartbeat-ms', '50', '--election-ms', '500'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+      const deadline = Date.now() + 30_000;
+      while (!out.includes('Ctrl-C') && Date.now() < deadline && proc.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain('1 node, leader n1');
+      expect(out).toContain('export LOCKSTEP_ENDPOINTS=http://127.0.0.1:17861\n');
+      const lock = spawnSync(process.execPath, [CLI, 'lock', 'solo', '--endpoints', 'http://127.0.0.1:17861', '--', 'sh', '-c', 'echo "t=$LOCKSTEP_FENCING_TOKEN"'], { encoding: 'utf8' });
+      expect(lock.stderr).toBe('');
+      expect(lock.stdout).toMatch(/^t=\d+$/m);
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Raft } from '../../src/raft/raft.js';
 import { defaultRaftConfig } from '../../src/raft/config.js';
 import type { Message } from '../../src/raft/types.js';
-import { Network, emptyState, logIndex, nodeId, seededRandom, term } from './network.js';
+import { Network, emptyState, logIndex, nodeId, seededRandom, term, allMessages } from './network.js';
 
 describe('dissertation §9.6 pre-vote', () => {
   it('a partitioned pre-candidate does not bump its term', () => {
@@ -38,7 +38,7 @@ describe('dissertation §9.6 pre-vote', () => {
     const preVote = (lastIdx: number, lastTerm: number): Message => ({
       type: 'PreVote', from: nodeId('c'), to: nodeId('b'), term: term(2), lastLogIndex: logIndex(lastIdx), lastLogTerm: term(lastTerm),
     });
-    const resp = (r: Raft) => r.ready().messages.find((m) => m.type === 'PreVoteResp');
+    const resp = (r: Raft) => allMessages(r.ready()).find((m) => m.type === 'PreVoteResp');
     // No leader heard: granted to an up-to-date log, at the candidate's future term, without moving our term.
     let r = mk();
     r.step(preVote(1, 1));
@@ -54,7 +54,7 @@ describe('dissertation §9.6 pre-vote', () => {
     r.step({ type: 'Heartbeat', from: nodeId('a'), to: nodeId('b'), term: term(1), commit: logIndex(0), readContext: null });
     r.advance(r.ready());
     r.step(preVote(1, 1));
-    expect(r.ready().messages.find((m) => m.type === 'PreVoteResp')).toBeUndefined();
+    expect(allMessages(r.ready()).find((m) => m.type === 'PreVoteResp')).toBeUndefined();
   });
 });
 
@@ -81,7 +81,7 @@ describe('dissertation §4.2.3 disruptive servers (#8)', () => {
     for (let i = 0; i < 10; i++) r.tick();
     r.step(vote(5, false));
     expect(r.status().term).toBe(5);
-    expect(r.ready().messages.find((m) => m.type === 'VoteResp')).toMatchObject({ reject: false });
+    expect(allMessages(r.ready()).find((m) => m.type === 'VoteResp')).toMatchObject({ reject: false });
   });
 
   it('a Vote flagged as a leadership transfer is considered at once', () => {

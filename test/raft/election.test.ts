@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Raft } from '../../src/raft/raft.js';
 import { defaultRaftConfig } from '../../src/raft/config.js';
-import { Network, emptyState, logIndex, nodeId, seededRandom, term } from './network.js';
+import { Network, emptyState, logIndex, nodeId, seededRandom, term, allMessages } from './network.js';
 
 describe('§5.2 leader election', () => {
   it('a single voter elects itself and commits its no-op', () => {
@@ -53,7 +53,7 @@ describe('§5.2 leader election', () => {
     vote('b');
     vote('c');
     const rd = r.ready();
-    const resps = rd.messages.filter((m) => m.type === 'VoteResp');
+    const resps = allMessages(rd).filter((m) => m.type === 'VoteResp');
     expect(resps.map((m) => [m.to, m.type === 'VoteResp' && m.reject])).toEqual([
       ['b', false],
       ['c', true],
@@ -75,7 +75,7 @@ describe('Figure 2 election timer', () => {
     // A hopeless candidate (empty log) at a higher term.
     r.step({ type: 'Vote', from: nodeId('c'), to: nodeId('b'), term: term(7), lastLogIndex: logIndex(0), lastLogTerm: term(0), transfer: false });
     expect(r.status().term).toBe(7);
-    expect(r.ready().messages.find((m) => m.type === 'VoteResp')).toMatchObject({ reject: true });
+    expect(allMessages(r.ready()).find((m) => m.type === 'VoteResp')).toMatchObject({ reject: true });
     const remaining = r.electionTimeoutNowTicks() - 5;
     for (let i = 0; i < remaining - 1; i++) r.tick();
     expect(r.status().role).toBe('follower');
@@ -121,7 +121,7 @@ describe('§5.4.1 election restriction', () => {
     r.step({ type: 'Vote', from: nodeId('b'), to: nodeId('a'), term: term(3), lastLogIndex: logIndex(5), lastLogTerm: term(1), transfer: false });
     // Shorter log with newer last term: granted.
     r.step({ type: 'Vote', from: nodeId('c'), to: nodeId('a'), term: term(4), lastLogIndex: logIndex(1), lastLogTerm: term(3), transfer: false });
-    const resps = r.ready().messages.filter((m) => m.type === 'VoteResp');
+    const resps = allMessages(r.ready()).filter((m) => m.type === 'VoteResp');
     expect(resps.map((m) => [m.to, m.type === 'VoteResp' && m.reject])).toEqual([
       ['b', true],
       ['c', false],

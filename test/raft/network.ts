@@ -32,6 +32,11 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** Every message of a Ready, those that may go at once first (tests that deliver everything after persisting). */
+export function allMessages(rd: Ready): Message[] {
+  return [...rd.messages, ...rd.messagesAfterPersist];
+}
+
 export function emptyState(): PersistentState {
   return { hardState: { term: term(0), vote: null, commit: logIndex(0) }, snapshot: null, entries: [] };
 }
@@ -186,7 +191,7 @@ export class Network {
       st.entries = st.entries.filter((e) => e.index < first).concat(rd.entries);
     }
     if (rd.hardState) st.hardState = { ...rd.hardState };
-    for (const m of rd.messages) {
+    for (const m of allMessages(rd)) {
       this.sent.push(m);
       this.queue.push(m);
     }

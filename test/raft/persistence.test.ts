@@ -4,7 +4,7 @@ import { defaultRaftConfig } from '../../src/raft/config.js';
 import { RaftInvariantError } from '../../src/raft/assert.js';
 import { RaftLog } from '../../src/raft/log.js';
 import { NotLeaderError } from '../../src/raft/types.js';
-import { Network, emptyState, logIndex, nodeId, seededRandom, term } from './network.js';
+import { Network, emptyState, logIndex, nodeId, seededRandom, term, allMessages } from './network.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -38,11 +38,11 @@ describe('persist before you speak (#4)', () => {
     a.propose(enc('x'));
     // Deliver followers' acks before the leader advances its own Ready.
     const rd = a.ready();
-    for (const m of rd.messages) net.node(m.to).step(m);
+    for (const m of allMessages(rd)) net.node(m.to).step(m);
     for (const id of ['b', 'c']) {
       const frd = net.node(id).ready();
       net.node(id).advance(frd);
-      for (const m of frd.messages) a.step(m);
+      for (const m of allMessages(frd)) a.step(m);
     }
     expect(a.status().commit).toBe(1);
     a.advance(rd);
@@ -54,9 +54,64 @@ describe('persist before you speak (#4)', () => {
     const a = net.node('a');
     for (let i = 0; i < 30 && !a.hasReady(); i++) a.tick();
     const rd = a.ready();
-    expect(rd.messages.some((m) => m.type === 'Vote')).toBe(true);
+    // The Ready says so itself: a vote request depends on the term and self-vote it persists.
+    expect(rd.messages).toEqual([]);
+    expect(rd.messagesAfterPersist.some((m) => m.type === 'Vote')).toBe(true);
     expect(rd.hardState).toMatchObject({ term: 1, vote: 'a' });
     expect(rd.mustSync).toBe(true);
+  });
+});
+
+describe('the Ready says which messages wait for its write (etcd-io/raft msgsAfterAppend)', () => {
+  it("a leader's Appends and Heartbeats at its durable term may go at once; a vote grant and an append ack wait", () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.campaign('a');
+    const a = net.node('a');
+    const b = net.node('b');
+    a.propose(enc('x'));
+    const rd = a.ready();
+    expect(rd.entries).toHaveLength(1);
+    expect(rd.messages.map((m) => m.type)).toEqual(['Append', 'Append']);
+    expect(rd.messagesAfterPersist).toEqual([]);
+    for (const m of rd.messages) net.node(m.to).step(m);
+    a.advance(rd);
+    // The follower's ack depends on the entry it is about to persist.
+    const brd = b.ready();
+    expect(brd.entries).toHaveLength(1);
+    expect(brd.messages).toEqual([]);
+    expect(brd.messagesAfterPersist.map((m) => m.type)).toEqual(['AppendResp']);
+    b.advance(brd);
+    a.tick();
+    expect(a.ready().messages.every((m) => m.type === 'Heartbeat')).toBe(true);
+    // A vote grant depends on the vote it persists.
+    const c = net.node('c');
+    c.advance(c.ready());
+    c.step({ type: 'Vote', from: nodeId('b'), to: nodeId('c'), term: term(7), lastLogIndex: logIndex(9), lastLogTerm: term(7), transfer: true });
+    const crd = c.ready();
+    expect(crd.hardState).toMatchObject({ term: 7, vote: 'b' });
+    expect(crd.messages).toEqual([]);
+    expect(crd.messagesAfterPersist).toMatchObject([{ type: 'VoteResp', reject: false }]);
+  });
+
+  it('a leader elected, appending in the Ready that persists its new term holds even its Appends back', () => {
+    // One voter and a learner: campaign, win and append the no-op in one Ready.
+    const cfg = { ...defaultRaftConfig(nodeId('a'), [nodeId('a')], seededRandom(1)), preVote: false };
+    const r = new Raft(cfg, {
+      hardState: { term: term(5), vote: null, commit: logIndex(2) },
+      snapshot: null,
+      entries: [
+        { term: term(1), index: logIndex(1), type: 'noop' },
+        { term: term(1), index: logIndex(2), type: 'config', change: { kind: 'addLearner', node: nodeId('l') } },
+      ],
+    });
+    r.advance(r.ready());
+    for (let i = 0; i < 60 && r.status().role !== 'leader'; i++) r.tick();
+    expect(r.status()).toMatchObject({ role: 'leader', term: 6 });
+    const rd = r.ready();
+    expect(rd.hardState).toMatchObject({ term: 6, vote: 'a' });
+    expect(rd.entries.map((e) => e.type)).toEqual(['noop']);
+    expect(rd.messages).toEqual([]);
+    expect(rd.messagesAfterPersist.some((m) => m.type === 'Append' && m.to === 'l')).toBe(true);
   });
 
   it('ready() and advance() strictly alternate', () => {
@@ -81,7 +136,7 @@ describe('persist before you speak (#4)', () => {
     for (let i = 0; i < 20; i++) r.tick();
     r.advance(r.ready());
     r.step({ type: 'Vote', from: nodeId('c'), to: nodeId('b'), term: term(1), lastLogIndex: logIndex(9), lastLogTerm: term(1), transfer: false });
-    expect(r.ready().messages.find((m) => m.type === 'VoteResp')).toMatchObject({ reject: true });
+    expect(allMessages(r.ready()).find((m) => m.type === 'VoteResp')).toMatchObject({ reject: true });
     // And the cluster goes on.
     const net2 = new Network(['a', 'b', 'c']);
     net2.campaign('a');
@@ -118,7 +173,7 @@ describe('assertions that stay on', () => {
     const a = net.node('a');
     expect(() =>
       a.step({ type: 'Append', from: nodeId('b'), to: nodeId('a'), term: term(1), prevLogIndex: logIndex(0), prevLogTerm: term(0), entries: [], commit: logIndex(0) }),
-    ).toThrow(/two leaders/);
+    ).toThrow(/in which we lead/);
   });
 
   it('followers refuse proposals with NotLeaderError naming the leader', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Raft } from '../../src/raft/raft.js';
 import { defaultRaftConfig } from '../../src/raft/config.js';
 import type { Entry, Message } from '../../src/raft/types.js';
-import { Network, emptyState, logIndex, nodeId, seededRandom, term } from './network.js';
+import { Network, emptyState, logIndex, nodeId, seededRandom, term, allMessages } from './network.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -114,7 +114,7 @@ describe('§5.3 log replication', () => {
           if (!me.hasReady()) continue;
           const rd = me.ready();
           me.advance(rd);
-          for (const m of rd.messages) {
+          for (const m of allMessages(rd)) {
             if (m.type === 'Append' && m.to === 'b') appendsToB++;
             other.step(m);
             moved = true;
@@ -167,7 +167,7 @@ describe('§5.3 AppendEntries on the follower (#6)', () => {
     const rd = flush(r);
     expect(r.status().lastIndex).toBe(3);
     expect(rd.entries).toEqual([]);
-    const resp = rd.messages.find((m) => m.type === 'AppendResp');
+    const resp = allMessages(rd).find((m) => m.type === 'AppendResp');
     expect(resp).toMatchObject({ reject: false, index: 1 });
   });
 
@@ -199,7 +199,7 @@ describe('§5.3 AppendEntries on the follower (#6)', () => {
     r.step(app(0, 0, [[1, 1]], 0));
     flush(r);
     r.step(app(5, 2, [[6, 2]], 0));
-    const resp = flush(r).messages.find((m) => m.type === 'AppendResp');
+    const resp = allMessages(flush(r)).find((m) => m.type === 'AppendResp');
     expect(resp).toMatchObject({ reject: true, index: 5, rejectHint: 1, rejectHintTerm: 1 });
   });
 
@@ -209,7 +209,7 @@ describe('§5.3 AppendEntries on the follower (#6)', () => {
     const rd = flush(r);
     expect(rd.entries.map((e) => e.index)).toEqual([1, 2]);
     expect(rd.mustSync).toBe(true);
-    expect(rd.messages.find((m) => m.type === 'AppendResp')).toMatchObject({ reject: false, index: 2 });
+    expect(allMessages(rd).find((m) => m.type === 'AppendResp')).toMatchObject({ reject: false, index: 2 });
   });
 });
 

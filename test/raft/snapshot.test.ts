@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Raft } from '../../src/raft/raft.js';
 import { defaultRaftConfig } from '../../src/raft/config.js';
 import type { Message, Snapshot } from '../../src/raft/types.js';
-import { Network, logIndex, nodeId, seededRandom, term } from './network.js';
+import { Network, logIndex, nodeId, seededRandom, term, allMessages } from './network.js';
 
 describe('§7 log compaction', () => {
   it('compact discards entries up to snapshot index minus retainEntries', () => {
@@ -76,7 +76,7 @@ describe('§7 log compaction', () => {
     b.step({ type: 'InstallSnapshot', from: nodeId('a'), to: nodeId('b'), term: term(1), snapshot: old });
     const rd = b.ready();
     expect(rd.snapshot).toBeNull();
-    expect(rd.messages.find((m) => m.type === 'AppendResp')).toMatchObject({ reject: false, index: before.commit });
+    expect(allMessages(rd).find((m) => m.type === 'AppendResp')).toMatchObject({ reject: false, index: before.commit });
     b.advance(rd);
     expect(b.status().lastIndex).toBe(before.lastIndex);
     expect(b.status().commit).toBe(before.commit);
@@ -95,7 +95,7 @@ describe('§7 log compaction', () => {
     expect(rd.snapshot).toBe(snap);
     // The suffix is kept and re-emitted (storage replaces its log with the snapshot).
     expect(rd.entries.map((e) => e.index)).toEqual([3, 4]);
-    expect(rd.messages.find((m): m is Extract<Message, { type: 'AppendResp' }> => m.type === 'AppendResp')?.index).toBe(4);
+    expect(allMessages(rd).find((m): m is Extract<Message, { type: 'AppendResp' }> => m.type === 'AppendResp')?.index).toBe(4);
     b.advance(rd);
     expect(b.status()).toMatchObject({ firstIndex: 3, lastIndex: 4, commit: 2, applied: 2 });
 

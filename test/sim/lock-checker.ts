@@ -9,12 +9,16 @@
 //   increase over grants in apply order, on each node, across restores;
 // - FIFO: a waiter is granted only once every waiter queued before it on that
 //   lock has left the queue;
+// - all or nothing (lock sets): every hold a command makes is answered to the
+//   request it was made for, a granted set answers every lock it asked for,
+//   and those holds hold after the command — so no set is granted in part
+//   (allOrNothingViolation);
 // - lock state machine safety: any two nodes that applied (or restored) the
 //   same index hold byte-identical LockMachine.snapshot() output, and any two
 //   nodes that applied the same entry returned the same ApplyResult (so a node
 //   restored from a snapshot answers the next commands like the others).
 
-import type { LockEvent } from '../../src/locks/commands.js';
+import type { ApplyResult, LockEvent, LockProposal, Outcome } from '../../src/locks/commands.js';
 import { decodeValue } from '../../src/locks/codec.js';
 import { HOLDERS_PER_LOCK_MAX } from '../../src/locks/limits.js';
 import type { SnapshotData } from '../../src/locks/state.js';
@@ -199,6 +203,61 @@ export function checkFifo(where: string, before: SnapshotData, after: SnapshotDa
   }
 }
 
+interface Grant {
+  name: string;
+  token: number;
+}
+
+/** The holds an answer gives: one for a lock, every hold of a set (none unless it says acquired). */
+function grantsOf(outcome: Outcome): Grant[] {
+  const b = outcome.body as { acquired?: boolean; name?: string; fencingToken?: number; holds?: Array<{ name: string; fencingToken: number }> } | null;
+  if (outcome.status !== 200 || b?.acquired !== true) return [];
+  if (b.holds) return b.holds.map((h) => ({ name: h.name, token: h.fencingToken }));
+  return [{ name: b.name!, token: b.fencingToken! }];
+}
+
+const holdKeys = (s: SnapshotData): Set<string> => new Set(s.locks.flatMap((l) => l.holders.map((h) => `${l.name}/${h.fencingToken}`)));
+
+/**
+ * All or nothing: the holds a command made (its `acquired` events) are
+ * exactly the new holds in the answers it gave (its own, unless it replays a
+ * recorded one, and the waits it resolved) — so no set is ever granted in
+ * part while answering "not acquired" or nothing — and a granted set answers
+ * every lock it asked for, in order, each of them held after the command.
+ * Returns what is wrong, or null.
+ */
+export function allOrNothingViolation(proposal: LockProposal, out: { result: ApplyResult; events: readonly LockEvent[] }, before: SnapshotData, after: SnapshotData): string | null {
+  const c = proposal.command;
+  const idem = proposal.idempotency;
+  const replay = idem !== null && before.idempotency.some((r) => r.key === idem.key);
+  const answers: Array<{ outcome: Outcome; names: string[] | null }> = [];
+  if (out.result.kind === 'done' && !replay) answers.push({ outcome: out.result.outcome, names: c.type === 'lockSet.acquire' ? c.locks.map((l) => l.name) : null });
+  for (const e of out.events) {
+    if (e.type !== 'wait.resolved') continue;
+    const set = before.lockSets.find((x) => x.waitId === e.waitId);
+    answers.push({ outcome: e.outcome, names: set ? set.locks.map((l) => l.name) : null });
+  }
+  const heldBefore = holdKeys(before);
+  const heldAfter = holdKeys(after);
+  const made = out.events.flatMap((e) => (e.type === 'acquired' ? [`${e.name}/${e.fencingToken}`] : []));
+  if (made.length !== new Set(made).size) return `one hold made twice: ${made.join(', ')}`;
+  const answered = new Set<string>();
+  for (const { outcome, names } of answers) {
+    const grants = grantsOf(outcome);
+    const got = grants.map((g) => g.name);
+    if (names !== null && grants.length > 0 && got.join('\0') !== names.join('\0')) return `a lock set asked for ${names.join(', ')} and was granted ${got.join(', ')}`;
+    for (const g of grants) {
+      const k = `${g.name}/${g.token}`;
+      answered.add(k);
+      if (!made.includes(k) && !heldBefore.has(k)) return `answered hold ${k}, which was neither granted now nor held`;
+      // A multi-session expiry may end a session whose wait it granted a moment before; elsewhere a grant holds after its command.
+      if (c.type !== 'expire' && !heldAfter.has(k)) return `answered hold ${k}, which does not hold after the command`;
+    }
+  }
+  for (const k of made) if (!answered.has(k)) return `hold ${k} was made but answered to nobody (a lock set granted in part?)`;
+  return null;
+}
+
 /** Replicas at one index must hold byte-identical lock state (F5 fixed: a restore keeps the machine's own applied index). */
 function canonicalState(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64');
@@ -228,7 +287,11 @@ export class LockChecker {
         violate('lock safety', `${where} last granted ${last} but its state says last token ${state.lastToken}`);
       }
       this.grants += tokens.length;
-      if (view) checkFifo(where, view.state, state, output.events);
+      if (view) {
+        checkFifo(where, view.state, state, output.events);
+        const partial = allOrNothingViolation(output.proposal, output, view.state, state);
+        if (partial !== null) violate('lock safety', `${where}: all or nothing: ${partial}`);
+      }
     }
     this.nodes.set(run, { state, lastToken: Math.max(view?.lastToken ?? 0, state.lastToken) });
     this.compare(node, index, canonicalState(bytes), output === null ? null : JSON.stringify(output.result));

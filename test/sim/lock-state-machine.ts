@@ -5,7 +5,8 @@
 // restore with the Raft snapshot's index). A Raft snapshot carries both
 // states: [u32 length of the command-id JSON][that JSON][LockMachine.snapshot()].
 
-import type { ApplyResult, LockEvent } from '../../src/locks/commands.js';
+import type { ApplyResult, LockEvent, LockProposal } from '../../src/locks/commands.js';
+import { decodeProposal } from '../../src/locks/codec.js';
 import { LockMachine } from '../../src/locks/machine.js';
 import type { Entry, NodeId, Snapshot } from '../../src/raft/types.js';
 import { logIndex } from '../../src/raft/types.js';
@@ -16,6 +17,8 @@ const LENGTH_PREFIX_BYTES = 4;
 
 /** What the last applied entry did to the lock machine (null: a no-op or config entry, not fed to it). */
 export interface LockApplied {
+  /** The entry, decoded (what the checker needs to know who asked for what). */
+  proposal: LockProposal;
   result: ApplyResult;
   events: LockEvent[];
 }
@@ -45,7 +48,8 @@ export class LockSimStateMachine extends SimStateMachine {
     super.apply(e);
     this.last = null;
     if (e.type !== 'normal') return;
-    this.last = this.machine.apply({ index: e.index, term: e.term, data: e.data });
+    const output = this.machine.apply({ index: e.index, term: e.term, data: e.data });
+    this.last = { proposal: decodeProposal(e.data), ...output };
   }
 
   override snapshot(): Snapshot {

@@ -1,14 +1,13 @@
 // One simulated node: a real Raft instance, its in-memory durable store and
 // its state machine. Handles each Ready in the contract's order (persist,
-// then send, then apply, then advance; a leader's Appends and Heartbeats go
-// out before the persist, as the real node loop does: src/raft/early-send.ts)
+// then send, then apply, then advance; the Ready's `messages` (a leader's
+// Appends and Heartbeats) go out before the persist, as the real node loop does)
 // and can crash at any point of it, including between those early sends and
 // the persist:
 // a crash drops the Raft instance with everything not yet persisted or sent;
 // a restart builds a new Raft from exactly what was persisted.
 
 import type { RaftCore } from '../../src/raft/api.js';
-import { sendableBeforePersist } from '../../src/raft/early-send.js';
 import type { Entry, Message, NodeId, RaftConfig, ReadState, Ready, Role, Snapshot } from '../../src/raft/types.js';
 import type { RaftConstructor } from './raft-factory.js';
 import type { Prng } from './prng.js';
@@ -137,12 +136,7 @@ export class SimNode {
       this.lastRole = rd.softState.role;
     }
     // 0. A leader's Appends and Heartbeats go out before its own persist.
-    const early = sendableBeforePersist(rd, this.store.hardState);
-    const late: Message[] = [];
-    for (const m of rd.messages) {
-      if (early(m)) this.hooks.send(m);
-      else late.push(m);
-    }
+    for (const m of rd.messages) this.hooks.send(m);
     if (crashAt === 'before-persist') return this.crash('before persisting its Ready');
 
     // 1. Persist (Raft §5.1 / correctness.md item 4: before anything that depends on it is sent).
@@ -166,7 +160,7 @@ export class SimNode {
     if (crashAt === 'after-persist') return this.crash('after persisting, before sending');
 
     // 2. Send.
-    for (const m of late) this.hooks.send(m);
+    for (const m of rd.messagesAfterPersist) this.hooks.send(m);
     if (crashAt === 'after-send') return this.crash('after sending, before applying');
 
     // 3. Apply: snapshot first, then committed entries.

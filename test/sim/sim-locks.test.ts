@@ -7,12 +7,12 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { LockEvent } from '../../src/locks/commands.js';
+import type { LockCommand, LockEvent, LockProposal } from '../../src/locks/commands.js';
 import { LockMachine } from '../../src/locks/machine.js';
 import { logIndex } from '../../src/raft/types.js';
 import type { SnapshotData } from '../../src/locks/state.js';
 import { acquireCmd, acquireSetCmd, NOW_MS } from '../locks/harness.js';
-import { checkFifo, checkLockState, decodeLockState, LockChecker } from './lock-checker.js';
+import { allOrNothingViolation, checkFifo, checkLockState, decodeLockState, LockChecker } from './lock-checker.js';
 import { loadRaft } from './raft-factory.js';
 import { describeFailure, replayCommand } from './replay.js';
 import { runSimulation } from './simulation.js';
@@ -108,8 +108,10 @@ function stateAfter(build: (m: LockMachine, at: () => number) => void): Snapshot
   return decodeLockState(m.snapshot());
 }
 
-function run(m: LockMachine, index: number, command: Parameters<LockMachine['applyProposal']>[1]['command']) {
-  return m.applyProposal(index, { command, nowMs: NOW_MS, idempotency: null });
+const proposalOf = (command: LockCommand): LockProposal => ({ command, nowMs: NOW_MS, idempotency: null });
+
+function run(m: LockMachine, index: number, command: LockCommand) {
+  return m.applyProposal(index, proposalOf(command));
 }
 
 const twoHolders = (): SnapshotData =>
@@ -197,11 +199,41 @@ describe('the lock checker fails on doctored states', () => {
     expectLockViolation(() => checkFifo('doctored', before, before, events), /at once while 1 waited in line/);
   });
 
+  it('a lock set granted in part: a hold made but answered to nobody, a grant that misses a lock', () => {
+    const m = new LockMachine();
+    run(m, 1, acquireCmd('a', { ttlMs: 5_000 }));
+    const before = decodeLockState(m.snapshot());
+    const ask = proposalOf(acquireSetCmd(['b', 'c'], { ttlMs: 5_000 }));
+    const out = m.applyProposal(2, ask);
+    const after = decodeLockState(m.snapshot());
+    expect(allOrNothingViolation(ask, out, before, after)).toBeNull();
+    // Doctored: the set answered "not acquired" though the command granted its locks.
+    const notAcquired = { ...out, result: { kind: 'done' as const, outcome: { status: 200, body: { acquired: false, blocked: [] } } } };
+    expect(allOrNothingViolation(ask, notAcquired, before, after)).toMatch(/hold b\/2 was made but answered to nobody/);
+    // Doctored: the answer names only one of the two locks asked for.
+    const body = out.result.kind === 'done' ? (out.result.outcome.body as { holds: unknown[] }) : null;
+    const oneHold = { ...out, result: { kind: 'done' as const, outcome: { status: 200, body: { ...body, holds: body!.holds.slice(0, 1) } } } };
+    expect(allOrNothingViolation(ask, oneHold, before, after)).toMatch(/asked for b, c and was granted b/);
+    // Doctored: a waiting set granted on one of its locks only (its place on c left, no hold there).
+    run(m, 3, acquireCmd('d', { ttlMs: 5_000 }));
+    run(m, 4, acquireSetCmd(['a', 'd'], { ttlMs: 5_000, waitMs: 1_000, waitId: 'set' }));
+    const queued = decodeLockState(m.snapshot());
+    const release = proposalOf({ type: 'lockSet.release', holds: [{ name: 'a', fencingToken: 1 }, { name: 'd', fencingToken: 4 }] });
+    const granted = m.applyProposal(5, release);
+    const grantedState = decodeLockState(m.snapshot());
+    expect(allOrNothingViolation(release, granted, queued, grantedState)).toBeNull();
+    const inPart = granted.events.filter((e) => !(e.type === 'acquired' && e.name === 'd'));
+    const partState = structuredClone(grantedState);
+    partState.locks.find((l) => l.name === 'd')!.holders = [];
+    expect(allOrNothingViolation(release, { ...granted, events: inPart }, queued, partState)).toMatch(/answered hold d\/\d+, which was neither granted now nor held/);
+  });
+
   it('fencing tokens that do not increase', () => {
     const m = new LockMachine();
     run(m, 1, acquireCmd('a', { ttlMs: 5_000 }));
     const checker = new LockChecker();
     const grant = (index: number, token: number) => ({
+      proposal: proposalOf(acquireCmd('a', { ttlMs: 5_000 })),
       result: { kind: 'done' as const, outcome: { status: 200, body: {} } },
       events: [{ type: 'acquired' as const, index, name: 'a', fencingToken: token, sessionId: null, ttlMs: 5_000 }],
     });
@@ -217,7 +249,7 @@ describe('the lock checker fails on doctored states', () => {
     const checker = new LockChecker();
     checker.observeApplied('n1', 'n1#1', 1, a.snapshot(), null);
     expectLockViolation(() => checker.observeApplied('n2', 'n2#1', 1, b.snapshot(), null), /different lock states after index 1/);
-    const answer = (status: number) => ({ result: { kind: 'done' as const, outcome: { status, body: {} } }, events: [] });
+    const answer = (status: number) => ({ proposal: proposalOf(acquireCmd('a', { ttlMs: 5_000 })), result: { kind: 'done' as const, outcome: { status, body: {} } }, events: [] });
     checker.observeApplied('n1', 'n1#1', 2, a.snapshot(), answer(200));
     expectLockViolation(() => checker.observeApplied('n3', 'n3#1', 2, a.snapshot(), answer(409)), /answered .* at index 2/);
   });

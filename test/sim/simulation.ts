@@ -396,7 +396,7 @@ export class Simulation {
    */
   private readonly crashPolicy: CrashPolicy = (node, rd, role) => {
     const rng = this.nemesisRng;
-    const grantsVote = rd.messages.some((m) => m.type === 'VoteResp' && !m.reject);
+    const grantsVote = rd.messagesAfterPersist.some((m) => m.type === 'VoteResp' && !m.reject);
     if (grantsVote && rng.chance(NEMESIS.crashAfterVoteGrant)) return 'after-send';
     // A leader that persisted its no-op but never sent it: an entry of its term nobody else has (Figure 8 (b)).
     if (rd.softState?.role === 'leader' && rng.chance(NEMESIS.crashAfterElected)) return 'after-persist';

@@ -40,7 +40,7 @@ export async function startNode(
     random: () => 0.5,
   });
   const node: Node = { id: nodeId(id), transport, received: [], unreachable: [], snapshotStatus: [], hellos: [], logs };
-  transport.onMessage((m) => node.received.push(m));
+  transport.onMessage((m) => void node.received.push(m));
   transport.onUnreachable((to) => node.unreachable.push(to));
   transport.onSnapshotStatus((to, ok) => node.snapshotStatus.push({ to, ok }));
   transport.onPeerHello((h) => node.hellos.push(h));

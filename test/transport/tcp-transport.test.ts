@@ -245,4 +245,44 @@ describe('TcpTransport', () => {
     ]);
     expect(a.unreachable).toEqual([]);
   });
+
+  it('a malformed message of any of the ten types closes its connection and delivers nothing; what came before it is delivered', async () => {
+    const b = await node('b', 16231, {});
+    const broken: Record<string, Record<string, unknown>> = {
+      PreVote: { lastLogIndex: -1, lastLogTerm: 0 },
+      PreVoteResp: { reject: 'no' },
+      Vote: { lastLogIndex: 1, lastLogTerm: 0, transfer: 1 },
+      VoteResp: {},
+      Append: { prevLogIndex: 0, prevLogTerm: 0, commit: 0, entries: [{ index: 1, term: 1, type: 'config', change: { kind: 'nuke', node: 'b' } }] },
+      AppendResp: { reject: false, index: 1.5, rejectHint: 0, rejectHintTerm: 0 },
+      Heartbeat: { commit: 0, readContext: 7 },
+      HeartbeatResp: {},
+      InstallSnapshot: { snapshot: { meta: { index: 1, term: 1, conf: { voters: [], learners: [] } }, data: new Uint8Array(0) } },
+      TimeoutNow: { term: 2 ** 53 - 1 },
+    };
+    let seq = 0;
+    for (const [type, fields] of Object.entries(broken)) {
+      const peer = await rawDial(16231);
+      peer.send(helloFrom(`m-${type}`));
+      seq++;
+      peer.send({ k: 'msg', m: { ...beat(`m-${type}`, 'b', seq) } });
+      peer.send({ k: 'msg', m: { type, from: `m-${type}`, to: 'b', term: 1, ...fields } as never });
+      peer.send({ k: 'msg', m: beat(`m-${type}`, 'b', 1000 + seq) });
+      await peer.closed;
+    }
+    expect(b.received.map(seqOf)).toEqual(Array.from({ length: seq }, (_, i) => i + 1));
+    const reasons = b.logs.filter((l) => l.msg === 'closing inbound peer connection').map((l) => String(l.reason));
+    for (const type of Object.keys(broken)) expect(reasons.some((r) => r.startsWith(`malformed ${type}:`))).toBe(true);
+  });
+
+  it('a message its handler refuses closes the connection it came on, logged with the reason; later messages on it are not delivered', async () => {
+    const b = await node('b', 16235, {});
+    b.transport.onMessage((m) => (m.type === 'Heartbeat' && m.commit === 2 ? 'not from a correct member' : undefined));
+    const peer = await rawDial(16235);
+    peer.send(helloFrom('m'));
+    for (const seq of [1, 2, 3]) peer.send({ k: 'msg', m: beat('m', 'b', seq) });
+    await peer.closed;
+    expect(b.received.map(seqOf)).toEqual([1, 2]);
+    expect(b.logs.some((l) => l.reason === 'Heartbeat from m refused: not from a correct member')).toBe(true);
+  });
 });

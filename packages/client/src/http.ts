@@ -109,7 +109,12 @@ export class HttpEngine {
     const deadlineMs = clock.nowMs() + (spec.totalTimeoutMs ?? this.config.totalTimeoutMs) + waitMs;
     let index = this.preferred;
     let last: AttemptFailure | null = null;
+    // The failure the caller is told about: the most telling one, not the last (issue 15:
+    // a surviving node's 503 no_leader must not be hidden by a refused connection elsewhere).
+    let telling: AttemptFailure | null = null;
     const failures: string[] = [];
+    /** Endpoints that gave an HTTP answer during this call (whatever its status). */
+    const answered = new Set<string>();
     for (let attempt = 0; attempt < this.config.maxAttempts; attempt++) {
       if (spec.signal?.aborted) throw abortedError(spec.signal);
       const remainingMs = deadlineMs - clock.nowMs();
@@ -122,6 +127,8 @@ export class HttpEngine {
         return outcome.value;
       }
       last = outcome.failure;
+      if (last.error.status > 0) answered.add(endpoint);
+      if (telling === null || tellingRank(last) >= tellingRank(telling)) telling = last;
       failures.push(`${endpoint}: ${last.error.message}`);
       if (!last.retryable) throw last.error;
       index++;
@@ -143,7 +150,7 @@ export class HttpEngine {
         }
       }
     }
-    throw finalError(last, failures, this.config.endpoints, key);
+    throw finalError(telling, failures, this.config.endpoints, key, answered.size);
   }
 
   private async attempt(
@@ -246,9 +253,19 @@ function abortedError(signal: AbortSignal | undefined): LockstepError {
   return new LockstepError('aborted', `aborted: ${String(signal?.reason?.message ?? signal?.reason ?? 'by caller')}`, 0);
 }
 
-function finalError(last: AttemptFailure | null, failures: string[], endpoints: string[], key: string | null): LockstepError {
-  if (last === null) return new LockstepError('timeout', 'the call ran out of time before any attempt', 0);
-  const e = last.error;
+/**
+ * How much a failure tells the caller: a server's answer (no_leader says the
+ * cluster is up but has lost its majority; unavailable says the outcome is
+ * unknown) beats a timeout, which beats a connection that never opened.
+ */
+function tellingRank(f: AttemptFailure): number {
+  if (f.error.status > 0) return 2;
+  return f.error.code === 'timeout' ? 1 : 0;
+}
+
+function finalError(telling: AttemptFailure | null, failures: string[], endpoints: string[], key: string | null, answeredCount: number): LockstepError {
+  if (telling === null) return new LockstepError('timeout', 'the call ran out of time before any attempt', 0);
+  const e = telling.error;
   const tried = failures.slice(-endpoints.length).join('; ');
   if (e.code === 'unreachable') {
     return new LockstepError('unreachable', `no node of ${endpoints.join(',')} answered (${tried})`, 0, { ...e.details, attempts: failures.length, idempotencyKey: key });
@@ -256,5 +273,6 @@ function finalError(last: AttemptFailure | null, failures: string[], endpoints: 
   if (e.code === 'timeout') {
     return new LockstepError('timeout', `no node of ${endpoints.join(',')} answered in time (${tried})`, 0, { ...e.details, attempts: failures.length, idempotencyKey: key });
   }
-  return new LockstepError(e.code, e.message, e.status, { ...e.details, attempts: failures.length, idempotencyKey: key }, e.retryAfterMs);
+  // answeredCount of endpointCount endpoints gave an HTTP answer during the call (the CLI's "k of n nodes answered").
+  return new LockstepError(e.code, e.message, e.status, { ...e.details, attempts: failures.length, answeredCount, endpointCount: endpoints.length, idempotencyKey: key }, e.retryAfterMs);
 }

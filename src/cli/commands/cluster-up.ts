@@ -12,7 +12,7 @@ import { LOG_LEVELS, type LogLevel } from '../serve-options.js';
 import { ServeProcess, STOP_GRACE_MS } from '../../harness/serve-process.js';
 
 const flags = {
-  nodes: { type: 'number', default: 3, min: 3, max: 5, description: 'number of nodes: 3 or 5 (cli.md)' },
+  nodes: { type: 'number', default: 3, min: 1, max: 5, description: 'number of nodes: 1 (development: no fault tolerance), 3 or 5' },
   data: { type: 'string', default: './data', description: 'parent data directory; node i uses <data>/n<i>' },
   'base-port': { type: 'number', default: 7000, min: 1, max: 65_000 - 110, description: 'node i: API port base+i, peer port base+100+i' },
   'heartbeat-ms': { type: 'number', default: 100, min: 5, description: 'passed to each node' },
@@ -26,12 +26,14 @@ const flags = {
 export const LEADER_WAIT_MS = 30_000;
 const POLL_MS = 200;
 
-const usage = `usage: lockstep cluster up [--nodes 3|5] [--data ./data] [--base-port 7000]
+const usage = `usage: lockstep cluster up [--nodes 1|3|5] [--data ./data] [--base-port 7000]
 
 Starts the nodes as separate 'lockstep serve' processes on 127.0.0.1 (node i:
 API port base+i, peer port base+100+i, data <data>/n<i>, log <data>/n<i>.log),
-waits until a leader is elected, prints the API URLs, and stops them all on
-Ctrl-C or SIGTERM (each node hands leadership over and flushes), then exits 0.
+waits until a leader is elected, prints the API URLs and each node's PID, and
+stops them all on Ctrl-C or SIGTERM (each node hands leadership over and
+flushes), then exits 0. A node that dies later is reported with the command
+that restarts it (on its own: it is not stopped by this Ctrl-C).
 Running it again on the same --data recovers the cluster's state. If this
 process dies without stopping them (SIGKILL), the nodes notice and stop too.
 Exit 1 if a port is taken, a node dies, or no leader is elected in ${LEADER_WAIT_MS / 1000} s.
@@ -116,6 +118,15 @@ export async function firstPortInUse(ports: number[]): Promise<number | null> {
   return null;
 }
 
+/** A word as the shell reads it: bare when it is plain, else in single quotes. */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./:=,@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+export function shellCommand(words: string[]): string {
+  return words.map(shellWord).join(' ');
+}
+
 export const clusterUpCommand: CliCommand = {
   name: 'cluster up',
   summary: 'start a local cluster of serve processes',
@@ -123,8 +134,8 @@ export const clusterUpCommand: CliCommand = {
   async run(argv) {
     const v = parseFlags(argv, flags);
     const dataDir = resolve(v.data);
-    // cli.md: `--nodes 3|5`; a 4-node cluster tolerates no more failures than 3 does.
-    if (v.nodes !== 3 && v.nodes !== 5) throw new FlagValueError(`--nodes must be 3 or 5, got ${v.nodes}`);
+    // 1 for development; an even count tolerates no more failures than the odd one below it.
+    if (v.nodes !== 1 && v.nodes !== 3 && v.nodes !== 5) throw new FlagValueError(`--nodes must be 1, 3 or 5, got ${v.nodes}`);
     const plan = planCluster(v.nodes, dataDir, v['base-port']);
     const { authToken, authWarnings } = rootToken(v['auth-token'], v['auth-token-file']);
     for (const warning of authWarnings) console.error(`lockstep: warning: ${warning}`);
@@ -172,7 +183,7 @@ export const clusterUpCommand: CliCommand = {
           const why = `node ${p.id} exited (${exit.signal ?? `status ${exit.code}`}); see ${p.logFile}`;
           // Before a leader is up this is fatal for `cluster up` (a taken port, a bad data dir): fail now, not in 30 s.
           if (!earlyExit.signal.aborted && !up) earlyExit.abort(new UserError(`${why}; the other nodes are stopped`));
-          else if (up) console.error(`lockstep: ${why}`);
+          else if (up) console.error(`lockstep: ${why}; restart it with:\n  ${shellCommand(node.commandLine())} >> ${shellWord(p.logFile)} 2>&1 &`);
         },
       });
       nodes.push(node);
@@ -195,7 +206,7 @@ export const clusterUpCommand: CliCommand = {
     try {
       const leader = await waitForLeader(plan.map((p) => p.apiAddress), LEADER_WAIT_MS, AbortSignal.any([interrupted.signal, earlyExit.signal]), authToken ?? undefined);
       up = true;
-      console.log(`lockstep cluster up: ${plan.length} nodes, leader ${leader}`);
+      console.log(`lockstep cluster up: ${plan.length} node${plan.length === 1 ? '' : 's'}, leader ${leader}`);
       plan.forEach((p, i) => console.log(`  ${p.id}  http://${p.apiAddress}  pid ${nodes[i].pid}  (peer ${p.peerAddress}, data ${p.dataDir}, log ${p.logFile})`));
       console.log(`export LOCKSTEP_ENDPOINTS=${plan.map((p) => `http://${p.apiAddress}`).join(',')}`);
       if (tokenFile !== null) console.log(`export LOCKSTEP_TOKEN="$(cat ${tokenFile})"   # the root token (admin); make others with: lockstep token create`);

@@ -5,10 +5,12 @@ import { electCommand } from './elect.js';
 import { leaderTransferCommand } from './leader.js';
 import { lockCommand } from './lock.js';
 import { locksCommand } from './locks.js';
+import { observeCommand } from './observe.js';
 import { membersAddCommand, membersRemoveCommand } from './members.js';
 import { serveCommand } from './serve.js';
 import { sessionsCommand } from './sessions.js';
 import { statusCommand } from './status.js';
+import { watchCommand } from './watch.js';
 import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './token.js';
 
 /** Every subcommand, longest names first so that 'cluster up' wins over a bare word. Add yours here. */
@@ -27,6 +29,8 @@ export const commands: CliCommand[] = [
   lockCommand,
   electCommand,
   locksCommand,
+  watchCommand,
+  observeCommand,
   sessionsCommand,
   serveCommand,
 ];

@@ -21,38 +21,57 @@ const flags = {
 export const statusCommand: CliCommand = {
   name: 'status',
   summary: 'members, roles, leader, term, indexes and lag',
-  usage: ['usage: lockstep status [flags]', '', 'flags:', describeFlags(flags)].join('\n'),
+  usage: [
+    'usage: lockstep status [flags]',
+    '',
+    'Exit status 1 when no node answers as leader (a majority of voters is not up). A member that',
+    'does not answer is shown as down, whatever role another node last saw it in.',
+    '',
+    'flags:',
+    describeFlags(flags),
+  ].join('\n'),
   async run(argv) {
     const values = parseFlags(argv, flags);
     const client = makeClient(values.endpoints, values.token);
     const first = await withClientErrors(client, () => client.cluster({ consistency: 'stale' }));
     const leaderView = await viewOfLeader(first, values.token);
     const view = leaderView ?? first;
-    const applied = await Promise.all(view.members.map((m) => probe(m.apiUrl, values.token)));
+    const own = await Promise.all(view.members.map((m) => probe(m.apiUrl, values.token)));
+    // A leader is shown only when it answers and says so itself: a survivor that has not yet
+    // noticed the leader died still names it, and a dead node is no one's leader (issue 15).
+    const leaderIndex = view.members.findIndex((m) => m.id === view.leader);
+    const leader = leaderIndex !== -1 && own[leaderIndex]?.role === 'leader' ? view.leader : null;
+    const up = own.filter((o) => o !== null).length;
     if (values.json) {
-      console.log(JSON.stringify({ ...view, applied: Object.fromEntries(view.members.map((m, i) => [m.id, applied[i]?.appliedIndex ?? null])) }, null, 2));
-      return 0;
+      const applied = Object.fromEntries(view.members.map((m, i) => [m.id, own[i]?.appliedIndex ?? null]));
+      const health = Object.fromEntries(view.members.map((m, i) => [m.id, own[i] ? 'up' : 'down']));
+      console.log(JSON.stringify({ ...view, leader, applied, health }, null, 2));
+      return leader === null ? 1 : 0;
     }
-    console.log(`cluster ${view.clusterId}  leader ${view.leader ?? 'NONE'}  term ${view.term}  commit ${view.commitIndex}`);
-    if (view.leader === null) console.log('no leader: a majority of voters must be up and reach each other');
+    console.log(`cluster ${view.clusterId}  leader ${leader ?? 'NONE'}  term ${view.term}  commit ${view.commitIndex}`);
+    if (leader === null) {
+      const named = view.leader !== null ? ` (${view.self} still names ${view.leader}, which does not answer as leader)` : '';
+      console.log(`no leader${named}: ${up} of ${view.members.length} nodes answered; a majority of voters must be up and reach each other`);
+    }
     const rows = view.members.map((m, i) => {
-      const own = applied[i];
+      const o = own[i];
       const match = m.matchIndex ?? (m.id === view.self ? view.commitIndex : undefined);
       return [
         m.id,
-        own ? own.role : m.role === 'leader' || m.id === view.leader ? 'leader' : m.role,
+        // Its own word, or 'down': never the role another node last saw it in.
+        o ? o.role : 'down',
         m.voter ? 'voter' : 'learner',
         m.apiUrl,
         m.peerUrl,
-        own?.term,
+        o?.term,
         match,
-        own?.appliedIndex,
+        o?.appliedIndex,
         match === undefined ? undefined : view.commitIndex - match,
-        own ? 'up' : 'DOWN',
+        o ? 'up' : 'DOWN',
       ];
     });
     console.log(renderTable(['ID', 'ROLE', 'KIND', 'API', 'PEER', 'TERM', 'MATCH', 'APPLIED', 'LAG', 'HEALTH'], rows));
-    return 0;
+    return leader === null ? 1 : 0;
   },
 };
 

@@ -45,6 +45,8 @@ export class FakeRaft implements RaftCore {
   private pending = this.empty();
   /** Whether the pending hard state changes term or vote (a commit-only change need not be synced). */
   private termOrVoteChanged = false;
+  /** The term of the last hard state handed out (persisted before the next Ready, as the node loop does). */
+  private durableTerm: Term;
 
   constructor(
     readonly id: NodeId,
@@ -53,6 +55,7 @@ export class FakeRaft implements RaftCore {
   ) {
     this.leader = id;
     this.term = term(Math.max(1, persisted.hardState.term));
+    this.durableTerm = persisted.hardState.term;
     this.applied = persisted.snapshot?.meta.index ?? logIndex(0);
     this.log = [...persisted.entries];
   }
@@ -64,6 +67,7 @@ export class FakeRaft implements RaftCore {
       snapshot: null,
       entries: [],
       messages: [],
+      messagesAfterPersist: [],
       committedEntries: [],
       readStates: [],
       droppedReads: [],
@@ -110,9 +114,9 @@ export class FakeRaft implements RaftCore {
       });
     }
   }
-  /** Any message, handed out in the next Ready. */
+  /** Any message, handed out in the next Ready to be sent once it is durable. */
   pendingMessage(m: Message): void {
-    this.pending.messages.push(m);
+    this.pending.messagesAfterPersist.push(m);
   }
   /** Commit up to `index`: those entries are handed out in the next Ready. */
   commitTo(index: number): void {
@@ -151,12 +155,19 @@ export class FakeRaft implements RaftCore {
   reportSnapshot(): void {}
   hasReady(): boolean {
     const p = this.pending;
-    return !!(p.softState || p.hardState || p.snapshot || p.entries.length || p.messages.length || p.committedEntries.length || p.readStates.length || p.droppedReads.length);
+    return !!(p.softState || p.hardState || p.snapshot || p.entries.length || p.messages.length || p.messagesAfterPersist.length || p.committedEntries.length || p.readStates.length || p.droppedReads.length);
   }
   ready(): Ready {
     const rd = this.pending;
     // As the real core: a hard state whose only change is the commit index need not be synced.
     rd.mustSync = !!((rd.hardState && this.termOrVoteChanged) || rd.entries.length || rd.snapshot);
+    // As the real core: only Appends and Heartbeats at the term already durable may go before the
+    // write; a Ready that changes the term or vote holds even those back until it is durable.
+    const durableTerm = this.termOrVoteChanged || rd.snapshot ? null : this.durableTerm;
+    if (rd.hardState) this.durableTerm = rd.hardState.term;
+    const early = (m: Message): boolean => m.term === durableTerm && (m.type === 'Append' || m.type === 'Heartbeat');
+    rd.messagesAfterPersist = [...rd.messages.filter((m) => !early(m)), ...rd.messagesAfterPersist];
+    rd.messages = rd.messages.filter(early);
     this.termOrVoteChanged = false;
     this.pending = this.empty();
     return rd;

@@ -1,0 +1,185 @@
+// The operator console: asks who the token is, opens the live feed of the
+// node that served the page (/ui/events), and shows one view at a time from
+// the address's #fragment. Views get `ctx` and return a cleanup function.
+
+import { api, openStream, token, whenUnauthorized } from './api.js';
+import { clock, fill, h, tickCountdowns } from './dom.js';
+import { clusterView } from './views/cluster.js';
+import { lockView, locksView } from './views/locks.js';
+import { sessionsView } from './views/sessions.js';
+import { electionView, electionsView } from './views/elections.js';
+
+const main = document.getElementById('main');
+const state = { cluster: null, identity: null, knownLeader: null, feed: null, cleanup: null, listeners: new Set() };
+const NOTICES_MAX = 6;
+
+/** A line at the top of the page (leader changes, reconnections, results of actions). */
+function notice(text, kind = 'info') {
+  const box = document.getElementById('notices');
+  box.prepend(h('div', { class: `notice ${kind}`, role: 'status' }, `${clock(Date.now())} — ${text}`));
+  while (box.children.length > NOTICES_MAX) box.lastChild.remove();
+}
+
+const ROLE_MAY = {
+  admin: 'may do everything: read, take locks, hand leadership over, delete sessions, manage tokens',
+  writer: 'may read and take or release locks, sessions and elections on its names; no cluster changes',
+  reader: 'may only read: lists, details and live views on its names',
+};
+
+const ctx = {
+  api,
+  openStream,
+  notice,
+  get cluster() {
+    return state.cluster;
+  },
+  get identity() {
+    return state.identity;
+  },
+  /** Whether the token may do it (the server decides in the end: a refusal is shown as it comes). */
+  may(action) {
+    const role = state.identity?.role;
+    if (action === 'admin') return role === 'admin';
+    if (action === 'write') return role === 'admin' || role === 'writer';
+    return true;
+  },
+  /** Called with every new cluster event; returns the unsubscribe. */
+  onCluster(listener) {
+    state.listeners.add(listener);
+    return () => state.listeners.delete(listener);
+  },
+};
+
+function showIdentity() {
+  const who = state.identity;
+  const el = document.getElementById('identity');
+  if (who === null) return fill(el);
+  const prefixes = who.prefixes.length > 0 ? ` on ${who.prefixes.join(', ')}` : '';
+  fill(el,
+    h('span', { id: 'whoami', title: ROLE_MAY[who.role] }, who.id === 'anonymous' ? 'auth is off' : `${who.name} (${who.role}${prefixes})`),
+    ' — ', h('span', { id: 'may' }, ROLE_MAY[who.role] ?? ''),
+    token.get() ? [' ', h('button', { type: 'button', onclick: forgetToken }, 'Forget token')] : null);
+}
+
+function forgetToken() {
+  token.clear();
+  askForToken('Token forgotten for this tab.');
+}
+
+function setConnection(text, stateName) {
+  const el = document.getElementById('connection');
+  el.textContent = text;
+  el.dataset.state = stateName;
+}
+
+function onClusterEvent(data) {
+  const previous = state.cluster;
+  state.cluster = data;
+  if (data.leader !== null && data.leader !== state.knownLeader) {
+    if (state.knownLeader !== null) notice(`leader changed: ${state.knownLeader} → ${data.leader} (term ${data.term})`, 'warn');
+    state.knownLeader = data.leader;
+  } else if (data.leader === null && previous?.leader != null) {
+    notice(`no leader known (term ${data.term}): an election is going on`, 'warn');
+  }
+  fill(document.getElementById('summary'),
+    `cluster ${data.clusterId} · via ${data.self} · `,
+    h('span', { id: 'leader' }, data.leader === null ? 'no leader' : `leader ${data.leader}`),
+    ` · term ${data.term} · applied ${data.appliedIndex}`);
+  for (const listener of state.listeners) listener(data);
+}
+
+function openFeed() {
+  state.feed?.close();
+  state.feed = openStream('/ui/events', (event, data) => {
+    if (event === 'cluster') onClusterEvent(data);
+  }, (status) => {
+    if (status.state === 'open') {
+      setConnection('live', 'live');
+      if (status.reconnected) notice(`reconnected to the live feed after ${(status.downMs / 1000).toFixed(1)} s`);
+    } else if (status.state === 'reconnecting') {
+      setConnection(`reconnecting (attempt ${status.attempt})…`, 'reconnecting');
+      if (status.attempt === 1) notice(`live feed lost (${status.error.message}); reconnecting`, 'warn');
+    } else {
+      setConnection(status.error.status === 401 ? 'token refused' : 'closed', 'unauthorized');
+    }
+  });
+}
+
+const ROUTES = [
+  [/^#\/locks\/(.+)$/, 'locks', (m) => (root) => lockView(root, ctx, decodeURIComponent(m[1]))],
+  [/^#\/locks(?:\?(.*))?$/, 'locks', (m) => (root) => locksView(root, ctx, new URLSearchParams(m[1] ?? ''))],
+  [/^#\/sessions$/, 'sessions', () => (root) => sessionsView(root, ctx)],
+  [/^#\/elections\/(.+)$/, 'elections', (m) => (root) => electionView(root, ctx, decodeURIComponent(m[1]))],
+  [/^#\/elections$/, 'elections', () => (root) => electionsView(root, ctx)],
+  [/^/, 'cluster', () => (root) => clusterView(root, ctx)],
+];
+
+function route() {
+  if (state.identity === null) return;
+  state.cleanup?.();
+  state.listeners.clear();
+  const hash = location.hash || '#/cluster';
+  for (const [pattern, name, make] of ROUTES) {
+    const match = hash.match(pattern);
+    if (match === null) continue;
+    for (const link of document.querySelectorAll('#nav a')) link.classList.toggle('active', link.dataset.view === name);
+    fill(main);
+    state.cleanup = make(match)(main) ?? null;
+    if (state.cluster !== null) for (const listener of state.listeners) listener(state.cluster);
+    return;
+  }
+}
+
+function askForToken(message) {
+  state.feed?.close();
+  state.cleanup?.();
+  state.cleanup = null;
+  state.identity = null;
+  showIdentity();
+  setConnection('token needed', 'unauthorized');
+  const input = h('input', { type: 'password', name: 'token', autocomplete: 'off', required: true, 'aria-label': 'token' });
+  const error = h('p', { class: 'error' }, message ?? '');
+  fill(main, h('form', {
+    class: 'token',
+    onsubmit: async (event) => {
+      event.preventDefault();
+      token.set(input.value.trim());
+      if ((await start()) === 'unauthorized') fill(error, 'That token was refused (401): check it and try again.');
+    },
+  },
+  h('h2', {}, 'This cluster needs a token'),
+  h('p', { class: 'muted' }, 'Paste an API token (from `lockstep token create`). It is kept for this browser tab only (sessionStorage) and sent with every request to this node.'),
+  input, h('button', { type: 'submit' }, 'Use this token'), error));
+  input.focus();
+}
+
+/** Who is this token? Then the feed and the view: 'started', 'unauthorized' or 'failed'. */
+async function start() {
+  let identity;
+  try {
+    identity = await api('GET', '/v1/auth/whoami');
+  } catch (error) {
+    if (error.status === 401) {
+      token.clear();
+      return 'unauthorized';
+    }
+    fill(main, h('p', { class: 'error' }, `The node did not say who this token is: ${error.message}. Reload to try again.`));
+    return 'failed';
+  }
+  state.identity = identity;
+  showIdentity();
+  openFeed();
+  route();
+  return 'started';
+}
+
+whenUnauthorized(() => {
+  if (state.identity === null) return;
+  token.clear();
+  askForToken('The token was refused (missing, unknown or revoked).');
+});
+window.addEventListener('hashchange', route);
+setInterval(tickCountdowns, 1000);
+start().then((outcome) => {
+  if (outcome === 'unauthorized') askForToken();
+});

@@ -1,0 +1,98 @@
+// Cluster: every member with its role, term, commit and applied index, lag and
+// reachability, the leader; the leaders and terms of the last minutes as a
+// timeline; an admin hands leadership over from here.
+
+import { clock, colorOf, fill, h } from '../dom.js';
+
+/** How far back the timeline looks. */
+const TIMELINE_MS = 10 * 60_000;
+
+function memberRows(ctx, cluster) {
+  const peers = new Map((cluster.peers ?? []).map((peer) => [peer.id, peer]));
+  const leaderPeer = peers.get(cluster.leader);
+  return cluster.members.map((member) => {
+    const peer = peers.get(member.id);
+    const own = peer?.ok ? peer : null;
+    // Lag: entries this member has not applied of what the leader knows committed
+    // (from the leader's own view), or, on the leader's view, commit − match.
+    const leaderCommit = leaderPeer?.ok ? leaderPeer.commitIndex : cluster.self === cluster.leader ? cluster.commitIndex : null;
+    const lag = own !== null && leaderCommit !== null ? Math.max(0, leaderCommit - own.appliedIndex)
+      : member.matchIndex !== undefined ? Math.max(0, cluster.commitIndex - member.matchIndex) : null;
+    const reachable = member.reachable ?? (peer === undefined ? null : peer.ok);
+    const isLeader = member.id === cluster.leader;
+    const action = ctx.may('admin') && member.voter && !isLeader && cluster.leader !== null
+      ? h('button', { type: 'button', class: 'transfer', 'data-to': member.id, onclick: () => transfer(ctx, member.id) }, 'Make leader')
+      : null;
+    return h('tr', { class: isLeader ? 'leader' : '', 'data-member': member.id },
+      h('td', {}, member.id, member.id === cluster.self ? h('span', { class: 'muted' }, ' (this node)') : null),
+      h('td', {}, h('span', { class: `pill ${isLeader ? 'leader' : ''}` }, isLeader ? 'leader' : (own?.role ?? member.role)), member.voter ? null : h('span', { class: 'pill' }, 'learner')),
+      h('td', { class: 'num' }, own?.term ?? '—'),
+      h('td', { class: 'num' }, own?.commitIndex ?? '—'),
+      h('td', { class: 'num' }, own?.appliedIndex ?? '—'),
+      h('td', { class: 'num' }, member.matchIndex ?? '—'),
+      h('td', { class: 'num' }, lag ?? '—'),
+      h('td', {}, reachable === null ? '—' : h('span', { class: `pill ${reachable ? 'ok' : 'bad'}`, title: peer && !peer.ok ? peer.error : '' }, reachable ? 'yes' : 'no')),
+      h('td', {}, member.apiUrl ? h('a', { href: `${member.apiUrl.replace(/\/$/, '')}/ui/` }, 'console') : '—'),
+      h('td', {}, action));
+  });
+}
+
+async function transfer(ctx, to) {
+  const from = ctx.cluster?.leader ?? 'the leader';
+  if (!confirm(`Hand leadership over from ${from} to ${to}? Writes pause for a moment while ${to} takes over.`)) return;
+  try {
+    const answer = await ctx.api('POST', '/v1/cluster/leadership', to === null ? {} : { to });
+    ctx.notice(`leadership handed over: ${answer.previous} → ${answer.leader}`);
+  } catch (error) {
+    ctx.notice(`leadership was not handed over: ${error.code} — ${error.message}`, 'warn');
+  }
+}
+
+function timeline(history, nowMs) {
+  const start = nowMs - TIMELINE_MS;
+  const segments = [];
+  history.forEach((change, i) => {
+    const end = i + 1 < history.length ? history[i + 1].atMs : nowMs;
+    if (end <= start) return;
+    const from = Math.max(change.atMs, start);
+    segments.push(h('div', {
+      class: change.leader === null ? 'none' : '',
+      style: `width:${(((end - from) / TIMELINE_MS) * 100).toFixed(3)}%;${change.leader === null ? '' : `background:${colorOf(change.leader)}`}`,
+      title: `${clock(from)}–${clock(end)}: term ${change.term}, ${change.leader === null ? 'no leader' : `leader ${change.leader}`}`,
+    }, change.leader === null ? '' : `${change.leader} t${change.term}`));
+  });
+  return segments;
+}
+
+export function clusterView(root, ctx) {
+  const rows = h('tbody');
+  const bar = h('div', { class: 'timeline', 'aria-label': 'leaders over the last 10 minutes' });
+  const changes = h('ol', { class: 'changes', reversed: true });
+  const note = h('p', { class: 'muted' });
+  root.append(
+    h('h2', {}, 'Members'),
+    h('table', { id: 'members' },
+      h('thead', {}, h('tr', {}, ['Node', 'Role', 'Term', 'Commit', 'Applied', 'Match', 'Lag', 'Reachable', 'Console', ''].map((t) => h('th', { class: ['Term', 'Commit', 'Applied', 'Match', 'Lag'].includes(t) ? 'num' : '' }, t)))),
+      rows),
+    note,
+    h('h2', {}, 'Leaders and terms, last 10 minutes'),
+    bar,
+    changes,
+  );
+  const render = (cluster) => {
+    fill(rows, memberRows(ctx, cluster));
+    fill(note, ctx.may('admin')
+      ? 'Term, commit and applied index are each member\'s own answer; match index and reachability are the leader\'s view. "Make leader" hands leadership over.'
+      : `Term, commit and applied index are each member's own answer. Handing leadership over needs an admin token; this one is ${ctx.identity.role}.`);
+    const history = cluster.history ?? [];
+    fill(bar, timeline(history, Date.now()));
+    fill(changes, history.slice(-10).reverse().map((c) => h('li', {}, `${clock(c.atMs)} term ${c.term}: ${c.leader === null ? 'no leader' : `leader ${c.leader}`}`)));
+  };
+  const off = ctx.onCluster(render);
+  // The timeline moves on even when nothing changes.
+  const timer = setInterval(() => ctx.cluster && fill(bar, timeline(ctx.cluster.history ?? [], Date.now())), 5_000);
+  return () => {
+    off();
+    clearInterval(timer);
+  };
+}

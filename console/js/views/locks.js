@@ -1,0 +1,149 @@
+// Locks: a page at a time (filter by prefix; the list never loads whole: with
+// 100,000 locks it is one page of PAGE_SIZE), holders with token, owner, mode
+// and time left, waiters in line order, lock-delay. A lock's own view follows
+// its watch stream live.
+
+import { clock, countdown, fill, h } from '../dom.js';
+import { refresher } from './refresh.js';
+
+const PAGE_SIZE = 50;
+const EVENTS_MAX = 100;
+
+const lockHref = (name) => `#/locks/${encodeURIComponent(name)}`;
+
+function holderCell(holder, sessionsLeft = new Map()) {
+  const left = holder.expiresInMs ?? sessionsLeft.get(holder.sessionId);
+  return h('div', { class: 'holder' },
+    h('span', { class: 'pill', title: 'fencing token' }, `#${holder.fencingToken}`), ' ',
+    holder.mode === 'shared' ? h('span', { class: 'pill' }, 'shared') : null,
+    holder.owner ? h('span', { class: 'owner' }, holder.owner) : h('span', { class: 'muted' }, 'no owner'), ' · ',
+    holder.sessionId ? h('span', { class: 'mono', title: 'session' }, holder.sessionId) : h('span', { class: 'muted' }, 'TTL hold'), ' · ',
+    left === undefined ? h('span', { class: 'muted' }, 'while its session lives') : ['left ', countdown(left)]);
+}
+
+function waitersCell(waiters) {
+  if (waiters.length === 0) return h('span', { class: 'muted' }, 'none');
+  return h('ol', { class: 'waiters' }, waiters.slice(0, 5).map((w) => h('li', {}, w.owner ?? w.sessionId ?? 'TTL waiter', w.mode === 'shared' ? ' (shared)' : '')),
+    waiters.length > 5 ? h('li', { class: 'muted' }, `… ${waiters.length - 5} more`) : null);
+}
+
+export function locksView(root, ctx, query) {
+  let prefix = query.get('prefix') ?? '';
+  const afters = [undefined];
+  let next;
+  const rows = h('tbody');
+  const status = h('span', { class: 'muted' });
+  const input = h('input', { type: 'search', placeholder: 'name prefix, e.g. orders:', value: prefix, 'aria-label': 'prefix' });
+  const prev = h('button', { type: 'button', onclick: () => { afters.pop(); refresh.now(); } }, '← Previous');
+  const more = h('button', { type: 'button', onclick: () => { afters.push(next); refresh.now(); } }, 'Next →');
+  let debounce = null;
+  input.addEventListener('input', () => {
+    clearTimeout(debounce);
+    debounce = setTimeout(() => {
+      prefix = input.value.trim();
+      afters.length = 1;
+      history.replaceState(null, '', prefix ? `#/locks?prefix=${encodeURIComponent(prefix)}` : '#/locks');
+      refresh.now();
+    }, 250);
+  });
+  root.append(
+    h('div', { class: 'toolbar' }, input, prev, more, status),
+    h('table', { id: 'locks' }, h('thead', {}, h('tr', {}, ['Lock', 'Mode', 'Holders', 'Waiters (in order)', 'Lock-delay'].map((t) => h('th', {}, t)))), rows),
+    h('p', { class: 'muted' }, `Locks with holders, waiters or a lock-delay, in name order, ${PAGE_SIZE} a page.`),
+  );
+  const load = async () => {
+    const after = afters[afters.length - 1];
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (prefix) params.set('prefix', prefix);
+    if (after !== undefined) params.set('after', after);
+    try {
+      const page = await ctx.api('GET', `/v1/locks?${params}`);
+      next = page.next;
+      fill(rows, page.locks.length === 0
+        ? h('tr', {}, h('td', { colspan: 5, class: 'muted' }, prefix ? `No lock under "${prefix}" is held or waited for.` : 'No lock is held or waited for.'))
+        : page.locks.map((lock) => h('tr', { 'data-lock': lock.name },
+          h('td', {}, h('a', { href: lockHref(lock.name) }, lock.name)),
+          h('td', {}, lock.mode ?? 'free'),
+          h('td', {}, lock.holders.map((holder) => holderCell(holder))),
+          h('td', {}, waitersCell(lock.waiters)),
+          h('td', {}, lock.lockDelayRemainingMs ? countdown(lock.lockDelayRemainingMs) : '—'))));
+      fill(status, `page ${afters.length}${next === undefined ? ' (last)' : ''}, updated ${clock(Date.now())}`);
+    } catch (error) {
+      fill(status, h('span', { class: 'error' }, `could not load: ${error.code} — ${error.message}`));
+    }
+    prev.disabled = afters.length === 1;
+    more.disabled = next === undefined;
+  };
+  const refresh = refresher(ctx, load);
+  refresh.now();
+  return () => {
+    refresh.stop();
+    clearTimeout(debounce);
+  };
+}
+
+export function lockView(root, ctx, name) {
+  const summary = h('p');
+  const holders = h('tbody');
+  const waiters = h('tbody');
+  const events = h('div', { class: 'events', id: 'lock-events' });
+  const live = h('span', { class: 'muted' }, 'opening the watch…');
+  root.append(
+    h('p', {}, h('a', { href: '#/locks' }, '← all locks')),
+    h('h2', {}, 'Lock ', h('span', { class: 'mono' }, name), ' ', live),
+    summary,
+    h('h2', {}, 'Holders'),
+    h('table', { id: 'holders' }, h('thead', {}, h('tr', {}, ['Fencing token', 'Mode', 'Owner', 'Value', 'Session', 'Time left'].map((t) => h('th', {}, t)))), holders),
+    h('h2', {}, 'Waiters, in the order they will be granted'),
+    h('table', { id: 'waiters' }, h('thead', {}, h('tr', {}, ['#', 'Owner', 'Session', 'Mode'].map((t) => h('th', {}, t)))), waiters),
+    h('h2', {}, 'Events (watch stream)'),
+    events,
+  );
+  let loading = false;
+  let again = false;
+  const load = async () => {
+    if (loading) {
+      again = true;
+      return;
+    }
+    loading = true;
+    try {
+      const lock = await ctx.api('GET', `/v1/locks/${encodeURIComponent(name)}`);
+      // A session hold lasts as long as its session: its time left is the session's.
+      const sessionsLeft = new Map();
+      await Promise.all([...new Set(lock.holders.filter((x) => x.expiresInMs === undefined && x.sessionId).map((x) => x.sessionId))].map(async (id) => {
+        try {
+          sessionsLeft.set(id, (await ctx.api('GET', `/v1/sessions/${encodeURIComponent(id)}`)).remainingMs);
+        } catch {
+          // gone meanwhile: the next event reloads
+        }
+      }));
+      fill(summary, `mode ${lock.mode ?? 'free'} · limit ${lock.limit} · ${lock.holders.length} holder(s) · ${lock.waiters.length} waiter(s) · lock-delay `,
+        lock.lockDelayRemainingMs ? countdown(lock.lockDelayRemainingMs) : 'none');
+      fill(holders, lock.holders.length === 0 ? h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'free')) : lock.holders.map((x) => h('tr', {},
+        h('td', { class: 'num' }, x.fencingToken), h('td', {}, x.mode), h('td', {}, x.owner ?? '—'), h('td', { class: 'mono' }, x.value ?? '—'),
+        h('td', { class: 'mono' }, x.sessionId ?? 'TTL hold'), h('td', {}, countdown(x.expiresInMs ?? sessionsLeft.get(x.sessionId))))));
+      fill(waiters, lock.waiters.length === 0 ? h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'nobody waits')) : lock.waiters.map((w, i) => h('tr', {},
+        h('td', { class: 'num' }, i + 1), h('td', {}, w.owner ?? '—'), h('td', { class: 'mono' }, w.sessionId ?? 'TTL waiter'), h('td', {}, w.mode))));
+    } catch (error) {
+      fill(summary, h('span', { class: 'error' }, `could not load: ${error.code} — ${error.message}`));
+    } finally {
+      loading = false;
+      if (again) {
+        again = false;
+        load();
+      }
+    }
+  };
+  const stream = ctx.openStream(`/v1/locks/${encodeURIComponent(name)}/watch`, (event, data) => {
+    const detail = [data.fencingToken !== undefined ? `token ${data.fencingToken}` : null, data.sessionId ? `session ${data.sessionId}` : null, `index ${data.index}`].filter(Boolean).join(', ');
+    events.prepend(h('div', {}, `${clock(Date.now())} ${event} ${detail}`));
+    while (events.children.length > EVENTS_MAX) events.lastChild.remove();
+    load();
+  }, (status) => {
+    if (status.state === 'open') fill(live, h('span', { class: 'pill ok' }, status.reconnected ? 'live (reconnected)' : 'live'));
+    else if (status.state === 'reconnecting') fill(live, h('span', { class: 'pill bad' }, `watch lost, reconnecting (attempt ${status.attempt})…`));
+    else fill(live, h('span', { class: 'pill bad' }, `watch refused: ${status.error.message}`));
+  });
+  return () => stream.close();
+}

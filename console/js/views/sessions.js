@@ -1,0 +1,67 @@
+// Sessions: a page at a time, with time left on the lease, lock-delay, holds
+// and waits; deleting one (admin, or a writer on its names) asks first,
+// naming the holds it would release.
+
+import { clock, countdown, fill, h } from '../dom.js';
+import { refresher } from './refresh.js';
+
+const PAGE_SIZE = 50;
+
+function holdLabel(hold) {
+  return hold.kind === 'lock' ? `lock ${hold.name} (token ${hold.fencingToken})` : `election ${hold.name} (term ${hold.fencingToken})`;
+}
+
+async function deleteSession(ctx, session, reload) {
+  const releases = session.holds.length === 0 ? 'It holds nothing.' : `This releases: ${session.holds.map(holdLabel).join('; ')}.`;
+  const waits = session.waits.length === 0 ? '' : ` Its waits end: ${session.waits.join(', ')}.`;
+  if (!confirm(`Delete session ${session.sessionId}${session.name ? ` (${session.name})` : ''}? ${releases}${waits}`)) return;
+  try {
+    const answer = await ctx.api('DELETE', `/v1/sessions/${encodeURIComponent(session.sessionId)}`);
+    ctx.notice(`session ${answer.sessionId} deleted; released ${answer.released.length === 0 ? 'nothing' : answer.released.map((r) => `${r.name} (token ${r.fencingToken})`).join(', ')}`);
+  } catch (error) {
+    ctx.notice(`session ${session.sessionId} was not deleted: ${error.code} — ${error.message}`, 'warn');
+  }
+  reload();
+}
+
+export function sessionsView(root, ctx) {
+  const afters = [undefined];
+  let next;
+  const rows = h('tbody');
+  const status = h('span', { class: 'muted' });
+  const prev = h('button', { type: 'button', onclick: () => { afters.pop(); refresh.now(); } }, '← Previous');
+  const more = h('button', { type: 'button', onclick: () => { afters.push(next); refresh.now(); } }, 'Next →');
+  root.append(
+    h('div', { class: 'toolbar' }, prev, more, status),
+    h('table', { id: 'sessions' }, h('thead', {}, h('tr', {}, ['Session', 'Name', 'TTL', 'Time left', 'Lock-delay', 'Holds', 'Waits for', ''].map((t) => h('th', {}, t)))), rows),
+    h('p', { class: 'muted' }, ctx.may('write') ? 'Deleting a session releases its holds at once (no lock-delay) and ends its waits.' : `Deleting sessions needs a writer or admin token; this one is ${ctx.identity.role}.`),
+  );
+  const load = async () => {
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    const after = afters[afters.length - 1];
+    if (after !== undefined) params.set('after', after);
+    try {
+      const page = await ctx.api('GET', `/v1/sessions?${params}`);
+      next = page.next;
+      fill(rows, page.sessions.length === 0 ? h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No sessions.')) : page.sessions.map((s) => h('tr', { 'data-session': s.sessionId },
+        h('td', { class: 'mono' }, s.sessionId),
+        h('td', {}, s.name || '—'),
+        h('td', {}, `${s.ttlMs / 1000} s`),
+        h('td', {}, countdown(s.remainingMs)),
+        h('td', {}, s.lockDelayMs ? `${s.lockDelayMs / 1000} s` : '—'),
+        h('td', {}, s.holds.length === 0 ? h('span', { class: 'muted' }, 'none') : s.holds.map((hold) => h('div', {},
+          h('a', { href: hold.kind === 'lock' ? `#/locks/${encodeURIComponent(hold.name)}` : `#/elections/${encodeURIComponent(hold.name)}` }, hold.name),
+          h('span', { class: 'muted' }, ` ${hold.kind} #${hold.fencingToken}`)))),
+        h('td', {}, s.waits.length === 0 ? '—' : s.waits.join(', ')),
+        h('td', {}, ctx.may('write') ? h('button', { type: 'button', class: 'danger delete-session', onclick: () => deleteSession(ctx, s, refresh.now) }, 'Delete') : null))));
+      fill(status, `page ${afters.length}${next === undefined ? ' (last)' : ''}, updated ${clock(Date.now())}`);
+    } catch (error) {
+      fill(status, h('span', { class: 'error' }, `could not load: ${error.code} — ${error.message}`));
+    }
+    prev.disabled = afters.length === 1;
+    more.disabled = next === undefined;
+  };
+  const refresh = refresher(ctx, load);
+  refresh.now();
+  return () => refresh.stop();
+}

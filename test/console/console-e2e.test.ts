@@ -1,0 +1,217 @@
+// The operator console in a real browser (Debian's Chromium, headless, driven
+// by playwright-core) against real 3-node clusters of `lockstep serve`: the
+// cluster view shows the leader; a lock taken through the API appears with its
+// holder without a reload; waiters show in line order and move up live; a
+// kill -9 of the leader shows the new leader without a reload; with auth on,
+// the console asks for a token, keeps it for the tab only, and a reader token
+// sees but cannot act while an admin hands leadership over and deletes a
+// session after a confirmation naming its holds. Screenshots go to
+// $LOCKSTEP_SCREENSHOTS (default: a folder in the system's temp directory).
+
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalCluster, LocalNode } from '../../src/harness/local-cluster.js';
+import { sourceCluster } from '../node/support/proc-cluster.js';
+import { api } from '../server/real-cluster.js';
+import { ensureChromium, openBrowser } from './browser.js';
+
+/** API ports 16601-16603 / 16641-16643, peer ports +10 (not used by other suites). */
+const OPEN_BASE_PORT = 16_600;
+const AUTH_BASE_PORT = 16_640;
+const PEER_OFFSET = 10;
+/** How long the page may take to show a change: generous for a loaded 2-core CI machine (measured values are logged). */
+const SHOW_MS = 10_000;
+const ROOT = 'console-e2e-root-token';
+const SHOTS = process.env.LOCKSTEP_SCREENSHOTS ?? join(tmpdir(), 'lockstep-console-screenshots');
+
+const chromium = ensureChromium();
+if (chromium.path === null) console.warn(`console browser tests: not exercised: chromium missing (${chromium.reason})`);
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Ms from now until `locator` shows, for the notes (asserted only against SHOW_MS). */
+async function timeToShow(page: Page, selector: string, text?: string | RegExp): Promise<number> {
+  const started = Date.now();
+  const locator = text === undefined ? page.locator(selector) : page.locator(selector, { hasText: text });
+  await locator.first().waitFor({ state: 'visible', timeout: SHOW_MS });
+  return Date.now() - started;
+}
+
+describe.skipIf(chromium.path === null)('the console in a browser, auth off', () => {
+  let cluster: LocalCluster;
+  let browser: { context: BrowserContext; close(): Promise<void> };
+  let page: Page;
+  let leader: LocalNode;
+  let follower: LocalNode;
+
+  beforeAll(async () => {
+    cluster = await sourceCluster(3, OPEN_BASE_PORT, { peerPortOffset: PEER_OFFSET });
+    browser = await openBrowser(chromium.path!);
+    leader = await cluster.leader();
+    // The page is served by a follower: killing the leader must not take the page with it.
+    follower = cluster.running().find((node) => node.id !== leader.id)!;
+    page = await browser.context.newPage();
+    await page.goto(`${follower.url}/ui/`);
+    // Page expressions are strings: the tests are compiled without the DOM's types.
+    await page.evaluate('window.notReloaded = true');
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.destroy();
+  });
+
+  it('shows the members and the leader', async () => {
+    await page.locator('#leader', { hasText: `leader ${leader.id}` }).waitFor({ timeout: SHOW_MS });
+    await expect.poll(() => page.locator('#members tbody tr').count(), { timeout: SHOW_MS }).toBe(3);
+    expect(await page.locator('#members tr.leader').getAttribute('data-member')).toBe(leader.id);
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: SHOW_MS });
+    await page.locator('#members tbody tr .pill.ok').nth(2).waitFor({ timeout: SHOW_MS });
+    expect(await page.locator('.timeline div').count()).toBeGreaterThan(0);
+    await shot(page, 'cluster');
+  });
+
+  it('shows a lock taken through the API with its holder, without a reload', async () => {
+    await page.goto(`${follower.url}/ui/#/locks?prefix=e2e:`);
+    await page.locator('#locks tbody').waitFor();
+    const taken = await api(leader, 'POST', '/v1/locks/e2e:alpha/acquire', { ttlMs: 120_000, owner: 'alice' });
+    expect(taken.body.acquired).toBe(true);
+    const ms = await timeToShow(page, '#locks tr[data-lock="e2e:alpha"]', 'alice');
+    console.log(`console: a lock taken through the API showed in the list after ${ms} ms`);
+    await expect.poll(() => page.locator('#locks tr[data-lock="e2e:alpha"]').innerText()).toContain(`#${taken.body.fencingToken}`);
+    await shot(page, 'locks');
+  });
+
+  it('shows waiters in line order, and the line moving up live', async () => {
+    const session = async (name: string) => (await api(leader, 'POST', '/v1/sessions', { ttlMs: 60_000, name })).body.sessionId as string;
+    const [first, second, third] = [await session('first'), await session('second'), await session('third')];
+    const held = await api(leader, 'POST', '/v1/locks/e2e:queue/acquire', { sessionId: first, owner: 'first' });
+    expect(held.body.acquired).toBe(true);
+    await page.goto(`${follower.url}/ui/#/locks/${encodeURIComponent('e2e:queue')}`);
+    await page.locator('#holders td', { hasText: 'first' }).waitFor({ timeout: SHOW_MS });
+    // Queue second, then third (each seen in the line before the next joins).
+    const waits = [];
+    for (const [id, owner] of [[second, 'second'], [third, 'third']]) {
+      waits.push(api(follower, 'POST', '/v1/locks/e2e:queue/acquire', { sessionId: id, owner, waitMs: 60_000 }));
+      await expect.poll(async () => (await api(leader, 'GET', '/v1/locks/e2e:queue')).body.waiters.map((w: { owner: string }) => w.owner), { timeout: SHOW_MS }).toContain(owner);
+    }
+    await expect.poll(() => page.locator('#waiters tbody tr').allInnerTexts(), { timeout: SHOW_MS }).toEqual([expect.stringMatching(/^1\s+second/), expect.stringMatching(/^2\s+third/)]);
+    await shot(page, 'lock-waiters');
+    // Release the first: the page follows the watch stream — second holds, third is first in line.
+    expect((await api(leader, 'POST', '/v1/locks/e2e:queue/release', { fencingToken: held.body.fencingToken })).body.released).toBe(true);
+    expect((await waits[0]).body.acquired).toBe(true);
+    await page.locator('#holders td', { hasText: 'second' }).waitFor({ timeout: SHOW_MS });
+    await expect.poll(() => page.locator('#waiters tbody tr').allInnerTexts(), { timeout: SHOW_MS }).toEqual([expect.stringMatching(/^1\s+third/)]);
+    await page.locator('#lock-events', { hasText: 'released' }).waitFor({ timeout: SHOW_MS });
+    await api(leader, 'DELETE', `/v1/sessions/${third}`);
+    await waits[1];
+  });
+
+  it('shows the new leader after kill -9 of the leader, without a reload', async () => {
+    await page.goto(`${follower.url}/ui/#/cluster`);
+    await page.locator('#leader', { hasText: `leader ${leader.id}` }).waitFor({ timeout: SHOW_MS });
+    const killedAt = Date.now();
+    await cluster.kill(leader.id);
+    await page.locator('#leader', { hasText: /leader n\d/ }).filter({ hasNotText: `leader ${leader.id}` }).waitFor({ timeout: 30_000 });
+    console.log(`console: the new leader showed ${Date.now() - killedAt} ms after kill -9 of ${leader.id}`);
+    const shown = (await page.locator('#leader').innerText()).replace('leader ', '');
+    expect(shown).not.toBe(leader.id);
+    expect(await cluster.waitForLeader()).toBe(shown);
+    await page.locator('.notice', { hasText: `leader changed: ${leader.id} → ${shown}` }).waitFor({ timeout: SHOW_MS });
+    // The killed node shows as not answering.
+    await page.locator(`#members tr[data-member="${leader.id}"] .pill.bad`).waitFor({ timeout: SHOW_MS });
+    expect(await page.evaluate('window.notReloaded')).toBe(true);
+    await shot(page, 'leader-killed');
+  });
+});
+
+describe.skipIf(chromium.path === null)('the console in a browser, auth on', () => {
+  let cluster: LocalCluster;
+  let browser: { context: BrowserContext; close(): Promise<void> };
+  let node: LocalNode;
+  const root = { authorization: `Bearer ${ROOT}` };
+
+  beforeAll(async () => {
+    cluster = await sourceCluster(3, AUTH_BASE_PORT, { peerPortOffset: PEER_OFFSET, authToken: ROOT });
+    browser = await openBrowser(chromium.path!);
+    node = cluster.running()[0];
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.destroy();
+  });
+
+  async function signIn(page: Page, secret: string): Promise<void> {
+    await page.goto(`${node.url}/ui/`);
+    await page.locator('form.token input[name="token"]').fill(secret);
+    await page.locator('form.token button[type="submit"]').click();
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: SHOW_MS });
+  }
+
+  it('asks for a token, keeps it for the tab only, and a reader sees but cannot act', async () => {
+    const reader = (await api(node, 'POST', '/v1/auth/tokens', { name: 'night-shift', role: 'reader' }, root)).body;
+    const sessionId = (await api(node, 'POST', '/v1/sessions', { ttlMs: 60_000, name: 'batch' }, root)).body.sessionId;
+    await api(node, 'POST', '/v1/locks/e2e:held/acquire', { sessionId, owner: 'batch' }, root);
+    const page = await browser.context.newPage();
+    await page.goto(`${node.url}/ui/`);
+    await page.locator('form.token').waitFor({ timeout: SHOW_MS });
+    await page.locator('form.token input[name="token"]').fill('not-a-token');
+    await page.locator('form.token button[type="submit"]').click();
+    await page.locator('form.token .error', { hasText: '401' }).waitFor({ timeout: SHOW_MS });
+    await signIn(page, reader.secret);
+    await page.locator('#whoami', { hasText: 'night-shift (reader)' }).waitFor();
+    expect(await page.locator('#may').innerText()).toMatch(/only read/);
+    expect(await page.evaluate('[sessionStorage.getItem("lockstep.token"), localStorage.length]')).toEqual([reader.secret, 0]);
+    const leader = await cluster.waitForLeader();
+    await page.locator('#leader', { hasText: `leader ${leader}` }).waitFor({ timeout: SHOW_MS });
+    await expect.poll(() => page.locator('#members tbody tr').count(), { timeout: SHOW_MS }).toBe(3);
+    expect(await page.locator('button.transfer').count()).toBe(0);
+    await page.locator('main', { hasText: 'needs an admin token; this one is reader' }).waitFor();
+    await page.goto(`${node.url}/ui/#/sessions`);
+    await page.locator(`#sessions tr[data-session="${sessionId}"]`, { hasText: 'e2e:held' }).waitFor({ timeout: SHOW_MS });
+    expect(await page.locator('button.delete-session').count()).toBe(0);
+    await shot(page, 'reader');
+    // Another tab has no token: it asks again.
+    const other = await browser.context.newPage();
+    await other.goto(`${node.url}/ui/`);
+    await other.locator('form.token').waitFor({ timeout: SHOW_MS });
+    await other.close();
+    await page.close();
+  });
+
+  it('an admin hands leadership over and deletes a session after a confirmation naming its holds', async () => {
+    const sessionId = (await api(node, 'POST', '/v1/sessions', { ttlMs: 60_000, name: 'doomed' }, root)).body.sessionId;
+    const hold = (await api(node, 'POST', '/v1/locks/e2e:doomed/acquire', { sessionId, owner: 'doomed' }, root)).body;
+    const page = await browser.context.newPage();
+    await signIn(page, ROOT);
+    const leader = await cluster.waitForLeader();
+    await page.locator('#leader', { hasText: `leader ${leader}` }).waitFor({ timeout: SHOW_MS });
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.accept();
+    });
+    const target = page.locator('button.transfer').first();
+    await target.waitFor({ timeout: SHOW_MS });
+    const to = (await target.getAttribute('data-to'))!;
+    await target.click();
+    await page.locator('#leader', { hasText: `leader ${to}` }).waitFor({ timeout: SHOW_MS });
+    expect(dialogs[0]).toContain(`from ${leader} to ${to}`);
+    expect(await cluster.waitForLeader()).toBe(to);
+
+    await page.goto(`${node.url}/ui/#/sessions`);
+    const row = page.locator(`#sessions tr[data-session="${sessionId}"]`);
+    await row.waitFor({ timeout: SHOW_MS });
+    await row.locator('button.delete-session').click();
+    await row.waitFor({ state: 'detached', timeout: SHOW_MS });
+    expect(dialogs[1]).toContain(`Delete session ${sessionId} (doomed)? This releases: lock e2e:doomed (token ${hold.fencingToken})`);
+    expect((await api(node, 'GET', `/v1/sessions/${sessionId}`, undefined, root)).status).toBe(404);
+    await page.locator('.notice', { hasText: `session ${sessionId} deleted; released e2e:doomed` }).waitFor();
+    await page.close();
+  });
+});
