@@ -55,7 +55,7 @@ async function tlsNode(id: string, port: number, peers: Record<string, number>, 
     tls: peerTls(certName),
   });
   const node: Node = { id: nodeId(id), transport, received: [], unreachable: [], snapshotStatus: [], hellos: [], logs };
-  transport.onMessage((m) => node.received.push(m));
+  transport.onMessage((m) => void node.received.push(m));
   transport.onPeerHello((h) => node.hellos.push(h));
   await transport.start();
   started.push(node);
