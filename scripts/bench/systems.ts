@@ -19,6 +19,16 @@ export interface LockApi {
   /** A release token once held; null if not acquired (try-once only). `waitMs` 0 is try-once. */
   acquire(http: BenchHttp, url: string, session: string, lock: string, waitMs: number, timeoutMs: number): Promise<string | null>;
   release(http: BenchHttp, url: string, session: string, lock: string, token: string, timeoutMs: number): Promise<void>;
+  /**
+   * Several locks, waiting until all are held: one release token per lock, in
+   * the order of `locks`. lockstep: one lock-set request; etcd: the way its
+   * users do it, one lock at a time in sorted name order (a fixed order, so
+   * no deadlock), holding the first while waiting for the next. `next` picks
+   * the node of each request.
+   */
+  acquireSet(http: BenchHttp, next: () => string, session: string, locks: string[], waitMs: number, timeoutMs: number): Promise<string[]>;
+  /** Releases what acquireSet took (tokens in the order of `locks`). */
+  releaseSet(http: BenchHttp, next: () => string, session: string, locks: string[], tokens: string[], timeoutMs: number): Promise<void>;
   keepalive(http: BenchHttp, url: string, session: string, timeoutMs: number): Promise<void>;
 }
 
@@ -160,6 +170,17 @@ export const lockstepApi: LockApi = {
     const r = await http.post(`${url}/v1/locks/${lock}/release`, { fencingToken: Number(token) }, timeoutMs);
     expect(r.status === 200, 'release', r.status, r.json);
   },
+  async acquireSet(http, next, sessionId, locks, waitMs, timeoutMs) {
+    const r = await http.post(`${next()}/v1/lock-sets/acquire`, { locks: locks.map((name) => ({ name })), sessionId, waitMs }, timeoutMs);
+    expect(r.status === 200 && r.json.acquired === true, 'lock set', r.status, r.json);
+    const holds = r.json.holds as Array<{ name: string; fencingToken: number }>;
+    return locks.map((name) => String(holds.find((h) => h.name === name)!.fencingToken));
+  },
+  async releaseSet(http, next, _sessionId, locks, tokens, timeoutMs) {
+    const holds = locks.map((name, i) => ({ name, fencingToken: Number(tokens[i]) }));
+    const r = await http.post(`${next()}/v1/lock-sets/release`, { holds }, timeoutMs);
+    expect(r.status === 200, 'lock set release', r.status, r.json);
+  },
   async keepalive(http, url, sessionId, timeoutMs) {
     const r = await http.post(`${url}/v1/sessions/${sessionId}/keepalive`, {}, timeoutMs);
     expect(r.status === 200, 'keepalive', r.status, r.json);
@@ -228,6 +249,20 @@ export const etcdApi: LockApi = {
   async release(http, url, _lease, _lock, key, timeoutMs) {
     const r = await http.post(`${url}/v3/lock/unlock`, { key }, timeoutMs);
     expect(r.status === 200, 'unlock', r.status, r.json);
+  },
+  async acquireSet(http, next, lease, locks, waitMs, timeoutMs) {
+    const keys = new Map<string, string>();
+    try {
+      for (const name of [...locks].sort()) keys.set(name, await etcdApi.acquire(http, next(), lease, name, waitMs, timeoutMs) as string);
+    } catch (err) {
+      // Let go of what is held, as a careful user would, then report the failure.
+      await Promise.allSettled([...keys.values()].map((key) => etcdApi.release(http, next(), lease, '', key, timeoutMs)));
+      throw err;
+    }
+    return locks.map((name) => keys.get(name)!);
+  },
+  async releaseSet(http, next, lease, locks, keys, timeoutMs) {
+    await Promise.all(locks.map((name, i) => etcdApi.release(http, next(), lease, name, keys[i], timeoutMs)));
   },
   async keepalive(http, url, lease, timeoutMs) {
     // The gateway's LeaseKeepAlive stream: one request message, one answer, then the body ends.

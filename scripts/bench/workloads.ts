@@ -301,6 +301,46 @@ function contended(n: number): Workload {
   };
 }
 
+/** The lock-set row's locks, and how many each set takes. */
+const SET_LOCKS = 10;
+const SET_SIZE = 3;
+
+function randomSet(n: number): string[] {
+  const pool = Array.from({ length: SET_LOCKS }, (_, i) => `bench-set-${n}-${i}`);
+  const out: string[] = [];
+  while (out.length < SET_SIZE) out.push(...pool.splice(Math.floor(Math.random() * pool.length), 1));
+  return out;
+}
+
+/**
+ * N clients, each taking a random set of 3 of 10 locks, waiting until it has
+ * all three, then releasing them at once. lockstep takes a set in one request
+ * (all or nothing, one place in each line); etcd the way its users do,
+ * one lock at a time in sorted name order (systems.ts acquireSet). One op =
+ * one set held and released; latency = the wait for the whole set.
+ */
+function lockSets(n: number): Workload {
+  return {
+    id: `locksets-${n}`,
+    label: `lock sets: ${SET_SIZE} of ${SET_LOCKS} locks, ${n} clients waiting (etcd: one by one, sorted)`,
+    unit: 'set',
+    latency: 'set wait',
+    headline: 'perSecond',
+    async run(sys, ctx) {
+      const clients = await makeClients(sys, ctx, n);
+      return loopInWindow(sys, ctx, clients, async (c) => {
+        const locks = randomSet(n);
+        const next = () => c.next();
+        const t0 = performance.now();
+        const tokens = await sys.api.acquireSet(ctx.http, next, c.session, locks, WAIT_MS, WAIT_MS + REQUEST_TIMEOUT_MS);
+        const waitMs = performance.now() - t0;
+        await sys.api.releaseSet(ctx.http, next, c.session, locks, tokens, REQUEST_TIMEOUT_MS);
+        return waitMs;
+      });
+    },
+  };
+}
+
 /** N clients each keeping its own session/lease alive in a loop. One op = one keepalive. */
 function keepalive(n: number): Workload {
   return {
@@ -422,11 +462,12 @@ export const WORKLOAD_KINDS: Record<string, (n: number) => Workload> = {
   uncontended,
   contended,
   keepalive,
+  locksets: lockSets,
   failover: (n) => failover(Number.isNaN(n) ? FAILOVER_CLIENTS : n),
   rest,
 };
 
-export const DEFAULT_WORKLOADS = 'uncontended-1,uncontended-32,uncontended-128,contended-8,contended-32,keepalive-32,failover';
+export const DEFAULT_WORKLOADS = 'uncontended-1,uncontended-32,uncontended-128,contended-8,contended-32,keepalive-32,locksets-8,locksets-32,failover';
 
 export function parseWorkloads(spec: string): Workload[] {
   return spec.split(',').map((item) => {

@@ -14,7 +14,22 @@ export type OpKind =
   | 'session.delete'
   | 'campaign'
   | 'resign'
-  | 'register.write';
+  | 'register.write'
+  /** A lock set (several locks, all or nothing): see `set`; the checkers see it as one op per lock (checker/lock-sets.ts). */
+  | 'set.acquire'
+  | 'set.release';
+
+/** What a lock-set op asked and was told. */
+export interface SetOpDetail {
+  /** set.acquire: the locks asked for, in order. */
+  names: string[];
+  /** set.acquire granted: every hold, in the order asked; set.release: the holds it releases. */
+  holds?: Array<{ name: string; fencingToken: number }>;
+  /** set.acquire not granted: the locks that stood in the way and their holders' tokens (the others were free). */
+  blocked?: Array<{ name: string; holders: number[] }>;
+  /** set.release refused (409 not_holder): the locks whose holds did not hold; the others did, and nothing was released. */
+  notHolding?: string[];
+}
 
 /**
  * One client operation. `result` is 'ok' when the server answered the
@@ -52,6 +67,8 @@ export interface OpRecord {
   attempts?: number;
   /** The result was learned after the run by asking again with the same Idempotency-Key. */
   resolvedLate?: boolean;
+  /** set.acquire and set.release only. */
+  set?: SetOpDetail;
 }
 
 export type FaultKind = 'partition' | 'kill' | 'pause' | 'clock' | 'membership' | 'transfer';

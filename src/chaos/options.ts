@@ -18,6 +18,8 @@ export interface ChaosOptions {
   cliPath: string;
   /** Client loops per workload. */
   lockClients: number;
+  /** Clients taking lock sets of the lock workload's locks. */
+  lockSetClients: number;
   electionCandidates: number;
   quiet: boolean;
   /** Passed to `serve --snapshot-every`; null: the server's default. */
@@ -40,6 +42,7 @@ export const DEFAULT_OPTIONS: ChaosOptions = {
   runsDir: '.runs',
   cliPath: 'dist/cli/main.js',
   lockClients: 6,
+  lockSetClients: 2,
   electionCandidates: 3,
   quiet: false,
   snapshotEvery: null,

@@ -101,6 +101,13 @@ export const API_REFERENCE: Record<string, RouteReference> = {
     errors: [...INPUT, ...AUTH, 'not_found', ...LEADER],
     errorDetails: { not_found: { id: 'n9' } },
   },
+  'GET /v1/cluster/snapshot': {
+    operationId: 'getSnapshot',
+    description: 'A consistent backup of the replicated state (admin): every session, hold, waiter, election, token and idempotency record as of one Raft index. The leader takes it after confirming its leadership (a follower forwards the request), so it holds every change acknowledged before the request. Binary (application/vnd.lockstep.snapshot): the line LOCKSTEP-SNAPSHOT, a JSON header line (version, clusterId, takenBy, takenAtMs, index, term, dataBytes, dataCrc32), then the state. `lockstep snapshot save FILE` writes it to a file; `lockstep serve --restore-from FILE` starts a new cluster from it.',
+    request: { path: '/v1/cluster/snapshot' },
+    answer: { status: 200, body: 'LOCKSTEP-SNAPSHOT\n{"version":1,"clusterId":"c-5e1d","takenBy":"n1","takenAtMs":1796450000000,"index":1187,"term":3,"dataBytes":48213,"dataCrc32":2914170823}\n<48213 bytes of state>' },
+    errors: [...AUTH, ...LEADER],
+  },
   'POST /v1/sessions': {
     operationId: 'createSession',
     description: 'Creates a session: a lease kept alive by keepalives. Holds and waits made with its sessionId end when it ends; on expiry (not on delete) each lock it held refuses new holders for lockDelayMs.',

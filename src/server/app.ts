@@ -12,6 +12,7 @@ import { installAudit } from './audit.js';
 import { APPLIED_INDEX_HEADER, INDEX_HEADER, LEADER_HEADER, NODE_HEADER } from './answer.js';
 import { closeBodySchema } from './closed-bodies.js';
 import { clusterRoutes } from './routes/cluster.js';
+import { snapshotRoutes } from './routes/snapshot.js';
 import { targetPath } from './target.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -147,6 +148,7 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
   await app.register(healthRoutes, { ctx });
   await app.register(metricsRoutes, { ctx });
   await app.register(clusterRoutes, { ctx });
+  await app.register(snapshotRoutes, { ctx });
   await app.register(consoleRoutes, { ctx });
   if (plugins) await plugins.register(app);
   return app;

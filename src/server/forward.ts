@@ -178,12 +178,13 @@ async function forwardOnce(
       signal: controller.signal,
       redirect: 'manual',
     });
-    const text = await response.text();
+    // Bytes, not text: a binary answer (GET /v1/cluster/snapshot) must reach the client unchanged.
+    const body = Buffer.from(await response.arrayBuffer());
     ctx.metrics.forwardedTotal.inc({ outcome: 'ok' });
     response.headers.forEach((value, name) => {
       if (!DROPPED_RESPONSE_HEADERS.has(name)) reply.header(name, value);
     });
-    return reply.code(response.status).send(text);
+    return reply.code(response.status).send(body);
   } catch (error) {
     if (isConnectRefused(error)) return 'refused';
     ctx.metrics.forwardedTotal.inc({ outcome: 'unavailable' });

@@ -13,6 +13,8 @@ export type { Deadlines, ElectionView, LockListItem, LockView, SessionView } fro
 
 export interface LockMachineView {
   appliedIndex(): number;
+  /** The whole applied state as bytes (src/locks/snapshot.ts): the backup that GET /v1/cluster/snapshot answers. */
+  snapshot(): Uint8Array;
   /** `viewer` (auth on): the holds and waits it may not see are left out. */
   getSession(sessionId: string, deadlines?: Deadlines, viewer?: Principal | null): SessionView | null;
   /** `viewer` (auth on): only the sessions it may list (queries.ts), each as getSession shows it. */

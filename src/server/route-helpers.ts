@@ -62,16 +62,26 @@ export async function readRoute(ctx: ServerContext, request: FastifyRequest, rep
     return sendAnswer(reply, read());
   }
   return leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
-    try {
-      await ctx.node.readBarrier(ctx.limits.proposeTimeoutMs);
-    } catch (error) {
-      if (error instanceof ApiError) throw error;
-      if ((error as { code?: string }).code === 'not_leader') throw error;
-      throw unavailableError(ctx, 'could not confirm leadership for a linearizable read in time');
-    }
-    // Every revocation committed before this request arrived is applied by now.
-    recheckPrincipal(ctx, request);
+    await linearizablePoint(ctx, request, 'a linearizable read');
     reply.header(INDEX_HEADER, String(ctx.machine.appliedIndex()));
     return read();
   });
+}
+
+/**
+ * Leader only: ReadIndex barrier, after which this node has applied every
+ * command committed before the request arrived (correctness.md item 3), and
+ * the request's token is checked again (every revocation committed before it
+ * is applied by now). `what` names the read in the 503 when leadership could
+ * not be confirmed in time.
+ */
+export async function linearizablePoint(ctx: ServerContext, request: FastifyRequest, what: string): Promise<void> {
+  try {
+    await ctx.node.readBarrier(ctx.limits.proposeTimeoutMs);
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    if ((error as { code?: string }).code === 'not_leader') throw error;
+    throw unavailableError(ctx, `could not confirm leadership for ${what} in time`);
+  }
+  recheckPrincipal(ctx, request);
 }

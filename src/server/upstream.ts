@@ -1,4 +1,5 @@
-// How a follower calls the leader's API (forwarding, asking who a token is):
+// How a node calls another member's API (forwarding to the leader, asking it
+// who a token is, the console asking each member for its view):
 // fetch over plain HTTP; under TLS node:https through the SDK's httpsFetch,
 // trusting only the cluster CA, presenting this node's certificate (for nodes
 // that require client certificates), and accepting only a certificate that

@@ -47,3 +47,32 @@ export const read = (p: string, lock: string, inv: number, comp: number, holders
   result: 'ok',
   holders,
 });
+
+type Hold = { name: string; fencingToken: number };
+
+/** A lock set granted: every hold in the order asked (the names asked default to the holds'). */
+export const setAcq = (p: string, inv: number, comp: number, holds: Hold[], names = holds.map((h) => h.name), ttlMs = 10_000): OpRecord => ({
+  ...base(p, names.join('+'), inv, comp),
+  op: 'set.acquire',
+  result: 'ok',
+  acquired: true,
+  ttlMs,
+  set: { names, holds },
+});
+
+/** A lock set not granted: `blocked` the locks that stood in its way and their holders. */
+export const setBusy = (p: string, inv: number, comp: number, names: string[], blocked: Array<{ name: string; holders: number[] }>, ttlMs = 10_000): OpRecord => ({
+  ...base(p, names.join('+'), inv, comp),
+  op: 'set.acquire',
+  result: 'ok',
+  acquired: false,
+  ttlMs,
+  set: { names, blocked },
+});
+
+export const setRel = (p: string, inv: number, comp: number, holds: Hold[], result: OpRecord['result'] = 'ok', notHolding?: string[]): OpRecord => ({
+  ...base(p, holds.map((h) => h.name).join('+'), inv, result === 'unknown' ? Infinity : comp),
+  op: 'set.release',
+  result,
+  set: { names: holds.map((h) => h.name), holds, ...(notHolding ? { notHolding } : {}) },
+});

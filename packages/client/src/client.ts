@@ -296,6 +296,22 @@ export class Client {
     return this.body({ method: 'POST', path: '/v1/cluster/leadership', body: to === undefined ? {} : { to }, retry: 'unsafe' });
   }
 
+  /**
+   * A consistent backup of the replicated state (admin): the bytes of GET
+   * /v1/cluster/snapshot, to write to a file as they are (`lockstep snapshot
+   * save FILE`; `lockstep serve --restore-from FILE` starts a new cluster
+   * from it). Taken by the leader at a linearizable point.
+   */
+  async snapshot(call: CallOptions = {}): Promise<Uint8Array> {
+    const { response, endpoint } = await this.http.openStream({ method: 'GET', path: '/v1/cluster/snapshot', retry: 'idempotent', signal: call.signal });
+    try {
+      return new Uint8Array(await response.arrayBuffer());
+    } catch (err) {
+      if (call.signal?.aborted) throw new LockstepError('aborted', 'aborted while reading the snapshot', 0);
+      throw new LockstepError('unreachable', `${endpoint} dropped the connection while sending the snapshot: ${(err as Error).message}`, 0, { endpoint });
+    }
+  }
+
   // ---- tokens (admin), whoami (any token) ----
 
   /**

@@ -26,7 +26,7 @@ export function checkMembership(faults: readonly FaultRecord[]): CheckResult {
     `${replacements.length} member replacements complete within their bound`,
     replacements
       .filter((f) => f.detail?.removed !== 'ok' || f.detail?.added !== 'ok')
-      .map((f) => `replacing ${f.targets[0]} at ${f.startMs.toFixed(0)}ms did not complete: remove ${String(f.detail?.removed)}, add ${String(f.detail?.added ?? 'not tried')}`),
+      .map((f) => `replacing ${f.targets[0]} at ${f.startMs.toFixed(0)}ms did not complete: remove ${String(f.detail?.removed)}, add ${String(f.detail?.added ?? 'not tried')}${f.detail?.error ? `; ${String(f.detail.error)}` : ''}`),
     [],
     { exercised: replacements.length > 0 },
   );

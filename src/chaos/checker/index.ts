@@ -7,6 +7,7 @@ import { checkFencing } from './fencing.js';
 import { checkHolds, holdEarliestEndFn } from './holds.js';
 import { checkLinearizable, describeOp, SEARCH_CONFIGS_MAX } from './linearizability.js';
 import { knownTokensOf } from './lock-model.js';
+import { checkLockSets, expandLockSets, locksInSets } from './lock-sets.js';
 import { checkRecovery } from './recovery.js';
 import { result, VIOLATIONS_LISTED_MAX, type CheckResult } from './result.js';
 
@@ -45,19 +46,22 @@ export function partition(history: readonly OpRecord[]): Map<string, OpRecord[]>
   return out;
 }
 
+/** Lock set ops count lock by lock (lock-sets.ts). */
 export function checkLinearizability(records: RunRecords, configsMax = SEARCH_CONFIGS_MAX): CheckResult {
   const earliestEnd = earliestLeaseEnd(records.clocks);
-  const holdEnd = holdEarliestEndFn(records.history, earliestEnd);
+  const history = expandLockSets(records.history);
+  const inSets = locksInSets(records.history);
+  const holdEnd = holdEarliestEndFn(history, earliestEnd);
   const violations: string[] = [];
   const undecided: string[] = [];
   let objects = 0;
   let ops = 0;
   let configs = 0;
-  for (const [key, objectOps] of partition(records.history)) {
+  for (const [key, objectOps] of partition(history)) {
     objects += 1;
     ops += objectOps.length;
     const knownTokens = knownTokensOf(objectOps);
-    const verdict = checkLinearizable(objectOps, { knownTokens, earliestEndMs: holdEnd }, configsMax);
+    const verdict = checkLinearizable(objectOps, { knownTokens, earliestEndMs: holdEnd, setsInLine: inSets.has(key) }, configsMax);
     configs += verdict.configs;
     if (verdict.kind === 'violation') {
       const tail = verdict.stuckAfter.slice(-3).map(describeOp).join('; ');
@@ -75,10 +79,12 @@ export function checkLinearizability(records: RunRecords, configsMax = SEARCH_CO
 
 export function runChecks(records: RunRecords, options: CheckOptions): CheckResult[] {
   const earliestEnd = earliestLeaseEnd(records.clocks);
+  const history = expandLockSets(records.history);
   return [
     checkLinearizability(records, options.searchConfigsMax),
-    ...checkFencing(records.history, records.register),
-    ...checkHolds(records.history, records.faults, earliestEnd),
-    checkRecovery(records.history, records.faults, records.leaders, records.runEndMs, options.recoveryBoundMs),
+    checkLockSets(records.history),
+    ...checkFencing(history, records.register),
+    ...checkHolds(history, records.faults, earliestEnd),
+    checkRecovery(history, records.faults, records.leaders, records.runEndMs, options.recoveryBoundMs),
   ];
 }

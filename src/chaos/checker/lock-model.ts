@@ -37,6 +37,13 @@ export interface ModelContext {
   knownTokens: ReadonlySet<number>;
   /** Earliest real end of a hold granted by `op` (an acquire). */
   earliestEndMs(op: OpRecord): number;
+  /**
+   * Lock sets asked for this lock (lock-sets.ts): a waiting set can then stand
+   * first in line on it while nobody holds it, so a single acquire may be
+   * refused (or time out) with no holder to show. Without sets, "not acquired"
+   * on a free lock is a violation.
+   */
+  setsInLine?: boolean;
 }
 
 export function stateKey(s: LockState): string {
@@ -104,9 +111,9 @@ function stepOne(s: LockState, op: OpRecord, ctx: ModelContext): LockState[] {
         if (t <= s.maxToken) return [];
         return [{ holder: { token: t, sessionId: op.sessionId ?? null, earliestEndMs: ctx.earliestEndMs(op) }, maxToken: t }];
       }
-      // acquired: false: somebody held it.
-      if (h === null) return [];
+      // acquired: false: somebody held it (or, with lock sets, a set stood first in line with nobody holding it).
       const reported = op.holders ?? [];
+      if (h === null) return ctx.setsInLine === true && reported.length === 0 ? [s] : [];
       if (reported.length > 0 && !reported.some((t) => holderMatches(h, t, ctx))) return [];
       return [s];
     }

@@ -60,12 +60,15 @@ export class ChaosCluster {
     this.nextProxyPort = options.portBase + 30;
     this.network = new FaultNetwork(
       prng.fork(),
+      // Fresh ports first, a removed node's only when they run out (oldest
+      // first): the survivors' --peers still name the removed node at its
+      // old proxies and they may dial it; handed at once to the joiner's
+      // links, such a dial reached the joiner instead of nobody.
       () => {
+        if (this.nextProxyPort < options.portBase + PORTS_PER_RUN - 1) return this.nextProxyPort++;
         const reused = this.freePorts.shift();
-        if (reused !== undefined) return reused;
-        const p = this.nextProxyPort++;
-        if (p >= options.portBase + PORTS_PER_RUN - 1) throw new Error('ChaosCluster: out of proxy ports');
-        return p;
+        if (reused === undefined) throw new Error('ChaosCluster: out of proxy ports');
+        return reused;
       },
       '127.0.0.1',
       (port) => this.freePorts.push(port),
@@ -86,6 +89,7 @@ export class ChaosCluster {
     const o = this.options;
     const peerPort = o.portBase + 10 + slot;
     const clockFile = path.join(o.runDir, 'clocks', `${id}.json`);
+    mkdirSync(path.dirname(clockFile), { recursive: true });
     await this.network.addNode({ id, peerPort });
     this.clocks.register(id, clockFile);
     const at = (): string => this.nowMs().toFixed(0);
@@ -115,7 +119,6 @@ export class ChaosCluster {
   }
 
   async start(): Promise<void> {
-    mkdirSync(path.join(this.options.runDir, 'clocks'), { recursive: true });
     for (let i = 0; i < this.options.nodes; i++) await this.addNode();
     for (const node of this.nodes.values()) node.start();
   }

@@ -29,6 +29,8 @@ interface Active {
 /** How long a membership round waits for a leader and a follower up before it transfers instead of replacing. */
 export const REPLACE_WAIT_MS = 15_000;
 const REPLACE_POLL_MS = 200;
+/** How long a replacement waits for its joiner to answer HTTP before it asks to add it anyway. */
+export const JOINER_START_MS = 30_000;
 
 export class Nemesis {
   readonly faults: FaultRecord[] = [];
@@ -277,15 +279,19 @@ export class Nemesis {
   }
 
   /**
-   * Ask any node (it forwards to the leader), a few times, until one answers
-   * 2xx or the change is seen in force: an attempt whose answer was lost may
-   * have applied, and its retry then answers 400 "already a member" or 404
-   * "no member" (the API's membership changes are not idempotent).
+   * Ask any running node (it forwards to the leader), a few times, until one
+   * answers 2xx or the change is seen in force: an attempt whose answer was
+   * lost may have applied, and its retry then answers 400 "already a member"
+   * or 404 "no member" (the API's membership changes are not idempotent).
+   * With no node running nobody can answer (nothing restarts one during a
+   * round): the round gives up at once instead of waiting out its bound.
    */
   private async ask(method: 'POST' | 'DELETE', path: string, body: unknown, untilMs: number, inForce: () => Promise<boolean>): Promise<string> {
     let last = 'not tried';
     while (this.nowMs() < untilMs) {
-      const target = this.cluster.node(this.prng.pick(this.cluster.ids().filter((id) => this.cluster.node(id).running)));
+      const running = this.cluster.ids().filter((id) => this.cluster.node(id).running);
+      if (running.length === 0) return `${last}; then no node running`;
+      const target = this.cluster.node(this.prng.pick(running));
       const a = await attempt(method, target.apiUrl + path, body, { timeoutMs: 5000 });
       if (a.kind === 'answer' && a.status < 300) return 'ok';
       last = a.kind === 'answer' ? `${a.status} ${JSON.stringify(a.body).slice(0, 120)}` : a.error;
@@ -293,6 +299,23 @@ export class Nemesis {
       await new Promise((r) => setTimeout(r, 300));
     }
     return last;
+  }
+
+  /**
+   * Until the joiner answers HTTP (any status), it exited, or JOINER_START_MS
+   * passed: the add's bound counts from there, not from the spawn (a loaded
+   * machine took 12 s to start one). Says how long it waited, or why it stopped.
+   */
+  private async joinerUp(joiner: string): Promise<string> {
+    const from = this.nowMs();
+    while (this.nowMs() - from < JOINER_START_MS) {
+      const node = this.cluster.nodes.get(joiner);
+      if (!node?.running) return 'not running';
+      const a = await attempt('GET', `${node.apiUrl}/v1/cluster`, undefined, { timeoutMs: 2000 });
+      if (a.kind === 'answer') return `${(this.nowMs() - from).toFixed(0)}ms`;
+      await new Promise((r) => setTimeout(r, REPLACE_POLL_MS));
+    }
+    return `not answering after ${JOINER_START_MS}ms`;
   }
 
   /** A member as the current leader sees it (its configuration is in force on append), or null if no leader answers. */
@@ -309,23 +332,31 @@ export class Nemesis {
    * Membership change under load: remove a follower, wipe it, and add a
    * fresh node under a new id in its place (a node that lost its disk
    * rejoins under a new id: correctness.md item 10). One change at a time.
+   * Whatever happens on the way, the round returns its record of what it did
+   * (a member removed and nobody told would leave the checks silent about
+   * it); a step that threw is in detail.error.
    */
   private async replaceFollower(leader: string, victim: string): Promise<Active> {
     const record = this.record('membership', 'replace-follower', [victim], { leader });
-    const removed = await this.ask('DELETE', `/v1/cluster/members/${victim}`, undefined, this.nowMs() + 15_000, async () => (await this.memberOf(victim)) === 'absent');
-    record.detail = { ...record.detail, removed };
-    if (removed !== 'ok') {
+    const done = (): Active => {
       record.endMs = this.nowMs();
       return { record, heal: async () => {} };
+    };
+    try {
+      const removed = await this.ask('DELETE', `/v1/cluster/members/${victim}`, undefined, this.nowMs() + 15_000, async () => (await this.memberOf(victim)) === 'absent');
+      record.detail = { ...record.detail, removed };
+      if (removed !== 'ok') return done();
+      await this.cluster.dropNode(victim);
+      const joiner = this.cluster.freshId();
+      const { node, peerUrl } = await this.cluster.startJoiner(joiner);
+      record.targets = [victim, joiner];
+      record.detail = { ...record.detail, joiner, peerUrl, joinerUp: await this.joinerUp(joiner) };
+      const added = await this.ask('POST', '/v1/cluster/members', { id: joiner, apiUrl: node.apiUrl, peerUrl, voter: true }, this.nowMs() + 20_000, async () => (await this.memberOf(joiner)) === 'voter');
+      record.detail = { ...record.detail, added };
+    } catch (err) {
+      record.detail = { ...record.detail, error: (err as Error).message };
     }
-    await this.cluster.dropNode(victim);
-    const joiner = this.cluster.freshId();
-    const { node, peerUrl } = await this.cluster.startJoiner(joiner);
-    record.targets = [victim, joiner];
-    const added = await this.ask('POST', '/v1/cluster/members', { id: joiner, apiUrl: node.apiUrl, peerUrl, voter: true }, this.nowMs() + 20_000, async () => (await this.memberOf(joiner)) === 'voter');
-    record.detail = { ...record.detail, joiner, peerUrl, added };
-    record.endMs = this.nowMs();
-    return { record, heal: async () => {} };
+    return done();
   }
 
   /** Bring everything back: partitions healed, paused nodes resumed, killed nodes restarted, clocks at normal speed. */

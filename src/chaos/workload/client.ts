@@ -40,6 +40,8 @@ export interface OpSpec {
   extra?: Partial<OpRecord>;
   /** Op-specific fields from a 2xx answer's body (token, acquired, holders). */
   interpret?: (body: any) => Partial<OpRecord>;
+  /** Op-specific fields from a definite refusal's body (a lock set release's 409 names the holds that did not hold). */
+  interpretRefusal?: (body: any) => Partial<OpRecord>;
 }
 
 export interface OpOutcome {
@@ -114,6 +116,7 @@ export class ChaosClient {
       ...(code ? { error: code } : last.kind === 'no-answer' ? { error: last.error } : {}),
       ...spec.extra,
       ...(result === 'ok' && answer && spec.interpret ? spec.interpret(answer.body) : {}),
+      ...(result === 'fail' && answer && code !== null && spec.interpretRefusal ? spec.interpretRefusal(answer.body) : {}),
     };
     this.env.record(record);
     if (result === 'unknown' && key) this.unresolved.push({ spec, key, record });
@@ -147,6 +150,7 @@ export class ChaosClient {
           ...(code ? { error: code } : { error: undefined }),
           ...(a.index != null ? { index: a.index } : {}),
           ...(code === null && u.spec.interpret ? u.spec.interpret(a.body) : {}),
+          ...(code !== null && u.spec.interpretRefusal ? u.spec.interpretRefusal(a.body) : {}),
         });
         resolved += 1;
         break;

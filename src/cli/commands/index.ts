@@ -9,6 +9,7 @@ import { observeCommand } from './observe.js';
 import { membersAddCommand, membersRemoveCommand } from './members.js';
 import { serveCommand } from './serve.js';
 import { sessionsCommand } from './sessions.js';
+import { snapshotSaveCommand } from './snapshot.js';
 import { statusCommand } from './status.js';
 import { watchCommand } from './watch.js';
 import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './token.js';
@@ -19,6 +20,7 @@ export const commands: CliCommand[] = [
   membersAddCommand,
   membersRemoveCommand,
   leaderTransferCommand,
+  snapshotSaveCommand,
   certsCaCommand,
   certsNodeCommand,
   certsClientCommand,

@@ -6,6 +6,7 @@ import { createRegistry } from '../../metrics.js';
 import { LockMachine } from '../../locks/machine.js';
 import { encodeProposal } from '../../locks/codec.js';
 import { clockFromEnv, FAULT_CLOCK_ENV, FAULT_CLOCK_POLL_MS } from '../../node/clock.js';
+import { BackupFormatError, decodeBackup, restoreBackup, RestoreRefusedError, type Backup } from '../../node/backup.js';
 import { RaftNode } from '../../node/node.js';
 import { Raft } from '../../raft/raft.js';
 import { nodeId, type NodeId } from '../../raft/types.js';
@@ -36,6 +37,7 @@ const flags = {
   'tls-key': { type: 'string', description: 'the key of --tls-cert (PEM)' },
   'tls-ca': { type: 'string', description: 'the cluster CA (PEM): peers must present a certificate it signed naming the node they claim to be' },
   'tls-client-ca': { type: 'string', description: 'API clients must present a certificate signed by this CA (PEM)' },
+  'restore-from': { type: 'string', description: 'start a NEW cluster from a backup (`lockstep snapshot save FILE`): --data must hold no state yet; start every node of the new cluster with the same FILE and the new --peers' },
 } as const;
 
 /** How long SIGTERM waits for in-flight HTTP requests before moving on. */
@@ -109,6 +111,8 @@ export interface ServeConfig {
   authWarnings: string[];
   /** TLS certificate files; null: plain HTTP and TCP. */
   tls: TlsPaths | null;
+  /** A backup file to start a new cluster from (--restore-from); null: start from --data as it is. */
+  restoreFrom: string | null;
 }
 
 /** --tls-cert, --tls-key and --tls-ca go together; --tls-client-ca needs them. */
@@ -149,6 +153,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     logLevel: v['log-level'],
     clusterId: v['cluster-id'],
     snapshotEvery: v['snapshot-every'],
+    restoreFrom: v['restore-from'] ?? null,
     ...rootToken(v['auth-token'], v['auth-token-file']),
     tls,
   };
@@ -218,8 +223,21 @@ export async function runServe(config: ServeConfig): Promise<number> {
     if (err instanceof TlsConfigError) throw new UserError(err.message);
     throw err;
   }
+  // Read and checked before touching --data: a damaged or foreign file changes nothing.
+  const backup = config.restoreFrom === null ? null : readBackupFile(config.restoreFrom, config);
   mkdirSync(config.data, { recursive: true });
   const storage = await LevelStorage.open(config.data, logger);
+  if (backup !== null) {
+    try {
+      await restoreBackup(storage, backup, config.peers);
+    } catch (err) {
+      await storage.close();
+      if (err instanceof RestoreRefusedError) throw new UserError(`--restore-from ${config.restoreFrom}: ${err.message}`);
+      throw err;
+    }
+    const { clusterId, takenBy, index, term } = backup.header;
+    logger.info({ file: config.restoreFrom, from: { clusterId, takenBy, index, term }, voters: config.peers.map((p) => p.id) }, 'restored a backup into an empty data directory: this node starts a new cluster from it');
+  }
   const peerMap = new Map<NodeId, string>(config.peers.map((p) => [p.id, p.peerUrl]));
   const transport = new TcpTransport({
     self: config.id,
@@ -301,6 +319,25 @@ function reloadTls(tls: NodeTls, logger: Logger): void {
     logger.info({ cert: tls.paths.cert }, 'reloaded the TLS certificate files');
   } catch (err) {
     logger.error({ err: (err as Error).message }, 'TLS certificate files not reloaded; the ones in force stay');
+  }
+}
+
+/** The backup named by --restore-from, decoded and checked; a UserError says what is wrong. */
+function readBackupFile(file: string, config: ServeConfig): Backup {
+  if (!config.peers.some((p) => p.id === config.id)) {
+    throw new FlagValueError(`--restore-from: --peers must list this node (${config.id}): a restored node is a voter of the new cluster`);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new FlagValueError(`--restore-from ${file} cannot be read: ${(err as Error).message}`);
+  }
+  try {
+    return decodeBackup(bytes);
+  } catch (err) {
+    if (err instanceof BackupFormatError) throw new UserError(`--restore-from ${file}: ${err.message}`);
+    throw err;
   }
 }
 
