@@ -15,7 +15,7 @@ let cluster: LocalCluster;
 
 beforeAll(async () => {
   cluster = await sourceCluster(3, BASE_PORT, { peerPortOffset: 50, tls: true });
-}, 60_000);
+}, 120_000);
 afterAll(async () => cluster?.destroy());
 
 describe('serve --tls-cert --tls-key --tls-ca', () => {
