@@ -12,6 +12,8 @@ import { electionView, electionsView } from './views/elections.js';
 const main = document.getElementById('main');
 const state = { cluster: null, identity: null, knownLeader: null, feed: null, cleanup: null, listeners: new Set() };
 const NOTICES_MAX = 6;
+/** Failed reconnections of the feed before the page points at the other members' consoles. */
+const FEED_ATTEMPTS_BEFORE_HINT = 3;
 
 /** A line at the top of the page (leader changes, reconnections, results of actions). */
 function notice(text, kind = 'info') {
@@ -99,6 +101,11 @@ function openFeed() {
     } else if (status.state === 'reconnecting') {
       setConnection(`reconnecting (attempt ${status.attempt})…`, 'reconnecting');
       if (status.attempt === 1) notice(`live feed lost (${status.error.message}); reconnecting`, 'warn');
+      // The page follows the node that served it; if that node stays down, say where else to look.
+      const others = (state.cluster?.members ?? []).filter((m) => m.id !== state.cluster.self && m.apiUrl);
+      if (status.attempt === FEED_ATTEMPTS_BEFORE_HINT && others.length > 0) {
+        notice(`${state.cluster.self} does not answer; the other members' consoles: ${others.map((m) => `${m.id} ${m.apiUrl.replace(/\/$/, '')}/ui/`).join(', ')}`, 'warn');
+      }
     } else {
       setConnection(status.error.status === 401 ? 'token refused' : 'closed', 'unauthorized');
     }

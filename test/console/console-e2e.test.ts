@@ -13,8 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalCluster, LocalNode } from '../../src/harness/local-cluster.js';
-import { sourceCluster } from '../node/support/proc-cluster.js';
+import { FAST_ELECTION, LocalCluster, type LocalNode } from '../../src/harness/local-cluster.js';
 import { api } from '../server/real-cluster.js';
 import { ensureChromium, openBrowser } from './browser.js';
 
@@ -26,6 +25,21 @@ const PEER_OFFSET = 10;
 const SHOW_MS = 10_000;
 const ROOT = 'console-e2e-root-token';
 const SHOTS = process.env.LOCKSTEP_SCREENSHOTS ?? join(tmpdir(), 'lockstep-console-screenshots');
+/** Three nodes from source starting at once on a busy 2-core machine may take long to agree on a leader. */
+const LEADER_WAIT_MS = 120_000;
+
+/** A 3-node cluster of `lockstep serve` from source, ready once every node agrees on a leader. */
+async function startCluster(basePort: number, authToken?: string): Promise<LocalCluster> {
+  const cluster = new LocalCluster({ size: 3, basePort, peerPortOffset: PEER_OFFSET, authToken, cli: 'source', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
+  cluster.startAll();
+  try {
+    await cluster.waitForLeader({ ready: true, timeoutMs: LEADER_WAIT_MS });
+  } catch (error) {
+    await cluster.destroy();
+    throw error;
+  }
+  return cluster;
+}
 
 const chromium = ensureChromium();
 if (chromium.path === null) console.warn(`console browser tests: not exercised: chromium missing (${chromium.reason})`);
@@ -51,7 +65,7 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth off', ()
   let follower: LocalNode;
 
   beforeAll(async () => {
-    cluster = await sourceCluster(3, OPEN_BASE_PORT, { peerPortOffset: PEER_OFFSET });
+    cluster = await startCluster(OPEN_BASE_PORT);
     browser = await openBrowser(chromium.path!);
     leader = await cluster.leader();
     // The page is served by a follower: killing the leader must not take the page with it.
@@ -60,7 +74,7 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth off', ()
     await page.goto(`${follower.url}/ui/`);
     // Page expressions are strings: the tests are compiled without the DOM's types.
     await page.evaluate('window.notReloaded = true');
-  }, 120_000);
+  }, LEADER_WAIT_MS + 60_000);
   afterAll(async () => {
     await browser?.close();
     await cluster?.destroy();
@@ -137,10 +151,10 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth on', () 
   const root = { authorization: `Bearer ${ROOT}` };
 
   beforeAll(async () => {
-    cluster = await sourceCluster(3, AUTH_BASE_PORT, { peerPortOffset: PEER_OFFSET, authToken: ROOT });
+    cluster = await startCluster(AUTH_BASE_PORT, ROOT);
     browser = await openBrowser(chromium.path!);
     node = cluster.running()[0];
-  }, 120_000);
+  }, LEADER_WAIT_MS + 60_000);
   afterAll(async () => {
     await browser?.close();
     await cluster?.destroy();

@@ -4,6 +4,7 @@
 // its watch stream live.
 
 import { clock, countdown, fill, h } from '../dom.js';
+import { pager } from './pager.js';
 import { refresher } from './refresh.js';
 
 const PAGE_SIZE = 50;
@@ -29,36 +30,30 @@ function waitersCell(waiters) {
 
 export function locksView(root, ctx, query) {
   let prefix = query.get('prefix') ?? '';
-  const afters = [undefined];
-  let next;
   const rows = h('tbody');
-  const status = h('span', { class: 'muted' });
+  const pages = pager(() => refresh.now());
   const input = h('input', { type: 'search', placeholder: 'name prefix, e.g. orders:', value: prefix, 'aria-label': 'prefix' });
-  const prev = h('button', { type: 'button', onclick: () => { afters.pop(); refresh.now(); } }, '← Previous');
-  const more = h('button', { type: 'button', onclick: () => { afters.push(next); refresh.now(); } }, 'Next →');
   let debounce = null;
   input.addEventListener('input', () => {
     clearTimeout(debounce);
     debounce = setTimeout(() => {
       prefix = input.value.trim();
-      afters.length = 1;
+      pages.reset();
       history.replaceState(null, '', prefix ? `#/locks?prefix=${encodeURIComponent(prefix)}` : '#/locks');
       refresh.now();
     }, 250);
   });
   root.append(
-    h('div', { class: 'toolbar' }, input, prev, more, status),
+    h('div', { class: 'toolbar' }, input, pages.controls),
     h('table', { id: 'locks' }, h('thead', {}, h('tr', {}, ['Lock', 'Mode', 'Holders', 'Waiters (in order)', 'Lock-delay'].map((t) => h('th', {}, t)))), rows),
     h('p', { class: 'muted' }, `Locks with holders, waiters or a lock-delay, in name order, ${PAGE_SIZE} a page.`),
   );
   const load = async () => {
-    const after = afters[afters.length - 1];
     const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (prefix) params.set('prefix', prefix);
-    if (after !== undefined) params.set('after', after);
+    if (pages.after() !== undefined) params.set('after', pages.after());
     try {
       const page = await ctx.api('GET', `/v1/locks?${params}`);
-      next = page.next;
       fill(rows, page.locks.length === 0
         ? h('tr', {}, h('td', { colspan: 5, class: 'muted' }, prefix ? `No lock under "${prefix}" is held or waited for.` : 'No lock is held or waited for.'))
         : page.locks.map((lock) => h('tr', { 'data-lock': lock.name },
@@ -67,12 +62,10 @@ export function locksView(root, ctx, query) {
           h('td', {}, lock.holders.map((holder) => holderCell(holder))),
           h('td', {}, waitersCell(lock.waiters)),
           h('td', {}, lock.lockDelayRemainingMs ? countdown(lock.lockDelayRemainingMs) : '—'))));
-      fill(status, `page ${afters.length}${next === undefined ? ' (last)' : ''}, updated ${clock(Date.now())}`);
+      pages.loaded(page);
     } catch (error) {
-      fill(status, h('span', { class: 'error' }, `could not load: ${error.code} — ${error.message}`));
+      pages.failed(error);
     }
-    prev.disabled = afters.length === 1;
-    more.disabled = next === undefined;
   };
   const refresh = refresher(ctx, load);
   refresh.now();

@@ -2,7 +2,8 @@
 // and waits; deleting one (admin, or a writer on its names) asks first,
 // naming the holds it would release.
 
-import { clock, countdown, fill, h } from '../dom.js';
+import { countdown, fill, h } from '../dom.js';
+import { pager } from './pager.js';
 import { refresher } from './refresh.js';
 
 const PAGE_SIZE = 50;
@@ -25,24 +26,18 @@ async function deleteSession(ctx, session, reload) {
 }
 
 export function sessionsView(root, ctx) {
-  const afters = [undefined];
-  let next;
   const rows = h('tbody');
-  const status = h('span', { class: 'muted' });
-  const prev = h('button', { type: 'button', onclick: () => { afters.pop(); refresh.now(); } }, '← Previous');
-  const more = h('button', { type: 'button', onclick: () => { afters.push(next); refresh.now(); } }, 'Next →');
+  const pages = pager(() => refresh.now());
   root.append(
-    h('div', { class: 'toolbar' }, prev, more, status),
+    h('div', { class: 'toolbar' }, pages.controls),
     h('table', { id: 'sessions' }, h('thead', {}, h('tr', {}, ['Session', 'Name', 'TTL', 'Time left', 'Lock-delay', 'Holds', 'Waits for', ''].map((t) => h('th', {}, t)))), rows),
     h('p', { class: 'muted' }, ctx.may('write') ? 'Deleting a session releases its holds at once (no lock-delay) and ends its waits.' : `Deleting sessions needs a writer or admin token; this one is ${ctx.identity.role}.`),
   );
   const load = async () => {
     const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
-    const after = afters[afters.length - 1];
-    if (after !== undefined) params.set('after', after);
+    if (pages.after() !== undefined) params.set('after', pages.after());
     try {
       const page = await ctx.api('GET', `/v1/sessions?${params}`);
-      next = page.next;
       fill(rows, page.sessions.length === 0 ? h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No sessions.')) : page.sessions.map((s) => h('tr', { 'data-session': s.sessionId },
         h('td', { class: 'mono' }, s.sessionId),
         h('td', {}, s.name || '—'),
@@ -54,12 +49,10 @@ export function sessionsView(root, ctx) {
           h('span', { class: 'muted' }, ` ${hold.kind} #${hold.fencingToken}`)))),
         h('td', {}, s.waits.length === 0 ? '—' : s.waits.join(', ')),
         h('td', {}, ctx.may('write') ? h('button', { type: 'button', class: 'danger delete-session', onclick: () => deleteSession(ctx, s, refresh.now) }, 'Delete') : null))));
-      fill(status, `page ${afters.length}${next === undefined ? ' (last)' : ''}, updated ${clock(Date.now())}`);
+      pages.loaded(page);
     } catch (error) {
-      fill(status, h('span', { class: 'error' }, `could not load: ${error.code} — ${error.message}`));
+      pages.failed(error);
     }
-    prev.disabled = afters.length === 1;
-    more.disabled = next === undefined;
   };
   const refresh = refresher(ctx, load);
   refresh.now();
