@@ -17,13 +17,16 @@ export class BenchHttp {
 
   /** POSTs JSON; rejects on a socket error or when `timeoutMs` passes (the request is destroyed). */
   post(url: string, body: unknown, timeoutMs: number): Promise<HttpAnswer> {
-    const payload = JSON.stringify(body);
+    return this.send('POST', url, body, timeoutMs);
+  }
+
+  /** Sends JSON (no body when `body` is undefined); rejects as post does. */
+  send(method: 'POST' | 'DELETE', url: string, body: unknown, timeoutMs: number): Promise<HttpAnswer> {
+    const payload = body === undefined ? '' : JSON.stringify(body);
+    const headers: Record<string, string | number> = { 'content-length': Buffer.byteLength(payload) };
+    if (body !== undefined) headers['content-type'] = 'application/json';
     return new Promise<HttpAnswer>((resolve, reject) => {
-      const req = request(url, {
-        method: 'POST',
-        agent: this.agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-      });
+      const req = request(url, { method, agent: this.agent, headers });
       const timer = setTimeout(() => req.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
       req.once('error', (err) => {
         clearTimeout(timer);

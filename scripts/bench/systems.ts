@@ -30,6 +30,8 @@ export interface LockApi {
   /** Releases what acquireSet took (tokens in the order of `locks`). */
   releaseSet(http: BenchHttp, next: () => string, session: string, locks: string[], tokens: string[], timeoutMs: number): Promise<void>;
   keepalive(http: BenchHttp, url: string, session: string, timeoutMs: number): Promise<void>;
+  /** Ends the session or lease; its holds are released. */
+  endSession(http: BenchHttp, url: string, session: string, timeoutMs: number): Promise<void>;
 }
 
 /** A running 3-node cluster. Node k is endpoints[k] and pid(k). */
@@ -185,6 +187,10 @@ export const lockstepApi: LockApi = {
     const r = await http.post(`${url}/v1/sessions/${sessionId}/keepalive`, {}, timeoutMs);
     expect(r.status === 200, 'keepalive', r.status, r.json);
   },
+  async endSession(http, url, sessionId, timeoutMs) {
+    const r = await http.send('DELETE', `${url}/v1/sessions/${sessionId}`, undefined, timeoutMs);
+    expect(r.status === 200 || r.status === 204 || r.status === 404, 'session delete', r.status, r.json);
+  },
 };
 
 export function startLockstep(o: LaunchOptions, dir: string, name = 'lockstep'): BenchSystem {
@@ -269,6 +275,10 @@ export const etcdApi: LockApi = {
     const r = await http.post(`${url}/v3/lease/keepalive`, { ID: lease }, timeoutMs);
     const result = r.json.result as { TTL?: string } | undefined;
     expect(r.status === 200 && !!result && Number(result.TTL) > 0, 'lease keepalive', r.status, r.json);
+  },
+  async endSession(http, url, lease, timeoutMs) {
+    const r = await http.post(`${url}/v3/lease/revoke`, { ID: lease }, timeoutMs);
+    expect(r.status === 200 || r.status === 404, 'lease revoke', r.status, r.json);
   },
 };
 

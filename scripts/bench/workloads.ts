@@ -95,6 +95,36 @@ export async function makeClients(sys: BenchSystem, ctx: RunContext, n: number):
   return clients;
 }
 
+let runs = 0;
+
+/**
+ * A name part unique to one run of a workload: a hold left behind by an
+ * earlier run (a release whose answer was lost: its session lives on for
+ * LEASE_TTL_S) must not stand in a later round's way on the same lock name —
+ * it made later rounds' try-once acquires fail as "not acquired" and could
+ * hand a client an old hold back.
+ */
+function runTag(): string {
+  return `r${++runs}`;
+}
+
+/** Ends every client's session or lease (their holds go with them), best effort: nothing lingers into the next run. */
+export async function endClients(sys: BenchSystem, ctx: RunContext, clients: BenchClient[]): Promise<void> {
+  const ended = await Promise.allSettled(clients.map((c) => sys.api.endSession(ctx.http, c.next(), c.session, SESSION_SETUP_TIMEOUT_MS)));
+  const failed = ended.filter((r) => r.status === 'rejected').length;
+  if (failed > 0) console.error(`${sys.name}: ${failed} of ${clients.length} sessions not ended (they expire in ${LEASE_TTL_S} s)`);
+}
+
+/** Makes `n` clients, runs `body`, ends their sessions. */
+async function withClients<T>(sys: BenchSystem, ctx: RunContext, n: number, body: (clients: BenchClient[]) => Promise<T>): Promise<T> {
+  const clients = await makeClients(sys, ctx, n);
+  try {
+    return await body(clients);
+  } finally {
+    await endClients(sys, ctx, clients);
+  }
+}
+
 /** Setup outside the window retries (a second session or lease is harmless; it expires). */
 async function setUp<T>(make: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -242,16 +272,18 @@ function uncontended(n: number): Workload {
     latency: 'acquire',
     headline: 'perSecond',
     async run(sys, ctx) {
-      const clients = await makeClients(sys, ctx, n);
-      return loopInWindow(sys, ctx, clients, async (c) => {
-        const lock = `bench-u-${n}-${c.index}`;
-        const t0 = performance.now();
-        const token = await sys.api.acquire(ctx.http, c.next(), c.session, lock, 0, REQUEST_TIMEOUT_MS);
-        const acquireMs = performance.now() - t0;
-        if (token === null) throw new Error(`${lock} not acquired`);
-        await sys.api.release(ctx.http, c.next(), c.session, lock, token, REQUEST_TIMEOUT_MS);
-        return acquireMs;
-      });
+      const tag = runTag();
+      return withClients(sys, ctx, n, (clients) =>
+        loopInWindow(sys, ctx, clients, async (c) => {
+          const lock = `bench-u-${n}-${tag}-${c.index}`;
+          const t0 = performance.now();
+          const token = await sys.api.acquire(ctx.http, c.next(), c.session, lock, 0, REQUEST_TIMEOUT_MS);
+          const acquireMs = performance.now() - t0;
+          if (token === null) throw new BenchRefusal('acquire: not acquired', `${lock} not acquired`);
+          await sys.api.release(ctx.http, c.next(), c.session, lock, token, REQUEST_TIMEOUT_MS);
+          return acquireMs;
+        }),
+      );
     },
   };
 }
@@ -264,9 +296,8 @@ function contended(n: number): Workload {
     unit: 'handoff',
     latency: 'handover',
     headline: 'perSecond',
-    async run(sys, ctx) {
-      const clients = await makeClients(sys, ctx, n);
-      const lock = `bench-hot-${n}`;
+    run: (sys, ctx) => withClients(sys, ctx, n, async (clients) => {
+      const lock = `bench-hot-${n}-${runTag()}`;
       const w = new Window(ctx, serverPids(sys));
       let releaseSentAt: number | null = null;
       await Promise.all(
@@ -297,7 +328,7 @@ function contended(n: number): Workload {
         }),
       );
       return w.result();
-    },
+    }),
   };
 }
 
@@ -305,8 +336,8 @@ function contended(n: number): Workload {
 const SET_LOCKS = 10;
 const SET_SIZE = 3;
 
-function randomSet(n: number): string[] {
-  const pool = Array.from({ length: SET_LOCKS }, (_, i) => `bench-set-${n}-${i}`);
+function randomSet(prefix: string): string[] {
+  const pool = Array.from({ length: SET_LOCKS }, (_, i) => `${prefix}-${i}`);
   const out: string[] = [];
   while (out.length < SET_SIZE) out.push(...pool.splice(Math.floor(Math.random() * pool.length), 1));
   return out;
@@ -327,16 +358,18 @@ function lockSets(n: number): Workload {
     latency: 'set wait',
     headline: 'perSecond',
     async run(sys, ctx) {
-      const clients = await makeClients(sys, ctx, n);
-      return loopInWindow(sys, ctx, clients, async (c) => {
-        const locks = randomSet(n);
-        const next = () => c.next();
-        const t0 = performance.now();
-        const tokens = await sys.api.acquireSet(ctx.http, next, c.session, locks, WAIT_MS, WAIT_MS + REQUEST_TIMEOUT_MS);
-        const waitMs = performance.now() - t0;
-        await sys.api.releaseSet(ctx.http, next, c.session, locks, tokens, REQUEST_TIMEOUT_MS);
-        return waitMs;
-      });
+      const prefix = `bench-set-${n}-${runTag()}`;
+      return withClients(sys, ctx, n, (clients) =>
+        loopInWindow(sys, ctx, clients, async (c) => {
+          const locks = randomSet(prefix);
+          const next = () => c.next();
+          const t0 = performance.now();
+          const tokens = await sys.api.acquireSet(ctx.http, next, c.session, locks, WAIT_MS, WAIT_MS + REQUEST_TIMEOUT_MS);
+          const waitMs = performance.now() - t0;
+          await sys.api.releaseSet(ctx.http, next, c.session, locks, tokens, REQUEST_TIMEOUT_MS);
+          return waitMs;
+        }),
+      );
     },
   };
 }
@@ -349,14 +382,14 @@ function keepalive(n: number): Workload {
     unit: 'keepalive',
     latency: 'keepalive',
     headline: 'perSecond',
-    async run(sys, ctx) {
-      const clients = await makeClients(sys, ctx, n);
-      return loopInWindow(sys, ctx, clients, async (c) => {
-        const t0 = performance.now();
-        await sys.api.keepalive(ctx.http, c.next(), c.session, REQUEST_TIMEOUT_MS);
-        return performance.now() - t0;
-      });
-    },
+    run: (sys, ctx) =>
+      withClients(sys, ctx, n, (clients) =>
+        loopInWindow(sys, ctx, clients, async (c) => {
+          const t0 = performance.now();
+          await sys.api.keepalive(ctx.http, c.next(), c.session, REQUEST_TIMEOUT_MS);
+          return performance.now() - t0;
+        }),
+      ),
   };
 }
 
@@ -376,6 +409,7 @@ function failover(n: number): Workload {
     async run(sys, ctx) {
       const leader = await waitForLeader(ctx.http, sys.cluster, sys.name);
       const clients = await makeClients(sys, { ...ctx, target: 'all' }, n);
+      const tag = runTag();
       const lastOk = clients.map(() => performance.now());
       const firstAfter: number[] = clients.map(() => NaN);
       const latencies: number[] = [];
@@ -395,12 +429,12 @@ function failover(n: number): Workload {
       })();
       await Promise.all(
         clients.map(async (c, i) => {
-          const lock = `bench-f-${c.index}`;
+          const lock = `bench-f-${tag}-${c.index}`;
           while (!done()) {
             const t0 = performance.now();
             try {
               const token = await sys.api.acquire(ctx.http, c.next(), c.session, lock, 0, FAILOVER_CLIENT_TIMEOUT_MS);
-              if (token === null) throw new Error('not acquired');
+              if (token === null) throw new BenchRefusal('acquire: not acquired', `${lock} not acquired`);
               await sys.api.release(ctx.http, c.next(), c.session, lock, token, FAILOVER_CLIENT_TIMEOUT_MS);
             } catch (err) {
               failed++;
@@ -418,6 +452,7 @@ function failover(n: number): Workload {
       await killer;
       sys.cluster.restart(leader);
       await waitForLeader(ctx.http, sys.cluster, sys.name);
+      await endClients(sys, ctx, clients);
       latencies.sort((a, b) => a - b);
       const gaps = firstAfter.filter((g) => !Number.isNaN(g));
       return {
