@@ -209,6 +209,7 @@ export class RaftNode implements ReplicatedNode {
     );
 
     o.transport.onMessage((m) => this.onMessage(m) ?? undefined);
+    o.transport.onSnapshotOffer?.((header) => this.snapshotOffer(header) ?? undefined);
     o.transport.onUnreachable((to) => this.withRaft((r) => r.reportUnreachable(to)));
     o.transport.onSnapshotStatus((to, ok) => this.withRaft((r) => r.reportSnapshot(to, ok)));
     o.transport.onPeerHello((hello) => this.onPeerHello(hello));
@@ -252,6 +253,20 @@ export class RaftNode implements ReplicatedNode {
       for (let i = 0; i < ticks; i++) r.tick();
     });
     this.checkConditions();
+  }
+
+  /**
+   * A peer announces a snapshot: taken only from the leader of our term, and only when it is ahead of
+   * what we have committed (what the leader sends a follower that needs one); otherwise refused before
+   * any byte is buffered. A leader that raced us (our term behind, its Heartbeat not yet in) is told
+   * not-ok and sends it again.
+   */
+  private snapshotOffer(header: Extract<Message, { type: 'InstallSnapshot' }>): string | null {
+    if (!this.raft || this.stopped) return 'node not running';
+    const st = this.raft.status();
+    if (header.from !== st.leader || header.term !== st.term) return `not from the leader (${st.leader ?? 'none known'} in term ${st.term})`;
+    if (header.snapshot.meta.index <= st.commit) return `not needed: snapshot at ${header.snapshot.meta.index}, commit ${st.commit}`;
+    return null;
   }
 
   /** Steps a peer's message; returns why it is refused (the transport then closes its connection). */

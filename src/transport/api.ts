@@ -22,6 +22,12 @@ export interface Transport {
    * the connection it came on is closed, logged with the reason.
    */
   onMessage(handler: (message: Message) => string | void): void;
+  /**
+   * A peer announces a snapshot (its InstallSnapshot with empty data): a handler that returns a reason
+   * refuses it before any byte of it is kept, and the connection is closed. Without handlers, every
+   * snapshot within the size limits is taken.
+   */
+  onSnapshotOffer?(handler: (header: Extract<Message, { type: 'InstallSnapshot' }>) => string | void): void;
   /** `to` could not be reached (connection failed, queue full): Raft probes it again. */
   onUnreachable(handler: (to: NodeId) => void): void;
   /** An InstallSnapshot message to `to` was fully delivered (ok) or failed. */

@@ -3,6 +3,8 @@ import type { PeerHello } from './api.js';
 
 /** What connections report upward to the TcpTransport, which fans out to the registered handlers. */
 export interface TransportEvents {
+  /** Asked when a snapshot is announced, before any of its bytes is kept: a refusal reason closes the connection. */
+  snapshotOffer(header: Extract<Message, { type: 'InstallSnapshot' }>): string | null;
   /** A refusal reason closes the connection the message came on. */
   message(message: Message): string | null;
   unreachable(to: NodeId): void;

@@ -9,7 +9,8 @@ import type { Message, NodeId } from '../raft/types.js';
 import type { PeerHello } from './api.js';
 import type { TransportEvents } from './events.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
-import { PROTOCOL_VERSION, SNAPSHOT_BYTES_MAX, type TransportLimits } from './limits.js';
+import { PROTOCOL_VERSION, type TransportLimits } from './limits.js';
+import type { InboundConnection, InboundRegistry } from './inbound-registry.js';
 import { isPlausibleNodeId } from './validate.js';
 import { packWire, unpackWire, type WireFrame } from './wire.js';
 
@@ -23,6 +24,28 @@ export interface InboundOptions {
   limits: TransportLimits;
   events: TransportEvents;
   logger: Logger;
+  /** Shared by every inbound connection of the node. */
+  reassembly: ReassemblyBudget;
+  /** Who holds a connection: one per claimed id, strangers capped. */
+  registry: InboundRegistry;
+}
+
+/** Snapshot bytes reserved for reassembly over all connections of one node, within a limit. */
+export class ReassemblyBudget {
+  private reservedBytes = 0;
+  constructor(private readonly limitBytes: () => number) {}
+  /** Reserve `bytes` if they fit; false if not (nothing reserved). */
+  reserve(bytes: number): boolean {
+    if (this.reservedBytes + bytes > this.limitBytes()) return false;
+    this.reservedBytes += bytes;
+    return true;
+  }
+  release(bytes: number): void {
+    this.reservedBytes -= bytes;
+  }
+  get bytes(): number {
+    return this.reservedBytes;
+  }
 }
 
 interface Reassembly {
@@ -44,13 +67,16 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
   let helloToReport: PeerHello | null = null;
   socket.setNoDelay(true);
 
-  const close = (reason: string, level: 'warn' | 'debug' = 'warn'): void => {
+  const close = (reason: string, level: 'warn' | 'info' | 'debug' = 'warn'): void => {
     if (closed) return;
     closed = true;
+    releaseSnapshot();
+    if (peer !== null) o.registry.leave(peer, connection);
     clearTimeout(handshakeTimer);
     log[level]({ peer, reason }, 'closing inbound peer connection');
     socket.destroy();
   };
+  const connection: InboundConnection = { close: (reason) => close(reason, 'info') };
   const handshakeTimer = setTimeout(() => {
     if (peer === null) close('no hello within the handshake timeout');
   }, o.limits.handshakeTimeoutMs);
@@ -94,11 +120,20 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     switch (frame.k) {
       case 'msg':
         return checkAddressing(frame.m);
-      case 'snap':
+      case 'snap': {
+        // Everything is decided on the announcement, before any byte of the data is kept.
         if (snapshot) throw new ProtocolError('snapshot started while another is being received');
-        if (frame.totalBytes > SNAPSHOT_BYTES_MAX) throw new ProtocolError(`snapshot of ${frame.totalBytes} bytes exceeds ${SNAPSHOT_BYTES_MAX}`);
-        snapshot = { id: frame.id, header: frame.m as Reassembly['header'], totalBytes: frame.totalBytes, receivedBytes: 0, chunks: [] };
+        const header = checkAddressing(frame.m) as Reassembly['header'];
+        const { snapshotBytesMax } = o.limits;
+        if (frame.totalBytes > snapshotBytesMax) throw new ProtocolError(`snapshot of ${frame.totalBytes} bytes exceeds ${snapshotBytesMax}`);
+        const refusal = o.events.snapshotOffer(header);
+        if (refusal) throw new ProtocolError(`snapshot refused: ${refusal}`);
+        if (!o.reassembly.reserve(frame.totalBytes)) {
+          throw new ProtocolError(`snapshot of ${frame.totalBytes} bytes would pass the node's reassembly limit (${o.reassembly.bytes} bytes in use)`);
+        }
+        snapshot = { id: frame.id, header, totalBytes: frame.totalBytes, receivedBytes: 0, chunks: [] };
         return null;
+      }
       case 'chunk': {
         const s = snapshot;
         if (!s || frame.id !== s.id || frame.offset !== s.receivedBytes) throw new ProtocolError('snapshot chunk out of sequence');
@@ -107,13 +142,20 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
         s.chunks.push(frame.data);
         if (!frame.last) return null;
         if (s.receivedBytes !== s.totalBytes) throw new ProtocolError(`snapshot ended at ${s.receivedBytes} of ${s.totalBytes} bytes`);
-        snapshot = null;
         const data = new Uint8Array(Buffer.concat(s.chunks, s.totalBytes));
+        releaseSnapshot();
         return checkAddressing({ ...s.header, snapshot: { meta: s.header.snapshot.meta, data } });
       }
       default:
         throw new ProtocolError(`unexpected ${frame.k} frame after the handshake`);
     }
+  }
+
+  /** Drop a reassembly in progress and give its bytes back to the node's budget. */
+  function releaseSnapshot(): void {
+    if (!snapshot) return;
+    o.reassembly.release(snapshot.totalBytes);
+    snapshot = null;
   }
 
   function handshake(hello: PeerHello): void {
@@ -142,8 +184,18 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     // Accepted even when not in the address book: a member being added may
     // dial before its addition reaches us (its messages still pass the addressing checks below).
     if (!o.isKnownPeer(hello.nodeId)) log.info({ nodeId: hello.nodeId }, 'hello from a node not in the address book');
+    const crowded = o.registry.admit(hello.nodeId, connection);
+    if (crowded) {
+      log.warn({ nodeId: hello.nodeId, refusal: crowded }, 'refusing peer hello');
+      closed = true;
+      clearTimeout(handshakeTimer);
+      socket.end(encodeFrame(packWire({ k: 'refuse', reason: crowded })));
+      return;
+    }
     peer = hello.nodeId;
     clearTimeout(handshakeTimer);
+    // A connection that carries nothing for this long is closed (its dialer redials when it has something to say).
+    socket.setTimeout(o.limits.idleTimeoutMs, () => close(`idle for ${o.limits.idleTimeoutMs} ms`, 'debug'));
     socket.write(encodeFrame(packWire({ k: 'hello', hello: o.self })));
     log.debug({ peer }, 'inbound peer connected');
     helloToReport = hello;

@@ -4,8 +4,14 @@
 export const FRAME_BYTES_MAX = 16 * 1024 * 1024;
 /** Snapshot data is cut into chunks of this size; the next is written only once the socket took the last. */
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
-/** Largest snapshot a receiver reassembles. */
+/** Largest snapshot a receiver reassembles on one connection (the announced size is checked before any byte is kept). */
 export const SNAPSHOT_BYTES_MAX = 1024 * 1024 * 1024;
+/**
+ * Snapshot bytes one node reassembles at once, over all its connections. Only the current leader's
+ * snapshot is accepted, one at a time, so one full-size snapshot fits and a second connection cannot
+ * double the memory (the issue's 1 GiB per connection times 256 connections).
+ */
+export const REASSEMBLY_BYTES_MAX = SNAPSHOT_BYTES_MAX;
 /**
  * Largest term or log index a peer may name (2^50). Far beyond any real
  * cluster's (a million elections a second for 35 years), and small enough that
@@ -35,6 +41,14 @@ export interface TransportLimits {
   reconnectBackoffMaxMs: number;
   /** Inbound connections accepted at once. */
   inboundConnectionsMax: number;
+  /** Inbound connections at once from node ids not in the address book (one per id; members are never counted here). */
+  strangerConnectionsMax: number;
+  /** An inbound connection that receives nothing for this long is closed. Long enough that a follower's idle link to another follower is not redialed often. */
+  idleTimeoutMs: number;
+  /** Largest snapshot reassembled on one connection. */
+  snapshotBytesMax: number;
+  /** Snapshot bytes reassembled at once over all connections of this node. */
+  reassemblyBytesMax: number;
 }
 
 export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze({
@@ -44,6 +58,10 @@ export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze
   reconnectBackoffBaseMs: 20,
   reconnectBackoffMaxMs: 1000,
   inboundConnectionsMax: 256,
+  strangerConnectionsMax: 16,
+  idleTimeoutMs: 60_000,
+  snapshotBytesMax: SNAPSHOT_BYTES_MAX,
+  reassemblyBytesMax: REASSEMBLY_BYTES_MAX,
 });
 
 /** Checked at start-up: a zero or negative limit is a configuration bug. */

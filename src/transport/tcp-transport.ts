@@ -7,7 +7,8 @@ import type { Message, NodeId } from '../raft/types.js';
 import { parseAddress } from './address.js';
 import type { PeerHello, Transport } from './api.js';
 import type { TransportEvents } from './events.js';
-import { acceptConnection } from './inbound.js';
+import { ReassemblyBudget, acceptConnection } from './inbound.js';
+import { InboundRegistry } from './inbound-registry.js';
 import { DEFAULT_TRANSPORT_LIMITS, PROTOCOL_VERSION, checkLimits, type TransportLimits } from './limits.js';
 import { PeerLink } from './peer-link.js';
 import { createPeerServer, type PeerTls } from './peer-tls.js';
@@ -36,15 +37,27 @@ export class TcpTransport implements Transport {
   private peers = new Map<NodeId, string>();
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly inbound = new Set<Socket>();
+  /** Snapshot bytes being reassembled over all inbound connections (limits.reassemblyBytesMax). */
+  private readonly reassembly = new ReassemblyBudget(() => this.limits.reassemblyBytesMax);
+  private readonly registry = new InboundRegistry(
+    (id) => this.peers.has(id),
+    () => this.limits.strangerConnectionsMax,
+  );
   private server: Server | null = null;
   private closed = false;
   private readonly handlers = {
     message: [] as Array<(m: Message) => string | void>,
+    snapshotOffer: [] as Array<(header: Extract<Message, { type: 'InstallSnapshot' }>) => string | void>,
     unreachable: [] as Array<(to: NodeId) => void>,
     snapshotStatus: [] as Array<(to: NodeId, ok: boolean) => void>,
     peerHello: [] as Array<(h: PeerHello) => void>,
   };
   private readonly events: TransportEvents = {
+    snapshotOffer: (header) => {
+      let refusal: string | null = null;
+      for (const h of this.handlers.snapshotOffer) refusal = h(header) ?? refusal;
+      return refusal;
+    },
     message: (m) => {
       let refusal: string | null = null;
       for (const h of this.handlers.message) refusal = h(m) ?? refusal;
@@ -110,6 +123,9 @@ export class TcpTransport implements Transport {
 
   onMessage(handler: (message: Message) => string | void): void {
     this.handlers.message.push(handler);
+  }
+  onSnapshotOffer(handler: (header: Extract<Message, { type: 'InstallSnapshot' }>) => string | void): void {
+    this.handlers.snapshotOffer.push(handler);
   }
   onUnreachable(handler: (to: NodeId) => void): void {
     this.handlers.unreachable.push(handler);
@@ -185,6 +201,8 @@ export class TcpTransport implements Transport {
       limits: this.limits,
       events: this.events,
       logger: this.log,
+      reassembly: this.reassembly,
+      registry: this.registry,
     });
   }
 }

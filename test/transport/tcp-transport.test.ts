@@ -285,4 +285,83 @@ describe('TcpTransport', () => {
     expect(b.received.map(seqOf)).toEqual([1, 2]);
     expect(b.logs.some((l) => l.reason === 'Heartbeat from m refused: not from a correct member')).toBe(true);
   });
+
+  it('a snapshot is refused on its announcement, before any byte is kept: by its receiver\'s say, above the connection limit, or past the node\'s reassembly limit', async () => {
+    const b = await node('b', 16237, {}, { limits: { snapshotBytesMax: 1000, reassemblyBytesMax: 1500 } });
+    const offers: string[] = [];
+    b.transport.onSnapshotOffer((h) => {
+      offers.push(h.from);
+      return h.from === 'liar' ? 'not from the leader' : undefined;
+    });
+    const announce = (peer: Awaited<ReturnType<typeof rawDial>>, from: string, totalBytes: number): void => {
+      const { snapshot } = snapshotMessage(from, 'b', 0);
+      peer.send({ k: 'snap', id: 1, m: { type: 'InstallSnapshot', from: nodeId(from), to: nodeId('b'), term: term(2), snapshot }, totalBytes });
+    };
+    const open = async (from: string): Promise<Awaited<ReturnType<typeof rawDial>>> => {
+      const peer = await rawDial(16237);
+      peer.send(helloFrom(from));
+      return peer;
+    };
+    const liar = await open('liar');
+    announce(liar, 'liar', 10);
+    await liar.closed;
+    const huge = await open('huge');
+    announce(huge, 'huge', 1001);
+    await huge.closed;
+    const first = await open('first');
+    announce(first, 'first', 1000);
+    first.send({ k: 'chunk', id: 1, offset: 0, data: new Uint8Array(10), last: false });
+    const second = await open('second');
+    announce(second, 'second', 1000);
+    await second.closed;
+    // The first one's reservation is given back when its connection goes: a new one fits.
+    first.socket.destroy();
+    await first.closed;
+    const third = await open('third');
+    announce(third, 'third', 1000);
+    third.send({ k: 'chunk', id: 1, offset: 0, data: new Uint8Array(1000), last: true });
+    await expect.poll(() => b.received.map((m) => m.from), WAIT).toEqual(['third']);
+    const reasons = b.logs.filter((l) => l.msg === 'closing inbound peer connection' && l.level === 40).map((l) => String(l.reason));
+    expect(reasons).toEqual([
+      'snapshot refused: not from the leader',
+      'snapshot of 1001 bytes exceeds 1000',
+      "snapshot of 1000 bytes would pass the node's reassembly limit (1000 bytes in use)",
+    ]);
+    // The oversized one was refused on its size before its receiver was asked.
+    expect(offers).toEqual(['liar', 'first', 'second', 'third']);
+  });
+
+  it('idle squatters cannot lock members out: one connection per claimed id (the newest wins), strangers capped, idle connections closed', async () => {
+    const b = await node('b', 16241, { a: 16242 }, { limits: { strangerConnectionsMax: 2, idleTimeoutMs: 400 } });
+    // Five connections claiming member a: each replaces the one before.
+    const squatters = [];
+    for (let i = 0; i < 5; i++) {
+      const s = await rawDial(16241);
+      s.send(helloFrom('a'));
+      await expect.poll(() => s.frames.length, WAIT).toBe(1);
+      squatters.push(s);
+    }
+    await Promise.all(squatters.slice(0, 4).map((s) => s.closed));
+    // Strangers: two get in, the third is refused.
+    const strangers = [];
+    for (const id of ['s1', 's2', 's3']) {
+      const s = await rawDial(16241);
+      s.send(helloFrom(id));
+      await expect.poll(() => s.frames.length, WAIT).toBe(1);
+      strangers.push(s);
+    }
+    expect(strangers.map((s) => s.frames[0].k)).toEqual(['hello', 'hello', 'refuse']);
+    // Nothing said for the idle timeout: closed, and the slots are free again.
+    await Promise.all([squatters[4].closed, strangers[0].closed, strangers[1].closed]);
+    const late = await rawDial(16241);
+    late.send(helloFrom('s4'));
+    await expect.poll(() => late.frames.map((f) => f.k), WAIT).toEqual(['hello']);
+    // The real member gets in and is heard.
+    const a = await node('a', 16242, { b: 16241 });
+    a.transport.send([beat('a', 'b', 1)]);
+    await expect.poll(() => b.received.map(seqOf), WAIT).toEqual([1]);
+    const reasons = b.logs.filter((l) => l.msg === 'closing inbound peer connection').map((l) => String(l.reason));
+    expect(reasons.filter((r) => r === 'replaced by a newer connection from a')).toHaveLength(4);
+    expect(reasons.filter((r) => r === 'idle for 400 ms').length).toBeGreaterThanOrEqual(3);
+  });
 });
