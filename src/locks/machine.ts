@@ -29,7 +29,18 @@ import { emptyState } from './state.js';
 import { IDEMPOTENCY_FULL_MESSAGE } from './idempotency.js';
 import { validateCommand, validateEnvelope } from './validate.js';
 
-export type ApplyOutput = Applied<ApplyResult, LockEvent>;
+/**
+ * What one applied entry yields: the answer and the events, plus what the
+ * dispatcher counts for operators (src/server/apply-metrics.ts) — the command
+ * that ran, or that the entry was an Idempotency-Key repeat answered from its
+ * record. Data only: the machine calls nobody.
+ */
+export interface ApplyOutput extends Applied<ApplyResult, LockEvent> {
+  /** The command executed at this entry (absent when none ran: a repeat, a refusal before it, not a proposal). */
+  command?: LockCommand;
+  /** The entry repeated an Idempotency-Key: the first outcome was answered again, nothing executed. */
+  replayed?: true;
+}
 
 /** Every command type has exactly one handler (the type says so); a new concept adds its table here. */
 const HANDLERS: CommandHandlers<LockCommand['type']> = {
@@ -99,9 +110,9 @@ export class LockMachine extends LockQueries implements StateMachine<ApplyResult
           return { result: done(errorOutcome('idempotency_conflict', message)), events: [] };
         }
         case 'done':
-          return { result: done(found.outcome), events: [] };
+          return { result: done(found.outcome), events: [], replayed: true };
         case 'pending':
-          return { result: { kind: 'queued', waitId: found.waitId }, events: [] };
+          return { result: { kind: 'queued', waitId: found.waitId }, events: [], replayed: true };
         case 'miss':
           if (!state.idempotency.hasRoom()) {
             // Every record is kept its full age (issue 11): refuse the new key, record nothing, change nothing.
@@ -133,7 +144,7 @@ export class LockMachine extends LockQueries implements StateMachine<ApplyResult
         result.kind === 'queued' ? result.waitId : null,
       );
     }
-    return { result, events: cx.events };
+    return { result, events: cx.events, ...(badCommand ? {} : { command: proposal.command }) };
   }
 
   /** Whom a command acts for: null when auth is off (or the leader's own command), 'revoked' when its token is gone. */

@@ -10,6 +10,8 @@ export interface NodeMetrics {
   entriesPerSave: Histogram;
   proposals: Counter<'outcome'>;
   snapshots: Counter<'kind'>;
+  /** Terms in which this node saw a leader (etcd's leader_changes_seen). */
+  leaderChanges: Counter;
 }
 
 export function createNodeMetrics(registry: Registry, status: () => NodeStatus): NodeMetrics {
@@ -56,7 +58,38 @@ export function createNodeMetrics(registry: Registry, status: () => NodeStatus):
       for (const role of roles) this.set({ role }, role === current ? 1 : 0);
     },
   });
+  // Leader only (progress is the leader's): how far each follower's log is behind the commit index.
+  // Series are dropped when this node stops leading, so a follower never shows a stale lag.
+  new Gauge({
+    name: 'lockstep_raft_peer_lag_entries',
+    help: 'Leader only: committed entries each member has not yet acknowledged (commitIndex - matchIndex).',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const st = status();
+      for (const [peer, p] of Object.entries(st.progress ?? {})) {
+        if (peer !== st.id) this.set({ peer }, Math.max(0, (st.commitIndex as number) - (p.matchIndex as number)));
+      }
+    },
+  });
+  new Gauge({
+    name: 'lockstep_raft_peer_reachable',
+    help: 'Leader only: 1 if the member answered within the last election timeout, else 0.',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const st = status();
+      for (const [peer, p] of Object.entries(st.progress ?? {})) if (peer !== st.id) this.set({ peer }, p.reachable ? 1 : 0);
+    },
+  });
   return {
+    leaderChanges: new Counter({
+      name: 'lockstep_raft_leader_changes_total',
+      help: 'Leaders this node has seen elected (one per term with a leader, itself included).',
+      registers: [registry],
+    }),
     saveSeconds: new Histogram({
       name: 'lockstep_node_save_duration_seconds',
       help: 'Duration of one synced storage write (one Ready).',

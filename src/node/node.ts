@@ -117,6 +117,8 @@ export class RaftNode implements ReplicatedNode {
   private readonly proposals = new PendingProposals();
   private readonly reads = new PendingReads();
   private readonly roleListeners = new Set<RoleListener>();
+  /** The last term in which a leader was seen (lockstep_raft_leader_changes_total counts each such term once). */
+  private leaderSeenTerm: Term | null = null;
   private readonly conditions = new Set<ConditionWaiter>();
   private readonly ticker: Ticker;
   private raft: RaftCore | null = null;
@@ -475,6 +477,10 @@ export class RaftNode implements ReplicatedNode {
     const wasLeader = this.role === 'leader';
     this.role = role;
     this.leader = leader;
+    if (leader !== null && st.term !== this.leaderSeenTerm) {
+      this.leaderSeenTerm = st.term;
+      this.metrics?.leaderChanges.inc();
+    }
     if (!changed) return;
     this.log.info({ role, leader, term: st.term }, role === 'leader' ? 'became leader' : 'role changed');
     if (wasLeader && role !== 'leader') {

@@ -5,6 +5,8 @@
 // order, to the three consumers of this node: the leader's lease table, the
 // requests waiting for a queued command, and the watch/observe streams.
 //
+// It also counts, for operators, what each entry did (apply-metrics.ts).
+//
 // A consumer that throws is a bug. It must neither stop this entry's other
 // consumers nor later entries (the node keeps applying: the replicated state
 // is fine, only this node's bookkeeping is not), nor go unnoticed: it is
@@ -23,6 +25,7 @@ import type { ApplyOutput, LockMachine } from '../locks/machine.js';
 import type { AppliedCommand, StateMachine } from '../node/state-machine.js';
 import type { LogIndex } from '../raft/types.js';
 import { apiErrorBody } from './errors.js';
+import { createApplyMetrics, type ApplyMetrics } from './apply-metrics.js';
 
 export type ConsumerName = 'leases' | 'waits' | 'watches';
 
@@ -53,6 +56,8 @@ interface Connection {
   consumers: EventConsumers;
   logger: FastifyBaseLogger;
   errors: Counter<'consumer'>;
+  /** Grants, releases, expiries, timeouts, replays and apply time, counted from each entry's output. */
+  metrics: ApplyMetrics;
 }
 
 export class EventDispatcher implements StateMachine<ApplyResult, LockEvent> {
@@ -77,7 +82,7 @@ export class EventDispatcher implements StateMachine<ApplyResult, LockEvent> {
         labelNames: ['consumer'] as const,
         registers: [registry],
       });
-    const connection: Connection = { consumers, logger, errors };
+    const connection: Connection = { consumers, logger, errors, metrics: createApplyMetrics(registry) };
     this.connection = connection;
     return () => {
       if (this.connection === connection) this.connection = null;
@@ -85,9 +90,11 @@ export class EventDispatcher implements StateMachine<ApplyResult, LockEvent> {
   }
 
   apply(command: AppliedCommand): ApplyOutput {
-    const output = this.machine.apply(command);
     const connection = this.connection;
-    if (connection === null) return output;
+    if (connection === null) return this.machine.apply(command);
+    const startedMs = performance.now();
+    const output = this.machine.apply(command);
+    connection.metrics.count(output, (performance.now() - startedMs) / 1000);
     const { consumers } = connection;
     const index = command.index as number;
     let proposerFault: ConsumerName | null = null;

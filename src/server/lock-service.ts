@@ -8,6 +8,8 @@
 // without proposing, and joins a repeat to the first request while the first
 // is still in flight or waiting.
 
+import type { Counter } from 'prom-client';
+import { createApplyMetrics } from './apply-metrics.js';
 import { randomUUID } from 'node:crypto';
 import type { ApplyResult, LockCommand, LockProposal, Outcome } from '../locks/commands.js';
 import { IDEMPOTENCY_FULL_MESSAGE } from '../locks/idempotency.js';
@@ -63,11 +65,15 @@ export class LockService {
   /** Requests proposed but not yet answered, by Idempotency-Key: a repeat joins the first. */
   private readonly inFlight = new Map<string, { method: string; path: string; answer: Promise<Answer> }>();
 
+  /** Idempotency-Key repeats answered here without a log entry (apply-metrics.ts). */
+  private readonly replays: Counter<'path'>;
+
   constructor(
     private readonly ctx: ServerContext,
     private readonly encode: ProposalEncoder,
   ) {
     this.waits = new WaitRegistry(ctx.limits.waitsMax);
+    this.replays = createApplyMetrics(ctx.registry).replays;
   }
 
   /** Fires on close(): waiting requests answer 503 unavailable (their waits stay queued; a retry with the key finds them). */
@@ -88,10 +94,14 @@ export class LockService {
       const joined = this.inFlight.get(idem.key);
       if (joined !== undefined) {
         if (joined.method !== idem.method || joined.path !== idem.path) throw conflict(joined, this.ctx.machine.appliedIndex());
+        this.replays.inc({ path: 'in_flight' });
         return joined.answer;
       }
       const replay = this.replayFromRecord(idem, options);
-      if (replay !== null) return replay;
+      if (replay !== null) {
+        this.replays.inc({ path: 'record' });
+        return replay;
+      }
       if (this.ctx.machine.idempotencyFullAt?.(this.ctx.clock.wallMs())) {
         // The machine would refuse this new key (limits.ts IDEMPOTENCY_RECORDS_MAX): say so without a log entry.
         throw new ApiError('limit_exceeded', IDEMPOTENCY_FULL_MESSAGE, {}, { [INDEX_HEADER]: String(this.ctx.machine.appliedIndex()) });
