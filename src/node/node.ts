@@ -620,6 +620,13 @@ export class RaftNode implements ReplicatedNode {
     );
   }
 
+  leaderHeardRecently(): boolean {
+    if (!this.raft || this.stopped) return false;
+    const st = this.raft.status();
+    if (st.role === 'leader') return this.leadershipConfirmedRecently();
+    return st.leader !== null && st.ticksSinceLeaderContact !== null && st.ticksSinceLeaderContact < this.opts.electionTimeoutTicks;
+  }
+
   status(): NodeStatus {
     const st = this.raft?.status();
     const progress: NodeStatus['progress'] = st?.progress
