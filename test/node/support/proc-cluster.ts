@@ -28,8 +28,8 @@ export const CLUSTER_START_MS = START_WAIT_MS + LEADER_WAIT_MS + 10_000;
  * 100), warnings to stderr. Resolves once every node answers HTTP, then
  * agrees on a leader and answers /readyz (CLUSTER_START_MS in all).
  */
-export async function sourceCluster(size: number, basePort: number, options: Pick<LocalClusterOptions, 'peerPortOffset' | 'authToken'> = {}): Promise<LocalCluster> {
-  const cluster = new LocalCluster({ size, basePort, ...options, cli: 'source', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
+export async function sourceCluster(size: number, basePort: number, options: Pick<LocalClusterOptions, 'peerPortOffset' | 'authToken' | 'tls'> = {}): Promise<LocalCluster> {
+  const cluster = await LocalCluster.create({ size, basePort, ...options, cli: 'source', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
   cluster.startAll();
   try {
     await cluster.waitAnswering();
