@@ -32,7 +32,7 @@ describe('bounded chaos run', () => {
       const kinds = new Set(outcome.records.faults.map((f) => f.kind));
       expect([...kinds].sort()).toEqual([...DEFAULT_OPTIONS.faults].sort());
       const ops = new Set(outcome.records.history.filter((h) => h.result === 'ok').map((h) => h.op));
-      for (const op of ['acquire', 'release', 'read', 'campaign', 'resign', 'session.create', 'session.keepalive', 'register.write']) expect(ops.has(op as never), op).toBe(true);
+      for (const op of ['acquire', 'release', 'read', 'campaign', 'resign', 'session.create', 'session.keepalive', 'register.write', 'set.acquire']) expect(ops.has(op as never), op).toBe(true);
       for (const f of ['history.jsonl', 'faults.jsonl', 'summary.txt', 'report.html', 'nodes/n1.log']) expect(existsSync(path.join(outcome.runDir, f)), f).toBe(true);
     },
     DURATION_MS + 150_000,
