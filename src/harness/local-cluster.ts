@@ -63,6 +63,13 @@ export const FAST_ELECTION = { heartbeatMs: 50, electionMs: 500 } as const;
 const POLL_MS = 100;
 const VIEW_TIMEOUT_MS = 1_000;
 export const LEADER_WAIT_MS = 30_000;
+/**
+ * Until every started node answers HTTP at all: a process's own start-up
+ * (loading, under tsx compiling, the CLI), which a machine loaded by a
+ * full test run stretches from a second to tens of seconds. The leader
+ * wait counts from there, so that it still bounds the election alone.
+ */
+export const START_WAIT_MS = 90_000;
 
 /** Polls `check` every POLL_MS until it returns a value other than null, or throws after timeoutMs. */
 export async function pollFor<T>(check: () => Promise<T | null>, timeoutMs: number, what: () => string): Promise<T> {
@@ -215,17 +222,46 @@ export class LocalCluster {
     }
   }
 
+  /** Whether `id` answers HTTP at all (/healthz: its process is up and listening). */
+  async answers(id: string): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.url(id)}/healthz`, { signal: AbortSignal.timeout(VIEW_TIMEOUT_MS) });
+      await res.arrayBuffer();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Until every running node answers HTTP (START_WAIT_MS: a process's start-up, not the election). */
+  async waitAnswering(timeoutMs = START_WAIT_MS): Promise<void> {
+    let silent: string[] = [];
+    await pollFor(
+      async () => {
+        const live = this.running();
+        const answered = await Promise.all(live.map((n) => this.answers(n.id)));
+        silent = live.filter((_, k) => !answered[k]).map((n) => n.id);
+        return live.length > 0 && silent.length === 0 ? true : null;
+      },
+      timeoutMs,
+      () => `every running node to answer HTTP (silent: ${silent.join(', ') || 'none running'})\n${this.tail()}`,
+    );
+  }
+
   /**
    * The leader every running node names (http-api.md: GET /v1/cluster
    * agrees), itself running; with `ready`, every running node also answers
    * /readyz.
    */
   async waitForLeader(options: { timeoutMs?: number; ready?: boolean } = {}): Promise<string> {
+    // What each node said last, for the message when no leader is agreed.
+    let seen = 'no node running';
     return pollFor(
       async () => {
         const live = this.running();
         if (live.length === 0) return null;
         const views = await Promise.all(live.map((n) => this.view(n.id)));
+        seen = live.map((n, k) => `${n.id}: ${views[k] === null ? 'no answer' : `leader ${views[k]!.leader} term ${views[k]!.term}`}`).join('; ');
         if (views.some((v) => v === null)) return null;
         const leaders = new Set(views.map((v) => v!.leader));
         const [leader] = [...leaders];
@@ -234,7 +270,7 @@ export class LocalCluster {
         return leader;
       },
       options.timeoutMs ?? LEADER_WAIT_MS,
-      () => `a leader every running node agrees on\n${this.tail()}`,
+      () => `a leader every running node agrees on (${seen})\n${this.tail()}`,
     );
   }
 

@@ -6,6 +6,8 @@
 import type { LocalCluster, LocalNode } from '../../src/harness/local-cluster.js';
 import { sourceCluster } from '../node/support/proc-cluster.js';
 
+export { CLUSTER_START_MS } from '../node/support/proc-cluster.js';
+
 /**
  * Ports one cluster takes from its base: API base+1.., peer base+11... Blocks
  * of this size never overlap (peer ports at base+100 did: one file's peer
@@ -21,7 +23,7 @@ export interface ClusterOptions {
   tls?: boolean;
 }
 
-/** Node i (1-based) gets API port base+i and peer port base+10+i; resolves once a leader is agreed and every node is ready. */
+/** Node i (1-based) gets API port base+i and peer port base+10+i; resolves once a leader is agreed and every node is ready (CLUSTER_START_MS). */
 export async function startCluster(basePort: number, size = 3, options: ClusterOptions = {}): Promise<LocalCluster> {
   if (size >= PEER_OFFSET) throw new Error(`at most ${PEER_OFFSET - 1} nodes per port block`);
   if (basePort < 18000 || basePort + PORT_BLOCK > 18999) throw new Error(`base port ${basePort} outside 18000-18999`);
