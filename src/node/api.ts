@@ -58,6 +58,12 @@ export interface ReplicatedNode {
   readBarrier(timeoutMs: number): Promise<LogIndex>;
   /** True while this node is leader and a quorum acknowledged it within the last election timeout (lease expiry guard, correctness.md item 13). */
   leadershipConfirmedRecently(): boolean;
+  /**
+   * True while this node has heard from its leader within an election timeout, or leads with a quorum
+   * heard within one (what /readyz answers 200 on: a node cut off from its leader, or fed heartbeats it
+   * ignores, is not ready however recently it knew a leader).
+   */
+  leaderHeardRecently(): boolean;
   status(): NodeStatus;
   /** The leader's API URL, if a leader is known and its URL learned. */
   leaderApiUrl(): string | null;

@@ -1066,6 +1066,8 @@ export class Raft implements RaftCore {
       conf: confStateOf(this.membership),
       progress,
       ticksSinceQuorumContact: this.role === 'leader' ? this.ticksSinceQuorumContact() : null,
+      // A follower's election clock restarts whenever its leader is heard (stepFollower).
+      ticksSinceLeaderContact: this.role !== 'leader' && this.leader !== null ? this.electionElapsedTicks : null,
       leadTransferee: this.leadTransferee,
     };
   }

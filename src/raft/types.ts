@@ -197,6 +197,8 @@ export interface RaftStatus {
   progress: Record<string, Progress> | null;
   /** Leader only: ticks since a quorum was last heard from (check-quorum / lease expiry guard). */
   ticksSinceQuorumContact: number | null;
+  /** Not leader: ticks since the known leader was last heard from (null when no leader is known). */
+  ticksSinceLeaderContact: number | null;
   leadTransferee: NodeId | null;
 }
 

@@ -96,7 +96,7 @@ describe('lockstep lock', () => {
     api.state.held.add('acct:2');
     const r = await runCli(['lock', 'acct:1', 'acct:2', '--wait-ms', '0', '--endpoints', api.url, '--', 'true']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/locks 'acct:1', 'acct:2' not acquired within 0 ms \(all or nothing\); in the way: 'acct:2' held by token 1 \(someone\)/);
+    expect(r.stderr).toMatch(/locks 'acct:1', 'acct:2' not acquired within 0ms \(all or nothing\); in the way: 'acct:2' held by token 1 \(someone\)/);
     expect(api.state.held.has('acct:1')).toBe(false);
   });
 

@@ -147,3 +147,19 @@ describe('leader stickiness: a member\'s higher term does not move nodes that he
     expect(net.node('c').status()).toMatchObject({ term: t + 1, leader: 'b' });
   });
 });
+
+describe('ticksSinceLeaderContact (what /readyz reads)', () => {
+  it('stays under an election timeout while the leader is heard, fake higher-term heartbeats or not, and grows once it is cut off', () => {
+    const net = healthy();
+    const t = net.node('a').status().term;
+    for (let i = 0; i < 30; i++) {
+      net.node('c').step({ type: 'Heartbeat', from: n('b'), to: n('c'), term: term(t + 1 + i), commit: logIndex(0), readContext: null });
+      net.tickAll(1);
+    }
+    expect(net.node('c').status().ticksSinceLeaderContact).toBeLessThan(10);
+    expect(net.node('a').status().ticksSinceLeaderContact).toBeNull();
+    net.isolate('a');
+    net.tick('c', 9);
+    expect(net.node('c').status().ticksSinceLeaderContact).toBeGreaterThanOrEqual(9);
+  });
+});

@@ -25,6 +25,18 @@ describe('health, cluster, metrics, docs', () => {
     expect(ready.headers['retry-after']).toBeDefined();
   });
 
+  it('readyz is 503 on a follower that has not heard from its leader within an election timeout, and on a leader without a quorum', async () => {
+    h.node.setRole('follower', 'n2' as never);
+    expect((await h.call('GET', '/readyz')).status).toBe(200);
+    h.node.leaderHeard = false;
+    const cutOff = await h.call('GET', '/readyz');
+    expect(cutOff.status).toBe(503);
+    expect(cutOff.body.error).toMatchObject({ code: 'no_leader', message: expect.stringMatching(/not heard from its leader n2/) });
+    h.node.setRole('leader', 'n1' as never);
+    h.node.confirmed = false;
+    expect((await h.call('GET', '/readyz')).body.error.message).toMatch(/not heard from a quorum/);
+  });
+
   it('GET /v1/cluster describes members and roles', async () => {
     const res = await h.call('GET', '/v1/cluster');
     expect(res.status).toBe(200);

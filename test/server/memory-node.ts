@@ -57,6 +57,12 @@ export class MemoryNode implements ReplicatedNode {
     return this.role === 'leader' && this.confirmed;
   }
 
+  /** What leaderHeardRecently() answers while not leader (a test cuts a follower off from its leader). */
+  leaderHeard = true;
+  leaderHeardRecently(): boolean {
+    return this.role === 'leader' ? this.confirmed : this.leaderHeard && this.status().leader !== null;
+  }
+
   status(): NodeStatus {
     return {
       clusterId: 'memory',

@@ -1,5 +1,6 @@
-// GET /healthz (the process serves) and GET /readyz (this node knows a leader
-// and has applied everything it knows to be committed).
+// GET /healthz (the process serves) and GET /readyz (this node has heard from
+// its leader within an election timeout, or leads with a quorum heard within
+// one, and has applied everything it knows to be committed).
 
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerContext } from '../context.js';
@@ -19,7 +20,7 @@ export const healthRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     config: { access: { kind: 'open' } },
     schema: {
       tags: ['health'],
-      summary: 'Readiness: 200 when this node knows a leader and has applied what it knows committed, else 503 (no_leader, or unavailable while applying).',
+      summary: 'Readiness: 200 when this node has heard from its leader within an election timeout (or leads with a quorum heard within one) and has applied what it knows committed, else 503 (no_leader, or unavailable while applying).',
       response: {
         200: {
           type: 'object',
@@ -33,6 +34,10 @@ export const healthRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     const status = ctx.node.status();
     reply.header('x-lockstep-index', String(status.appliedIndex));
     if (status.leader === null) throw new ApiError('no_leader', 'this node knows no leader', {}, { 'retry-after': String(ctx.limits.retryAfterSeconds) });
+    if (!ctx.node.leaderHeardRecently()) {
+      const what = status.role === 'leader' ? 'this leader has not heard from a quorum' : `this node has not heard from its leader ${status.leader}`;
+      throw new ApiError('no_leader', `${what} within an election timeout`, {}, { 'retry-after': String(ctx.limits.retryAfterSeconds) });
+    }
     if (status.appliedIndex < status.commitIndex) {
       throw new ApiError('unavailable', `applied ${status.appliedIndex} of ${status.commitIndex} known committed`, {
         commitIndex: status.commitIndex,

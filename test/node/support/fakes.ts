@@ -42,6 +42,7 @@ export class FakeRaft implements RaftCore {
   readRequests: string[] = [];
   transfers: NodeId[] = [];
   ticksSinceQuorumContact: number | null = 0;
+  ticksSinceLeaderContact: number | null = 0;
   private pending = this.empty();
   /** Whether the pending hard state changes term or vote (a commit-only change need not be synced). */
   private termOrVoteChanged = false;
@@ -195,6 +196,7 @@ export class FakeRaft implements RaftCore {
           ? Object.fromEntries(voters.map((v) => [v, { match: this.commit, next: logIndex(this.commit + 1), state: 'replicate' as const, inflight: 0, recentActive: true, learner: false }]))
           : null,
       ticksSinceQuorumContact: this.role === 'leader' ? this.ticksSinceQuorumContact : null,
+      ticksSinceLeaderContact: this.role !== 'leader' && this.leader !== null ? this.ticksSinceLeaderContact : null,
       leadTransferee: null,
     };
   }
