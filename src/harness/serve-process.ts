@@ -30,6 +30,11 @@ export interface ServeFlags {
    * in /proc/<pid>/cmdline.
    */
   authTokenFile?: string;
+  /** TLS (serve --tls-cert --tls-key --tls-ca [--tls-client-ca]): paths. */
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsClientCa?: string;
 }
 
 export function serveArgs(f: ServeFlags): string[] {
@@ -40,6 +45,10 @@ export function serveArgs(f: ServeFlags): string[] {
   if (f.clusterId !== undefined) args.push('--cluster-id', f.clusterId);
   if (f.snapshotEvery !== undefined) args.push('--snapshot-every', String(f.snapshotEvery));
   if (f.authTokenFile !== undefined) args.push('--auth-token-file', f.authTokenFile);
+  if (f.tlsCert !== undefined) args.push('--tls-cert', f.tlsCert);
+  if (f.tlsKey !== undefined) args.push('--tls-key', f.tlsKey);
+  if (f.tlsCa !== undefined) args.push('--tls-ca', f.tlsCa);
+  if (f.tlsClientCa !== undefined) args.push('--tls-client-ca', f.tlsClientCa);
   return args;
 }
 
