@@ -1,6 +1,7 @@
 // The text summary of a run: what was injected, what the clients saw, what
 // was checked, and how to replay it.
 import type { RunRecords } from '../checker/index.js';
+import { expandLockSets } from '../checker/lock-sets.js';
 import { type CheckResult, runVerdict, verdictOf } from '../checker/result.js';
 import type { ChaosOptions } from '../options.js';
 import { OUTCOMES, opTable } from './outcomes.js';
@@ -30,7 +31,8 @@ export function summaryText(o: ChaosOptions, r: RunRecords, checks: readonly Che
   lines.push(`  (expected: a session looked up after its client deleted it answered 404, as it must)`);
   const late = r.history.filter((h) => h.resolvedLate).length;
   if (late) lines.push(`  (${late} outcomes learned after the run by asking again with the same Idempotency-Key)`);
-  const grants = r.history.filter((h) => h.acquired && h.result === 'ok').length;
+  // A granted lock set is one hold per lock.
+  const grants = expandLockSets(r.history).filter((h) => h.acquired && h.result === 'ok').length;
   const refused = r.register.filter((w) => !w.accepted).length;
   lines.push(`  ${grants} holds granted; the fenced register accepted ${r.register.length - refused} writes and refused ${refused} stale ones`);
   lines.push('');
