@@ -24,7 +24,7 @@ import { Authenticator } from './auth.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
 import type { EventDispatcher } from './dispatcher.js';
 import type { NodeTls } from '../tls/node-tls.js';
-import { fetchUpstream, httpsUpstream } from './upstream.js';
+import { httpUpstream, httpsUpstream } from './upstream.js';
 
 export type { ServerClock } from './context.js';
 export type { ServerLimits } from './limits.js';
@@ -72,7 +72,7 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
     limits,
     metrics: createHttpMetrics(options.registry, options.dispatcher.machine),
     auth: new Authenticator(options.authToken ?? null, options.dispatcher.machine),
-    upstream: options.tls ? httpsUpstream(options.tls) : fetchUpstream,
+    upstream: options.tls ? httpsUpstream(options.tls) : httpUpstream(),
   };
   const locks = new LockService(ctx, encodeProposal);
   const leases = new LeaseDriver(ctx, new LeaseTable(), (proposal) => locks.propose(proposal));
