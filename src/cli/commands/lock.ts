@@ -124,7 +124,7 @@ export const lockCommand: CliCommand = {
     const { values, positionals, rest } = parseCommandLine(argv, flags, { allowPositionals: true });
     const { names, command } = namesAndCommand('lock', positionals, rest, LOCK_SET_NAMES_MAX);
     if (new Set(names).size !== names.length) throw new UserError(`lock names a lock twice: ${names.join(' ')}`);
-    const client = makeClient(values.endpoints, values.token);
+    const client = makeClient(values.endpoints, values.token, values);
     const owner = values.owner ?? defaultOwner();
     const quoted = names.map((n) => `'${n}'`).join(', ');
     const what = `${names.length === 1 ? 'lock' : 'locks'} ${quoted}`;
