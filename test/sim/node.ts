@@ -76,6 +76,8 @@ export class SimNode {
   private crashAt: CrashPoint | null = null;
   private crashPolicy: CrashPolicy | null = null;
   private persistedCommitBefore = 0;
+  /** A check that failed inside a promise callback (an answer to a proposal or read), rethrown by drainReadies. */
+  private callbackFailure: unknown = null;
 
   constructor(
     readonly id: NodeId,
@@ -172,7 +174,7 @@ export class SimNode {
     if (!raft || !handler) throw new Error(`${this.id} is down`);
     const at = raft.propose(data);
     handler.proposals.add(at.index, at.term, Infinity).then(
-      ({ index, result }) => this.hooks.acknowledged?.(this, index, result),
+      ({ index, result }) => this.guard(() => this.hooks.acknowledged?.(this, index, result)),
       () => {}, // outcome unknown or surely not applied: nothing acknowledged
     );
     return at;
@@ -185,8 +187,8 @@ export class SimNode {
     if (!raft || !handler) throw new Error(`${this.id} is down`);
     const done = handler.reads.add(requestId, Infinity);
     done.then(
-      () => this.hooks.readServed(this, requestId),
-      () => this.hooks.readDropped(this, requestId),
+      () => this.guard(() => this.hooks.readServed(this, requestId)),
+      () => this.guard(() => this.hooks.readDropped(this, requestId)),
     );
     try {
       raft.readIndex(requestId);
@@ -202,8 +204,26 @@ export class SimNode {
     for (let i = 0; this.raft && this.handler && this.raft.hasReady(); i++) {
       if (i >= READIES_PER_STEP_MAX) violate('core assertion', `${this.id} still has a Ready after ${READIES_PER_STEP_MAX} in one step`);
       const handled = await this.handler.handleOne();
+      this.rethrowCallbackFailure();
       if (!handled) this.crash(describeCrash(this.crashAt));
     }
+    this.rethrowCallbackFailure();
+  }
+
+  /** Answers arrive in promise callbacks; a check failing there must still stop the run. */
+  private guard(check: () => void): void {
+    try {
+      check();
+    } catch (err) {
+      this.callbackFailure ??= err;
+    }
+  }
+
+  private rethrowCallbackFailure(): void {
+    const err = this.callbackFailure;
+    if (err === null) return;
+    this.callbackFailure = null;
+    throw err;
   }
 
   /** The handler's stop points: decide this Ready's crash at the first, check what the core handed out. */

@@ -247,10 +247,10 @@ export class Simulation {
       this.stats.readsServed++;
       this.log(`${node.id} read ${requestId} served at applied=${node.applied()}`);
     },
-    acknowledged: (node, index, result) => {
-      const command = result as string;
-      if (!node.sm.has(command)) {
-        violate('acknowledged after apply', `${node.id} answered the proposal at ${index} (${command}) before applying it (applied ${node.applied()})`);
+    acknowledged: (node, index) => {
+      const command = node.sm.commandAt(index);
+      if (command === null) {
+        violate('acknowledged after apply', `${node.id} answered the proposal at ${index} before applying it (applied ${node.applied()})`);
       }
       this.checker.acknowledge(command);
     },
@@ -405,7 +405,7 @@ export class Simulation {
   private readonly crashPolicy: CrashPolicy = (node, rd, role) => {
     const rng = this.nemesisRng;
     const grantsVote = rd.messagesAfterPersist.some((m) => m.type === 'VoteResp' && !m.reject);
-    if (grantsVote && rng.chance(NEMESIS.crashAfterVoteGrant)) return 'after-send';
+    if (grantsVote && rng.chance(NEMESIS.crashAfterVoteGrant)) return rng.pick(CRASH_POINTS);
     // A leader that persisted its no-op but never sent it: an entry of its term nobody else has (Figure 8 (b)).
     if (rd.softState?.role === 'leader' && rng.chance(NEMESIS.crashAfterElected)) return 'after-persist';
     const commitAdvanced = role === 'leader' && rd.hardState !== null && rd.hardState.commit > node.store.hardState.commit;

@@ -24,6 +24,7 @@ const decoder = new TextDecoder();
 export class SimStateMachine implements StateMachine {
   private state: SmState = { appliedIndex: 0, commands: [], commandIndexes: [] };
   private commandSet = new Set<string>();
+  private byIndex = new Map<number, string>();
 
   constructor(private readonly node: string) {}
 
@@ -33,6 +34,11 @@ export class SimStateMachine implements StateMachine {
 
   has(command: string): boolean {
     return this.commandSet.has(command);
+  }
+
+  /** The command applied at `index`, null if none (not applied yet, a no-op or config entry, or before the snapshot). */
+  commandAt(index: number): string | null {
+    return this.byIndex.get(index) ?? null;
   }
 
   commands(): readonly string[] {
@@ -52,6 +58,7 @@ export class SimStateMachine implements StateMachine {
     this.state.commands.push(id);
     this.state.commandIndexes.push(command.index);
     this.commandSet.add(id);
+    this.byIndex.set(command.index, id);
     return { result: id, events: [] };
   }
 
@@ -67,5 +74,6 @@ export class SimStateMachine implements StateMachine {
     // Entries after the last command up to `index` were no-ops or config changes.
     this.state = { ...state, appliedIndex: index };
     this.commandSet = new Set(state.commands);
+    this.byIndex = new Map(state.commandIndexes.map((index, k) => [index, state.commands[k]]));
   }
 }
