@@ -3,10 +3,12 @@
 // --peers (a joiner lists only the others), kill / stop / restart, and
 // leader discovery through GET /v1/cluster. Polling waits on real processes
 // (there is no clock to inject into another process); they are bounded.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { httpsAgent, httpsFetch, type TlsOptions } from 'lockstep-client';
 import { type CliEntry, type ServeExit, type ServeFlags, type ServeOutput, ServeProcess, STOP_GRACE_MS } from './serve-process.js';
+import type { ClusterCerts } from '../tls/cluster-certs.js';
 
 export interface ClusterView {
   self: string;
@@ -38,11 +40,17 @@ export interface LocalClusterOptions {
   /** Added to (undefined: removed from) each node's environment. */
   env?: Record<string, string | undefined>;
   output?: ServeOutput;
+  /**
+   * TLS on: a CA and node certificates under <dir>/certs (made once by
+   * LocalCluster.create, reused after), every node started with them, and the
+   * harness's own requests over HTTPS trusting that CA.
+   */
+  tls?: boolean;
 }
 
 export interface LocalNode {
   id: string;
-  /** http://127.0.0.1:<apiPort> */
+  /** http://127.0.0.1:<apiPort>, https:// with TLS */
   url: string;
   apiPort: number;
   peerPort: number;
@@ -55,6 +63,13 @@ export const FAST_ELECTION = { heartbeatMs: 50, electionMs: 500 } as const;
 const POLL_MS = 100;
 const VIEW_TIMEOUT_MS = 1_000;
 export const LEADER_WAIT_MS = 30_000;
+/**
+ * Until every started node answers HTTP at all: a process's own start-up
+ * (loading, under tsx compiling, the CLI), which a machine loaded by a
+ * full test run stretches from a second to tens of seconds. The leader
+ * wait counts from there, so that it still bounds the election alone.
+ */
+export const START_WAIT_MS = 90_000;
 
 /** Polls `check` every POLL_MS until it returns a value other than null, or throws after timeoutMs. */
 export async function pollFor<T>(check: () => Promise<T | null>, timeoutMs: number, what: () => string): Promise<T> {
@@ -75,9 +90,32 @@ export class LocalCluster {
   readonly headers: Record<string, string> = {};
   /** --peers of each node as last started (the initial voters it was given). */
   private readonly voters = new Map<string, string[]>();
+  /** With TLS, once made (create()). */
+  certs: ClusterCerts | null = null;
+  private readonly tlsWanted: boolean;
+  /** fetch for the harness's own requests (and tests'): over HTTPS, trusting the cluster CA once certs exist. */
+  fetch: typeof fetch = globalThis.fetch;
+
+  /** A cluster whose certificates, with `tls`, exist before any node starts. */
+  static async create(options: LocalClusterOptions): Promise<LocalCluster> {
+    const cluster = new LocalCluster(options);
+    if (options.tls) {
+      // Loaded only here: the certificate library is not small, and most clusters are plain.
+      const { ensureClusterCerts } = await import('../tls/cluster-certs.js');
+      cluster.certs = await ensureClusterCerts(path.join(cluster.dir, 'certs'), cluster.nodes.map((n) => n.id));
+      cluster.fetch = httpsFetch(httpsAgent(cluster.clientTls!));
+    }
+    return cluster;
+  }
+
+  /** What a client passes as the SDK's `tls` (the CA), or null without TLS. */
+  get clientTls(): TlsOptions | null {
+    return this.certs ? { ca: readFileSync(this.certs.ca) } : null;
+  }
 
   constructor(options: LocalClusterOptions) {
     this.ownsDir = options.dataDir === undefined;
+    this.tlsWanted = options.tls === true;
     this.dir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'lockstep-cluster-'));
     const peerOffset = options.peerPortOffset ?? 100;
     if (peerOffset < options.size) throw new Error(`peer port offset ${peerOffset} overlaps the API ports of ${options.size} nodes`);
@@ -92,7 +130,7 @@ export class LocalCluster {
       const id = `n${k + 1}`;
       const node: LocalNode = {
         id,
-        url: `http://127.0.0.1:${options.basePort + k + 1}`,
+        url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${options.basePort + k + 1}`,
         apiPort: options.basePort + k + 1,
         peerPort: options.basePort + peerOffset + k + 1,
         dataDir: path.join(this.dir, id),
@@ -102,6 +140,7 @@ export class LocalCluster {
         flags: () => ({
           ...options.flags,
           ...(authTokenFile === undefined ? {} : { authTokenFile }),
+          ...this.tlsFlags(id),
           id,
           api: `127.0.0.1:${node.apiPort}`,
           peer: `127.0.0.1:${node.peerPort}`,
@@ -116,6 +155,13 @@ export class LocalCluster {
       });
       return node;
     });
+  }
+
+  private tlsFlags(id: string): Pick<ServeFlags, 'tlsCert' | 'tlsKey' | 'tlsCa'> {
+    if (!this.tlsWanted) return {};
+    if (!this.certs) throw new Error('a TLS cluster is made with await LocalCluster.create(...), which makes its certificates');
+    const own = this.certs.node(id);
+    return { tlsCert: own.cert, tlsKey: own.key, tlsCa: this.certs.ca };
   }
 
   private peersArg(ids: string[]): string {
@@ -159,7 +205,7 @@ export class LocalCluster {
 
   async view(id: string): Promise<ClusterView | null> {
     try {
-      const res = await fetch(`${this.url(id)}/v1/cluster`, { headers: this.headers, signal: AbortSignal.timeout(VIEW_TIMEOUT_MS) });
+      const res = await this.fetch(`${this.url(id)}/v1/cluster`, { headers: this.headers, signal: AbortSignal.timeout(VIEW_TIMEOUT_MS) });
       return res.ok ? ((await res.json()) as ClusterView) : null;
     } catch {
       return null;
@@ -168,12 +214,38 @@ export class LocalCluster {
 
   async ready(id: string): Promise<boolean> {
     try {
-      const res = await fetch(`${this.url(id)}/readyz`, { signal: AbortSignal.timeout(VIEW_TIMEOUT_MS) });
+      const res = await this.fetch(`${this.url(id)}/readyz`, { signal: AbortSignal.timeout(VIEW_TIMEOUT_MS) });
       await res.arrayBuffer();
       return res.ok;
     } catch {
       return false;
     }
+  }
+
+  /** Whether `id` answers HTTP at all (/healthz: its process is up and listening). */
+  async answers(id: string): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.url(id)}/healthz`, { signal: AbortSignal.timeout(VIEW_TIMEOUT_MS) });
+      await res.arrayBuffer();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Until every running node answers HTTP (START_WAIT_MS: a process's start-up, not the election). */
+  async waitAnswering(timeoutMs = START_WAIT_MS): Promise<void> {
+    let silent: string[] = [];
+    await pollFor(
+      async () => {
+        const live = this.running();
+        const answered = await Promise.all(live.map((n) => this.answers(n.id)));
+        silent = live.filter((_, k) => !answered[k]).map((n) => n.id);
+        return live.length > 0 && silent.length === 0 ? true : null;
+      },
+      timeoutMs,
+      () => `every running node to answer HTTP (silent: ${silent.join(', ') || 'none running'})\n${this.tail()}`,
+    );
   }
 
   /**
@@ -182,11 +254,14 @@ export class LocalCluster {
    * /readyz.
    */
   async waitForLeader(options: { timeoutMs?: number; ready?: boolean } = {}): Promise<string> {
+    // What each node said last, for the message when no leader is agreed.
+    let seen = 'no node running';
     return pollFor(
       async () => {
         const live = this.running();
         if (live.length === 0) return null;
         const views = await Promise.all(live.map((n) => this.view(n.id)));
+        seen = live.map((n, k) => `${n.id}: ${views[k] === null ? 'no answer' : `leader ${views[k]!.leader} term ${views[k]!.term}`}`).join('; ');
         if (views.some((v) => v === null)) return null;
         const leaders = new Set(views.map((v) => v!.leader));
         const [leader] = [...leaders];
@@ -195,7 +270,7 @@ export class LocalCluster {
         return leader;
       },
       options.timeoutMs ?? LEADER_WAIT_MS,
-      () => `a leader every running node agrees on\n${this.tail()}`,
+      () => `a leader every running node agrees on (${seen})\n${this.tail()}`,
     );
   }
 

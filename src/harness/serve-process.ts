@@ -30,6 +30,13 @@ export interface ServeFlags {
    * in /proc/<pid>/cmdline.
    */
   authTokenFile?: string;
+  /** TLS (serve --tls-cert --tls-key --tls-ca [--tls-client-ca]): paths. */
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsClientCa?: string;
+  /** serve --insecure: plain HTTP and TCP on an address that is not loopback. */
+  insecure?: boolean;
 }
 
 export function serveArgs(f: ServeFlags): string[] {
@@ -40,6 +47,11 @@ export function serveArgs(f: ServeFlags): string[] {
   if (f.clusterId !== undefined) args.push('--cluster-id', f.clusterId);
   if (f.snapshotEvery !== undefined) args.push('--snapshot-every', String(f.snapshotEvery));
   if (f.authTokenFile !== undefined) args.push('--auth-token-file', f.authTokenFile);
+  if (f.tlsCert !== undefined) args.push('--tls-cert', f.tlsCert);
+  if (f.tlsKey !== undefined) args.push('--tls-key', f.tlsKey);
+  if (f.tlsCa !== undefined) args.push('--tls-ca', f.tlsCa);
+  if (f.tlsClientCa !== undefined) args.push('--tls-client-ca', f.tlsClientCa);
+  if (f.insecure) args.push('--insecure');
   return args;
 }
 

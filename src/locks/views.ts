@@ -51,6 +51,7 @@ export interface LockListItem {
   mode: LockMode | null;
   holders: HolderView[];
   waiters: WaiterView[];
+  lockDelayRemainingMs?: number;
 }
 
 export interface SessionView {
@@ -83,6 +84,8 @@ export interface NotAcquiredBody {
   name: string;
   holders: HolderView[];
   queueLength: number;
+  /** When a lock-delay is what stands in the way (else a free lock answered `acquired: false` with nobody to blame). */
+  lockDelayRemainingMs?: number;
 }
 
 /** One hold of a granted lock set. */
@@ -136,12 +139,21 @@ export function acquiredBody(name: string, hold: HoldState, deadlines: Deadlines
 }
 
 export function notAcquiredBody(name: string, lock: LockState | undefined, deadlines: Deadlines = FULL_TTL): NotAcquiredBody {
-  return {
+  const body: NotAcquiredBody = {
     acquired: false,
     name,
     holders: lock ? lock.holders.map((h) => holderView(name, h, deadlines)) : [],
     queueLength: lock ? lock.waiters.length : 0,
   };
+  const delayMs = lockDelayLeftMs(name, lock, deadlines);
+  if (delayMs !== undefined) body.lockDelayRemainingMs = delayMs;
+  return body;
+}
+
+/** A lock-delay's time left; the machine has no clock, so without a lease table its full length (never shorter than what is left). */
+function lockDelayLeftMs(name: string, lock: LockState | undefined, deadlines: Deadlines): number | undefined {
+  if (lock === undefined || lock.lockDelayMs === null) return undefined;
+  return deadlines.lockDelayRemainingMs(name) ?? lock.lockDelayMs;
 }
 
 /**
@@ -166,12 +178,13 @@ export function blockedView(name: string, lock: LockState | undefined, deadlines
     holders: lock ? lock.holders.map((h) => holderView(name, h, deadlines)) : [],
     queueLength: lock ? lock.waiters.length : 0,
   };
-  if (lock !== undefined && lock.lockDelayMs !== null) view.lockDelayRemainingMs = deadlines.lockDelayRemainingMs(name) ?? lock.lockDelayMs;
+  const delayMs = lockDelayLeftMs(name, lock, deadlines);
+  if (delayMs !== undefined) view.lockDelayRemainingMs = delayMs;
   return view;
 }
 
 export function lockListItem(lock: LockState, deadlines: Deadlines = FULL_TTL): LockListItem {
-  return {
+  const item: LockListItem = {
     name: lock.name,
     mode: lock.mode,
     holders: lock.holders.map((h) => holderView(lock.name, h, deadlines)),
@@ -182,13 +195,16 @@ export function lockListItem(lock: LockState, deadlines: Deadlines = FULL_TTL): 
       return view;
     }),
   };
+  const delayMs = lockDelayLeftMs(lock.name, lock, deadlines);
+  if (delayMs !== undefined) item.lockDelayRemainingMs = delayMs;
+  return item;
 }
 
 export function lockView(name: string, lock: LockState | undefined, deadlines: Deadlines = FULL_TTL): LockView {
   if (!lock) return { name, mode: null, limit: 1, holders: [], waiters: [] };
   const item = lockListItem(lock, deadlines);
   const view: LockView = { name, mode: item.mode, limit: limitInForce(lock) ?? 1, holders: item.holders, waiters: item.waiters };
-  if (lock.lockDelayMs !== null) view.lockDelayRemainingMs = deadlines.lockDelayRemainingMs(name) ?? lock.lockDelayMs;
+  if (item.lockDelayRemainingMs !== undefined) view.lockDelayRemainingMs = item.lockDelayRemainingMs;
   return view;
 }
 

@@ -76,7 +76,7 @@ const WHOAMI_TIMEOUT_MS = 2_000;
 async function whoamiAtLeader(ctx: ServerContext, request: FastifyRequest): Promise<Principal | null> {
   const leaderUrl = ctx.node.leaderApiUrl();
   if (leaderUrl === null) throw new ApiError('no_leader', 'this node does not know the token and no leader is known to ask', {}, { 'retry-after': String(ctx.limits.retryAfterSeconds) });
-  const response = await fetch(urlOnNode(leaderUrl, '/v1/auth/whoami'), {
+  const response = await ctx.upstream(urlOnNode(leaderUrl, '/v1/auth/whoami'), {
     headers: { authorization: request.headers.authorization ?? '', [FORWARDED_HEADER]: ctx.node.id },
     signal: AbortSignal.timeout(WHOAMI_TIMEOUT_MS),
     redirect: 'manual',

@@ -36,8 +36,14 @@ function parseJson(body: string): unknown {
   return JSON.parse(body);
 }
 
-export async function buildApp(ctx: ServerContext, plugins?: AppPlugins): Promise<FastifyInstance> {
+export interface ServerOptions {
+  /** HTTPS only, with these options (serve --tls-*); plain HTTP without. */
+  https?: import('node:https').ServerOptions;
+}
+
+export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(server.https ? { https: server.https } : {}),
     loggerInstance: ctx.logger,
     bodyLimit: ctx.limits.bodyBytesMax,
     // Bodies are validated as sent: "5000" is not a number (no coercion);

@@ -118,7 +118,7 @@ export class ConsoleStreams {
       const id = member.id as string;
       if (member.apiUrl === null) return { id, ok: false, error: 'its API address is not known' };
       try {
-        const response = await fetch(urlOnNode(member.apiUrl, '/v1/cluster'), {
+        const response = await this.ctx.upstream(urlOnNode(member.apiUrl, '/v1/cluster'), {
           headers: authorization === undefined ? {} : { authorization },
           signal: AbortSignal.timeout(PEER_TIMEOUT_MS),
         });

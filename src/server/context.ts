@@ -8,6 +8,7 @@ import type { ServerLimits } from './limits.js';
 import type { LockMachineView } from './machine-view.js';
 import type { HttpMetrics } from './http-metrics.js';
 import type { Authenticator } from './auth.js';
+import type { Upstream } from './upstream.js';
 
 export interface ServerClock {
   /** Monotonic milliseconds (performance.now() in production); judges leases (http-api.md "Time"). */
@@ -26,4 +27,6 @@ export interface ServerContext {
   metrics: HttpMetrics;
   /** Who a request is (the root token or a token of the replicated state); auth is off without a root token. */
   auth: Authenticator;
+  /** How this node calls the leader's API (fetch, or node:https with the cluster CA under TLS). */
+  upstream: Upstream;
 }

@@ -171,7 +171,7 @@ async function forwardOnce(
   const timer = setTimeout(() => controller.abort(new Error('forward timed out')), timeoutMs);
   try {
     // The leader's origin and this request's path and query only: never an authority the client wrote.
-    const response = await fetch(urlOnNode(leaderUrl, request.url), {
+    const response = await ctx.upstream(urlOnNode(leaderUrl, request.url), {
       method: request.method,
       headers,
       body: hasBody ? JSON.stringify(request.body) : undefined,

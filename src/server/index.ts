@@ -23,6 +23,8 @@ import { createHttpMetrics } from './http-metrics.js';
 import { Authenticator } from './auth.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
 import type { EventDispatcher } from './dispatcher.js';
+import type { NodeTls } from '../tls/node-tls.js';
+import { fetchUpstream, httpsUpstream } from './upstream.js';
 
 export type { ServerClock } from './context.js';
 export type { ServerLimits } from './limits.js';
@@ -43,6 +45,8 @@ export interface LockServerOptions {
    * auth is on: every request but the health probes must carry a token.
    */
   authToken?: string | null;
+  /** TLS on: the API is HTTPS only, and forwarding to the leader verifies it against the cluster CA. */
+  tls?: NodeTls | null;
 }
 
 export interface LockServer {
@@ -68,6 +72,7 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
     limits,
     metrics: createHttpMetrics(options.registry, options.dispatcher.machine),
     auth: new Authenticator(options.authToken ?? null, options.dispatcher.machine),
+    upstream: options.tls ? httpsUpstream(options.tls) : fetchUpstream,
   };
   const locks = new LockService(ctx, encodeProposal);
   const leases = new LeaseDriver(ctx, new LeaseTable(), (proposal) => locks.propose(proposal));
@@ -75,6 +80,7 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
   const services: Services = { locks, leases, watches };
   const disconnect = options.dispatcher.connect({ leases, waits: locks.waits, watches }, ctx.logger, ctx.registry);
   leases.start({ timer: options.leaseTimer ?? true });
+  const tls = options.tls ?? null;
   const app = await buildApp(ctx, {
     async register(instance) {
       await instance.register(sessionRoutes, { ctx, services });
@@ -84,7 +90,9 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
       await instance.register(fencingRoutes, { ctx });
       await instance.register(authRoutes, { ctx, services });
     },
-  });
+  }, tls ? { https: tls.apiServerOptions() } : {});
+  // Certificate rotation: new connections get the re-read certificate.
+  tls?.onReload(() => (app.server as import('node:https').Server).setSecureContext(tls.apiServerOptions()));
   // Open streams would keep close() waiting forever.
   app.addHook('onClose', async () => {
     disconnect();

@@ -35,7 +35,11 @@ export function idempotencyOf(request: FastifyRequest): IdempotencyInfo | null {
   return { key: raw, method: request.method, path: targetPath(request.url) };
 }
 
-/** Propose the command built by `build` on the leader (built there, so random ids are the leader's). */
+/**
+ * Propose the command built by `build` on the leader (built there, so random
+ * ids are the leader's). `present` adjusts the outcome on the leader before it
+ * is sent: what only the leader's clock knows (lock-delay-left.ts).
+ */
 export function writeRoute(
   ctx: ServerContext,
   service: LockService,
@@ -43,9 +47,10 @@ export function writeRoute(
   reply: FastifyReply,
   waitMs: number,
   build: () => LockCommand,
+  present: (answer: Answer) => Answer = (answer) => answer,
 ): Promise<FastifyReply> {
   const idempotency = idempotencyOf(request);
-  return leaderOnly(ctx, request, reply, { waitMs }, (signal) => service.execute(build(), { idempotency, signal, principal: request.principal }));
+  return leaderOnly(ctx, request, reply, { waitMs }, async (signal) => present(await service.execute(build(), { idempotency, signal, principal: request.principal })));
 }
 
 function isStale(request: FastifyRequest): boolean {

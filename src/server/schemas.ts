@@ -149,6 +149,7 @@ export const lockListItemSchema = {
     mode: { type: ['string', 'null'], enum: ['exclusive', 'shared', null] },
     holders: { type: 'array', items: holderSchema },
     waiters: { type: 'array', items: waiterSchema },
+    lockDelayRemainingMs: { type: 'integer', description: 'While the lock is in lock-delay (its holder\'s session expired): ms until it may be granted again.' },
   },
   required: ['name', 'mode', 'holders', 'waiters'],
 } as const;
@@ -179,6 +180,7 @@ export const acquireResponse = {
     expiresInMs: { type: 'integer' },
     holders: { type: 'array', items: holderSchema },
     queueLength: { type: 'integer' },
+    lockDelayRemainingMs: { type: 'integer', description: 'acquired: false because the lock is in lock-delay: ms until it may be granted again.' },
   },
   required: ['acquired', 'name'],
 } as const;

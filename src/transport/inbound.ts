@@ -19,6 +19,8 @@ export interface InboundOptions {
   self: PeerHello;
   /** The address book, consulted at hello time. */
   isKnownPeer: (id: NodeId) => boolean;
+  /** Under TLS, the node id the peer's verified certificate names: the only id it may claim. */
+  verifiedPeer?: NodeId;
   limits: TransportLimits;
   events: TransportEvents;
   logger: Logger;
@@ -166,13 +168,17 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
             ? 'implausible node id'
             : hello.nodeId === o.self.nodeId
               ? `node id ${hello.nodeId} is this node's own id`
-              : null;
+              : o.verifiedPeer !== undefined && hello.nodeId !== o.verifiedPeer
+                ? `node id ${hello.nodeId} is not the one its certificate names (${o.verifiedPeer})`
+                : null;
     if (refusal) {
       log.warn({ hello: { clusterId: hello.clusterId, nodeId: hello.nodeId, protocolVersion: hello.protocolVersion }, refusal }, 'refusing peer hello');
       closed = true;
       clearTimeout(handshakeTimer);
-      // Tell the dialer why, then close; end() flushes the refusal first.
-      socket.end(encodeFrame(packWire({ k: 'refuse', reason: refusal })));
+      // Tell the dialer why, then close; end() flushes the refusal first. Our
+      // cluster id stays in our log: a stranger probing the port learns nothing.
+      const told = hello.clusterId !== o.self.clusterId ? 'not a member of this cluster' : refusal;
+      socket.end(encodeFrame(packWire({ k: 'refuse', reason: told })));
       return;
     }
     // Accepted even when not in the address book: a member being added may

@@ -3,7 +3,7 @@
 // hello is a round trip. The connection is kept open (dialed at start) and
 // redialed with exponential backoff and jitter after a failure. InstallSnapshot data goes in
 // chunks, each written only once the socket took the previous one.
-import { Socket, connect } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Message, NodeId } from '../raft/types.js';
 import type { PeerHello } from './api.js';
@@ -12,6 +12,7 @@ import type { TransportEvents } from './events.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
 import { PROTOCOL_VERSION, SNAPSHOT_CHUNK_BYTES, type TransportLimits } from './limits.js';
 import { WireError, packWire, unpackWire } from './wire.js';
+import { dialPeer, type PeerTls } from './peer-tls.js';
 
 /** Most frames joined into one socket write (bounds one copy; the queue's byte limit bounds the rest). */
 const WRITE_BATCH_FRAMES_MAX = 256;
@@ -26,6 +27,7 @@ export interface PeerLinkOptions {
   events: TransportEvents;
   logger: Logger;
   random: () => number;
+  tls?: PeerTls;
 }
 
 export class PeerLink {
@@ -130,11 +132,11 @@ export class PeerLink {
       this.o.events.unreachable(this.o.peer);
       return;
     }
-    const socket = connect({ host: target.host, port: target.port });
+    const { socket, readyEvent } = dialPeer(this.o.tls, target.host, target.port, this.o.peer);
     this.socket = socket;
     socket.setNoDelay(true);
     const decoder = new FrameDecoder();
-    socket.on('connect', () => {
+    socket.on(readyEvent, () => {
       socket.write(encodeFrame(packWire({ k: 'hello', hello: this.o.hello })));
     });
     this.handshakeTimer = setTimeout(() => {

@@ -1,7 +1,7 @@
 // TcpTransport: Raft peer messages over TCP. One outbound connection per peer
 // (PeerLink), dialed by the sender; inbound connections only receive
 // (acceptConnection). See frame.ts for framing, wire.ts for frame contents.
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Message, NodeId } from '../raft/types.js';
 import { parseAddress } from './address.js';
@@ -11,6 +11,7 @@ import { ReassemblyBudget, acceptConnection } from './inbound.js';
 import { InboundRegistry } from './inbound-registry.js';
 import { DEFAULT_TRANSPORT_LIMITS, PROTOCOL_VERSION, checkLimits, type TransportLimits } from './limits.js';
 import { PeerLink } from './peer-link.js';
+import { createPeerServer, type PeerTls } from './peer-tls.js';
 
 export interface TcpTransportOptions {
   self: NodeId;
@@ -25,6 +26,8 @@ export interface TcpTransportOptions {
   limits?: Partial<TransportLimits>;
   /** Jitter source for reconnect backoff; Math.random by default. */
   random?: () => number;
+  /** Mutual TLS against the cluster CA (peer-tls.ts); plain TCP without. */
+  tls?: PeerTls;
 }
 
 export class TcpTransport implements Transport {
@@ -77,7 +80,7 @@ export class TcpTransport implements Transport {
   async start(): Promise<void> {
     if (this.server) throw new Error('transport already started');
     const { host, port } = parseAddress(this.o.listen);
-    const server = createServer((socket) => this.accept(socket));
+    const server = createPeerServer(this.o.tls, this.limits.handshakeTimeoutMs, this.log, (socket, verified) => this.accept(socket, verified));
     server.maxConnections = this.limits.inboundConnectionsMax;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -178,12 +181,13 @@ export class TcpTransport implements Transport {
       events: this.events,
       logger: this.log,
       random: this.o.random ?? Math.random,
+      tls: this.o.tls,
     });
     this.links.set(peer, link);
     return link;
   }
 
-  private accept(socket: Socket): void {
+  private accept(socket: Socket, verified: NodeId | undefined): void {
     if (this.closed) {
       socket.destroy();
       return;
@@ -193,6 +197,7 @@ export class TcpTransport implements Transport {
     acceptConnection(socket, {
       self: this.hello,
       isKnownPeer: (id) => this.peers.has(id),
+      verifiedPeer: verified,
       limits: this.limits,
       events: this.events,
       logger: this.log,

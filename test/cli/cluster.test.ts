@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import type { LocalCluster } from '../../src/harness/local-cluster.js';
-import { sourceCluster } from '../node/support/proc-cluster.js';
+import { CLUSTER_START_MS, sourceCluster } from '../node/support/proc-cluster.js';
 import { runCli } from './run-cli.js';
 
 /** API ports 19701-19703, peer ports 19801-19803. */
@@ -14,7 +14,7 @@ const BASE_PORT = 19_700;
 let cluster: LocalCluster;
 beforeAll(async () => {
   cluster = await sourceCluster(3, BASE_PORT);
-}, 60_000);
+}, CLUSTER_START_MS);
 afterAll(async () => {
   await cluster?.destroy();
 });

@@ -99,6 +99,23 @@ describe('CLI against a live server', () => {
     }
   });
 
+  it('lock-delay: lock says the lock is in lock-delay and for how long; locks shows it (issue 15)', async () => {
+    const post = (path: string, body: unknown) =>
+      fetch(live.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, any>>);
+    // A session nobody keeps alive: it expires after its TTL and its lock goes into a 30 s lock-delay.
+    const { sessionId } = await post('/v1/sessions', { ttlMs: 1000, lockDelayMs: 30_000 });
+    expect((await post('/v1/locks/live:delayed/acquire', { sessionId })).acquired).toBe(true);
+    for (let i = 0; i < 250 && (await fetch(`${live.url}/v1/sessions/${sessionId}`)).status !== 404; i++) await new Promise((r) => setTimeout(r, 20));
+    const lock = await runCli(['lock', 'live:delayed', '--wait-ms', '0', '--endpoints', live.url, '--', 'echo', 'ran']);
+    expect(lock.status).toBe(1);
+    expect(lock.stdout).toBe('');
+    expect(lock.stderr).toMatch(/lock 'live:delayed' not acquired within 0ms; held by nobody, 0 waiting, in lock-delay for another \d+(\.\d)?s \(the session that held it expired/);
+    const locks = await runCli(['locks', '--prefix', 'live:delayed', '--endpoints', live.url]);
+    expect(locks.status).toBe(0);
+    expect(locks.stdout.split('\n')[0]).toMatch(/LOCK-DELAY$/);
+    expect(locks.stdout, locks.stdout).toMatch(/^live:delayed\s.*\s\d+(\.\d)?s$/m);
+  });
+
   it('status, members add, leader transfer, members remove', async () => {
     const st = await runCli(['status', '--endpoints', live.url]);
     expect(st.status).toBe(0);

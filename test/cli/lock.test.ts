@@ -96,7 +96,7 @@ describe('lockstep lock', () => {
     api.state.held.add('acct:2');
     const r = await runCli(['lock', 'acct:1', 'acct:2', '--wait-ms', '0', '--endpoints', api.url, '--', 'true']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/locks 'acct:1', 'acct:2' not acquired within 0 ms \(all or nothing\); in the way: 'acct:2' held by token 1 \(someone\)/);
+    expect(r.stderr).toMatch(/locks 'acct:1', 'acct:2' not acquired within 0ms \(all or nothing\); in the way: 'acct:2' held by token 1 \(someone\)/);
     expect(api.state.held.has('acct:1')).toBe(false);
   });
 
@@ -108,6 +108,23 @@ describe('lockstep lock', () => {
     const twice = await runCli(['lock', 'a', 'a', '--endpoints', api.url, '--', 'true']);
     expect(twice.status).toBe(1);
     expect(twice.stderr).toMatch(/names a lock twice/);
+  });
+
+  it('a mistyped flag: "did you mean --endpoints", not parseArgs\' advice about --', async () => {
+    const r = await runCli(['lock', 'job', '--endpoint', api.url, '--', 'true']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown flag --endpoint; did you mean --endpoints?");
+    expect(r.stderr).not.toMatch(/positional argument/);
+    expect((await runCli(['lock', 'job', '--zzzz', '--', 'true'])).stderr).toMatch(/unknown flag --zzzz \(see --help\)/);
+    expect(api.state.requests).toEqual([]);
+  });
+
+  it('--mode shared --limit 3: the error names the CLI flags, not body.limit, and no hint about lock names', async () => {
+    const r = await runCli(['lock', 'job', '--mode', 'shared', '--limit', '3', '--endpoints', api.url, '--', 'true']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--limit applies to --mode exclusive only/);
+    expect(r.stderr).not.toMatch(/body\.|names are|A-Za-z0-9/);
+    expect(api.state.requests).toEqual([]);
   });
 
   it('--help exits 0 and names the flags', async () => {

@@ -4,7 +4,7 @@
 // leader a leader.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/harness/local-cluster.js';
-import { sourceCluster } from '../node/support/proc-cluster.js';
+import { CLUSTER_START_MS, sourceCluster } from '../node/support/proc-cluster.js';
 import { runCli } from './run-cli.js';
 
 /** API ports 19301-19303, peer ports 19401-19403. */
@@ -23,7 +23,7 @@ beforeAll(async () => {
   // The survivor first: every round then ends on a refused connection, the failure
   // that used to hide the survivor's answer.
   endpoints = [cluster.url(survivor), ...cluster.nodes.filter((n) => n.id !== survivor).map((n) => n.url)].join(',');
-}, 60_000);
+}, CLUSTER_START_MS);
 afterAll(async () => {
   await cluster?.destroy();
 });

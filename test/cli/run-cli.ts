@@ -7,6 +7,15 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 /** A CLI run that takes longer than this is a hung test, not a slow machine. */
 const CLI_RUN_TIMEOUT_MS = 30_000;
 
+/**
+ * The timeout of a test that runs the CLI `runs` times: each run has its own
+ * bound (under tsx on a loaded machine one takes seconds), and the test's
+ * must not cut a slow but healthy sequence short.
+ */
+export function cliTestTimeout(runs: number, extraMs = 10_000): number {
+  return runs * CLI_RUN_TIMEOUT_MS + extraMs;
+}
+
 export interface CliResult {
   status: number | null;
   stdout: string;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LedgerStore, StaleTokenError as LedgerStaleTokenError } from '../../examples/ledger-store.js';
 import { OrderStore, StaleTokenError } from '../../examples/order-store.js';
 import { startLiveServer, type LiveServer } from '../client/live-server.js';
-import { sourceCluster } from '../node/support/proc-cluster.js';
+import { CLUSTER_START_MS, sourceCluster } from '../node/support/proc-cluster.js';
 
 /** API ports 19501-19503, peer ports 19601-19603 (test/cli uses base 19700). */
 const REAL_CLUSTER_BASE_PORT = 19_500;
@@ -71,7 +71,7 @@ describe('cron-leader', () => {
     } finally {
       await cluster.destroy();
     }
-  });
+  }, CLUSTER_START_MS + 60_000);
 });
 
 async function cronScenario(endpoints: string, alsoKill: () => Promise<void> = async () => undefined, ttlMs = SESSION_TTL_MS): Promise<void> {

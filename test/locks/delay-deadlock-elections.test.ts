@@ -16,7 +16,8 @@ describe('lock-delay (Chubby)', () => {
     h.hold('a', { sessionId: 's1' });
     const { events } = h.expire({ sessionIds: ['s1'] });
     expect(events).toContainEqual({ type: 'lockDelay.started', index: h.index, name: 'a', lockDelayMs: 4_000 });
-    expect(outcomeOf(h.acquire('a').result).body).toEqual({ acquired: false, name: 'a', holders: [], queueLength: 0 });
+    // The refusal names the lock-delay (the machine has no clock: its full length; the leader's answer has the time left).
+    expect(outcomeOf(h.acquire('a').result).body).toEqual({ acquired: false, name: 'a', holders: [], queueLength: 0, lockDelayRemainingMs: 4_000 });
     const waitId = h.wait('a');
     expect(h.machine.allLockDelays()).toEqual([{ name: 'a', lockDelayMs: 4_000 }]);
     const end = h.expire({ lockDelays: ['a'] });

@@ -69,7 +69,9 @@ export class Model {
   }
 
   notAcquired(name: string): Outcome {
-    return { status: 200, body: { acquired: false, name, holders: this.holdsOf(name).map((h) => this.holderView(h)), queueLength: this.queueOf(name).length } };
+    const body: Record<string, unknown> = { acquired: false, name, holders: this.holdsOf(name).map((h) => this.holderView(h)), queueLength: this.queueOf(name).length };
+    if (this.delays.has(name)) body.lockDelayRemainingMs = this.delays.get(name);
+    return { status: 200, body };
   }
 
   fits(name: string, mode: LockMode): boolean {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SseReader, until } from './net.js';
 import type { LocalCluster, LocalNode } from '../../src/harness/local-cluster.js';
-import { api, PORT_BLOCK, type Res, startCluster } from './real-cluster.js';
+import { api, CLUSTER_START_MS, PORT_BLOCK, type Res, startCluster } from './real-cluster.js';
 
 // Each file its own half of 18000-18799, so the two never share a port.
 const BASE_PORT = 18000 + (process.pid % 20) * PORT_BLOCK;
@@ -14,7 +14,7 @@ const BASE_PORT = 18000 + (process.pid % 20) * PORT_BLOCK;
 let cluster: LocalCluster;
 beforeAll(async () => {
   cluster = await startCluster(BASE_PORT);
-}, 60_000);
+}, CLUSTER_START_MS);
 afterAll(async () => {
   await cluster?.destroy();
 });

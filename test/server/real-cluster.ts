@@ -6,6 +6,8 @@
 import type { LocalCluster, LocalNode } from '../../src/harness/local-cluster.js';
 import { sourceCluster } from '../node/support/proc-cluster.js';
 
+export { CLUSTER_START_MS } from '../node/support/proc-cluster.js';
+
 /**
  * Ports one cluster takes from its base: API base+1.., peer base+11... Blocks
  * of this size never overlap (peer ports at base+100 did: one file's peer
@@ -17,13 +19,15 @@ const PEER_OFFSET = 10;
 export interface ClusterOptions {
   /** Auth on: the root token, handed to every node in a 0600 file (serve --auth-token-file). */
   authToken?: string;
+  /** TLS on (LocalClusterOptions.tls): request the nodes with the cluster's `fetch`. */
+  tls?: boolean;
 }
 
-/** Node i (1-based) gets API port base+i and peer port base+10+i; resolves once a leader is agreed and every node is ready. */
+/** Node i (1-based) gets API port base+i and peer port base+10+i; resolves once a leader is agreed and every node is ready (CLUSTER_START_MS). */
 export async function startCluster(basePort: number, size = 3, options: ClusterOptions = {}): Promise<LocalCluster> {
   if (size >= PEER_OFFSET) throw new Error(`at most ${PEER_OFFSET - 1} nodes per port block`);
   if (basePort < 18000 || basePort + PORT_BLOCK > 18999) throw new Error(`base port ${basePort} outside 18000-18999`);
-  return sourceCluster(size, basePort, { peerPortOffset: PEER_OFFSET, authToken: options.authToken });
+  return sourceCluster(size, basePort, { peerPortOffset: PEER_OFFSET, authToken: options.authToken, tls: options.tls });
 }
 
 export interface Res {
@@ -33,8 +37,8 @@ export interface Res {
 }
 
 /** One JSON request to a node; the body parsed when it is JSON (metrics and SSE are text). */
-export async function api(node: Pick<LocalNode, 'url'>, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Res> {
-  const res = await fetch(`${node.url}${path}`, {
+export async function api(node: Pick<LocalNode, 'url'>, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal, through: typeof fetch = fetch): Promise<Res> {
+  const res = await through(`${node.url}${path}`, {
     method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),

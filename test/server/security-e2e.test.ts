@@ -6,10 +6,10 @@
 // ends a long-poll and a watch on other nodes and takes effect everywhere.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../cli/run-cli.js';
+import { cliTestTimeout, runCli } from '../cli/run-cli.js';
 import { SseReader, until } from './net.js';
 import type { LocalCluster, LocalNode } from '../../src/harness/local-cluster.js';
-import { api, PORT_BLOCK, startCluster } from './real-cluster.js';
+import { api, CLUSTER_START_MS, PORT_BLOCK, startCluster } from './real-cluster.js';
 
 // 18800-18979: apart from the other real-cluster files' blocks.
 const BASE_PORT = 18800 + (process.pid % 9) * PORT_BLOCK;
@@ -24,7 +24,7 @@ beforeAll(async () => {
   cluster = await startCluster(BASE_PORT, 3, { authToken: ROOT });
   leader = await cluster.leader();
   followers = cluster.nodes.filter((n) => n !== leader);
-}, 60_000);
+}, CLUSTER_START_MS);
 afterAll(async () => {
   await cluster?.destroy();
 });
@@ -97,7 +97,7 @@ describe('the Security section on a real 3-node cluster', () => {
     const after = await runCli(['lock', 'build:1', '--endpoints', endpoints, '--token', secret, '--', 'true']);
     expect(after.status).toBe(1);
     expect(after.stderr).toMatch(/revoked|token/);
-  });
+  }, cliTestTimeout(8));
 
   it('revocation ends a long-poll on one follower and a watch on the other with 401, then the token fails on every node', async () => {
     const [a, b] = followers;

@@ -83,9 +83,15 @@ describe('sessions', () => {
     const lock = await h.call('GET', '/v1/locks/job');
     expect(lock.body.holders).toEqual([]);
     expect(lock.body.lockDelayRemainingMs).toBe(3_000);
-    // Lock-delay refuses new holders until it ends.
-    expect((await h.call('POST', '/v1/locks/job/acquire', { ttlMs: 5_000 })).body.acquired).toBe(false);
-    await h.advance(3_000);
+    // Lock-delay refuses new holders until it ends, and the refusal says so with the time left
+    // (issue 15: `{acquired: false, holders: [], queueLength: 0}` alone looked like a bug).
+    expect((await h.call('POST', '/v1/locks/job/acquire', { ttlMs: 5_000 })).body).toEqual({ acquired: false, name: 'job', holders: [], queueLength: 0, lockDelayRemainingMs: 3_000 });
+    await h.advance(1_200);
+    expect((await h.call('POST', '/v1/locks/job/acquire', { ttlMs: 5_000 })).body).toMatchObject({ acquired: false, lockDelayRemainingMs: 1_800 });
+    const set = await h.call('POST', '/v1/lock-sets/acquire', { locks: [{ name: 'job' }, { name: 'other' }], ttlMs: 5_000 });
+    expect(set.body).toEqual({ acquired: false, blocked: [{ name: 'job', holders: [], queueLength: 0, lockDelayRemainingMs: 1_800 }] });
+    expect((await h.call('GET', '/v1/locks')).body.locks).toEqual([{ name: 'job', mode: null, holders: [], waiters: [], lockDelayRemainingMs: 1_800 }]);
+    await h.advance(1_800);
     expect((await h.call('POST', '/v1/locks/job/acquire', { ttlMs: 5_000 })).body.acquired).toBe(true);
   });
 

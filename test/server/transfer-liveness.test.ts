@@ -6,7 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/harness/local-cluster.js';
-import { PORT_BLOCK, startCluster } from './real-cluster.js';
+import { CLUSTER_START_MS, PORT_BLOCK, startCluster } from './real-cluster.js';
 
 // Each file its own half of 18000-18799, so the two never share a port.
 const BASE_PORT = 18000 + (20 + (process.pid % 20)) * PORT_BLOCK;
@@ -19,7 +19,7 @@ const ANSWER_BOUND_MS = 15_000;
 let cluster: LocalCluster;
 beforeAll(async () => {
   cluster = await startCluster(BASE_PORT);
-}, 60_000);
+}, CLUSTER_START_MS);
 afterAll(async () => {
   await cluster?.destroy();
 });

@@ -6,6 +6,7 @@
 //     await store.write(order, { fencingToken: hold.fencingToken, signal: hold.signal });
 //   });
 
+import { httpsAgent, httpsFetch, type TlsOptions } from './https-fetch.js';
 import { systemClock, type Clock } from './clock.js';
 import { LockstepError } from './errors.js';
 import { Election, type ElectOptions } from './election.js';
@@ -57,6 +58,12 @@ export interface ClientOptions {
   /** Bearer token, when the cluster has auth on. */
   token?: string;
   fetch?: typeof fetch;
+  /**
+   * HTTPS with the cluster's CA (`ca`) and, for nodes that require one, a
+   * client certificate (`cert`, `key`); PEM. Requests then go through
+   * node:https (fetch cannot take a CA without undici). Not with `fetch`.
+   */
+  tls?: TlsOptions;
   /** Monotonic clock and timers; tests inject a manual one. */
   clock?: Clock;
 }
@@ -78,6 +85,12 @@ function readQuery(opts: ReadOptions | undefined, extra: Record<string, string |
   return query({ ...extra, consistency: opts?.consistency === 'stale' ? 'stale' : undefined });
 }
 
+function fetchFor(options: ClientOptions): typeof fetch {
+  if (options.tls === undefined) return options.fetch ?? globalThis.fetch;
+  if (options.fetch !== undefined) throw new Error('lockstep client: give tls or fetch, not both');
+  return httpsFetch(httpsAgent(options.tls));
+}
+
 export class Client {
   readonly clock: Clock;
   private readonly http: HttpEngine;
@@ -91,7 +104,7 @@ export class Client {
       maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       backoffBaseMs: options.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS,
       backoffMaxMs: options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
-      fetch: options.fetch ?? globalThis.fetch,
+      fetch: fetchFor(options),
       clock: this.clock,
       token: options.token ?? null,
     });

@@ -58,7 +58,7 @@ export interface LockHolder {
 
 export type AcquireResult =
   | { acquired: true; name: string; fencingToken: number; mode: LockMode; sessionId?: string; expiresInMs?: number }
-  | { acquired: false; name: string; holders: LockHolder[]; queueLength: number };
+  | { acquired: false; name: string; holders: LockHolder[]; queueLength: number; lockDelayRemainingMs?: number };
 
 /** One lock of a lock set, as asked. */
 export interface SetLock {
@@ -115,7 +115,7 @@ export interface LockInfo {
 }
 
 export interface LockList {
-  locks: { name: string; mode: LockMode | null; holders: LockHolder[]; waiters: LockWaiter[] }[];
+  locks: { name: string; mode: LockMode | null; holders: LockHolder[]; waiters: LockWaiter[]; lockDelayRemainingMs?: number }[];
   next?: string;
 }
 

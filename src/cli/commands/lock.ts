@@ -12,10 +12,11 @@
 import { hostname } from 'node:os';
 import { acquireWaiting, type Client, isLockstepError, type LeaseEndedError, releaseAll, type Session, waitInChunks } from 'lockstep-client';
 import { LOCK_SET_NAMES_MAX } from '../../locks/limits.js';
-import { UserError, type CliCommand } from '../command.js';
+import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { interruptSignal, namesAndCommand, runWhileHeld } from '../child.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
+import { formatDuration } from '../duration.js';
 
 const flags = {
   'ttl-ms': { type: 'number', default: 10_000, min: 1000, max: 300_000, description: 'TTL of the session that holds the lock: how long the lock outlives this process if it dies' },
@@ -47,11 +48,20 @@ interface Request {
 const holdersText = (holders: Array<{ fencingToken: number; owner?: string }>): string =>
   holders.map((h) => `token ${h.fencingToken}${h.owner ? ` (${h.owner})` : ''}`).join(', ');
 
+/** What stands in the way of one lock: its holders, its queue, and a lock-delay when there is one. */
+function inTheWay(b: { holders: Array<{ fencingToken: number; owner?: string }>; queueLength: number; lockDelayRemainingMs?: number }): string {
+  const parts = [`held by ${holdersText(b.holders) || 'nobody'}`, `${b.queueLength} waiting`];
+  if (b.lockDelayRemainingMs !== undefined) {
+    parts.push(`in lock-delay for another ${formatDuration(b.lockDelayRemainingMs)} (the session that held it expired; nobody gets it until then)`);
+  }
+  return parts.join(', ');
+}
+
 async function holdOne(r: Request): Promise<Held> {
   const [name] = r.names;
   const { result } = await acquireWaiting(r.client, name, { sessionId: r.session.id, waitMs: r.waitMs, mode: r.mode, limit: r.limit, owner: r.owner }, r.signal);
   if (!result.acquired) {
-    throw new UserError(`lock '${name}' not acquired within ${r.waitMs} ms; held by ${holdersText(result.holders) || 'nobody (lock-delay?)'}, ${result.queueLength} waiting`);
+    throw new UserError(`lock '${name}' not acquired within ${formatDuration(r.waitMs)}; ${inTheWay(result)}`);
   }
   return {
     holds: [{ name, fencingToken: result.fencingToken }],
@@ -65,8 +75,8 @@ async function holdSet(r: Request): Promise<Held> {
     r.client.acquireSet({ locks, sessionId: r.session.id, waitMs, owner: r.owner }, { signal: r.signal }),
   );
   if (!result.acquired) {
-    const blocked = result.blocked.map((b) => `'${b.name}' held by ${holdersText(b.holders) || 'nobody'}, ${b.queueLength} waiting${b.lockDelayRemainingMs !== undefined ? ', lock-delay' : ''}`);
-    throw new UserError(`locks ${r.names.map((n) => `'${n}'`).join(', ')} not acquired within ${r.waitMs} ms (all or nothing); in the way: ${blocked.join('; ')}`);
+    const blocked = result.blocked.map((b) => `'${b.name}' ${inTheWay(b)}`);
+    throw new UserError(`locks ${r.names.map((n) => `'${n}'`).join(', ')} not acquired within ${formatDuration(r.waitMs)} (all or nothing); in the way: ${blocked.join('; ')}`);
   }
   const holds = result.holds.map(({ name, fencingToken }) => ({ name, fencingToken }));
   return { holds, release: () => releaseAll(r.client, result.holds) };
@@ -114,6 +124,8 @@ export const lockCommand: CliCommand = {
     const { values, positionals, rest } = parseCommandLine(argv, flags, { allowPositionals: true });
     const { names, command } = namesAndCommand('lock', positionals, rest, LOCK_SET_NAMES_MAX);
     if (new Set(names).size !== names.length) throw new UserError(`lock names a lock twice: ${names.join(' ')}`);
+    // Said here in the CLI's words; the server's answer would name its body field.
+    if (values.mode === 'shared' && values.limit !== 1) throw new FlagValueError('--limit applies to --mode exclusive only (a shared lock takes any number of holders): drop --limit, or use --mode exclusive');
     const client = makeClient(values.endpoints, values.token);
     const owner = values.owner ?? defaultOwner();
     const quoted = names.map((n) => `'${n}'`).join(', ');

@@ -4,6 +4,7 @@ import type { CliCommand } from '../command.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseFlags, type FlagSpecs } from '../flags.js';
 import { renderTable } from '../table.js';
+import { formatDuration } from '../duration.js';
 
 /** Stop listing after this many locks; a CLI table is for humans. */
 const LOCKS_LISTED_MAX = 10_000;
@@ -16,7 +17,7 @@ const flags = {
 
 export const locksCommand: CliCommand = {
   name: 'locks',
-  summary: 'list held locks with holders and waiters',
+  summary: 'list held locks with holders, waiters and lock-delays',
   usage: ['usage: lockstep locks [flags]', '', 'flags:', describeFlags(flags)].join('\n'),
   async run(argv) {
     const values = parseFlags(argv, flags);
@@ -41,10 +42,12 @@ export const locksCommand: CliCommand = {
       l.name,
       l.mode,
       l.holders.map((h) => `${h.fencingToken}${h.owner ? `(${h.owner})` : ''}`).join(' '),
-      l.holders.map((h) => h.sessionId ?? (h.expiresInMs !== undefined ? `ttl ${h.expiresInMs}ms` : '')).join(' '),
+      l.holders.map((h) => h.sessionId ?? (h.expiresInMs !== undefined ? `ttl ${formatDuration(h.expiresInMs)}` : '')).join(' '),
       l.waiters.length,
+      // A lock nobody holds is listed while in lock-delay: say why nobody gets it.
+      l.lockDelayRemainingMs === undefined ? undefined : formatDuration(l.lockDelayRemainingMs),
     ]);
-    console.log(renderTable(['NAME', 'MODE', 'HOLDERS (token)', 'SESSION/TTL', 'WAITERS'], rows));
+    console.log(renderTable(['NAME', 'MODE', 'HOLDERS (token)', 'SESSION/TTL', 'WAITERS', 'LOCK-DELAY'], rows));
     return 0;
   },
 };

@@ -15,6 +15,7 @@ import { EventDispatcher } from '../../server/dispatcher.js';
 import { LevelStorage } from '../../storage/level-storage.js';
 import { TcpTransport } from '../../transport/tcp-transport.js';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
+import { NodeTls, TlsConfigError, type TlsPaths } from '../../tls/node-tls.js';
 import { describeFlags, parseFlags } from '../flags.js';
 import { LOG_LEVELS, PARENT_WATCH_ENV, TEST_HOOKS_ENV } from '../serve-options.js';
 
@@ -32,6 +33,11 @@ const flags = {
   'snapshot-every': { type: 'number', default: 10_000, min: 1, max: 100_000_000, description: 'snapshot the state machine and compact the log every N applied entries' },
   'auth-token': { type: 'string', description: 'the root token (role admin): auth is on, every API request but /healthz and /readyz must carry "Authorization: Bearer <token>" (else 401 unauthorized). Visible to other users of this machine in the process list: prefer --auth-token-file or the environment' },
   'auth-token-file': { type: 'string', description: 'read the root token from this file (trailing newline ignored; mode 0600 advised), so that it is on no command line' },
+  'tls-cert': { type: 'string', description: 'this node\'s certificate (PEM, from `lockstep certs node`): with --tls-key and --tls-ca the API is HTTPS only and the peer channel mutual TLS' },
+  'tls-key': { type: 'string', description: 'the key of --tls-cert (PEM)' },
+  'tls-ca': { type: 'string', description: 'the cluster CA (PEM): peers must present a certificate it signed naming the node they claim to be' },
+  'tls-client-ca': { type: 'string', description: 'API clients must present a certificate signed by this CA (PEM)' },
+  insecure: { type: 'boolean', description: 'allow plain HTTP and TCP on an address that is not loopback (anyone who reaches the ports can speak Raft); logged as a warning' },
   'restore-from': { type: 'string', description: 'start a NEW cluster from a backup (`lockstep snapshot save FILE`): --data must hold no state yet; start every node of the new cluster with the same FILE and the new --peers' },
 } as const;
 
@@ -45,6 +51,8 @@ API on --api. A node that finds state in --data recovers from it and uses
 --peers only to learn addresses. SIGTERM/SIGINT: stop accepting, finish
 in-flight requests, hand leadership over if leader, flush, exit 0.
 Logs: one JSON line per event (pino) on stdout, with the node id and term.
+With --tls-*: SIGHUP re-reads the certificate files (rotation); a failed
+re-read is logged and the certificates in force stay.
 
 flags:
 ${describeFlags(flags)}
@@ -102,8 +110,38 @@ export interface ServeConfig {
   authToken: string | null;
   /** Why the operator should look at the root token's setup, if anything (logged as a warning at start). */
   authWarnings: string[];
+  /** TLS certificate files; null: plain HTTP and TCP. */
+  tls: TlsPaths | null;
+  /** --insecure: plain on a non-loopback address was asked for (warned about at start). */
+  insecure: boolean;
   /** A backup file to start a new cluster from (--restore-from); null: start from --data as it is. */
   restoreFrom: string | null;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine reaches them. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** Secure by default: plain HTTP and TCP only on loopback addresses, unless --insecure. */
+function checkSecureByDefault(tls: TlsPaths | null, insecure: boolean, addresses: Array<[string, string]>): void {
+  if (tls !== null || insecure) return;
+  const exposed = addresses.filter(([, host]) => !isLoopbackHost(host));
+  if (exposed.length === 0) return;
+  const which = exposed.map(([flag, host]) => `${flag} ${host}`).join(' and ');
+  throw new FlagValueError(`${which} is not a loopback address: this node refuses to start without TLS (give --tls-cert, --tls-key and --tls-ca; make them with \`lockstep certs\`), or pass --insecure to run plain anyway`);
+}
+
+/** --tls-cert, --tls-key and --tls-ca go together; --tls-client-ca needs them. */
+export function tlsPaths(v: { 'tls-cert'?: string; 'tls-key'?: string; 'tls-ca'?: string; 'tls-client-ca'?: string }): TlsPaths | null {
+  const given = [v['tls-cert'], v['tls-key'], v['tls-ca']].filter((x) => x !== undefined && x !== '').length;
+  if (given === 0) {
+    if (v['tls-client-ca']) throw new FlagValueError('--tls-client-ca needs --tls-cert, --tls-key and --tls-ca');
+    return null;
+  }
+  if (given < 3) throw new FlagValueError('TLS needs all three of --tls-cert, --tls-key and --tls-ca');
+  return { cert: v['tls-cert']!, key: v['tls-key']!, ca: v['tls-ca']!, clientCa: v['tls-client-ca'] || null };
 }
 
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
@@ -120,10 +158,12 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (self && self.peerUrl !== v.peer) {
     throw new FlagValueError(`--peers gives ${v.id} the address ${self.peerUrl} but --peer is ${v.peer}`);
   }
+  const tls = tlsPaths(v);
+  checkSecureByDefault(tls, v.insecure, [['--api', api.host], ['--peer', checkHostPort('--peer', v.peer).host]]);
   return {
     id: nodeId(v.id),
     api,
-    apiUrl: `http://${v.api}`,
+    apiUrl: `${tls ? 'https' : 'http'}://${v.api}`,
     peer: v.peer,
     peers,
     data: v.data,
@@ -134,6 +174,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     snapshotEvery: v['snapshot-every'],
     restoreFrom: v['restore-from'] ?? null,
     ...rootToken(v['auth-token'], v['auth-token-file']),
+    tls,
+    insecure: v.insecure,
   };
 }
 
@@ -194,6 +236,13 @@ export async function runServe(config: ServeConfig): Promise<number> {
   const clock = clockFromEnv(process.env, (fault, error) =>
     logger.warn({ fault, error }, 'fault clock changed'),
   );
+  let tls: NodeTls | null = null;
+  try {
+    if (config.tls) tls = new NodeTls(config.tls, config.id);
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new UserError(err.message);
+    throw err;
+  }
   // Read and checked before touching --data: a damaged or foreign file changes nothing.
   const backup = config.restoreFrom === null ? null : readBackupFile(config.restoreFrom, config);
   mkdirSync(config.data, { recursive: true });
@@ -217,6 +266,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
     apiUrl: config.apiUrl,
     peers: peerMap,
     logger,
+    ...(tls ? { tls } : {}),
   });
   // The node applies through the dispatcher; the server connects its consumers to it.
   const dispatcher = new EventDispatcher(new LockMachine());
@@ -250,8 +300,9 @@ export async function runServe(config: ServeConfig): Promise<number> {
     logger.info({ peers: config.peers.map((p) => p.id) }, '--peers does not list this node: starting as a joiner');
   }
   for (const warning of config.authWarnings) logger.warn(warning);
+  if (config.insecure && config.tls === null) logger.warn('--insecure: the API is plain HTTP and the peer channel plain TCP; anyone who reaches the peer port can speak Raft');
   await node.start();
-  const server = await createLockServer({ node, dispatcher, registry, logger: logger.child({ component: 'http' }), clock, authToken: config.authToken });
+  const server = await createLockServer({ node, dispatcher, registry, logger: logger.child({ component: 'http' }), clock, authToken: config.authToken, tls });
   if (process.env[TEST_HOOKS_ENV] === '1') registerTestHooks(server.app, node);
   await server.listen(config.api.host, config.api.port);
   logger.info({ api: config.apiUrl, peer: config.peer, data: config.data }, 'serving');
@@ -276,9 +327,20 @@ export async function runServe(config: ServeConfig): Promise<number> {
     };
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     process.once('SIGINT', () => void shutdown('SIGINT'));
+    if (tls) process.on('SIGHUP', () => reloadTls(tls, logger));
     onParentGone = () => void shutdown('parent exited');
     if (parentGone) onParentGone();
   });
+}
+
+/** SIGHUP: certificate rotation. New connections use the new files; open ones keep theirs. */
+function reloadTls(tls: NodeTls, logger: Logger): void {
+  try {
+    tls.reload();
+    logger.info({ cert: tls.paths.cert }, 'reloaded the TLS certificate files');
+  } catch (err) {
+    logger.error({ err: (err as Error).message }, 'TLS certificate files not reloaded; the ones in force stay');
+  }
 }
 
 /** The backup named by --restore-from, decoded and checked; a UserError says what is wrong. */

@@ -36,7 +36,9 @@ export const statusCommand: CliCommand = {
     const first = await withClientErrors(client, () => client.cluster({ consistency: 'stale' }));
     const leaderView = await viewOfLeader(first, values.token);
     const view = leaderView ?? first;
-    const own = await Promise.all(view.members.map((m) => probe(m.apiUrl, values.token)));
+    // The nodes that answered already speak for themselves; the others are asked at their API URL.
+    const answered = new Map([first, leaderView].filter((v) => v !== null).map((v) => [v.self, ownWord(v)]));
+    const own = await Promise.all(view.members.map((m) => answered.get(m.id) ?? probe(m.apiUrl, values.token)));
     // A leader is shown only when it answers and says so itself: a survivor that has not yet
     // noticed the leader died still names it, and a dead node is no one's leader (issue 15).
     const leaderIndex = view.members.findIndex((m) => m.id === view.leader);
@@ -85,13 +87,23 @@ async function viewOfLeader(first: ClusterInfo, token: string | undefined): Prom
     .catch(() => null);
 }
 
-async function probe(apiUrl: string | null, token: string | undefined): Promise<{ role: string; term: number; appliedIndex: number } | null> {
+interface OwnWord {
+  role: string;
+  term: number;
+  appliedIndex: number;
+}
+
+/** What a node says of itself in its own cluster view. */
+function ownWord(v: ClusterInfo): OwnWord {
+  const self = v.members.find((m) => m.id === v.self);
+  return { role: self?.role ?? '?', term: v.term, appliedIndex: v.appliedIndex };
+}
+
+async function probe(apiUrl: string | null, token: string | undefined): Promise<OwnWord | null> {
   if (!apiUrl) return null;
   try {
     const c = new Client({ endpoints: [apiUrl], totalTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, requestTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, maxAttempts: 1, token: token || undefined });
-    const v = await c.cluster({ consistency: 'stale' });
-    const self = v.members.find((m) => m.id === v.self);
-    return { role: self?.role ?? '?', term: v.term, appliedIndex: v.appliedIndex };
+    return ownWord(await c.cluster({ consistency: 'stale' }));
   } catch {
     return null;
   }

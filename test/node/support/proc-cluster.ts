@@ -4,7 +4,7 @@
 // by hand, run `npx tsc -p tsconfig.build.json` before.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { FAST_ELECTION, LocalCluster, type LocalClusterOptions } from '../../../src/harness/local-cluster.js';
+import { FAST_ELECTION, LEADER_WAIT_MS, LocalCluster, type LocalClusterOptions, pollFor, START_WAIT_MS } from '../../../src/harness/local-cluster.js';
 
 export const CLI = resolve('dist/cli/main.js');
 
@@ -15,16 +15,24 @@ export function procCluster(size: number, basePort: number, flags: LocalClusterO
 }
 
 /**
+ * How long sourceCluster may take: its nodes' start-up (three processes
+ * compiling under tsx at once, on a loaded machine), then the election, and
+ * a margin. For the timeout of the hook or test that starts one.
+ */
+export const CLUSTER_START_MS = START_WAIT_MS + LEADER_WAIT_MS + 10_000;
+
+/**
  * A started cluster running the CLI from source under tsx (never a stale
  * build), for the HTTP, CLI and example tests against real processes: node i
  * on API port basePort+i and peer port basePort+peerPortOffset+i (default
- * 100), warnings to stderr. Resolves once every node agrees on a leader and
- * answers /readyz.
+ * 100), warnings to stderr. Resolves once every node answers HTTP, then
+ * agrees on a leader and answers /readyz (CLUSTER_START_MS in all).
  */
-export async function sourceCluster(size: number, basePort: number, options: Pick<LocalClusterOptions, 'peerPortOffset' | 'authToken'> = {}): Promise<LocalCluster> {
-  const cluster = new LocalCluster({ size, basePort, ...options, cli: 'source', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
+export async function sourceCluster(size: number, basePort: number, options: Pick<LocalClusterOptions, 'peerPortOffset' | 'authToken' | 'tls'> = {}): Promise<LocalCluster> {
+  const cluster = await LocalCluster.create({ size, basePort, ...options, cli: 'source', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
   cluster.startAll();
   try {
+    await cluster.waitAnswering();
     await cluster.waitForLeader({ ready: true });
   } catch (error) {
     await cluster.destroy();
@@ -32,6 +40,23 @@ export async function sourceCluster(size: number, basePort: number, options: Pic
   }
   return cluster;
 }
+
+/**
+ * Until `stream` has `count` acknowledged writes, bounded (a cluster that
+ * stopped acknowledging fails here, naming its error count, instead of at
+ * the test's timeout).
+ */
+export async function untilAcked(stream: { acked: unknown[]; errors(): number }, count: number, timeoutMs = 60_000): Promise<void> {
+  await pollFor(async () => (stream.acked.length >= count ? true : null), timeoutMs, () => `${count} acknowledged writes (have ${stream.acked.length}, ${stream.errors()} errors)`);
+}
+
+/**
+ * The timeout of a scenario test on real processes: each of its waits is
+ * bounded on its own (start-up, election, acknowledged writes, catch-up),
+ * and on a loaded machine they add up to minutes; this only ends one that
+ * hangs between them.
+ */
+export const PROC_TEST_MS = 240_000;
 
 /** Waiting on a real process (not a timing assumption): polling interval only. */
 export function pause(ms: number): Promise<void> {
