@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePeers, parseServeArgs } from '../../src/cli/commands/serve.js';
 import { firstPortInUse, planCluster } from '../../src/cli/commands/cluster-up.js';
 import { FlagValueError } from '../../src/cli/command.js';
-import { CLI } from './support/proc-cluster.js';
+import { CLI, PROC_TEST_MS } from './support/proc-cluster.js';
 
 const base = ['--id', 'n1', '--api', '127.0.0.1:7001', '--peer', '127.0.0.1:7101', '--peers', 'n1=127.0.0.1:7101,n2=127.0.0.1:7102', '--data', '/tmp/x'];
 
@@ -217,7 +217,7 @@ describe('serve and cluster up as processes', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, PROC_TEST_MS);
 
   it('cluster up stops its nodes and exits promptly when interrupted before a leader is elected', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockstep-up-int-'));
@@ -252,7 +252,8 @@ describe('serve and cluster up as processes', () => {
     expect(run('members').status).toBe(2);
     expect(run('members', 'frob').status).toBe(2);
     expect(run('frob').status).toBe(2);
-  });
+    // 17 CLI starts: under a second each on an idle machine, 54 s in all at load average ~20.
+  }, 180_000);
 
   it('cluster up --auth-token: waits for the leader with the token; status --token (or LOCKSTEP_TOKEN) sees every member up', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockstep-up-auth-'));
