@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePeers, parseServeArgs } from '../../src/cli/commands/serve.js';
-import { firstPortInUse, LEADER_WAIT_MS, planCluster } from '../../src/cli/commands/cluster-up.js';
+import { firstPortInUse, LEADER_WAIT_MS, planCluster, START_WAIT_MS } from '../../src/cli/commands/cluster-up.js';
 import { FlagValueError } from '../../src/cli/command.js';
 import { CLI, PROC_TEST_MS } from './support/proc-cluster.js';
 
-/** Waiting for `cluster up` to print its URLs: its own bounded leader wait, plus its nodes' start-up on a loaded machine (it exits 1 itself past that). */
-const UP_WAIT_MS = LEADER_WAIT_MS + 30_000;
+/** Waiting for `cluster up` to print its URLs: its own bounds for its nodes' start-up and the election (it exits 1 itself past them), and a margin. */
+const UP_WAIT_MS = START_WAIT_MS + LEADER_WAIT_MS + 10_000;
 
 const base = ['--id', 'n1', '--api', '127.0.0.1:7001', '--peer', '127.0.0.1:7101', '--peers', 'n1=127.0.0.1:7101,n2=127.0.0.1:7102', '--data', '/tmp/x'];
 
