@@ -1,6 +1,7 @@
 # lockstep node image.
 #   docker build -t lockstep .
-#   docker run lockstep serve --id n1 --api 0.0.0.0:7001 ...   (or use docker-compose.yml)
+#   docker run lockstep serve --id n1 --api n1:7001 --tls-cert ... (or use docker-compose.yml;
+#   a node on a non-loopback address needs TLS, or --insecure)
 # Ports: the API on LOCKSTEP_API's port (7001.. by convention, publish it),
 # the peer channel on LOCKSTEP_PEER's port (7101.., keep it on the internal network).
 # Data: /data (mount a named volume; Raft log and snapshots live there, losing it
@@ -27,14 +28,16 @@ COPY console ./console
 # node_modules/lockstep-client is the workspace's symlink to packages/client.
 COPY --from=build /app/packages/client/package.json ./packages/client/
 COPY --from=build /app/packages/client/dist ./packages/client/dist
-RUN mkdir -p /data && chown node:node /data
+# /certs: where compose's one-shot `certs` service writes the cluster's certificates.
+RUN mkdir -p /data /certs && chown node:node /data /certs
 USER node
 VOLUME ["/data"]
 ENV LOCKSTEP_DATA=/data
 EXPOSE 7001 7101
 # Ready = this node knows a leader and has applied what it knows committed (GET /readyz).
-# No curl in the slim image: Node's fetch does the probe.
+# No curl in the slim image: Node does the probe, over HTTPS with the cluster CA
+# (and the node's own certificate, for --tls-client-ca) when TLS is on.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
-  CMD node -e "fetch('http://'+(process.env.LOCKSTEP_API||'127.0.0.1:7001')+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "const e=process.env,f=require('fs'),t=!!e.LOCKSTEP_TLS_CA;require(t?'https':'http').get((t?'https://':'http://')+(e.LOCKSTEP_API||'127.0.0.1:7001')+'/readyz',t?{ca:f.readFileSync(e.LOCKSTEP_TLS_CA),cert:f.readFileSync(e.LOCKSTEP_TLS_CERT),key:f.readFileSync(e.LOCKSTEP_TLS_KEY)}:{},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"
 ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["serve"]

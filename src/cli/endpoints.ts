@@ -59,7 +59,6 @@ export function makeClient(endpointsText: string, token?: string): Client {
 
 /** What to do next after the other error codes of the HTTP contract's table (cli.md: messages say what to do next). */
 const NEXT_STEP: Partial<Record<ServerErrorCode, string>> = {
-  invalid_argument: 'fix the value named above (names: 1-256 of [A-Za-z0-9._:-], starting with a letter or digit; see --help)',
   not_found: 'see `lockstep status` for the member ids, `lockstep token list` for the token ids',
   forbidden: 'this token\'s role or prefixes do not allow it: see `lockstep token list`, or ask an admin for a token that may',
   session_not_found: 'the session expired or was deleted; run the command again',
@@ -85,11 +84,41 @@ export function explain(err: unknown, endpoints: string[]): unknown {
       return new UserError(`the cluster did not confirm the change in time; it may or may not have applied (${err.message}); check \`lockstep status\``);
     case 'unauthorized':
       return new UserError('the cluster wants a token (or a different one, or yours was revoked): pass --token or set LOCKSTEP_TOKEN (the root token is the nodes\' --auth-token-file; others come from `lockstep token create`)');
+    case 'invalid_argument':
+      return new UserError(invalidArgument(err));
     default: {
       const hint = NEXT_STEP[err.code as ServerErrorCode];
       return new UserError(`${err.code}: ${err.message}${hint ? `; ${hint}` : ''}`);
     }
   }
+}
+
+/** The API's body fields as the CLI's flags, so that an error names what the user typed. */
+const FLAG_OF_FIELD: Record<string, string> = {
+  ttlMs: '--ttl-ms',
+  waitMs: '--wait-ms',
+  mode: '--mode',
+  limit: '--limit',
+  owner: '--owner',
+  value: '--value',
+  lockDelayMs: '--lock-delay-ms',
+};
+
+const NAME_RULE = 'names are 1-256 of [A-Za-z0-9._:-], starting with a letter or digit';
+
+/**
+ * A 400 in the CLI's words: `body.limit` becomes `--limit`, and only the hint
+ * that applies (the name rule only when a name was refused).
+ */
+function invalidArgument(err: LockstepError): string {
+  const field = typeof err.details.field === 'string' ? err.details.field : '';
+  const last = field.split('.').at(-1) ?? '';
+  const flag = FLAG_OF_FIELD[last];
+  let message = err.message;
+  if (flag !== undefined) message = message.replace(new RegExp(`\\b(body\\.)?(locks\\.\\d+\\.)?${last}\\b`, 'g'), flag);
+  const isName = last === 'name' || field === 'params' || /\bname\b/.test(err.message);
+  const hint = isName ? NAME_RULE : flag !== undefined ? `see \`--help\` for ${flag}` : 'see --help';
+  return `invalid_argument: ${message}; ${hint}`;
 }
 
 /** "k of n" from the SDK's count of endpoints that answered during the call (at least the one whose answer this is). */

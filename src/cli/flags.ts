@@ -145,7 +145,10 @@ export function parseCommandLine<S extends FlagSpecs>(
       allowNegative: true,
     });
   } catch (err) {
-    // parseArgs throws TypeError with codes like ERR_PARSE_ARGS_UNKNOWN_OPTION.
+    // parseArgs throws TypeError with codes like ERR_PARSE_ARGS_UNKNOWN_OPTION; its text for an
+    // unknown flag is advice about '--' and positionals, which misleads a typo (issue 15).
+    const unknown = /^Unknown option '([^']+)'/.exec(err instanceof Error ? err.message : '');
+    if (unknown) throw new UsageError(unknownFlagMessage(unknown[1], Object.keys(specs)));
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
   if (!options.allowPositionals && parsed.positionals.length > 0) {
@@ -180,6 +183,27 @@ export function parseCommandLine<S extends FlagSpecs>(
     values[flag] = spec.type === 'number' ? parseNumber(flag, spec, raw, source) : checkString(flag, spec, raw);
   }
   return { values: values as FlagValues<S>, positionals: parsed.positionals, rest };
+}
+
+/** "unknown flag --endpoint; did you mean --endpoints?" — the nearest flag when one is near. */
+export function unknownFlagMessage(given: string, known: string[]): string {
+  const word = given.replace(/^-+/, '').split('=')[0];
+  const near = known
+    .map((flag) => ({ flag, distance: flag.startsWith(word) || word.startsWith(flag) ? 1 : editDistance(word, flag) }))
+    .filter((c) => c.distance <= (word.length <= 3 ? 1 : 2))
+    .sort((a, b) => a.distance - b.distance)[0];
+  return `unknown flag ${given.split('=')[0]}${near ? `; did you mean --${near.flag}?` : ''} (see --help)`;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions of one character. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
 }
 
 /** Parse a command line that has only flags (no positionals, no `--`). */

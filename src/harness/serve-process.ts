@@ -35,6 +35,8 @@ export interface ServeFlags {
   tlsKey?: string;
   tlsCa?: string;
   tlsClientCa?: string;
+  /** serve --insecure: plain HTTP and TCP on an address that is not loopback. */
+  insecure?: boolean;
 }
 
 export function serveArgs(f: ServeFlags): string[] {
@@ -49,6 +51,7 @@ export function serveArgs(f: ServeFlags): string[] {
   if (f.tlsKey !== undefined) args.push('--tls-key', f.tlsKey);
   if (f.tlsCa !== undefined) args.push('--tls-ca', f.tlsCa);
   if (f.tlsClientCa !== undefined) args.push('--tls-client-ca', f.tlsClientCa);
+  if (f.insecure) args.push('--insecure');
   return args;
 }
 

@@ -1,20 +1,10 @@
 // RaftNode: drives the stepped Raft core (src/raft) with real storage, a real
 // transport, a clock and a state machine, in the manner of etcd's raft node
-// loop. One Ready at a time, handled in this order:
-//   1. persist hard state, entries and snapshot in ONE synced write; while it
-//      is in flight, proposals and messages keep stepping the core and go out
-//      in the next Ready together (group commit). A Ready whose only durable
-//      change is the commit index (mustSync false) is written unsynced and not
-//      waited for;
-//   2. only then send the Ready's messagesAfterPersist (persist before you
-//      speak, correctness.md #4); its `messages` (a leader's Appends and
-//      Heartbeats, as the core decides) go out before the write, as in etcd;
-//   3. restore an incoming snapshot, apply committed entries in order (with no
-//      snapshot in the Ready, committed entries are applied while the write
-//      is in flight: they are durable on a quorum already);
-//   4. resolve proposals by index AND term, serve reads whose index is applied;
-//   5. advance; then, if due, snapshot the state machine (its synced save
-//      drops the log entries it covers) and compact the core.
+// loop. Each Ready is handled by src/node/ready-handler.ts, the same code the
+// simulator (test/sim) drives; this file owns what is around it: the tick
+// timer, scheduling (one Ready at a time; proposals and messages that arrive
+// while a write is in flight go out together in the next Ready: group commit),
+// the ReplicatedNode API, fail-stop and graceful stop.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { RaftCore } from '../raft/api.js';
@@ -23,16 +13,13 @@ import {
   NotLeaderError as RaftNotLeaderError,
   ProposalDroppedError,
   type ConfChange,
-  type Entry,
   type LogIndex,
   type Message,
   MessageRefusedError,
   type NodeId,
   type PersistentState,
   type RaftConfig,
-  type Ready,
   type Role,
-  type Snapshot,
   type Term,
   logIndex,
   term as asTerm,
@@ -48,7 +35,7 @@ import {
 import type { Clock } from './clock.js';
 import { createNodeMetrics, type NodeMetrics } from './metrics.js';
 import { Membership, encodeMemberContext } from './members.js';
-import { PendingProposals, PendingReads } from './pending.js';
+import { ReadyHandler, type ReadyEvents } from './ready-handler.js';
 import { seedFor, seededRandom } from './random.js';
 import type { StateMachine } from './state-machine.js';
 import { Ticker } from './ticker.js';
@@ -114,21 +101,14 @@ export class RaftNode implements ReplicatedNode {
   private readonly opts: RaftNodeOptions;
   private readonly log: Logger;
   private readonly membership: Membership;
-  private readonly proposals = new PendingProposals();
-  private readonly reads = new PendingReads();
   private readonly roleListeners = new Set<RoleListener>();
   /** The last term in which a leader was seen (lockstep_raft_leader_changes_total counts each such term once). */
   private leaderSeenTerm: Term | null = null;
   private readonly conditions = new Set<ConditionWaiter>();
   private readonly ticker: Ticker;
   private raft: RaftCore | null = null;
+  private handler: ReadyHandler | null = null;
   private readonly metrics: NodeMetrics | null;
-
-  private role: Role = 'follower';
-  private leader: NodeId | null = null;
-  private applied: LogIndex = logIndex(0);
-  private appliedTerm: Term = asTerm(0);
-  private lastSnapshotIndex: LogIndex = logIndex(0);
 
   private readyRunning = false;
   private readyScheduled = false;
@@ -171,17 +151,6 @@ export class RaftNode implements ReplicatedNode {
     this.started = true;
     const o = this.opts;
     const persisted = await o.storage.load();
-    if (persisted.snapshot) {
-      const meta = persisted.snapshot.meta;
-      o.stateMachine.restore(persisted.snapshot.data, meta.index);
-      this.membership.resetConf(meta.conf, meta.memberContext);
-      this.applied = meta.index;
-      this.appliedTerm = meta.term;
-      this.lastSnapshotIndex = meta.index;
-    }
-    // Addresses from config entries still in the log, applied or not, so a
-    // restarted node can reach members that joined after its snapshot.
-    for (const e of persisted.entries) if (e.type === 'config') this.membership.learnContext(e.change.node, e.change.context);
     const config: RaftConfig = {
       id: o.id,
       initialVoters: o.members.map((m) => m.id),
@@ -196,10 +165,24 @@ export class RaftNode implements ReplicatedNode {
       maxBytesPerAppend: o.raft?.maxBytesPerAppend ?? DEFAULT_MAX_BYTES_PER_APPEND,
       maxCommittedEntriesPerReady: o.raft?.maxCommittedEntriesPerReady ?? DEFAULT_MAX_COMMITTED_ENTRIES_PER_READY,
     };
-    this.raft = o.createRaft(config, persisted);
-    const initial = this.raft.status();
-    this.role = initial.role;
-    this.leader = initial.leader;
+    const raft = o.createRaft(config, persisted);
+    this.raft = raft;
+    this.handler = new ReadyHandler(
+      {
+        id: o.id,
+        raft,
+        storage: o.storage,
+        transport: o.transport,
+        stateMachine: o.stateMachine,
+        members: this.membership,
+        logger: this.log,
+        monotonicMs: () => o.clock.monotonicMs(),
+        snapshotEveryEntries: o.snapshotEveryEntries,
+        retainEntries: () => o.snapshotRetainEntries ?? DEFAULT_SNAPSHOT_RETAIN_ENTRIES,
+        events: this.readyEvents(),
+      },
+      persisted,
+    );
     this.log.info(
       {
         term: persisted.hardState.term,
@@ -322,18 +305,14 @@ export class RaftNode implements ReplicatedNode {
 
   /** Never two Ready handlings at once: the flag is only cleared when the loop has nothing left. */
   private async runReadyLoop(): Promise<void> {
-    if (this.readyRunning || !this.raft) return;
+    const { raft, handler } = this;
+    if (this.readyRunning || !raft || !handler) return;
     this.readyRunning = true;
     this.readyIdle = new Promise((resolve) => (this.readyIdleResolve = resolve));
-    const raft = this.raft;
     try {
       while (!this.stopped && raft.hasReady()) {
-        const rd = raft.ready();
-        await this.handleReady(raft, rd);
-        if (this.stopped) break;
-        raft.advance(rd);
-        this.afterAdvance(raft);
-        await this.maybeSnapshot(raft);
+        this.stats.readies++;
+        if (!(await handler.handleOne())) break;
         this.checkConditions();
       }
     } catch (err) {
@@ -345,191 +324,42 @@ export class RaftNode implements ReplicatedNode {
     }
   }
 
-  private async handleReady(raft: RaftCore, rd: Ready): Promise<void> {
-    this.stats.readies++;
-    const o = this.opts;
-    // Learn addresses from appended config entries before sending: a new
-    // leader must be able to reach a learner whose change is not committed yet.
-    let addressesChanged = false;
-    for (const e of rd.entries) {
-      if (e.type === 'config' && e.change.context) {
-        this.membership.learnContext(e.change.node, e.change.context);
-        addressesChanged = true;
-      }
-    }
-    if (addressesChanged) o.transport.setPeers(this.membership.peerAddresses(this.id));
-
-    // (0) What the core says may go now (a leader's Appends and Heartbeats) goes
-    // out in parallel with our own write (dissertation §10.2.1).
-    this.sendMessages(rd.messages);
-
-    // (1) One synced write; persist before speaking.
-    let appliedEarly = false;
-    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
-      if (!rd.mustSync) {
-        // Only the commit index changed: a lost commit index is re-learned from
-        // the leader (etcd raft's MustSync), so it is written without an fsync and
-        // not waited for. It stays ordered before every later save, and the next
-        // synced save makes it durable. A failure is fatal like any other.
-        o.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, sync: false }).catch((err: unknown) => {
-          this.die(err instanceof Error ? err : new Error(String(err)));
-        });
-      } else {
-        const t0 = o.clock.monotonicMs();
-        const saved = o.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
-        // (3, early) Committed entries are on a quorum of durable logs already, so
-        // they are applied while our own write is in flight (etcd applies in
-        // parallel with its WAL write): a commit found during the previous save
-        // is answered now, not one save later. Nothing applied is durable here
-        // (snapshots are taken after the save); a snapshot from the leader is
-        // restored only once it is stored.
-        if (!rd.snapshot) {
-          saved.catch(() => {}); // awaited below; an apply that throws first must not leave it unhandled
-          this.applyAndServe(rd);
-          appliedEarly = true;
-        }
-        await saved;
-        this.metrics?.saveSeconds.observe(Math.max(0, o.clock.monotonicMs() - t0) / 1000);
+  /** What the Ready handler reports: stop once stop() began, stats, metrics, role listeners. */
+  private readyEvents(): ReadyEvents {
+    return {
+      // A stop lets the current Ready finish its save, then sends and applies nothing more.
+      stopAt: () => this.stopped,
+      saved: (rd, ms) => {
+        this.metrics?.saveSeconds.observe(ms / 1000);
         if (rd.entries.length > 0) this.metrics?.entriesPerSave.observe(rd.entries.length);
         this.stats.saves++;
         this.stats.entriesSaved += rd.entries.length;
-      }
-    }
-    if (this.stopped) return;
-
-    // (2) Only now may messages that depend on it go out.
-    this.sendMessages(rd.messagesAfterPersist);
-
-    // (3) Restore, then apply in order; (4) reads. Unless done during the save.
-    if (!appliedEarly) {
-      if (rd.snapshot) this.restoreSnapshot(rd.snapshot);
-      this.applyAndServe(rd);
-    }
-
-    if (rd.softState) this.noteSoftState(raft, rd.softState.role, rd.softState.leader);
-  }
-
-  private sendMessages(messages: Message[]): void {
-    if (messages.length === 0) return;
-    this.opts.transport.send(messages);
-    this.stats.messagesSent += messages.length;
-  }
-
-  /** Apply the Ready's committed entries in order and serve its reads (once per Ready). */
-  private applyAndServe(rd: Ready): void {
-    for (const entry of rd.committedEntries) this.applyEntry(entry);
-    for (const rs of rd.readStates) this.reads.confirmed(rs.requestId, rs.index, this.applied);
-    this.reads.appliedUpTo(this.applied);
-    for (const id of rd.droppedReads) this.reads.dropped(id, this.leader);
-  }
-
-  private restoreSnapshot(snapshot: Snapshot): void {
-    const meta = snapshot.meta;
-    if (meta.index <= this.applied) {
-      this.log.warn({ index: meta.index, applied: this.applied }, 'ignoring snapshot that is not ahead of applied');
-      return;
-    }
-    this.opts.stateMachine.restore(snapshot.data, meta.index);
-    this.membership.resetConf(meta.conf, meta.memberContext);
-    this.opts.transport.setPeers(this.membership.peerAddresses(this.id));
-    this.applied = meta.index;
-    this.appliedTerm = meta.term;
-    this.lastSnapshotIndex = meta.index;
-    this.proposals.coveredBySnapshot(meta.index);
-    this.stats.snapshotsRestored++;
-    this.metrics?.snapshots.inc({ kind: 'restored' });
-    this.log.info({ index: meta.index, term: meta.term, bytes: snapshot.data.length }, 'restored snapshot');
-  }
-
-  private applyEntry(entry: Entry): void {
-    if (entry.index <= this.applied) {
-      // Raft hands each committed entry out once; after a restore it starts above the snapshot.
-      throw new Error(`entry ${entry.index} handed out again (applied ${this.applied})`);
-    }
-    if (entry.index !== this.applied + 1) {
-      throw new Error(`gap in applied entries: applied ${this.applied}, got ${entry.index}`);
-    }
-    let result: unknown = undefined;
-    if (entry.type === 'normal') {
-      const out = this.opts.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data });
-      if (out.unusable !== undefined) this.log.error({ index: entry.index, term: entry.term, reason: out.unusable }, 'committed entry could not be applied: a no-op on every replica');
-      result = out.result;
-    } else if (entry.type === 'config') {
-      this.applyConfChange(entry.index, entry.change);
-    }
-    this.applied = entry.index;
-    this.appliedTerm = entry.term;
-    this.proposals.applied(entry.index, entry.term, result);
-  }
-
-  private applyConfChange(index: LogIndex, change: ConfChange): void {
-    if (!this.membership.applyChange(change)) {
-      this.log.error({ index, kind: String(change.kind), member: change.node }, 'committed configuration change of an unknown kind: a no-op on every replica');
-      return;
-    }
-    this.opts.transport.setPeers(this.membership.peerAddresses(this.id));
-    this.log.info({ kind: change.kind, member: change.node, conf: this.membership.conf() }, 'membership changed');
-  }
-
-  private noteSoftState(raft: RaftCore, role: Role, leader: NodeId | null): void {
-    const st = raft.status();
-    const changed = role !== this.role || leader !== this.leader;
-    const wasLeader = this.role === 'leader';
-    this.role = role;
-    this.leader = leader;
-    if (leader !== null && st.term !== this.leaderSeenTerm) {
-      this.leaderSeenTerm = st.term;
-      this.metrics?.leaderChanges.inc();
-    }
-    if (!changed) return;
-    this.log.info({ role, leader, term: st.term }, role === 'leader' ? 'became leader' : 'role changed');
-    if (wasLeader && role !== 'leader') {
-      // They may still commit under the next leader (correctness.md #15).
-      this.proposals.rejectOtherTerms(null, 'leadership was lost; the command may or may not commit');
-      this.reads.rejectUnconfirmed(() => new NotLeaderError(leader));
-    }
-    for (const listener of [...this.roleListeners]) {
-      try {
-        listener(role, leader, st.term);
-      } catch (err) {
-        this.log.error({ err }, 'role listener threw');
-      }
-    }
-  }
-
-  private afterAdvance(raft: RaftCore): void {
-    // A leader that went through another term between two Readies (lost and
-    // regained leadership) must not resolve old-term proposals as its own.
-    const st = raft.status();
-    this.proposals.rejectOtherTerms(
-      st.role === 'leader' ? st.term : null,
-      'leadership changed hands; the command may or may not commit',
-    );
-  }
-
-  private async maybeSnapshot(raft: RaftCore): Promise<void> {
-    const o = this.opts;
-    if (this.applied - this.lastSnapshotIndex < o.snapshotEveryEntries) return;
-    const snapshot: Snapshot = {
-      meta: {
-        index: this.applied,
-        term: this.appliedTerm,
-        conf: this.membership.conf(),
-        memberContext: this.membership.contexts(),
       },
-      data: o.stateMachine.snapshot(),
+      restored: () => {
+        this.stats.snapshotsRestored++;
+        this.metrics?.snapshots.inc({ kind: 'restored' });
+      },
+      snapshotTaken: () => {
+        this.stats.snapshotsTaken++;
+        this.metrics?.snapshots.inc({ kind: 'taken' });
+      },
+      softState: (_role, leader, t) => {
+        if (leader !== null && t !== this.leaderSeenTerm) {
+          this.leaderSeenTerm = t;
+          this.metrics?.leaderChanges.inc();
+        }
+      },
+      roleChanged: (role, leader, t) => {
+        for (const listener of [...this.roleListeners]) {
+          try {
+            listener(role, leader, t);
+          } catch (err) {
+            this.log.error({ err }, 'role listener threw');
+          }
+        }
+      },
+      writeFailed: (err) => this.die(err),
     };
-    // Durable first; the log is only compacted once the snapshot covering it is.
-    await o.storage.save({ hardState: null, entries: [], snapshot });
-    raft.compact(snapshot, o.snapshotRetainEntries ?? DEFAULT_SNAPSHOT_RETAIN_ENTRIES);
-    this.lastSnapshotIndex = snapshot.meta.index;
-    this.stats.snapshotsTaken++;
-    this.metrics?.snapshots.inc({ kind: 'taken' });
-    // No storage.compact(index) here: saving the snapshot already drops the
-    // entries it covers (src/storage/log-shape.ts planSnapshot), and an empty
-    // compact write used to wedge LevelStorage's flush loop (a flush that
-    // finished synchronously left `flushing` set, so no later save resolved).
-    this.log.info({ index: snapshot.meta.index, bytes: snapshot.data.length }, 'took snapshot');
   }
 
   private die(err: Error): void {
@@ -539,18 +369,18 @@ export class RaftNode implements ReplicatedNode {
     this.stopped = true;
     this.ticker.stop();
     this.checkConditions();
-    this.proposals.rejectAll(() => new OutcomeUnknownError(`node failed: ${err.message}`));
-    this.reads.rejectAll(() => new NotLeaderError(null));
+    this.handler?.rejectAll(() => new OutcomeUnknownError(`node failed: ${err.message}`));
     this.opts.onFatal?.(err);
   }
 
   // ---- ReplicatedNode -----------------------------------------------------
 
-  private requireLeader(): RaftCore {
-    if (!this.raft || this.stopping || this.stopped) throw new NotLeaderError(null);
-    const st = this.raft.status();
+  private requireLeader(): { raft: RaftCore; handler: ReadyHandler } {
+    const { raft, handler } = this;
+    if (!raft || !handler || this.stopping || this.stopped) throw new NotLeaderError(null);
+    const st = raft.status();
     if (st.role !== 'leader') throw new NotLeaderError(st.leader);
-    return this.raft;
+    return { raft, handler };
   }
 
   private translate(err: unknown, raft: RaftCore): Error {
@@ -562,14 +392,14 @@ export class RaftNode implements ReplicatedNode {
   }
 
   async propose(data: Uint8Array, timeoutMs: number): Promise<{ index: LogIndex; result: unknown }> {
-    const raft = this.requireLeader();
+    const { raft, handler } = this.requireLeader();
     let at: { index: LogIndex; term: Term };
     try {
       at = raft.propose(data);
     } catch (err) {
       throw this.translate(err, raft);
     }
-    const done = this.proposals.add(at.index, at.term, timeoutMs);
+    const done = handler.proposals.add(at.index, at.term, timeoutMs);
     this.scheduleReady();
     if (this.metrics) {
       const m = this.metrics.proposals;
@@ -582,7 +412,7 @@ export class RaftNode implements ReplicatedNode {
   }
 
   private async proposeConf(change: ConfChange, timeoutMs: number): Promise<LogIndex> {
-    const raft = this.requireLeader();
+    const { raft, handler } = this.requireLeader();
     let at: { index: LogIndex; term: Term };
     try {
       at = raft.proposeConfChange(change);
@@ -590,19 +420,19 @@ export class RaftNode implements ReplicatedNode {
       if (err instanceof ProposalDroppedError) throw err; // another change in flight: the caller may retry
       throw this.translate(err, raft);
     }
-    const done = this.proposals.add(at.index, at.term, timeoutMs);
+    const done = handler.proposals.add(at.index, at.term, timeoutMs);
     this.scheduleReady();
     return (await done).index;
   }
 
   async readBarrier(timeoutMs: number): Promise<LogIndex> {
-    const raft = this.requireLeader();
+    const { raft, handler } = this.requireLeader();
     const requestId = this.readIdPrefix + (++this.readSeq).toString(36);
-    const done = this.reads.add(requestId, timeoutMs);
+    const done = handler.reads.add(requestId, timeoutMs);
     try {
       raft.readIndex(requestId);
     } catch (err) {
-      this.reads.dropped(requestId, raft.status().leader);
+      handler.reads.dropped(requestId, raft.status().leader);
       done.catch(() => {});
       throw this.translate(err, raft);
     }
@@ -641,7 +471,7 @@ export class RaftNode implements ReplicatedNode {
       leader: st?.leader ?? null,
       term: st?.term ?? asTerm(0),
       commitIndex: st?.commit ?? logIndex(0),
-      appliedIndex: this.applied,
+      appliedIndex: this.appliedIndex(),
       conf: this.membership.conf(),
       members: this.membership.members(),
       progress,
@@ -707,7 +537,7 @@ export class RaftNode implements ReplicatedNode {
   }
 
   async transferLeadership(to: NodeId | null, timeoutMs: number): Promise<NodeId> {
-    const raft = this.requireLeader();
+    const { raft } = this.requireLeader();
     const target = to ?? this.bestTransferee();
     if (!target) throw new NotLeaderError(this.id); // alone: nobody to hand over to
     if (target === this.id) return this.id;
@@ -756,7 +586,7 @@ export class RaftNode implements ReplicatedNode {
 
   /** Applied index of the local state machine (for stale reads). */
   appliedIndex(): LogIndex {
-    return this.applied;
+    return this.handler?.applied() ?? logIndex(0);
   }
 
   /** The error the node died of, if it did. */
@@ -774,8 +604,9 @@ export class RaftNode implements ReplicatedNode {
     this.stopping = true;
     const transferTimeoutMs = options.transferTimeoutMs ?? this.opts.electionTimeoutTicks * this.opts.tickMs * 2;
     if (this.raft && !this.stopped) {
-      if (this.proposals.size > 0) {
-        await this.waitFor(() => this.proposals.size === 0, options.drainTimeoutMs ?? STOP_DRAIN_MS, 'drain').catch(() => {});
+      const proposals = this.handler?.proposals;
+      if (proposals && proposals.size > 0) {
+        await this.waitFor(() => proposals.size === 0, options.drainTimeoutMs ?? STOP_DRAIN_MS, 'drain').catch(() => {});
       }
       const st = this.raft.status();
       const target = st.role === 'leader' ? this.bestTransferee() : null;
@@ -796,10 +627,9 @@ export class RaftNode implements ReplicatedNode {
     // flush) and stops before sending or applying anything more.
     this.stopped = true;
     if (this.readyRunning) await this.readyIdle;
-    this.proposals.rejectAll(() => new OutcomeUnknownError('node stopped'));
-    this.reads.rejectAll(() => new NotLeaderError(null));
+    this.handler?.rejectAll(() => new OutcomeUnknownError('node stopped'));
     await this.opts.transport.close().catch((err: unknown) => this.log.warn({ err }, 'transport close failed'));
     await this.opts.storage.close().catch((err: unknown) => this.log.warn({ err }, 'storage close failed'));
-    this.log.info({ applied: this.applied }, 'node stopped');
+    this.log.info({ applied: this.appliedIndex() }, 'node stopped');
   }
 }

@@ -300,6 +300,7 @@ export function errorExample(reference: RouteReference, code: ServerErrorCode): 
 
 type Operation = {
   operationId?: string;
+  security?: Array<Record<string, string[]>>;
   description?: string;
   requestBody?: { content?: Record<string, { example?: unknown }> };
   responses?: Record<string, { description?: string; content?: Record<string, { schema?: unknown; example?: unknown; examples?: Record<string, unknown> }> }>;
@@ -317,7 +318,10 @@ export function referenceKey(method: string, path: string): string {
  * transformObject). A route without an entry is left as generated; the
  * reference test fails for it.
  */
-export function documentApi<T extends { paths?: object }>(document: T): T {
+export function documentApi<T extends { paths?: object; components?: object }>(document: T): T {
+  // "Authorize" in the reference takes a bearer token; routes that need none say so.
+  const components = ((document as { components?: Record<string, unknown> }).components ??= {});
+  components.securitySchemes = { bearer: { type: 'http', scheme: 'bearer', description: 'An API token: the root token or one made with POST /v1/auth/tokens (auth is on when the nodes start with a root token).' } };
   for (const [path, operations] of Object.entries((document.paths ?? {}) as Record<string, Record<string, unknown> | undefined>)) {
     for (const [method, raw] of Object.entries(operations ?? {})) {
       if (!METHODS.includes(method)) continue;
@@ -325,6 +329,7 @@ export function documentApi<T extends { paths?: object }>(document: T): T {
       if (reference === undefined) continue;
       const operation = raw as Operation;
       operation.operationId = reference.operationId;
+      operation.security = reference.errors.includes('unauthorized') ? [{ bearer: [] }] : [];
       const bodyLine = reference.request.body === undefined ? '' : ` with body \`${JSON.stringify(reference.request.body)}\``;
       operation.description = `${reference.description}\n\nExample: \`${method.toUpperCase()} ${reference.request.path}\`${bodyLine}.`;
       const requestJson = operation.requestBody?.content?.['application/json'];

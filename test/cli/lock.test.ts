@@ -110,6 +110,23 @@ describe('lockstep lock', () => {
     expect(twice.stderr).toMatch(/names a lock twice/);
   });
 
+  it('a mistyped flag: "did you mean --endpoints", not parseArgs\' advice about --', async () => {
+    const r = await runCli(['lock', 'job', '--endpoint', api.url, '--', 'true']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown flag --endpoint; did you mean --endpoints?");
+    expect(r.stderr).not.toMatch(/positional argument/);
+    expect((await runCli(['lock', 'job', '--zzzz', '--', 'true'])).stderr).toMatch(/unknown flag --zzzz \(see --help\)/);
+    expect(api.state.requests).toEqual([]);
+  });
+
+  it('--mode shared --limit 3: the error names the CLI flags, not body.limit, and no hint about lock names', async () => {
+    const r = await runCli(['lock', 'job', '--mode', 'shared', '--limit', '3', '--endpoints', api.url, '--', 'true']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--limit applies to --mode exclusive only/);
+    expect(r.stderr).not.toMatch(/body\.|names are|A-Za-z0-9/);
+    expect(api.state.requests).toEqual([]);
+  });
+
   it('--help exits 0 and names the flags', async () => {
     const r = await runCli(['lock', '--help']);
     expect(r.status).toBe(0);

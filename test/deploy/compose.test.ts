@@ -9,21 +9,29 @@ import { parse } from 'yaml';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Flags of `lockstep serve` (docs: /work/shared/spec/cli.md) as their LOCKSTEP_<FLAG> variables. */
-const SERVE_ENV = new Set(['LOCKSTEP_ID', 'LOCKSTEP_API', 'LOCKSTEP_PEER', 'LOCKSTEP_PEERS', 'LOCKSTEP_DATA', 'LOCKSTEP_HEARTBEAT_MS', 'LOCKSTEP_ELECTION_MS', 'LOCKSTEP_LOG_LEVEL', 'LOCKSTEP_CLUSTER_ID', 'LOCKSTEP_SNAPSHOT_EVERY']);
+const SERVE_ENV = new Set(['LOCKSTEP_ID', 'LOCKSTEP_API', 'LOCKSTEP_PEER', 'LOCKSTEP_PEERS', 'LOCKSTEP_DATA', 'LOCKSTEP_HEARTBEAT_MS', 'LOCKSTEP_ELECTION_MS', 'LOCKSTEP_LOG_LEVEL', 'LOCKSTEP_CLUSTER_ID', 'LOCKSTEP_SNAPSHOT_EVERY', 'LOCKSTEP_TLS_CERT', 'LOCKSTEP_TLS_KEY', 'LOCKSTEP_TLS_CA']);
+/** The one-shot service that makes the certificates; every other service is a node. */
+const CERTS = 'certs';
+const CERTS_MOUNT = '/certs';
 
 interface Service {
   build?: string | { context: string };
   image?: string;
   hostname?: string;
   command?: string[];
+  entrypoint?: string[];
+  restart?: string;
+  depends_on?: Record<string, { condition: string }>;
   environment: Record<string, string>;
   ports: string[];
   volumes: string[];
   healthcheck: { test: string[] };
 }
 
-function load(file: string): { services: Record<string, Service>; volumes: Record<string, unknown> } {
-  return parse(readFileSync(resolve(ROOT, file), 'utf8'));
+function load(file: string): { services: Record<string, Service>; volumes: Record<string, unknown>; certs: Service } {
+  const doc = parse(readFileSync(resolve(ROOT, file), 'utf8')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+  const { [CERTS]: certs, ...nodes } = doc.services;
+  return { services: nodes, volumes: doc.volumes, certs };
 }
 
 function hostPort(addr: string): { host: string; port: number } {
@@ -102,7 +110,7 @@ describe.each(cases)('$file', ({ file, nodes, envFile }) => {
   it('each node keeps its data in its own named volume at LOCKSTEP_DATA', () => {
     const used = new Set<string>();
     for (const s of Object.values(doc.services)) {
-      expect(s.volumes).toHaveLength(1);
+      expect(s.volumes).toHaveLength(2);
       const [volume, mount] = s.volumes[0].split(':');
       expect(mount).toBe(s.environment.LOCKSTEP_DATA);
       expect(Object.keys(doc.volumes)).toContain(volume);
@@ -114,12 +122,38 @@ describe.each(cases)('$file', ({ file, nodes, envFile }) => {
   it("health checks probe /readyz on the node's own API address", () => {
     for (const s of Object.values(doc.services)) {
       const probe = s.healthcheck.test.join(' ');
-      expect(probe).toContain(`http://${s.environment.LOCKSTEP_API}/readyz`);
+      expect(probe).toContain(`https://${s.environment.LOCKSTEP_API}/readyz`);
+      expect(probe).toContain(`${CERTS_MOUNT}/ca.crt`);
+    }
+  });
+
+  it('TLS: a one-shot service of the same image makes the CA and every node\'s certificate into a volume the nodes read', () => {
+    const certs = doc.certs;
+    expect(certs).toBeDefined();
+    const first = Object.values(doc.services)[0];
+    expect(certs.image).toBe(first.image);
+    expect(certs.build).toEqual(first.build);
+    expect(certs.restart).toBe('no');
+    expect(certs.volumes).toEqual([`${CERTS}:${CERTS_MOUNT}`]);
+    expect(Object.keys(doc.volumes)).toContain(CERTS);
+    const script = [...(certs.entrypoint ?? []), ...(certs.command ?? [])].join(' ');
+    expect(script).toContain(`certs ca --dir ${CERTS_MOUNT}`);
+    // Made once: an existing CA is kept (certs ca refuses to replace it anyway).
+    expect(script).toContain(`[ -f ${CERTS_MOUNT}/ca.crt ] ||`);
+    const loop = /for n in ([\w ]+); do/.exec(script);
+    expect(loop?.[1].split(' ').sort()).toEqual([...names].sort());
+    expect(script).toMatch(/certs node \$\$n --dir \/certs --hosts \$\$n,localhost,127\.0\.0\.1/);
+    for (const [name, s] of Object.entries(doc.services)) {
+      expect(s.depends_on?.[CERTS]).toEqual({ condition: 'service_completed_successfully' });
+      expect(s.volumes[1]).toBe(`${CERTS}:${CERTS_MOUNT}:ro`);
+      expect(s.environment.LOCKSTEP_TLS_CERT).toBe(`${CERTS_MOUNT}/${name}.crt`);
+      expect(s.environment.LOCKSTEP_TLS_KEY).toBe(`${CERTS_MOUNT}/${name}.key`);
+      expect(s.environment.LOCKSTEP_TLS_CA).toBe(`${CERTS_MOUNT}/ca.crt`);
     }
   });
 
   it(`${envFile} lists exactly the published API ports`, () => {
-    const published = Object.values(doc.services).map((s) => `http://127.0.0.1:${hostPort(s.environment.LOCKSTEP_API).port}`);
+    const published = Object.values(doc.services).map((s) => `https://127.0.0.1:${hostPort(s.environment.LOCKSTEP_API).port}`);
     expect(envFileEndpoints(envFile)).toEqual(published);
   });
 });

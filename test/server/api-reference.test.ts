@@ -95,10 +95,20 @@ describe('the API reference', () => {
     }
   });
 
-  it('lists the auth refusals for every route that needs a token, and none for the open probes', () => {
-    for (const { key } of operations()) {
+  it('lists the auth refusals and the bearer token for every route that needs a token, and neither for the open probes', () => {
+    expect(doc.components.securitySchemes.bearer).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
+    for (const { key, op } of operations()) {
       const open = key === 'GET /healthz' || key === 'GET /readyz';
       expect(API_REFERENCE[key].errors.includes('unauthorized'), key).toBe(!open);
+      expect(op.security, key).toEqual(open ? [] : [{ bearer: [] }]);
+    }
+  });
+
+  it('says the truth about tokens: every example request without one is 401 exactly where the route lists unauthorized', async () => {
+    for (const { key, method } of operations()) {
+      const { path, body } = API_REFERENCE[key].request;
+      const res = await h.call(method.toUpperCase(), path, body);
+      expect(res.status === 401, `${key} answered ${res.status}`).toBe(API_REFERENCE[key].errors.includes('unauthorized'));
     }
   });
 

@@ -95,11 +95,16 @@ export class Checker {
     }
     const command = commandId(e);
     this.committed.set(e.index, { fingerprint, command, firstNode: node, commitTerm: nodeTerm });
-    if (command !== null && !this.ackedSet.has(command)) {
-      this.ackedSet.add(command);
-      this.acked.push(command);
-    }
+    // Applied anywhere means committed: it must survive, answered or not.
+    if (command !== null) this.acknowledge(command);
     for (const leader of leaders) this.checkLeaderHasCommitted(leader, e.index);
+  }
+
+  /** A client was told `command` applied: it must never be lost from now on. */
+  acknowledge(command: string): void {
+    if (this.ackedSet.has(command)) return;
+    this.ackedSet.add(command);
+    this.acked.push(command);
   }
 
   /** A node restored `state` (command ids by index) from a snapshot: it must equal the applied history. */

@@ -49,7 +49,7 @@ async function main(): Promise<number> {
   if (values.seed !== undefined) {
     const seed = positiveInt('seed', values.seed, 0);
     const nodes = fixedNodes ?? 3;
-    const r = runSimulation(
+    const r = await runSimulation(
       { seed, nodes, steps, machine, trace: true, echo: values.quiet ? undefined : (line) => console.log(line) },
       Raft,
     );
@@ -66,7 +66,7 @@ async function main(): Promise<number> {
   for (let i = 0; i < runs; i++) {
     const seed = (baseSeed + i) % SEED_MAX;
     const nodes = fixedNodes ?? (i % 2 === 0 ? 3 : 5);
-    const r = runSimulation({ seed, nodes, steps, machine }, Raft);
+    const r = await runSimulation({ seed, nodes, steps, machine }, Raft);
     ticks += r.stats.stepsRun;
     if (r.failure) {
       failures.push(r);

@@ -8,8 +8,8 @@
 import type { ApplyResult, LockEvent, LockProposal } from '../../src/locks/commands.js';
 import { decodeProposal } from '../../src/locks/codec.js';
 import { LockMachine } from '../../src/locks/machine.js';
-import type { Entry, NodeId, Snapshot } from '../../src/raft/types.js';
-import { logIndex } from '../../src/raft/types.js';
+import type { Applied, AppliedCommand } from '../../src/node/state-machine.js';
+import type { LogIndex } from '../../src/raft/types.js';
 import { SimStateMachine } from './state-machine.js';
 import { violate } from './violation.js';
 
@@ -27,11 +27,8 @@ export class LockSimStateMachine extends SimStateMachine {
   private machine: LockMachine;
   private last: LockApplied | null = null;
 
-  constructor(
-    private readonly nodeName: string,
-    initialVoters: readonly NodeId[],
-  ) {
-    super(nodeName, initialVoters);
+  constructor(private readonly nodeName: string) {
+    super(nodeName);
     this.machine = new LockMachine();
   }
 
@@ -39,34 +36,33 @@ export class LockSimStateMachine extends SimStateMachine {
     return this.machine;
   }
 
-  /** The lock machine's output for the entry applied last. */
+  /** The lock machine's output for the command applied last (the caller knows whether the last entry was one). */
   lastApplied(): LockApplied | null {
     return this.last;
   }
 
-  override apply(e: Entry): void {
-    super.apply(e);
-    this.last = null;
-    if (e.type !== 'normal') return;
-    const output = this.machine.apply({ index: e.index, term: e.term, data: e.data });
-    this.last = { proposal: decodeProposal(e.data), ...output };
+  override apply(command: AppliedCommand): Applied {
+    super.apply(command);
+    const output = this.machine.apply(command);
+    this.last = { proposal: decodeProposal(command.data), ...output };
+    return output;
   }
 
-  override snapshot(): Snapshot {
+  override snapshot(): Uint8Array {
     const base = super.snapshot();
     const locks = this.machine.snapshot();
-    const data = new Uint8Array(LENGTH_PREFIX_BYTES + base.data.length + locks.length);
-    new DataView(data.buffer).setUint32(0, base.data.length);
-    data.set(base.data, LENGTH_PREFIX_BYTES);
-    data.set(locks, LENGTH_PREFIX_BYTES + base.data.length);
-    return { meta: base.meta, data };
+    const data = new Uint8Array(LENGTH_PREFIX_BYTES + base.length + locks.length);
+    new DataView(data.buffer).setUint32(0, base.length);
+    data.set(base, LENGTH_PREFIX_BYTES);
+    data.set(locks, LENGTH_PREFIX_BYTES + base.length);
+    return data;
   }
 
-  override restore(snapshot: Snapshot): void {
-    const { commands, locks } = splitSnapshot(this.nodeName, snapshot.data);
-    super.restore({ meta: snapshot.meta, data: commands });
+  override restore(data: Uint8Array, index: LogIndex): void {
+    const { commands, locks } = splitSnapshot(this.nodeName, data);
+    super.restore(commands, index);
     this.machine = new LockMachine();
-    this.machine.restore(locks, logIndex(snapshot.meta.index));
+    this.machine.restore(locks, index);
     this.last = null;
   }
 }

@@ -1,23 +1,29 @@
-// One simulated node: a real Raft instance, its in-memory durable store and
-// its state machine. Handles each Ready in the contract's order (persist,
-// then send, then apply, then advance; the Ready's `messages` (a leader's
-// Appends and Heartbeats) go out before the persist, as the real node loop does)
-// and can crash at any point of it, including between those early sends and
-// the persist:
-// a crash drops the Raft instance with everything not yet persisted or sent;
-// a restart builds a new Raft from exactly what was persisted.
+// One simulated node: a real Raft instance driven by the node's own Ready
+// handler (src/node/ready-handler.ts, the code RaftNode runs) over the
+// simulator's in-memory storage (SimStore, a RaftStorage), the simulated
+// network (a Transport's send) and a state machine. The crash policy may stop
+// the handler at any of its stop points (before persisting, between persist
+// and send, after sending); a crash drops the Raft instance, the handler and
+// the state machine with everything not yet persisted or sent; a restart
+// builds a new Raft from exactly what was persisted. The checks here watch
+// what the core hands the handler: leader append-only, commit and applied
+// monotonic, applied never past commit.
 
+import pino from 'pino';
+import { OutcomeUnknownError } from '../../src/node/api.js';
+import { Membership } from '../../src/node/members.js';
+import { ReadyHandler, type StopPoint } from '../../src/node/ready-handler.js';
 import type { RaftCore } from '../../src/raft/api.js';
-import type { Entry, Message, NodeId, RaftConfig, ReadState, Ready, Role, Snapshot } from '../../src/raft/types.js';
+import type { Entry, LogIndex, Message, NodeId, RaftConfig, Ready, Role, Snapshot } from '../../src/raft/types.js';
 import type { RaftConstructor } from './raft-factory.js';
 import type { Prng } from './prng.js';
 import { SimStateMachine } from './state-machine.js';
 import type { SimStore } from './store.js';
 import { violate } from './violation.js';
 
-/** Where in Ready handling a crash strikes. */
-export type CrashPoint = 'before-persist' | 'after-persist' | 'after-send';
-export const CRASH_POINTS: readonly CrashPoint[] = ['before-persist', 'after-persist', 'after-send'];
+/** Where in Ready handling a crash strikes: the handler's stop points. */
+export type CrashPoint = StopPoint;
+export { STOP_POINTS as CRASH_POINTS } from '../../src/node/ready-handler.js';
 
 /** Decides, seeing a Ready, whether (and where) the node crashes while handling it. */
 export type CrashPolicy = (node: SimNode, ready: Ready, role: Role) => CrashPoint | null;
@@ -33,6 +39,8 @@ export interface NodeHooks {
   started?(node: SimNode): void;
   readServed(node: SimNode, requestId: string): void;
   readDropped(node: SimNode, requestId: string): void;
+  /** A proposal made through propose() was answered as applied, with the state machine's result. */
+  acknowledged?(node: SimNode, index: LogIndex, result: unknown): void;
   trace(text: string): void;
 }
 
@@ -47,27 +55,33 @@ export interface RaftTuning {
   maxCommittedEntriesPerReady: number;
 }
 
-export type StateMachineFactory = (node: NodeId, initialVoters: readonly NodeId[]) => SimStateMachine;
+export type StateMachineFactory = (node: NodeId) => SimStateMachine;
+
+const silent = pino({ level: 'silent' });
 
 export class SimNode {
   raft: RaftCore | null = null;
   sm: SimStateMachine;
+  private handler: ReadyHandler | null = null;
   incarnation = 0;
   /** Removed from the cluster by a committed change: stopped for good (ids are never reused). */
   retired = false;
-  private pendingReads: ReadState[] = [];
   private lastCommit = 0;
   private lastApplied = 0;
   /** Leader append-only (Raft §5.3): the term we last saw ourselves lead and our last index then. */
   private leaderTerm = -1;
   private leaderLastIndex = 0;
   private lastRole = '';
-  private appliedSinceSnapshot = 0;
+  /** The crash decided for the Ready being handled (the policy sees each Ready once). */
+  private crashAt: CrashPoint | null = null;
+  private crashPolicy: CrashPolicy | null = null;
+  private persistedCommitBefore = 0;
+  /** A check that failed inside a promise callback (an answer to a proposal or read), rethrown by drainReadies. */
+  private callbackFailure: unknown = null;
 
   constructor(
     readonly id: NodeId,
     private readonly initialVoters: readonly NodeId[],
-    private readonly clusterVoters: readonly NodeId[],
     readonly store: SimStore,
     private readonly Raft: RaftConstructor,
     private readonly tuning: RaftTuning,
@@ -75,13 +89,18 @@ export class SimNode {
     private readonly hooks: NodeHooks,
     private readonly snapshotEveryEntries: number,
     /** The state machine a (re)started node runs: the command-id list by default, or one that also runs the lock machine. */
-    private readonly makeStateMachine: StateMachineFactory = (node, voters) => new SimStateMachine(node, voters),
+    private readonly makeStateMachine: StateMachineFactory = (node) => new SimStateMachine(node),
   ) {
-    this.sm = makeStateMachine(id, clusterVoters);
+    this.sm = makeStateMachine(id);
   }
 
   get up(): boolean {
     return this.raft !== null;
+  }
+
+  /** Index applied to the state machine (entries of every kind, or a restored snapshot). */
+  applied(): number {
+    return this.handler?.applied() ?? 0;
   }
 
   start(): void {
@@ -98,15 +117,43 @@ export class SimNode {
       leaseReads: false,
       ...this.tuning,
     };
-    this.sm = this.makeStateMachine(this.id, this.clusterVoters);
-    if (this.store.snapshot) this.sm.restore(this.store.snapshot);
-    this.raft = new this.Raft(config, this.store.persistent());
-    const st = this.raft.status();
+    this.sm = this.makeStateMachine(this.id);
+    const persisted = this.store.persistent();
+    const raft = new this.Raft(config, persisted);
+    this.raft = raft;
+    const handler: ReadyHandler = new ReadyHandler(
+      {
+        id: this.id,
+        raft,
+        storage: this.store,
+        transport: { send: (messages) => messages.forEach((m) => this.hooks.send(m)), setPeers: () => {} },
+        stateMachine: this.sm,
+        members: new Membership([...this.initialVoters]),
+        logger: silent,
+        monotonicMs: () => 0,
+        snapshotEveryEntries: this.snapshotEveryEntries,
+        retainEntries: () => this.rng.int(4),
+        events: {
+          stopAt: (point, rd) => this.stopAt(point, rd),
+          applied: (entry) => this.hooks.applied(this, entry),
+          restored: (snapshot) => {
+            this.hooks.restored(this, snapshot);
+            this.hooks.trace(`${this.id} restored snapshot at ${snapshot.meta.index} term=${snapshot.meta.term}`);
+          },
+          // This incarnation's handler: a node that applies its own removal is retired mid-Ready.
+          advanced: () => this.checkMonotonic(raft, handler),
+          snapshotTaken: (snapshot) => this.hooks.trace(`${this.id} compact at ${snapshot.meta.index}`),
+          writeFailed: (err) => violate('core assertion', `${this.id} write failed: ${err.message}`),
+        },
+      },
+      persisted,
+    );
+    this.handler = handler;
+    const st = raft.status();
     this.lastCommit = st.commit;
-    this.lastApplied = this.sm.appliedIndex();
+    this.lastApplied = this.applied();
     this.leaderTerm = -1;
     this.lastRole = st.role;
-    this.appliedSinceSnapshot = 0;
     this.hooks.started?.(this);
     this.hooks.trace(`${this.id} start #${this.incarnation} term=${st.term} commit=${st.commit} last=${this.store.lastIndex()}`);
   }
@@ -114,118 +161,124 @@ export class SimNode {
   crash(reason: string): void {
     if (!this.raft) return;
     this.raft = null;
-    for (const r of this.pendingReads) this.hooks.readDropped(this, r.requestId);
-    this.pendingReads = [];
+    const handler = this.handler;
+    this.handler = null;
+    handler?.rejectAll(() => new OutcomeUnknownError(`${this.id} crashed`));
     this.hooks.trace(`${this.id} CRASH (${reason})`);
   }
 
-  /** Handle Readies until the core has none; `crashPolicy` may crash the node inside any of them. */
-  drainReadies(crashPolicy: CrashPolicy | null): void {
-    for (let i = 0; this.raft && this.raft.hasReady(); i++) {
-      if (i >= READIES_PER_STEP_MAX) violate('core assertion', `${this.id} still has a Ready after ${READIES_PER_STEP_MAX} in one step`);
-      this.handleReady(this.raft, crashPolicy);
+  /** Leader only: propose through the handler, as the node's API does; hooks.acknowledged hears the answer. */
+  propose(data: Uint8Array): { index: LogIndex; term: number } {
+    const raft = this.raft;
+    const handler = this.handler;
+    if (!raft || !handler) throw new Error(`${this.id} is down`);
+    const at = raft.propose(data);
+    handler.proposals.add(at.index, at.term, Infinity).then(
+      ({ index, result }) => this.guard(() => this.hooks.acknowledged?.(this, index, result)),
+      () => {}, // outcome unknown or surely not applied: nothing acknowledged
+    );
+    return at;
+  }
+
+  /** Leader only: a ReadIndex read through the handler; hooks.readServed / readDropped hear how it ends. */
+  read(requestId: string): void {
+    const raft = this.raft;
+    const handler = this.handler;
+    if (!raft || !handler) throw new Error(`${this.id} is down`);
+    const done = handler.reads.add(requestId, Infinity);
+    done.then(
+      () => this.guard(() => this.hooks.readServed(this, requestId)),
+      () => this.guard(() => this.hooks.readDropped(this, requestId)),
+    );
+    try {
+      raft.readIndex(requestId);
+    } catch (err) {
+      handler.reads.dropped(requestId, null);
+      throw err;
     }
   }
 
-  private handleReady(raft: RaftCore, crashPolicy: CrashPolicy | null): void {
-    const rd = raft.ready();
-    const st = raft.status();
-    const crashAt = crashPolicy ? crashPolicy(this, rd, st.role) : null;
-    if (rd.softState && rd.softState.role !== this.lastRole) {
-      this.hooks.trace(`${this.id} ${rd.softState.role} term=${st.term} leader=${rd.softState.leader ?? '-'}`);
-      this.lastRole = rd.softState.role;
+  /** Handle Readies until the core has none; `crashPolicy` may crash the node inside any of them. */
+  async drainReadies(crashPolicy: CrashPolicy | null): Promise<void> {
+    this.crashPolicy = crashPolicy;
+    for (let i = 0; this.raft && this.handler && this.raft.hasReady(); i++) {
+      if (i >= READIES_PER_STEP_MAX) violate('core assertion', `${this.id} still has a Ready after ${READIES_PER_STEP_MAX} in one step`);
+      const handled = await this.handler.handleOne();
+      this.rethrowCallbackFailure();
+      if (!handled) this.crash(describeCrash(this.crashAt));
     }
-    // 0. A leader's Appends and Heartbeats go out before its own persist.
-    for (const m of rd.messages) this.hooks.send(m);
-    if (crashAt === 'before-persist') return this.crash('before persisting its Ready');
+    this.rethrowCallbackFailure();
+  }
 
-    // 1. Persist (Raft §5.1 / correctness.md item 4: before anything that depends on it is sent).
-    if (rd.entries.length > 0 && st.role === 'leader' && st.term === this.leaderTerm && rd.entries[0].index <= this.leaderLastIndex) {
-      violate(
-        'leader append-only',
-        `${this.id}, leader of term ${st.term}, overwrote its log at ${rd.entries[0].index} (last was ${this.leaderLastIndex})`,
-      );
+  /** Answers arrive in promise callbacks; a check failing there must still stop the run. */
+  private guard(check: () => void): void {
+    try {
+      check();
+    } catch (err) {
+      this.callbackFailure ??= err;
     }
-    const persistedCommitBefore = this.store.hardState.commit;
-    this.store.write(rd.hardState, rd.entries, rd.snapshot);
-    if (st.role === 'leader') {
-      this.leaderTerm = st.term;
-      this.leaderLastIndex = this.store.lastIndex();
-    } else {
-      this.leaderTerm = -1;
-    }
-    if (this.store.hardState.commit !== persistedCommitBefore) {
-      this.hooks.trace(`${this.id} commit=${this.store.hardState.commit} term=${this.store.hardState.term}`);
-    }
-    if (crashAt === 'after-persist') return this.crash('after persisting, before sending');
+  }
 
-    // 2. Send.
-    for (const m of rd.messagesAfterPersist) this.hooks.send(m);
-    if (crashAt === 'after-send') return this.crash('after sending, before applying');
+  private rethrowCallbackFailure(): void {
+    const err = this.callbackFailure;
+    if (err === null) return;
+    this.callbackFailure = null;
+    throw err;
+  }
 
-    // 3. Apply: snapshot first, then committed entries.
-    if (rd.snapshot) {
-      if (rd.snapshot.meta.index < this.sm.appliedIndex()) {
+  /** The handler's stop points: decide this Ready's crash at the first, check what the core handed out. */
+  private stopAt(point: StopPoint, rd: Ready): boolean {
+    const raft = this.raft;
+    if (!raft) return true;
+    if (point === 'before-persist') {
+      const st = raft.status();
+      this.crashAt = this.crashPolicy ? this.crashPolicy(this, rd, st.role) : null;
+      if (rd.softState && rd.softState.role !== this.lastRole) {
+        this.hooks.trace(`${this.id} ${rd.softState.role} term=${st.term} leader=${rd.softState.leader ?? '-'}`);
+        this.lastRole = rd.softState.role;
+      }
+      if (rd.entries.length > 0 && st.role === 'leader' && st.term === this.leaderTerm && rd.entries[0].index <= this.leaderLastIndex) {
         violate(
-          'applied monotonic',
-          `${this.id} was handed a snapshot at ${rd.snapshot.meta.index} below its applied index ${this.sm.appliedIndex()}`,
+          'leader append-only',
+          `${this.id}, leader of term ${st.term}, overwrote its log at ${rd.entries[0].index} (last was ${this.leaderLastIndex})`,
         );
       }
-      this.sm.restore(rd.snapshot);
-      this.hooks.restored(this, rd.snapshot);
-      this.hooks.trace(`${this.id} restored snapshot at ${rd.snapshot.meta.index} term=${rd.snapshot.meta.term}`);
+      this.persistedCommitBefore = this.store.hardState.commit;
+    } else if (point === 'after-persist') {
+      const st = raft.status();
+      if (st.role === 'leader') {
+        this.leaderTerm = st.term;
+        this.leaderLastIndex = this.store.lastIndex();
+      } else {
+        this.leaderTerm = -1;
+      }
+      if (this.store.hardState.commit !== this.persistedCommitBefore) {
+        this.hooks.trace(`${this.id} commit=${this.store.hardState.commit} term=${this.store.hardState.term}`);
+      }
     }
-    for (const e of rd.committedEntries) {
-      this.sm.apply(e);
-      this.appliedSinceSnapshot++;
-      this.hooks.applied(this, e);
-    }
-    // 4. Reads whose index is applied.
-    this.pendingReads.push(...rd.readStates);
-    this.serveReads();
-    for (const id of rd.droppedReads) this.hooks.readDropped(this, id);
-
-    raft.advance(rd);
-    this.checkMonotonic(raft);
-    this.maybeCompact(raft);
+    return this.crashAt === point;
   }
 
-  private serveReads(): void {
-    if (this.pendingReads.length === 0) return;
-    const applied = this.sm.appliedIndex();
-    const waiting: ReadState[] = [];
-    for (const r of this.pendingReads) {
-      if (r.index <= applied) this.hooks.readServed(this, r.requestId);
-      else waiting.push(r);
-    }
-    this.pendingReads = waiting;
-  }
-
-  private checkMonotonic(raft: RaftCore): void {
+  private checkMonotonic(raft: RaftCore, handler: ReadyHandler): void {
     const st = raft.status();
+    const applied = handler.applied();
     if (st.commit < this.lastCommit) violate('commit monotonic', `${this.id} commit went from ${this.lastCommit} to ${st.commit}`);
-    if (this.sm.appliedIndex() < this.lastApplied) {
-      violate('applied monotonic', `${this.id} applied went from ${this.lastApplied} to ${this.sm.appliedIndex()}`);
-    }
-    if (this.sm.appliedIndex() > st.commit) {
-      violate('core assertion', `${this.id} applied ${this.sm.appliedIndex()} beyond its commit ${st.commit}`);
-    }
+    if (applied < this.lastApplied) violate('applied monotonic', `${this.id} applied went from ${this.lastApplied} to ${applied}`);
+    if (applied > st.commit) violate('core assertion', `${this.id} applied ${applied} beyond its commit ${st.commit}`);
     this.lastCommit = st.commit;
-    this.lastApplied = this.sm.appliedIndex();
+    this.lastApplied = applied;
   }
+}
 
-  /** Snapshot the state machine now and then and let the core compact (RaftCore.compact). */
-  private maybeCompact(raft: RaftCore): void {
-    if (this.appliedSinceSnapshot < this.snapshotEveryEntries) return;
-    this.appliedSinceSnapshot = 0;
-    const snap = this.sm.snapshot();
-    if (snap.meta.index <= this.store.snapshotIndex()) return;
-    if (this.store.termAt(snap.meta.index) !== snap.meta.term) {
-      violate('snapshot consistency', `${this.id} applied index ${snap.meta.index} term ${snap.meta.term} which its own log does not hold`);
-    }
-    const retainEntries = this.rng.int(4);
-    this.store.installSnapshot(snap);
-    raft.compact(snap, retainEntries);
-    this.hooks.trace(`${this.id} compact at ${snap.meta.index} retain=${retainEntries}`);
+function describeCrash(point: CrashPoint | null): string {
+  switch (point) {
+    case 'before-persist':
+      return 'before persisting its Ready';
+    case 'after-persist':
+      return 'after persisting, before sending';
+    case 'after-send':
+      return 'after sending, before applying';
+    default:
+      return 'while handling a Ready';
   }
 }

@@ -45,7 +45,7 @@ export class ScriptedCluster {
       trace: (text) => this.trace.add(this.step, text),
     };
     for (const id of voters) {
-      const node = new SimNode(id, voters, voters, new SimStore(id, this.registry), Raft, raftTuning(true, true), rng.fork(id), hooks, SNAPSHOT_EVERY_ENTRIES);
+      const node = new SimNode(id, voters, new SimStore(id, this.registry), Raft, raftTuning(true, true), rng.fork(id), hooks, SNAPSHOT_EVERY_ENTRIES);
       this.nodes.set(id, node);
       node.start();
     }
@@ -75,15 +75,15 @@ export class ScriptedCluster {
     return best;
   }
 
-  runSteps(count: number): void {
-    for (let i = 0; i < count; i++) this.oneStep();
+  async runSteps(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) await this.oneStep();
   }
 
   /** Run until `done` or `maxSteps`; returns whether `done` held. */
-  runUntil(done: () => boolean, maxSteps: number): boolean {
+  async runUntil(done: () => boolean, maxSteps: number): Promise<boolean> {
     for (let i = 0; i < maxSteps; i++) {
       if (done()) return true;
-      this.oneStep();
+      await this.oneStep();
     }
     return done();
   }
@@ -91,10 +91,10 @@ export class ScriptedCluster {
   propose(command: string): void {
     const leader = this.leader();
     if (!leader) throw new Error('no leader to propose to');
-    leader.raft!.propose(encoder.encode(command));
+    leader.propose(encoder.encode(command));
   }
 
-  private oneStep(): void {
+  private async oneStep(): Promise<void> {
     this.step++;
     const due = this.queue;
     this.queue = [];
@@ -112,7 +112,7 @@ export class ScriptedCluster {
       if (!n.raft) continue;
       const crash = this.crashNext?.node === n.id ? this.crashNext.at : null;
       if (crash && n.raft.hasReady()) this.crashNext = null;
-      n.drainReadies(crash ? () => crash : null);
+      await n.drainReadies(crash ? () => crash : null);
     }
     for (const v of this.leaderViews()) this.checker.observeLeader(v);
   }

@@ -35,10 +35,10 @@ describe('simulated cluster running the lock state machine', () => {
   for (const nodes of [3, 5]) {
     it(
       `${RUNS_PER_CLUSTER_SIZE} random schedules on ${nodes} nodes keep every Raft and lock safety property`,
-      () => {
-        fc.assert(
-          fc.property(schedule, ({ seed, steps }) => {
-            const r = runSimulation({ seed, nodes, steps, machine: 'locks' }, Raft);
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(schedule, async ({ seed, steps }) => {
+            const r = await runSimulation({ seed, nodes, steps, machine: 'locks' }, Raft);
             if (r.failure) throw new Error(describeFailure(r));
           }),
           { numRuns: RUNS_PER_CLUSTER_SIZE },
@@ -48,14 +48,14 @@ describe('simulated cluster running the lock state machine', () => {
     );
   }
 
-  it('a locks run does something: grants, lock applies on every node, snapshot restores, crashes', () => {
+  it('a locks run does something: grants, lock applies on every node, snapshot restores, crashes', async () => {
     let grants = 0;
     let applies = 0;
     let restores = 0;
     let crashes = 0;
     const kinds = new Set<string>();
     for (let seed = 0; seed < 10; seed++) {
-      const r = runSimulation({ seed, nodes: 5, steps: 300, machine: 'locks', trace: true }, Raft);
+      const r = await runSimulation({ seed, nodes: 5, steps: 300, machine: 'locks', trace: true }, Raft);
       expect(r.failure).toBeNull();
       grants += r.stats.lockGrants;
       applies += r.stats.lockApplies;
@@ -82,17 +82,17 @@ describe('simulated cluster running the lock state machine', () => {
     }
   });
 
-  it('a locks seed replays to an identical trace, and its replay command names the machine', () => {
+  it('a locks seed replays to an identical trace, and its replay command names the machine', async () => {
     const options = { seed: 77, nodes: 3, steps: 300, machine: 'locks' as const, trace: true };
-    const first = runSimulation(options, Raft);
-    const second = runSimulation(options, Raft);
+    const first = await runSimulation(options, Raft);
+    const second = await runSimulation(options, Raft);
     expect(second.trace).toEqual(first.trace);
     expect(replayCommand(first)).toContain('--machine locks');
   });
 
-  it("the default machine is unchanged: machine 'kv' gives the same trace as no machine option", () => {
-    const a = runSimulation({ seed: 4242, nodes: 5, steps: 300, trace: true }, Raft);
-    const b = runSimulation({ seed: 4242, nodes: 5, steps: 300, trace: true, machine: 'kv' }, Raft);
+  it("the default machine is unchanged: machine 'kv' gives the same trace as no machine option", async () => {
+    const a = await runSimulation({ seed: 4242, nodes: 5, steps: 300, trace: true }, Raft);
+    const b = await runSimulation({ seed: 4242, nodes: 5, steps: 300, trace: true, machine: 'kv' }, Raft);
     expect(b.trace).toEqual(a.trace);
     expect(a.stats.lockApplies).toBe(0);
     expect(replayCommand(a)).not.toContain('--machine');
@@ -135,29 +135,29 @@ function expectLockViolation(f: () => void, message: RegExp): void {
 }
 
 describe('the lock checker fails on doctored states', () => {
-  it('accepts a real state', () => {
+  it('accepts a real state', async () => {
     expect(() => checkLockState('real', twoHolders())).not.toThrow();
   });
 
-  it('more exclusive holders than the limit', () => {
+  it('more exclusive holders than the limit', async () => {
     const s = twoHolders();
     s.locks.find((l) => l.name === 'b')!.limit = 1;
     expectLockViolation(() => checkLockState('doctored', s), /2 exclusive holders, limit 1/);
   });
 
-  it('exclusive and shared holders together', () => {
+  it('exclusive and shared holders together', async () => {
     const s = twoHolders();
     s.locks.find((l) => l.name === 'b')!.holders[1].mode = 'shared';
     expectLockViolation(() => checkLockState('doctored', s), /exclusive and shared/);
   });
 
-  it('a holder whose session has ended', () => {
+  it('a holder whose session has ended', async () => {
     const s = twoHolders();
     s.sessions = [];
     expectLockViolation(() => checkLockState('doctored', s), /ended session s1/);
   });
 
-  it('a waiter granted before one queued ahead of it (FIFO)', () => {
+  it('a waiter granted before one queued ahead of it (FIFO)', async () => {
     const m = new LockMachine();
     let index = 0;
     run(m, ++index, acquireCmd('a', { ttlMs: 5_000 }));
@@ -174,7 +174,7 @@ describe('the lock checker fails on doctored states', () => {
     expectLockViolation(() => checkFifo('doctored', before, doctoredAfter, doctored), /granted waiter w2 while w1/);
   });
 
-  it('a lock set at the head of its lines that is ready on all of them (lost wakeup), or with a place missing', () => {
+  it('a lock set at the head of its lines that is ready on all of them (lost wakeup), or with a place missing', async () => {
     const m = new LockMachine();
     let index = 0;
     run(m, ++index, acquireCmd('a', { ttlMs: 5_000 }));
@@ -190,7 +190,7 @@ describe('the lock checker fails on doctored states', () => {
     expectLockViolation(() => checkLockState('doctored', missing), /0 places on b/);
   });
 
-  it('a hold granted at once while others wait in that line (overtaking)', () => {
+  it('a hold granted at once while others wait in that line (overtaking)', async () => {
     const m = new LockMachine();
     run(m, 1, acquireCmd('a', { ttlMs: 5_000, waitMs: 0 }));
     const before = decodeLockState(m.snapshot());
@@ -199,7 +199,7 @@ describe('the lock checker fails on doctored states', () => {
     expectLockViolation(() => checkFifo('doctored', before, before, events), /at once while 1 waited in line/);
   });
 
-  it('a lock set granted in part: a hold made but answered to nobody, a grant that misses a lock', () => {
+  it('a lock set granted in part: a hold made but answered to nobody, a grant that misses a lock', async () => {
     const m = new LockMachine();
     run(m, 1, acquireCmd('a', { ttlMs: 5_000 }));
     const before = decodeLockState(m.snapshot());
@@ -228,7 +228,7 @@ describe('the lock checker fails on doctored states', () => {
     expect(allOrNothingViolation(release, { ...granted, events: inPart }, queued, partState)).toMatch(/answered hold d\/\d+, which was neither granted now nor held/);
   });
 
-  it('fencing tokens that do not increase', () => {
+  it('fencing tokens that do not increase', async () => {
     const m = new LockMachine();
     run(m, 1, acquireCmd('a', { ttlMs: 5_000 }));
     const checker = new LockChecker();
@@ -241,7 +241,7 @@ describe('the lock checker fails on doctored states', () => {
     expectLockViolation(() => checker.observeApplied('n1', 'n1#1', 2, m.snapshot(), grant(2, 1)), /tokens must strictly increase/);
   });
 
-  it('two replicas with different states or answers at one index', () => {
+  it('two replicas with different states or answers at one index', async () => {
     const a = new LockMachine();
     const b = new LockMachine();
     run(a, 1, acquireCmd('a', { ttlMs: 5_000 }));
@@ -272,7 +272,7 @@ describe('F5 (fixed): replica lock snapshots at one index are byte-identical', (
     expect(decodeLockState(restored).appliedIndex).toBe(1);
   });
 
-  it('two replicas at one index have byte-identical snapshot() output', () => {
+  it('two replicas at one index have byte-identical snapshot() output', async () => {
     const { applied, restored } = replicas();
     expect(Buffer.from(restored).equals(Buffer.from(applied))).toBe(true);
   });

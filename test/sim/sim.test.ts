@@ -27,10 +27,10 @@ describe('simulated cluster (Raft paper Figure 3 properties + liveness after hea
   for (const nodes of [3, 5]) {
     it(
       `${RUNS_PER_CLUSTER_SIZE} random schedules on ${nodes} nodes keep every safety property and recover after the heal`,
-      () => {
-        fc.assert(
-          fc.property(schedule, ({ seed, steps }) => {
-            const r = runSimulation({ seed, nodes, steps }, Raft);
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(schedule, async ({ seed, steps }) => {
+            const r = await runSimulation({ seed, nodes, steps }, Raft);
             if (r.failure) throw new Error(describeFailure(r));
           }),
           { numRuns: RUNS_PER_CLUSTER_SIZE },
@@ -42,22 +42,22 @@ describe('simulated cluster (Raft paper Figure 3 properties + liveness after hea
 });
 
 describe('replay', () => {
-  it('a seed replays to an identical trace', () => {
+  it('a seed replays to an identical trace', async () => {
     const options = { seed: 424242, nodes: 5, steps: 300, trace: true };
-    const first = runSimulation(options, Raft);
-    const second = runSimulation(options, Raft);
+    const first = await runSimulation(options, Raft);
+    const second = await runSimulation(options, Raft);
     expect(first.trace.length).toBeGreaterThan(1000);
     expect(second.trace).toEqual(first.trace);
     expect(second.stats).toEqual(first.stats);
   });
 
-  it('different seeds give different schedules', () => {
-    const a = runSimulation({ seed: 1, nodes: 3, steps: 300, trace: true }, Raft);
-    const b = runSimulation({ seed: 2, nodes: 3, steps: 300, trace: true }, Raft);
+  it('different seeds give different schedules', async () => {
+    const a = await runSimulation({ seed: 1, nodes: 3, steps: 300, trace: true }, Raft);
+    const b = await runSimulation({ seed: 2, nodes: 3, steps: 300, trace: true }, Raft);
     expect(a.trace).not.toEqual(b.trace);
   });
 
-  it('a run does something: leaders, commits, reads, crashes and partitions happen', () => {
+  it('a run does something: leaders, commits, reads, crashes and partitions happen', async () => {
     let leaders = 0;
     let committed = 0;
     let reads = 0;
@@ -66,7 +66,7 @@ describe('replay', () => {
     let confChanges = 0;
     let snapshots = 0;
     for (let seed = 0; seed < 20; seed++) {
-      const { stats } = runSimulation({ seed, nodes: 5, steps: 300 }, Raft);
+      const { stats } = await runSimulation({ seed, nodes: 5, steps: 300 }, Raft);
       leaders += stats.leadersElected;
       committed += stats.committed;
       reads += stats.readsServed;

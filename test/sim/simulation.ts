@@ -4,7 +4,7 @@
 // transfers) is followed by a heal phase in which the network is fair and
 // every node is up, where liveness is checked. Safety is checked at every step.
 
-import type { Message, NodeId } from '../../src/raft/types.js';
+import type { Entry, Message, NodeId } from '../../src/raft/types.js';
 import { nodeId } from '../../src/raft/types.js';
 import { encodeProposal } from '../../src/locks/codec.js';
 import { Checker, type LeaderView } from './checker.js';
@@ -189,14 +189,13 @@ export class Simulation {
     const node = new SimNode(
       id,
       initialVoters,
-      this.initialVoters,
       new SimStore(id, this.registry),
       this.Raft,
       this.tuning,
       this.rng.fork(`node:${id}`),
       this.hooks,
       SNAPSHOT_EVERY_ENTRIES,
-      this.machine === 'locks' ? (node, voters) => new LockSimStateMachine(node, voters) : undefined,
+      this.machine === 'locks' ? (node) => new LockSimStateMachine(node) : undefined,
     );
     this.nodes.set(id, node);
     node.start();
@@ -208,7 +207,7 @@ export class Simulation {
     applied: (node, e) => {
       const term = node.raft ? node.raft.status().term : 0;
       this.checker.observeApplied(node.id, e, term, this.leaderViews());
-      if (this.lockChecker) this.observeLockApplied(node, e.index);
+      if (this.lockChecker) this.observeLockApplied(node, e);
       if (e.type === 'config' && e.change.kind === 'removeNode') {
         const removed = this.nodes.get(e.change.node);
         if (removed && !removed.retired) {
@@ -229,7 +228,7 @@ export class Simulation {
       if (!this.lockChecker) return;
       const sm = node.sm as LockSimStateMachine;
       // A restarted node's state: what it persisted, which must equal what every node held at that index.
-      this.lockChecker.observeStart(node.id, `${node.id}#${node.incarnation}`, sm.appliedIndex(), sm.locks().snapshot());
+      this.lockChecker.observeStart(node.id, `${node.id}#${node.incarnation}`, node.applied(), sm.locks().snapshot());
     },
     readServed: (node, requestId) => {
       const read = this.reads.get(requestId);
@@ -241,12 +240,19 @@ export class Simulation {
         if (!node.sm.has(command)) {
           violate(
             'linearizable read',
-            `${node.id} served read ${requestId} (issued at step ${read.issuedStep}) at applied index ${node.sm.appliedIndex()} without ${command}, acknowledged before the read was issued`,
+            `${node.id} served read ${requestId} (issued at step ${read.issuedStep}) at applied index ${node.applied()} without ${command}, acknowledged before the read was issued`,
           );
         }
       }
       this.stats.readsServed++;
-      this.log(`${node.id} read ${requestId} served at applied=${node.sm.appliedIndex()}`);
+      this.log(`${node.id} read ${requestId} served at applied=${node.applied()}`);
+    },
+    acknowledged: (node, index) => {
+      const command = node.sm.commandAt(index);
+      if (command === null) {
+        violate('acknowledged after apply', `${node.id} answered the proposal at ${index} before applying it (applied ${node.applied()})`);
+      }
+      this.checker.acknowledge(command);
     },
     readDropped: (_node, requestId) => {
       this.reads.delete(requestId);
@@ -254,10 +260,12 @@ export class Simulation {
     trace: (text) => this.log(text),
   };
 
-  /** Lock invariants on the state `node` holds after applying `index`; the client learns from each index's first application. */
-  private observeLockApplied(node: SimNode, index: number): void {
+  /** Lock invariants on the state `node` holds after applying `e`; the client learns from each index's first application. */
+  private observeLockApplied(node: SimNode, e: Entry): void {
+    const index = e.index;
     const sm = node.sm as LockSimStateMachine;
-    const output = sm.lastApplied();
+    // No-op and config entries do not reach the lock machine.
+    const output = e.type === 'normal' ? sm.lastApplied() : null;
     // Keyed by incarnation: a restarted node replays from its persisted snapshot, its token sequence restarts there.
     this.lockChecker!.observeApplied(node.id, `${node.id}#${node.incarnation}`, index, sm.locks().snapshot(), output);
     this.stats.lockApplies++;
@@ -303,11 +311,11 @@ export class Simulation {
     return [...this.nodes.values()].filter((n) => !n.retired).map((n) => n.id);
   }
 
-  run(): SimResult {
+  async run(): Promise<SimResult> {
     const chaosSteps = this.options.steps;
     let failure: SimFailure | null = null;
     try {
-      for (this.step = 1; this.step <= chaosSteps; this.step++) this.oneStep(true);
+      for (this.step = 1; this.step <= chaosSteps; this.step++) await this.oneStep(true);
       this.healAll();
       const livenessDeadline = this.step + LIVENESS_BOUND_TICKS;
       while (this.stats.livenessTicks === null) {
@@ -317,10 +325,10 @@ export class Simulation {
             `no leader committed a fresh proposal within ${LIVENESS_BOUND_TICKS} ticks of the heal at step ${this.healStep}: ${this.describeNodes()}`,
           );
         }
-        this.oneStep(false);
+        await this.oneStep(false);
         this.step++;
       }
-      this.catchUpAndCheckAcknowledged();
+      await this.catchUpAndCheckAcknowledged();
     } catch (err) {
       failure = {
         property: err instanceof InvariantViolation ? err.property : 'core assertion',
@@ -351,7 +359,7 @@ export class Simulation {
         if (n.retired) return `${n.id}: removed`;
         if (!n.raft) return `${n.id}: down`;
         const st = n.raft.status();
-        return `${n.id}: ${st.role} term=${st.term} leader=${st.leader ?? '-'} commit=${st.commit} applied=${n.sm.appliedIndex()} last=${st.lastIndex} voters=[${st.conf.voters}] learners=[${st.conf.learners}]`;
+        return `${n.id}: ${st.role} term=${st.term} leader=${st.leader ?? '-'} commit=${st.commit} applied=${n.applied()} last=${st.lastIndex} voters=[${st.conf.voters}] learners=[${st.conf.learners}]`;
       })
       .join('; ');
   }
@@ -367,13 +375,13 @@ export class Simulation {
     for (const n of this.nodes.values()) if (!n.up && !n.retired) n.start();
   }
 
-  private oneStep(chaos: boolean): void {
+  private async oneStep(chaos: boolean): Promise<void> {
     if (chaos) this.nemesis();
     this.clients(chaos);
     this.deliver();
     for (const n of this.upNodes()) n.raft!.tick();
     for (const n of this.upNodes()) {
-      n.drainReadies(chaos ? this.crashPolicy : null);
+      await n.drainReadies(chaos ? this.crashPolicy : null);
       if (!n.up && !n.retired) {
         this.stats.crashes++;
         this.quickRestarts.set(n.id, this.step + 1 + this.nemesisRng.int(NEMESIS.quickRestartStepsMax));
@@ -397,7 +405,7 @@ export class Simulation {
   private readonly crashPolicy: CrashPolicy = (node, rd, role) => {
     const rng = this.nemesisRng;
     const grantsVote = rd.messagesAfterPersist.some((m) => m.type === 'VoteResp' && !m.reject);
-    if (grantsVote && rng.chance(NEMESIS.crashAfterVoteGrant)) return 'after-send';
+    if (grantsVote && rng.chance(NEMESIS.crashAfterVoteGrant)) return rng.pick(CRASH_POINTS);
     // A leader that persisted its no-op but never sent it: an entry of its term nobody else has (Figure 8 (b)).
     if (rd.softState?.role === 'leader' && rng.chance(NEMESIS.crashAfterElected)) return 'after-persist';
     const commitAdvanced = role === 'leader' && rd.hardState !== null && rd.hardState.commit > node.store.hardState.commit;
@@ -535,7 +543,7 @@ export class Simulation {
     if (leaders.length === 0) return null;
     const node = this.clientRng.pick(leaders);
     try {
-      const at = node.raft!.propose(data);
+      const at = node.propose(data);
       this.log(`propose ${command} at ${node.id} index=${at.index} term=${at.term}`);
       return { node, term: at.term };
     } catch (err) {
@@ -551,7 +559,7 @@ export class Simulation {
     const requestId = `r${++this.readSeq}`;
     this.reads.set(requestId, { node: node.id, ackedBefore: this.checker.acked.length, issuedStep: this.step });
     try {
-      node.raft!.readIndex(requestId);
+      node.read(requestId);
       this.log(`read ${requestId} at ${node.id} (acknowledged so far: ${this.checker.acked.length})`);
     } catch (err) {
       this.reads.delete(requestId);
@@ -581,7 +589,7 @@ export class Simulation {
   }
 
   /** After liveness: every member catches up to the leader's commit and holds every acknowledged command. */
-  private catchUpAndCheckAcknowledged(): void {
+  private async catchUpAndCheckAcknowledged(): Promise<void> {
     const deadline = this.step + CATCH_UP_BOUND_TICKS;
     for (;;) {
       const leader = this.currentLeader();
@@ -591,11 +599,11 @@ export class Simulation {
         // A new leader's commit index may lag what is already committed until an entry of its own term
         // commits (§5.4.2, §8, correctness #2): compare against it only then (sim finding F4, FINDINGS.md).
         const commitKnown = leader.store.termAt(st.commit) === st.term;
-        if (commitKnown && members.every((n) => n.sm.appliedIndex() >= st.commit)) {
+        if (commitKnown && members.every((n) => n.applied() >= st.commit)) {
           for (const n of members) {
             for (const command of this.checker.acked) {
               if (!n.sm.has(command)) {
-                violate('acknowledged not lost', `${n.id} applied up to ${n.sm.appliedIndex()} without acknowledged ${command}`);
+                violate('acknowledged not lost', `${n.id} applied up to ${n.applied()} without acknowledged ${command}`);
               }
             }
           }
@@ -606,7 +614,7 @@ export class Simulation {
       if (this.step > deadline) {
         violate('liveness', `members did not catch up with the leader within ${CATCH_UP_BOUND_TICKS} ticks: ${this.describeNodes()}`);
       }
-      this.oneStep(false);
+      await this.oneStep(false);
       this.step++;
     }
   }
@@ -633,6 +641,6 @@ function describeMessage(m: Message): string {
   }
 }
 
-export function runSimulation(options: SimOptions, Raft: RaftConstructor): SimResult {
+export function runSimulation(options: SimOptions, Raft: RaftConstructor): Promise<SimResult> {
   return new Simulation(options, Raft).run();
 }

@@ -1,48 +1,44 @@
-// The tiny deterministic state machine each simulated node runs: the ordered
-// list of applied command ids, plus the membership as of the applied index
-// (so that snapshots carry the right ConfState). Snapshots are its JSON.
+// The tiny deterministic state machine each simulated node runs behind the
+// node's StateMachine seam (src/node/state-machine.ts): the ordered list of
+// applied command ids. Snapshots are its JSON; the configuration a snapshot
+// records comes from the Ready handler (src/node/ready-handler.ts), as in the
+// real node.
 
-import type { ConfState, Entry, NodeId, Snapshot } from '../../src/raft/types.js';
-import { logIndex, term } from '../../src/raft/types.js';
-import { commandId } from './fingerprint.js';
+import type { AppliedCommand, Applied, StateMachine } from '../../src/node/state-machine.js';
+import type { LogIndex } from '../../src/raft/types.js';
+import { logIndex } from '../../src/raft/types.js';
 import { violate } from './violation.js';
 
 interface SmState {
+  /** The index of the last command applied or restored. */
   appliedIndex: number;
-  appliedTerm: number;
   /** Command ids in applied order. */
   commands: string[];
   /** commandIndexes[k] is the log index at which commands[k] was applied. */
   commandIndexes: number[];
-  conf: ConfState;
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export class SimStateMachine {
-  private state: SmState;
+export class SimStateMachine implements StateMachine {
+  private state: SmState = { appliedIndex: 0, commands: [], commandIndexes: [] };
   private commandSet = new Set<string>();
+  private byIndex = new Map<number, string>();
 
-  constructor(
-    private readonly node: string,
-    initialVoters: readonly NodeId[],
-  ) {
-    this.state = {
-      appliedIndex: 0,
-      appliedTerm: 0,
-      commands: [],
-      commandIndexes: [],
-      conf: { voters: [...initialVoters], learners: [] },
-    };
-  }
+  constructor(private readonly node: string) {}
 
-  appliedIndex(): number {
-    return this.state.appliedIndex;
+  appliedIndex(): LogIndex {
+    return logIndex(this.state.appliedIndex);
   }
 
   has(command: string): boolean {
     return this.commandSet.has(command);
+  }
+
+  /** The command applied at `index`, null if none (not applied yet, a no-op or config entry, or before the snapshot). */
+  commandAt(index: number): string | null {
+    return this.byIndex.get(index) ?? null;
   }
 
   commands(): readonly string[] {
@@ -53,55 +49,31 @@ export class SimStateMachine {
     return this.state.commandIndexes;
   }
 
-  conf(): ConfState {
-    return this.state.conf;
+  apply(command: AppliedCommand): Applied {
+    if (command.index <= this.state.appliedIndex) {
+      violate('applied monotonic', `${this.node} asked to apply index ${command.index} after ${this.state.appliedIndex}`);
+    }
+    const id = decoder.decode(command.data);
+    this.state.appliedIndex = command.index;
+    this.state.commands.push(id);
+    this.state.commandIndexes.push(command.index);
+    this.commandSet.add(id);
+    this.byIndex.set(command.index, id);
+    return { result: id, events: [] };
   }
 
-  apply(e: Entry): void {
-    if (e.index !== this.state.appliedIndex + 1) {
-      violate('applied monotonic', `${this.node} asked to apply index ${e.index} after ${this.state.appliedIndex}`);
-    }
-    this.state.appliedIndex = e.index;
-    this.state.appliedTerm = e.term;
-    const id = commandId(e);
-    if (id !== null) {
-      this.state.commands.push(id);
-      this.state.commandIndexes.push(e.index);
-      this.commandSet.add(id);
-    } else if (e.type === 'config') {
-      this.state.conf = applyConfChange(this.state.conf, e.change.kind, e.change.node);
-    }
+  snapshot(): Uint8Array {
+    return encoder.encode(JSON.stringify(this.state));
   }
 
-  snapshot(): Snapshot {
-    return {
-      meta: {
-        index: logIndex(this.state.appliedIndex),
-        term: term(this.state.appliedTerm),
-        conf: { voters: [...this.state.conf.voters], learners: [...this.state.conf.learners] },
-      },
-      data: encoder.encode(JSON.stringify(this.state)),
-    };
-  }
-
-  restore(snapshot: Snapshot): void {
-    const state = JSON.parse(decoder.decode(snapshot.data)) as SmState;
-    if (state.appliedIndex !== snapshot.meta.index) {
-      violate('snapshot consistency', `${this.node} got a snapshot whose data is at ${state.appliedIndex} but meta at ${snapshot.meta.index}`);
+  restore(data: Uint8Array, index: LogIndex): void {
+    const state = JSON.parse(decoder.decode(data)) as SmState;
+    if (state.appliedIndex > index) {
+      violate('snapshot consistency', `${this.node} got a snapshot whose data is at ${state.appliedIndex} but meta at ${index}`);
     }
-    this.state = state;
+    // Entries after the last command up to `index` were no-ops or config changes.
+    this.state = { ...state, appliedIndex: index };
     this.commandSet = new Set(state.commands);
+    this.byIndex = new Map(state.commandIndexes.map((index, k) => [index, state.commands[k]]));
   }
-}
-
-export function applyConfChange(conf: ConfState, kind: 'addVoter' | 'addLearner' | 'removeNode', node: NodeId): ConfState {
-  const voters = conf.voters.filter((v) => v !== node);
-  const learners = conf.learners.filter((l) => l !== node);
-  // Mirrors the core (src/raft/membership.ts): adding a voter as a learner is a no-op.
-  if (kind === 'addVoter') voters.push(node);
-  if (kind === 'addLearner') {
-    if (conf.voters.includes(node)) return conf;
-    learners.push(node);
-  }
-  return { voters, learners };
 }

@@ -1,15 +1,18 @@
-// One node's durable state in memory: hard state, snapshot and the log after
-// it. A write is atomic and durable at once (the simulator's "fsync"); what
-// was not written is lost on a crash. Keeps the prefix-hash chain of its log
-// and reports every persisted entry to the global LogRegistry.
+// One node's durable state in memory, behind the node's RaftStorage seam
+// (src/storage/api.ts): hard state, snapshot and the log after it. A save is
+// atomic and durable the moment it is called (the simulator's "fsync"); a
+// crash before the Ready handler calls save() loses that Ready's write. Keeps
+// the prefix-hash chain of its log and reports every persisted entry to the
+// global LogRegistry.
 
-import type { Entry, HardState, PersistentState, Snapshot } from '../../src/raft/types.js';
+import type { Entry, HardState, LogIndex, PersistentState, Snapshot } from '../../src/raft/types.js';
+import type { RaftStorage, StorageWrite } from '../../src/storage/api.js';
 import { logIndex, term } from '../../src/raft/types.js';
 import { chainHash, EMPTY_PREFIX_HASH, entryFingerprint } from './fingerprint.js';
 import { LogRegistry, UNKNOWN_PREFIX_HASH } from './log-registry.js';
 import { violate } from './violation.js';
 
-export class SimStore {
+export class SimStore implements RaftStorage {
   hardState: HardState = { term: term(0), vote: null, commit: logIndex(0) };
   snapshot: Snapshot | null = null;
   /** entries[k] has index snapshotIndex() + 1 + k. */
@@ -100,6 +103,24 @@ export class SimStore {
       this.entries.push(e);
       this.prefixHashes.push(hash);
     }
+  }
+
+  load(): Promise<PersistentState> {
+    return Promise.resolve(this.persistent());
+  }
+
+  save(w: StorageWrite): Promise<void> {
+    this.write(w.hardState, w.entries, w.snapshot);
+    return Promise.resolve();
+  }
+
+  /** Saving a snapshot already dropped the entries it covers. */
+  compact(_upTo: LogIndex): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** What a restarted node gets: exactly what was persisted. */

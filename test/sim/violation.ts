@@ -10,6 +10,8 @@ export type Property =
   | 'commit monotonic'
   | 'applied monotonic'
   | 'acknowledged not lost'
+  /** A proposal is answered only once its node applied it (the answer is the state machine's result). */
+  | 'acknowledged after apply'
   | 'linearizable read'
   | 'snapshot consistency'
   | 'liveness'

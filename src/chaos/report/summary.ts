@@ -1,8 +1,10 @@
 // The text summary of a run: what was injected, what the clients saw, what
 // was checked, and how to replay it.
 import type { RunRecords } from '../checker/index.js';
+import { expandLockSets } from '../checker/lock-sets.js';
 import { type CheckResult, runVerdict, verdictOf } from '../checker/result.js';
 import type { ChaosOptions } from '../options.js';
+import { OUTCOMES, opTable } from './outcomes.js';
 
 export function replayCommand(o: ChaosOptions): string {
   const extra = `${o.snapshotEvery !== null ? ` --snapshot-every ${o.snapshotEvery}` : ''}${o.electionMs !== 1000 ? ` --election-ms ${o.electionMs}` : ''}`;
@@ -24,16 +26,13 @@ export function summaryText(o: ChaosOptions, r: RunRecords, checks: readonly Che
   for (const [k, n] of countBy(r.faults, (f) => `${f.kind} ${f.shape}`)) lines.push(`  ${k.padEnd(36)} ${n}`);
   lines.push('');
   lines.push(`operations: ${r.history.length}`);
-  const results = ['ok', 'fail', 'unknown'] as const;
-  lines.push(`  ${'op'.padEnd(20)} ${results.map((x) => x.padStart(8)).join('')}`);
-  const ops = [...new Set(r.history.map((h) => h.op))].sort();
-  for (const op of ops) {
-    const mine = r.history.filter((h) => h.op === op);
-    lines.push(`  ${op.padEnd(20)} ${results.map((x) => String(mine.filter((h) => h.result === x).length).padStart(8)).join('')}`);
-  }
+  lines.push(`  ${'op'.padEnd(20)} ${OUTCOMES.map((x) => x.padStart(9)).join('')}`);
+  for (const row of opTable(r.history)) lines.push(`  ${row.op.padEnd(20)} ${OUTCOMES.map((x) => String(row.counts[x]).padStart(9)).join('')}`);
+  lines.push(`  (expected: a session looked up after its client deleted it answered 404, as it must)`);
   const late = r.history.filter((h) => h.resolvedLate).length;
   if (late) lines.push(`  (${late} outcomes learned after the run by asking again with the same Idempotency-Key)`);
-  const grants = r.history.filter((h) => h.acquired && h.result === 'ok').length;
+  // A granted lock set is one hold per lock.
+  const grants = expandLockSets(r.history).filter((h) => h.acquired && h.result === 'ok').length;
   const refused = r.register.filter((w) => !w.accepted).length;
   lines.push(`  ${grants} holds granted; the fenced register accepted ${r.register.length - refused} writes and refused ${refused} stale ones`);
   lines.push('');

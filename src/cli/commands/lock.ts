@@ -12,7 +12,7 @@
 import { hostname } from 'node:os';
 import { acquireWaiting, type Client, isLockstepError, type LeaseEndedError, releaseAll, type Session, waitInChunks } from 'lockstep-client';
 import { LOCK_SET_NAMES_MAX } from '../../locks/limits.js';
-import { UserError, type CliCommand } from '../command.js';
+import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { interruptSignal, namesAndCommand, runWhileHeld } from '../child.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
@@ -124,6 +124,8 @@ export const lockCommand: CliCommand = {
     const { values, positionals, rest } = parseCommandLine(argv, flags, { allowPositionals: true });
     const { names, command } = namesAndCommand('lock', positionals, rest, LOCK_SET_NAMES_MAX);
     if (new Set(names).size !== names.length) throw new UserError(`lock names a lock twice: ${names.join(' ')}`);
+    // Said here in the CLI's words; the server's answer would name its body field.
+    if (values.mode === 'shared' && values.limit !== 1) throw new FlagValueError('--limit applies to --mode exclusive only (a shared lock takes any number of holders): drop --limit, or use --mode exclusive');
     const client = makeClient(values.endpoints, values.token);
     const owner = values.owner ?? defaultOwner();
     const quoted = names.map((n) => `'${n}'`).join(', ');

@@ -37,6 +37,7 @@ const flags = {
   'tls-key': { type: 'string', description: 'the key of --tls-cert (PEM)' },
   'tls-ca': { type: 'string', description: 'the cluster CA (PEM): peers must present a certificate it signed naming the node they claim to be' },
   'tls-client-ca': { type: 'string', description: 'API clients must present a certificate signed by this CA (PEM)' },
+  insecure: { type: 'boolean', description: 'allow plain HTTP and TCP on an address that is not loopback (anyone who reaches the ports can speak Raft); logged as a warning' },
   'restore-from': { type: 'string', description: 'start a NEW cluster from a backup (`lockstep snapshot save FILE`): --data must hold no state yet; start every node of the new cluster with the same FILE and the new --peers' },
 } as const;
 
@@ -111,8 +112,25 @@ export interface ServeConfig {
   authWarnings: string[];
   /** TLS certificate files; null: plain HTTP and TCP. */
   tls: TlsPaths | null;
+  /** --insecure: plain on a non-loopback address was asked for (warned about at start). */
+  insecure: boolean;
   /** A backup file to start a new cluster from (--restore-from); null: start from --data as it is. */
   restoreFrom: string | null;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine reaches them. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** Secure by default: plain HTTP and TCP only on loopback addresses, unless --insecure. */
+function checkSecureByDefault(tls: TlsPaths | null, insecure: boolean, addresses: Array<[string, string]>): void {
+  if (tls !== null || insecure) return;
+  const exposed = addresses.filter(([, host]) => !isLoopbackHost(host));
+  if (exposed.length === 0) return;
+  const which = exposed.map(([flag, host]) => `${flag} ${host}`).join(' and ');
+  throw new FlagValueError(`${which} is not a loopback address: this node refuses to start without TLS (give --tls-cert, --tls-key and --tls-ca; make them with \`lockstep certs\`), or pass --insecure to run plain anyway`);
 }
 
 /** --tls-cert, --tls-key and --tls-ca go together; --tls-client-ca needs them. */
@@ -141,6 +159,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     throw new FlagValueError(`--peers gives ${v.id} the address ${self.peerUrl} but --peer is ${v.peer}`);
   }
   const tls = tlsPaths(v);
+  checkSecureByDefault(tls, v.insecure, [['--api', api.host], ['--peer', checkHostPort('--peer', v.peer).host]]);
   return {
     id: nodeId(v.id),
     api,
@@ -156,6 +175,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     restoreFrom: v['restore-from'] ?? null,
     ...rootToken(v['auth-token'], v['auth-token-file']),
     tls,
+    insecure: v.insecure,
   };
 }
 
@@ -280,6 +300,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
     logger.info({ peers: config.peers.map((p) => p.id) }, '--peers does not list this node: starting as a joiner');
   }
   for (const warning of config.authWarnings) logger.warn(warning);
+  if (config.insecure && config.tls === null) logger.warn('--insecure: the API is plain HTTP and the peer channel plain TCP; anyone who reaches the peer port can speak Raft');
   await node.start();
   const server = await createLockServer({ node, dispatcher, registry, logger: logger.child({ component: 'http' }), clock, authToken: config.authToken, tls });
   if (process.env[TEST_HOOKS_ENV] === '1') registerTestHooks(server.app, node);

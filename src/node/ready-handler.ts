@@ -1,0 +1,278 @@
+// The one place that handles the core's Ready, for the real node (RaftNode with
+// LevelStorage and TCP) and for the simulator (test/sim, with its in-memory
+// storage and network, crashing at the stop points): the order below is what
+// the simulator proves and what ships. One Ready at a time:
+//   1. learn addresses from appended config entries (a new leader must reach a
+//      learner whose change is not committed yet), send the Ready's `messages`
+//      (a leader's Appends and Heartbeats: the core says which may go now);
+//   2. persist hard state, entries and snapshot in ONE synced write. A Ready
+//      whose only durable change is the commit index (mustSync false) is
+//      written unsynced and not waited for. With no snapshot in the Ready,
+//      committed entries are applied while the write is in flight: they are
+//      durable on a quorum already (etcd applies in parallel with its WAL);
+//   3. only then send `messagesAfterPersist` (persist before you speak, #4);
+//   4. restore an incoming snapshot, apply committed entries in order;
+//   5. resolve proposals by index AND term, serve reads whose index is applied;
+//   6. advance; then, if due, snapshot the state machine (durable first) and
+//      compact the core.
+// It talks to the world only through RaftStorage, Transport and StateMachine.
+import type { Logger } from 'pino';
+import type { RaftCore } from '../raft/api.js';
+import type { ConfChange, Entry, LogIndex, NodeId, PersistentState, Ready, Role, Snapshot, Term } from '../raft/types.js';
+import { logIndex, term as asTerm } from '../raft/types.js';
+import type { RaftStorage } from '../storage/api.js';
+import type { Transport } from '../transport/api.js';
+import { NotLeaderError } from './api.js';
+import type { Membership } from './members.js';
+import { PendingProposals, PendingReads } from './pending.js';
+import type { StateMachine } from './state-machine.js';
+
+/** Where handling a Ready may be cut short (a crash in the simulator, a stop in the node). */
+export type StopPoint = 'before-persist' | 'after-persist' | 'after-send';
+export const STOP_POINTS: readonly StopPoint[] = ['before-persist', 'after-persist', 'after-send'];
+
+/** What the handler tells its owner; every member optional but stopAt. */
+export interface ReadyEvents {
+  /** Consulted at each stop point: true ends handling there, as a crash would; the Ready is then never advanced. */
+  stopAt(point: StopPoint, rd: Ready): boolean;
+  /** A synced write finished after `ms`. */
+  saved?(rd: Ready, ms: number): void;
+  applied?(entry: Entry, result: unknown): void;
+  restored?(snapshot: Snapshot): void;
+  /** Every soft state the core reports (after this Ready's messages went out), changed or not. */
+  softState?(role: Role, leader: NodeId | null, term: Term): void;
+  /** The role or leader changed (after this Ready's messages went out). */
+  roleChanged?(role: Role, leader: NodeId | null, term: Term): void;
+  snapshotTaken?(snapshot: Snapshot): void;
+  /** The Ready was advanced: everything in it is done. */
+  advanced?(rd: Ready): void;
+  /** An unsynced write failed after handling had moved on: the node cannot know what is durable. */
+  writeFailed(err: Error): void;
+}
+
+export interface ReadyHandlerOptions {
+  id: NodeId;
+  raft: RaftCore;
+  storage: RaftStorage;
+  transport: Pick<Transport, 'send' | 'setPeers'>;
+  stateMachine: StateMachine;
+  /** The address book and the configuration as of the applied index. */
+  members: Membership;
+  logger: Logger;
+  monotonicMs(): number;
+  /** Take a state machine snapshot and compact the log every this many applied entries. */
+  snapshotEveryEntries: number;
+  /** Entries kept behind a snapshot for slightly lagging followers (drawn per snapshot in the simulator). */
+  retainEntries(): number;
+  events: ReadyEvents;
+}
+
+export class ReadyHandler {
+  readonly proposals = new PendingProposals();
+  readonly reads = new PendingReads();
+  private readonly o: ReadyHandlerOptions;
+  private appliedIndex: LogIndex = logIndex(0);
+  private appliedTerm: Term = asTerm(0);
+  private lastSnapshotIndex: LogIndex = logIndex(0);
+  private role: Role;
+  private leader: NodeId | null;
+
+  /** `persisted`: what the core was built from; its snapshot is restored into the state machine here. */
+  constructor(options: ReadyHandlerOptions, persisted: PersistentState) {
+    if (!(options.snapshotEveryEntries >= 1)) throw new Error(`snapshotEveryEntries must be >= 1, got ${options.snapshotEveryEntries}`);
+    this.o = options;
+    if (persisted.snapshot) {
+      const meta = persisted.snapshot.meta;
+      options.stateMachine.restore(persisted.snapshot.data, meta.index);
+      options.members.resetConf(meta.conf, meta.memberContext);
+      this.appliedIndex = meta.index;
+      this.appliedTerm = meta.term;
+      this.lastSnapshotIndex = meta.index;
+    }
+    // Addresses from config entries still in the log, applied or not, so a
+    // restarted node can reach members that joined after its snapshot.
+    for (const e of persisted.entries) if (e.type === 'config') options.members.learnContext(e.change.node, e.change.context);
+    const st = options.raft.status();
+    this.role = st.role;
+    this.leader = st.leader;
+  }
+
+  /** Index of the last entry applied to (or snapshot restored into) the state machine. */
+  applied(): LogIndex {
+    return this.appliedIndex;
+  }
+
+  /** Handle one Ready (the caller checked hasReady()). False: a stop point ended it; it was not advanced. */
+  async handleOne(): Promise<boolean> {
+    const { raft, storage, events } = this.o;
+    const rd = raft.ready();
+    this.learnAddresses(rd.entries);
+    this.send(rd.messages);
+    if (events.stopAt('before-persist', rd)) return false;
+
+    let appliedEarly = false;
+    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+      const write = { hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot };
+      if (!rd.mustSync) {
+        // Only the commit index changed: a lost commit index is re-learned from
+        // the leader (etcd raft's MustSync), so it is written without an fsync and
+        // not waited for. It stays ordered before every later save, and the next
+        // synced save makes it durable. A failure is fatal like any other.
+        storage.save({ ...write, sync: false }).catch((err: unknown) => events.writeFailed(asError(err)));
+      } else {
+        const t0 = this.o.monotonicMs();
+        const saved = storage.save(write);
+        // Nothing applied is durable here (snapshots are taken after the save); a
+        // snapshot from the leader is restored only once it is stored.
+        if (!rd.snapshot) {
+          saved.catch(() => {}); // awaited below; an apply that throws first must not leave it unhandled
+          this.applyAndServe(rd);
+          appliedEarly = true;
+        }
+        await saved;
+        events.saved?.(rd, Math.max(0, this.o.monotonicMs() - t0));
+      }
+    }
+    if (events.stopAt('after-persist', rd)) return false;
+
+    this.send(rd.messagesAfterPersist);
+    if (events.stopAt('after-send', rd)) return false;
+
+    if (!appliedEarly) {
+      if (rd.snapshot) this.restoreSnapshot(rd.snapshot);
+      this.applyAndServe(rd);
+    }
+    if (rd.softState) this.noteSoftState(rd.softState.role, rd.softState.leader);
+
+    raft.advance(rd);
+    // A leader that went through another term between two Readies (lost and
+    // regained leadership) must not resolve old-term proposals as its own.
+    const st = raft.status();
+    this.proposals.rejectOtherTerms(st.role === 'leader' ? st.term : null, 'leadership changed hands; the command may or may not commit');
+    events.advanced?.(rd);
+    await this.maybeSnapshot();
+    return true;
+  }
+
+  /** Fail everything waiting (the node stopped or died; the simulator crashed it). */
+  rejectAll(proposalError: () => Error): void {
+    this.proposals.rejectAll(proposalError);
+    this.reads.rejectAll(() => new NotLeaderError(null));
+  }
+
+  private send(messages: Ready['messages']): void {
+    if (messages.length > 0) this.o.transport.send(messages);
+  }
+
+  private learnAddresses(entries: Entry[]): void {
+    let changed = false;
+    for (const e of entries) {
+      if (e.type === 'config' && e.change.context) {
+        this.o.members.learnContext(e.change.node, e.change.context);
+        changed = true;
+      }
+    }
+    if (changed) this.updatePeers();
+  }
+
+  private updatePeers(): void {
+    this.o.transport.setPeers(this.o.members.peerAddresses(this.o.id));
+  }
+
+  /** Apply the Ready's committed entries in order and serve its reads (once per Ready). */
+  private applyAndServe(rd: Ready): void {
+    for (const entry of rd.committedEntries) this.applyEntry(entry);
+    for (const rs of rd.readStates) this.reads.confirmed(rs.requestId, rs.index, this.appliedIndex);
+    this.reads.appliedUpTo(this.appliedIndex);
+    for (const id of rd.droppedReads) this.reads.dropped(id, this.leader);
+  }
+
+  private restoreSnapshot(snapshot: Snapshot): void {
+    const meta = snapshot.meta;
+    if (meta.index <= this.appliedIndex) {
+      this.o.logger.warn({ index: meta.index, applied: this.appliedIndex }, 'ignoring snapshot that is not ahead of applied');
+      return;
+    }
+    this.o.stateMachine.restore(snapshot.data, meta.index);
+    this.o.members.resetConf(meta.conf, meta.memberContext);
+    this.updatePeers();
+    this.appliedIndex = meta.index;
+    this.appliedTerm = meta.term;
+    this.lastSnapshotIndex = meta.index;
+    this.proposals.coveredBySnapshot(meta.index);
+    this.o.events.restored?.(snapshot);
+    this.o.logger.info({ index: meta.index, term: meta.term, bytes: snapshot.data.length }, 'restored snapshot');
+  }
+
+  private applyEntry(entry: Entry): void {
+    if (entry.index <= this.appliedIndex) {
+      // Raft hands each committed entry out once; after a restore it starts above the snapshot.
+      throw new Error(`entry ${entry.index} handed out again (applied ${this.appliedIndex})`);
+    }
+    if (entry.index !== this.appliedIndex + 1) {
+      throw new Error(`gap in applied entries: applied ${this.appliedIndex}, got ${entry.index}`);
+    }
+    let result: unknown = undefined;
+    if (entry.type === 'normal') {
+      const out = this.o.stateMachine.apply({ index: entry.index, term: entry.term, data: entry.data });
+      if (out.unusable !== undefined) {
+        this.o.logger.error({ index: entry.index, term: entry.term, reason: out.unusable }, 'committed entry could not be applied: a no-op on every replica');
+      }
+      result = out.result;
+    } else if (entry.type === 'config') {
+      this.applyConfChange(entry.index, entry.change);
+    }
+    this.appliedIndex = entry.index;
+    this.appliedTerm = entry.term;
+    this.o.events.applied?.(entry, result);
+    this.proposals.applied(entry.index, entry.term, result);
+  }
+
+  private applyConfChange(index: LogIndex, change: ConfChange): void {
+    if (!this.o.members.applyChange(change)) {
+      this.o.logger.error({ index, kind: String(change.kind), member: change.node }, 'committed configuration change of an unknown kind: a no-op on every replica');
+      return;
+    }
+    this.updatePeers();
+    this.o.logger.info({ kind: change.kind, member: change.node, conf: this.o.members.conf() }, 'membership changed');
+  }
+
+  private noteSoftState(role: Role, leader: NodeId | null): void {
+    const changed = role !== this.role || leader !== this.leader;
+    const wasLeader = this.role === 'leader';
+    this.role = role;
+    this.leader = leader;
+    const t = this.o.raft.status().term;
+    this.o.events.softState?.(role, leader, t);
+    if (!changed) return;
+    this.o.logger.info({ role, leader, term: t }, role === 'leader' ? 'became leader' : 'role changed');
+    if (wasLeader && role !== 'leader') {
+      // They may still commit under the next leader (correctness.md #15).
+      this.proposals.rejectOtherTerms(null, 'leadership was lost; the command may or may not commit');
+      this.reads.rejectUnconfirmed(() => new NotLeaderError(leader));
+    }
+    this.o.events.roleChanged?.(role, leader, t);
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const o = this.o;
+    if (this.appliedIndex - this.lastSnapshotIndex < o.snapshotEveryEntries) return;
+    const snapshot: Snapshot = {
+      meta: { index: this.appliedIndex, term: this.appliedTerm, conf: o.members.conf(), memberContext: o.members.contexts() },
+      data: o.stateMachine.snapshot(),
+    };
+    // Durable first; the log is only compacted once the snapshot covering it is.
+    // No storage.compact(index) here: saving the snapshot already drops the
+    // entries it covers (src/storage/log-shape.ts planSnapshot), and an empty
+    // compact write used to wedge LevelStorage's flush loop.
+    await o.storage.save({ hardState: null, entries: [], snapshot });
+    o.raft.compact(snapshot, o.retainEntries());
+    this.lastSnapshotIndex = snapshot.meta.index;
+    o.events.snapshotTaken?.(snapshot);
+    o.logger.info({ index: snapshot.meta.index, bytes: snapshot.data.length }, 'took snapshot');
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,31 @@
+// The CLI's words for the API's 400s (issue 15): a body field is named by the
+// flag that sets it, and the name rule is a hint only when a name was refused.
+import { describe, expect, it } from 'vitest';
+import { LockstepError } from '../../packages/client/src/errors.js';
+import { explain } from '../../src/cli/endpoints.js';
+import { unknownFlagMessage } from '../../src/cli/flags.js';
+
+const said = (err: LockstepError): string => (explain(err, ['http://127.0.0.1:7001']) as Error).message;
+
+describe('explain invalid_argument', () => {
+  it('names the flag for a body field and leaves out the name rule', () => {
+    const m = said(new LockstepError('invalid_argument', 'body.limit applies to exclusive locks only (shared locks take any number of holders)', 400, { field: 'limit' }));
+    expect(m).toBe('invalid_argument: --limit applies to exclusive locks only (shared locks take any number of holders); see `--help` for --limit');
+    expect(said(new LockstepError('invalid_argument', 'body.locks.1.limit applies to exclusive locks only', 400, { field: 'locks.1.limit' }))).toMatch(/^invalid_argument: --limit applies/);
+    expect(said(new LockstepError('invalid_argument', 'body.ttlMs must be >= 1000', 400, { field: 'ttlMs' }))).toMatch(/--ttl-ms must be >= 1000; see `--help` for --ttl-ms$/);
+  });
+
+  it('gives the name rule when a name was refused', () => {
+    const m = said(new LockstepError('invalid_argument', 'params.name must match pattern "^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$"', 400, { field: 'name' }));
+    expect(m).toMatch(/names are 1-256 of/);
+  });
+});
+
+describe('unknown flags', () => {
+  it('suggests the nearest flag when one is near, and none otherwise', () => {
+    const known = ['endpoints', 'token', 'ttl-ms', 'wait-ms', 'mode', 'limit'];
+    expect(unknownFlagMessage('--endpoint', known)).toBe('unknown flag --endpoint; did you mean --endpoints? (see --help)');
+    expect(unknownFlagMessage('--wiat-ms=5', known)).toBe('unknown flag --wiat-ms; did you mean --wait-ms? (see --help)');
+    expect(unknownFlagMessage('--colour', known)).toBe('unknown flag --colour (see --help)');
+  });
+});
