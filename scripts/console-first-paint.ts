@@ -11,7 +11,7 @@
 // Run it inside a network namespace if others use loopback ports.
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
-import { FAST_ELECTION, LocalCluster } from '../src/harness/local-cluster.js';
+import { LocalCluster } from '../src/harness/local-cluster.js';
 import { ensureChromium } from '../test/console/browser.js';
 
 const { values } = parseArgs({ options: { locks: { type: 'string', default: '100000' }, 'base-port': { type: 'string', default: '16700' } } });
@@ -23,7 +23,7 @@ const DAY_MS = 86_400_000;
 const browserPath = ensureChromium();
 if (browserPath.path === null) throw new Error(`not exercised: chromium missing (${browserPath.reason})`);
 
-const cluster = new LocalCluster({ size: 3, basePort: Number(values['base-port']), peerPortOffset: 10, cli: 'source', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
+const cluster = new LocalCluster({ size: 3, basePort: Number(values['base-port']), peerPortOffset: 10, cli: 'source', flags: { logLevel: 'warn' }, output: 'stderr' });
 cluster.startAll();
 try {
   const leader = await cluster.leader(180_000);
@@ -44,8 +44,8 @@ try {
           body: JSON.stringify({ locks, ttlMs: DAY_MS, owner: `loader-${set % 97}` }),
         });
         if (res.ok) break;
-        if ((res.status !== 503 && res.status !== 429) || attempt === 10) throw new Error(`lock set ${set}: ${res.status} ${await res.text()}`);
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+        if ((res.status !== 503 && res.status !== 429) || attempt === 30) throw new Error(`lock set ${set}: ${res.status} ${await res.text()}`);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 200 * attempt)));
       }
     }
   }));

@@ -10,7 +10,6 @@ import type { Registry } from 'prom-client';
 import type { RaftCore } from '../raft/api.js';
 import { RaftInvariantError } from '../raft/assert.js';
 import {
-  NotLeaderError as RaftNotLeaderError,
   ProposalDroppedError,
   type ConfChange,
   type LogIndex,
@@ -385,7 +384,6 @@ export class RaftNode implements ReplicatedNode {
 
   private translate(err: unknown, raft: RaftCore): Error {
     if (err instanceof RaftInvariantError) this.coreFailed(err);
-    if (err instanceof RaftNotLeaderError) return new NotLeaderError(err.leader);
     // Dropped before it was appended (e.g. during a leadership transfer): surely not applied.
     if (err instanceof ProposalDroppedError) return new NotLeaderError(raft.status().leader);
     return err instanceof Error ? err : new Error(String(err));
@@ -402,9 +400,13 @@ export class RaftNode implements ReplicatedNode {
     const done = handler.proposals.add(at.index, at.term, timeoutMs);
     this.scheduleReady();
     if (this.metrics) {
-      const m = this.metrics.proposals;
+      const { proposals: m, commitSeconds } = this.metrics;
+      const proposedMs = performance.now();
       done.then(
-        () => m.inc({ outcome: 'applied' }),
+        () => {
+          m.inc({ outcome: 'applied' });
+          commitSeconds.observe((performance.now() - proposedMs) / 1000);
+        },
         (err: unknown) => m.inc({ outcome: err instanceof NotLeaderError ? 'not_leader' : 'outcome_unknown' }),
       );
     }
