@@ -22,13 +22,8 @@ export interface NodeStatus {
   progress: Record<string, { matchIndex: LogIndex; reachable: boolean }> | null;
 }
 
-/** The command surely did not apply: safe to retry anywhere. */
-export class NotLeaderError extends Error {
-  readonly code = 'not_leader';
-  constructor(readonly leader: NodeId | null) {
-    super(leader ? `not the leader; the leader is ${leader}` : 'not the leader; no leader known');
-  }
-}
+/** The command surely did not apply: safe to retry anywhere. One class, the core's: what it throws is what callers catch. */
+export { NotLeaderError } from '../raft/types.js';
 
 /** The command may or may not have applied (correctness.md item 15): retry only with the same idempotency key. */
 export class OutcomeUnknownError extends Error {

@@ -10,7 +10,6 @@ import type { Registry } from 'prom-client';
 import type { RaftCore } from '../raft/api.js';
 import { RaftInvariantError } from '../raft/assert.js';
 import {
-  NotLeaderError as RaftNotLeaderError,
   ProposalDroppedError,
   type ConfChange,
   type LogIndex,
@@ -385,7 +384,6 @@ export class RaftNode implements ReplicatedNode {
 
   private translate(err: unknown, raft: RaftCore): Error {
     if (err instanceof RaftInvariantError) this.coreFailed(err);
-    if (err instanceof RaftNotLeaderError) return new NotLeaderError(err.leader);
     // Dropped before it was appended (e.g. during a leadership transfer): surely not applied.
     if (err instanceof ProposalDroppedError) return new NotLeaderError(raft.status().leader);
     return err instanceof Error ? err : new Error(String(err));
