@@ -11,7 +11,7 @@ import { runChaos } from './run.js';
 
 const USAGE = `usage: npm run chaos -- [--nodes 3|5] [--duration 120s] [--seed S]
                      [--faults partition,kill,pause,clock,membership|none]
-                     [--port-base 20000] [--election-ms 1000] [--heartbeat-ms 100]
+                     [--base-port 20000] [--election-ms 1000] [--heartbeat-ms 100]
                      [--recovery-bound-ms 10000] [--runs-dir .runs] [--cli dist/cli/main.js] [--snapshot-every N] [--quiet]`;
 
 export function parseChaosArgs(argv: string[]): ChaosOptions {
@@ -22,6 +22,8 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
       duration: { type: 'string' },
       seed: { type: 'string' },
       faults: { type: 'string' },
+      // --base-port as `lockstep cluster up` spells it; --port-base, its old name, still works.
+      'base-port': { type: 'string' },
       'port-base': { type: 'string' },
       'election-ms': { type: 'string' },
       'heartbeat-ms': { type: 'string' },
@@ -50,7 +52,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
     durationMs: values.duration ? parseDurationMs(values.duration) : DEFAULT_OPTIONS.durationMs,
     seed: int('seed', values.seed, Math.floor(Math.random() * 1_000_000)),
     faults: values.faults === undefined ? DEFAULT_OPTIONS.faults : values.faults === 'none' ? [] : (values.faults.split(',').map((f) => f.trim()) as FaultKind[]),
-    portBase: int('port-base', values['port-base'], DEFAULT_OPTIONS.portBase),
+    portBase: int('base-port', values['base-port'] ?? values['port-base'], DEFAULT_OPTIONS.portBase),
     electionMs: int('election-ms', values['election-ms'], DEFAULT_OPTIONS.electionMs),
     heartbeatMs: int('heartbeat-ms', values['heartbeat-ms'], DEFAULT_OPTIONS.heartbeatMs),
     recoveryBoundMs: int('recovery-bound-ms', values['recovery-bound-ms'], DEFAULT_OPTIONS.recoveryBoundMs),

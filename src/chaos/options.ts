@@ -61,7 +61,7 @@ export function parseDurationMs(text: string): number {
 
 export function validate(o: ChaosOptions): void {
   if (o.nodes !== 3 && o.nodes !== 5) throw new Error(`--nodes must be 3 or 5, got ${o.nodes}`);
-  if (!(o.portBase >= PORT_BASE_MIN && o.portBase <= PORT_BASE_MAX)) throw new Error(`--port-base must be in ${PORT_BASE_MIN}..${PORT_BASE_MAX}`);
+  if (!(o.portBase >= PORT_BASE_MIN && o.portBase <= PORT_BASE_MAX)) throw new Error(`--base-port must be in ${PORT_BASE_MIN}..${PORT_BASE_MAX}`);
   const known = ['partition', 'kill', 'pause', 'clock', 'membership'];
   for (const f of o.faults) if (!known.includes(f)) throw new Error(`unknown fault '${f}' (known: ${known.join(',')})`);
   if (!Number.isInteger(o.seed) || o.seed < 0) throw new Error(`--seed must be a non-negative integer`);

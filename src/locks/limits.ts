@@ -1,6 +1,6 @@
 // Every limit of the lock state machine, named in one place (style.md item 4).
 // A command that would exceed one is refused with a 4xx outcome and changes
-// nothing. Ranges mirror /work/shared/spec/http-api.md.
+// nothing. Ranges mirror docs/http-api.md.
 
 /** Lock and election names: 1–256 characters, starting with a letter or digit. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/;

@@ -5,7 +5,7 @@
 //
 // Section numbers refer to the Raft paper (Ongaro & Ousterhout 2014) and,
 // where marked "dissertation", to Ongaro's PhD dissertation (2014).
-// "#n" refers to /work/shared/guides/correctness.md.
+// "#n" numbers a known failure of Raft lock services that this code guards against (the test named after it shows it).
 //
 // Caller contract (beyond src/raft/api.ts):
 //  - ready() and advance(ready) strictly alternate; hasReady() is false while a Ready is out.

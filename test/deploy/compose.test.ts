@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Flags of `lockstep serve` (docs: /work/shared/spec/cli.md) as their LOCKSTEP_<FLAG> variables. */
+/** Flags of `lockstep serve` (docs/cli.md) as their LOCKSTEP_<FLAG> variables. */
 const SERVE_ENV = new Set(['LOCKSTEP_ID', 'LOCKSTEP_API', 'LOCKSTEP_PEER', 'LOCKSTEP_PEERS', 'LOCKSTEP_DATA', 'LOCKSTEP_HEARTBEAT_MS', 'LOCKSTEP_ELECTION_MS', 'LOCKSTEP_LOG_LEVEL', 'LOCKSTEP_CLUSTER_ID', 'LOCKSTEP_SNAPSHOT_EVERY', 'LOCKSTEP_TLS_CERT', 'LOCKSTEP_TLS_KEY', 'LOCKSTEP_TLS_CA']);
 /** The one-shot service that makes the certificates; every other service is a node. */
 const CERTS = 'certs';

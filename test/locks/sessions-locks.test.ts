@@ -1,5 +1,5 @@
 // Readable examples of the contract's session and lock rules
-// (/work/shared/spec/http-api.md, "Sessions" and "Locks").
+// (docs/http-api.md, "Sessions" and "Locks").
 import { describe, expect, it } from 'vitest';
 import { decodeValue } from '../../src/locks/codec.js';
 import { Harness, errorCode, holderTokens, outcomeOf, resolved } from './harness.js';

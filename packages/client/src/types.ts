@@ -1,5 +1,5 @@
 // Request and response bodies of the HTTP API, v1, as the SDK sees them
-// (docs: /work/shared/spec/http-api.md). Durations are milliseconds.
+// (docs/http-api.md in the repository). Durations are milliseconds.
 
 export type LockMode = 'exclusive' | 'shared';
 

@@ -36,7 +36,7 @@ export const membersAddCommand: CliCommand = {
     '',
     'Start the new node first with `lockstep serve --id ID ...` and --peers listing the cluster,',
     'then add it here. Node ids are forever: a node that lost its disk rejoins under a new id.',
-    'Like every flag, --api and --peer also read $LOCKSTEP_API and $LOCKSTEP_PEER (cli.md), the',
+    'Like every flag, --api and --peer also read $LOCKSTEP_API and $LOCKSTEP_PEER (docs/cli.md), the',
     "same variables `lockstep serve` reads: run this in the NEW node's environment, or give the flags.",
     '',
     'flags:',

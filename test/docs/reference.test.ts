@@ -1,0 +1,104 @@
+// The repository's own reference stays true (issue 15 item 8): docs/http-api.md
+// has a section for every operation of the OpenAPI document (/docs/json) and
+// none the server lacks; docs/cli.md has one for every command naming each of
+// its flags (as its --help lists them); and nothing in the repository points to
+// files a user of it does not have (a shared folder of the build machine).
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commands } from '../../src/cli/commands/index.js';
+import { endpointFlags } from '../../src/cli/endpoints.js';
+import { type Harness, makeHarness } from '../server/harness.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const read = (file: string): string => readFileSync(ROOT + file, 'utf8');
+
+/** The text under each `### ` heading, up to the next heading. */
+function sections(markdown: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const parts = markdown.split(/^(?=#{2,3} )/m);
+  for (const part of parts) {
+    const m = /^### (.+)\n/.exec(part);
+    if (m) out.set(m[1].trim(), part.slice(m[0].length));
+  }
+  return out;
+}
+
+/** The flags a --help text lists: lines like `  --ttl-ms <n>  …` or `  -h, --help`. */
+function flagsOf(usage: string): string[] {
+  return [...usage.matchAll(/^\s+(?:-\w, )?--([a-z][a-z0-9-]*)/gm)].map((m) => m[1]);
+}
+
+describe('docs/http-api.md', () => {
+  let h: Harness;
+  let operations: string[];
+  beforeAll(async () => {
+    h = await makeHarness();
+    const doc = (await h.call('GET', '/docs/json')).body as { paths: Record<string, Record<string, unknown>> };
+    operations = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('has a section for every operation of /docs/json, and none the server lacks', () => {
+    const documented = [...sections(read('docs/http-api.md')).keys()].filter((k) => /^(GET|POST|PUT|PATCH|DELETE) \//.test(k));
+    expect(operations.length).toBeGreaterThan(20);
+    expect(operations.filter((op) => !documented.includes(op)), 'operations with no "### METHOD /path" section in docs/http-api.md').toEqual([]);
+    expect(documented.filter((op) => !operations.includes(op)), 'sections of docs/http-api.md the server does not serve').toEqual([]);
+  });
+});
+
+describe('docs/cli.md', () => {
+  const doc = read('docs/cli.md');
+  const bySection = sections(doc);
+  const common = Object.keys(endpointFlags);
+
+  it('has a section for every command, naming each of its own flags, and none for a command that does not exist', () => {
+    const names = commands.map((c) => `lockstep ${c.name}`);
+    expect([...bySection.keys()].filter((k) => !names.includes(k)), 'sections of docs/cli.md for no command').toEqual([]);
+    const missing: string[] = [];
+    for (const c of commands) {
+      const text = bySection.get(`lockstep ${c.name}`);
+      if (text === undefined) {
+        missing.push(`lockstep ${c.name}: no "### lockstep ${c.name}" section`);
+        continue;
+      }
+      for (const flag of flagsOf(c.usage)) {
+        if (common.includes(flag) || flag === 'help') continue;
+        if (!new RegExp(`--${flag}\\b`).test(text)) missing.push(`lockstep ${c.name}: --${flag}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('describes the client flags every cluster command shares once', () => {
+    const clientSection = doc.split(/^## /m).find((s) => s.startsWith('Client flags')) ?? '';
+    for (const flag of common) expect(clientSection, `--${flag} in "## Client flags"`).toMatch(new RegExp(`--${flag}\\b`));
+  });
+});
+
+describe('references', () => {
+  it('nothing in the repository points to a shared folder or a path of the build machine', () => {
+    const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' })
+      .split('\n')
+      .filter((f) => /\.(md|ts|mts|js|mjs|cjs|json|ya?ml|sh|txt|html|css)$|(^|\/)Dockerfile$/.test(f) && f !== 'package-lock.json');
+    // Spelled in pieces so that this file does not match itself.
+    const forbidden = new RegExp(['\\.\\./' + 'shared\\b', '/' + 'work/', '/' + 'home/[a-z]', '/' + 'Users/[A-Za-z]'].join('|'));
+    const found: string[] = [];
+    for (const f of files) {
+      let text: string;
+      try {
+        text = read(f);
+      } catch {
+        continue; // listed but deleted in the work tree
+      }
+      text.split('\n').forEach((line, i) => {
+        if (forbidden.test(line)) found.push(`${f}:${i + 1}: ${line.trim().slice(0, 120)}`);
+      });
+    }
+    expect(files.length).toBeGreaterThan(100);
+    expect(found).toEqual([]);
+  });
+});
