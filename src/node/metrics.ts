@@ -12,6 +12,8 @@ export interface NodeMetrics {
   snapshots: Counter<'kind'>;
   /** Terms in which this node saw a leader (etcd's leader_changes_seen). */
   leaderChanges: Counter;
+  /** Leader: a proposal's time from propose to applied here. */
+  commitSeconds: Histogram;
 }
 
 export function createNodeMetrics(registry: Registry, status: () => NodeStatus): NodeMetrics {
@@ -88,6 +90,12 @@ export function createNodeMetrics(registry: Registry, status: () => NodeStatus):
     leaderChanges: new Counter({
       name: 'lockstep_raft_leader_changes_total',
       help: 'Leaders this node has seen elected (one per term with a leader, itself included).',
+      registers: [registry],
+    }),
+    commitSeconds: new Histogram({
+      name: 'lockstep_node_commit_duration_seconds',
+      help: 'Leader: time from proposing a command to having it applied here (log write, a quorum\'s acknowledgement, apply). Applied proposals only.',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
     saveSeconds: new Histogram({

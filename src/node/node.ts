@@ -400,9 +400,13 @@ export class RaftNode implements ReplicatedNode {
     const done = handler.proposals.add(at.index, at.term, timeoutMs);
     this.scheduleReady();
     if (this.metrics) {
-      const m = this.metrics.proposals;
+      const { proposals: m, commitSeconds } = this.metrics;
+      const proposedMs = performance.now();
       done.then(
-        () => m.inc({ outcome: 'applied' }),
+        () => {
+          m.inc({ outcome: 'applied' });
+          commitSeconds.observe((performance.now() - proposedMs) / 1000);
+        },
         (err: unknown) => m.inc({ outcome: err instanceof NotLeaderError ? 'not_leader' : 'outcome_unknown' }),
       );
     }

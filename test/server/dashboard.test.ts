@@ -60,6 +60,8 @@ beforeAll(async () => {
   cluster = new LocalCluster({ size: 3, basePort: 18710, peerPortOffset: 50, cli: 'dist', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'capture' });
   cluster.startAll();
   const leader = await cluster.leader(LEADER_WAIT_MS);
+  // One write, so that the leader's commit latency has an observation.
+  expect((await fetch(`${leader.url}/v1/sessions`, { method: 'POST' })).status).toBe(201);
   const res = await fetch(`${leader.url}/metrics`);
   expect(res.status).toBe(200);
   leaderText = await res.text();
@@ -79,6 +81,7 @@ describe('per-peer replication metrics', () => {
     }
     expect(leaderText).not.toMatch(new RegExp(`peer="${leader.id}"`));
     expect(leaderText).toMatch(/^lockstep_raft_leader_changes_total [1-9]\d*$/m);
+    expect(leaderText).toMatch(/^lockstep_node_commit_duration_seconds_count [1-9]\d*$/m);
   });
 });
 
@@ -102,6 +105,7 @@ describe('dashboards/lockstep.json', () => {
       ...Object.values(APPLY_METRICS).map((n) => (n === APPLY_METRICS.applySeconds ? `${n}_bucket` : n)),
       'lockstep_raft_leader_changes_total',
       'lockstep_raft_peer_lag_entries',
+      'lockstep_node_commit_duration_seconds_bucket',
       'lockstep_raft_is_leader',
       'lockstep_http_request_duration_seconds_bucket',
     ];

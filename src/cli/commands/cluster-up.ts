@@ -22,7 +22,13 @@ const flags = {
   'auth-token-file': { type: 'string', description: 'read the root token from this file and hand the nodes this file' },
 } as const;
 
-/** How long to wait for the first leader. */
+/**
+ * How long the nodes get to start (each answers HTTP): seconds on an idle
+ * machine, tens of seconds on a loaded one; the leader wait counts from
+ * there, so that a slow start is not reported as a failed election.
+ */
+export const START_WAIT_MS = 60_000;
+/** How long to wait for the first leader, once every node answers. */
 export const LEADER_WAIT_MS = 30_000;
 const POLL_MS = 200;
 
@@ -36,7 +42,8 @@ flushes), then exits 0. A node that dies later is reported with the command
 that restarts it (on its own: it is not stopped by this Ctrl-C).
 Running it again on the same --data recovers the cluster's state. If this
 process dies without stopping them (SIGKILL), the nodes notice and stop too.
-Exit 1 if a port is taken, a node dies, or no leader is elected in ${LEADER_WAIT_MS / 1000} s.
+Exit 1 if a port is taken, a node dies, a node does not answer within
+${START_WAIT_MS / 1000} s of its start, or no leader is elected ${LEADER_WAIT_MS / 1000} s after that.
 
 flags:
 ${describeFlags(flags)}`;
@@ -79,6 +86,31 @@ async function clusterView(apiAddress: string, signal?: AbortSignal, authToken?:
   } catch {
     return null;
   }
+}
+
+/** Resolves once every node answers /healthz (its process is up); rejects when `signal` aborts. */
+export async function waitAnswering(apiAddresses: string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const answers = async (a: string): Promise<boolean> => {
+    try {
+      const timeout = AbortSignal.timeout(1000);
+      const res = await fetch(`http://${a}/healthz`, { signal: signal ? AbortSignal.any([timeout, signal]) : timeout });
+      await res.arrayBuffer();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let silent: string[] = apiAddresses;
+  while (Date.now() < deadline) {
+    signal?.throwIfAborted();
+    const answered = await Promise.all(apiAddresses.map(answers));
+    silent = apiAddresses.filter((_, k) => !answered[k]);
+    if (silent.length === 0) return;
+    await sleep(POLL_MS, undefined, { signal }).catch(() => undefined);
+  }
+  signal?.throwIfAborted();
+  throw new UserError(`${silent.join(', ')} did not answer within ${timeoutMs} ms of starting (see the node logs)`);
 }
 
 /** Resolves with the leader id once every node answers and all name the same leader; rejects when `signal` aborts. */
@@ -204,7 +236,9 @@ export const clusterUpCommand: CliCommand = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      const leader = await waitForLeader(plan.map((p) => p.apiAddress), LEADER_WAIT_MS, AbortSignal.any([interrupted.signal, earlyExit.signal]), authToken ?? undefined);
+      const waiting = AbortSignal.any([interrupted.signal, earlyExit.signal]);
+      await waitAnswering(plan.map((p) => p.apiAddress), START_WAIT_MS, waiting);
+      const leader = await waitForLeader(plan.map((p) => p.apiAddress), LEADER_WAIT_MS, waiting, authToken ?? undefined);
       up = true;
       console.log(`lockstep cluster up: ${plan.length} node${plan.length === 1 ? '' : 's'}, leader ${leader}`);
       plan.forEach((p, i) => console.log(`  ${p.id}  http://${p.apiAddress}  pid ${nodes[i].pid}  (peer ${p.peerAddress}, data ${p.dataDir}, log ${p.logFile})`));
