@@ -2,7 +2,7 @@
 // (its --peers lists the existing voters, not itself) is added as a learner,
 // catches up, becomes a voter; another member is removed.
 import { afterEach, describe, expect, it } from 'vitest';
-import { procCluster, missingSessions, sessionStream, pause } from './support/proc-cluster.js';
+import { procCluster, missingSessions, PROC_TEST_MS, sessionStream, untilAcked } from './support/proc-cluster.js';
 import type { LocalCluster } from '../../src/harness/local-cluster.js';
 
 let cluster: LocalCluster | null = null;
@@ -16,9 +16,10 @@ describe('lockstep serve: membership (real processes)', () => {
     const c = (cluster = procCluster(4, 17700));
     const founders = ['n1', 'n2', 'n3'];
     for (const id of founders) c.start(id, founders);
+    await c.waitAnswering();
     await c.waitForLeader();
     const stream = sessionStream(() => founders.map((id) => c.url(id)), 4);
-    while (stream.acked.length < 50) await pause(50);
+    await untilAcked(stream, 50);
     await stream.stop();
 
     c.start('n4', founders); // a joiner: not in its own --peers
@@ -42,5 +43,5 @@ describe('lockstep serve: membership (real processes)', () => {
     expect(del.status, await del.clone().text()).toBe(200);
     const after = await c.view(leader);
     expect(after!.members.map((m) => m.id).sort()).toEqual(['n1', 'n2', 'n3', 'n4'].filter((id) => id !== victim).sort());
-  });
+  }, PROC_TEST_MS);
 });
