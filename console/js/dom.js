@@ -8,6 +8,8 @@ export function h(tag, props = {}, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
     else if (key === 'dataset') Object.assign(el.dataset, value);
+    // Through the CSSOM, which the page's Content-Security-Policy allows (a style attribute it would block).
+    else if (key === 'style') Object.assign(el.style, value);
     else el.setAttribute(key, value === true ? '' : String(value));
   }
   append(el, children);

@@ -1,22 +1,20 @@
 // A small seeded PRNG (mulberry32) so that a chaos run's fault schedule and
 // workload choices are a pure function of --seed: the same seed replays the
 // same decisions (timing of the real processes still varies).
+import { seededRandom } from '../node/random.js';
 
 export class Prng {
-  private state: number;
+  /** The node's own generator (src/node/random.ts): one implementation of mulberry32 in the tree. */
+  private readonly random: () => number;
 
   constructor(seed: number) {
     if (!Number.isInteger(seed)) throw new Error(`Prng: seed must be an integer, got ${seed}`);
-    this.state = seed >>> 0;
+    this.random = seededRandom(seed);
   }
 
   /** A float in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.random();
   }
 
   /** An integer in [lo, hi] inclusive. */

@@ -2,7 +2,8 @@
 // LOCKSTEP_ENDPOINTS), building a Client, and turning SDK errors into
 // messages that say what to do next.
 
-import { Client, LockstepError, type ServerErrorCode } from 'lockstep-client';
+import { readFileSync } from 'node:fs';
+import { Client, LockstepError, type ServerErrorCode, type TlsOptions } from 'lockstep-client';
 import { FlagValueError, UserError } from './command.js';
 import type { FlagSpecs } from './flags.js';
 
@@ -16,7 +17,33 @@ export const CLI_REQUEST_TIMEOUT_MS = 3_000;
 export const endpointFlags = {
   endpoints: { type: 'string', default: DEFAULT_ENDPOINTS, description: 'API URLs of the nodes, comma-separated; tried in turn' },
   token: { type: 'string', description: "bearer token, when the nodes run with serve's --auth-token" },
+  ca: { type: 'string', description: 'the cluster CA (PEM) to verify https:// nodes with (serve --tls-ca; cluster up --tls prints it)' },
+  cert: { type: 'string', description: 'a client certificate (PEM, `lockstep certs client`), for nodes started with --tls-client-ca' },
+  key: { type: 'string', description: 'the key of --cert (PEM)' },
 } as const satisfies FlagSpecs;
+
+export interface TlsFlags {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/** The SDK's tls option from --ca/--cert/--key (files read now), or undefined when none is given. */
+export function clientTls(flags: TlsFlags): TlsOptions | undefined {
+  if (!flags.ca && !flags.cert && !flags.key) return undefined;
+  if (!flags.cert !== !flags.key) throw new FlagValueError('--cert and --key go together');
+  const read = (flag: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new FlagValueError(`--${flag} ${file} cannot be read: ${(err as Error).message}`);
+    }
+  };
+  return {
+    ...(flags.ca ? { ca: read('ca', flags.ca) } : {}),
+    ...(flags.cert && flags.key ? { cert: read('cert', flags.cert), key: read('key', flags.key) } : {}),
+  };
+}
 
 export function parseEndpoints(text: string): string[] {
   // An empty LOCKSTEP_ENDPOINTS (a compose file's `LOCKSTEP_ENDPOINTS=`) means the default, as if unset.
@@ -46,14 +73,16 @@ export function parseEndpoints(text: string): string[] {
 /** Rounds over all endpoints before a CLI call gives up (a refused connection on every node is a clear answer). */
 export const CLI_ATTEMPT_ROUNDS = 3;
 
-export function makeClient(endpointsText: string, token?: string): Client {
+export function makeClient(endpointsText: string, token?: string, tlsFlags: TlsFlags = {}): Client {
   const endpoints = parseEndpoints(endpointsText);
+  const tls = clientTls(tlsFlags);
   return new Client({
     endpoints,
     maxAttempts: CLI_ATTEMPT_ROUNDS * endpoints.length,
     totalTimeoutMs: CLI_TOTAL_TIMEOUT_MS,
     requestTimeoutMs: CLI_REQUEST_TIMEOUT_MS,
     token: token || undefined,
+    ...(tls ? { tls } : {}),
   });
 }
 

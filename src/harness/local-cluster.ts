@@ -225,7 +225,7 @@ export class LocalCluster {
   /** Whether `id` answers HTTP at all (/healthz: its process is up and listening). */
   async answers(id: string): Promise<boolean> {
     try {
-      const res = await fetch(`${this.url(id)}/healthz`, { signal: AbortSignal.timeout(VIEW_TIMEOUT_MS) });
+      const res = await this.fetch(`${this.url(id)}/healthz`, { signal: AbortSignal.timeout(VIEW_TIMEOUT_MS) });
       await res.arrayBuffer();
       return true;
     } catch {

@@ -140,6 +140,9 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
   await app.register(swaggerUi, {
     routePrefix: DOCS_PREFIX,
     staticCSP: true,
+    // Its default policy asks browsers to upgrade every request to https: a node serving plain HTTP
+    // (loopback, or --insecure) would get a reference whose assets all fail to load.
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
     uiConfig: { docExpansion: 'list', deepLinking: true, displayOperationId: true },
     validatorUrl: false,
     theme: { title: 'lockstep API reference' },

@@ -63,6 +63,8 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth off', ()
   let page: Page;
   let leader: LocalNode;
   let follower: LocalNode;
+  /** Script errors and policy violations on the page (a blocked inline style shows here). */
+  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     cluster = await startCluster(OPEN_BASE_PORT);
@@ -71,6 +73,10 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth off', ()
     // The page is served by a follower: killing the leader must not take the page with it.
     follower = cluster.running().find((node) => node.id !== leader.id)!;
     page = await browser.context.newPage();
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => pageErrors.push(String(error)));
     await page.goto(`${follower.url}/ui/`);
     // Page expressions are strings: the tests are compiled without the DOM's types.
     await page.evaluate('window.notReloaded = true');
@@ -87,6 +93,10 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth off', ()
     await page.locator('#connection[data-state="live"]').waitFor({ timeout: SHOW_MS });
     await page.locator('#members tbody tr .pill.ok').nth(2).waitFor({ timeout: SHOW_MS });
     expect(await page.locator('.timeline div').count()).toBeGreaterThan(0);
+    expect(await page.locator('.timeline div').first().getAttribute('style')).toMatch(/width: [\d.]+%/);
+    // Policy violations and script errors; a failed resource load (e.g. /favicon.ico) is not one.
+    if (pageErrors.length > 0) console.log(`console: page messages: ${pageErrors.join(' | ')}`);
+    expect(pageErrors.filter((e) => /Content Security Policy|Error:/.test(e))).toEqual([]);
     await shot(page, 'cluster');
   });
 

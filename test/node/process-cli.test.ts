@@ -8,9 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePeers, parseServeArgs } from '../../src/cli/commands/serve.js';
-import { firstPortInUse, planCluster } from '../../src/cli/commands/cluster-up.js';
+import { firstPortInUse, LEADER_WAIT_MS, planCluster, START_WAIT_MS } from '../../src/cli/commands/cluster-up.js';
 import { FlagValueError } from '../../src/cli/command.js';
-import { CLI } from './support/proc-cluster.js';
+import { CLI, PROC_TEST_MS } from './support/proc-cluster.js';
+
+/** Waiting for `cluster up` to print its URLs: its own bounds for its nodes' start-up and the election (it exits 1 itself past them), and a margin. */
+const UP_WAIT_MS = START_WAIT_MS + LEADER_WAIT_MS + 10_000;
 
 const base = ['--id', 'n1', '--api', '127.0.0.1:7001', '--peer', '127.0.0.1:7101', '--peers', 'n1=127.0.0.1:7101,n2=127.0.0.1:7102', '--data', '/tmp/x'];
 
@@ -86,7 +89,7 @@ describe('serve and cluster up as processes', () => {
       proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
       const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + UP_WAIT_MS;
       while (!out.includes('Ctrl-C') && Date.now() < deadline && proc.exitCode === null) await new Promise((r) => setTimeout(r, 100));
       expect(out).toMatch(/leader n[123]/);
       for (const port of [17851, 17852, 17853]) {
@@ -122,7 +125,7 @@ describe('serve and cluster up as processes', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, PROC_TEST_MS);
 
   it('cluster up --nodes 1 is a one-node cluster that elects itself and takes locks', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockstep-up-one-'));
@@ -134,7 +137,7 @@ describe('serve and cluster up as processes', () => {
       proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
       const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + UP_WAIT_MS;
       while (!out.includes('Ctrl-C') && Date.now() < deadline && proc.exitCode === null) await new Promise((r) => setTimeout(r, 100));
       expect(out).toContain('1 node, leader n1');
       expect(out).toContain('export LOCKSTEP_ENDPOINTS=http://127.0.0.1:17861\n');
@@ -146,7 +149,7 @@ describe('serve and cluster up as processes', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, PROC_TEST_MS);
 
   // Ports 9450-9599 are this suite's (cli audit); tests elsewhere use 16000-21999.
   it('cluster up exits 1 at once, leaving nothing running, on a taken port, a node that dies, a bad --nodes or --log-level', async () => {
@@ -184,7 +187,7 @@ describe('serve and cluster up as processes', () => {
       let out = '';
       proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + UP_WAIT_MS;
       while (!out.includes('Ctrl-C') && Date.now() < deadline && proc.exitCode === null) await new Promise((r) => setTimeout(r, 100));
       return { proc, out: () => out };
     };
@@ -217,7 +220,7 @@ describe('serve and cluster up as processes', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, PROC_TEST_MS);
 
   it('cluster up stops its nodes and exits promptly when interrupted before a leader is elected', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockstep-up-int-'));
@@ -252,7 +255,8 @@ describe('serve and cluster up as processes', () => {
     expect(run('members').status).toBe(2);
     expect(run('members', 'frob').status).toBe(2);
     expect(run('frob').status).toBe(2);
-  });
+    // 17 CLI starts: under a second each on an idle machine, 54 s in all at load average ~20.
+  }, 180_000);
 
   it('cluster up --auth-token: waits for the leader with the token; status --token (or LOCKSTEP_TOKEN) sees every member up', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockstep-up-auth-'));
@@ -267,7 +271,7 @@ describe('serve and cluster up as processes', () => {
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + UP_WAIT_MS;
       while (!out.includes('Ctrl-C') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
       expect(out).toMatch(/leader n[123]/);
       // The token reaches the nodes in a 0600 file: on no node's command line, in no node's environment.
@@ -296,5 +300,5 @@ describe('serve and cluster up as processes', () => {
       if (proc !== null && proc.exitCode === null) proc.kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, PROC_TEST_MS);
 });

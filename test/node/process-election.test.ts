@@ -1,7 +1,7 @@
 // Real `lockstep serve` processes: 3 and 5 nodes elect one leader, and
 // GET /v1/cluster on every node agrees on it. SIGTERM hands leadership over.
 import { afterEach, describe, expect, it } from 'vitest';
-import { procCluster } from './support/proc-cluster.js';
+import { PROC_TEST_MS, procCluster } from './support/proc-cluster.js';
 import type { LocalCluster } from '../../src/harness/local-cluster.js';
 
 let cluster: LocalCluster | null = null;
@@ -15,6 +15,7 @@ describe('lockstep serve: election (real processes)', () => {
     it(`${count} nodes elect a leader and every node agrees`, async () => {
       const c = (cluster = procCluster(count, base));
       c.startAll();
+      await c.waitAnswering();
       const leader = await c.waitForLeader();
       const views = await Promise.all(c.nodes.map((n) => c.view(n.id)));
       for (const v of views) {
@@ -26,12 +27,13 @@ describe('lockstep serve: election (real processes)', () => {
       expect(terms.size).toBe(1);
       // API URLs are learned through the peer channel: every node knows every member's.
       for (const v of views) for (const n of c.nodes) expect(v!.members.find((m) => m.id === n.id)?.apiUrl, `${v!.self} about ${n.id}`).toBe(c.url(n.id));
-    });
+    }, PROC_TEST_MS);
   }
 
   it('SIGTERM on the leader hands leadership over and exits 0', async () => {
     const c = (cluster = procCluster(3, 17200));
     c.startAll();
+    await c.waitAnswering();
     const leader = await c.waitForLeader();
     const before = (await c.view(leader))!.term;
     const exit = await c.kill(leader, 'SIGTERM');
@@ -40,5 +42,5 @@ describe('lockstep serve: election (real processes)', () => {
     const next = await c.waitForLeader();
     expect(next).not.toBe(leader);
     expect((await c.view(next))!.term).toBeGreaterThan(before);
-  });
+  }, PROC_TEST_MS);
 });

@@ -4,6 +4,7 @@
 // messages can be dropped, held or reordered by a filter. Deterministic: no
 // timers, a seeded PRNG per node.
 
+import { seededRandom } from '../../src/node/random.js';
 import { Raft } from '../../src/raft/raft.js';
 import { defaultRaftConfig } from '../../src/raft/config.js';
 import {
@@ -20,17 +21,8 @@ import {
   term,
 } from '../../src/raft/types.js';
 
-export function seededRandom(seed: number): () => number {
-  // mulberry32
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The node's seeded PRNG (mulberry32): test schedules use the generator that ships.
+export { seededRandom };
 
 /** Every message of a Ready, those that may go at once first (tests that deliver everything after persisting). */
 export function allMessages(rd: Ready): Message[] {

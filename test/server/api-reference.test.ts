@@ -116,6 +116,10 @@ describe('the API reference', () => {
     const page = await h.call('GET', '/docs/');
     expect(page.status).toBe(200);
     expect(String(page.headers['content-type'])).toMatch(/text\/html/);
+    // A Content-Security-Policy that keeps everything on this node, and works over plain HTTP too.
+    const csp = String(page.headers['content-security-policy']);
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).not.toContain('upgrade-insecure-requests');
     const html = String(page.body);
     // No CDN: nothing in the page is loaded from another host.
     expect(html).not.toMatch(/(src|href)=["']?(https?:)?\/\//);

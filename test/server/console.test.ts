@@ -41,6 +41,7 @@ describe('the operator console', () => {
     const page = await h.call('GET', '/ui/');
     expect(page.status).toBe(200);
     expect(String(page.headers['content-type'])).toMatch(/text\/html/);
+    expect(page.headers['content-security-policy']).toBe("default-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'");
     const html = String(page.body);
     expect(html).not.toMatch(/(src|href)=["']?(https?:)?\/\//);
     expect((await h.call('GET', '/ui/console.css')).status).toBe(200);

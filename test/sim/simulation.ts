@@ -5,7 +5,9 @@
 // every node is up, where liveness is checked. Safety is checked at every step.
 
 import type { Entry, Message, NodeId } from '../../src/raft/types.js';
-import { nodeId } from '../../src/raft/types.js';
+import { MessageRefusedError, nodeId } from '../../src/raft/types.js';
+import { PeerMessageError, checkMessage } from '../../src/transport/validate.js';
+import { CORRUPT_PROBABILITY, corrupt } from './corrupt.js';
 import { encodeProposal } from '../../src/locks/codec.js';
 import { Checker, type LeaderView } from './checker.js';
 import { LockChecker } from './lock-checker.js';
@@ -44,6 +46,12 @@ export interface SimOptions {
    */
   machine?: SimMachine;
   trace?: boolean;
+  /**
+   * Members send corrupted messages during the chaos phase (corrupt.ts): each one passes the
+   * transport's checks and the core's guard as on a real node, and is dropped (its connection closed)
+   * when refused; anything else thrown is a crash and fails the run.
+   */
+  corruptMessages?: boolean;
   /** Print each trace line as it happens (the CLI). */
   echo?: (line: string) => void;
 }
@@ -74,6 +82,9 @@ export interface SimStats {
   /** 'locks' runs: entries applied to a LockMachine (over all nodes) and fencing tokens granted. */
   lockApplies: number;
   lockGrants: number;
+  /** corruptMessages runs: corrupted messages refused by the transport's checks or the core's guard, and those stepped. */
+  corruptRefused: number;
+  corruptStepped: number;
   /** Replica lock snapshots at one index that differed only in the appliedIndex header (FINDINGS.md F5). */
 }
 
@@ -147,7 +158,11 @@ export class Simulation {
     livenessTicks: null,
     lockApplies: 0,
     lockGrants: 0,
+    corruptRefused: 0,
+    corruptStepped: 0,
   };
+  /** corruptMessages runs only (a fork consumes nothing, so other runs keep their schedules). */
+  private readonly corruptRng: Prng | null;
 
   constructor(
     private readonly options: SimOptions,
@@ -158,6 +173,7 @@ export class Simulation {
     this.netRng = this.rng.fork('network');
     this.nemesisRng = this.rng.fork('nemesis');
     this.clientRng = this.rng.fork('client');
+    this.corruptRng = options.corruptMessages ? this.rng.fork('corrupt') : null;
     this.network = new SimNetwork(this.netRng);
     this.network.faults = CHAOTIC_NETWORK;
     this.trace = new Trace(options.trace ?? false, options.echo ?? null);
@@ -426,10 +442,48 @@ export class Simulation {
         continue;
       }
       this.stats.delivered++;
+      if (this.corruptRng && this.healStep === null && this.corruptRng.chance(CORRUPT_PROBABILITY)) {
+        this.deliverCorrupted(m, target!.raft!);
+        continue;
+      }
       if (this.trace.enabled) this.log(`deliver ${desc}${describeMessage(m)}`);
-      target!.raft!.step(m);
+      try {
+        target!.raft!.step(m);
+      } catch (err) {
+        // After corrupted messages, a correct one may be refused too: a stray Heartbeat at term t made its
+        // receiver take the sender for t's leader, and the real leader of t is then refused (the receiver
+        // moves on at its next election). Without corruption, a refusal of a correct message is a bug.
+        if (!(this.corruptRng && err instanceof MessageRefusedError)) throw err;
+        this.stats.corruptRefused++;
+        this.log(`refuse ${desc}: ${err.message}`);
+        this.reportToSender(m, 'unreachable');
+        continue;
+      }
       this.reportToSender(m, 'delivered');
     }
+  }
+
+  /** A corrupted copy of `m` instead of `m`, handled as a real node handles it. */
+  private deliverCorrupted(m: Message, raft: NonNullable<SimNode['raft']>): void {
+    const raw = corrupt(m, this.corruptRng!);
+    let refusal: string | null = null;
+    try {
+      const checked = checkMessage(raw);
+      if (checked.to !== m.to || checked.from !== m.from) throw new PeerMessageError('addressing changed on its connection');
+      raft.step(checked);
+    } catch (err) {
+      if (!(err instanceof PeerMessageError || err instanceof MessageRefusedError)) throw err;
+      refusal = err.message;
+    }
+    if (refusal === null) {
+      this.stats.corruptStepped++;
+      this.log(`deliver corrupted ${JSON.stringify(raw).slice(0, 160)}`);
+      return;
+    }
+    // The receiver closed the connection: the sender's transport reports it unreachable.
+    this.stats.corruptRefused++;
+    this.log(`refuse corrupted ${m.type} ${m.from}->${m.to}: ${refusal}`);
+    this.reportToSender(m, 'unreachable');
   }
 
   /**

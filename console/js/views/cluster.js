@@ -57,7 +57,7 @@ function timeline(history, nowMs) {
     const from = Math.max(change.atMs, start);
     segments.push(h('div', {
       class: change.leader === null ? 'none' : '',
-      style: `width:${(((end - from) / TIMELINE_MS) * 100).toFixed(3)}%;${change.leader === null ? '' : `background:${colorOf(change.leader)}`}`,
+      style: { width: `${(((end - from) / TIMELINE_MS) * 100).toFixed(3)}%`, ...(change.leader === null ? {} : { background: colorOf(change.leader) }) },
       title: `${clock(from)}–${clock(end)}: term ${change.term}, ${change.leader === null ? 'no leader' : `leader ${change.leader}`}`,
     }, change.leader === null ? '' : `${change.leader} t${change.term}`));
   });

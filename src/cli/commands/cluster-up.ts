@@ -1,6 +1,7 @@
 // `lockstep cluster up`: a local cluster of `serve` processes on 127.0.0.1,
 // node i with API port base+i and peer port base+100+i, data in <data>/n<i>.
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { httpsAgent, httpsFetch } from 'lockstep-client';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,13 +21,20 @@ const flags = {
   'log-level': { type: 'string', default: 'info', choices: LOG_LEVELS, description: 'passed to each node' },
   'auth-token': { type: 'string', description: 'the root token (admin): auth is on. Handed to the nodes in <data>/auth-token (mode 0600), never on their command line (clients: --token / LOCKSTEP_TOKEN)' },
   'auth-token-file': { type: 'string', description: 'read the root token from this file and hand the nodes this file' },
+  tls: { type: 'boolean', description: 'TLS: make a CA and node certificates under <data>/certs once (reused later), start the nodes with them, print the --ca for clients' },
 } as const;
 
-/** How long to wait for the first leader. */
+/**
+ * How long the nodes get to start (each answers HTTP): seconds on an idle
+ * machine, tens of seconds on a loaded one; the leader wait counts from
+ * there, so that a slow start is not reported as a failed election.
+ */
+export const START_WAIT_MS = 60_000;
+/** How long to wait for the first leader, once every node answers. */
 export const LEADER_WAIT_MS = 30_000;
 const POLL_MS = 200;
 
-const usage = `usage: lockstep cluster up [--nodes 1|3|5] [--data ./data] [--base-port 7000]
+const usage = `usage: lockstep cluster up [--nodes 1|3|5] [--data ./data] [--base-port 7000] [--tls] [--auth-token T]
 
 Starts the nodes as separate 'lockstep serve' processes on 127.0.0.1 (node i:
 API port base+i, peer port base+100+i, data <data>/n<i>, log <data>/n<i>.log),
@@ -36,7 +44,8 @@ flushes), then exits 0. A node that dies later is reported with the command
 that restarts it (on its own: it is not stopped by this Ctrl-C).
 Running it again on the same --data recovers the cluster's state. If this
 process dies without stopping them (SIGKILL), the nodes notice and stop too.
-Exit 1 if a port is taken, a node dies, or no leader is elected in ${LEADER_WAIT_MS / 1000} s.
+Exit 1 if a port is taken, a node dies, a node does not answer within
+${START_WAIT_MS / 1000} s of its start, or no leader is elected ${LEADER_WAIT_MS / 1000} s after that.
 
 flags:
 ${describeFlags(flags)}`;
@@ -69,11 +78,18 @@ function mainScript(): string {
   return fileURLToPath(new URL(`../main${ext}`, here));
 }
 
-async function clusterView(apiAddress: string, signal?: AbortSignal, authToken?: string): Promise<{ leader: string | null } | null> {
+/** How cluster up asks its nodes: plain fetch, or HTTPS trusting the cluster CA. */
+interface Asker {
+  scheme: 'http' | 'https';
+  fetch: typeof fetch;
+}
+const PLAIN: Asker = { scheme: 'http', fetch: globalThis.fetch };
+
+async function clusterView(apiAddress: string, signal?: AbortSignal, authToken?: string, asker: Asker = PLAIN): Promise<{ leader: string | null } | null> {
   try {
     const timeout = AbortSignal.timeout(1000);
     const headers: Record<string, string> = authToken ? { authorization: `Bearer ${authToken}` } : {};
-    const res = await fetch(`http://${apiAddress}/v1/cluster`, { headers, signal: signal ? AbortSignal.any([timeout, signal]) : timeout });
+    const res = await asker.fetch(`${asker.scheme}://${apiAddress}/v1/cluster`, { headers, signal: signal ? AbortSignal.any([timeout, signal]) : timeout });
     if (!res.ok) return null;
     return (await res.json()) as { leader: string | null };
   } catch {
@@ -81,12 +97,37 @@ async function clusterView(apiAddress: string, signal?: AbortSignal, authToken?:
   }
 }
 
+/** Resolves once every node answers /healthz (its process is up); rejects when `signal` aborts. */
+export async function waitAnswering(apiAddresses: string[], timeoutMs: number, signal?: AbortSignal, asker: Asker = PLAIN): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const answers = async (a: string): Promise<boolean> => {
+    try {
+      const timeout = AbortSignal.timeout(1000);
+      const res = await asker.fetch(`${asker.scheme}://${a}/healthz`, { signal: signal ? AbortSignal.any([timeout, signal]) : timeout });
+      await res.arrayBuffer();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let silent: string[] = apiAddresses;
+  while (Date.now() < deadline) {
+    signal?.throwIfAborted();
+    const answered = await Promise.all(apiAddresses.map(answers));
+    silent = apiAddresses.filter((_, k) => !answered[k]);
+    if (silent.length === 0) return;
+    await sleep(POLL_MS, undefined, { signal }).catch(() => undefined);
+  }
+  signal?.throwIfAborted();
+  throw new UserError(`${silent.join(', ')} did not answer within ${timeoutMs} ms of starting (see the node logs)`);
+}
+
 /** Resolves with the leader id once every node answers and all name the same leader; rejects when `signal` aborts. */
-export async function waitForLeader(apiAddresses: string[], timeoutMs: number, signal?: AbortSignal, authToken?: string): Promise<string> {
+export async function waitForLeader(apiAddresses: string[], timeoutMs: number, signal?: AbortSignal, authToken?: string, asker: Asker = PLAIN): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
-    const views = await Promise.all(apiAddresses.map((a) => clusterView(a, signal, authToken)));
+    const views = await Promise.all(apiAddresses.map((a) => clusterView(a, signal, authToken, asker)));
     const leaders = new Set(views.map((v) => v?.leader ?? null));
     const [only] = [...leaders];
     if (leaders.size === 1 && only) return only;
@@ -145,6 +186,9 @@ export const clusterUpCommand: CliCommand = {
     }
     mkdirSync(dataDir, { recursive: true });
     const tokenFile = authToken === null ? null : (v['auth-token-file'] ?? writeTokenFile(dataDir, authToken));
+    // Loaded only with --tls: the certificate library is not small.
+    const certs = v.tls ? await (await import('../../tls/cluster-certs.js')).ensureClusterCerts(join(dataDir, 'certs'), plan.map((p) => p.id)) : null;
+    const asker: Asker = certs ? { scheme: 'https', fetch: httpsFetch(httpsAgent({ ca: readFileSync(certs.ca) })) } : PLAIN;
     // The nodes read the token from the file: not from their command line (any user
     // of the machine can read /proc/<pid>/cmdline) nor from an inherited variable.
     const nodeEnv = { LOCKSTEP_AUTH_TOKEN: undefined, LOCKSTEP_AUTH_TOKEN_FILE: undefined };
@@ -169,6 +213,7 @@ export const clusterUpCommand: CliCommand = {
           electionMs: v['election-ms'],
           logLevel: v['log-level'] as LogLevel,
           ...(tokenFile === null ? {} : { authTokenFile: tokenFile }),
+          ...(certs === null ? {} : { tlsCert: certs.node(p.id).cert, tlsKey: certs.node(p.id).key, tlsCa: certs.ca }),
         },
         // This very CLI, under the same node flags (tsx when run from source).
         cli: mainScript(),
@@ -204,11 +249,14 @@ export const clusterUpCommand: CliCommand = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      const leader = await waitForLeader(plan.map((p) => p.apiAddress), LEADER_WAIT_MS, AbortSignal.any([interrupted.signal, earlyExit.signal]), authToken ?? undefined);
+      const waiting = AbortSignal.any([interrupted.signal, earlyExit.signal]);
+      await waitAnswering(plan.map((p) => p.apiAddress), START_WAIT_MS, waiting, asker);
+      const leader = await waitForLeader(plan.map((p) => p.apiAddress), LEADER_WAIT_MS, waiting, authToken ?? undefined, asker);
       up = true;
       console.log(`lockstep cluster up: ${plan.length} node${plan.length === 1 ? '' : 's'}, leader ${leader}`);
-      plan.forEach((p, i) => console.log(`  ${p.id}  http://${p.apiAddress}  pid ${nodes[i].pid}  (peer ${p.peerAddress}, data ${p.dataDir}, log ${p.logFile})`));
-      console.log(`export LOCKSTEP_ENDPOINTS=${plan.map((p) => `http://${p.apiAddress}`).join(',')}`);
+      plan.forEach((p, i) => console.log(`  ${p.id}  ${asker.scheme}://${p.apiAddress}  pid ${nodes[i].pid}  (peer ${p.peerAddress}, data ${p.dataDir}, log ${p.logFile})`));
+      console.log(`export LOCKSTEP_ENDPOINTS=${plan.map((p) => `${asker.scheme}://${p.apiAddress}`).join(',')}`);
+      if (certs !== null) console.log(`export LOCKSTEP_CA=${shellWord(certs.ca)}   # the cluster CA: clients verify the nodes with it (--ca)`);
       if (tokenFile !== null) console.log(`export LOCKSTEP_TOKEN="$(cat ${tokenFile})"   # the root token (admin); make others with: lockstep token create`);
       console.log('Ctrl-C stops the cluster.');
     } catch (err) {

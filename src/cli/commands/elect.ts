@@ -35,7 +35,7 @@ export const electCommand: CliCommand = {
     const { values, positionals, rest } = parseCommandLine(argv, flags, { allowPositionals: true });
     const { names: [name], command } = namesAndCommand('elect', positionals, rest);
     const value = values.value ?? `${hostname()}:${process.pid}`;
-    const client = makeClient(values.endpoints, values.token);
+    const client = makeClient(values.endpoints, values.token, values);
     const interrupt = interruptSignal();
     let session: Session | null = null;
     let term: number;

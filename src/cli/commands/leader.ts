@@ -16,7 +16,7 @@ export const leaderTransferCommand: CliCommand = {
   usage: ['usage: lockstep leader transfer [--to ID]', '', 'flags:', describeFlags(flags)].join('\n'),
   async run(argv) {
     const values = parseFlags(argv, flags);
-    const client = makeClient(values.endpoints, values.token);
+    const client = makeClient(values.endpoints, values.token, values);
     const res = await withClientErrors(client, () => client.transferLeadership(values.to));
     const leader = typeof res.leader === 'string' ? res.leader : values.to;
     console.log(leader ? `leader is now ${leader}` : 'leadership transferred');

@@ -126,7 +126,7 @@ export const lockCommand: CliCommand = {
     if (new Set(names).size !== names.length) throw new UserError(`lock names a lock twice: ${names.join(' ')}`);
     // Said here in the CLI's words; the server's answer would name its body field.
     if (values.mode === 'shared' && values.limit !== 1) throw new FlagValueError('--limit applies to --mode exclusive only (a shared lock takes any number of holders): drop --limit, or use --mode exclusive');
-    const client = makeClient(values.endpoints, values.token);
+    const client = makeClient(values.endpoints, values.token, values);
     const owner = values.owner ?? defaultOwner();
     const quoted = names.map((n) => `'${n}'`).join(', ');
     const what = `${names.length === 1 ? 'lock' : 'locks'} ${quoted}`;

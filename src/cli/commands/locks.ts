@@ -21,7 +21,7 @@ export const locksCommand: CliCommand = {
   usage: ['usage: lockstep locks [flags]', '', 'flags:', describeFlags(flags)].join('\n'),
   async run(argv) {
     const values = parseFlags(argv, flags);
-    const client = makeClient(values.endpoints, values.token);
+    const client = makeClient(values.endpoints, values.token, values);
     const locks = await withClientErrors(client, async () => {
       const out = [];
       for await (const l of client.allLocks({ prefix: values.prefix })) {

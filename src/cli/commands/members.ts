@@ -19,8 +19,9 @@ const addFlags = {
 const removeFlags = { ...endpointFlags } as const satisfies FlagSpecs;
 
 /** The API takes URLs for both addresses; accept a bare host:port as `lockstep serve` does. */
-function asUrl(addr: string): string {
-  return /^https?:\/\//.test(addr) ? addr : `http://${addr}`;
+/** host:port as a URL: https:// when the client speaks TLS (--ca), as the new node then does. */
+function asUrl(addr: string, tls: boolean): string {
+  return /^https?:\/\//.test(addr) ? addr : `${tls ? 'https' : 'http'}://${addr}`;
 }
 
 function oneId(positionals: string[], what: string): string {
@@ -48,9 +49,9 @@ export const membersAddCommand: CliCommand = {
     const { values, positionals, rest } = parseCommandLine(argv, addFlags, { allowPositionals: true });
     if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
     const id = oneId(positionals, 'add');
-    const apiUrl = asUrl(values.api);
-    const peerUrl = asUrl(values.peer);
-    const client = makeClient(values.endpoints, values.token);
+    const apiUrl = asUrl(values.api, values.ca !== undefined);
+    const peerUrl = asUrl(values.peer, false);
+    const client = makeClient(values.endpoints, values.token, values);
     await withClientErrors(client, () => client.addMember({ id, apiUrl, peerUrl, voter: !values.learner }));
     console.log(`added ${id} (${values.learner ? 'learner' : 'voter'}, api ${apiUrl}, peer ${peerUrl})`);
     return 0;
@@ -65,7 +66,7 @@ export const membersRemoveCommand: CliCommand = {
     const { values, positionals, rest } = parseCommandLine(argv, removeFlags, { allowPositionals: true });
     if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
     const id = oneId(positionals, 'remove');
-    const client = makeClient(values.endpoints, values.token);
+    const client = makeClient(values.endpoints, values.token, values);
     await withClientErrors(client, () => client.removeMember(id));
     console.log(`removed ${id}`);
     return 0;

@@ -35,7 +35,7 @@ export const observeCommand: CliCommand = {
     if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
     if (positionals.length !== 1) throw new UsageError(`observe takes one election NAME (got ${positionals.length}): lockstep observe NAME`);
     const [name] = positionals;
-    const client = makeClient(values.endpoints, values.token);
+    const client = makeClient(values.endpoints, values.token, values);
     const interrupt = interruptSignal();
     try {
       await withClientErrors(client, async () => {

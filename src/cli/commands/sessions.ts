@@ -18,7 +18,7 @@ export const sessionsCommand: CliCommand = {
   usage: ['usage: lockstep sessions [flags]', '', 'flags:', describeFlags(flags)].join('\n'),
   async run(argv) {
     const values = parseFlags(argv, flags);
-    const client = makeClient(values.endpoints, values.token);
+    const client = makeClient(values.endpoints, values.token, values);
     const sessions = await withClientErrors(client, async () => {
       const out = [];
       for await (const s of client.allSessions()) {

@@ -36,7 +36,7 @@ export const snapshotSaveCommand: CliCommand = {
     if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
     if (positionals.length !== 1) throw new UsageError(`snapshot save takes one FILE (got ${positionals.length}): lockstep snapshot save FILE`);
     const [file] = positionals;
-    const client = makeClient(values.endpoints, values.token);
+    const client = makeClient(values.endpoints, values.token, values);
     const bytes = await withClientErrors(client, () => client.snapshot());
     let header;
     try {

@@ -6,7 +6,8 @@
 
 import { Client, type ClusterInfo } from 'lockstep-client';
 import type { CliCommand } from '../command.js';
-import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
+import { clientTls, endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
+import type { TlsOptions } from 'lockstep-client';
 import { describeFlags, parseFlags, type FlagSpecs } from '../flags.js';
 import { renderTable } from '../table.js';
 
@@ -32,13 +33,15 @@ export const statusCommand: CliCommand = {
   ].join('\n'),
   async run(argv) {
     const values = parseFlags(argv, flags);
-    const client = makeClient(values.endpoints, values.token);
+    const client = makeClient(values.endpoints, values.token, values);
     const first = await withClientErrors(client, () => client.cluster({ consistency: 'stale' }));
-    const leaderView = await viewOfLeader(first, values.token);
+    // The other members are asked directly, with the same trust (--ca) and client certificate.
+    const tls = clientTls(values);
+    const leaderView = await viewOfLeader(first, values.token, tls);
     const view = leaderView ?? first;
     // The nodes that answered already speak for themselves; the others are asked at their API URL.
     const answered = new Map([first, leaderView].filter((v) => v !== null).map((v) => [v.self, ownWord(v)]));
-    const own = await Promise.all(view.members.map((m) => answered.get(m.id) ?? probe(m.apiUrl, values.token)));
+    const own = await Promise.all(view.members.map((m) => answered.get(m.id) ?? probe(m.apiUrl, values.token, tls)));
     // A leader is shown only when it answers and says so itself: a survivor that has not yet
     // noticed the leader died still names it, and a dead node is no one's leader (issue 15).
     const leaderIndex = view.members.findIndex((m) => m.id === view.leader);
@@ -77,12 +80,12 @@ export const statusCommand: CliCommand = {
   },
 };
 
-async function viewOfLeader(first: ClusterInfo, token: string | undefined): Promise<ClusterInfo | null> {
+async function viewOfLeader(first: ClusterInfo, token: string | undefined, tls: TlsOptions | undefined): Promise<ClusterInfo | null> {
   if (first.leader === null) return null;
   if (first.leader === first.self) return first;
   const url = first.members.find((m) => m.id === first.leader)?.apiUrl;
   if (!url) return null;
-  return new Client({ endpoints: [url], totalTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, requestTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, maxAttempts: 1, token: token || undefined })
+  return new Client({ endpoints: [url], totalTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, requestTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, maxAttempts: 1, token: token || undefined, ...(tls ? { tls } : {}) })
     .cluster({ consistency: 'stale' })
     .catch(() => null);
 }
@@ -99,10 +102,10 @@ function ownWord(v: ClusterInfo): OwnWord {
   return { role: self?.role ?? '?', term: v.term, appliedIndex: v.appliedIndex };
 }
 
-async function probe(apiUrl: string | null, token: string | undefined): Promise<OwnWord | null> {
+async function probe(apiUrl: string | null, token: string | undefined, tls: TlsOptions | undefined): Promise<OwnWord | null> {
   if (!apiUrl) return null;
   try {
-    const c = new Client({ endpoints: [apiUrl], totalTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, requestTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, maxAttempts: 1, token: token || undefined });
+    const c = new Client({ endpoints: [apiUrl], totalTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, requestTimeoutMs: MEMBER_PROBE_TIMEOUT_MS, maxAttempts: 1, token: token || undefined, ...(tls ? { tls } : {}) });
     return ownWord(await c.cluster({ consistency: 'stale' }));
   } catch {
     return null;

@@ -6,7 +6,7 @@
 // token or another admin token in --token / LOCKSTEP_TOKEN.
 
 import { UsageError, type CliCommand } from '../command.js';
-import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
+import { endpointFlags, makeClient, withClientErrors, type TlsFlags } from '../endpoints.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
 import { renderTable } from '../table.js';
 
@@ -43,7 +43,7 @@ export const tokenCreateCommand: CliCommand = {
   async run(argv) {
     const { values, arg: name } = onePositional(argv, createFlags, 'create');
     const v = values as { role: (typeof ROLES)[number]; prefix: string[]; json: boolean; endpoints: string; token?: string };
-    const client = makeClient(v.endpoints, v.token);
+    const client = makeClient(v.endpoints, v.token, values as TlsFlags);
     const created = await withClientErrors(client, () => client.createToken({ name, role: v.role, ...(v.prefix.length > 0 ? { prefixes: v.prefix } : {}) }));
     if (v.json) {
       console.log(JSON.stringify(created));
@@ -63,7 +63,7 @@ export const tokenListCommand: CliCommand = {
   async run(argv) {
     const parsed = parseCommandLine(argv, listFlags);
     const v = parsed.values;
-    const client = makeClient(v.endpoints, v.token);
+    const client = makeClient(v.endpoints, v.token, v);
     const { tokens } = await withClientErrors(client, () => client.listTokens());
     if (v.json) {
       for (const t of tokens) console.log(JSON.stringify(t));
@@ -85,7 +85,7 @@ export const tokenRevokeCommand: CliCommand = {
   async run(argv) {
     const { values, arg: id } = onePositional(argv, revokeFlags, 'revoke');
     const v = values as { endpoints: string; token?: string };
-    const client = makeClient(v.endpoints, v.token);
+    const client = makeClient(v.endpoints, v.token, values as TlsFlags);
     await withClientErrors(client, () => client.revokeToken(id));
     console.log(`revoked ${id}`);
     return 0;

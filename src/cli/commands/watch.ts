@@ -63,7 +63,7 @@ export const watchCommand: CliCommand = {
     if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
     if (positionals.length !== 1) throw new UsageError(`watch takes one lock NAME (got ${positionals.length}): lockstep watch NAME`);
     const [name] = positionals;
-    const client = makeClient(values.endpoints, values.token);
+    const client = makeClient(values.endpoints, values.token, values);
     const interrupt = interruptSignal();
     try {
       await withClientErrors(client, async () => {

@@ -14,6 +14,7 @@ import { errorResponseSchema } from '../errors.js';
 import { LeaderHistory } from '../leader-history.js';
 
 export const CONSOLE_PREFIX = '/ui/';
+export const CONSOLE_CSP = "default-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'";
 /** The console's files: console/ at the package root (the same from src/ under tsx and from dist/). */
 export const CONSOLE_ROOT = fileURLToPath(new URL('../../../console/', import.meta.url));
 
@@ -56,5 +57,9 @@ export const consoleRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     cacheControl: true,
     maxAge: 0,
     etag: true,
+    // Everything from this node; no inline script or style attribute (the page sets styles through the CSSOM).
+    setHeaders: (reply) => {
+      reply.header('content-security-policy', CONSOLE_CSP);
+    },
   });
 };
