@@ -192,7 +192,10 @@ export interface RaftStatus {
   applied: LogIndex;
   firstIndex: LogIndex;
   lastIndex: LogIndex;
+  /** The configuration in force: the latest config entry in the log, committed or not. */
   conf: ConfState;
+  /** The configuration as of `applied`: what a snapshot taken now records, and what the node reports. */
+  appliedConf: ConfState;
   /** Leader only. */
   progress: Record<string, Progress> | null;
   /** Leader only: ticks since a quorum was last heard from (check-quorum / lease expiry guard). */
