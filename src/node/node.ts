@@ -80,7 +80,7 @@ export interface RaftNodeOptions {
   onFatal?: (err: Error) => void;
 }
 
-/** Limits, named (style.md #4). */
+/** Limits, named: every bound of the node in one place. */
 export const DEFAULT_SNAPSHOT_RETAIN_ENTRIES = 1_000;
 export const DEFAULT_MAX_INFLIGHT_APPENDS = 256;
 export const DEFAULT_MAX_ENTRIES_PER_APPEND = 1_024;
@@ -117,7 +117,7 @@ export class RaftNode implements ReplicatedNode {
   private stopping = false;
   private stopped = false;
   private fatal: Error | null = null;
-  /** Read request ids are never reused, not even across restarts (etcd #20418; correctness.md #3). */
+  /** Read request ids are never reused, not even across restarts (etcd #20418; docs/safety.md #3). */
   private readonly readIdPrefix: string;
   private readSeq = 0;
 

@@ -250,7 +250,7 @@ export class ReadyHandler {
     if (!changed) return;
     this.o.logger.info({ role, leader, term: t }, role === 'leader' ? 'became leader' : 'role changed');
     if (wasLeader && role !== 'leader') {
-      // They may still commit under the next leader (correctness.md #15).
+      // They may still commit under the next leader (docs/safety.md #15).
       this.proposals.rejectOtherTerms(null, 'leadership was lost; the command may or may not commit');
       this.reads.rejectUnconfirmed(() => new NotLeaderError(leader));
     }
