@@ -1,5 +1,5 @@
-// Follower → leader forwarding (http-api.md "Conventions"; correctness.md
-// item 16). One client request becomes at most one upstream HTTP request per
+// Follower → leader forwarding (http-api.md "Conventions"; docs/safety.md
+// #16). One client request becomes at most one upstream HTTP request per
 // leader tried, correlated by the HTTP exchange itself; the wait is bounded;
 // a request that might have reached the leader is never retried blindly
 // (503 unavailable: the client retries with its Idempotency-Key).

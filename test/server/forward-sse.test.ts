@@ -9,7 +9,7 @@ afterEach(async () => {
   for (const h of open.splice(0)) await h.close();
 });
 
-describe('forwarding (correctness #16)', () => {
+describe('forwarding (docs/safety.md #16)', () => {
   it('a follower forwards writes and linearizable reads and passes the answer through', async () => {
     const { leader, follower } = await leaderAndFollower();
     const created = await follower.call('POST', '/v1/sessions', { ttlMs: 5_000 }, { 'idempotency-key': 'fw-1' });
