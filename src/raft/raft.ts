@@ -929,7 +929,7 @@ export class Raft implements RaftCore {
       sameConf(snapshot.meta.conf, confStateOf(this.membershipAt(index).m)),
       () => `snapshot configuration at ${index} does not match the log's`,
     );
-    if (this.log.snapshot === null || index > this.log.snapshot.meta.index) this.log.snapshot = snapshot;
+    this.log.keepSnapshot(snapshot);
     const cutoff = logIndex(Math.max(0, index - retainEntries));
     if (cutoff > this.log.baseIndex) {
       this.baseMembership = this.membershipAt(cutoff).m;
@@ -1005,10 +1005,8 @@ export class Raft implements RaftCore {
       soft.role !== this.prevSoft.role ||
       soft.leader !== this.prevSoft.leader ||
       !sameHard(hard, this.prevHard) ||
-      this.log.unstableFrom <= this.log.lastIndex() ||
-      this.log.pendingSnapshot !== null ||
+      this.log.hasReady() ||
       this.msgs.length > 0 ||
-      this.log.hasNextCommitted() ||
       this.readStates.length > 0 ||
       this.droppedReads.length > 0
     );
@@ -1020,9 +1018,7 @@ export class Raft implements RaftCore {
     const hard = this.hardState();
     const softChanged = soft.role !== this.prevSoft.role || soft.leader !== this.prevSoft.leader;
     const hardChanged = !sameHard(hard, this.prevHard);
-    const entries = this.log.unstableEntries();
-    const snapshot = this.log.pendingSnapshot;
-    const committedEntries = this.log.nextCommitted(this.cfg.maxCommittedEntriesPerReady);
+    const { entries, snapshot, committedEntries } = this.log.takeReady(this.cfg.maxCommittedEntriesPerReady);
     const termOrVoteChanged = hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote;
     const { now, afterPersist } = splitBySendTime(this.msgs, termOrVoteChanged || snapshot !== null ? null : this.prevHard.term);
     const rd: Ready = {
@@ -1040,11 +1036,6 @@ export class Raft implements RaftCore {
     };
     this.prevSoft = soft;
     this.prevHard = hard;
-    this.log.unstableFrom = logIndex(this.log.lastIndex() + 1);
-    this.log.pendingSnapshot = null;
-    if (committedEntries.length > 0) {
-      this.log.appliedHandedOut = committedEntries[committedEntries.length - 1].index;
-    }
     this.msgs = [];
     this.readStates = [];
     this.droppedReads = [];
@@ -1055,24 +1046,7 @@ export class Raft implements RaftCore {
   advance(rd: Ready): void {
     invariant(rd === this.outstanding, 'advance() called with a Ready that is not the outstanding one');
     this.outstanding = null;
-    if (rd.snapshot !== null) {
-      const si = rd.snapshot.meta.index;
-      if (si > this.log.applied) this.log.applied = si;
-      if (this.log.matchTerm(si, rd.snapshot.meta.term) && si > this.log.persistedIndex) this.log.persistedIndex = si;
-    }
-    if (rd.entries.length > 0) {
-      const last = rd.entries[rd.entries.length - 1];
-      // If the last persisted entry is still ours (same index and term), so is everything before it (§5.3
-      // log matching); if it was truncated meanwhile, its replacement is in a later Ready.
-      if (this.log.matchTerm(last.index, last.term) && last.index > this.log.persistedIndex) {
-        this.log.persistedIndex = last.index;
-      }
-    }
-    if (rd.committedEntries.length > 0) {
-      const appliedIndex = rd.committedEntries[rd.committedEntries.length - 1].index;
-      if (appliedIndex > this.log.applied) this.log.applied = appliedIndex;
-    }
-    invariant(this.log.applied <= this.log.commit, () => `applied ${this.log.applied} > commit ${this.log.commit}`);
+    this.log.acknowledge(rd);
     // #4: the leader's own entries count toward commit only now that they are durable.
     if (this.role === 'leader' && this.maybeCommit() && this.role === 'leader') this.broadcastAppend();
   }

@@ -66,7 +66,7 @@ export const VARIANTS: Record<string, { description: string; edits: Edit[] }> = 
       },
       {
         file: 'log.ts',
-        find: 'invariant(index > this.commit, () => `snapshot at ${index} would roll back commit ${this.commit}`);',
+        find: 'invariant(index > this.#commit, () => `snapshot at ${index} would roll back commit ${this.#commit}`);',
         replace: '// BROKEN: no roll-back guard',
       },
     ],
