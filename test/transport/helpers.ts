@@ -25,7 +25,7 @@ export async function startNode(
   id: string,
   port: number,
   peers: Record<string, number>,
-  options: { clusterId?: string; limits?: Partial<TransportLimits>; start?: boolean } = {},
+  options: { clusterId?: string; limits?: Partial<TransportLimits>; start?: boolean; forwarding?: boolean } = {},
 ): Promise<Node> {
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: 'debug' }, { write: (s: string) => void logs.push(JSON.parse(s)) });
@@ -38,6 +38,7 @@ export async function startNode(
     logger,
     limits: options.limits,
     random: () => 0.5,
+    forwarding: options.forwarding,
   });
   const node: Node = { id: nodeId(id), transport, received: [], unreachable: [], snapshotStatus: [], hellos: [], logs };
   transport.onMessage((m) => void node.received.push(m));
