@@ -8,6 +8,7 @@ import { maySee, type Principal } from './permissions.js';
 import { sessionNames } from './sessions.js';
 import { tokenView, type TokenView } from './tokens.js';
 import type { IdempotencyLookup } from './idempotency.js';
+import { keyPage, type KeyPage } from './key-page.js';
 import { LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX } from './limits.js';
 import { findHold, lockOf } from './lock-queue.js';
 import { electionOf } from './elections.js';
@@ -31,12 +32,9 @@ function clampLimit(limit: number | undefined): number {
   return Math.min(limit, LIST_LIMIT_MAX);
 }
 
-/** A page of `keys` (sorted) after `after`; `next` is the last key of the page when more follow. */
-function page(keys: Iterable<string>, limit: number | undefined, after: string | undefined, keep: (key: string) => boolean = () => true): { keys: string[]; next?: string } {
-  const pageSize = clampLimit(limit);
-  const all = [...keys].filter((k) => (after === undefined || k > after) && keep(k)).sort();
-  const keysOfPage = all.slice(0, pageSize);
-  return all.length > pageSize ? { keys: keysOfPage, next: keysOfPage[keysOfPage.length - 1] } : { keys: keysOfPage };
+/** A page of `keys` (in key order) after `after`; `next` is the last key of the page when more follow. */
+function page(keys: Iterable<string>, limit: number | undefined, after: string | undefined, keep: (key: string) => boolean = () => true): KeyPage {
+  return keyPage(keys, clampLimit(limit), after, keep);
 }
 
 export class LockQueries {
@@ -173,7 +171,7 @@ export class LockQueries {
     return this.state.lastToken;
   }
 
-  // ---- what a new leader's LeaseTable restarts (correctness.md item 14) ----
+  // ---- what a new leader's LeaseTable restarts (docs/safety.md #14) ----
 
   allSessions(): Array<{ sessionId: string; ttlMs: number }> {
     return [...this.state.sessions.values()].map((s) => ({ sessionId: s.sessionId, ttlMs: s.ttlMs }));

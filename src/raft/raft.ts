@@ -16,8 +16,9 @@
 //  - The state machine restarts from the snapshot: committed entries after it are handed out
 //    again in committedEntries after a restart.
 //  - config.leaseReads is accepted but not implemented: every read takes the ReadIndex path.
-//  - confAt(index) gives the configuration and member contexts for a SnapshotMeta; compact()
-//    refuses a snapshot whose configuration disagrees with the log.
+//  - status().appliedConf is the configuration as of the applied index, for a SnapshotMeta taken
+//    after advance() (confAt(index) gives it with the log's member contexts for any retained index);
+//    compact() refuses a snapshot whose configuration disagrees with the log.
 
 import type { RaftCore } from './api.js';
 import { invariant } from './assert.js';
@@ -84,6 +85,8 @@ export class Raft implements RaftCore {
   private membership: Membership;
   /** Index of the latest config entry in the log (0 if none after the base). */
   private lastConfIndex: LogIndex = logIndex(0);
+  /** Membership as of log.applied: moved in advance() by the applied snapshot and config entries. */
+  private appliedMembership: Membership;
 
   private electionElapsedTicks = 0;
   private heartbeatElapsedTicks = 0;
@@ -119,6 +122,7 @@ export class Raft implements RaftCore {
       ? membershipFrom(persisted.snapshot.meta.conf, persisted.snapshot.meta.memberContext)
       : membershipFrom({ voters: config.initialVoters, learners: [] });
     this.membership = this.baseMembership;
+    this.appliedMembership = this.baseMembership; // applied starts at the snapshot (RaftLog)
     this.recomputeMembership();
     this.prevHard = { term: this.term, vote: this.vote, commit: this.log.commit };
     this.becomeFollower(this.term, null);
@@ -920,7 +924,7 @@ export class Raft implements RaftCore {
       sameConf(snapshot.meta.conf, confStateOf(this.membershipAt(index).m)),
       () => `snapshot configuration at ${index} does not match the log's`,
     );
-    if (this.log.snapshot === null || index > this.log.snapshot.meta.index) this.log.snapshot = snapshot;
+    this.log.keepSnapshot(snapshot);
     const cutoff = logIndex(Math.max(0, index - retainEntries));
     if (cutoff > this.log.baseIndex) {
       this.baseMembership = this.membershipAt(cutoff).m;
@@ -964,10 +968,8 @@ export class Raft implements RaftCore {
       soft.role !== this.prevSoft.role ||
       soft.leader !== this.prevSoft.leader ||
       !sameHard(hard, this.prevHard) ||
-      this.log.unstableFrom <= this.log.lastIndex() ||
-      this.log.pendingSnapshot !== null ||
+      this.log.hasReady() ||
       this.msgs.length > 0 ||
-      this.log.hasNextCommitted() ||
       this.readStates.length > 0 ||
       this.droppedReads.length > 0
     );
@@ -979,9 +981,7 @@ export class Raft implements RaftCore {
     const hard = this.hardState();
     const softChanged = soft.role !== this.prevSoft.role || soft.leader !== this.prevSoft.leader;
     const hardChanged = !sameHard(hard, this.prevHard);
-    const entries = this.log.unstableEntries();
-    const snapshot = this.log.pendingSnapshot;
-    const committedEntries = this.log.nextCommitted(this.cfg.maxCommittedEntriesPerReady);
+    const { entries, snapshot, committedEntries } = this.log.takeReady(this.cfg.maxCommittedEntriesPerReady);
     const termOrVoteChanged = hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote;
     const { now, afterPersist } = splitBySendTime(this.msgs, termOrVoteChanged || snapshot !== null ? null : this.prevHard.term);
     const rd: Ready = {
@@ -999,11 +999,6 @@ export class Raft implements RaftCore {
     };
     this.prevSoft = soft;
     this.prevHard = hard;
-    this.log.unstableFrom = logIndex(this.log.lastIndex() + 1);
-    this.log.pendingSnapshot = null;
-    if (committedEntries.length > 0) {
-      this.log.appliedHandedOut = committedEntries[committedEntries.length - 1].index;
-    }
     this.msgs = [];
     this.readStates = [];
     this.droppedReads = [];
@@ -1014,24 +1009,11 @@ export class Raft implements RaftCore {
   advance(rd: Ready): void {
     invariant(rd === this.outstanding, 'advance() called with a Ready that is not the outstanding one');
     this.outstanding = null;
-    if (rd.snapshot !== null) {
-      const si = rd.snapshot.meta.index;
-      if (si > this.log.applied) this.log.applied = si;
-      if (this.log.matchTerm(si, rd.snapshot.meta.term) && si > this.log.persistedIndex) this.log.persistedIndex = si;
+    this.log.acknowledge(rd);
+    if (rd.snapshot !== null) this.appliedMembership = membershipFrom(rd.snapshot.meta.conf, rd.snapshot.meta.memberContext);
+    for (const e of rd.committedEntries) {
+      if (e.type === 'config') this.appliedMembership = applyConfChange(this.appliedMembership, e.change);
     }
-    if (rd.entries.length > 0) {
-      const last = rd.entries[rd.entries.length - 1];
-      // If the last persisted entry is still ours (same index and term), so is everything before it (§5.3
-      // log matching); if it was truncated meanwhile, its replacement is in a later Ready.
-      if (this.log.matchTerm(last.index, last.term) && last.index > this.log.persistedIndex) {
-        this.log.persistedIndex = last.index;
-      }
-    }
-    if (rd.committedEntries.length > 0) {
-      const appliedIndex = rd.committedEntries[rd.committedEntries.length - 1].index;
-      if (appliedIndex > this.log.applied) this.log.applied = appliedIndex;
-    }
-    invariant(this.log.applied <= this.log.commit, () => `applied ${this.log.applied} > commit ${this.log.commit}`);
     // #4: the leader's own entries count toward commit only now that they are durable.
     if (this.role === 'leader' && this.maybeCommit() && this.role === 'leader') this.broadcastAppend();
   }
@@ -1064,6 +1046,7 @@ export class Raft implements RaftCore {
       firstIndex: this.log.firstIndex(),
       lastIndex: this.log.lastIndex(),
       conf: confStateOf(this.membership),
+      appliedConf: confStateOf(this.appliedMembership),
       progress,
       ticksSinceQuorumContact: this.role === 'leader' ? this.ticksSinceQuorumContact() : null,
       // A follower's election clock restarts whenever its leader is heard (stepFollower).

@@ -1,5 +1,5 @@
-// Follower → leader forwarding (http-api.md "Conventions"; correctness.md
-// item 16). One client request becomes at most one upstream request per
+// Follower → leader forwarding (http-api.md "Conventions"; docs/safety.md
+// #16). One client request becomes at most one upstream request per
 // leader tried: a request/answer pair on the peer channel when it is up
 // (src/transport PeerForwarding: no second HTTP request to build and parse,
 // issue 12), else an HTTP request. The wait is bounded; a request that might

@@ -9,7 +9,7 @@ afterEach(async () => {
   for (const h of open.splice(0)) await h.close();
 });
 
-describe('forwarding (correctness #16)', () => {
+describe('forwarding (docs/safety.md #16)', () => {
   it('a forwarded request that lands on a non-leader is answered, never forwarded again', async () => {
     const { leader, follower } = await leaderAndFollower();
     const res = await follower.call('POST', '/v1/sessions', {}, { 'x-lockstep-forwarded-by': 'n3' });

@@ -39,7 +39,7 @@ export const VARIANTS: Record<string, { description: string; edits: Edit[] }> = 
     ],
   },
   'vote-reply-before-persist': {
-    description: 'the vote reply goes out in a Ready whose hard state does not yet hold the vote (§5.1, correctness #4)',
+    description: 'the vote reply goes out in a Ready whose hard state does not yet hold the vote (§5.1, docs/safety.md #4)',
     edits: [
       {
         file: 'raft.ts',
@@ -66,7 +66,7 @@ export const VARIANTS: Record<string, { description: string; edits: Edit[] }> = 
       },
       {
         file: 'log.ts',
-        find: 'invariant(index > this.commit, () => `snapshot at ${index} would roll back commit ${this.commit}`);',
+        find: 'invariant(index > this.#commit, () => `snapshot at ${index} would roll back commit ${this.#commit}`);',
         replace: '// BROKEN: no roll-back guard',
       },
     ],

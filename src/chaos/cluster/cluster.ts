@@ -139,7 +139,7 @@ export class ChaosCluster {
     this.slotOf.delete(id);
   }
 
-  /** A fresh id for a node that joins: ids are forever (correctness.md item 10). */
+  /** A fresh id for a node that joins: ids are forever (docs/safety.md #10). */
   freshId(): string {
     this.generation += 1;
     return `j${this.generation}`;

@@ -331,7 +331,7 @@ export class Nemesis {
   /**
    * Membership change under load: remove a follower, wipe it, and add a
    * fresh node under a new id in its place (a node that lost its disk
-   * rejoins under a new id: correctness.md item 10). One change at a time.
+   * rejoins under a new id: docs/safety.md #10). One change at a time.
    * Whatever happens on the way, the round returns its record of what it did
    * (a member removed and nobody told would leave the checks silent about
    * it); a step that threw is in detail.error.

@@ -1,7 +1,7 @@
 // A chaos client, the way a careful real client behaves: every state change
 // carries an Idempotency-Key, and an attempt whose outcome is unknown is
 // retried with the same key on another node until a definite answer or the
-// op's deadline (correctness.md item 15). Each op is recorded with its
+// op's deadline (docs/safety.md #15). Each op is recorded with its
 // invoke and completion time, node, and result: ok, fail (surely not
 // applied), or unknown.
 import type { ServerErrorCode } from 'lockstep-client';
