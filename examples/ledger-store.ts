@@ -1,5 +1,5 @@
 // A tiny in-process account store that checks fencing tokens, standing in for
-// the database a bank transfer writes to (correctness.md item 11). Reads and
+// the database a bank transfer writes to (docs/safety.md #11). Reads and
 // writes take a moment (as a network round trip would), so unguarded
 // read-modify-write cycles of two workers interleave and lose updates. A
 // write carries the writer's fencing token for that account; a token older

@@ -1,5 +1,5 @@
 // A tiny in-process order store that checks fencing tokens, standing in for
-// the database a real checkout writes to (correctness.md item 11: a lease
+// the database a real checkout writes to (docs/safety.md #11: a lease
 // alone cannot stop a paused former holder; the resource must refuse it).
 // It remembers the largest token seen per ticket and refuses smaller ones.
 

@@ -1,8 +1,8 @@
 // One command being applied: the state it changes, the Raft index it is
 // applied at, and the events it yields, in order. Every command handler
 // (sessions.ts, locks.ts, elections.ts, expiry.ts) takes one of these; the
-// machine returns its events with the result (style.md item 15: return,
-// don't broadcast).
+// machine returns its events with the result (return, don't
+// broadcast).
 import type { ApplyResult, LockCommand, LockEvent, Outcome } from './commands.js';
 import type { Principal } from './permissions.js';
 import type { MachineState, WaitRef } from './state.js';
@@ -45,7 +45,7 @@ export class Applying {
     this.events.push(event);
   }
 
-  /** Fencing tokens and election terms share one counter: strictly increasing across all names (correctness.md item 11). */
+  /** Fencing tokens and election terms share one counter: strictly increasing across all names (docs/safety.md #11). */
   nextToken(): number {
     const token = Math.max(this.index, this.state.lastToken + 1);
     assert(token > this.state.lastToken, 'fencing token must increase');

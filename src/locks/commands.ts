@@ -8,7 +8,7 @@
 // TTL hold, lock-delay, a waiter's waitMs) is kept in the LEADER's memory by
 // its monotonic clock (src/locks/leases.ts) and ended by a committed `expire`
 // or `wait.cancel` command that the leader proposes only while a quorum has
-// confirmed its leadership recently (correctness.md item 13). A new leader
+// confirmed its leadership recently (docs/safety.md #13). A new leader
 // restarts every deadline in full (item 14). `nowMs` in the envelope is the
 // proposing leader's wall clock, used only to age idempotency records and
 // for display, never to end a lease.

@@ -60,7 +60,7 @@ export function promoteCandidate(cx: Applying, election: ElectionState): void {
     assert(ref !== undefined, `candidate ${head.waitId} has no wait record`);
     takeCandidate(cx, election, 0);
     if (!cx.state.sessions.has(head.sessionId)) {
-      // correctness.md item 12: never elect a candidate whose session ended.
+      // docs/safety.md #12: never elect a candidate whose session ended.
       cx.resolveWait(head.waitId, ref, sessionNotFound(head.sessionId));
       continue;
     }

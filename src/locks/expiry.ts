@@ -1,7 +1,7 @@
 // The endings the leader proposes from its deadlines (leases.ts): waits that
 // ran out or were abandoned (`wait.cancel`), and sessions, TTL holds and
 // lock-delays that ran out (`expire`). Each item is re-checked here: one
-// granted, released or deleted meanwhile is skipped (correctness.md item 13).
+// granted, released or deleted meanwhile is skipped (docs/safety.md #13).
 import { type Applying, assert, type CommandHandlers, type CommandOf, done } from './applying.js';
 import type { Outcome } from './commands.js';
 import { electionOf, takeCandidate } from './elections.js';

@@ -1,5 +1,5 @@
 // Handing locks on to their waiters, in the command that freed them: one
-// commit per handover, nobody polls (correctness.md item 17).
+// commit per handover, nobody polls (docs/safety.md #17).
 //
 // One command can free several locks (a set release, a session's end) and
 // one grant can unblock other locks (a set granted on A and B moves the lines
@@ -53,7 +53,7 @@ function settle(cx: Applying, lock: LockState, pending: Set<string>): void {
     if (head.sessionId !== null) {
       const session = sessions.get(head.sessionId);
       if (!session) {
-        // correctness.md item 12 (etcd #11456): a waiter whose session ended is never granted.
+        // docs/safety.md #12 (etcd #11456): a waiter whose session ended is never granted.
         takeLockWaiter(cx, lock, 0);
         cx.resolveWait(head.waitId, ref, sessionNotFound(head.sessionId));
         continue;

@@ -1,4 +1,4 @@
-// Idempotency records kept in the replicated state (correctness.md item 15;
+// Idempotency records kept in the replicated state (docs/safety.md #15;
 // Raft dissertation §6.3): a retried command with the same key returns the
 // first outcome on whichever node it reaches, even after a failover.
 //

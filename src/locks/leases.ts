@@ -2,7 +2,7 @@
 // machine never reads a clock (commands.ts); the leader keeps when each
 // session, TTL hold, lock-delay and wait runs out, and proposes `expire` /
 // `wait.cancel` for what is due — only while a quorum has confirmed its
-// leadership recently (correctness.md item 13; that check belongs to the
+// leadership recently (docs/safety.md #13; that check belongs to the
 // caller, src/server). Time is a number passed on every call: no Date.now()
 // here, so tests drive it with a fake clock.
 //
@@ -10,7 +10,7 @@
 // than the event that began it, and `due` lists only deadlines that have
 // passed. A new leader cannot know when its predecessor last heard a
 // heartbeat, so resetAll restarts everything in full plus a grace (an
-// election timeout, as etcd does; correctness.md item 14).
+// election timeout, as etcd does; docs/safety.md #14).
 import type { HoldRef, LockEvent } from './commands.js';
 import type { Deadlines } from './views.js';
 
@@ -126,7 +126,7 @@ export class LeaseTable {
 
   /**
    * On becoming leader: forget what we knew and restart every deadline the
-   * replicated state has, in full, plus `graceMs` (correctness.md item 14).
+   * replicated state has, in full, plus `graceMs` (docs/safety.md #14).
    */
   resetAll(source: LeaseSource, nowMs: number, graceMs: number): void {
     nowMs = this.tick(nowMs);

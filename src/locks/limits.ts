@@ -1,4 +1,4 @@
-// Every limit of the lock state machine, named in one place (style.md item 4).
+// Every limit of the lock state machine, named in one place.
 // A command that would exceed one is refused with a 4xx outcome and changes
 // nothing. Ranges mirror docs/http-api.md.
 

@@ -1,15 +1,15 @@
 // The replicated lock state machine: a pure function of the committed
-// commands (style.md item 1). No clock, no randomness, no I/O: every replica
+// commands. No clock, no randomness, no I/O: every replica
 // that applies the same entries holds the same state, answers the same
 // outcomes and yields the same events. Deadlines live in the leader's
 // LeaseTable (leases.ts) and arrive here only as committed `expire` and
-// `wait.cancel` commands (correctness.md items 13, 14).
+// `wait.cancel` commands (docs/safety.md #13, #14).
 //
 // This file is the envelope: decoding, validation, idempotency and the
 // handler table. Each concept's commands are in a file of their own
 // (sessions.ts, locks.ts, lock-sets.ts, elections.ts, expiry.ts), the read side in
 // queries.ts, the snapshot in snapshot.ts. apply() RETURNS its events; it
-// calls nobody (style.md item 15): src/server/dispatcher.ts hands them on.
+// calls nobody: src/server/dispatcher.ts hands them on.
 import type { Applied, AppliedCommand, StateMachine } from '../node/state-machine.js';
 import type { LogIndex } from '../raft/types.js';
 import { Applying, assert, type CommandHandlers, done } from './applying.js';

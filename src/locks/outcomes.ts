@@ -1,5 +1,5 @@
 // The HTTP-shaped outcomes the machine answers; error statuses from the one
-// table of the API's errors (SERVER_ERRORS; style.md item 6): clients match
+// table of the API's errors (SERVER_ERRORS): clients match
 // on `code`, never on the message.
 import { SERVER_ERRORS } from 'lockstep-client';
 import type { Outcome } from './commands.js';

@@ -171,7 +171,7 @@ export class LockQueries {
     return this.state.lastToken;
   }
 
-  // ---- what a new leader's LeaseTable restarts (correctness.md item 14) ----
+  // ---- what a new leader's LeaseTable restarts (docs/safety.md #14) ----
 
   allSessions(): Array<{ sessionId: string; ttlMs: number }> {
     return [...this.state.sessions.values()].map((s) => ({ sessionId: s.sessionId, ttlMs: s.ttlMs }));

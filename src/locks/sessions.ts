@@ -67,7 +67,7 @@ export function sessionNames(state: MachineState, session: SessionState): string
 
 /**
  * Ends a session: it is gone first, so that no grant below can pick it
- * (correctness.md item 12); then its waits resolve 404, its holds are
+ * (docs/safety.md #12); then its waits resolve 404, its holds are
  * released (on expiry with lock-delay), and the locks pass to their next
  * waiters in this same command (item 17).
  */

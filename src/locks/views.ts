@@ -4,7 +4,7 @@
 // clock. The leader knows them from its lease table (leases.ts,
 // LeaseTable.deadlines(nowMs)); a caller without one (a follower answering a
 // stale read, a test) passes nothing and gets the full TTL, which is what a
-// new leader would grant anyway (correctness.md item 14).
+// new leader would grant anyway (docs/safety.md #14).
 import { type HoldState, type LockState, type ElectionLeader, type SessionState, limitInForce } from './state.js';
 import type { LockMode } from './commands.js';
 

@@ -25,7 +25,7 @@ export interface NodeStatus {
 /** The command surely did not apply: safe to retry anywhere. One class, the core's: what it throws is what callers catch. */
 export { NotLeaderError } from '../raft/types.js';
 
-/** The command may or may not have applied (correctness.md item 15): retry only with the same idempotency key. */
+/** The command may or may not have applied (docs/safety.md #15): retry only with the same idempotency key. */
 export class OutcomeUnknownError extends Error {
   readonly code = 'outcome_unknown';
 }
@@ -51,7 +51,7 @@ export interface ReplicatedNode {
    * of the local state machine after that is linearizable.
    */
   readBarrier(timeoutMs: number): Promise<LogIndex>;
-  /** True while this node is leader and a quorum acknowledged it within the last election timeout (lease expiry guard, correctness.md item 13). */
+  /** True while this node is leader and a quorum acknowledged it within the last election timeout (lease expiry guard, docs/safety.md #13). */
   leadershipConfirmedRecently(): boolean;
   /**
    * True while this node has heard from its leader within an election timeout, or leads with a quorum

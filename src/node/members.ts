@@ -1,13 +1,11 @@
-// Who is in the cluster and where to reach them. Two things kept apart:
-//  - the configuration AS OF THE APPLIED INDEX (voters, learners), rebuilt from
-//    the snapshot and the applied config entries, which is what a snapshot must
-//    record (Raft §6: the core may already act on appended, uncommitted changes);
-//  - an address book (peer and API URLs) fed by the initial --peers, snapshot
-//    member context, config entries' context (appended or applied) and the
-//    transport's handshake. Addresses only ever get added or refreshed here; a
-//    removed member keeps its entry so that late messages can be attributed.
+// Where to reach the cluster's members: an address book (peer and API URLs) fed
+// by the initial --peers, snapshot member context, config entries' context
+// (appended or applied) and the transport's handshake. Who IS a member is the
+// core's fact (RaftStatus.conf / appliedConf), not kept here. Addresses only
+// ever get added or refreshed; a removed member keeps its entry so that late
+// messages can be attributed.
 import { pack, unpack } from 'msgpackr';
-import type { ConfChange, ConfState, NodeId } from '../raft/types.js';
+import type { ConfState, NodeId } from '../raft/types.js';
 import { parseAddress } from '../transport/address.js';
 import type { MemberInfo } from './api.js';
 
@@ -51,11 +49,7 @@ function isHttpUrl(s: string): boolean {
   }
 }
 
-const KNOWN_KINDS: ReadonlySet<string> = new Set<ConfChange['kind']>(['addVoter', 'addLearner', 'removeNode']);
-
-export class Membership {
-  private voters: NodeId[];
-  private learners: NodeId[];
+export class AddressBook {
   private readonly book = new Map<NodeId, MemberAddress>();
   /**
    * Peer addresses this node was told locally (--peers). Replicated contexts
@@ -64,37 +58,6 @@ export class Membership {
    * link) those must not override what the operator gave this node.
    */
   private readonly pinnedPeerUrls = new Map<NodeId, string>();
-
-  constructor(initialVoters: NodeId[]) {
-    this.voters = [...initialVoters];
-    this.learners = [];
-  }
-
-  conf(): ConfState {
-    return { voters: [...this.voters], learners: [...this.learners] };
-  }
-
-  /** Replace the applied configuration (snapshot restore). */
-  resetConf(conf: ConfState, memberContext: Record<string, Uint8Array> | undefined): void {
-    this.voters = [...conf.voters];
-    this.learners = [...conf.learners];
-    for (const [id, bytes] of Object.entries(memberContext ?? {})) this.learnContext(id as NodeId, bytes);
-  }
-
-  /**
-   * A config entry was applied. False (and nothing changed) for a kind this version does not know:
-   * the core applies it as a no-op too (src/raft/membership.ts), so both keep agreeing.
-   */
-  applyChange(change: ConfChange): boolean {
-    if (!KNOWN_KINDS.has(change.kind)) return false;
-    this.learnContext(change.node, change.context);
-    const id = change.node;
-    this.voters = this.voters.filter((v) => v !== id);
-    this.learners = this.learners.filter((v) => v !== id);
-    if (change.kind === 'addVoter') this.voters.push(id);
-    else if (change.kind === 'addLearner') this.learners.push(id);
-    return true;
-  }
 
   /** An address given to this node directly (its --peers list): replicated contexts never override it. */
   pinPeerUrl(id: NodeId, peerUrl: string): void {
@@ -108,6 +71,11 @@ export class Membership {
     if (!ctx) return;
     const pinned = this.pinnedPeerUrls.get(id);
     this.learnAddress(id, { peerUrl: pinned ?? ctx.peerUrl, apiUrl: ctx.apiUrl });
+  }
+
+  /** Every context of a snapshot's SnapshotMeta.memberContext. */
+  learnContexts(memberContext: Record<string, Uint8Array> | undefined): void {
+    for (const [id, bytes] of Object.entries(memberContext ?? {})) this.learnContext(id as NodeId, bytes);
   }
 
   learnAddress(id: NodeId, address: Partial<MemberAddress>): boolean {
@@ -125,18 +93,10 @@ export class Membership {
     return this.book.get(id) ?? null;
   }
 
-  isMember(id: NodeId): boolean {
-    return this.voters.includes(id) || this.learners.includes(id);
-  }
-
-  isVoter(id: NodeId): boolean {
-    return this.voters.includes(id);
-  }
-
-  /** Member contexts of the current configuration, for a snapshot taken now. */
-  contexts(): Record<string, Uint8Array> {
+  /** Member contexts of the members of `conf`, for a snapshot that records it. */
+  contexts(conf: ConfState): Record<string, Uint8Array> {
     const out: Record<string, Uint8Array> = {};
-    for (const id of [...this.voters, ...this.learners]) {
+    for (const id of [...conf.voters, ...conf.learners]) {
       const a = this.book.get(id);
       if (a?.peerUrl) out[id] = encodeMemberContext({ peerUrl: a.peerUrl, apiUrl: a.apiUrl });
     }
@@ -150,11 +110,11 @@ export class Membership {
     return out;
   }
 
-  members(): MemberInfo[] {
-    const ids = [...this.voters, ...this.learners];
-    return ids.map((id) => {
+  /** The members of `conf` (the core's applied configuration) with their addresses. */
+  members(conf: ConfState): MemberInfo[] {
+    return [...conf.voters, ...conf.learners].map((id) => {
       const a = this.book.get(id);
-      return { id, peerUrl: a?.peerUrl ?? '', apiUrl: a?.apiUrl ?? null, voter: this.voters.includes(id) };
+      return { id, peerUrl: a?.peerUrl ?? '', apiUrl: a?.apiUrl ?? null, voter: conf.voters.includes(id) };
     });
   }
 }

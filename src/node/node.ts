@@ -33,7 +33,7 @@ import {
 } from './api.js';
 import type { Clock } from './clock.js';
 import { createNodeMetrics, type NodeMetrics } from './metrics.js';
-import { Membership, encodeMemberContext } from './members.js';
+import { AddressBook, encodeMemberContext } from './members.js';
 import { ReadyHandler, type ReadyEvents } from './ready-handler.js';
 import { seedFor, seededRandom } from './random.js';
 import type { StateMachine } from './state-machine.js';
@@ -80,7 +80,7 @@ export interface RaftNodeOptions {
   onFatal?: (err: Error) => void;
 }
 
-/** Limits, named (style.md #4). */
+/** Limits, named: every bound of the node in one place. */
 export const DEFAULT_SNAPSHOT_RETAIN_ENTRIES = 1_000;
 export const DEFAULT_MAX_INFLIGHT_APPENDS = 256;
 export const DEFAULT_MAX_ENTRIES_PER_APPEND = 1_024;
@@ -99,7 +99,7 @@ export class RaftNode implements ReplicatedNode {
   readonly clusterId: string;
   private readonly opts: RaftNodeOptions;
   private readonly log: Logger;
-  private readonly membership: Membership;
+  private readonly addresses = new AddressBook();
   private readonly roleListeners = new Set<RoleListener>();
   /** The last term in which a leader was seen (lockstep_raft_leader_changes_total counts each such term once). */
   private leaderSeenTerm: Term | null = null;
@@ -117,7 +117,7 @@ export class RaftNode implements ReplicatedNode {
   private stopping = false;
   private stopped = false;
   private fatal: Error | null = null;
-  /** Read request ids are never reused, not even across restarts (etcd #20418; correctness.md #3). */
+  /** Read request ids are never reused, not even across restarts (etcd #20418; docs/safety.md #3). */
   private readonly readIdPrefix: string;
   private readSeq = 0;
 
@@ -133,12 +133,11 @@ export class RaftNode implements ReplicatedNode {
     this.id = options.id;
     this.clusterId = options.clusterId;
     this.log = options.logger;
-    this.membership = new Membership(options.members.map((m) => m.id));
     for (const m of options.members) {
-      this.membership.pinPeerUrl(m.id, m.peerUrl);
-      if (m.apiUrl) this.membership.learnAddress(m.id, { apiUrl: m.apiUrl });
+      this.addresses.pinPeerUrl(m.id, m.peerUrl);
+      if (m.apiUrl) this.addresses.learnAddress(m.id, { apiUrl: m.apiUrl });
     }
-    if (options.apiUrl) this.membership.learnAddress(this.id, { apiUrl: options.apiUrl });
+    if (options.apiUrl) this.addresses.learnAddress(this.id, { apiUrl: options.apiUrl });
     this.readIdPrefix = `${options.id}:${options.clock.wallMs().toString(36)}:${Math.random().toString(36).slice(2, 10)}:`;
     this.metrics = options.registry ? createNodeMetrics(options.registry, () => this.status()) : null;
     this.ticker = new Ticker(options.clock, options.tickMs, options.electionTimeoutTicks, (n) => this.onTicks(n));
@@ -173,7 +172,7 @@ export class RaftNode implements ReplicatedNode {
         storage: o.storage,
         transport: o.transport,
         stateMachine: o.stateMachine,
-        members: this.membership,
+        addresses: this.addresses,
         logger: this.log,
         monotonicMs: () => o.clock.monotonicMs(),
         snapshotEveryEntries: o.snapshotEveryEntries,
@@ -198,7 +197,7 @@ export class RaftNode implements ReplicatedNode {
     o.transport.onPeerDown?.((peer) => this.withRaft((r) => r.reportPeerDown(peer)));
     o.transport.onSnapshotStatus((to, ok) => this.withRaft((r) => r.reportSnapshot(to, ok)));
     o.transport.onPeerHello((hello) => this.onPeerHello(hello));
-    o.transport.setPeers(this.membership.peerAddresses(this.id));
+    o.transport.setPeers(this.addresses.peerAddresses(this.id));
     await o.transport.start();
     if (!o.manualTicks) this.ticker.start();
     this.scheduleReady();
@@ -286,7 +285,7 @@ export class RaftNode implements ReplicatedNode {
       this.log.warn({ peer: hello.nodeId, clusterId: hello.clusterId }, 'peer from another cluster ignored');
       return;
     }
-    if (hello.apiUrl && this.membership.learnAddress(hello.nodeId, { apiUrl: hello.apiUrl })) {
+    if (hello.apiUrl && this.addresses.learnAddress(hello.nodeId, { apiUrl: hello.apiUrl })) {
       this.log.debug({ peer: hello.nodeId, apiUrl: hello.apiUrl }, 'learned peer api url');
     }
   }
@@ -467,6 +466,8 @@ export class RaftNode implements ReplicatedNode {
           Object.entries(st.progress).map(([id, p]) => [id, { matchIndex: p.match, reachable: id === this.id || p.recentActive }]),
         )
       : null;
+    // Before start() the core does not exist yet: the bootstrap voters.
+    const conf = st?.appliedConf ?? { voters: this.opts.members.map((m) => m.id), learners: [] };
     return {
       clusterId: this.clusterId,
       id: this.id,
@@ -475,8 +476,8 @@ export class RaftNode implements ReplicatedNode {
       term: st?.term ?? asTerm(0),
       commitIndex: st?.commit ?? logIndex(0),
       appliedIndex: this.appliedIndex(),
-      conf: this.membership.conf(),
-      members: this.membership.members(),
+      conf,
+      members: this.addresses.members(conf),
       progress,
     };
   }
@@ -484,12 +485,12 @@ export class RaftNode implements ReplicatedNode {
   leaderApiUrl(): string | null {
     const leader = this.raft?.status().leader ?? null;
     if (!leader) return null;
-    return this.membership.address(leader)?.apiUrl ?? null;
+    return this.addresses.address(leader)?.apiUrl ?? null;
   }
 
   /** Any member's API URL, if known. */
   apiUrlOf(id: NodeId): string | null {
-    return this.membership.address(id)?.apiUrl ?? null;
+    return this.addresses.address(id)?.apiUrl ?? null;
   }
 
   onRoleChange(listener: RoleListener): () => void {
@@ -558,13 +559,14 @@ export class RaftNode implements ReplicatedNode {
   async addMember(member: { id: NodeId; peerUrl: string; apiUrl: string; voter: boolean }, timeoutMs: number): Promise<void> {
     const deadline = this.opts.clock.monotonicMs() + timeoutMs;
     const left = (): number => Math.max(1, deadline - this.opts.clock.monotonicMs());
-    this.requireLeader();
+    const { raft } = this.requireLeader();
     // The leader must reach the learner as soon as the change is appended.
-    this.membership.learnAddress(member.id, { peerUrl: member.peerUrl, apiUrl: member.apiUrl });
-    this.opts.transport.setPeers(this.membership.peerAddresses(this.id));
+    this.addresses.learnAddress(member.id, { peerUrl: member.peerUrl, apiUrl: member.apiUrl });
+    this.opts.transport.setPeers(this.addresses.peerAddresses(this.id));
     const context = encodeMemberContext({ peerUrl: member.peerUrl, apiUrl: member.apiUrl });
-    if (this.membership.isVoter(member.id)) return;
-    if (!this.membership.isMember(member.id)) {
+    const conf = raft.status().appliedConf;
+    if (conf.voters.includes(member.id)) return;
+    if (!conf.learners.includes(member.id)) {
       await this.proposeConf({ kind: 'addLearner', node: member.id, context }, left());
     }
     if (!member.voter) return;
@@ -582,8 +584,8 @@ export class RaftNode implements ReplicatedNode {
   }
 
   async removeMember(id: NodeId, timeoutMs: number): Promise<void> {
-    this.requireLeader();
-    if (!this.membership.isMember(id)) return;
+    const conf = this.requireLeader().raft.status().appliedConf;
+    if (!conf.voters.includes(id) && !conf.learners.includes(id)) return;
     await this.proposeConf({ kind: 'removeNode', node: id }, timeoutMs);
   }
 

@@ -70,7 +70,7 @@ export class PendingProposals {
     }
   }
 
-  /** Reject every proposal not of `currentTerm`: leadership was lost, they may still commit under the next leader (correctness.md item 15). */
+  /** Reject every proposal not of `currentTerm`: leadership was lost, they may still commit under the next leader (docs/safety.md #15). */
   rejectOtherTerms(currentTerm: Term | null, reason: string): void {
     for (const [i, waiter] of [...this.byIndex]) {
       if (currentTerm !== null && waiter.term === currentTerm) continue;
@@ -97,7 +97,7 @@ interface PendingRead extends Waiter<LogIndex> {
   index: LogIndex | null;
 }
 
-/** ReadIndex reads (Raft §6.4; correctness.md item 3): confirmed by Raft, then served once applied >= index. */
+/** ReadIndex reads (Raft §6.4; docs/safety.md #3): confirmed by Raft, then served once applied >= index. */
 export class PendingReads {
   private readonly byId = new Map<string, PendingRead>();
 

@@ -23,7 +23,8 @@ import { logIndex, term as asTerm } from '../raft/types.js';
 import type { RaftStorage } from '../storage/api.js';
 import type { Transport } from '../transport/api.js';
 import { NotLeaderError } from './api.js';
-import type { Membership } from './members.js';
+import { isKnownConfChange } from '../raft/membership.js';
+import type { AddressBook } from './members.js';
 import { PendingProposals, PendingReads } from './pending.js';
 import type { StateMachine } from './state-machine.js';
 
@@ -56,8 +57,8 @@ export interface ReadyHandlerOptions {
   storage: RaftStorage;
   transport: Pick<Transport, 'send' | 'setPeers'>;
   stateMachine: StateMachine;
-  /** The address book and the configuration as of the applied index. */
-  members: Membership;
+  /** Where members are reached; who is a member is the core's (status().appliedConf). */
+  addresses: AddressBook;
   logger: Logger;
   monotonicMs(): number;
   /** Take a state machine snapshot and compact the log every this many applied entries. */
@@ -84,14 +85,14 @@ export class ReadyHandler {
     if (persisted.snapshot) {
       const meta = persisted.snapshot.meta;
       options.stateMachine.restore(persisted.snapshot.data, meta.index);
-      options.members.resetConf(meta.conf, meta.memberContext);
+      options.addresses.learnContexts(meta.memberContext);
       this.appliedIndex = meta.index;
       this.appliedTerm = meta.term;
       this.lastSnapshotIndex = meta.index;
     }
     // Addresses from config entries still in the log, applied or not, so a
     // restarted node can reach members that joined after its snapshot.
-    for (const e of persisted.entries) if (e.type === 'config') options.members.learnContext(e.change.node, e.change.context);
+    for (const e of persisted.entries) if (e.type === 'config') options.addresses.learnContext(e.change.node, e.change.context);
     const st = options.raft.status();
     this.role = st.role;
     this.leader = st.leader;
@@ -168,7 +169,7 @@ export class ReadyHandler {
     let changed = false;
     for (const e of entries) {
       if (e.type === 'config' && e.change.context) {
-        this.o.members.learnContext(e.change.node, e.change.context);
+        this.o.addresses.learnContext(e.change.node, e.change.context);
         changed = true;
       }
     }
@@ -176,7 +177,7 @@ export class ReadyHandler {
   }
 
   private updatePeers(): void {
-    this.o.transport.setPeers(this.o.members.peerAddresses(this.o.id));
+    this.o.transport.setPeers(this.o.addresses.peerAddresses(this.o.id));
   }
 
   /** Apply the Ready's committed entries in order and serve its reads (once per Ready). */
@@ -194,7 +195,7 @@ export class ReadyHandler {
       return;
     }
     this.o.stateMachine.restore(snapshot.data, meta.index);
-    this.o.members.resetConf(meta.conf, meta.memberContext);
+    this.o.addresses.learnContexts(meta.memberContext);
     this.updatePeers();
     this.appliedIndex = meta.index;
     this.appliedTerm = meta.term;
@@ -229,12 +230,14 @@ export class ReadyHandler {
   }
 
   private applyConfChange(index: LogIndex, change: ConfChange): void {
-    if (!this.o.members.applyChange(change)) {
+    // The core moves its applied configuration at advance(); here only addresses and the log line.
+    if (!isKnownConfChange(change)) {
       this.o.logger.error({ index, kind: String(change.kind), member: change.node }, 'committed configuration change of an unknown kind: a no-op on every replica');
       return;
     }
+    this.o.addresses.learnContext(change.node, change.context);
     this.updatePeers();
-    this.o.logger.info({ kind: change.kind, member: change.node, conf: this.o.members.conf() }, 'membership changed');
+    this.o.logger.info({ index, kind: change.kind, member: change.node }, 'membership changed');
   }
 
   private noteSoftState(role: Role, leader: NodeId | null): void {
@@ -247,7 +250,7 @@ export class ReadyHandler {
     if (!changed) return;
     this.o.logger.info({ role, leader, term: t }, role === 'leader' ? 'became leader' : 'role changed');
     if (wasLeader && role !== 'leader') {
-      // They may still commit under the next leader (correctness.md #15).
+      // They may still commit under the next leader (docs/safety.md #15).
       this.proposals.rejectOtherTerms(null, 'leadership was lost; the command may or may not commit');
       this.reads.rejectUnconfirmed(() => new NotLeaderError(leader));
     }
@@ -257,8 +260,10 @@ export class ReadyHandler {
   private async maybeSnapshot(): Promise<void> {
     const o = this.o;
     if (this.appliedIndex - this.lastSnapshotIndex < o.snapshotEveryEntries) return;
+    // After advance(): the core's applied configuration is the one at appliedIndex.
+    const conf = o.raft.status().appliedConf;
     const snapshot: Snapshot = {
-      meta: { index: this.appliedIndex, term: this.appliedTerm, conf: o.members.conf(), memberContext: o.members.contexts() },
+      meta: { index: this.appliedIndex, term: this.appliedTerm, conf, memberContext: o.addresses.contexts(conf) },
       data: o.stateMachine.snapshot(),
     };
     // Durable first; the log is only compacted once the snapshot covering it is.

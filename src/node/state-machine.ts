@@ -10,7 +10,7 @@ export interface AppliedCommand {
 /**
  * What applying one command yields (hashicorp/raft fsm.go: Apply returns the
  * response): the proposer's answer, and what changed, in order, for whoever
- * hands it on. The machine calls nobody (style.md item 15).
+ * hands it on. The machine calls nobody: it returns them with the result.
  */
 export interface Applied<Result = unknown, Event = unknown> {
   result: Result;

@@ -1,8 +1,8 @@
 // Maps the node's monotonic clock onto Raft ticks. A timer fires every tickMs,
 // but the number of ticks is what the CLOCK says elapsed, not how many times
 // the timer fired: after an event-loop stall the leader must notice that it
-// has not heard from a quorum for that long (check-quorum, correctness.md items
-// 9 and 13) rather than believe its lease is still fresh. A clock that jumps
+// has not heard from a quorum for that long (check-quorum, docs/safety.md
+// #9 and #13) rather than believe its lease is still fresh. A clock that jumps
 // forward delivers at most maxCatchUpTicks at once; a clock that runs
 // backwards (a fault) re-bases and ticks once, so the node never freezes.
 import type { Clock } from './clock.js';

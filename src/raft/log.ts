@@ -25,7 +25,7 @@ export class RaftLog {
   #unstableFrom: LogIndex;
   /**
    * Highest index durably stored (acknowledged through advance). The leader
-   * counts its own copy towards commit only up to here (correctness.md #4).
+   * counts its own copy towards commit only up to here (docs/safety.md #4).
    */
   #persistedIndex: LogIndex;
   /** Latest snapshot known (installed from a leader, restored, or given to compact). */
@@ -70,7 +70,7 @@ export class RaftLog {
     return this.#applied;
   }
 
-  /** Highest index durably stored, as acknowledged through advance (correctness.md #4). */
+  /** Highest index durably stored, as acknowledged through advance (docs/safety.md #4). */
   get persistedIndex(): LogIndex {
     return this.#persistedIndex;
   }
@@ -125,7 +125,7 @@ export class RaftLog {
   /**
    * The first entry of `ents` that is missing here or conflicts (same index,
    * other term); 0 if all are present. Only such an entry may truncate
-   * (correctness.md #6: a stale or reordered Append never truncates).
+   * (docs/safety.md #6: a stale or reordered Append never truncates).
    */
   findConflict(ents: Entry[]): LogIndex {
     for (const e of ents) {

@@ -32,6 +32,13 @@ export function isMember(m: Membership, id: NodeId): boolean {
   return m.voters.has(id) || m.learners.has(id);
 }
 
+const KNOWN_KINDS: ReadonlySet<string> = new Set<ConfChange['kind']>(['addVoter', 'addLearner', 'removeNode']);
+
+/** False for a kind this version does not know: applyConfChange makes it a no-op, and the node logs it. */
+export function isKnownConfChange(change: ConfChange): boolean {
+  return KNOWN_KINDS.has(change.kind);
+}
+
 /**
  * Apply one change. Validity (one at a time, no demotion, never the last
  * voter) is checked by the leader in proposeConfChange; here we only apply,
@@ -56,7 +63,7 @@ export function applyConfChange(m: Membership, change: ConfChange): Membership {
       break;
     default:
       // A kind this version does not know (a log written by a newer or buggy member): a no-op on
-      // every node alike, never a crash at every restart. The node logs it (src/node/members.ts).
+      // every node alike, never a crash at every restart. The node logs it (src/node/ready-handler.ts).
       return m;
   }
   if (change.kind !== 'removeNode' && change.context !== undefined) {

@@ -16,8 +16,9 @@
 //  - The state machine restarts from the snapshot: committed entries after it are handed out
 //    again in committedEntries after a restart.
 //  - config.leaseReads is accepted but not implemented: every read takes the ReadIndex path.
-//  - confAt(index) gives the configuration and member contexts for a SnapshotMeta; compact()
-//    refuses a snapshot whose configuration disagrees with the log.
+//  - status().appliedConf is the configuration as of the applied index, for a SnapshotMeta taken
+//    after advance() (confAt(index) gives it with the log's member contexts for any retained index);
+//    compact() refuses a snapshot whose configuration disagrees with the log.
 
 import type { RaftCore } from './api.js';
 import { invariant } from './assert.js';
@@ -84,6 +85,8 @@ export class Raft implements RaftCore {
   private membership: Membership;
   /** Index of the latest config entry in the log (0 if none after the base). */
   private lastConfIndex: LogIndex = logIndex(0);
+  /** Membership as of log.applied: moved in advance() by the applied snapshot and config entries. */
+  private appliedMembership: Membership;
 
   private electionElapsedTicks = 0;
   private heartbeatElapsedTicks = 0;
@@ -125,6 +128,7 @@ export class Raft implements RaftCore {
       ? membershipFrom(persisted.snapshot.meta.conf, persisted.snapshot.meta.memberContext)
       : membershipFrom({ voters: config.initialVoters, learners: [] });
     this.membership = this.baseMembership;
+    this.appliedMembership = this.baseMembership; // applied starts at the snapshot (RaftLog)
     this.recomputeMembership();
     this.prevHard = { term: this.term, vote: this.vote, commit: this.log.commit };
     this.becomeFollower(this.term, null);
@@ -1047,6 +1051,10 @@ export class Raft implements RaftCore {
     invariant(rd === this.outstanding, 'advance() called with a Ready that is not the outstanding one');
     this.outstanding = null;
     this.log.acknowledge(rd);
+    if (rd.snapshot !== null) this.appliedMembership = membershipFrom(rd.snapshot.meta.conf, rd.snapshot.meta.memberContext);
+    for (const e of rd.committedEntries) {
+      if (e.type === 'config') this.appliedMembership = applyConfChange(this.appliedMembership, e.change);
+    }
     // #4: the leader's own entries count toward commit only now that they are durable.
     if (this.role === 'leader' && this.maybeCommit() && this.role === 'leader') this.broadcastAppend();
   }
@@ -1079,6 +1087,7 @@ export class Raft implements RaftCore {
       firstIndex: this.log.firstIndex(),
       lastIndex: this.log.lastIndex(),
       conf: confStateOf(this.membership),
+      appliedConf: confStateOf(this.appliedMembership),
       progress,
       ticksSinceQuorumContact: this.role === 'leader' ? this.ticksSinceQuorumContact() : null,
       // A follower's election clock restarts whenever its leader is heard (stepFollower).

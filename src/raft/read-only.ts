@@ -1,4 +1,4 @@
-// ReadIndex bookkeeping on the leader (Raft §6.4; correctness.md #3): each
+// ReadIndex bookkeeping on the leader (Raft §6.4; docs/safety.md #3): each
 // read records the commit index, then waits for a quorum of heartbeat acks
 // carrying its id. An ack for a later read confirms every earlier one, since
 // leadership was confirmed after they were all recorded.

@@ -42,7 +42,7 @@ export interface ConfState {
 
 export type Entry =
   | { term: Term; index: LogIndex; type: 'normal'; data: Uint8Array }
-  /** Appended by every new leader (Raft §8; correctness.md item 2). */
+  /** Appended by every new leader (Raft §8; docs/safety.md #2). */
   | { term: Term; index: LogIndex; type: 'noop' }
   | { term: Term; index: LogIndex; type: 'config'; change: ConfChange };
 
@@ -121,7 +121,7 @@ export interface SoftState {
  *      advance());
  *   2. persist snapshot (if any), then entries, then hardState: one synced write;
  *   3. only then send `messagesAfterPersist` (votes, responses, anything that
- *      depends on the term, vote or entries this Ready persists: correctness #4);
+ *      depends on the term, vote or entries this Ready persists: docs/safety.md #4);
  *   4. apply committedEntries in order (after a snapshot restore if one came);
  *   5. serve readStates once applied >= their index;
  *   6. call advance(ready).
@@ -192,7 +192,10 @@ export interface RaftStatus {
   applied: LogIndex;
   firstIndex: LogIndex;
   lastIndex: LogIndex;
+  /** The configuration in force: the latest config entry in the log, committed or not. */
   conf: ConfState;
+  /** The configuration as of `applied`: what a snapshot taken now records, and what the node reports. */
+  appliedConf: ConfState;
   /** Leader only. */
   progress: Record<string, Progress> | null;
   /** Leader only: ticks since a quorum was last heard from (check-quorum / lease expiry guard). */

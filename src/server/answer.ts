@@ -15,7 +15,7 @@ export const INDEX_HEADER = 'x-lockstep-index';
 export const APPLIED_INDEX_HEADER = 'x-lockstep-applied-index';
 export const NODE_HEADER = 'x-lockstep-node';
 export const LEADER_HEADER = 'x-lockstep-leader';
-/** Marks a request forwarded by a follower: the receiver answers it, never forwards it again (correctness.md item 16). */
+/** Marks a request forwarded by a follower: the receiver answers it, never forwards it again (docs/safety.md #16). */
 export const FORWARDED_HEADER = 'x-lockstep-forwarded-by';
 
 export function sendAnswer(reply: FastifyReply, answer: Answer): FastifyReply {

@@ -1,5 +1,5 @@
 // buildApp(): the fastify instance with every route, hook and schema, apart
-// from listen() (style.md item 9) so that tests drive it with app.inject().
+// from listen() so that tests drive it with app.inject().
 
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';

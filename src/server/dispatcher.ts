@@ -1,5 +1,5 @@
-// The one place the lock machine's applied events go (style.md item 15,
-// "return, don't broadcast"). The node applies entries through this
+// The one place the lock machine's applied events go (return, don't broadcast).
+// The node applies entries through this
 // dispatcher (it is the node's StateMachine); LockMachine.apply returns
 // {result, events} and calls nobody; the dispatcher hands each event, in
 // order, to the three consumers of this node: the leader's lease table, the
@@ -69,7 +69,7 @@ export class EventDispatcher implements StateMachine<ApplyResult, LockEvent> {
    * The server's consumers start receiving events (one server per node).
    * Entries applied before (the node replaying its log at start) reach
    * nobody: no request waits yet, and a leader restarts its lease table
-   * from the applied state (correctness.md item 14).
+   * from the applied state (docs/safety.md #14).
    */
   connect(consumers: EventConsumers, logger: FastifyBaseLogger, registry: Registry): () => void {
     if (this.connection !== null) throw new Error('EventDispatcher: a server is already connected');

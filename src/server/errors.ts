@@ -1,6 +1,6 @@
 // The API's errors as this server answers them: the codes, statuses and
 // default messages are the one table in the client package (SERVER_ERRORS,
-// http-api.md "Errors"; style.md item 6). Every non-2xx answer of this server,
+// http-api.md "Errors"). Every non-2xx answer of this server,
 // including fastify's own validation, parse, size and not-found errors, goes
 // through apiErrorBody().
 import { SERVER_ERRORS, type ServerErrorCode } from 'lockstep-client';

@@ -3,7 +3,7 @@
 // and proposes `expire` / `wait.cancel` for what is due.
 //
 // - Only a leader confirmed by a quorum recently expires anything
-//   (correctness.md item 13, etcd #15247): a paused, deposed leader that
+//   (docs/safety.md #13, etcd #15247): a paused, deposed leader that
 //   wakes up must not expire everyone.
 // - A new leader first applies everything committed (ReadIndex barrier), then
 //   restarts every deadline in full plus an election timeout of grace

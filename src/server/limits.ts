@@ -1,5 +1,5 @@
 // Every limit the HTTP layer enforces, named and checked at start-up
-// (style.md item 4). The values are repeated in the OpenAPI descriptions so
+// (one owner per limit). The values are repeated in the OpenAPI descriptions so
 // that clients can read them from /docs/json.
 
 export interface ServerLimits {
@@ -23,7 +23,7 @@ export interface ServerLimits {
   leaseTickMs: number;
   /** Items in one proposed `expire` / `wait.cancel` batch. */
   expireBatchMax: number;
-  /** Grace added to every deadline when a new leader takes over (correctness.md item 14). */
+  /** Grace added to every deadline when a new leader takes over (docs/safety.md #14). */
   failoverGraceMs: number;
   /** Largest page for list endpoints. */
   pageSizeMax: number;

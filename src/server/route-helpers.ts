@@ -58,7 +58,7 @@ function isStale(request: FastifyRequest): boolean {
   return query?.consistency === 'stale';
 }
 
-/** A read: stale answers from local state; linearizable goes through the leader's ReadIndex (correctness.md item 3). */
+/** A read: stale answers from local state; linearizable goes through the leader's ReadIndex (docs/safety.md #3). */
 export async function readRoute(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, read: () => Answer): Promise<FastifyReply> {
   if (isStale(request)) {
     // Set before reading: an error answer (404) reflects this state too.
@@ -75,7 +75,7 @@ export async function readRoute(ctx: ServerContext, request: FastifyRequest, rep
 
 /**
  * Leader only: ReadIndex barrier, after which this node has applied every
- * command committed before the request arrived (correctness.md item 3), and
+ * command committed before the request arrived (docs/safety.md #3), and
  * the request's token is checked again (every revocation committed before it
  * is applied by now). `what` names the read in the 503 when leadership could
  * not be confirmed in time.

@@ -1,7 +1,7 @@
 // Requests waiting for a queued command's outcome (a `wait.resolved` event).
 // A waitId is registered BEFORE its command is proposed: the grant can be
 // applied in the same batch as the queueing, before the proposer's promise
-// continues, and must not be a lost wakeup (correctness.md item 17).
+// continues, and must not be a lost wakeup (docs/safety.md #17).
 
 import type { LockEvent, Outcome } from '../locks/commands.js';
 

@@ -2,7 +2,7 @@
 //
 // Every write passes { sync: true }: classic-level does not fsync otherwise,
 // and Raft must persist term, vote and entries before any reply that depends
-// on them (correctness.md item 4; Raft §5.1, Figure 2 "persistent state").
+// on them (docs/safety.md #4; Raft §5.1, Figure 2 "persistent state").
 // Concurrent saves are group-committed: while one synced batch is on its way
 // to disk, later saves queue and then share the next batch and its one fsync.
 import { Level } from 'level';

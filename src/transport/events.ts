@@ -1,5 +1,5 @@
 import type { Message, NodeId } from '../raft/types.js';
-import type { PeerHello } from './api.js';
+import type { ForwardRequest, ForwardResponse, PeerHello } from './api.js';
 
 /** What connections report upward to the TcpTransport, which fans out to the registered handlers. */
 export interface TransportEvents {
@@ -12,4 +12,8 @@ export interface TransportEvents {
   peerDown(to: NodeId): void;
   snapshotStatus(to: NodeId, ok: boolean): void;
   peerHello(hello: PeerHello): void;
+  /** Whether this node answers forwarded requests at all (a handler is registered). */
+  takesForwards(): boolean;
+  /** Answer a forwarded request; resolves with the answer, never rejects. */
+  forward(from: NodeId, request: ForwardRequest, signal: AbortSignal): Promise<ForwardResponse>;
 }

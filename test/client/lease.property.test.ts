@@ -1,4 +1,4 @@
-// Property (correctness.md item 18) of LeaseGuard against a tiny model:
+// Property (docs/safety.md #18) of LeaseGuard against a tiny model:
 // whenever the guard says the lease is held, less than ttl - margin has passed
 // since the SEND time of the newest renewal it accepted; renewals sent earlier
 // never move the deadline back; and once ended it stays ended. Time moves by

@@ -1,7 +1,7 @@
 // Property: for any sequence of transient failures, a state-changing call
 // either returns the first success or gives up within its attempt budget,
 // and every attempt of the call carries one and the same Idempotency-Key
-// (correctness.md item 15). A simple model decides the expected outcome.
+// (docs/safety.md #15). A simple model decides the expected outcome.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';

@@ -101,4 +101,40 @@ describe('references', () => {
     expect(files.length).toBeGreaterThan(100);
     expect(found).toEqual([]);
   });
+
+  it('every docs/*.md a comment or document cites is in the repository, and every safety item it cites exists', () => {
+    const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' })
+      .split('\n')
+      .filter((f) => /\.(md|ts|mjs)$/.test(f));
+    const safetyItems = new Set([...read('docs/safety.md').matchAll(/^(\d+)\. \*\*/gm)].map((m) => Number(m[1])));
+    expect(safetyItems.size).toBe(22);
+    const broken: string[] = [];
+    let safetyCitations = 0;
+    for (const f of files) {
+      let text: string;
+      try {
+        text = read(f);
+      } catch {
+        continue;
+      }
+      for (const m of text.matchAll(/\bdocs\/([a-z-]+\.md)/g)) {
+        try {
+          read(`docs/${m[1]}`);
+        } catch {
+          broken.push(`${f}: docs/${m[1]}`);
+        }
+      }
+      // "docs/safety.md #4", "#9/#13", "#4, #5" and "#9 and #13": every number must be an item.
+      for (const m of text.matchAll(/docs\/safety\.md\s*(?:\/\/\s*)?((?:#\d+(?:\s*(?:,|\/|and)\s*)?)+)/g)) {
+        for (const n of m[1].matchAll(/#(\d+)/g)) {
+          safetyCitations++;
+          if (!safetyItems.has(Number(n[1]))) broken.push(`${f}: docs/safety.md #${n[1]}`);
+        }
+      }
+      // Guides of the build machine that the repository does not carry.
+      if (/\b(?:correctness|style)\.md\b/.test(text) && f !== 'test/docs/reference.test.ts') broken.push(`${f}: cites a guide that is not in the repository`);
+    }
+    expect(safetyCitations).toBeGreaterThan(40);
+    expect(broken).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 // Examples for lock-delay, deadlock refusal and elections, and the named
-// correctness.md items (#11 fencing, #12 grant re-checks liveness, #17 one
+// docs/safety.md #(#11 fencing, #12 grant re-checks liveness, #17 one
 // command per handover).
 import { describe, expect, it } from 'vitest';
 import type { LockCommand } from '../../src/locks/commands.js';
@@ -130,7 +130,7 @@ describe('elections', () => {
   });
 });
 
-describe('correctness.md', () => {
+describe('docs/safety.md', () => {
   it('#11 fencing tokens strictly increase across all names, even when one command grants several', () => {
     const h = new Harness();
     const tokens: number[] = [];

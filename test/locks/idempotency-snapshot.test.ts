@@ -1,4 +1,4 @@
-// Idempotency records (correctness.md item 15) and snapshot/restore.
+// Idempotency records (docs/safety.md #15) and snapshot/restore.
 import { describe, expect, it } from 'vitest';
 import { encodeProposal } from '../../src/locks/codec.js';
 import { IdempotencyTable } from '../../src/locks/idempotency.js';

@@ -83,7 +83,7 @@ describe('LeaseTable', () => {
     expect(table.due(6_000).expire.holds).toHaveLength(1); // the waiter's TTL hold, from the grant at 0
   });
 
-  it('correctness #14: a new leader restarts every deadline in full plus grace, never shorter', () => {
+  it('docs/safety.md #14: a new leader restarts every deadline in full plus grace, never shorter', () => {
     const h = new Harness();
     h.session('s', { ttlMs: 10_000, lockDelayMs: 3_000 });
     h.session('gone', { lockDelayMs: 3_000 });

@@ -1,4 +1,4 @@
-// Named limits answer 4xx and change nothing (style.md item 4).
+// Named limits answer 4xx and change nothing.
 import { describe, expect, it } from 'vitest';
 import { LockMachine } from '../../src/locks/index.js';
 import { HOLDERS_PER_LOCK_MAX, WAITERS_PER_LOCK_MAX } from '../../src/locks/limits.js';

@@ -384,7 +384,7 @@ export function run(generated: Intent[], stats: RunStats = { deadlocks: 0, setsG
     checkFifo(step, beforeState, afterState, out.events);
     expect(afterState.lockSets.length, step).toBe(model.sets.length);
 
-    // Fencing tokens strictly increase across all names (correctness.md #11).
+    // Fencing tokens strictly increase across all names (docs/safety.md #11).
     for (const e of out.events) {
       const token = e.type === 'acquired' ? e.fencingToken : e.type === 'election.leader' && e.leader && e.leader.term > lastToken ? e.leader.term : null;
       if (token === null) continue;

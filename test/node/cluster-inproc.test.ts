@@ -278,7 +278,7 @@ describe('in-process cluster (real Raft, MemoryStorage, loopback network)', () =
     await put(c, leader, 'warm', 'up');
     await c.run(5);
     await settle(20); // let every message in flight land
-    // With one follower down, a commit needs the leader's own copy (correctness.md #4).
+    // With one follower down, a commit needs the leader's own copy (docs/safety.md #4).
     const [down, up] = c.ids.filter((id) => id !== leader.node.id);
     c.crash(down);
     leader.gate.open = false;

@@ -47,7 +47,7 @@ async function makeNode(overrides: Partial<RaftNodeOptions> & { storage?: Contro
 }
 
 describe('RaftNode Ready handling', () => {
-  it('sends no message at a term not yet durable before the save has resolved (correctness.md #4)', async () => {
+  it('sends no message at a term not yet durable before the save has resolved (docs/safety.md #4)', async () => {
     const { node, storage, transport } = await makeNode();
     const p = node.propose(kv('a', '1'), 10_000);
     await settle();

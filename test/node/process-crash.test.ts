@@ -1,4 +1,4 @@
-// kill -9 under load: nothing acknowledged is lost (correctness.md #4, #5:
+// kill -9 under load: nothing acknowledged is lost (docs/safety.md #4, #5:
 // an acknowledged write was synced on a majority before the reply).
 import { afterEach, describe, expect, it } from 'vitest';
 import { procCluster, missingSessions, PROC_TEST_MS, sessionStream, untilAcked } from './support/proc-cluster.js';

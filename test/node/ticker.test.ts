@@ -1,5 +1,5 @@
 // Ticks follow the clock, not the timer: a stalled event loop catches up (so a
-// paused leader notices it lost quorum contact, correctness.md #9/#13), within
+// paused leader notices it lost quorum contact, docs/safety.md #9/#13), within
 // bounds; a clock that runs backwards never freezes the node.
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/node/clock.js';

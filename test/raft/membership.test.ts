@@ -7,6 +7,33 @@ import { Network, emptyState, logIndex, nodeId, seededRandom, term, allMessages 
 const enc = (s: string) => new TextEncoder().encode(s);
 
 describe('dissertation §4.1 single-server membership changes', () => {
+  it('conf takes a change when it is appended; appliedConf only once the entry is applied, and from a snapshot', () => {
+    const r = new Raft(defaultRaftConfig(nodeId('a'), [nodeId('a')], seededRandom(1)), emptyState());
+    for (let i = 0; i < 30 && r.status().role !== 'leader'; i++) r.tick();
+    r.advance(r.ready()); // the no-op: persisted, so committed
+    r.advance(r.ready()); // ... and applied
+    r.proposeConfChange({ kind: 'addLearner', node: nodeId('l') });
+    const inForce = { voters: [nodeId('a')], learners: [nodeId('l')] };
+    expect(r.status().conf).toEqual(inForce);
+    expect(r.status().appliedConf).toEqual({ voters: ['a'], learners: [] });
+    r.advance(r.ready()); // persisted: committed, not yet applied
+    expect(r.status().commit).toBe(2);
+    expect(r.status().appliedConf).toEqual({ voters: ['a'], learners: [] });
+    const rd = r.ready();
+    expect(rd.committedEntries.map((e) => e.type)).toEqual(['config']);
+    r.advance(rd);
+    expect(r.status().appliedConf).toEqual(inForce);
+    // A restart from a snapshot at 2 starts from the snapshot's configuration.
+    const snap = { meta: { index: logIndex(2), term: r.status().term, conf: inForce }, data: new Uint8Array() };
+    r.compact(snap, 0);
+    const again = new Raft(defaultRaftConfig(nodeId('a'), [nodeId('a')], seededRandom(1)), {
+      hardState: { term: r.status().term, vote: nodeId('a'), commit: logIndex(2) },
+      snapshot: snap,
+      entries: [],
+    });
+    expect(again.status().appliedConf).toEqual(inForce);
+  });
+
   it('adds a voter, which catches up and then counts toward the quorum', () => {
     const net = new Network(['a', 'b', 'c']);
     net.campaign('a');

@@ -1,6 +1,6 @@
 // A tiny synchronous test network for Raft unit tests: every Ready is
 // persisted into an in-memory map before its messages are delivered
-// (correctness.md #4), committed entries are recorded per node, and
+// (docs/safety.md #4), committed entries are recorded per node, and
 // messages can be dropped, held or reordered by a filter. Deterministic: no
 // timers, a seeded PRNG per node.
 

@@ -15,7 +15,7 @@ export class MemoryNode implements ReplicatedNode {
   role: Role = 'leader';
   leader: NodeId | null;
   currentTerm: Term = term(1);
-  /** What leadershipConfirmedRecently() answers while leader (tests turn it off: correctness #13). */
+  /** What leadershipConfirmedRecently() answers while leader (tests turn it off: docs/safety.md #13). */
   confirmed = true;
   /** The leader's API URL, when a test points this node at another server. */
   leaderUrl: string | null = null;

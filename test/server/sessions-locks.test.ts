@@ -95,7 +95,7 @@ describe('sessions', () => {
     expect((await h.call('POST', '/v1/locks/job/acquire', { ttlMs: 5_000 })).body.acquired).toBe(true);
   });
 
-  it('correctness #13: a leader without recent quorum confirmation expires nothing', async () => {
+  it('docs/safety.md #13: a leader without recent quorum confirmation expires nothing', async () => {
     const id = await session({ ttlMs: 1_000 });
     h.node.confirmed = false;
     await h.advance(60_000);
@@ -105,7 +105,7 @@ describe('sessions', () => {
     expect((await h.call('GET', `/v1/sessions/${id}`)).status).toBe(404);
   });
 
-  it('correctness #14: after a change of leader every lease restarts in full plus grace', async () => {
+  it('docs/safety.md #14: after a change of leader every lease restarts in full plus grace', async () => {
     const id = await session({ ttlMs: 2_000 });
     await h.advance(1_500);
     h.node.setRole('follower', 'n2');

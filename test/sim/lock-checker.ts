@@ -115,7 +115,7 @@ function setReadyIn(s: SnapshotData, set: SnapSet): boolean {
 }
 
 /**
- * No lost wakeup (correctness.md item 17): outside lock-delay, the head of a
+ * No lost wakeup (docs/safety.md #17): outside lock-delay, the head of a
  * line can not be granted — a single head does not fit beside the holders, a
  * lock set at the head is not ready on all its locks. Returns what is wrong.
  */

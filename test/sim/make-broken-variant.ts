@@ -39,7 +39,7 @@ export const VARIANTS: Record<string, { description: string; edits: Edit[] }> = 
     ],
   },
   'vote-reply-before-persist': {
-    description: 'the vote reply goes out in a Ready whose hard state does not yet hold the vote (§5.1, correctness #4)',
+    description: 'the vote reply goes out in a Ready whose hard state does not yet hold the vote (§5.1, docs/safety.md #4)',
     edits: [
       {
         file: 'raft.ts',

@@ -11,7 +11,7 @@
 
 import pino from 'pino';
 import { OutcomeUnknownError } from '../../src/node/api.js';
-import { Membership } from '../../src/node/members.js';
+import { AddressBook } from '../../src/node/members.js';
 import { ReadyHandler, type StopPoint } from '../../src/node/ready-handler.js';
 import type { RaftCore } from '../../src/raft/api.js';
 import type { Entry, LogIndex, Message, NodeId, RaftConfig, Ready, Role, Snapshot } from '../../src/raft/types.js';
@@ -128,7 +128,7 @@ export class SimNode {
         storage: this.store,
         transport: { send: (messages) => messages.forEach((m) => this.hooks.send(m)), setPeers: () => {} },
         stateMachine: this.sm,
-        members: new Membership([...this.initialVoters]),
+        addresses: new AddressBook(),
         logger: silent,
         monotonicMs: () => 0,
         snapshotEveryEntries: this.snapshotEveryEntries,

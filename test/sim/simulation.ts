@@ -651,7 +651,7 @@ export class Simulation {
         const st = leader.raft!.status();
         const members = [...st.conf.voters, ...st.conf.learners].map((id) => this.nodes.get(id)).filter((n) => n?.up) as SimNode[];
         // A new leader's commit index may lag what is already committed until an entry of its own term
-        // commits (§5.4.2, §8, correctness #2): compare against it only then (sim finding F4, FINDINGS.md).
+        // commits (§5.4.2, §8, docs/safety.md #2): compare against it only then (sim finding F4, FINDINGS.md).
         const commitKnown = leader.store.termAt(st.commit) === st.term;
         if (commitKnown && members.every((n) => n.applied() >= st.commit)) {
           for (const n of members) {

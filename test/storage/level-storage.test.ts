@@ -116,7 +116,7 @@ describe('group commit', () => {
   });
 });
 
-describe('every durable write passes { sync: true } (correctness.md item 4)', () => {
+describe('every durable write passes { sync: true } (docs/safety.md #4)', () => {
   type WriteMethod = 'put' | 'del' | 'batch' | 'clear';
   const OPTIONS_ARG: Record<WriteMethod, number> = { put: 2, del: 1, batch: 1, clear: -1 };
 

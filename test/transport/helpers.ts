@@ -27,7 +27,7 @@ export async function startNode(
   id: string,
   port: number,
   peers: Record<string, number>,
-  options: { clusterId?: string; limits?: Partial<TransportLimits>; start?: boolean } = {},
+  options: { clusterId?: string; limits?: Partial<TransportLimits>; start?: boolean; forwarding?: boolean } = {},
 ): Promise<Node> {
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: 'debug' }, { write: (s: string) => void logs.push(JSON.parse(s)) });
@@ -40,6 +40,7 @@ export async function startNode(
     logger,
     limits: options.limits,
     random: () => 0.5,
+    forwarding: options.forwarding,
   });
   const node: Node = { id: nodeId(id), transport, received: [], unreachable: [], down: [], snapshotStatus: [], hellos: [], logs };
   transport.onMessage((m) => void node.received.push(m));

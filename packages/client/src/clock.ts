@@ -1,6 +1,6 @@
 // The SDK's only view of time, injectable so that tests drive it by hand.
 // Lease arithmetic uses the MONOTONIC clock (performance.now): a wall-clock
-// step (NTP, a VM resume) must not stretch a lease (correctness.md item 18).
+// step (NTP, a VM resume) must not stretch a lease (docs/safety.md #18).
 
 export interface TimerHandle {
   cancel(): void;

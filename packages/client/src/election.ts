@@ -2,7 +2,7 @@
 // demoted, and campaign again (with a fresh session) after losing one,
 // until closed. Leadership is tied to a session: it ends when the session
 // ends, and the leadership's signal fires before the session's lease can
-// have run out (correctness.md item 18). `term` is the fencing token.
+// have run out (docs/safety.md #18). `term` is the fencing token.
 
 import { sleep, type Clock } from './clock.js';
 import { isLockstepError, LockstepError } from './errors.js';

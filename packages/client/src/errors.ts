@@ -1,5 +1,5 @@
 // Typed errors of the SDK. Callers match on `code`, never on the message
-// (style.md item 6). Server codes are the keys of the one error table (error-codes.ts);
+// (stable codes). Server codes are the keys of the one error table (error-codes.ts);
 // the client adds a few of its own for failures that never reached a server
 // or that the SDK decides itself.
 

@@ -1,8 +1,8 @@
 // withLocks: take several locks at once as one lock set (all or nothing,
 // waiting in line: http-api.md "Lock sets"), run the caller's function while
 // the set is held, release them all. One AbortSignal for the whole set: it
-// fires before ANY of its holds can have ended on the server (correctness.md
-// item 18) — the holds were granted in one command, with one TTL or one
+// fires before ANY of its holds can have ended on the server (docs/safety.md
+// #18) — the holds were granted in one command, with one TTL or one
 // session, so they end together. Every lock has its own fencing token: pass
 // each to the resource it protects (item 11).
 

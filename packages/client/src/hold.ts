@@ -1,6 +1,6 @@
 // withLock: acquire, run the caller's function while the hold lasts, release.
 // The hold's signal fires before the hold can have ended on the server
-// (correctness.md item 18); the fencing token goes to every resource the
+// (docs/safety.md #18); the fencing token goes to every resource the
 // function writes (item 11) so that a write made after the signal is refused.
 
 import type { Clock } from './clock.js';

@@ -1,7 +1,7 @@
 // The request engine: endpoint failover, bounded retries, idempotency keys,
 // Retry-After. Every typed method of the Client goes through `request`.
 //
-// What is retried (correctness.md item 15: an error must say whether the
+// What is retried (docs/safety.md #15: an error must say whether the
 // command surely did not apply, or might have):
 // - 'idempotent' requests (reads, keepalive) are retried on any connection
 //   error, attempt timeout or 503.

@@ -1,5 +1,5 @@
 // The client's own view of a lease, and the AbortSignal that ends it
-// (correctness.md item 18: "a client measures its lease from the moment it
+// (docs/safety.md #18: "a client measures its lease from the moment it
 // *sent* the heartbeat that was acknowledged, on a monotonic clock, and
 // stops acting before ttl - margin has passed").
 //

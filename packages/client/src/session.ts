@@ -1,6 +1,6 @@
 // A session that keeps itself alive: heartbeats every ttl/3 in the
 // background, and a LeaseGuard whose signal fires before the lease can have
-// run out on the server (correctness.md item 18).
+// run out on the server (docs/safety.md #18).
 
 import { sleep, type Clock } from './clock.js';
 import { isLockstepError, LockstepError } from './errors.js';

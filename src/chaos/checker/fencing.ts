@@ -1,4 +1,4 @@
-// Fencing (correctness.md item 11): every grant's token is unique and
+// Fencing (docs/safety.md #11): every grant's token is unique and
 // larger than every token granted before it; per lock, an acquire that
 // completed before another was invoked has the smaller token. And the fenced
 // register (the protected resource) never accepted a token smaller than one

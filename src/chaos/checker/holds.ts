@@ -1,7 +1,7 @@
 // Two checks on the lifetime of holds, by evidence a client saw:
 //
 // early-expiry: no hold ended before its TTL as the leader measured it
-//   (correctness.md item 14: failover never shortens a lease). A hold with
+//   (docs/safety.md #14: failover never shortens a lease). A hold with
 //   token t, granted by an acquire that completed at c, ended before the
 //   earliest time its lease could have run out (clock-bound.ts) if an op
 //   invoked after c and completed before that time saw the lock without t,

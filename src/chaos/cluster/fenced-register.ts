@@ -1,6 +1,6 @@
 // The protected resource of the lock workload: a tiny HTTP server that
 // keeps, per lock, the largest fencing token it has seen and refuses any
-// smaller one (Kleppmann's fenced storage; correctness.md item 11). Every
+// smaller one (Kleppmann's fenced storage; docs/safety.md #11). Every
 // write, accepted or refused, is logged for the fencing checker.
 import http from 'node:http';
 import type { RegisterWrite } from '../history.js';

@@ -2,8 +2,8 @@
 //
 // Campaign (waiting in line), run CMD while leader with the election term in
 // LOCKSTEP_FENCING_TOKEN, send it SIGTERM if leadership is lost (the session
-// signal fires before its lease can have ended on the server, correctness.md
-// item 18), resign at exit and exit with CMD's status.
+// signal fires before its lease can have ended on the server, docs/safety.md
+// #18), resign at exit and exit with CMD's status.
 
 import { hostname } from 'node:os';
 import { WAIT_MS_MAX_PER_REQUEST, type LeaseEndedError, type Session } from 'lockstep-client';

@@ -6,7 +6,7 @@
 // --ttl-ms is its TTL, so if this process dies the locks free within that),
 // runs CMD with the fencing token(s) in its environment, sends it SIGTERM if
 // the hold is lost (the session signal fires BEFORE the lease can have ended
-// on the server, correctness.md item 18), releases at exit and exits with
+// on the server, docs/safety.md #18), releases at exit and exits with
 // CMD's status.
 
 import { hostname } from 'node:os';

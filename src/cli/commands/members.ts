@@ -2,7 +2,7 @@
 // lockstep members remove ID
 //
 // One membership change at a time (the server refuses a second while one is
-// in flight, correctness.md item 7). A node whose disk was lost rejoins under
+// in flight, docs/safety.md #7). A node whose disk was lost rejoins under
 // a NEW id (item 10): remove the old id, add the new one.
 
 import { UsageError, type CliCommand } from '../command.js';

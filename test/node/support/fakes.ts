@@ -2,9 +2,11 @@
 // a storage whose saves the test completes by hand, a transport that records.
 import pino from 'pino';
 import type { RaftCore } from '../../../src/raft/api.js';
+import { applyConfChange, confStateOf, membershipFrom } from '../../../src/raft/membership.js';
 import {
   NotLeaderError,
   type ConfChange,
+  type ConfState,
   type Entry,
   type HardState,
   type LogIndex,
@@ -43,6 +45,8 @@ export class FakeRaft implements RaftCore {
   transfers: NodeId[] = [];
   ticksSinceQuorumContact: number | null = 0;
   ticksSinceLeaderContact: number | null = 0;
+  /** As the real core: the configuration as of the applied index (snapshot, then applied config entries). */
+  appliedConf: ConfState;
   private pending = this.empty();
   /** Whether the pending hard state changes term or vote (a commit-only change need not be synced). */
   private termOrVoteChanged = false;
@@ -59,6 +63,7 @@ export class FakeRaft implements RaftCore {
     this.durableTerm = persisted.hardState.term;
     this.applied = persisted.snapshot?.meta.index ?? logIndex(0);
     this.log = [...persisted.entries];
+    this.appliedConf = persisted.snapshot?.meta.conf ?? { voters: [id, ...peers], learners: [] };
   }
 
   private empty(): Ready {
@@ -177,7 +182,13 @@ export class FakeRaft implements RaftCore {
   advance(rd: Ready): void {
     const last = rd.committedEntries.at(-1);
     if (last) this.applied = last.index;
-    if (rd.snapshot) this.applied = rd.snapshot.meta.index;
+    if (rd.snapshot) {
+      this.applied = rd.snapshot.meta.index;
+      this.appliedConf = rd.snapshot.meta.conf;
+    }
+    for (const e of rd.committedEntries) {
+      if (e.type === 'config') this.appliedConf = confStateOf(applyConfChange(membershipFrom(this.appliedConf), e.change));
+    }
   }
   status(): RaftStatus {
     const voters = [this.id, ...this.peers];
@@ -192,6 +203,7 @@ export class FakeRaft implements RaftCore {
       firstIndex: logIndex(1),
       lastIndex: logIndex(this.lastIndex()),
       conf: { voters, learners: [] },
+      appliedConf: this.appliedConf,
       progress:
         this.role === 'leader'
           ? Object.fromEntries(voters.map((v) => [v, { match: this.commit, next: logIndex(this.commit + 1), state: 'replicate' as const, inflight: 0, recentActive: true, learner: false }]))
