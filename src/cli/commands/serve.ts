@@ -267,6 +267,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
     peers: peerMap,
     logger,
     ...(tls ? { tls } : {}),
+    forwarding: true,
   });
   // The node applies through the dispatcher; the server connects its consumers to it.
   const dispatcher = new EventDispatcher(new LockMachine());
@@ -302,7 +303,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
   for (const warning of config.authWarnings) logger.warn(warning);
   if (config.insecure && config.tls === null) logger.warn('--insecure: the API is plain HTTP and the peer channel plain TCP; anyone who reaches the peer port can speak Raft');
   await node.start();
-  const server = await createLockServer({ node, dispatcher, registry, logger: logger.child({ component: 'http' }), clock, authToken: config.authToken, tls });
+  const server = await createLockServer({ node, dispatcher, registry, logger: logger.child({ component: 'http' }), clock, authToken: config.authToken, tls, peers: transport });
   if (process.env[TEST_HOOKS_ENV] === '1') registerTestHooks(server.app, node);
   await server.listen(config.api.host, config.api.port);
   logger.info({ api: config.apiUrl, peer: config.peer, data: config.data }, 'serving');
