@@ -1,4 +1,4 @@
-// `npm run chaos -- [--nodes 3|5] [--duration 120s] [--seed S] [--faults partition,kill,pause,clock,membership]`
+// `npm run chaos -- [--nodes 3|5] [--duration 120s] [--seed S] [--faults partition,kill,pause,clock,membership] [--tls]`
 // Runs a chaos run against real `lockstep serve` processes (build first:
 // `npm run build`), prints the summary, exits 1 on any violation (with the
 // replay command) and 2 on a usage error.
@@ -12,7 +12,7 @@ import { runChaos } from './run.js';
 const USAGE = `usage: npm run chaos -- [--nodes 3|5] [--duration 120s] [--seed S]
                      [--faults partition,kill,pause,clock,membership|none]
                      [--base-port 20000] [--election-ms 1000] [--heartbeat-ms 100]
-                     [--recovery-bound-ms 10000] [--runs-dir .runs] [--cli dist/cli/main.js] [--snapshot-every N] [--quiet]`;
+                     [--recovery-bound-ms 10000] [--runs-dir .runs] [--cli dist/cli/main.js] [--snapshot-every N] [--tls] [--quiet]`;
 
 export function parseChaosArgs(argv: string[]): ChaosOptions {
   const { values } = parseArgs({
@@ -31,6 +31,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
       'runs-dir': { type: 'string' },
       cli: { type: 'string' },
       'snapshot-every': { type: 'string' },
+      tls: { type: 'boolean' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -60,6 +61,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
     cliPath: values.cli ?? DEFAULT_OPTIONS.cliPath,
     quiet: values.quiet ?? false,
     snapshotEvery: values['snapshot-every'] === undefined ? null : int('snapshot-every', values['snapshot-every'], 0),
+    tls: values.tls ?? false,
   };
   validate(o);
   return o;

@@ -24,6 +24,8 @@ export interface ChaosOptions {
   quiet: boolean;
   /** Passed to `serve --snapshot-every`; null: the server's default. */
   snapshotEvery: number | null;
+  /** A TLS cluster: HTTPS API and mutual-TLS peers, certificates made under the run folder. */
+  tls: boolean;
 }
 
 export const DURATION_MS_MAX = 24 * 3600 * 1000;
@@ -46,6 +48,7 @@ export const DEFAULT_OPTIONS: ChaosOptions = {
   electionCandidates: 3,
   quiet: false,
   snapshotEvery: null,
+  tls: false,
 };
 
 /** "120s", "2m", "1500ms", "90" (seconds). */

@@ -50,7 +50,7 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
   };
   const prng = new Prng(options.seed);
   const cluster = new ChaosCluster(
-    { nodes: options.nodes, runDir, portBase: options.portBase, heartbeatMs: options.heartbeatMs, electionMs: options.electionMs, cliPath: path.resolve(options.cliPath), snapshotEvery: options.snapshotEvery },
+    { nodes: options.nodes, runDir, portBase: options.portBase, heartbeatMs: options.heartbeatMs, electionMs: options.electionMs, cliPath: path.resolve(options.cliPath), snapshotEvery: options.snapshotEvery, tls: options.tls },
     prng.fork(),
     nowMs,
   );
@@ -64,10 +64,13 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
     nowMs,
     record: (op) => history.push(op),
     running: () => workloadsRunning,
+    // Read at each request: a TLS cluster's fetch exists once its CA does (cluster.start()).
+    fetch: (input, init) => cluster.fetch(input, init),
   };
   const observer = new LeaderObserver(
     () => cluster.ids().map((id) => ({ id, apiUrl: cluster.node(id).apiUrl, reachable: () => cluster.node(id).running && !cluster.node(id).paused })),
     nowMs,
+    (input, init) => cluster.fetch(input, init),
   );
   const nemesis = new Nemesis(
     cluster,
@@ -109,7 +112,7 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
       for (let i = 0; i < options.electionCandidates; i++) loops.push(candidateLoop(client(`candidate-${i}`), electionOpts, running, r));
       loops.push(observerLoop(client('election-observer'), electionOpts, running, r));
       for (let i = 0; i < 2; i++) {
-        loops.push(observeStreamLoop('election-0', () => cluster.apiUrls(), running, nowMs, prng.fork(), (e) => observeEvents.push(e), () => ++streamIds));
+        loops.push(observeStreamLoop('election-0', () => cluster.apiUrls(), running, nowMs, prng.fork(), (e) => observeEvents.push(e), () => ++streamIds, (input, init) => cluster.fetch(input, init)));
       }
       loops.push(abandonerLoop(client('abandoner'), expiryOpts, running, r));
       loops.push(prober(client('prober'), expiryOpts, running, r));

@@ -132,8 +132,9 @@ export class ServeProcess {
     return this.flags.id;
   }
 
+  /** https:// when the node serves TLS (its API is HTTPS only). */
   get apiUrl(): string {
-    return `http://${this.flags.api}`;
+    return `${this.flags.tlsCert === undefined ? 'http' : 'https'}://${this.flags.api}`;
   }
 
   get running(): boolean {

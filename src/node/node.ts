@@ -194,6 +194,7 @@ export class RaftNode implements ReplicatedNode {
     o.transport.onMessage((m) => this.onMessage(m) ?? undefined);
     o.transport.onSnapshotOffer?.((header) => this.snapshotOffer(header) ?? undefined);
     o.transport.onUnreachable((to) => this.withRaft((r) => r.reportUnreachable(to)));
+    o.transport.onPeerDown?.((peer) => this.withRaft((r) => r.reportPeerDown(peer)));
     o.transport.onSnapshotStatus((to, ok) => this.withRaft((r) => r.reportSnapshot(to, ok)));
     o.transport.onPeerHello((hello) => this.onPeerHello(hello));
     o.transport.setPeers(this.addresses.peerAddresses(this.id));

@@ -9,6 +9,7 @@ import type { LockMachineView } from './machine-view.js';
 import type { HttpMetrics } from './http-metrics.js';
 import type { Authenticator } from './auth.js';
 import type { Upstream } from './upstream.js';
+import type { PeerForwarding } from '../transport/api.js';
 
 export interface ServerClock {
   /** Monotonic milliseconds (performance.now() in production); judges leases (http-api.md "Time"). */
@@ -29,4 +30,6 @@ export interface ServerContext {
   auth: Authenticator;
   /** How this node calls the leader's API (fetch, or node:https with the cluster CA under TLS). */
   upstream: Upstream;
+  /** The peer channel, when forwarding to the leader may use it instead of HTTP (forward.ts); null in tests without one. */
+  peers: PeerForwarding | null;
 }

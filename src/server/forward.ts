@@ -1,15 +1,19 @@
 // Follower → leader forwarding (http-api.md "Conventions"; docs/safety.md
-// #16). One client request becomes at most one upstream HTTP request per
-// leader tried, correlated by the HTTP exchange itself; the wait is bounded;
-// a request that might have reached the leader is never retried blindly
-// (503 unavailable: the client retries with its Idempotency-Key).
+// #16). One client request becomes at most one upstream request per
+// leader tried: a request/answer pair on the peer channel when it is up
+// (src/transport PeerForwarding: no second HTTP request to build and parse,
+// issue 12), else an HTTP request. The wait is bounded; a request that might
+// have reached the leader is never retried blindly (503 unavailable: the
+// client retries with its Idempotency-Key).
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { NotLeaderError, OutcomeUnknownError } from '../node/api.js';
+import type { NodeId } from '../raft/types.js';
+import { ForwardNotSentError, type ForwardRequest } from '../transport/api.js';
 import type { ServerContext } from './context.js';
 import { ApiError } from './errors.js';
 import { type Answer, FORWARDED_HEADER, NODE_HEADER, sendAnswer } from './answer.js';
-import { urlOnNode } from './target.js';
+import { originForm, urlOnNode } from './target.js';
 
 /** Request headers passed to the leader. Everything else (hop-by-hop, host, length) is the fetch's own. */
 const FORWARDED_REQUEST_HEADERS = ['content-type', 'idempotency-key', 'authorization', 'accept', 'x-request-id'];
@@ -25,7 +29,14 @@ const LEADER_POLL_MS = 25;
  */
 const realNowMs = (): number => performance.now();
 
-type LeaderTarget = { kind: 'self' } | { kind: 'remote'; url: string };
+type LeaderTarget = { kind: 'self' } | { kind: 'remote'; id: NodeId; url: string };
+
+/** The leader's answer, however it came. */
+interface UpstreamAnswer {
+  status: number;
+  headers: Iterable<[string, string]>;
+  body: Buffer;
+}
 
 export function noLeaderError(ctx: ServerContext, message = 'no leader could be reached in time'): ApiError {
   return new ApiError('no_leader', message, {}, { 'retry-after': String(ctx.limits.retryAfterSeconds) });
@@ -41,7 +52,7 @@ function currentTarget(ctx: ServerContext, excludeUrl: string | null): LeaderTar
   if (status.leader === null) return null;
   const url = ctx.node.leaderApiUrl();
   if (url === null || url === excludeUrl) return null;
-  return { kind: 'remote', url };
+  return { kind: 'remote', id: status.leader, url };
 }
 
 /** Waits (bounded) until a leader with a known API URL exists, or this node leads. */
@@ -93,6 +104,8 @@ function isConnectRefused(error: unknown): boolean {
 export interface RouteOptions {
   /** The request's own wait (long-poll), to bound the forward. */
   waitMs: number;
+  /** Forward over HTTP even when the peer channel is up: the answer may pass the channel's size limit (the snapshot download). */
+  overHttp?: boolean;
 }
 
 /**
@@ -138,7 +151,7 @@ export async function leaderOnly(
     }
     // A forwarded request that lands on a non-leader is answered, never forwarded again.
     if (forwardedBy !== undefined) throw noLeaderError(ctx, 'the forwarded request reached a node that is not the leader');
-    const result = await forwardOnce(ctx, request, reply, target.url, options, signal);
+    const result = await forwardOnce(ctx, request, reply, target, options, signal);
     if (result === 'refused') {
       // Connection refused: the request surely never reached that node; try whoever leads next.
       refusedUrl = target.url;
@@ -152,10 +165,11 @@ async function forwardOnce(
   ctx: ServerContext,
   request: FastifyRequest,
   reply: FastifyReply,
-  leaderUrl: string,
+  leader: { id: NodeId; url: string },
   options: RouteOptions,
   clientSignal: AbortSignal,
 ): Promise<FastifyReply | 'refused'> {
+  const leaderUrl = leader.url;
   const headers: Record<string, string> = { [FORWARDED_HEADER]: ctx.node.id };
   for (const name of FORWARDED_REQUEST_HEADERS) {
     const value = request.headers[name];
@@ -169,22 +183,30 @@ async function forwardOnce(
   const onClientGone = () => controller.abort(clientSignal.reason);
   clientSignal.addEventListener('abort', onClientGone);
   const timer = setTimeout(() => controller.abort(new Error('forward timed out')), timeoutMs);
+  // This request's path and query only: never an authority the client wrote.
+  const forwarded: ForwardRequest = { method: request.method, url: originForm(request.url), headers, body: hasBody ? JSON.stringify(request.body) : null };
   try {
-    // The leader's origin and this request's path and query only: never an authority the client wrote.
-    const response = await ctx.upstream(urlOnNode(leaderUrl, request.url), {
-      method: request.method,
-      headers,
-      body: hasBody ? JSON.stringify(request.body) : undefined,
-      signal: controller.signal,
-      redirect: 'manual',
-    });
-    // Bytes, not text: a binary answer (GET /v1/cluster/snapshot) must reach the client unchanged.
-    const body = Buffer.from(await response.arrayBuffer());
-    ctx.metrics.forwardedTotal.inc({ outcome: 'ok' });
-    response.headers.forEach((value, name) => {
+    let answer: UpstreamAnswer | null = null;
+    let channel: 'peer' | 'http' = 'peer';
+    const overPeer = options.overHttp ? null : (ctx.peers?.forward(leader.id, forwarded, controller.signal) ?? null);
+    if (overPeer !== null) {
+      try {
+        const res = await overPeer;
+        answer = { status: res.status, headers: Object.entries(res.headers), body: Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength) };
+      } catch (error) {
+        // The connection failed before the request was written: the leader never saw it, HTTP may carry it.
+        if (!(error instanceof ForwardNotSentError)) throw error;
+      }
+    }
+    if (answer === null) {
+      channel = 'http';
+      answer = await httpForward(ctx, leaderUrl, forwarded, controller.signal);
+    }
+    ctx.metrics.forwardedTotal.inc({ outcome: 'ok', channel });
+    for (const [name, value] of answer.headers) {
       if (!DROPPED_RESPONSE_HEADERS.has(name)) reply.header(name, value);
-    });
-    return reply.code(response.status).send(body);
+    }
+    return reply.code(answer.status).send(answer.body);
   } catch (error) {
     if (isConnectRefused(error)) return 'refused';
     ctx.metrics.forwardedTotal.inc({ outcome: 'unavailable' });
@@ -195,4 +217,17 @@ async function forwardOnce(
     clearTimeout(timer);
     clientSignal.removeEventListener('abort', onClientGone);
   }
+}
+
+async function httpForward(ctx: ServerContext, leaderUrl: string, forwarded: ForwardRequest, signal: AbortSignal): Promise<UpstreamAnswer> {
+  const response = await ctx.upstream(urlOnNode(leaderUrl, forwarded.url), {
+    method: forwarded.method,
+    headers: forwarded.headers,
+    body: forwarded.body ?? undefined,
+    signal,
+    redirect: 'manual',
+  });
+  // Bytes, not text: a binary answer (GET /v1/cluster/snapshot) must reach the client unchanged.
+  const body = Buffer.from(await response.arrayBuffer());
+  return { status: response.status, headers: response.headers.entries(), body };
 }

@@ -8,7 +8,7 @@ const LIST_PAGE_MAX = 1_000;
 
 export interface HttpMetrics {
   requestSeconds: Histogram<'route' | 'method' | 'status'>;
-  forwardedTotal: Counter<'outcome'>;
+  forwardedTotal: Counter<'outcome' | 'channel'>;
 }
 
 function reuse<T>(registry: Registry, name: string, make: () => T): T {
@@ -42,8 +42,8 @@ export function createHttpMetrics(registry: Registry, machine: LockMachineView):
   const forwardedTotal = reuse(registry, 'lockstep_http_forwarded_requests_total', () =>
     new Counter({
       name: 'lockstep_http_forwarded_requests_total',
-      help: 'Requests this follower forwarded to the leader, by outcome (ok, unavailable, no_leader).',
-      labelNames: ['outcome'] as const,
+      help: 'Requests this follower forwarded to the leader, by outcome (ok, unavailable, no_leader) and, for answered ones, the channel they went over (peer, http).',
+      labelNames: ['outcome', 'channel'] as const,
       registers: [registry],
     }),
   );

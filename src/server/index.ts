@@ -25,6 +25,8 @@ import { resolveLimits, type ServerLimits } from './limits.js';
 import type { EventDispatcher } from './dispatcher.js';
 import type { NodeTls } from '../tls/node-tls.js';
 import { httpUpstream, httpsUpstream } from './upstream.js';
+import type { PeerForwarding } from '../transport/api.js';
+import { answerForwards } from './peer-answers.js';
 
 export type { ServerClock } from './context.js';
 export type { ServerLimits } from './limits.js';
@@ -47,6 +49,12 @@ export interface LockServerOptions {
   authToken?: string | null;
   /** TLS on: the API is HTTPS only, and forwarding to the leader verifies it against the cluster CA. */
   tls?: NodeTls | null;
+  /**
+   * The peer channel (the node's TcpTransport): forwards to the leader go over
+   * it, and this server answers those that members relay to it. Without it
+   * forwarding is HTTP only.
+   */
+  peers?: PeerForwarding | null;
 }
 
 export interface LockServer {
@@ -73,6 +81,7 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
     metrics: createHttpMetrics(options.registry, options.dispatcher.machine),
     auth: new Authenticator(options.authToken ?? null, options.dispatcher.machine),
     upstream: options.tls ? httpsUpstream(options.tls) : httpUpstream(),
+    peers: options.peers ?? null,
   };
   const locks = new LockService(ctx, encodeProposal);
   const leases = new LeaseDriver(ctx, new LeaseTable(), (proposal) => locks.propose(proposal));
@@ -91,6 +100,7 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
       await instance.register(authRoutes, { ctx, services });
     },
   }, tls ? { https: tls.apiServerOptions() } : {});
+  if (ctx.peers) answerForwards(app, ctx, ctx.peers);
   // Certificate rotation: new connections get the re-read certificate.
   tls?.onReload(() => (app.server as import('node:https').Server).setSecureContext(tls.apiServerOptions()));
   // Open streams would keep close() waiting forever.

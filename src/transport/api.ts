@@ -30,6 +30,12 @@ export interface Transport {
   onSnapshotOffer?(handler: (header: Extract<Message, { type: 'InstallSnapshot' }>) => string | void): void;
   /** `to` could not be reached (connection failed, queue full): Raft probes it again. */
   onUnreachable(handler: (to: NodeId) => void): void;
+  /**
+   * An open connection to `peer` closed and the redial made at once was refused: its process is likely
+   * gone (the OS closes a dead process's sockets at once), a hint for Raft's reportPeerDown. Never sent
+   * for a connection that merely dropped (the redial succeeds) or a peer that went silent.
+   */
+  onPeerDown?(handler: (peer: NodeId) => void): void;
   /** An InstallSnapshot message to `to` was fully delivered (ok) or failed. */
   onSnapshotStatus(handler: (to: NodeId, ok: boolean) => void): void;
   /** A peer completed the handshake and told us its API URL. */
@@ -37,4 +43,43 @@ export interface Transport {
   /** Replace the address book (membership changes). */
   setPeers(peers: Map<NodeId, string>): void;
   close(): Promise<void>;
+}
+
+/**
+ * A client request a follower relays to the leader over the peer channel
+ * instead of a second HTTP request (issue 12): the request target in origin
+ * form (path and query only), the headers the follower chose to pass, and the
+ * body as text. The leader answers it as if it had come over HTTP.
+ */
+export interface ForwardRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+export interface ForwardResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** Answers forwarded requests on the leader; must resolve (an error answer is an answer), never reject. */
+export type ForwardHandler = (from: NodeId, request: ForwardRequest, signal: AbortSignal) => Promise<ForwardResponse>;
+
+/**
+ * Request/response over the peer channel (TcpTransport). `forward` returns
+ * null when the channel cannot carry this request now (not connected, the
+ * peer does not take forwards, too many in flight): the caller uses HTTP.
+ * The promise rejects with ForwardNotSentError when the request surely never
+ * left this node, and with any other error when the peer may have received it.
+ */
+export interface PeerForwarding {
+  forward(to: NodeId, request: ForwardRequest, signal: AbortSignal): Promise<ForwardResponse> | null;
+  onForward(handler: ForwardHandler): void;
+}
+
+/** The forwarded request was never written to the connection: the peer surely never saw it. */
+export class ForwardNotSentError extends Error {
+  readonly code = 'forward_not_sent';
 }

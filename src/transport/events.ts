@@ -1,5 +1,5 @@
 import type { Message, NodeId } from '../raft/types.js';
-import type { PeerHello } from './api.js';
+import type { ForwardRequest, ForwardResponse, PeerHello } from './api.js';
 
 /** What connections report upward to the TcpTransport, which fans out to the registered handlers. */
 export interface TransportEvents {
@@ -8,6 +8,12 @@ export interface TransportEvents {
   /** A refusal reason closes the connection the message came on. */
   message(message: Message): string | null;
   unreachable(to: NodeId): void;
+  /** An open connection to `to` closed and a new one was refused at once: nothing listens there any more. */
+  peerDown(to: NodeId): void;
   snapshotStatus(to: NodeId, ok: boolean): void;
   peerHello(hello: PeerHello): void;
+  /** Whether this node answers forwarded requests at all (a handler is registered). */
+  takesForwards(): boolean;
+  /** Answer a forwarded request; resolves with the answer, never rejects. */
+  forward(from: NodeId, request: ForwardRequest, signal: AbortSignal): Promise<ForwardResponse>;
 }

@@ -1,17 +1,19 @@
-// One accepted connection. It only receives: first the dialer's hello (answered
-// with ours or a refusal), then messages, delivered in order. Anything
+// One accepted connection. It receives: first the dialer's hello (answered
+// with ours or a refusal), then messages, delivered in order, and forwarded
+// client requests, each answered on this same connection (the answers of one
+// event-loop turn in one write). Anything
 // malformed closes this connection alone, logged; nothing thrown from here
 // reaches the socket (a peer's garbage must not crash the process). Errors
 // thrown by the message handler itself are not swallowed.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Message, NodeId } from '../raft/types.js';
-import type { PeerHello } from './api.js';
+import type { ForwardRequest, ForwardResponse, PeerHello } from './api.js';
 import type { TransportEvents } from './events.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
-import { PROTOCOL_VERSION, type TransportLimits } from './limits.js';
+import { FORWARD_WRITE_BUFFER_BYTES_MAX, FORWARDS_IN_FLIGHT_MAX, PROTOCOL_VERSION, type TransportLimits } from './limits.js';
 import type { InboundConnection, InboundRegistry } from './inbound-registry.js';
-import { isPlausibleNodeId } from './validate.js';
+import { checkForwardResponse, isPlausibleNodeId } from './validate.js';
 import { packWire, unpackWire, type WireFrame } from './wire.js';
 
 
@@ -58,6 +60,9 @@ interface Reassembly {
 
 class ProtocolError extends Error {}
 
+/** What a forwarding handler that broke its promise to always answer is answered with. */
+const HANDLER_FAILED: ForwardResponse = { status: 503, headers: {}, body: new Uint8Array(0) };
+
 export function acceptConnection(socket: Socket, o: InboundOptions): void {
   const log = o.logger.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
   const decoder = new FrameDecoder();
@@ -65,6 +70,13 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
   let snapshot: Reassembly | null = null;
   let closed = false;
   let helloToReport: PeerHello | null = null;
+  /** Whether our hello told the dialer it may forward requests to us. */
+  let forwardsOffered = false;
+  /** Forwarded requests being answered, by the dialer's id; aborting one tells its handler the client left. */
+  const forwards = new Map<number, AbortController>();
+  /** Encoded answers waiting for this turn's write. */
+  let outbox: Buffer[] = [];
+  let outboxBytes = 0;
   socket.setNoDelay(true);
 
   const close = (reason: string, level: 'warn' | 'info' | 'debug' = 'warn'): void => {
@@ -75,6 +87,11 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     clearTimeout(handshakeTimer);
     log[level]({ peer, reason }, 'closing inbound peer connection');
     socket.destroy();
+    // Nobody is left to take the answers: the requests are abandoned, as when an HTTP client disconnects.
+    for (const controller of forwards.values()) controller.abort(new Error('the forwarding peer closed the connection'));
+    forwards.clear();
+    outbox = [];
+    outboxBytes = 0;
   };
   const connection: InboundConnection = { close: (reason) => close(reason, 'info') };
   const handshakeTimer = setTimeout(() => {
@@ -84,12 +101,17 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
   socket.on('data', (chunk: Buffer) => {
     if (closed) return;
     const deliveries: Message[] = [];
+    const requests: Array<{ id: number; req: ForwardRequest }> = [];
     helloToReport = null;
     try {
       const { frames, error } = decoder.push(chunk);
       for (const payload of frames) {
-        const delivered = onFrame(unpackWire(payload));
-        if (delivered) deliveries.push(delivered);
+        const frame = unpackWire(payload);
+        if (frame.k === 'req' || frame.k === 'cancel') onForwardFrame(frame, requests);
+        else {
+          const delivered = onFrame(frame);
+          if (delivered) deliveries.push(delivered);
+        }
         if (closed) break;
       }
       if (error) throw error;
@@ -99,6 +121,8 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     }
     // Handlers run outside the try: their errors are theirs, not the peer's.
     if (helloToReport) o.events.peerHello(helloToReport);
+    // A connection closed for a bad frame answers nothing: its requests are not started.
+    if (!closed) for (const { id, req } of requests) startForward(id, req);
     for (const m of deliveries) {
       // A refused message ends the delivery of this batch; a bad frame after good ones does not.
       const refusal = o.events.message(m);
@@ -110,6 +134,69 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
   });
   socket.on('error', (err) => close(err.message, 'debug'));
   socket.on('close', () => close('remote closed', 'debug'));
+
+  function onForwardFrame(frame: Extract<WireFrame, { k: 'req' | 'cancel' }>, requests: Array<{ id: number; req: ForwardRequest }>): void {
+    if (peer === null || !forwardsOffered) throw new ProtocolError(`unexpected ${frame.k} frame: forwarding was not offered on this connection`);
+    if (frame.k === 'cancel') {
+      // Unknown ids are answers already sent: the cancel crossed them.
+      const pending = requests.findIndex((r) => r.id === frame.id);
+      if (pending >= 0) requests.splice(pending, 1);
+      forwards.get(frame.id)?.abort(new Error('the forwarding node gave up on the request'));
+      forwards.delete(frame.id);
+      return;
+    }
+    // Membership is checked per request: a node removed since its hello forwards nothing more.
+    if (!o.isKnownPeer(peer)) throw new ProtocolError(`forwarded request from ${peer}, which is not a member`);
+    if (forwards.has(frame.id) || requests.some((r) => r.id === frame.id)) throw new ProtocolError(`forwarded request id ${frame.id} is already in flight`);
+    if (forwards.size + requests.length >= FORWARDS_IN_FLIGHT_MAX) throw new ProtocolError(`more than ${FORWARDS_IN_FLIGHT_MAX} forwarded requests in flight`);
+    requests.push({ id: frame.id, req: frame.req });
+  }
+
+  function startForward(id: number, req: ForwardRequest): void {
+    const controller = new AbortController();
+    forwards.set(id, controller);
+    const from = peer as NodeId;
+    o.events
+      .forward(from, req, controller.signal)
+      .catch((err: unknown) => {
+        log.error({ err, peer: from }, 'forwarded request handler failed');
+        return HANDLER_FAILED;
+      })
+      .then((res) => {
+        // Cancelled, or the connection is gone: nobody waits for this answer.
+        if (closed || forwards.get(id) !== controller) return;
+        forwards.delete(id);
+        answer(id, res);
+      });
+  }
+
+  function answer(id: number, res: ForwardResponse): void {
+    let bytes: Buffer;
+    try {
+      // The dialer closes the connection on an answer that fails its checks: never send one.
+      bytes = encodeFrame(packWire({ k: 'res', id, res: checkForwardResponse(res) }));
+    } catch (err) {
+      log.error({ err, peer }, 'forwarded answer could not be encoded');
+      bytes = encodeFrame(packWire({ k: 'res', id, res: HANDLER_FAILED }));
+    }
+    // A dialer that does not read its answers must not make us buffer without bound.
+    if (socket.writableLength + outboxBytes + bytes.length > FORWARD_WRITE_BUFFER_BYTES_MAX) {
+      close(`the peer left ${socket.writableLength + outboxBytes} bytes of answers unread`);
+      return;
+    }
+    outbox.push(bytes);
+    outboxBytes += bytes.length;
+    if (outbox.length === 1) setImmediate(flushAnswers);
+  }
+
+  /** The answers of one event-loop turn go out as one write. */
+  function flushAnswers(): void {
+    if (closed || outbox.length === 0) return;
+    const out = outbox.length === 1 ? outbox[0] : Buffer.concat(outbox);
+    outbox = [];
+    outboxBytes = 0;
+    socket.write(out);
+  }
 
   function onFrame(frame: WireFrame): Message | null {
     if (peer === null) {
@@ -196,7 +283,8 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     clearTimeout(handshakeTimer);
     // A connection that carries nothing for this long is closed (its dialer redials when it has something to say).
     socket.setTimeout(o.limits.idleTimeoutMs, () => close(`idle for ${o.limits.idleTimeoutMs} ms`, 'debug'));
-    socket.write(encodeFrame(packWire({ k: 'hello', hello: o.self })));
+    forwardsOffered = o.events.takesForwards() && o.isKnownPeer(hello.nodeId);
+    socket.write(encodeFrame(packWire({ k: 'hello', hello: o.self, ...(forwardsOffered ? { fwd: true } : {}) })));
     log.debug({ peer }, 'inbound peer connected');
     helloToReport = hello;
   }

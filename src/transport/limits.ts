@@ -25,6 +25,28 @@ export const MEMBERS_MAX = 1024;
 export const CONTEXT_BYTES_MAX = 64 * 1024;
 /** A read request id carried by Heartbeat and HeartbeatResp (node id + clock + random + sequence). */
 export const READ_CONTEXT_CHARS_MAX = 1024;
+/**
+ * Forwarded client requests (ForwardRequest) in flight on one connection. The
+ * dialer never sends more (it uses HTTP past this); an acceptor that receives
+ * more closes the connection. Far above a follower's concurrent clients in practice.
+ */
+export const FORWARDS_IN_FLIGHT_MAX = 4096;
+/** A forwarded request's target (path and query), characters. */
+export const FORWARD_URL_CHARS_MAX = 8 * 1024;
+/** Headers on a forwarded request or answer. */
+export const FORWARD_HEADERS_MAX = 32;
+/** One header value, characters (a bearer token, a request id). */
+export const FORWARD_HEADER_CHARS_MAX = 8 * 1024;
+/** A forwarded request's body, characters (the API's own body limit is far lower). */
+export const FORWARD_BODY_CHARS_MAX = 1024 * 1024;
+/**
+ * A forwarded answer's body. List pages are bounded well below this; a larger
+ * answer is not sent over the channel (the leader answers 503 instead), and
+ * routes with unbounded answers (the snapshot download) forward over HTTP.
+ */
+export const FORWARD_RESPONSE_BYTES_MAX = 8 * 1024 * 1024;
+/** Answers an acceptor may have buffered for a dialer that does not read them before it closes the connection. */
+export const FORWARD_WRITE_BUFFER_BYTES_MAX = 64 * 1024 * 1024;
 /** Bumped on any incompatible change to the frames below. */
 export const PROTOCOL_VERSION = 1;
 

@@ -6,18 +6,30 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Message, NodeId } from '../raft/types.js';
-import type { PeerHello } from './api.js';
+import { ForwardNotSentError, type ForwardRequest, type ForwardResponse, type PeerHello } from './api.js';
 import { parseAddress } from './address.js';
 import type { TransportEvents } from './events.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
-import { PROTOCOL_VERSION, SNAPSHOT_CHUNK_BYTES, type TransportLimits } from './limits.js';
+import { FORWARDS_IN_FLIGHT_MAX, PROTOCOL_VERSION, SNAPSHOT_CHUNK_BYTES, type TransportLimits } from './limits.js';
+import { checkForwardRequest } from './validate.js';
 import { WireError, packWire, unpackWire } from './wire.js';
 import { dialPeer, type PeerTls } from './peer-tls.js';
 
 /** Most frames joined into one socket write (bounds one copy; the queue's byte limit bounds the rest). */
 const WRITE_BATCH_FRAMES_MAX = 256;
+/**
+ * At most one immediate redial (to tell a dead peer from a dropped connection) per this long per
+ * peer: a peer that accepts and then closes at once cannot make us dial in a tight loop.
+ */
+const DOWN_CHECK_INTERVAL_MS = 1000;
 
-type QueueItem = { kind: 'frame'; bytes: Buffer } | { kind: 'snapshot'; message: Extract<Message, { type: 'InstallSnapshot' }> };
+/** `forwardId`: the frame carries that forwarded request or its cancel (dropped, not resent, when the connection fails). */
+type QueueItem = { kind: 'frame'; bytes: Buffer; forwardId?: number } | { kind: 'snapshot'; message: Extract<Message, { type: 'InstallSnapshot' }> };
+
+interface PendingForward {
+  resolve(response: ForwardResponse): void;
+  reject(error: unknown): void;
+}
 
 export interface PeerLinkOptions {
   peer: NodeId;
@@ -43,11 +55,19 @@ export class PeerLink {
   private snapshotPending = false;
   private snapshotSeq = 0;
   private failures = 0;
+  /** The dial in progress was made at once after an open connection closed (see fail()). */
+  private checkingDown = false;
+  private lastDownCheckAtMs = -Infinity;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private handshakeTimer: NodeJS.Timeout | null = null;
   /** Set while sends are being dropped, so a full queue logs once, not per message. */
   private dropping = false;
   private closed = false;
+  /** The acceptor said in its hello that it takes forwarded requests from us. */
+  private acceptsForwards = false;
+  private forwardSeq = 0;
+  /** Forwarded requests waiting for their answer on the current connection. */
+  private readonly forwards = new Map<number, PendingForward>();
   private readonly log: Logger;
 
   constructor(private readonly o: PeerLinkOptions) {
@@ -108,8 +128,91 @@ export class PeerLink {
     this.clearTimers();
     this.socket?.destroy();
     this.socket = null;
+    this.ready = false;
+    this.failForwards('peer link closed');
     this.queue = [];
     this.queuedBytes = 0;
+  }
+
+  /**
+   * Relay a client request to this peer and wait for its answer (PeerForwarding.forward).
+   * Null when the connection cannot carry it now: not up, the peer does not
+   * take forwards, too many in flight, a full queue, or a request this
+   * channel's checks would refuse (the caller then uses HTTP).
+   */
+  forward(request: ForwardRequest, signal: AbortSignal): Promise<ForwardResponse> | null {
+    if (this.closed || !this.ready || !this.acceptsForwards || signal.aborted) return null;
+    if (this.forwards.size >= FORWARDS_IN_FLIGHT_MAX) return null;
+    const id = ++this.forwardSeq;
+    let bytes: Buffer;
+    try {
+      // The acceptor closes the connection on a request that fails its checks: never send one.
+      bytes = encodeFrame(packWire({ k: 'req', id, req: checkForwardRequest(request) }));
+    } catch {
+      return null;
+    }
+    if (!this.enqueueFrame(bytes, id)) return null;
+    return new Promise<ForwardResponse>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (!this.forwards.delete(id)) return;
+        // Still queued: the peer never sees it. Written: tell the peer to stop working on it.
+        if (!this.dropQueuedForward(id) && this.ready) this.enqueueFrame(encodeFrame(packWire({ k: 'cancel', id })), id);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.forwards.set(id, {
+        resolve: (response) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(response);
+        },
+        reject: (error) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      });
+    });
+  }
+
+  /** Queue a frame of the forwarding protocol if the queue has room; kicks the pump. */
+  private enqueueFrame(bytes: Buffer, forwardId: number): boolean {
+    const { peerQueueMessagesMax, peerQueueBytesMax } = this.o.limits;
+    if (this.queue.length >= peerQueueMessagesMax || this.queuedBytes + bytes.length > peerQueueBytesMax) return false;
+    this.queue.push({ kind: 'frame', bytes, forwardId });
+    this.queuedBytes += bytes.length;
+    this.kick();
+    return true;
+  }
+
+  /** Remove forwarding frame(s) for `id` still waiting in the queue; true if its request was among them. */
+  private dropQueuedForward(id: number): boolean {
+    const before = this.queue.length;
+    this.queue = this.queue.filter((item) => {
+      if (item.kind !== 'frame' || item.forwardId !== id) return true;
+      this.queuedBytes -= item.bytes.length;
+      return false;
+    });
+    return this.queue.length < before;
+  }
+
+  /**
+   * The connection is gone: every forwarded request fails. One still in the
+   * queue never left (ForwardNotSentError, safe to send elsewhere); one
+   * written may have been received and acted on. Their frames are not
+   * resent on the next connection.
+   */
+  private failForwards(reason: string): void {
+    const unsent = new Set<number>();
+    this.queue = this.queue.filter((item) => {
+      if (item.kind !== 'frame' || item.forwardId === undefined) return true;
+      unsent.add(item.forwardId);
+      this.queuedBytes -= item.bytes.length;
+      return false;
+    });
+    const pending = [...this.forwards];
+    this.forwards.clear();
+    for (const [id, p] of pending) {
+      p.reject(unsent.has(id) ? new ForwardNotSentError(`not sent: ${reason}`) : new Error(`connection to the peer failed with the request in flight: ${reason}`));
+    }
   }
 
   /** For tests and status: messages waiting for the connection. */
@@ -152,21 +255,30 @@ export class PeerLink {
       }
     });
     // 'close' always follows 'error'; handle both once through fail().
-    socket.on('error', (err) => {
-      if (this.socket === socket) this.fail(err.message, true);
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.socket === socket) this.fail(err.message, true, { byPeer: true, code: err.code });
     });
     socket.on('close', () => {
-      if (this.socket === socket) this.fail('connection closed', true);
+      if (this.socket === socket) this.fail('connection closed', true, { byPeer: true });
     });
   }
 
-  /** The dialer only ever receives the acceptor's hello or refusal. */
+  /** The dialer receives the acceptor's hello or refusal, then only answers to forwarded requests. */
   private onReply(payload: Uint8Array): void {
     let frame;
     try {
       frame = unpackWire(payload);
     } catch (err) {
       return this.fail((err as WireError).message, true);
+    }
+    if (frame.k === 'res' && this.ready) {
+      // An answer to a request given up on (cancelled, or the client left) is dropped.
+      const pending = this.forwards.get(frame.id);
+      if (pending) {
+        this.forwards.delete(frame.id);
+        pending.resolve(frame.res);
+      }
+      return;
     }
     if (frame.k === 'refuse') {
       this.log.warn({ address: this.address, reason: frame.reason }, 'peer refused our hello');
@@ -189,7 +301,9 @@ export class PeerLink {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
     this.ready = true;
+    this.acceptsForwards = frame.fwd === true;
     this.failures = 0;
+    this.checkingDown = false;
     this.log.debug({ address: this.address }, 'connected to peer');
     this.o.events.peerHello(hello);
     void this.pump();
@@ -264,14 +378,21 @@ export class PeerLink {
     this.o.events.snapshotStatus(this.o.peer, true);
   }
 
-  private fail(reason: string, reportUnreachable: boolean): void {
+  /**
+   * `how.byPeer`: the connection closed or errored on the peer's side (not a protocol error of ours);
+   * `how.code`: the socket error's code, if any.
+   */
+  private fail(reason: string, reportUnreachable: boolean, how: { byPeer: boolean; code?: string } = { byPeer: false }): void {
     const socket = this.socket;
     if (!socket) return;
+    const wasOpen = this.ready;
     this.socket = null;
     this.ready = false;
+    this.acceptsForwards = false;
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
     socket.destroy();
+    this.failForwards(reason);
     this.log.debug({ address: this.address, reason, failures: this.failures + 1 }, 'peer connection failed');
     if (this.snapshotPending) {
       // A queued or half-written snapshot is abandoned; Raft resends after reportSnapshot(false).
@@ -281,8 +402,22 @@ export class PeerLink {
     }
     if (this.closed) return;
     this.failures++;
+    const checking = this.checkingDown;
+    this.checkingDown = false;
+    const nowMs = performance.now();
+    if (wasOpen && how.byPeer && nowMs - this.lastDownCheckAtMs >= DOWN_CHECK_INTERVAL_MS) {
+      // An open connection closed: dial again at once. If nothing listens at the peer's address any
+      // more (refused), its process is gone, and Raft may act on that now rather than after an
+      // election timeout (peerDown). A mere dropped connection redials and carries on.
+      this.lastDownCheckAtMs = nowMs;
+      this.checkingDown = true;
+      if (reportUnreachable) this.o.events.unreachable(this.o.peer);
+      this.dial();
+      return;
+    }
     this.scheduleReconnect();
     if (reportUnreachable) this.o.events.unreachable(this.o.peer);
+    if (checking && how.code === 'ECONNREFUSED') this.o.events.peerDown(this.o.peer);
   }
 
   private scheduleReconnect(): void {

@@ -5,7 +5,7 @@ import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Message, NodeId } from '../raft/types.js';
 import { parseAddress } from './address.js';
-import type { PeerHello, Transport } from './api.js';
+import type { ForwardHandler, ForwardRequest, ForwardResponse, PeerForwarding, PeerHello, Transport } from './api.js';
 import type { TransportEvents } from './events.js';
 import { ReassemblyBudget, acceptConnection } from './inbound.js';
 import { InboundRegistry } from './inbound-registry.js';
@@ -28,9 +28,15 @@ export interface TcpTransportOptions {
   random?: () => number;
   /** Mutual TLS against the cluster CA (peer-tls.ts); plain TCP without. */
   tls?: PeerTls;
+  /**
+   * Offer members to forward client requests here (PeerForwarding). The
+   * handler is registered by the HTTP server once it exists (onForward);
+   * requests that arrive before wait for it (or for their cancel).
+   */
+  forwarding?: boolean;
 }
 
-export class TcpTransport implements Transport {
+export class TcpTransport implements Transport, PeerForwarding {
   private readonly limits: TransportLimits;
   private readonly log: Logger;
   private readonly hello: PeerHello;
@@ -45,10 +51,14 @@ export class TcpTransport implements Transport {
   );
   private server: Server | null = null;
   private closed = false;
+  private forwardHandler: ForwardHandler | null = null;
+  /** Requests that came before the handler, released by onForward. */
+  private readonly handlerWaiters = new Set<() => void>();
   private readonly handlers = {
     message: [] as Array<(m: Message) => string | void>,
     snapshotOffer: [] as Array<(header: Extract<Message, { type: 'InstallSnapshot' }>) => string | void>,
     unreachable: [] as Array<(to: NodeId) => void>,
+    peerDown: [] as Array<(peer: NodeId) => void>,
     snapshotStatus: [] as Array<(to: NodeId, ok: boolean) => void>,
     peerHello: [] as Array<(h: PeerHello) => void>,
   };
@@ -64,8 +74,17 @@ export class TcpTransport implements Transport {
       return refusal;
     },
     unreachable: (to) => this.handlers.unreachable.forEach((h) => h(to)),
+    peerDown: (peer) => {
+      this.log.info({ peer }, 'connection to peer closed and a new one was refused: reporting it down');
+      this.handlers.peerDown.forEach((h) => h(peer));
+    },
     snapshotStatus: (to, ok) => this.handlers.snapshotStatus.forEach((h) => h(to, ok)),
     peerHello: (hello) => this.handlers.peerHello.forEach((h) => h(hello)),
+    takesForwards: () => this.o.forwarding === true,
+    forward: async (from, request, signal) => {
+      if (this.forwardHandler === null) await this.handlerRegistered(signal);
+      return this.forwardHandler!(from, request, signal);
+    },
   };
 
   constructor(private readonly o: TcpTransportOptions) {
@@ -130,11 +149,42 @@ export class TcpTransport implements Transport {
   onUnreachable(handler: (to: NodeId) => void): void {
     this.handlers.unreachable.push(handler);
   }
+  onPeerDown(handler: (peer: NodeId) => void): void {
+    this.handlers.peerDown.push(handler);
+  }
   onSnapshotStatus(handler: (to: NodeId, ok: boolean) => void): void {
     this.handlers.snapshotStatus.push(handler);
   }
   onPeerHello(handler: (hello: PeerHello) => void): void {
     this.handlers.peerHello.push(handler);
+  }
+
+  forward(to: NodeId, request: ForwardRequest, signal: AbortSignal): Promise<ForwardResponse> | null {
+    if (this.closed || to === this.o.self) return null;
+    return this.links.get(to)?.forward(request, signal) ?? null;
+  }
+
+  /** One handler: the HTTP server that answers forwarded requests (offered only with the `forwarding` option). */
+  onForward(handler: ForwardHandler): void {
+    this.forwardHandler = handler;
+    for (const release of this.handlerWaiters) release();
+    this.handlerWaiters.clear();
+  }
+
+  /** Resolves once a handler is registered; rejects when the request is abandoned first. */
+  private handlerRegistered(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const release = (): void => {
+        signal.removeEventListener('abort', abandon);
+        resolve();
+      };
+      const abandon = (): void => {
+        this.handlerWaiters.delete(release);
+        reject(signal.reason);
+      };
+      this.handlerWaiters.add(release);
+      signal.addEventListener('abort', abandon, { once: true });
+    });
   }
 
   setPeers(peers: Map<NodeId, string>): void {

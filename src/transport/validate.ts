@@ -11,8 +11,14 @@
 // index beyond what was sent, a term too far ahead, who the leader is) is the
 // core's (src/raft/guard.ts).
 import type { ConfChange, ConfChangeKind, ConfState, Entry, LogIndex, Message, MessageType, NodeId, SnapshotMeta, Term } from '../raft/types.js';
+import type { ForwardRequest, ForwardResponse } from './api.js';
 import {
   CONTEXT_BYTES_MAX,
+  FORWARD_BODY_CHARS_MAX,
+  FORWARD_HEADER_CHARS_MAX,
+  FORWARD_HEADERS_MAX,
+  FORWARD_RESPONSE_BYTES_MAX,
+  FORWARD_URL_CHARS_MAX,
   LOG_NUMBER_MAX,
   MEMBERS_MAX,
   READ_CONTEXT_CHARS_MAX,
@@ -211,4 +217,57 @@ function checkFields(type: MessageType, v: Fields): Message {
       if (term < 1) fail('a TimeoutNow at term 0');
       return { ...base, type };
   }
+}
+
+// Forwarded client requests and their answers (ForwardRequest, ForwardResponse).
+// The leader hands the request to its own HTTP routes, which check the body,
+// the token and the permissions as for any client; here only the shape and
+// the sizes, so that nothing unbounded or mistyped reaches them.
+
+const FORWARD_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+/** A lower-case HTTP token: what a header name must be. */
+const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+/** A header value without control characters (no CR/LF smuggling). */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** A request target in origin form: one leading slash, printable, no fragment. */
+const ORIGIN_FORM = /^\/(?!\/)[\x21-\x7e]*$/;
+
+function headersOf(v: unknown, what: string): Record<string, string> {
+  if (!isObject(v)) fail(`${what} is not a map`);
+  const entries = Object.entries(v);
+  if (entries.length > FORWARD_HEADERS_MAX) fail(`${what} has more than ${FORWARD_HEADERS_MAX} headers`);
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of entries) {
+    if (!HEADER_NAME.test(name)) fail(`${what} has a header name that is not a lower-case token`);
+    if (typeof value !== 'string' || value.length > FORWARD_HEADER_CHARS_MAX || !HEADER_VALUE.test(value)) {
+      fail(`${what}.${name} is not a header value of at most ${FORWARD_HEADER_CHARS_MAX} characters`);
+    }
+    headers[name] = value;
+  }
+  return { ...headers };
+}
+
+/** Check a forwarded request and rebuild it from its checked fields; throws PeerMessageError. */
+export function checkForwardRequest(v: unknown): ForwardRequest {
+  if (!isObject(v)) fail('forwarded request is not a map');
+  if (typeof v.method !== 'string' || !FORWARD_METHODS.has(v.method)) fail('forwarded request has an unknown method');
+  if (typeof v.url !== 'string' || v.url.length > FORWARD_URL_CHARS_MAX || !ORIGIN_FORM.test(v.url)) {
+    fail(`forwarded request url is not a path and query of at most ${FORWARD_URL_CHARS_MAX} characters`);
+  }
+  const body = v.body;
+  if (body !== null && (typeof body !== 'string' || body.length > FORWARD_BODY_CHARS_MAX)) {
+    fail(`forwarded request body is not null or a string of at most ${FORWARD_BODY_CHARS_MAX} characters`);
+  }
+  return { method: v.method, url: v.url, headers: headersOf(v.headers, 'forwarded request headers'), body };
+}
+
+/** Check a forwarded answer and rebuild it from its checked fields; throws PeerMessageError. */
+export function checkForwardResponse(v: unknown): ForwardResponse {
+  if (!isObject(v)) fail('forwarded answer is not a map');
+  if (typeof v.status !== 'number' || !Number.isInteger(v.status) || v.status < 100 || v.status > 599) fail('forwarded answer status is not an HTTP status');
+  return {
+    status: v.status,
+    headers: headersOf(v.headers, 'forwarded answer headers'),
+    body: bytes(v.body, 'forwarded answer body', FORWARD_RESPONSE_BYTES_MAX),
+  };
 }

@@ -4,16 +4,23 @@
 // checked; a frame that fails is a protocol error that closes its connection.
 import { Packr } from 'msgpackr';
 import type { Message } from '../raft/types.js';
-import type { PeerHello } from './api.js';
-import { checkMessage } from './validate.js';
+import type { ForwardRequest, ForwardResponse, PeerHello } from './api.js';
+import { checkForwardRequest, checkForwardResponse, checkMessage } from './validate.js';
 
 export type WireFrame =
-  | { k: 'hello'; hello: PeerHello }
+  /** `fwd`: the acceptor takes forwarded requests from this dialer (absent from older nodes and from the dialer's own hello). */
+  | { k: 'hello'; hello: PeerHello; fwd?: boolean }
   | { k: 'refuse'; reason: string }
   | { k: 'msg'; m: Message }
   /** Opens a chunked InstallSnapshot: the message with empty snapshot data, and the data's length. */
   | { k: 'snap'; id: number; m: Message; totalBytes: number }
-  | { k: 'chunk'; id: number; offset: number; data: Uint8Array; last: boolean };
+  | { k: 'chunk'; id: number; offset: number; data: Uint8Array; last: boolean }
+  /** A forwarded client request (dialer to acceptor), numbered by the dialer. */
+  | { k: 'req'; id: number; req: ForwardRequest }
+  /** The client has gone: stop working on request `id` (dialer to acceptor). */
+  | { k: 'cancel'; id: number }
+  /** The answer to request `id` (acceptor to dialer, on the same connection). */
+  | { k: 'res'; id: number; res: ForwardResponse };
 
 export class WireError extends Error {
   readonly code = 'wire_error';
@@ -40,6 +47,7 @@ export function unpackWire(payload: Uint8Array): WireFrame {
   switch (v.k) {
     case 'hello':
       if (!isHello(v.hello)) throw new WireError('malformed hello');
+      if (v.fwd !== undefined && typeof v.fwd !== 'boolean') throw new WireError('malformed hello');
       return v as WireFrame;
     case 'refuse':
       if (typeof v.reason !== 'string') throw new WireError('malformed refusal');
@@ -58,14 +66,27 @@ export function unpackWire(payload: Uint8Array): WireFrame {
         throw new WireError('malformed snapshot chunk');
       }
       return v as WireFrame;
+    case 'req':
+      if (!isCount(v.id)) throw new WireError('malformed forwarded request');
+      return { k: 'req', id: v.id, req: checked(checkForwardRequest, v.req) };
+    case 'cancel':
+      if (!isCount(v.id)) throw new WireError('malformed cancel');
+      return { k: 'cancel', id: v.id };
+    case 'res':
+      if (!isCount(v.id)) throw new WireError('malformed forwarded answer');
+      return { k: 'res', id: v.id, res: checked(checkForwardResponse, v.res) };
     default:
       throw new WireError(`unknown frame kind ${JSON.stringify(String(v.k)).slice(0, 40)}`);
   }
 }
 
 function checkedMessage(v: unknown): Message {
+  return checked(checkMessage, v);
+}
+
+function checked<T>(check: (v: unknown) => T, v: unknown): T {
   try {
-    return checkMessage(v);
+    return check(v);
   } catch (err) {
     throw new WireError((err as Error).message);
   }

@@ -5,6 +5,7 @@
 // still dialed n3 at its old proxies and reached j1 there; then every node
 // was stopped from outside mid-replacement, the round threw, and its record
 // (n3 removed, j1 started) was lost, so the run said no member was replaced.
+import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import { ChaosCluster } from '../../src/chaos/cluster/cluster.js';
 import { Nemesis } from '../../src/chaos/nemesis/nemesis.js';
 import { Prng } from '../../src/chaos/prng.js';
 import { pollFor } from '../../src/harness/local-cluster.js';
+import { nodeIdOfSubjectAltName } from '../../src/tls/identity.js';
 
 // Ports 22200-22399 are this file's (a chaos cluster uses 100 from its base).
 const FAKE_SERVE = fileURLToPath(new URL('./fake-serve.mjs', import.meta.url));
@@ -22,10 +24,10 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-function cluster(portBase: number, nodes = 3): ChaosCluster {
+function cluster(portBase: number, nodes = 3, tls = false): ChaosCluster {
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'lockstep-chaos-harness-'));
   const t0 = Date.now();
-  const c = new ChaosCluster({ nodes, runDir, portBase, heartbeatMs: 100, electionMs: 1000, cliPath: FAKE_SERVE, snapshotEvery: null }, new Prng(1), () => Date.now() - t0);
+  const c = new ChaosCluster({ nodes, runDir, portBase, heartbeatMs: 100, electionMs: 1000, cliPath: FAKE_SERVE, snapshotEvery: null, tls }, new Prng(1), () => Date.now() - t0);
   cleanups.push(() => rmSync(runDir, { recursive: true, force: true }));
   cleanups.push(() => c.stop());
   return c;
@@ -56,6 +58,35 @@ describe('ChaosCluster ports', () => {
       await c.network.addIngress(victim);
     }
     expect(c.ids()).toEqual(['n1', 'n2', 'j30']);
+  });
+});
+
+describe('ChaosCluster with TLS', () => {
+  it('gives every node, a joiner too, a certificate naming it from one run CA, an https API URL, and the run a fetch that trusts the CA', async () => {
+    const c = cluster(22200, 3, true);
+    expect(c.fetch).toBe(globalThis.fetch);
+    for (let i = 0; i < 3; i++) await c.addNode();
+    await c.addNode('j1', true);
+    const ca = new X509Certificate(readFileSync(path.join(c.options.runDir, 'certs', 'ca.crt')));
+    for (const id of c.ids()) {
+      const { tlsCert, tlsKey, tlsCa } = c.node(id).flags;
+      expect(tlsCa).toBe(path.join(c.options.runDir, 'certs', 'ca.crt'));
+      const cert = new X509Certificate(readFileSync(tlsCert!));
+      expect(cert.checkIssued(ca)).toBe(true);
+      expect(nodeIdOfSubjectAltName(cert.subjectAltName)).toBe(id);
+      expect(existsSync(tlsKey!)).toBe(true);
+      expect(c.node(id).apiUrl).toMatch(/^https:\/\/127\.0\.0\.1:/);
+    }
+    expect(c.fetch).not.toBe(globalThis.fetch);
+  });
+
+  it('a plain run has none of it', async () => {
+    const c = cluster(22200);
+    await c.addNode();
+    expect(c.node('n1').flags.tlsCert).toBeUndefined();
+    expect(c.node('n1').apiUrl).toMatch(/^http:\/\//);
+    expect(existsSync(path.join(c.options.runDir, 'certs'))).toBe(false);
+    expect(c.fetch).toBe(globalThis.fetch);
   });
 });
 

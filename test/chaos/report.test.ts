@@ -13,7 +13,7 @@ import type { OpRecord } from '../../src/chaos/history.js';
 import { DEFAULT_OPTIONS } from '../../src/chaos/options.js';
 import { htmlReport, roleSpans } from '../../src/chaos/report/html.js';
 import { outcomesOf } from '../../src/chaos/report/outcomes.js';
-import { summaryText } from '../../src/chaos/report/summary.js';
+import { replayCommand, summaryText } from '../../src/chaos/report/summary.js';
 import { ensureChromium, openBrowser } from '../console/browser.js';
 
 const op = (o: Partial<OpRecord> & Pick<OpRecord, 'op' | 'result'>): OpRecord => ({ process: 'c1', lock: 's', invokeMs: 0, completeMs: 10, node: 'n1', ...o });
@@ -72,6 +72,13 @@ describe('chaos report outcomes', () => {
     const { records, checks } = wideRun();
     const text = summaryText(OPTIONS, records, checks, '/tmp/run');
     expect(text).toMatch(/^ {2}session\.get +0 +1 +3 +0$/m);
+  });
+
+  it('a TLS run says so, and its replay command runs TLS again', () => {
+    const { records, checks } = wideRun();
+    expect(summaryText({ ...OPTIONS, tls: true }, records, checks, '/tmp/run')).toMatch(/^lockstep chaos: seed 77, 5 nodes \(TLS\),/);
+    expect(replayCommand({ ...OPTIONS, tls: true })).toMatch(/ --tls$/);
+    expect(replayCommand(OPTIONS)).not.toContain('--tls');
   });
 });
 

@@ -10,33 +10,6 @@ afterEach(async () => {
 });
 
 describe('forwarding (docs/safety.md #16)', () => {
-  it('a follower forwards writes and linearizable reads and passes the answer through', async () => {
-    const { leader, follower } = await leaderAndFollower();
-    const created = await follower.call('POST', '/v1/sessions', { ttlMs: 5_000 }, { 'idempotency-key': 'fw-1' });
-    expect(created.status).toBe(201);
-    expect(created.headers['x-lockstep-node']).toBe('n2');
-    expect(created.headers['x-lockstep-leader']).toBe('n1');
-    expect(created.headers['x-lockstep-index']).toBe('1');
-    expect(leader.node.proposals).toHaveLength(1);
-    expect(follower.node.proposals).toHaveLength(0);
-    // The key travelled with the request: a repeat through the leader replays.
-    const again = await leader.call('POST', '/v1/sessions', { ttlMs: 5_000 }, { 'idempotency-key': 'fw-1' });
-    expect(again.body.sessionId).toBe(created.body.sessionId);
-
-    const read = await follower.call('GET', `/v1/sessions/${created.body.sessionId}`);
-    expect(read.status).toBe(200);
-    expect(read.body.sessionId).toBe(created.body.sessionId);
-    // A stale read answers from the follower's own (here: empty) state.
-    const stale = await follower.call('GET', `/v1/sessions/${created.body.sessionId}?consistency=stale`);
-    expect(stale.status).toBe(404);
-    expect(stale.headers['x-lockstep-applied-index']).toBe('0');
-    // Errors pass through too.
-    const missing = await follower.call('POST', '/v1/sessions/nope/keepalive');
-    expect(missing.status).toBe(404);
-    expect(missing.body.error.code).toBe('session_not_found');
-    expect((await follower.call('GET', '/metrics')).body).toMatch(/lockstep_http_forwarded_requests_total\{outcome="ok"\} [1-9]/);
-  });
-
   it('a forwarded request that lands on a non-leader is answered, never forwarded again', async () => {
     const { leader, follower } = await leaderAndFollower();
     const res = await follower.call('POST', '/v1/sessions', {}, { 'x-lockstep-forwarded-by': 'n3' });
@@ -83,8 +56,39 @@ describe('forwarding (docs/safety.md #16)', () => {
     expect(res.body.error.code).toBe('no_leader');
   });
 
+});
+
+// The same behaviour whichever way the request travels: HTTP, or the peer channel (issue 12).
+describe.each(['http', 'peer'] as const)('forwarding over %s', (channel) => {
+  it('a follower forwards writes and linearizable reads and passes the answer through', async () => {
+    const { leader, follower } = await leaderAndFollower({}, undefined, channel);
+    const created = await follower.call('POST', '/v1/sessions', { ttlMs: 5_000 }, { 'idempotency-key': 'fw-1' });
+    expect(created.status).toBe(201);
+    expect(created.headers['x-lockstep-node']).toBe('n2');
+    expect(created.headers['x-lockstep-leader']).toBe('n1');
+    expect(created.headers['x-lockstep-index']).toBe('1');
+    expect(leader.node.proposals).toHaveLength(1);
+    expect(follower.node.proposals).toHaveLength(0);
+    // The key travelled with the request: a repeat through the leader replays.
+    const again = await leader.call('POST', '/v1/sessions', { ttlMs: 5_000 }, { 'idempotency-key': 'fw-1' });
+    expect(again.body.sessionId).toBe(created.body.sessionId);
+
+    const read = await follower.call('GET', `/v1/sessions/${created.body.sessionId}`);
+    expect(read.status).toBe(200);
+    expect(read.body.sessionId).toBe(created.body.sessionId);
+    // A stale read answers from the follower's own (here: empty) state.
+    const stale = await follower.call('GET', `/v1/sessions/${created.body.sessionId}?consistency=stale`);
+    expect(stale.status).toBe(404);
+    expect(stale.headers['x-lockstep-applied-index']).toBe('0');
+    // Errors pass through too.
+    const missing = await follower.call('POST', '/v1/sessions/nope/keepalive');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('session_not_found');
+    expect((await follower.call('GET', '/metrics')).body).toMatch(new RegExp(`lockstep_http_forwarded_requests_total\\{outcome="ok",channel="${channel}"\\} [1-9]`));
+  });
+
   it('a client that abandons a forwarded long-poll makes the leader cancel the wait', async () => {
-    const { leader, followerUrl } = await leaderAndFollower();
+    const { leader, followerUrl } = await leaderAndFollower({}, undefined, channel);
     await leader.call('POST', '/v1/locks/q/acquire', { ttlMs: 60_000 });
     const controller = new AbortController();
     const request = fetch(`${followerUrl}/v1/locks/q/acquire`, {

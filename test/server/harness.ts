@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { ManualClock } from '../../src/node/clock.js';
 import { createLockServer, type LockServer, type ServerLimits } from '../../src/server/index.js';
 import { MemoryNode } from './memory-node.js';
+import type { PeerForwarding } from '../../src/transport/api.js';
 
 export interface Harness {
   server: LockServer;
@@ -19,7 +20,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function makeHarness(options: { node?: MemoryNode; limits?: Partial<ServerLimits>; authToken?: string; logger?: FastifyBaseLogger } = {}): Promise<Harness> {
+export async function makeHarness(
+  options: { node?: MemoryNode; limits?: Partial<ServerLimits>; authToken?: string; logger?: FastifyBaseLogger; peers?: PeerForwarding } = {},
+): Promise<Harness> {
   const node = options.node ?? new MemoryNode();
   const clock = new ManualClock(1_000);
   const registry = new Registry();
@@ -32,6 +35,7 @@ export async function makeHarness(options: { node?: MemoryNode; limits?: Partial
     limits: options.limits,
     leaseTimer: false,
     authToken: options.authToken ?? null,
+    peers: options.peers ?? null,
   });
   await server.app.ready();
   // Let the initial lease reset (after a read barrier) run.

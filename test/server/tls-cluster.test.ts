@@ -1,6 +1,7 @@
 // A 3-node cluster of real `lockstep serve` processes with --tls-*: the API
-// answers over HTTPS only, a follower forwards to the leader over HTTPS
-// verified against the cluster CA, and the peer port talks to no one without
+// answers over HTTPS only, a follower forwards to the leader over the
+// mutually authenticated peer channel (over HTTPS verified against the cluster
+// CA when that is not up), and the peer port talks to no one without
 // a member's certificate. Ports 19401-19403 (API) and 19451-19453 (peer).
 import { connect as netConnect } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ beforeAll(async () => {
 afterAll(async () => cluster?.destroy());
 
 describe('serve --tls-cert --tls-key --tls-ca', () => {
-  it('serves the API over HTTPS; a follower forwards writes to the leader over verified HTTPS', async () => {
+  it('serves the API over HTTPS; a follower forwards writes to the leader over the verified peer channel', async () => {
     const leader = await cluster.leader();
     const follower = cluster.nodes.find((n) => n.id !== leader.id)!;
     expect(follower.url).toMatch(/^https:/);
@@ -29,6 +30,9 @@ describe('serve --tls-cert --tls-key --tls-ca', () => {
     expect(acquired.status).toBe(200);
     const view = await api(follower, 'GET', '/v1/cluster', undefined, {}, undefined, cluster.fetch);
     expect(view.body.members.map((m: { apiUrl: string }) => m.apiUrl).sort()).toEqual(cluster.endpoints.sort());
+    // Relayed over the mutually authenticated peer connection, not a second HTTPS request (issue 12).
+    const metrics = await api(follower, 'GET', '/metrics', undefined, {}, undefined, cluster.fetch);
+    expect(metrics.body).toMatch(/lockstep_http_forwarded_requests_total\{outcome="ok",channel="peer"\} [1-9]/);
   });
 
   it('answers nothing over plain HTTP, and a client that does not trust the CA refuses the node', async () => {

@@ -14,6 +14,8 @@ export interface Node {
   transport: TcpTransport;
   received: Message[];
   unreachable: NodeId[];
+  /** Peers reported down (connection closed, redial refused). */
+  down: NodeId[];
   snapshotStatus: Array<{ to: NodeId; ok: boolean }>;
   hellos: PeerHello[];
   logs: Array<Record<string, unknown>>;
@@ -25,7 +27,7 @@ export async function startNode(
   id: string,
   port: number,
   peers: Record<string, number>,
-  options: { clusterId?: string; limits?: Partial<TransportLimits>; start?: boolean } = {},
+  options: { clusterId?: string; limits?: Partial<TransportLimits>; start?: boolean; forwarding?: boolean } = {},
 ): Promise<Node> {
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: 'debug' }, { write: (s: string) => void logs.push(JSON.parse(s)) });
@@ -38,10 +40,12 @@ export async function startNode(
     logger,
     limits: options.limits,
     random: () => 0.5,
+    forwarding: options.forwarding,
   });
-  const node: Node = { id: nodeId(id), transport, received: [], unreachable: [], snapshotStatus: [], hellos: [], logs };
+  const node: Node = { id: nodeId(id), transport, received: [], unreachable: [], down: [], snapshotStatus: [], hellos: [], logs };
   transport.onMessage((m) => void node.received.push(m));
   transport.onUnreachable((to) => node.unreachable.push(to));
+  transport.onPeerDown((peer) => node.down.push(peer));
   transport.onSnapshotStatus((to, ok) => node.snapshotStatus.push({ to, ok }));
   transport.onPeerHello((h) => node.hellos.push(h));
   if (options.start ?? true) await transport.start();

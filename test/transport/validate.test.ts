@@ -5,8 +5,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Entry, Message, MessageType } from '../../src/raft/types.js';
-import { LOG_NUMBER_MAX, READ_CONTEXT_CHARS_MAX } from '../../src/transport/limits.js';
-import { MESSAGE_TYPES, PeerMessageError, checkMessage } from '../../src/transport/validate.js';
+import {
+  FORWARD_BODY_CHARS_MAX,
+  FORWARD_HEADER_CHARS_MAX,
+  FORWARD_HEADERS_MAX,
+  FORWARD_URL_CHARS_MAX,
+  LOG_NUMBER_MAX,
+  READ_CONTEXT_CHARS_MAX,
+} from '../../src/transport/limits.js';
+import { MESSAGE_TYPES, PeerMessageError, checkForwardRequest, checkForwardResponse, checkMessage } from '../../src/transport/validate.js';
 
 const RUNS = { numRuns: 200 };
 
@@ -196,6 +203,75 @@ describe('checkMessage on junk', () => {
         }
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+// Forwarded client requests and their answers (issue 12): the same three properties.
+const headerName = fc.stringMatching(/^[a-z0-9-]{1,20}$/);
+const headerValue = fc.string({ maxLength: 40 }).map((v) => v.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, ''));
+const headers = fc.dictionary(headerName, headerValue, { maxKeys: 8 }).map((d) => ({ ...d }));
+const target = fc.stringMatching(/^\/[a-z0-9/?=&._-]{0,60}$/).filter((u) => !u.startsWith('//'));
+const forwardRequest = fc.record({
+  method: fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'),
+  url: target,
+  headers,
+  body: fc.option(fc.string({ maxLength: 80 }), { nil: null }),
+});
+const forwardResponse = fc.record({ status: fc.integer({ min: 100, max: 599 }), headers, body: bytes });
+
+const notHeaders = fc.constantFrom<unknown>(
+  null, [], 'x', { 'Upper-Case': 'v' }, { 'with space': 'v' }, { a: 7 }, { a: 'line\nbreak' }, { a: 'x'.repeat(FORWARD_HEADER_CHARS_MAX + 1) },
+  Object.fromEntries(Array.from({ length: FORWARD_HEADERS_MAX + 1 }, (_, i) => [`h${i}`, 'v'])),
+);
+const requestBreakers: Breaker[] = [
+  setField('method', fc.constantFrom<unknown>('TRACE', 'get', '', 7, null, undefined)),
+  setField('url', fc.constantFrom<unknown>('', 'v1/locks', '//host/v1', 'http://host/v1', '/a b', '/é', '/a\u0000b', `/${'a'.repeat(FORWARD_URL_CHARS_MAX)}`, 7, null)),
+  setField('headers', notHeaders),
+  setField('body', fc.constantFrom<unknown>(7, undefined, {}, new Uint8Array(1), 'b'.repeat(FORWARD_BODY_CHARS_MAX + 1))),
+];
+const responseBreakers: Breaker[] = [
+  setField('status', fc.constantFrom<unknown>(99, 600, 200.5, '200', null, undefined)),
+  setField('headers', notHeaders),
+  setField('body', fc.constantFrom<unknown>('text', null, undefined, 7, [1, 2])),
+];
+
+describe.each([
+  ['checkForwardRequest', checkForwardRequest, forwardRequest, requestBreakers],
+  ['checkForwardResponse', checkForwardResponse, forwardResponse, responseBreakers],
+] as const)('%s', (_name, check, valid, breakers) => {
+  const plain = (valid as fc.Arbitrary<object>).map((v) => structuredClone(v) as Record<string, unknown>);
+  it('gives back a well-formed value field for field', () => {
+    fc.assert(
+      fc.property(plain, (v) => {
+        expect(check(structuredClone(v))).toStrictEqual(v);
+      }),
+      RUNS,
+    );
+  });
+  it('refuses it with any one field broken, and only with PeerMessageError', () => {
+    const broken = plain.chain((v) => fc.constantFrom(...breakers).chain((b) => b(v)));
+    fc.assert(
+      fc.property(broken, (v) => {
+        expect(() => check(v)).toThrow(PeerMessageError);
+      }),
+      RUNS,
+    );
+  });
+  it('anything at all is a value or a PeerMessageError, never a crash', () => {
+    const junk = fc.oneof(
+      fc.anything({ withTypedArray: true, withNullPrototype: true }),
+      plain.chain((v) => fc.dictionary(fc.string(), fc.anything({ withTypedArray: true })).map((d) => ({ ...v, ...d }))),
+    );
+    fc.assert(
+      fc.property(junk, (v) => {
+        try {
+          check(v);
+        } catch (err) {
+          expect(err).toBeInstanceOf(PeerMessageError);
+        }
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -5,13 +5,21 @@
 // did not cause is recorded (a node that crashes by itself is a finding).
 // Port layout from portBase: API base+i, peer base+10+i (i = 1..), proxies
 // from base+30, the fenced register at base+99.
-import { mkdirSync, rmSync } from 'node:fs';
+// With `tls`, every node (a joiner too) gets a certificate of one run CA under
+// <runDir>/certs before its first start; the API is HTTPS and the peer
+// channel mutual TLS through the same TCP link proxies (the dialer checks the
+// node id a certificate names, not the proxy's address), and the run's own
+// requests go through `fetch`, which trusts that CA.
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { httpsAgent, httpsFetch } from 'lockstep-client';
 import { FaultNetwork } from '../net/fault-network.js';
 import type { Prng } from '../prng.js';
 import { ClockFaults } from './clock-faults.js';
 import { ServeProcess } from '../../harness/serve-process.js';
 import { FAULT_CLOCK_ENV } from '../../node/clock.js';
+import { ensureClusterCerts } from '../../tls/cluster-certs.js';
+import type { PemPaths } from '../../tls/files.js';
 
 export interface UnexpectedExit {
   node: string;
@@ -34,6 +42,8 @@ export interface ClusterOptions {
   electionMs: number;
   cliPath: string;
   snapshotEvery: number | null;
+  /** serve --tls-cert/--tls-key/--tls-ca for every node. */
+  tls: boolean;
 }
 
 export class ChaosCluster {
@@ -50,6 +60,8 @@ export class ChaosCluster {
   /** Nodes that joined by a membership change (their --peers omits themselves). */
   private readonly joiners = new Set<string>();
   private generation = 0;
+  /** How the run's own requests reach the nodes: HTTPS trusting the run CA in a TLS run, after start(). */
+  fetch: typeof fetch = globalThis.fetch;
 
   constructor(
     readonly options: ClusterOptions,
@@ -92,6 +104,7 @@ export class ChaosCluster {
     mkdirSync(path.dirname(clockFile), { recursive: true });
     await this.network.addNode({ id, peerPort });
     this.clocks.register(id, clockFile);
+    const tls = o.tls ? await this.certify(id) : null;
     const at = (): string => this.nowMs().toFixed(0);
     const node: ServeProcess = new ServeProcess({
       flags: () => ({
@@ -104,6 +117,7 @@ export class ChaosCluster {
         heartbeatMs: o.heartbeatMs,
         electionMs: o.electionMs,
         ...(o.snapshotEvery !== null ? { snapshotEvery: o.snapshotEvery } : {}),
+        ...(tls === null ? {} : { tlsCert: tls.cert, tlsKey: tls.key, tlsCa: tls.ca }),
       }),
       cli: o.cliPath,
       env: { [FAULT_CLOCK_ENV]: clockFile },
@@ -116,6 +130,14 @@ export class ChaosCluster {
     });
     this.nodes.set(id, node);
     return node;
+  }
+
+  /** The node's certificate and the CA (made once per run, reused by every node). */
+  private async certify(id: string): Promise<PemPaths & { ca: string }> {
+    const certs = await ensureClusterCerts(path.join(this.options.runDir, 'certs'), [id]);
+    // The CA is made with the first node's certificate: from then on the run's requests trust it.
+    if (this.fetch === globalThis.fetch) this.fetch = httpsFetch(httpsAgent({ ca: readFileSync(certs.ca) }));
+    return { ...certs.node(id), ca: certs.ca };
   }
 
   async start(): Promise<void> {

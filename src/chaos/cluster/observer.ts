@@ -24,6 +24,8 @@ export class LeaderObserver {
   constructor(
     private readonly nodes: () => Observable[],
     private readonly nowMs: () => number,
+    /** How requests are sent (a TLS run: HTTPS trusting the cluster CA). */
+    private readonly through: typeof fetch = fetch,
   ) {}
 
   start(): void {
@@ -43,7 +45,7 @@ export class LeaderObserver {
         this.nodes()
           .filter((n) => n.reachable())
           .map(async (n) => {
-            const a = await attempt('GET', `${n.apiUrl}/v1/cluster?consistency=stale`, undefined, { timeoutMs: OBSERVE_TIMEOUT_MS });
+            const a = await attempt('GET', `${n.apiUrl}/v1/cluster?consistency=stale`, undefined, { timeoutMs: OBSERVE_TIMEOUT_MS, through: this.through });
             const atMs = this.nowMs();
             if (a.kind !== 'answer' || a.status !== 200) {
               this.observations.push({ atMs, node: n.id, role: null, leader: null, term: null, commitIndex: null });

@@ -272,7 +272,7 @@ export class Nemesis {
     const to = this.prng.pick(ids.filter((id) => id !== leader));
     const via = leader ? this.cluster.node(leader).apiUrl : this.cluster.node(this.prng.pick(ids)).apiUrl;
     const record = this.record('membership', 'transfer-leadership', [to], { from: leader });
-    const a = await attempt('POST', `${via}/v1/cluster/leadership`, { to }, { timeoutMs: 5000 });
+    const a = await attempt('POST', `${via}/v1/cluster/leadership`, { to }, { timeoutMs: 5000, through: this.cluster.fetch });
     record.detail = { ...record.detail, status: a.kind === 'answer' ? a.status : a.error };
     record.endMs = this.nowMs();
     return { record, heal: async () => {} };
@@ -292,7 +292,7 @@ export class Nemesis {
       const running = this.cluster.ids().filter((id) => this.cluster.node(id).running);
       if (running.length === 0) return `${last}; then no node running`;
       const target = this.cluster.node(this.prng.pick(running));
-      const a = await attempt(method, target.apiUrl + path, body, { timeoutMs: 5000 });
+      const a = await attempt(method, target.apiUrl + path, body, { timeoutMs: 5000, through: this.cluster.fetch });
       if (a.kind === 'answer' && a.status < 300) return 'ok';
       last = a.kind === 'answer' ? `${a.status} ${JSON.stringify(a.body).slice(0, 120)}` : a.error;
       if (await inForce()) return 'ok';
@@ -311,7 +311,7 @@ export class Nemesis {
     while (this.nowMs() - from < JOINER_START_MS) {
       const node = this.cluster.nodes.get(joiner);
       if (!node?.running) return 'not running';
-      const a = await attempt('GET', `${node.apiUrl}/v1/cluster`, undefined, { timeoutMs: 2000 });
+      const a = await attempt('GET', `${node.apiUrl}/v1/cluster`, undefined, { timeoutMs: 2000, through: this.cluster.fetch });
       if (a.kind === 'answer') return `${(this.nowMs() - from).toFixed(0)}ms`;
       await new Promise((r) => setTimeout(r, REPLACE_POLL_MS));
     }
@@ -322,7 +322,7 @@ export class Nemesis {
   private async memberOf(id: string): Promise<'absent' | 'learner' | 'voter' | null> {
     const leader = this.leader();
     if (leader === null || !this.cluster.nodes.has(leader)) return null;
-    const a = await attempt('GET', `${this.cluster.node(leader).apiUrl}/v1/cluster`, undefined, { timeoutMs: 2000 });
+    const a = await attempt('GET', `${this.cluster.node(leader).apiUrl}/v1/cluster`, undefined, { timeoutMs: 2000, through: this.cluster.fetch });
     if (a.kind !== 'answer' || a.status !== 200) return null;
     const member = (a.body as { members?: Array<{ id: string; voter: boolean }> }).members?.find((m) => m.id === id);
     return member === undefined ? 'absent' : member.voter ? 'voter' : 'learner';

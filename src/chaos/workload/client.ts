@@ -23,6 +23,8 @@ export interface ClientEnv {
   record(op: OpRecord): void;
   /** False once the run is stopping: loops end. */
   running(): boolean;
+  /** How requests are sent (a TLS run: HTTPS trusting the cluster CA); default the global fetch. */
+  fetch?: typeof fetch;
 }
 
 export interface OpSpec {
@@ -88,6 +90,7 @@ export class ChaosClient {
         // Whole milliseconds: AbortSignal.timeout throws RangeError on a fraction.
         timeoutMs: Math.floor(Math.max(100, Math.min(spec.attemptTimeoutMs, endMs - this.env.nowMs()))),
         idempotencyKey: key ?? undefined,
+        through: this.env.fetch,
       });
       const code = errorCode(last);
       if (last.kind === 'answer' && (code === null || DEFINITE_FAILS.has(code))) break;
@@ -138,7 +141,7 @@ export class ChaosClient {
       if (this.env.nowMs() - u.record.invokeMs > IDEMPOTENCY_REPLAY_WINDOW_MS) continue;
       for (const target of this.prng.shuffle(this.env.apiUrls())) {
         if (this.env.nowMs() >= deadlineMs) break;
-        const a = await attempt(u.spec.method, target.url + u.spec.path, u.spec.body, { timeoutMs: u.spec.attemptTimeoutMs, idempotencyKey: u.key });
+        const a = await attempt(u.spec.method, target.url + u.spec.path, u.spec.body, { timeoutMs: u.spec.attemptTimeoutMs, idempotencyKey: u.key, through: this.env.fetch });
         const code = errorCode(a);
         if (a.kind !== 'answer' || (code !== null && !DEFINITE_FAILS.has(code))) continue;
         Object.assign(u.record, {

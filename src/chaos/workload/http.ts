@@ -1,6 +1,7 @@
 // One HTTP attempt against a node, classified the way the checkers need:
 // an answer (status + body), or no answer at all (timeout, connection
-// error), which leaves the outcome unknown.
+// error), which leaves the outcome unknown. A TLS run's requests go through
+// the run's own fetch (HTTPS trusting the cluster CA; `through`).
 
 export type Attempt =
   | { kind: 'answer'; status: number; body: any; node: string | null; index: number | null }
@@ -12,13 +13,13 @@ export async function attempt(
   method: 'GET' | 'POST' | 'DELETE',
   url: string,
   body: unknown,
-  options: { timeoutMs?: number; idempotencyKey?: string } = {},
+  options: { timeoutMs?: number; idempotencyKey?: string; through?: typeof fetch } = {},
 ): Promise<Attempt> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
   try {
-    const res = await fetch(url, {
+    const res = await (options.through ?? fetch)(url, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -28,6 +28,8 @@ export async function observeStreamLoop(
   prng: Prng,
   record: (e: ObserveEvent) => void,
   nextStreamId: () => number,
+  /** How requests are sent (a TLS run: HTTPS trusting the cluster CA). */
+  through: typeof fetch = fetch,
 ): Promise<void> {
   while (running()) {
     const target = prng.pick(apiUrls());
@@ -39,7 +41,7 @@ export async function observeStreamLoop(
       if (!running() || nowMs() > stopAt || nowMs() - lastByteMs > STREAM_IDLE_MS_MAX) controller.abort();
     }, 250);
     try {
-      const res = await fetch(`${target.url}/v1/elections/${encodeURIComponent(election)}/observe`, { signal: controller.signal });
+      const res = await through(`${target.url}/v1/elections/${encodeURIComponent(election)}/observe`, { signal: controller.signal });
       if (res.ok && res.body) {
         const decoder = new TextDecoder();
         let buffer = '';

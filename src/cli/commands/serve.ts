@@ -243,6 +243,11 @@ export async function runServe(config: ServeConfig): Promise<number> {
     if (err instanceof TlsConfigError) throw new UserError(err.message);
     throw err;
   }
+  // From here, not once serving: a SIGHUP while the node still starts (replaying its log can take
+  // seconds) would otherwise kill it by the signal's default action. Servers made later read the
+  // material in force; those already made swap it through NodeTls.onReload.
+  const tlsNow = tls;
+  if (tlsNow) process.on('SIGHUP', () => reloadTls(tlsNow, logger));
   // Read and checked before touching --data: a damaged or foreign file changes nothing.
   const backup = config.restoreFrom === null ? null : readBackupFile(config.restoreFrom, config);
   mkdirSync(config.data, { recursive: true });
@@ -267,6 +272,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
     peers: peerMap,
     logger,
     ...(tls ? { tls } : {}),
+    forwarding: true,
   });
   // The node applies through the dispatcher; the server connects its consumers to it.
   const dispatcher = new EventDispatcher(new LockMachine());
@@ -302,7 +308,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
   for (const warning of config.authWarnings) logger.warn(warning);
   if (config.insecure && config.tls === null) logger.warn('--insecure: the API is plain HTTP and the peer channel plain TCP; anyone who reaches the peer port can speak Raft');
   await node.start();
-  const server = await createLockServer({ node, dispatcher, registry, logger: logger.child({ component: 'http' }), clock, authToken: config.authToken, tls });
+  const server = await createLockServer({ node, dispatcher, registry, logger: logger.child({ component: 'http' }), clock, authToken: config.authToken, tls, peers: transport });
   if (process.env[TEST_HOOKS_ENV] === '1') registerTestHooks(server.app, node);
   await server.listen(config.api.host, config.api.port);
   logger.info({ api: config.apiUrl, peer: config.peer, data: config.data }, 'serving');
@@ -327,7 +333,6 @@ export async function runServe(config: ServeConfig): Promise<number> {
     };
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     process.once('SIGINT', () => void shutdown('SIGINT'));
-    if (tls) process.on('SIGHUP', () => reloadTls(tls, logger));
     onParentGone = () => void shutdown('parent exited');
     if (parentGone) onParentGone();
   });

@@ -25,7 +25,7 @@ export const snapshotRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
       summary: `A consistent backup of the replicated state (binary, ${BACKUP_CONTENT_TYPE}): taken by the leader after a ReadIndex barrier, so it holds every change acknowledged before the request. The file starts with the line LOCKSTEP-SNAPSHOT and a JSON header line (index, term, clusterId, takenBy, takenAtMs, dataBytes, dataCrc32), then the state. \`lockstep serve --restore-from FILE\` starts a new cluster from it. Admin only.`,
       response: { '4xx': errorResponseSchema, '5xx': errorResponseSchema },
     },
-  }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
+  }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0, overHttp: true }, async () => {
     await linearizablePoint(ctx, request, 'a consistent snapshot');
     // Read together, in one synchronous step: the state and the index it reflects.
     const status = ctx.node.status();

@@ -159,6 +159,7 @@ export class FakeRaft implements RaftCore {
     this.compacted.push({ index: snapshot.meta.index, retain: retainEntries });
   }
   reportUnreachable(): void {}
+  reportPeerDown(): void {}
   reportSnapshot(): void {}
   hasReady(): boolean {
     const p = this.pending;

@@ -1,0 +1,88 @@
+// The leader's side of forwarding over the peer channel (forward.ts): a
+// request a member relays is run through this node's own routes with
+// fastify's inject, so it meets exactly what an HTTP request meets — routing,
+// body limits and schemas, the token and permission checks, the hooks — with
+// no socket and no second HTTP parse (issue 12). The forwarded-by header is
+// the transport's verified peer id, whatever the request carried.
+//
+// A forward the member gives up on (its client left, its bound ran out) must
+// end the work here as a client disconnect ends it: inject's own signal does
+// nothing once the body is read, so the request carries a reference (a
+// per-server secret and a number, unguessable by HTTP clients), and a hook
+// turns its abort into the 'aborted' event that clientGoneSignal() listens for.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest, InjectOptions } from 'fastify';
+import type { NodeId } from '../raft/types.js';
+import type { ForwardRequest, ForwardResponse, PeerForwarding } from '../transport/api.js';
+import { FORWARD_RESPONSE_BYTES_MAX } from '../transport/limits.js';
+import type { ServerContext } from './context.js';
+import { FORWARDED_HEADER } from './answer.js';
+import { ApiError } from './errors.js';
+import { unavailableError } from './forward.js';
+
+/** Carries the reference from answer() to the hook; removed from the request before anything else sees it. */
+const REF_HEADER = 'x-lockstep-forward-ref';
+
+/** Must be called before the app is ready (it adds a hook). */
+export function answerForwards(app: FastifyInstance, ctx: ServerContext, peers: PeerForwarding): void {
+  const secret = randomBytes(16).toString('hex');
+  let seq = 0;
+  const signals = new Map<string, AbortSignal>();
+  app.addHook('onRequest', async (request) => {
+    const ref = request.headers[REF_HEADER];
+    if (ref === undefined) return;
+    delete request.headers[REF_HEADER];
+    const signal = typeof ref === 'string' ? signals.get(ref) : undefined;
+    if (signal) relayAbort(signal, request);
+  });
+  peers.onForward(async (from, request, signal) => {
+    const ref = `${secret}-${++seq}`;
+    signals.set(ref, signal);
+    try {
+      return await answer(app, ctx, from, request, ref);
+    } finally {
+      signals.delete(ref);
+    }
+  });
+}
+
+/** The member gave up: to the route, as if its client had disconnected. */
+function relayAbort(signal: AbortSignal, request: FastifyRequest): void {
+  const raw = request.raw;
+  const onAbort = (): void => void raw.emit('aborted');
+  if (signal.aborted) return onAbort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  raw.once('close', () => signal.removeEventListener('abort', onAbort));
+}
+
+async function answer(app: FastifyInstance, ctx: ServerContext, from: NodeId, request: ForwardRequest, ref: string): Promise<ForwardResponse> {
+  let res;
+  try {
+    res = await app.inject({
+      method: request.method as InjectOptions['method'],
+      url: request.url,
+      headers: { ...request.headers, [FORWARDED_HEADER]: from, [REF_HEADER]: ref },
+      ...(request.body === null ? {} : { payload: request.body }),
+    });
+  } catch {
+    // Aborted (the client left: nobody reads this), or the server is closing.
+    return errorAnswer(unavailableError(ctx, 'the leader could not finish the request; the outcome is unknown, retry with the same Idempotency-Key'));
+  }
+  const body = res.rawPayload;
+  if (body.length > FORWARD_RESPONSE_BYTES_MAX) {
+    return errorAnswer(unavailableError(ctx, `the answer (${body.length} bytes) is too large to relay; ask the leader directly`));
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  return { status: res.statusCode, headers, body };
+}
+
+function errorAnswer(error: ApiError): ForwardResponse {
+  return {
+    status: error.status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...error.headers },
+    body: Buffer.from(JSON.stringify(error.body())),
+  };
+}
