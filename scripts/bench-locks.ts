@@ -16,21 +16,28 @@
 // without it the etcd column is skipped with a message.
 //
 //   npm run bench -- [--seconds 5] [--rounds 3] [--workloads uncontended-32,...]
-//                    [--systems lockstep,etcd] [--target all|leader] [--cli dist/cli/main.js]
+//                    [--systems lockstep,etcd|lockstep,lockstep-tls|lockstep,base] [--target all|leader] [--cli dist/cli/main.js]
 //                    [--node-flags="--cpu-prof --cpu-prof-dir DIR"] [--lockstep-flags="--log-level warn"]
 //
 // A/B of a change: --systems lockstep,base runs this build against another
 // build's CLI (--base-cli, default .bench-base/dist/cli/main.js: copy dist/
 // there before the change), interleaved the same way.
 //
+// What TLS costs: --systems lockstep,lockstep-tls runs this build plain
+// against itself with TLS on (HTTPS API, mutual-TLS peers, forwarding over
+// HTTPS; certificates made under the run's temporary folder), the generator
+// speaking HTTPS to it through a keep-alive Agent (a TLS handshake per
+// connection, not per request), interleaved the same way.
+//
 // Run it alone on the machine, inside a network namespace if others use
 // loopback ports. Prints the table and one JSON line (prefix "BENCH ").
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchHttp } from './bench/http.js';
 import { type BenchSystem, ETCD_INSTALL, type LaunchOptions, startEtcd, startLockstep, waitForLeader } from './bench/systems.js';
+import { ensureClusterCerts } from '../src/tls/cluster-certs.js';
 import { DEFAULT_WORKLOADS, formatFailures, type Measurement, parseWorkloads, type Workload } from './bench/workloads.js';
 
 const { values } = parseArgs({
@@ -42,7 +49,7 @@ const { values } = parseArgs({
     workloads: { type: 'string', default: DEFAULT_WORKLOADS },
     systems: { type: 'string', default: 'lockstep,etcd' },
     target: { type: 'string', default: 'all' },
-    // 23900-24100: away from the test suites' ports (16000-22199), so a bench may run beside a suite.
+    // 23900-24200: away from the test suites' ports (16000-22199), so a bench may run beside a suite.
     'base-port': { type: 'string', default: '23900' },
     // Both systems' defaults (etcd: --heartbeat-interval 100 --election-timeout 1000), passed to both.
     'heartbeat-ms': { type: 'string', default: '100' },
@@ -126,7 +133,8 @@ function printTable(results: Results): void {
 
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'bench-locks-'));
-  const http = new BenchHttp();
+  const tlsCerts = systemNames.includes('lockstep-tls') ? await ensureClusterCerts(join(root, 'lockstep-tls', 'certs'), ['n1', 'n2', 'n3']) : null;
+  const http = new BenchHttp(tlsCerts === null ? undefined : readFileSync(tlsCerts.ca));
   const launch: LaunchOptions = {
     root,
     basePort: Number(values['base-port']),
@@ -151,7 +159,9 @@ async function main(): Promise<void> {
           ? startEtcd(launch, dir)
           : name === 'base'
             ? startLockstep({ ...launch, cli: resolve(values['base-cli']!), basePort: launch.basePort + 100 }, dir, 'base')
-            : startLockstep(launch, dir);
+            : name === 'lockstep-tls'
+              ? startLockstep({ ...launch, basePort: launch.basePort + 200 }, dir, 'lockstep-tls', tlsCerts)
+              : startLockstep(launch, dir);
       systems.push(sys);
       const leader = await waitForLeader(http, sys.cluster, name);
       console.error(`${name}: pids ${sys.cluster.endpoints.map((_, k) => sys.cluster.pid(k)).join(', ')}; leader is node ${leader + 1} (pid ${sys.cluster.pid(leader)})`);

@@ -1,8 +1,10 @@
 // The benchmark's one HTTP client, the same for every system: node:http with a
 // keep-alive Agent (no fetch: undici costs the generator 2-4x the CPU and the
 // generator shares the machine with the servers), JSON in and out, a hard
-// per-request deadline.
-import { Agent, request } from 'node:http';
+// per-request deadline. https:// URLs (the lockstep-tls system) go through a
+// node:https keep-alive Agent that trusts the given CA.
+import { Agent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 export interface HttpAnswer {
   status: number;
@@ -14,6 +16,18 @@ const IDLE_SOCKETS_MAX = 256;
 
 export class BenchHttp {
   private readonly agent = new Agent({ keepAlive: true, maxFreeSockets: IDLE_SOCKETS_MAX });
+  private readonly tlsAgent: HttpsAgent | null;
+
+  /** `ca`: trust this CA for https:// URLs (none: no https). */
+  constructor(ca?: Buffer) {
+    this.tlsAgent = ca === undefined ? null : new HttpsAgent({ keepAlive: true, maxFreeSockets: IDLE_SOCKETS_MAX, ca });
+  }
+
+  private request(url: string, method: string, headers?: Record<string, string | number>) {
+    if (!url.startsWith('https:')) return httpRequest(url, { method, agent: this.agent, headers });
+    if (this.tlsAgent === null) throw new Error(`${url}: no CA given for https`);
+    return httpsRequest(url, { method, agent: this.tlsAgent, headers });
+  }
 
   /** POSTs JSON; rejects on a socket error or when `timeoutMs` passes (the request is destroyed). */
   post(url: string, body: unknown, timeoutMs: number): Promise<HttpAnswer> {
@@ -26,7 +40,7 @@ export class BenchHttp {
     const headers: Record<string, string | number> = { 'content-length': Buffer.byteLength(payload) };
     if (body !== undefined) headers['content-type'] = 'application/json';
     return new Promise<HttpAnswer>((resolve, reject) => {
-      const req = request(url, { method, agent: this.agent, headers });
+      const req = this.request(url, method, headers);
       const timer = setTimeout(() => req.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
       req.once('error', (err) => {
         clearTimeout(timer);
@@ -56,7 +70,7 @@ export class BenchHttp {
   /** GET returning JSON, or null on any failure (used for polling cluster state). */
   getJson(url: string, timeoutMs: number): Promise<Record<string, unknown> | null> {
     return new Promise((resolve) => {
-      const req = request(url, { method: 'GET', agent: this.agent });
+      const req = this.request(url, 'GET');
       const timer = setTimeout(() => req.destroy(new Error('timeout')), timeoutMs);
       req.once('error', () => {
         clearTimeout(timer);
@@ -82,5 +96,6 @@ export class BenchHttp {
 
   close(): void {
     this.agent.destroy();
+    this.tlsAgent?.destroy();
   }
 }

@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ClusterCerts } from '../../src/tls/cluster-certs.js';
 import type { BenchHttp } from './http.js';
 
 /** The lock operations a workload may call; `url` is the node the client picked. */
@@ -193,7 +194,8 @@ export const lockstepApi: LockApi = {
   },
 };
 
-export function startLockstep(o: LaunchOptions, dir: string, name = 'lockstep'): BenchSystem {
+/** `tls`: the nodes serve HTTPS and mutual-TLS peers with these certificates (the lockstep-tls system). */
+export function startLockstep(o: LaunchOptions, dir: string, name = 'lockstep', tls: ClusterCerts | null = null): BenchSystem {
   if (!existsSync(o.cli)) throw new Error(`${o.cli} missing: run npm run build first`);
   const ids = ['n1', 'n2', 'n3'];
   const apiPort = (k: number): number => o.basePort + k + 1;
@@ -209,10 +211,11 @@ export function startLockstep(o: LaunchOptions, dir: string, name = 'lockstep'):
     '--data', join(dir, id),
     '--heartbeat-ms', o.heartbeatMs,
     '--election-ms', o.electionMs,
+    ...(tls === null ? [] : ['--tls-cert', tls.node(id).cert, '--tls-key', tls.node(id).key, '--tls-ca', tls.ca]),
     ...o.lockstepFlags,
   ]);
   const procs = new Processes(process.execPath, argvs);
-  const endpoints = ids.map((_, k) => `http://127.0.0.1:${apiPort(k)}`);
+  const endpoints = ids.map((_, k) => `${tls === null ? 'http' : 'https'}://127.0.0.1:${apiPort(k)}`);
   const cluster: Cluster = {
     endpoints,
     pid: (k) => procs.pid(k),

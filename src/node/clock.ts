@@ -1,25 +1,54 @@
-// The node's only time source. Leases are judged by the leader's MONOTONIC
-// clock (http-api.md "Time"); the wall clock is for display and the age of
-// idempotency records only. Both sit behind one interface so that tests use a
-// manual clock and the chaos suite can inject jumps and skew into a real
-// process through a file (LOCKSTEP_FAULT_CLOCK_FILE).
+// The node's and the server's only time source: what time it is and every
+// timer. Leases are judged by the leader's MONOTONIC clock (http-api.md
+// "Time"); the wall clock is for display and the age of idempotency records
+// only. All of it sits behind one interface so that tests use a manual clock
+// (time and timers move when the test says) and the chaos suite can inject
+// jumps and skew into a real process through a file (LOCKSTEP_FAULT_CLOCK_FILE).
 import { readFileSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+
+export interface TimerHandle {
+  cancel(): void;
+}
 
 export interface Clock {
   /** Milliseconds on a monotonic clock with an arbitrary origin; never jumps unless a fault is injected. */
   monotonicMs(): number;
   /** Milliseconds since the Unix epoch. */
   wallMs(): number;
+  /** Run `fn` once after `ms`. A pending timer never keeps the process alive. */
+  setTimer(fn: () => void, ms: number): TimerHandle;
+  /** Run `fn` every `ms` until cancelled. It keeps the process alive, like the node it drives. */
+  setRepeating(fn: () => void, ms: number): TimerHandle;
 }
 
 export const systemClock: Clock = {
   monotonicMs: () => performance.now(),
   wallMs: () => Date.now(),
+  setTimer: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return { cancel: () => clearTimeout(t) };
+  },
+  setRepeating: (fn, ms) => {
+    const t = setInterval(fn, ms);
+    return { cancel: () => clearInterval(t) };
+  },
 };
 
-/** A clock that moves only when told to (tests). */
+interface ManualTimer {
+  atMs: number;
+  everyMs: number | null;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+/** A clock that moves only when told to (tests): advance() moves time and fires the timers due, in order. */
 export class ManualClock implements Clock {
+  private timers: ManualTimer[] = [];
+  private seq = 0;
+
   constructor(
     private monotonicNowMs = 0,
     private wallNowMs = 1_700_000_000_000,
@@ -30,10 +59,44 @@ export class ManualClock implements Clock {
   wallMs(): number {
     return this.wallNowMs;
   }
+  setTimer(fn: () => void, ms: number): TimerHandle {
+    return this.add(fn, ms, null);
+  }
+  setRepeating(fn: () => void, ms: number): TimerHandle {
+    if (!(ms > 0)) throw new Error(`ManualClock.setRepeating: ms must be > 0, got ${ms}`);
+    return this.add(fn, ms, ms);
+  }
+  /** Timers waiting to fire. */
+  get pendingTimers(): number {
+    return this.timers.filter((t) => !t.cancelled).length;
+  }
+  /** Move both clocks forward by `ms`, firing every timer that falls due on the way (at its own time). */
   advance(ms: number): void {
     if (!(ms >= 0)) throw new Error(`ManualClock.advance: ms must be >= 0, got ${ms}`);
-    this.monotonicNowMs += ms;
-    this.wallNowMs += ms;
+    const target = this.monotonicNowMs + ms;
+    for (;;) {
+      this.timers = this.timers.filter((t) => !t.cancelled);
+      let due: ManualTimer | null = null;
+      for (const t of this.timers) if (t.atMs <= target && (!due || t.atMs < due.atMs || (t.atMs === due.atMs && t.seq < due.seq))) due = t;
+      if (!due) break;
+      this.moveTo(due.atMs);
+      if (due.everyMs === null) due.cancelled = true;
+      else {
+        due.atMs += due.everyMs;
+        due.seq = this.seq++;
+      }
+      due.fn();
+    }
+    this.moveTo(target);
+  }
+  private moveTo(atMs: number): void {
+    this.wallNowMs += atMs - this.monotonicNowMs;
+    this.monotonicNowMs = atMs;
+  }
+  private add(fn: () => void, ms: number, everyMs: number | null): TimerHandle {
+    const t: ManualTimer = { atMs: this.monotonicNowMs + Math.max(0, ms), everyMs, seq: this.seq++, fn, cancelled: false };
+    this.timers.push(t);
+    return { cancel: () => void (t.cancelled = true) };
   }
 }
 
@@ -120,6 +183,15 @@ export class FaultFileClock implements Clock {
 
   current(): ClockFault {
     return { ...this.fault };
+  }
+
+  // Timers run on the real clock: a fault skews what time it is, not how long a timeout waits.
+  setTimer(fn: () => void, ms: number): TimerHandle {
+    return this.real.setTimer(fn, ms);
+  }
+
+  setRepeating(fn: () => void, ms: number): TimerHandle {
+    return this.real.setRepeating(fn, ms);
   }
 
   monotonicMs(): number {

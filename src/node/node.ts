@@ -174,7 +174,7 @@ export class RaftNode implements ReplicatedNode {
         stateMachine: o.stateMachine,
         addresses: this.addresses,
         logger: this.log,
-        monotonicMs: () => o.clock.monotonicMs(),
+        clock: o.clock,
         snapshotEveryEntries: o.snapshotEveryEntries,
         retainEntries: () => o.snapshotRetainEntries ?? DEFAULT_SNAPSHOT_RETAIN_ENTRIES,
         events: this.readyEvents(),
@@ -194,6 +194,7 @@ export class RaftNode implements ReplicatedNode {
     o.transport.onMessage((m) => this.onMessage(m) ?? undefined);
     o.transport.onSnapshotOffer?.((header) => this.snapshotOffer(header) ?? undefined);
     o.transport.onUnreachable((to) => this.withRaft((r) => r.reportUnreachable(to)));
+    o.transport.onPeerDown?.((peer) => this.withRaft((r) => r.reportPeerDown(peer)));
     o.transport.onSnapshotStatus((to, ok) => this.withRaft((r) => r.reportSnapshot(to, ok)));
     o.transport.onPeerHello((hello) => this.onPeerHello(hello));
     o.transport.setPeers(this.addresses.peerAddresses(this.id));
@@ -507,9 +508,9 @@ export class RaftNode implements ReplicatedNode {
           else if (predicate()) finish(null);
         },
       };
-      const timer = setTimeout(() => finish(new OutcomeUnknownError(`${what} did not happen within ${timeoutMs} ms`)), timeoutMs);
+      const timer = this.opts.clock.setTimer(() => finish(new OutcomeUnknownError(`${what} did not happen within ${timeoutMs} ms`)), timeoutMs);
       const finish = (err: Error | null): void => {
-        clearTimeout(timer);
+        timer.cancel();
         this.conditions.delete(waiter);
         if (err) reject(err);
         else resolve();

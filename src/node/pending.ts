@@ -2,11 +2,12 @@
 // ReadIndex reads waiting for their read point to be applied.
 import type { LogIndex, Term } from '../raft/types.js';
 import { NotLeaderError, OutcomeUnknownError } from './api.js';
+import type { Clock, TimerHandle } from './clock.js';
 
 interface Waiter<T> {
   resolve(value: T): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout | null;
+  timer: TimerHandle | null;
 }
 
 export interface ProposalResult {
@@ -26,6 +27,8 @@ interface PendingProposal extends Waiter<ProposalResult> {
 export class PendingProposals {
   private readonly byIndex = new Map<number, PendingProposal>();
 
+  constructor(private readonly clock: Clock) {}
+
   get size(): number {
     return this.byIndex.size;
   }
@@ -41,12 +44,11 @@ export class PendingProposals {
     return new Promise<ProposalResult>((resolve, reject) => {
       const waiter: PendingProposal = { term, resolve, reject, timer: null };
       if (Number.isFinite(timeoutMs)) {
-        waiter.timer = setTimeout(() => {
+        waiter.timer = this.clock.setTimer(() => {
           if (this.byIndex.get(index) !== waiter) return;
           this.settle(index, waiter);
           reject(new OutcomeUnknownError(`the command at index ${index} was not known to commit within ${timeoutMs} ms`));
         }, timeoutMs);
-        waiter.timer.unref?.();
       }
       this.byIndex.set(index, waiter);
     });
@@ -87,7 +89,7 @@ export class PendingProposals {
   }
 
   private settle(index: LogIndex, waiter: PendingProposal): void {
-    if (waiter.timer) clearTimeout(waiter.timer);
+    waiter.timer?.cancel();
     this.byIndex.delete(index);
   }
 }
@@ -101,6 +103,8 @@ interface PendingRead extends Waiter<LogIndex> {
 export class PendingReads {
   private readonly byId = new Map<string, PendingRead>();
 
+  constructor(private readonly clock: Clock) {}
+
   get size(): number {
     return this.byId.size;
   }
@@ -109,12 +113,13 @@ export class PendingReads {
     if (this.byId.has(requestId)) throw new Error(`read request id ${requestId} reused`);
     return new Promise<LogIndex>((resolve, reject) => {
       const waiter: PendingRead = { index: null, resolve, reject, timer: null };
-      waiter.timer = setTimeout(() => {
-        if (this.byId.get(requestId) !== waiter) return;
-        this.settle(requestId, waiter);
-        reject(new OutcomeUnknownError(`leadership was not confirmed within ${timeoutMs} ms`));
-      }, timeoutMs);
-      waiter.timer.unref?.();
+      if (Number.isFinite(timeoutMs)) {
+        waiter.timer = this.clock.setTimer(() => {
+          if (this.byId.get(requestId) !== waiter) return;
+          this.settle(requestId, waiter);
+          reject(new OutcomeUnknownError(`leadership was not confirmed within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
       this.byId.set(requestId, waiter);
     });
   }
@@ -165,7 +170,7 @@ export class PendingReads {
   }
 
   private settle(id: string, waiter: PendingRead): void {
-    if (waiter.timer) clearTimeout(waiter.timer);
+    waiter.timer?.cancel();
     this.byId.delete(id);
   }
 }

@@ -25,6 +25,7 @@ import type { Transport } from '../transport/api.js';
 import { NotLeaderError } from './api.js';
 import { isKnownConfChange } from '../raft/membership.js';
 import type { AddressBook } from './members.js';
+import type { Clock } from './clock.js';
 import { PendingProposals, PendingReads } from './pending.js';
 import type { StateMachine } from './state-machine.js';
 
@@ -60,7 +61,8 @@ export interface ReadyHandlerOptions {
   /** Where members are reached; who is a member is the core's (status().appliedConf). */
   addresses: AddressBook;
   logger: Logger;
-  monotonicMs(): number;
+  /** Times the synced writes and the proposals' and reads' timeouts. */
+  clock: Clock;
   /** Take a state machine snapshot and compact the log every this many applied entries. */
   snapshotEveryEntries: number;
   /** Entries kept behind a snapshot for slightly lagging followers (drawn per snapshot in the simulator). */
@@ -69,8 +71,8 @@ export interface ReadyHandlerOptions {
 }
 
 export class ReadyHandler {
-  readonly proposals = new PendingProposals();
-  readonly reads = new PendingReads();
+  readonly proposals: PendingProposals;
+  readonly reads: PendingReads;
   private readonly o: ReadyHandlerOptions;
   private appliedIndex: LogIndex = logIndex(0);
   private appliedTerm: Term = asTerm(0);
@@ -82,6 +84,8 @@ export class ReadyHandler {
   constructor(options: ReadyHandlerOptions, persisted: PersistentState) {
     if (!(options.snapshotEveryEntries >= 1)) throw new Error(`snapshotEveryEntries must be >= 1, got ${options.snapshotEveryEntries}`);
     this.o = options;
+    this.proposals = new PendingProposals(options.clock);
+    this.reads = new PendingReads(options.clock);
     if (persisted.snapshot) {
       const meta = persisted.snapshot.meta;
       options.stateMachine.restore(persisted.snapshot.data, meta.index);
@@ -121,7 +125,7 @@ export class ReadyHandler {
         // synced save makes it durable. A failure is fatal like any other.
         storage.save({ ...write, sync: false }).catch((err: unknown) => events.writeFailed(asError(err)));
       } else {
-        const t0 = this.o.monotonicMs();
+        const t0 = this.o.clock.monotonicMs();
         const saved = storage.save(write);
         // Nothing applied is durable here (snapshots are taken after the save); a
         // snapshot from the leader is restored only once it is stored.
@@ -131,7 +135,7 @@ export class ReadyHandler {
           appliedEarly = true;
         }
         await saved;
-        events.saved?.(rd, Math.max(0, this.o.monotonicMs() - t0));
+        events.saved?.(rd, Math.max(0, this.o.clock.monotonicMs() - t0));
       }
     }
     if (events.stopAt('after-persist', rd)) return false;

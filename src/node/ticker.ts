@@ -5,10 +5,10 @@
 // #9 and #13) rather than believe its lease is still fresh. A clock that jumps
 // forward delivers at most maxCatchUpTicks at once; a clock that runs
 // backwards (a fault) re-bases and ticks once, so the node never freezes.
-import type { Clock } from './clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 
 export class Ticker {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   private lastTickAtMs: number;
 
   constructor(
@@ -25,7 +25,7 @@ export class Ticker {
   start(): void {
     if (this.timer) return;
     this.lastTickAtMs = this.clock.monotonicMs();
-    this.timer = setInterval(() => this.fire(), this.tickMs);
+    this.timer = this.clock.setRepeating(() => this.fire(), this.tickMs);
   }
 
   /** Called by the timer; tests call it with a ManualClock. Returns the ticks delivered. */
@@ -50,7 +50,7 @@ export class Ticker {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 }

@@ -38,6 +38,13 @@ export interface RaftCore {
   compact(snapshot: Snapshot, retainEntries: number): void;
   /** The transport could not reach `to`: fall back to probing it. */
   reportUnreachable(to: NodeId): void;
+  /**
+   * The transport's connection to `peer` closed and a new one was refused at once: its process is
+   * likely gone (a kill -9 closes its sockets). A hint, never proof: a follower of `peer` stops
+   * taking it for a live leader and may start a pre-vote early; pre-vote, check-quorum and the
+   * other members' leader stickiness still decide (see Raft.reportPeerDown).
+   */
+  reportPeerDown(peer: NodeId): void;
   /** An InstallSnapshot to `to` finished (ok) or failed. */
   reportSnapshot(to: NodeId, ok: boolean): void;
   hasReady(): boolean;

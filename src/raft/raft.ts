@@ -100,6 +100,12 @@ export class Raft implements RaftCore {
   private readOnly = new ReadOnlyQueue();
   /** Reads that arrived before this leader committed an entry of its term (#2). */
   private readsAwaitingCommit: string[] = [];
+  /**
+   * The latest PreVote left unanswered because we still followed a live leader (inLease). If that
+   * leader is then reported down (reportPeerDown), it is answered: the member that noticed first
+   * need not wait for its next election timeout because we noticed a moment later.
+   */
+  private heldPreVote: Extract<Message, { type: 'PreVote' }> | null = null;
 
   private msgs: Message[] = [];
   private readStates: ReadState[] = [];
@@ -378,7 +384,10 @@ export class Raft implements RaftCore {
     if (m.term > this.term) {
       if (m.type === 'Vote' || m.type === 'PreVote') {
         const transfer = m.type === 'Vote' && m.transfer;
-        if (!transfer && this.inLease()) return;
+        if (!transfer && this.inLease()) {
+          if (m.type === 'PreVote') this.heldPreVote = m;
+          return;
+        }
       }
       if (m.type === 'PreVote') {
         // Pre-vote requests carry the candidate's next term; answering them never changes ours.
@@ -433,7 +442,8 @@ export class Raft implements RaftCore {
     }
   }
 
-  private handleVoteRequest(m: Extract<Message, { type: 'Vote' | 'PreVote' }>): void {
+  /** Answers a vote or pre-vote request; returns whether it was granted. */
+  private handleVoteRequest(m: Extract<Message, { type: 'Vote' | 'PreVote' }>): boolean {
     const isPre = m.type === 'PreVote';
     // §5.2: at most one vote per term; a pre-vote for a future term promises nothing.
     const canVote =
@@ -452,6 +462,7 @@ export class Raft implements RaftCore {
     } else {
       this.send({ type: respType, to: m.from, reject: true });
     }
+    return grant;
   }
 
   private stepFollower(m: Message): void {
@@ -936,6 +947,42 @@ export class Raft implements RaftCore {
     if (this.role !== 'leader') return;
     const pr = this.progress.get(to);
     if (pr && pr.state === 'replicate') pr.becomeProbe();
+  }
+
+  /**
+   * The transport says `peer`'s process is likely gone (its connection closed and a new one was
+   * refused). If `peer` is our leader, we stop taking it for live (no lease: we answer pre-votes and
+   * votes again, and report no leader) and campaign early with a pre-vote instead of waiting out the
+   * election timeout. Only with pre-vote and check-quorum, which keep a wrong hint harmless:
+   * a pre-vote moves no term, and members that still hear the leader refuse it (leader stickiness,
+   * #8), so a healthy leader is never disrupted; a leader that really lost its quorum steps down by
+   * check-quorum as before. A silent partition sends no hint and waits for the timeout as before.
+   *
+   * To keep the members that all noticed at once from splitting the vote, they go in turn: the
+   * lowest id among the remaining voters campaigns now, the next after at least one full tick (two
+   * tick boundaries), and so on. One whose log is behind loses its pre-vote, and the next in turn
+   * wins a tick later. A member that grants a held pre-vote here lets that candidate go first.
+   * Members that notice a tick or more apart can still cross pre-votes and split the vote; that
+   * costs an election timeout, as without the hint.
+   */
+  reportPeerDown(peer: NodeId): void {
+    if (!this.cfg.preVote || !this.cfg.checkQuorum) return;
+    if (this.role !== 'follower' || this.leader !== peer) return;
+    this.leader = null;
+    const held = this.heldPreVote;
+    this.heldPreVote = null;
+    const grantedHeld = held !== null && held.term > this.term && this.handleVoteRequest(held);
+    if (!this.promotable()) return;
+    const turnOrder = [...this.membership.voters].filter((v) => v !== peer).sort();
+    const turn = turnOrder.indexOf(this.id);
+    if (turn === 0 && !grantedHeld) {
+      this.campaign('pre');
+      return;
+    }
+    // A node promotable only by the removal rule (not a voter of its latest configuration) goes last,
+    // and so does one that just granted another's pre-vote.
+    const ticksToWait = 1 + (turn === -1 || grantedHeld ? turnOrder.length : turn);
+    this.electionElapsedTicks = Math.max(this.electionElapsedTicks, this.randomizedElectionTimeoutTicks - ticksToWait);
   }
 
   reportSnapshot(to: NodeId, ok: boolean): void {

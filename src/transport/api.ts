@@ -30,6 +30,12 @@ export interface Transport {
   onSnapshotOffer?(handler: (header: Extract<Message, { type: 'InstallSnapshot' }>) => string | void): void;
   /** `to` could not be reached (connection failed, queue full): Raft probes it again. */
   onUnreachable(handler: (to: NodeId) => void): void;
+  /**
+   * An open connection to `peer` closed and the redial made at once was refused: its process is likely
+   * gone (the OS closes a dead process's sockets at once), a hint for Raft's reportPeerDown. Never sent
+   * for a connection that merely dropped (the redial succeeds) or a peer that went silent.
+   */
+  onPeerDown?(handler: (peer: NodeId) => void): void;
   /** An InstallSnapshot message to `to` was fully delivered (ok) or failed. */
   onSnapshotStatus(handler: (to: NodeId, ok: boolean) => void): void;
   /** A peer completed the handshake and told us its API URL. */

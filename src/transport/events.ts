@@ -8,6 +8,8 @@ export interface TransportEvents {
   /** A refusal reason closes the connection the message came on. */
   message(message: Message): string | null;
   unreachable(to: NodeId): void;
+  /** An open connection to `to` closed and a new one was refused at once: nothing listens there any more. */
+  peerDown(to: NodeId): void;
   snapshotStatus(to: NodeId, ok: boolean): void;
   peerHello(hello: PeerHello): void;
   /** Whether this node answers forwarded requests at all (a handler is registered). */

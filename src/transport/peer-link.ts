@@ -17,6 +17,11 @@ import { dialPeer, type PeerTls } from './peer-tls.js';
 
 /** Most frames joined into one socket write (bounds one copy; the queue's byte limit bounds the rest). */
 const WRITE_BATCH_FRAMES_MAX = 256;
+/**
+ * At most one immediate redial (to tell a dead peer from a dropped connection) per this long per
+ * peer: a peer that accepts and then closes at once cannot make us dial in a tight loop.
+ */
+const DOWN_CHECK_INTERVAL_MS = 1000;
 
 /** `forwardId`: the frame carries that forwarded request or its cancel (dropped, not resent, when the connection fails). */
 type QueueItem = { kind: 'frame'; bytes: Buffer; forwardId?: number } | { kind: 'snapshot'; message: Extract<Message, { type: 'InstallSnapshot' }> };
@@ -50,6 +55,9 @@ export class PeerLink {
   private snapshotPending = false;
   private snapshotSeq = 0;
   private failures = 0;
+  /** The dial in progress was made at once after an open connection closed (see fail()). */
+  private checkingDown = false;
+  private lastDownCheckAtMs = -Infinity;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private handshakeTimer: NodeJS.Timeout | null = null;
   /** Set while sends are being dropped, so a full queue logs once, not per message. */
@@ -247,11 +255,11 @@ export class PeerLink {
       }
     });
     // 'close' always follows 'error'; handle both once through fail().
-    socket.on('error', (err) => {
-      if (this.socket === socket) this.fail(err.message, true);
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.socket === socket) this.fail(err.message, true, { byPeer: true, code: err.code });
     });
     socket.on('close', () => {
-      if (this.socket === socket) this.fail('connection closed', true);
+      if (this.socket === socket) this.fail('connection closed', true, { byPeer: true });
     });
   }
 
@@ -295,6 +303,7 @@ export class PeerLink {
     this.ready = true;
     this.acceptsForwards = frame.fwd === true;
     this.failures = 0;
+    this.checkingDown = false;
     this.log.debug({ address: this.address }, 'connected to peer');
     this.o.events.peerHello(hello);
     void this.pump();
@@ -369,9 +378,14 @@ export class PeerLink {
     this.o.events.snapshotStatus(this.o.peer, true);
   }
 
-  private fail(reason: string, reportUnreachable: boolean): void {
+  /**
+   * `how.byPeer`: the connection closed or errored on the peer's side (not a protocol error of ours);
+   * `how.code`: the socket error's code, if any.
+   */
+  private fail(reason: string, reportUnreachable: boolean, how: { byPeer: boolean; code?: string } = { byPeer: false }): void {
     const socket = this.socket;
     if (!socket) return;
+    const wasOpen = this.ready;
     this.socket = null;
     this.ready = false;
     this.acceptsForwards = false;
@@ -388,8 +402,22 @@ export class PeerLink {
     }
     if (this.closed) return;
     this.failures++;
+    const checking = this.checkingDown;
+    this.checkingDown = false;
+    const nowMs = performance.now();
+    if (wasOpen && how.byPeer && nowMs - this.lastDownCheckAtMs >= DOWN_CHECK_INTERVAL_MS) {
+      // An open connection closed: dial again at once. If nothing listens at the peer's address any
+      // more (refused), its process is gone, and Raft may act on that now rather than after an
+      // election timeout (peerDown). A mere dropped connection redials and carries on.
+      this.lastDownCheckAtMs = nowMs;
+      this.checkingDown = true;
+      if (reportUnreachable) this.o.events.unreachable(this.o.peer);
+      this.dial();
+      return;
+    }
     this.scheduleReconnect();
     if (reportUnreachable) this.o.events.unreachable(this.o.peer);
+    if (checking && how.code === 'ECONNREFUSED') this.o.events.peerDown(this.o.peer);
   }
 
   private scheduleReconnect(): void {

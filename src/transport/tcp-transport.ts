@@ -58,6 +58,7 @@ export class TcpTransport implements Transport, PeerForwarding {
     message: [] as Array<(m: Message) => string | void>,
     snapshotOffer: [] as Array<(header: Extract<Message, { type: 'InstallSnapshot' }>) => string | void>,
     unreachable: [] as Array<(to: NodeId) => void>,
+    peerDown: [] as Array<(peer: NodeId) => void>,
     snapshotStatus: [] as Array<(to: NodeId, ok: boolean) => void>,
     peerHello: [] as Array<(h: PeerHello) => void>,
   };
@@ -73,6 +74,10 @@ export class TcpTransport implements Transport, PeerForwarding {
       return refusal;
     },
     unreachable: (to) => this.handlers.unreachable.forEach((h) => h(to)),
+    peerDown: (peer) => {
+      this.log.info({ peer }, 'connection to peer closed and a new one was refused: reporting it down');
+      this.handlers.peerDown.forEach((h) => h(peer));
+    },
     snapshotStatus: (to, ok) => this.handlers.snapshotStatus.forEach((h) => h(to, ok)),
     peerHello: (hello) => this.handlers.peerHello.forEach((h) => h(hello)),
     takesForwards: () => this.o.forwarding === true,
@@ -143,6 +148,9 @@ export class TcpTransport implements Transport, PeerForwarding {
   }
   onUnreachable(handler: (to: NodeId) => void): void {
     this.handlers.unreachable.push(handler);
+  }
+  onPeerDown(handler: (peer: NodeId) => void): void {
+    this.handlers.peerDown.push(handler);
   }
   onSnapshotStatus(handler: (to: NodeId, ok: boolean) => void): void {
     this.handlers.snapshotStatus.push(handler);

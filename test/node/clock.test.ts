@@ -83,3 +83,34 @@ describe('FaultFileClock', () => {
     plain.close();
   });
 });
+
+describe('ManualClock timers', () => {
+  it('fire when advance() passes their time, in time order, each seeing its own time; cancelled ones never', () => {
+    const clock = new ManualClock(100, 0);
+    const seen: string[] = [];
+    clock.setTimer(() => seen.push(`b@${clock.monotonicMs()}`), 20);
+    clock.setTimer(() => seen.push(`a@${clock.monotonicMs()}`), 10);
+    const every = clock.setRepeating(() => seen.push(`r@${clock.monotonicMs()}`), 15);
+    clock.setTimer(() => seen.push('never'), 5).cancel();
+    clock.advance(9);
+    expect(seen).toEqual([]);
+    clock.advance(21);
+    expect(seen).toEqual(['a@110', 'r@115', 'b@120', 'r@130']);
+    expect(clock.monotonicMs()).toBe(130);
+    expect(clock.wallMs()).toBe(30);
+    every.cancel();
+    clock.advance(100);
+    expect(seen).toHaveLength(4);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('FaultFileClock runs timers on the real clock: a fault skews the time, not a timeout', () => {
+    const real = new ManualClock(0, 0);
+    const clock = new FaultFileClock(tempFile(), real, 0);
+    let fired = false;
+    clock.setTimer(() => (fired = true), 50);
+    real.advance(50);
+    expect(fired).toBe(true);
+    clock.close();
+  });
+});

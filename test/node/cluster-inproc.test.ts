@@ -8,7 +8,7 @@ import { Raft } from '../../src/raft/raft.js';
 import { nodeId, type NodeId } from '../../src/raft/types.js';
 import { MemoryDisk, MemoryStorage } from '../../src/storage/memory-storage.js';
 import type { RaftStorage, StorageWrite } from '../../src/storage/api.js';
-import { KvMachine, kv, settle, silentLogger } from './support/fakes.js';
+import { KvMachine, kv, settle, silentLogger, whileAdvancing } from './support/fakes.js';
 import { LoopbackNetwork } from './support/loopback.js';
 
 interface Member {
@@ -47,7 +47,11 @@ class GatedStorage implements RaftStorage {
   }
 }
 
+const TICK_MS = 10;
+
 class Cluster {
+  /** Every node's clock: it moves one tick per run() round, so timeouts fire in ticks, never on real time. */
+  readonly clock = new ManualClock();
   readonly net = new LoopbackNetwork();
   readonly disks = new Map<NodeId, MemoryDisk>();
   readonly live = new Map<NodeId, Member>();
@@ -68,14 +72,14 @@ class Cluster {
       clusterId: 'test',
       members: initial.map((m) => ({ id: m, peerUrl: `mem://${m}` })),
       apiUrl: `http://${id}`,
-      tickMs: 10,
+      tickMs: TICK_MS,
       electionTimeoutTicks: 10,
       heartbeatIntervalTicks: 1,
       storage: gate,
       transport: this.net.transport(id, `http://${id}`),
       stateMachine: machine,
       logger: silentLogger,
-      clock: new ManualClock(),
+      clock: this.clock,
       snapshotEveryEntries: this.snapshotEveryEntries,
       snapshotRetainEntries: 10,
       randomSeed: this.seed++,
@@ -95,7 +99,7 @@ class Cluster {
     if (!m) return;
     this.net.setDown(id, true);
     m.storage.crash();
-    void m.node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 }).catch(() => {});
+    void whileAdvancing(this.clock, m.node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 })).catch(() => {});
     this.live.delete(id);
   }
 
@@ -103,6 +107,7 @@ class Cluster {
     for (let i = 0; i < ticks; i++) {
       if (until?.()) return true;
       for (const m of this.live.values()) m.node.tickNow(1);
+      this.clock.advance(TICK_MS);
       await settle(4);
     }
     return until ? until() : true;
@@ -120,7 +125,7 @@ class Cluster {
   }
 
   async stopAll(): Promise<void> {
-    for (const m of this.live.values()) await m.node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 }).catch(() => {});
+    for (const m of this.live.values()) await whileAdvancing(this.clock, m.node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 })).catch(() => {});
     this.live.clear();
   }
 }

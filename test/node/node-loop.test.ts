@@ -9,13 +9,22 @@ import { NotLeaderError, OutcomeUnknownError } from '../../src/node/api.js';
 import { RaftNode, type RaftNodeOptions } from '../../src/node/node.js';
 import { decodeMemberContext, encodeMemberContext } from '../../src/node/members.js';
 import { logIndex, term, type PersistentState } from '../../src/raft/types.js';
-import { ControlledStorage, FakeRaft, KvMachine, RecordingTransport, kv, nodeId, settle, silentLogger } from './support/fakes.js';
+import { ControlledStorage, FakeRaft, KvMachine, RecordingTransport, kv, nodeId, settle, silentLogger, whileAdvancing } from './support/fakes.js';
 
 const N1 = nodeId('n1');
 const N2 = nodeId('n2');
 const N3 = nodeId('n3');
 
+/** Each node's injected clock: its timeouts fire when the test moves it, never on real time. */
+const clocks = new WeakMap<RaftNode, ManualClock>();
+
+/** stop() with 1 ms hand-over and drain bounds, moving the node's clock so that they expire. */
+function stopNode(node: RaftNode): Promise<void> {
+  return whileAdvancing(clocks.get(node)!, node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 }));
+}
+
 async function makeNode(overrides: Partial<RaftNodeOptions> & { storage?: ControlledStorage } = {}) {
+  const clock = new ManualClock();
   const storage = overrides.storage ?? new ControlledStorage();
   const transport = new RecordingTransport();
   const machine = new KvMachine();
@@ -36,14 +45,15 @@ async function makeNode(overrides: Partial<RaftNodeOptions> & { storage?: Contro
     transport,
     stateMachine: machine,
     logger: silentLogger,
-    clock: new ManualClock(),
+    clock,
     snapshotEveryEntries: 1_000_000,
     randomSeed: 1,
     createRaft: (_config, persisted: PersistentState) => (raft = new FakeRaft(N1, [N2, N3], persisted)),
     ...overrides,
   });
+  clocks.set(node, clock);
   await node.start();
-  return { node, storage, transport, machine, raft: () => raft };
+  return { node, storage, transport, machine, clock, raft: () => raft };
 }
 
 describe('RaftNode Ready handling', () => {
@@ -59,7 +69,7 @@ describe('RaftNode Ready handling', () => {
     expect(transport.sent.map((m) => m.to)).toEqual([N2, N3]);
     p.catch(() => {});
     storage.autoResolve = true;
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 
   it("sends the Ready's messages before its own save resolves and its messagesAfterPersist only after (etcd's msgsAfterAppend)", async () => {
@@ -83,7 +93,7 @@ describe('RaftNode Ready handling', () => {
     await settle();
     expect(transport.sent.map((m) => m.type)).toEqual(['Append', 'Append', 'TimeoutNow', 'Append', 'Append']);
     storage.autoResolve = true;
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 
   it('group-commits: proposals made while a save is in flight share the next single save', async () => {
@@ -106,7 +116,7 @@ describe('RaftNode Ready handling', () => {
     expect(transport.sent).toHaveLength(102);
     for (const p of [first, ...more]) p.catch(() => {});
     storage.autoResolve = true;
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 
   it('writes a commit-only hard state unsynced and applies without waiting for it (Ready.mustSync false)', async () => {
@@ -127,7 +137,7 @@ describe('RaftNode Ready handling', () => {
     expect(storage.inFlight).toHaveLength(1);
     storage.completeOne();
     storage.autoResolve = true;
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 
   it("applies committed entries and answers while the same Ready's save of newer entries is in flight; a snapshot waits for its save", async () => {
@@ -156,7 +166,7 @@ describe('RaftNode Ready handling', () => {
     await settle();
     expect(node.status().appliedIndex).toBe(5);
     storage.autoResolve = true;
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 
   it('a failed unsynced commit write is fatal too', async () => {
@@ -184,7 +194,7 @@ describe('RaftNode Ready handling', () => {
     await expect(b).resolves.toEqual({ index: 2, result: 'one' });
     expect(machine.data.get('x')).toBe('two');
     expect(node.status().appliedIndex).toBe(2);
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 
   it('rejects as surely-not-applied when another term overwrote our index', async () => {
@@ -202,7 +212,7 @@ describe('RaftNode Ready handling', () => {
     node['scheduleReady']();
     await expect(mine).rejects.toBeInstanceOf(NotLeaderError);
     expect(machine.data.get('x')).toBe('theirs');
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 
   it('rejects pending proposals as outcome-unknown when leadership is lost', async () => {
@@ -214,14 +224,23 @@ describe('RaftNode Ready handling', () => {
     node['scheduleReady']();
     await expect(p).rejects.toBeInstanceOf(OutcomeUnknownError);
     await expect(node.propose(kv('y', '1'), 10_000)).rejects.toMatchObject({ code: 'not_leader', leader: N2 });
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 
   it('times out a proposal as outcome-unknown', async () => {
-    const { node, storage } = await makeNode();
+    const { node, storage, clock } = await makeNode();
     storage.autoResolve = true;
-    await expect(node.propose(kv('x', '1'), 5)).rejects.toBeInstanceOf(OutcomeUnknownError);
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    const timers = clock.pendingTimers; // the ticker's
+    const p = node.propose(kv('x', '1'), 5);
+    p.catch(() => {});
+    await settle();
+    expect(clock.pendingTimers).toBe(timers + 1); // the deadline is on the injected clock
+    clock.advance(4);
+    await settle();
+    expect(await Promise.race([p.then(() => 'settled', () => 'settled'), Promise.resolve('pending')])).toBe('pending');
+    clock.advance(1); // the deadline, on the injected clock: no real waiting
+    await expect(p).rejects.toBeInstanceOf(OutcomeUnknownError);
+    await stopNode(node);
   });
 
   it('tells role listeners about changes, after they happen', async () => {
@@ -233,7 +252,7 @@ describe('RaftNode Ready handling', () => {
     node['scheduleReady']();
     await settle();
     expect(seen).toEqual([['follower', N3, 4, 'follower']]);
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 
   it('a fatal storage error stops the node and fails what waits', async () => {
@@ -305,7 +324,7 @@ describe('RaftNode reads', () => {
     raft().dropRead(id2);
     node['scheduleReady']();
     await expect(r2).rejects.toBeInstanceOf(NotLeaderError);
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 
   it('refuses reads and proposals on a follower', async () => {
@@ -316,7 +335,7 @@ describe('RaftNode reads', () => {
     await settle();
     await expect(node.readBarrier(100)).rejects.toBeInstanceOf(NotLeaderError);
     expect(node.leadershipConfirmedRecently()).toBe(false);
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 
   it('leadership is confirmed recently only within an election timeout of quorum contact', async () => {
@@ -326,7 +345,7 @@ describe('RaftNode reads', () => {
     expect(node.leadershipConfirmedRecently()).toBe(true);
     raft().ticksSinceQuorumContact = 10;
     expect(node.leadershipConfirmedRecently()).toBe(false);
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 });
 
@@ -347,7 +366,7 @@ describe('RaftNode snapshots and membership', () => {
     expect(raft().compacted).toEqual([{ index: 4, retain: 7 }]);
     // The snapshot's own save drops the covered entries; no separate (empty) compact write.
     expect(storage.compactedTo).toEqual([]);
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 
   it('restarts from a persisted snapshot: the state machine is restored before any apply', async () => {
@@ -374,7 +393,7 @@ describe('RaftNode snapshots and membership', () => {
     expect(node.failure()).toBeNull();
     expect(machine.data.get('after')).toBe('snap');
     expect(node.status().appliedIndex).toBe(6);
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 
   it('restores a snapshot sent by the leader and fails proposals it covers', async () => {
@@ -389,7 +408,7 @@ describe('RaftNode snapshots and membership', () => {
     expect(storage.saves.some((s) => s.snapshot?.meta.index === 40)).toBe(true);
     expect(machine.data.get('from')).toBe('leader');
     expect(node.status().appliedIndex).toBe(40);
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 
   it('learns API URLs from the peer handshake and from config entries', async () => {
@@ -413,7 +432,7 @@ describe('RaftNode snapshots and membership', () => {
     node['scheduleReady']();
     await settle();
     expect(node.status().members.find((m) => m.id === n4)).toEqual({ id: n4, peerUrl: '127.0.0.1:4', apiUrl: 'http://127.0.0.1:14', voter: false });
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 
   it('stop() hands leadership to the most caught-up voter and closes storage and transport', async () => {
@@ -424,6 +443,7 @@ describe('RaftNode snapshots and membership', () => {
     expect(raft().transfers).toHaveLength(1);
     expect([N2, N3]).toContain(raft().transfers[0]);
     raft().setRole('follower', raft().transfers[0], 2);
+    node['scheduleReady'](); // the hand-over shows in the next Ready; the 50 ms bound is never reached (the clock stands still)
     await stopping;
     expect(storage.closed).toBe(true);
     expect(transport.closed).toBe(true);
@@ -447,6 +467,6 @@ describe('RaftNode snapshots and membership', () => {
     expect(text).toMatch(/lockstep_raft_applied_index 2/);
     expect(text).toMatch(/lockstep_node_entries_per_save_sum 2/);
     expect(text).toMatch(/lockstep_node_proposals_total\{outcome="applied"\} 2/);
-    await node.stop({ transferTimeoutMs: 1, drainTimeoutMs: 1 });
+    await stopNode(node);
   });
 });

@@ -11,6 +11,7 @@
 
 import pino from 'pino';
 import { OutcomeUnknownError } from '../../src/node/api.js';
+import { ManualClock } from '../../src/node/clock.js';
 import { AddressBook } from '../../src/node/members.js';
 import { ReadyHandler, type StopPoint } from '../../src/node/ready-handler.js';
 import type { RaftCore } from '../../src/raft/api.js';
@@ -130,7 +131,7 @@ export class SimNode {
         stateMachine: this.sm,
         addresses: new AddressBook(),
         logger: silent,
-        monotonicMs: () => 0,
+        clock: new ManualClock(), // never advanced: the sim's waits have no timeouts; only its own steps move time
         snapshotEveryEntries: this.snapshotEveryEntries,
         retainEntries: () => this.rng.int(4),
         events: {

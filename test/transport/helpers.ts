@@ -14,6 +14,8 @@ export interface Node {
   transport: TcpTransport;
   received: Message[];
   unreachable: NodeId[];
+  /** Peers reported down (connection closed, redial refused). */
+  down: NodeId[];
   snapshotStatus: Array<{ to: NodeId; ok: boolean }>;
   hellos: PeerHello[];
   logs: Array<Record<string, unknown>>;
@@ -40,9 +42,10 @@ export async function startNode(
     random: () => 0.5,
     forwarding: options.forwarding,
   });
-  const node: Node = { id: nodeId(id), transport, received: [], unreachable: [], snapshotStatus: [], hellos: [], logs };
+  const node: Node = { id: nodeId(id), transport, received: [], unreachable: [], down: [], snapshotStatus: [], hellos: [], logs };
   transport.onMessage((m) => void node.received.push(m));
   transport.onUnreachable((to) => node.unreachable.push(to));
+  transport.onPeerDown((peer) => node.down.push(peer));
   transport.onSnapshotStatus((to, ok) => node.snapshotStatus.push({ to, ok }));
   transport.onPeerHello((h) => node.hellos.push(h));
   if (options.start ?? true) await transport.start();

@@ -54,7 +54,7 @@ async function tlsNode(id: string, port: number, peers: Record<string, number>, 
     random: () => 0.5,
     tls: peerTls(certName),
   });
-  const node: Node = { id: nodeId(id), transport, received: [], unreachable: [], snapshotStatus: [], hellos: [], logs };
+  const node: Node = { id: nodeId(id), transport, received: [], unreachable: [], down: [], snapshotStatus: [], hellos: [], logs };
   transport.onMessage((m) => void node.received.push(m));
   transport.onPeerHello((h) => node.hellos.push(h));
   await transport.start();

@@ -243,6 +243,11 @@ export async function runServe(config: ServeConfig): Promise<number> {
     if (err instanceof TlsConfigError) throw new UserError(err.message);
     throw err;
   }
+  // From here, not once serving: a SIGHUP while the node still starts (replaying its log can take
+  // seconds) would otherwise kill it by the signal's default action. Servers made later read the
+  // material in force; those already made swap it through NodeTls.onReload.
+  const tlsNow = tls;
+  if (tlsNow) process.on('SIGHUP', () => reloadTls(tlsNow, logger));
   // Read and checked before touching --data: a damaged or foreign file changes nothing.
   const backup = config.restoreFrom === null ? null : readBackupFile(config.restoreFrom, config);
   mkdirSync(config.data, { recursive: true });
@@ -328,7 +333,6 @@ export async function runServe(config: ServeConfig): Promise<number> {
     };
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     process.once('SIGINT', () => void shutdown('SIGINT'));
-    if (tls) process.on('SIGHUP', () => reloadTls(tls, logger));
     onParentGone = () => void shutdown('parent exited');
     if (parentGone) onParentGone();
   });

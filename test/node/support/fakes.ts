@@ -1,6 +1,7 @@
 // Test doubles for the node loop: a Raft core whose Readies the test scripts,
 // a storage whose saves the test completes by hand, a transport that records.
 import pino from 'pino';
+import type { ManualClock } from '../../../src/node/clock.js';
 import type { RaftCore } from '../../../src/raft/api.js';
 import { applyConfChange, confStateOf, membershipFrom } from '../../../src/raft/membership.js';
 import {
@@ -158,6 +159,7 @@ export class FakeRaft implements RaftCore {
     this.compacted.push({ index: snapshot.meta.index, retain: retainEntries });
   }
   reportUnreachable(): void {}
+  reportPeerDown(): void {}
   reportSnapshot(): void {}
   hasReady(): boolean {
     const p = this.pending;
@@ -317,6 +319,23 @@ export class KvMachine implements StateMachine<string | null, never> {
 
 export const kv = (key: string, value: string): Uint8Array => new TextEncoder().encode(JSON.stringify({ key, value }));
 export { nodeId };
+
+/**
+ * Await `action` while moving `clock` forward `stepMs` per turn of the event loop: timeouts behind
+ * the injected clock (a stop's hand-over and drain, a proposal's deadline) fire without real waiting.
+ */
+export async function whileAdvancing<T>(clock: ManualClock, action: Promise<T>, stepMs = 1): Promise<T> {
+  let done = false;
+  const finished = action.finally(() => {
+    done = true;
+  });
+  finished.catch(() => {}); // the caller gets the rejection from the return below
+  while (!done) {
+    await settle(1);
+    if (!done) clock.advance(stepMs);
+  }
+  return finished;
+}
 
 /** Let the node's setImmediate-scheduled Ready loop and promise callbacks run. */
 export async function settle(rounds = 5): Promise<void> {
