@@ -442,7 +442,8 @@ export class Raft implements RaftCore {
     }
   }
 
-  private handleVoteRequest(m: Extract<Message, { type: 'Vote' | 'PreVote' }>): void {
+  /** Answers a vote or pre-vote request; returns whether it was granted. */
+  private handleVoteRequest(m: Extract<Message, { type: 'Vote' | 'PreVote' }>): boolean {
     const isPre = m.type === 'PreVote';
     // §5.2: at most one vote per term; a pre-vote for a future term promises nothing.
     const canVote =
@@ -461,6 +462,7 @@ export class Raft implements RaftCore {
     } else {
       this.send({ type: respType, to: m.from, reject: true });
     }
+    return grant;
   }
 
   private stepFollower(m: Message): void {
@@ -957,8 +959,11 @@ export class Raft implements RaftCore {
    * check-quorum as before. A silent partition sends no hint and waits for the timeout as before.
    *
    * To keep the members that all noticed at once from splitting the vote, they go in turn: the
-   * lowest id among the remaining voters campaigns now, the next one tick later, and so on. One
-   * whose log is behind loses its pre-vote, and the next in turn wins a tick later.
+   * lowest id among the remaining voters campaigns now, the next after at least one full tick (two
+   * tick boundaries), and so on. One whose log is behind loses its pre-vote, and the next in turn
+   * wins a tick later. A member that grants a held pre-vote here lets that candidate go first.
+   * Members that notice a tick or more apart can still cross pre-votes and split the vote; that
+   * costs an election timeout, as without the hint.
    */
   reportPeerDown(peer: NodeId): void {
     if (!this.cfg.preVote || !this.cfg.checkQuorum) return;
@@ -966,16 +971,17 @@ export class Raft implements RaftCore {
     this.leader = null;
     const held = this.heldPreVote;
     this.heldPreVote = null;
-    if (held !== null && held.term > this.term) this.handleVoteRequest(held);
+    const grantedHeld = held !== null && held.term > this.term && this.handleVoteRequest(held);
     if (!this.promotable()) return;
     const turnOrder = [...this.membership.voters].filter((v) => v !== peer).sort();
     const turn = turnOrder.indexOf(this.id);
-    if (turn === 0) {
+    if (turn === 0 && !grantedHeld) {
       this.campaign('pre');
       return;
     }
-    // A node promotable only by the removal rule (not a voter of its latest configuration) goes last.
-    const ticksToWait = turn === -1 ? turnOrder.length : turn;
+    // A node promotable only by the removal rule (not a voter of its latest configuration) goes last,
+    // and so does one that just granted another's pre-vote.
+    const ticksToWait = 1 + (turn === -1 || grantedHeld ? turnOrder.length : turn);
     this.electionElapsedTicks = Math.max(this.electionElapsedTicks, this.randomizedElectionTimeoutTicks - ticksToWait);
   }
 

@@ -163,3 +163,39 @@ describe('ticksSinceLeaderContact (what /readyz reads)', () => {
     expect(net.node('c').status().ticksSinceLeaderContact).toBeGreaterThanOrEqual(9);
   });
 });
+
+// Contract note 44: two higher-term messages a member may still send, kept as in etcd-io/raft
+// because correct members need them. They cost an election (availability), never a committed
+// entry: the vote still needs an up-to-date log, and a new leader still needs a quorum.
+describe('what a buggy member can still do: force an election, never lose a committed entry', () => {
+  /** One leader again after the forced election, every committed entry kept, and writes commit. */
+  function expectRecovered(net: Network, t: number): void {
+    net.tickAll(60);
+    const leader = net.leader();
+    expect(net.node(leader).status().term).toBeGreaterThan(t);
+    net.propose('after', leader);
+    for (const id of ['a', 'b', 'c']) expect(net.appliedData(id)).toEqual(['x', 'after']);
+  }
+
+  it('a transfer-flagged Vote at a higher term moves a leader in lease, but a stale log gets no vote', () => {
+    const net = healthy();
+    const t = net.node('a').status().term;
+    for (const to of ['a', 'c']) net.node(to).step({ type: 'Vote', from: n('b'), to: n(to), term: term(t + 1), lastLogIndex: logIndex(0), lastLogTerm: term(0), transfer: true });
+    expect(net.node('a').status()).toMatchObject({ term: t + 1, role: 'follower' });
+    // Both answered, both refused: b's claimed log is behind theirs.
+    net.drainReadies();
+    const answers = net.sent.filter((m) => m.type === 'VoteResp' && m.to === 'b' && m.term === t + 1);
+    expect(answers).toHaveLength(2);
+    expect(answers.every((m) => m.type === 'VoteResp' && m.reject)).toBe(true);
+    expectRecovered(net, t);
+  });
+
+  it("a follower's AppendResp at a higher term deposes the leader (a member whose term rose must rejoin)", () => {
+    const net = healthy();
+    const t = net.node('a').status().term;
+    const last = net.node('a').status().lastIndex;
+    net.node('a').step({ type: 'AppendResp', from: n('b'), to: n('a'), term: term(t + 1), reject: false, index: logIndex(last), rejectHint: logIndex(0), rejectHintTerm: term(0) });
+    expect(net.node('a').status()).toMatchObject({ term: t + 1, role: 'follower' });
+    expectRecovered(net, t);
+  });
+});

@@ -102,6 +102,11 @@ export class SimNetwork {
     this.blockOneWay(right, left);
   }
 
+  /** Whether the link from -> to is cut (a partitioned peer's connection would not close: it goes silent). */
+  isBlocked(from: NodeId, to: NodeId): boolean {
+    return this.blocked.has(SimNetwork.link(from, to));
+  }
+
   heal(): void {
     this.blocked.clear();
   }

@@ -73,6 +73,17 @@ export const NEMESIS = {
   transfer: 0.01,
 } as const;
 
+/**
+ * Per-step probabilities of the peer-down faults (SimOptions.peerDownFaults): the leader's process
+ * dies and its connections close, so every member still connected to it is told (reportPeerDown),
+ * each 1..noticeStepsMax steps later (after what it sent before it died); or one member is told so while the leader lives (a wrong hint).
+ */
+export const PEER_DOWN = {
+  killLeader: 0.01,
+  wrongHint: 0.03,
+  noticeStepsMax: 2,
+} as const;
+
 /** Per-step probabilities of client operations. */
 export const CLIENT = {
   propose: 0.4,

@@ -2,9 +2,10 @@
 
 import type { SimResult } from './simulation.js';
 
-export function replayCommand(r: Pick<SimResult, 'seed' | 'nodes' | 'steps'> & { machine?: SimResult['machine'] }): string {
+export function replayCommand(r: Pick<SimResult, 'seed' | 'nodes' | 'steps'> & { machine?: SimResult['machine']; peerDownFaults?: boolean }): string {
   const machine = r.machine === 'locks' ? ' --machine locks' : '';
-  return `npm run sim -- --seed ${r.seed} --nodes ${r.nodes} --steps ${r.steps}${machine}`;
+  const peerDown = r.peerDownFaults ? ' --peer-down' : '';
+  return `npm run sim -- --seed ${r.seed} --nodes ${r.nodes} --steps ${r.steps}${machine}${peerDown}`;
 }
 
 export function describeFailure(r: SimResult): string {

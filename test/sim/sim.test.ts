@@ -67,6 +67,32 @@ describe('simulated cluster whose members send corrupted messages (fields out of
   );
 });
 
+/** Schedules where leaders die with their connections closing, and members are told (reportPeerDown); fewer runs, same property. */
+const PEER_DOWN_RUNS = 300;
+
+describe('simulated cluster whose leader processes die with their connections closing (reportPeerDown), with wrong hints too', () => {
+  it(
+    `${PEER_DOWN_RUNS} random schedules on 3 and 5 nodes keep every safety property and recover after the heal`,
+    async () => {
+      let kills = 0;
+      let reports = 0;
+      await fc.assert(
+        fc.asyncProperty(schedule, fc.constantFrom(3, 5), async ({ seed, steps }, nodes) => {
+          const r = await runSimulation({ seed, nodes, steps, peerDownFaults: true }, Raft);
+          if (r.failure) throw new Error(describeFailure(r));
+          kills += r.stats.leaderKills;
+          reports += r.stats.peerDownReports;
+        }),
+        { numRuns: PEER_DOWN_RUNS },
+      );
+      // Not vacuous: leaders were killed and hints were acted on.
+      expect(kills).toBeGreaterThan(PEER_DOWN_RUNS);
+      expect(reports).toBeGreaterThan(3 * PEER_DOWN_RUNS);
+    },
+    BULK_TIMEOUT_MS,
+  );
+});
+
 describe('replay', () => {
   it('a seed replays to an identical trace', async () => {
     const options = { seed: 424242, nodes: 5, steps: 300, trace: true };

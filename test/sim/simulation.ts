@@ -24,6 +24,7 @@ import {
   MAX_ENTRIES_PER_APPEND_CHOICES,
   MAX_INFLIGHT_APPENDS_CHOICES,
   NEMESIS,
+  PEER_DOWN,
   raftTuning,
   SNAPSHOT_EVERY_ENTRIES,
 } from './params.js';
@@ -52,6 +53,11 @@ export interface SimOptions {
    * when refused; anything else thrown is a crash and fails the run.
    */
   corruptMessages?: boolean;
+  /**
+   * The leader's process dies with its connections closing, and members are told (reportPeerDown);
+   * wrong hints about a live leader too (params.ts PEER_DOWN).
+   */
+  peerDownFaults?: boolean;
   /** Print each trace line as it happens (the CLI). */
   echo?: (line: string) => void;
 }
@@ -85,6 +91,9 @@ export interface SimStats {
   /** corruptMessages runs: corrupted messages refused by the transport's checks or the core's guard, and those stepped. */
   corruptRefused: number;
   corruptStepped: number;
+  /** peerDownFaults runs: leaders killed with their connections closing, and reportPeerDown calls made (true and wrong hints). */
+  leaderKills: number;
+  peerDownReports: number;
   /** Replica lock snapshots at one index that differed only in the appliedIndex header (FINDINGS.md F5). */
 }
 
@@ -93,6 +102,7 @@ export interface SimResult {
   nodes: number;
   steps: number;
   machine: SimMachine;
+  peerDownFaults: boolean;
   failure: SimFailure | null;
   stats: SimStats;
   trace: string[];
@@ -160,9 +170,15 @@ export class Simulation {
     lockGrants: 0,
     corruptRefused: 0,
     corruptStepped: 0,
+    leaderKills: 0,
+    peerDownReports: 0,
   };
   /** corruptMessages runs only (a fork consumes nothing, so other runs keep their schedules). */
   private readonly corruptRng: Prng | null;
+  /** peerDownFaults runs only, likewise. */
+  private readonly peerDownRng: Prng | null;
+  /** Hints on their way: each member notices a closed connection at its own step. */
+  private peerDownHints: Array<{ node: NodeId; incarnation: number; peer: NodeId; atStep: number }> = [];
 
   constructor(
     private readonly options: SimOptions,
@@ -174,6 +190,7 @@ export class Simulation {
     this.nemesisRng = this.rng.fork('nemesis');
     this.clientRng = this.rng.fork('client');
     this.corruptRng = options.corruptMessages ? this.rng.fork('corrupt') : null;
+    this.peerDownRng = options.peerDownFaults ? this.rng.fork('peer-down') : null;
     this.network = new SimNetwork(this.netRng);
     this.network.faults = CHAOTIC_NETWORK;
     this.trace = new Trace(options.trace ?? false, options.echo ?? null);
@@ -362,6 +379,7 @@ export class Simulation {
       nodes: this.options.nodes,
       steps: this.options.steps,
       machine: this.machine,
+      peerDownFaults: this.peerDownRng !== null,
       failure,
       stats: this.stats,
       trace: this.trace.lines,
@@ -524,6 +542,7 @@ export class Simulation {
         }
       }
     }
+    if (this.peerDownRng) this.peerDownFaults(this.peerDownRng);
     if (rng.chance(NEMESIS.confChange)) this.changeMembership();
     if (rng.chance(NEMESIS.transfer)) {
       const leader = this.currentLeader();
@@ -540,6 +559,37 @@ export class Simulation {
           }
         }
       }
+    }
+  }
+
+  /**
+   * kill -9 of the leader: it crashes and every up member whose link with it is not cut is told, each
+   * at its own step (reportPeerDown); a partitioned member hears nothing, as over a silent network.
+   * Or a wrong hint: one member is told while the leader lives. Then the hints that are due.
+   */
+  private peerDownFaults(rng: Prng): void {
+    const leader = this.currentLeader();
+    if (leader && rng.chance(PEER_DOWN.killLeader)) {
+      this.stats.leaderKills++;
+      this.stats.crashes++;
+      leader.crash('kill -9: its connections close');
+      for (const n of this.upNodes()) {
+        if (this.network.isBlocked(leader.id, n.id) || this.network.isBlocked(n.id, leader.id)) continue;
+        this.peerDownHints.push({ node: n.id, incarnation: n.incarnation, peer: leader.id, atStep: this.step + 1 + rng.int(PEER_DOWN.noticeStepsMax) });
+      }
+    } else if (leader && rng.chance(PEER_DOWN.wrongHint)) {
+      const others = this.upNodes().filter((n) => n !== leader);
+      if (others.length > 0) this.peerDownHints.push({ node: rng.pick(others).id, incarnation: -1, peer: leader.id, atStep: this.step });
+    }
+    const due = this.peerDownHints.filter((h) => h.atStep <= this.step);
+    this.peerDownHints = this.peerDownHints.filter((h) => h.atStep > this.step);
+    for (const h of due) {
+      const n = this.nodes.get(h.node);
+      // A hint is for the incarnation that had the connection (-1: a wrong hint, to whoever runs now).
+      if (!n?.raft || (h.incarnation !== -1 && h.incarnation !== n.incarnation)) continue;
+      this.stats.peerDownReports++;
+      this.log(`${h.node} told ${h.peer} is down${h.incarnation === -1 ? ' (wrong hint: it lives)' : ''}`);
+      n.raft.reportPeerDown(h.peer);
     }
   }
 
