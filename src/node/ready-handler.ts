@@ -1,20 +1,12 @@
 // The one place that handles the core's Ready, for the real node (RaftNode with
 // LevelStorage and TCP) and for the simulator (test/sim, with its in-memory
-// storage and network, crashing at the stop points): the order below is what
-// the simulator proves and what ships. One Ready at a time:
-//   1. learn addresses from appended config entries (a new leader must reach a
-//      learner whose change is not committed yet), send the Ready's `messages`
-//      (a leader's Appends and Heartbeats: the core says which may go now);
-//   2. persist hard state, entries and snapshot in ONE synced write. A Ready
-//      whose only durable change is the commit index (mustSync false) is
-//      written unsynced and not waited for. With no snapshot in the Ready,
-//      committed entries are applied while the write is in flight: they are
-//      durable on a quorum already (etcd applies in parallel with its WAL);
-//   3. only then send `messagesAfterPersist` (persist before you speak, #4);
-//   4. restore an incoming snapshot, apply committed entries in order;
-//   5. resolve proposals by index AND term, serve reads whose index is applied;
-//   6. advance; then, if due, snapshot the state machine (durable first) and
-//      compact the core.
+// storage and network, crashing at the stop points). The ORDER of the steps is
+// src/node/ready-order.ts (shared with the core's test network); this file says
+// what each step does here: learn addresses from appended config entries (a new
+// leader must reach a learner whose change is not committed yet), send, write
+// through RaftStorage, restore and apply through StateMachine, resolve proposals
+// by index AND term, serve reads whose index is applied, advance; then, if due,
+// snapshot the state machine (durable first) and compact the core.
 // It talks to the world only through RaftStorage, Transport and StateMachine.
 import type { Logger } from 'pino';
 import type { RaftCore } from '../raft/api.js';
@@ -27,11 +19,9 @@ import { isKnownConfChange } from '../raft/membership.js';
 import type { AddressBook } from './members.js';
 import type { Clock } from './clock.js';
 import { PendingProposals, PendingReads } from './pending.js';
+import { readyOrder, type StopPoint } from './ready-order.js';
 import type { StateMachine } from './state-machine.js';
 
-/** Where handling a Ready may be cut short (a crash in the simulator, a stop in the node). */
-export type StopPoint = 'before-persist' | 'after-persist' | 'after-send';
-export const STOP_POINTS: readonly StopPoint[] = ['before-persist', 'after-persist', 'after-send'];
 
 /** What the handler tells its owner; every member optional but stopAt. */
 export interface ReadyEvents {
@@ -112,44 +102,45 @@ export class ReadyHandler {
     const { raft, storage, events } = this.o;
     const rd = raft.ready();
     this.learnAddresses(rd.entries);
-    this.send(rd.messages);
-    if (events.stopAt('before-persist', rd)) return false;
-
-    let appliedEarly = false;
-    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
-      const write = { hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot };
-      if (!rd.mustSync) {
-        // Only the commit index changed: a lost commit index is re-learned from
-        // the leader (etcd raft's MustSync), so it is written without an fsync and
-        // not waited for. It stays ordered before every later save, and the next
-        // synced save makes it durable. A failure is fatal like any other.
-        storage.save({ ...write, sync: false }).catch((err: unknown) => events.writeFailed(asError(err)));
-      } else {
-        const t0 = this.o.clock.monotonicMs();
-        const saved = storage.save(write);
-        // Nothing applied is durable here (snapshots are taken after the save); a
-        // snapshot from the leader is restored only once it is stored.
-        if (!rd.snapshot) {
-          saved.catch(() => {}); // awaited below; an apply that throws first must not leave it unhandled
-          this.applyAndServe(rd);
-          appliedEarly = true;
+    let saved: Promise<void> | null = null;
+    let savedFrom = 0;
+    for (const step of readyOrder(rd)) {
+      switch (step.kind) {
+        case 'send':
+          this.send(step.messages === 'now' ? rd.messages : rd.messagesAfterPersist);
+          break;
+        case 'stop':
+          if (events.stopAt(step.point, rd)) return false;
+          break;
+        case 'persist': {
+          const write = { hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot };
+          if (!rd.mustSync) {
+            // Only the commit index changed: a lost commit index is re-learned from
+            // the leader (etcd raft's MustSync), so it is written without an fsync and
+            // not waited for. It stays ordered before every later save, and the next
+            // synced save makes it durable. A failure is fatal like any other.
+            storage.save({ ...write, sync: false }).catch((err: unknown) => events.writeFailed(asError(err)));
+          } else {
+            savedFrom = this.o.clock.monotonicMs();
+            saved = storage.save(write);
+            saved.catch(() => {}); // awaited in 'await-persist'; an apply that throws first must not leave it unhandled
+          }
+          break;
         }
-        await saved;
-        events.saved?.(rd, Math.max(0, this.o.clock.monotonicMs() - t0));
+        case 'await-persist':
+          await saved;
+          events.saved?.(rd, Math.max(0, this.o.clock.monotonicMs() - savedFrom));
+          break;
+        case 'apply':
+          if (rd.snapshot) this.restoreSnapshot(rd.snapshot);
+          this.applyAndServe(rd);
+          break;
+        case 'advance':
+          if (rd.softState) this.noteSoftState(rd.softState.role, rd.softState.leader);
+          raft.advance(rd);
+          break;
       }
     }
-    if (events.stopAt('after-persist', rd)) return false;
-
-    this.send(rd.messagesAfterPersist);
-    if (events.stopAt('after-send', rd)) return false;
-
-    if (!appliedEarly) {
-      if (rd.snapshot) this.restoreSnapshot(rd.snapshot);
-      this.applyAndServe(rd);
-    }
-    if (rd.softState) this.noteSoftState(rd.softState.role, rd.softState.leader);
-
-    raft.advance(rd);
     // A leader that went through another term between two Readies (lost and
     // regained leadership) must not resolve old-term proposals as its own.
     const st = raft.status();

@@ -1,10 +1,13 @@
-// A tiny synchronous test network for Raft unit tests: every Ready is
-// persisted into an in-memory map before its messages are delivered
-// (docs/safety.md #4), committed entries are recorded per node, and
-// messages can be dropped, held or reordered by a filter. Deterministic: no
-// timers, a seeded PRNG per node.
+// A tiny synchronous test network for Raft unit tests: each Ready is handled
+// in the node's own order (src/node/ready-order.ts, the list the production
+// ReadyHandler walks), with an in-memory map as the disk and a queue as the
+// wire; committed entries are recorded per node, and messages can be dropped,
+// held or reordered by a filter. Synchronous (a write is durable at once, so
+// 'await-persist' is nothing here) and deterministic: no timers, a seeded PRNG
+// per node.
 
 import { seededRandom } from '../../src/node/random.js';
+import { readyOrder } from '../../src/node/ready-order.js';
 import { Raft } from '../../src/raft/raft.js';
 import { defaultRaftConfig } from '../../src/raft/config.js';
 import {
@@ -173,6 +176,32 @@ export class Network {
   handleReady(id: string, r: Raft): Ready {
     const rd = r.ready();
     this.readies.get(id)?.push(rd);
+    for (const step of readyOrder(rd)) {
+      switch (step.kind) {
+        case 'send':
+          for (const m of step.messages === 'now' ? rd.messages : rd.messagesAfterPersist) {
+            this.sent.push(m);
+            this.queue.push(m);
+          }
+          break;
+        case 'persist':
+          this.persist(id, rd);
+          break;
+        case 'apply':
+          this.apply(id, rd);
+          break;
+        case 'advance':
+          r.advance(rd);
+          break;
+        case 'await-persist': // durable at once
+        case 'stop': // this network never crashes a node mid-Ready
+          break;
+      }
+    }
+    return rd;
+  }
+
+  private persist(id: string, rd: Ready): void {
     const st = this.stores.get(id) as PersistentState;
     if (rd.snapshot) {
       st.snapshot = rd.snapshot;
@@ -183,10 +212,9 @@ export class Network {
       st.entries = st.entries.filter((e) => e.index < first).concat(rd.entries);
     }
     if (rd.hardState) st.hardState = { ...rd.hardState };
-    for (const m of allMessages(rd)) {
-      this.sent.push(m);
-      this.queue.push(m);
-    }
+  }
+
+  private apply(id: string, rd: Ready): void {
     const applied = this.applied.get(id) as Entry[];
     if (rd.snapshot) {
       // Stand-in for restoring the state machine: the snapshot data is the applied list.
@@ -196,8 +224,6 @@ export class Network {
     applied.push(...rd.committedEntries);
     this.readStates.get(id)?.push(...rd.readStates);
     this.droppedReads.get(id)?.push(...rd.droppedReads);
-    r.advance(rd);
-    return rd;
   }
 
   deliver(m: Message): void {

@@ -13,7 +13,8 @@ import pino from 'pino';
 import { OutcomeUnknownError } from '../../src/node/api.js';
 import { ManualClock } from '../../src/node/clock.js';
 import { AddressBook } from '../../src/node/members.js';
-import { ReadyHandler, type StopPoint } from '../../src/node/ready-handler.js';
+import { ReadyHandler } from '../../src/node/ready-handler.js';
+import type { StopPoint } from '../../src/node/ready-order.js';
 import type { RaftCore } from '../../src/raft/api.js';
 import type { Entry, LogIndex, Message, NodeId, RaftConfig, Ready, Role, Snapshot } from '../../src/raft/types.js';
 import type { RaftConstructor } from './raft-factory.js';
@@ -24,7 +25,7 @@ import { violate } from './violation.js';
 
 /** Where in Ready handling a crash strikes: the handler's stop points. */
 export type CrashPoint = StopPoint;
-export { STOP_POINTS as CRASH_POINTS } from '../../src/node/ready-handler.js';
+export { STOP_POINTS as CRASH_POINTS } from '../../src/node/ready-order.js';
 
 /** Decides, seeing a Ready, whether (and where) the node crashes while handling it. */
 export type CrashPolicy = (node: SimNode, ready: Ready, role: Role) => CrashPoint | null;
