@@ -16,9 +16,9 @@ export interface Clock {
   monotonicMs(): number;
   /** Milliseconds since the Unix epoch. */
   wallMs(): number;
-  /** Run `fn` once after `ms`. A pending timer never keeps the process alive. */
+  /** Run `fn` once after `ms`. A timer never keeps the process alive (its sockets do). */
   setTimer(fn: () => void, ms: number): TimerHandle;
-  /** Run `fn` every `ms` until cancelled. It keeps the process alive, like the node it drives. */
+  /** Run `fn` every `ms` until cancelled. It never keeps the process alive either. */
   setRepeating(fn: () => void, ms: number): TimerHandle;
 }
 
@@ -32,6 +32,7 @@ export const systemClock: Clock = {
   },
   setRepeating: (fn, ms) => {
     const t = setInterval(fn, ms);
+    t.unref();
     return { cancel: () => clearInterval(t) };
   },
 };

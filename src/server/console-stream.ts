@@ -80,16 +80,16 @@ export class ConsoleStreams {
       }
       tick();
     };
-    const ticker = setInterval(tick, CONSOLE_TICK_MS);
-    const poller = setInterval(() => void poll(), PEER_POLL_MS);
-    const heartbeat = setInterval(() => write(': heartbeat\n\n'), this.ctx.limits.sseHeartbeatMs);
-    for (const timer of [ticker, poller, heartbeat]) timer.unref();
+    const clock = this.ctx.clock;
+    const ticker = clock.setRepeating(tick, CONSOLE_TICK_MS);
+    const poller = clock.setRepeating(() => void poll(), PEER_POLL_MS);
+    const heartbeat = clock.setRepeating(() => write(': heartbeat\n\n'), this.ctx.limits.sseHeartbeatMs);
     const close = () => {
       if (closed) return;
       closed = true;
       this.open -= 1;
       this.closers.delete(close);
-      for (const timer of [ticker, poller, heartbeat]) clearInterval(timer);
+      for (const timer of [ticker, poller, heartbeat]) timer.cancel();
       stream.end();
     };
     this.closers.add(close);

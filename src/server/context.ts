@@ -4,6 +4,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ReplicatedNode } from '../node/api.js';
+import type { Clock } from '../node/clock.js';
 import type { ServerLimits } from './limits.js';
 import type { LockMachineView } from './machine-view.js';
 import type { HttpMetrics } from './http-metrics.js';
@@ -11,19 +12,14 @@ import type { Authenticator } from './auth.js';
 import type { Upstream } from './upstream.js';
 import type { PeerForwarding } from '../transport/api.js';
 
-export interface ServerClock {
-  /** Monotonic milliseconds (performance.now() in production); judges leases (http-api.md "Time"). */
-  monotonicMs(): number;
-  /** Wall clock, ms since epoch: only for `nowMs` in proposals (idempotency record age, display). */
-  wallMs(): number;
-}
 
 export interface ServerContext {
   node: ReplicatedNode;
   machine: LockMachineView;
   registry: Registry;
   logger: FastifyBaseLogger;
-  clock: ServerClock;
+  /** The node's clock: monotonic time judges leases (http-api.md "Time"), wall time only `nowMs` and display; every timer. */
+  clock: Clock;
   limits: ServerLimits;
   metrics: HttpMetrics;
   /** Who a request is (the root token or a token of the replicated state); auth is off without a root token. */

@@ -18,7 +18,8 @@ import { sessionRoutes } from './routes/sessions.js';
 import { authRoutes } from './routes/auth.js';
 import type { Services } from './services.js';
 import { WatchHub } from './sse.js';
-import type { ServerClock, ServerContext } from './context.js';
+import type { ServerContext } from './context.js';
+import { systemClock, type Clock } from '../node/clock.js';
 import { createHttpMetrics } from './http-metrics.js';
 import { Authenticator } from './auth.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
@@ -28,7 +29,6 @@ import { httpUpstream, httpsUpstream } from './upstream.js';
 import type { PeerForwarding } from '../transport/api.js';
 import { answerForwards } from './peer-answers.js';
 
-export type { ServerClock } from './context.js';
 export type { ServerLimits } from './limits.js';
 export { defaultServerLimits } from './limits.js';
 
@@ -38,7 +38,8 @@ export interface LockServerOptions {
   dispatcher: EventDispatcher;
   registry: Registry;
   logger: FastifyBaseLogger;
-  clock?: ServerClock;
+  /** The node's clock (default: the system clock); its timers drive leases, SSE heartbeats and the console. */
+  clock?: Clock;
   limits?: Partial<ServerLimits>;
   /** Run the lease timer (default true). Tests turn it off and step `services.leases.tick()` with a manual clock. */
   leaseTimer?: boolean;
@@ -63,11 +64,6 @@ export interface LockServer {
   listen(host: string, port: number): Promise<void>;
   close(): Promise<void>;
 }
-
-export const systemClock: ServerClock = {
-  monotonicMs: () => performance.now(),
-  wallMs: () => Date.now(),
-};
 
 export async function createLockServer(options: LockServerOptions): Promise<LockServer> {
   const limits = resolveLimits(options.limits);

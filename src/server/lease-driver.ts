@@ -12,6 +12,7 @@
 import type { LockEvent, LockProposal } from '../locks/commands.js';
 import type { LeaseTable } from '../locks/leases.js';
 import { FULL_TTL, type Deadlines } from '../locks/views.js';
+import type { TimerHandle } from '../node/clock.js';
 import type { ServerContext } from './context.js';
 import { INDEX_HEADER } from './answer.js';
 import { ApiError } from './errors.js';
@@ -23,7 +24,7 @@ export class LeaseDriver {
   /** True once this node, as leader of `readyTerm`, has reset every deadline. */
   private readyTerm: number | null = null;
   private expiring = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   private readonly unsubscribers: Array<() => void> = [];
   private readonly readyWaiters = new Set<() => void>();
   private closed = false;
@@ -52,14 +53,13 @@ export class LeaseDriver {
     );
     if (this.ctx.node.status().role === 'leader') void this.becomeLeader();
     if (options.timer) {
-      this.timer = setInterval(() => void this.tick(), this.ctx.limits.leaseTickMs);
-      this.timer.unref();
+      this.timer = this.ctx.clock.setRepeating(() => void this.tick(), this.ctx.limits.leaseTickMs);
     }
   }
 
   close(): void {
     this.closed = true;
-    if (this.timer !== null) clearInterval(this.timer);
+    this.timer?.cancel();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     for (const wake of this.readyWaiters) wake();
     this.readyWaiters.clear();
@@ -81,7 +81,7 @@ export class LeaseDriver {
       this.ctx.logger.warn({ err: error, term }, 'lease reset: read barrier failed');
       // Retry while we still lead this term.
       if (!this.closed && this.ctx.node.status().role === 'leader' && this.ctx.node.status().term === term) {
-        setTimeout(() => void this.becomeLeader(), this.ctx.limits.leaseTickMs).unref();
+        this.ctx.clock.setTimer(() => void this.becomeLeader(), this.ctx.limits.leaseTickMs);
       }
       return;
     }
@@ -98,10 +98,10 @@ export class LeaseDriver {
   private async whenReady(): Promise<void> {
     if (this.isReady()) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, this.ctx.limits.leaderWaitMs);
+      const timer = this.ctx.clock.setTimer(done, this.ctx.limits.leaderWaitMs);
       const ready = this.readyWaiters;
       function done() {
-        clearTimeout(timer);
+        timer.cancel();
         ready.delete(done);
         resolve();
       }

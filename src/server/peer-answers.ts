@@ -35,11 +35,11 @@ export function answerForwards(app: FastifyInstance, ctx: ServerContext, peers: 
     const signal = typeof ref === 'string' ? signals.get(ref) : undefined;
     if (signal) relayAbort(signal, request);
   });
-  peers.onForward(async (from, request, signal) => {
+  peers.onForward(async (from, request, signal, address) => {
     const ref = `${secret}-${++seq}`;
     signals.set(ref, signal);
     try {
-      return await answer(app, ctx, from, request, ref);
+      return await answer(app, ctx, from, request, ref, address);
     } finally {
       signals.delete(ref);
     }
@@ -55,7 +55,7 @@ function relayAbort(signal: AbortSignal, request: FastifyRequest): void {
   raw.once('close', () => signal.removeEventListener('abort', onAbort));
 }
 
-async function answer(app: FastifyInstance, ctx: ServerContext, from: NodeId, request: ForwardRequest, ref: string): Promise<ForwardResponse> {
+async function answer(app: FastifyInstance, ctx: ServerContext, from: NodeId, request: ForwardRequest, ref: string, address: string | undefined): Promise<ForwardResponse> {
   let res;
   try {
     res = await app.inject({
@@ -63,6 +63,8 @@ async function answer(app: FastifyInstance, ctx: ServerContext, from: NodeId, re
       url: request.url,
       headers: { ...request.headers, [FORWARDED_HEADER]: from, [REF_HEADER]: ref },
       ...(request.body === null ? {} : { payload: request.body }),
+      // The request's source is the member that relayed it, as with an HTTP forward (the audit line's `source`).
+      ...(address === undefined ? {} : { remoteAddress: address }),
     });
   } catch {
     // Aborted (the client left: nobody reads this), or the server is closing.

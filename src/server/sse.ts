@@ -90,13 +90,12 @@ export class WatchHub {
     stream.on('drain', () => {
       pendingWrites = 0;
     });
-    const heartbeat = setInterval(() => write(': heartbeat\n\n'), this.ctx.limits.sseHeartbeatMs);
-    heartbeat.unref();
+    const heartbeat = this.ctx.clock.setRepeating(() => write(': heartbeat\n\n'), this.ctx.limits.sseHeartbeatMs);
     const close = () => {
       if (closed) return;
       closed = true;
       this.open -= 1;
-      clearInterval(heartbeat);
+      heartbeat.cancel();
       this.streams.delete(subscriber);
       stream.end();
     };

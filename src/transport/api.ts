@@ -64,8 +64,11 @@ export interface ForwardResponse {
   body: Uint8Array;
 }
 
-/** Answers forwarded requests on the leader; must resolve (an error answer is an answer), never reject. */
-export type ForwardHandler = (from: NodeId, request: ForwardRequest, signal: AbortSignal) => Promise<ForwardResponse>;
+/**
+ * Answers forwarded requests on the leader; must resolve (an error answer is an answer), never reject.
+ * `address`: the IP address the member's connection comes from, when known.
+ */
+export type ForwardHandler = (from: NodeId, request: ForwardRequest, signal: AbortSignal, address?: string) => Promise<ForwardResponse>;
 
 /**
  * Request/response over the peer channel (TcpTransport). `forward` returns

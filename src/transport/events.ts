@@ -15,5 +15,5 @@ export interface TransportEvents {
   /** Whether this node answers forwarded requests at all (a handler is registered). */
   takesForwards(): boolean;
   /** Answer a forwarded request; resolves with the answer, never rejects. */
-  forward(from: NodeId, request: ForwardRequest, signal: AbortSignal): Promise<ForwardResponse>;
+  forward(from: NodeId, request: ForwardRequest, signal: AbortSignal, address?: string): Promise<ForwardResponse>;
 }

@@ -157,7 +157,7 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     forwards.set(id, controller);
     const from = peer as NodeId;
     o.events
-      .forward(from, req, controller.signal)
+      .forward(from, req, controller.signal, socket.remoteAddress)
       .catch((err: unknown) => {
         log.error({ err, peer: from }, 'forwarded request handler failed');
         return HANDLER_FAILED;

@@ -81,9 +81,9 @@ export class TcpTransport implements Transport, PeerForwarding {
     snapshotStatus: (to, ok) => this.handlers.snapshotStatus.forEach((h) => h(to, ok)),
     peerHello: (hello) => this.handlers.peerHello.forEach((h) => h(hello)),
     takesForwards: () => this.o.forwarding === true,
-    forward: async (from, request, signal) => {
+    forward: async (from, request, signal, address) => {
       if (this.forwardHandler === null) await this.handlerRegistered(signal);
-      return this.forwardHandler!(from, request, signal);
+      return this.forwardHandler!(from, request, signal, address);
     },
   };
 

@@ -1,12 +1,13 @@
 // Correctness.md item 18, end to end: when heartbeats stop getting through,
 // the SDK's signal fires BEFORE the real server expires the session. One
 // manual clock drives both the client (lease guard, heartbeat timers) and the
-// server (lease deadlines, stepped with services.leases.tick()); requests go
+// server (lease deadlines, stepped with services.leases.tick(); its timers); requests go
 // over real HTTP on 127.0.0.1.
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
+import type { Clock as NodeClock, TimerHandle } from '../../src/node/clock.js';
 import { createLockServer, type LockServer } from '../../src/server/index.js';
 import { MemoryNode } from '../server/memory-node.js';
 import { connectionError, ManualClock } from './fakes.js';
@@ -19,6 +20,23 @@ const STEP_MS = 25;
 let server: LockServer;
 let url: string;
 const clock = new ManualClock();
+/** The server's view of the same manual clock: time and every timer. */
+const serverClock: NodeClock = {
+  monotonicMs: () => clock.nowMs(),
+  wallMs: () => 1_700_000_000_000 + clock.nowMs(),
+  setTimer: (fn, ms) => clock.setTimer(fn, ms),
+  setRepeating: (fn, ms) => {
+    let next: TimerHandle;
+    const arm = (): void => {
+      next = clock.setTimer(() => {
+        arm();
+        fn();
+      }, ms);
+    };
+    arm();
+    return { cancel: () => next.cancel() };
+  },
+};
 
 beforeAll(async () => {
   const node = new MemoryNode();
@@ -27,7 +45,7 @@ beforeAll(async () => {
     dispatcher: node.dispatcher,
     registry: new Registry(),
     logger: pino({ level: 'silent' }),
-    clock: { monotonicMs: () => clock.nowMs(), wallMs: () => 1_700_000_000_000 + clock.nowMs() },
+    clock: serverClock,
     leaseTimer: false,
   });
   for (let i = 0; ; i++) {

@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, makeHarness } from './harness.js';
 import { SseReader } from './net.js';
+import { CONSOLE_TICK_MS } from '../../src/server/console-stream.js';
 
 const ROOT = 'root-secret-for-console';
 const rootAuth = { authorization: `Bearer ${ROOT}` };
@@ -34,6 +35,23 @@ async function moduleGraph(entry: string): Promise<string[]> {
     for (const [, spec] of String(res.body).matchAll(/^import .* from '([^']+)';$/gm)) queue.push(new URL(spec, `http://x${path}`).pathname);
   }
   return [...seen];
+}
+
+/**
+ * Await a feed event while moving the harness's manual clock one console tick per turn of the
+ * event loop: the feed ticks on the node's clock, which stands still unless the test moves it.
+ */
+async function ticking<T>(event: Promise<T>): Promise<T> {
+  let done = false;
+  const out = event.finally(() => {
+    done = true;
+  });
+  out.catch(() => {}); // the caller gets the rejection from the return below
+  while (!done) {
+    await new Promise((r) => setTimeout(r, 5));
+    if (!done) h.clock.advance(CONSOLE_TICK_MS);
+  }
+  return out;
 }
 
 describe('the operator console', () => {
@@ -65,19 +83,19 @@ describe('the operator console', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
     const events = new SseReader(response.body!.getReader());
-    const first = await events.next();
+    const first = await ticking(events.next());
     expect(first.event).toBe('cluster');
     expect(first.data).toEqual(expect.objectContaining({ self: 'n1', leader: 'n1', members: expect.any(Array), history: [expect.objectContaining({ leader: 'n1', term: expect.any(Number) })] }));
     expect(first.data.peers).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'n1', ok: true, role: 'leader' })]));
     // A change shows: the applied index moves with a write.
     await h.call('POST', '/v1/locks/seen/acquire', { ttlMs: 5_000 }, rootAuth);
-    let next = await events.next();
-    while (next.data.appliedIndex === first.data.appliedIndex) next = await events.next();
+    let next = await ticking(events.next());
+    while (next.data.appliedIndex === first.data.appliedIndex) next = await ticking(events.next());
     expect(next.data.appliedIndex).toBeGreaterThan(first.data.appliedIndex);
     expect((await h.call('DELETE', `/v1/auth/tokens/${reader.id}`, undefined, rootAuth)).status).toBe(200);
-    let last = await events.next();
-    while (last.event === 'cluster') last = await events.next();
+    let last = await ticking(events.next());
+    while (last.event === 'cluster') last = await ticking(events.next());
     expect(last).toEqual({ event: 'error', data: { error: expect.objectContaining({ code: 'unauthorized' }) } });
-    await expect(events.next()).rejects.toThrow(/ended/);
+    await expect(ticking(events.next())).rejects.toThrow(/ended/);
   });
 });

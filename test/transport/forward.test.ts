@@ -44,11 +44,13 @@ function deferred<T>(): { promise: Promise<T>; resolve(v: T): void } {
 }
 
 describe('forwarding over the peer channel', () => {
-  it('many concurrent requests, answered out of order, each get their own answer; the handler learns who sent them', async () => {
+  it('many concurrent requests, answered out of order, each get their own answer; the handler learns who sent them and from where', async () => {
     const { leader, follower } = await pair(16500);
     const held: Array<{ from: string; req: ForwardRequest; reply: (r: ForwardResponse) => void }> = [];
-    leader.transport.onForward((from, req) => {
+    const addresses = new Set<string | undefined>();
+    leader.transport.onForward((from, req, _signal, address) => {
       const d = deferred<ForwardResponse>();
+      addresses.add(address);
       held.push({ from, req, reply: d.resolve });
       return d.promise;
     });
@@ -56,6 +58,8 @@ describe('forwarding over the peer channel', () => {
     const pending = Array.from({ length: COUNT }, (_, i) => follower.transport.forward(nodeId('n1'), request(i), new AbortController().signal));
     expect(pending.every((p) => p !== null)).toBe(true);
     await expect.poll(() => held.length, WAIT).toBe(COUNT);
+    // The handler also learns where the connection comes from (the audit line's source).
+    expect([...addresses]).toEqual(['127.0.0.1']);
     for (const h of [...held].reverse()) h.reply(answer(`${h.from} ${h.req.method} ${h.req.url} ${h.req.body}`));
     const answers = await Promise.all(pending.map((p) => p!));
     answers.forEach((res, i) => {

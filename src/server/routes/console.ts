@@ -22,13 +22,12 @@ export const consoleRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
   const history = new LeaderHistory();
   const streams = new ConsoleStreams(ctx, history);
   // The leader timeline covers the node's life, not only while a console is open.
-  const watcher = setInterval(() => {
+  const watcher = ctx.clock.setRepeating(() => {
     const status = ctx.node.status();
     history.observe(ctx.clock.wallMs(), status.term as number, status.leader as string | null);
   }, CONSOLE_TICK_MS);
-  watcher.unref();
   app.addHook('onClose', async () => {
-    clearInterval(watcher);
+    watcher.cancel();
     streams.closeAll();
   });
 
