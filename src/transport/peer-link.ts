@@ -22,6 +22,12 @@ const WRITE_BATCH_FRAMES_MAX = 256;
  * peer: a peer that accepts and then closes at once cannot make us dial in a tight loop.
  */
 const DOWN_CHECK_INTERVAL_MS = 1000;
+/**
+ * Immediate dials per check. A dying process's connections may close a moment before its listener
+ * does: a redial can land in the listener's backlog and be reset rather than refused; the next one
+ * is refused.
+ */
+const DOWN_CHECK_DIALS = 3;
 
 /** `forwardId`: the frame carries that forwarded request or its cancel (dropped, not resent, when the connection fails). */
 type QueueItem = { kind: 'frame'; bytes: Buffer; forwardId?: number } | { kind: 'snapshot'; message: Extract<Message, { type: 'InstallSnapshot' }> };
@@ -56,7 +62,7 @@ export class PeerLink {
   private snapshotSeq = 0;
   private failures = 0;
   /** The dial in progress was made at once after an open connection closed (see fail()). */
-  private checkingDown = false;
+  private downCheckDialsLeft = 0;
   private lastDownCheckAtMs = -Infinity;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private handshakeTimer: NodeJS.Timeout | null = null;
@@ -303,7 +309,7 @@ export class PeerLink {
     this.ready = true;
     this.acceptsForwards = frame.fwd === true;
     this.failures = 0;
-    this.checkingDown = false;
+    this.downCheckDialsLeft = 0;
     this.log.debug({ address: this.address }, 'connected to peer');
     this.o.events.peerHello(hello);
     void this.pump();
@@ -402,22 +408,25 @@ export class PeerLink {
     }
     if (this.closed) return;
     this.failures++;
-    const checking = this.checkingDown;
-    this.checkingDown = false;
+    const refused = this.downCheckDialsLeft > 0 && how.code === 'ECONNREFUSED';
     const nowMs = performance.now();
     if (wasOpen && how.byPeer && nowMs - this.lastDownCheckAtMs >= DOWN_CHECK_INTERVAL_MS) {
       // An open connection closed: dial again at once. If nothing listens at the peer's address any
       // more (refused), its process is gone, and Raft may act on that now rather than after an
       // election timeout (peerDown). A mere dropped connection redials and carries on.
       this.lastDownCheckAtMs = nowMs;
-      this.checkingDown = true;
+      this.downCheckDialsLeft = DOWN_CHECK_DIALS;
+    }
+    if (this.downCheckDialsLeft > 0 && !refused && how.byPeer) {
+      this.downCheckDialsLeft--;
       if (reportUnreachable) this.o.events.unreachable(this.o.peer);
       this.dial();
       return;
     }
+    this.downCheckDialsLeft = 0;
     this.scheduleReconnect();
     if (reportUnreachable) this.o.events.unreachable(this.o.peer);
-    if (checking && how.code === 'ECONNREFUSED') this.o.events.peerDown(this.o.peer);
+    if (refused) this.o.events.peerDown(this.o.peer);
   }
 
   private scheduleReconnect(): void {

@@ -57,6 +57,7 @@ async function tlsNode(id: string, port: number, peers: Record<string, number>, 
   const node: Node = { id: nodeId(id), transport, received: [], unreachable: [], down: [], snapshotStatus: [], hellos: [], logs };
   transport.onMessage((m) => void node.received.push(m));
   transport.onPeerHello((h) => node.hellos.push(h));
+  transport.onPeerDown((peer) => node.down.push(peer));
   await transport.start();
   started.push(node);
   return node;
@@ -103,6 +104,15 @@ describe('peer channel under mutual TLS', () => {
     await expect.poll(() => b.received.length, WAIT).toBe(1);
     await expect.poll(() => a.received.length, WAIT).toBe(1);
     expect(a.hellos.map((h) => h.apiUrl)).toContain('https://127.0.0.1:17402');
+  });
+
+  it('a member whose process is gone (its TLS connection closed, a redial refused) is reported down', async () => {
+    const a = await tlsNode('a', 16481, { b: 16482 });
+    const b = await tlsNode('b', 16482, { a: 16481 });
+    a.transport.send([beat('a', 'b', 1)]);
+    await expect.poll(() => b.received.length, WAIT).toBe(1);
+    await b.transport.close();
+    await expect.poll(() => a.down, WAIT).toEqual(['b']);
   });
 
   it('an outsider without a certificate, or with another CA\'s, is refused in the TLS handshake', async () => {
