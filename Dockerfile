@@ -13,6 +13,7 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY packages/client/package.json packages/client/tsconfig.json packages/client/tsconfig.build.json ./packages/client/
 COPY packages/client/src ./packages/client/src
 COPY src ./src
+COPY scripts/bin-mode.mjs ./scripts/
 # `npm ci` runs `prepare`, which compiles the SDK workspace (packages/client)
 # and then src/ to dist/.
 RUN npm ci && npm prune --omit=dev
