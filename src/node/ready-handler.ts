@@ -143,7 +143,7 @@ export class ReadyHandler {
     }
     // A leader that went through another term between two Readies (lost and
     // regained leadership) must not resolve old-term proposals as its own.
-    const st = raft.status();
+    const st = raft.leadership();
     this.proposals.rejectOtherTerms(st.role === 'leader' ? st.term : null, 'leadership changed hands; the command may or may not commit');
     events.advanced?.(rd);
     await this.maybeSnapshot();

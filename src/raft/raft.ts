@@ -997,6 +997,10 @@ export class Raft implements RaftCore {
 
   // ---------------------------------------------------------------- Ready
 
+  leadership(): { role: Role; leader: NodeId | null; term: Term } {
+    return { role: this.softState().role, leader: this.leader, term: this.term };
+  }
+
   private softState(): SoftState {
     let role: Role = this.role;
     if (role === 'follower' && this.membership.learners.has(this.id)) role = 'learner';
