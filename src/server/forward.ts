@@ -89,7 +89,10 @@ function pauseForRoleChange(ctx: ServerContext, ms: number, signal: AbortSignal)
 export function clientGoneSignal(request: FastifyRequest, reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   const onClose = () => {
-    if (!reply.raw.writableFinished) controller.abort(new Error('client went away'));
+    // writableEnded, not writableFinished: a forwarded request's answer goes through fastify's
+    // inject, whose response never reports finished, so every forwarded request was aborted
+    // (an Error and its stack, and the abort run) after its answer was complete (issue 12 profile).
+    if (!reply.raw.writableEnded) controller.abort(new Error('client went away'));
   };
   reply.raw.once('close', onClose);
   request.raw.once('aborted', onClose);
