@@ -47,7 +47,7 @@ export function unavailableError(ctx: ServerContext, message?: string): ApiError
 }
 
 function currentTarget(ctx: ServerContext, excludeUrl: string | null): LeaderTarget | null {
-  const status = ctx.node.status();
+  const status = ctx.node.leadership();
   if (status.role === 'leader') return { kind: 'self' };
   if (status.leader === null) return null;
   const url = ctx.node.leaderApiUrl();
