@@ -18,7 +18,7 @@ import { originForm, urlOnNode } from './target.js';
 /** Request headers passed to the leader. Everything else (hop-by-hop, host, length) is the fetch's own. */
 const FORWARDED_REQUEST_HEADERS = ['content-type', 'idempotency-key', 'authorization', 'accept', 'x-request-id'];
 /** Response headers never copied back (hop-by-hop or recomputed by this server). */
-const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date', NODE_HEADER, 'content-encoding']);
+export const DROPPED_RESPONSE_HEADERS: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date', NODE_HEADER, 'content-encoding']);
 /** Poll interval while waiting for a leader to be known (role changes also wake the wait). */
 const LEADER_POLL_MS = 25;
 
