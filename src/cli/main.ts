@@ -1,8 +1,13 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { commands } from './commands/index.js';
 import { UsageError, UserError, type CliCommand } from './command.js';
+import { holdHangups } from './hangup.js';
+
+// A serve process must survive SIGHUP while its modules load (src/cli/hangup.ts):
+// held from here, and the commands (the whole server) loaded only after.
+if (process.argv[2] === 'serve') holdHangups();
+const { commands } = await import('./commands/index.js');
 
 function topHelp(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(20)} ${c.summary}`);

@@ -144,7 +144,8 @@ export class LockMachine extends LockQueries implements StateMachine<ApplyResult
         result.kind === 'queued' ? result.waitId : null,
       );
     }
-    return { result, events: cx.events, ...(badCommand ? {} : { command: proposal.command }) };
+    // Two literals rather than a conditional spread: spreading into a fresh object cost ~1 µs here (issue 12).
+    return badCommand ? { result, events: cx.events } : { result, events: cx.events, command: proposal.command };
   }
 
   /** Whom a command acts for: null when auth is off (or the leader's own command), 'revoked' when its token is gone. */

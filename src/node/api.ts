@@ -60,6 +60,8 @@ export interface ReplicatedNode {
    */
   leaderHeardRecently(): boolean;
   status(): NodeStatus;
+  /** status()'s role, leader and term alone: what each request asks, without status()'s copies. */
+  leadership(): { role: Role; leader: NodeId | null; term: Term };
   /** The leader's API URL, if a leader is known and its URL learned. */
   leaderApiUrl(): string | null;
   /** Called on every role or leader change, after the change. */

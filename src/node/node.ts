@@ -377,7 +377,7 @@ export class RaftNode implements ReplicatedNode {
   private requireLeader(): { raft: RaftCore; handler: ReadyHandler } {
     const { raft, handler } = this;
     if (!raft || !handler || this.stopping || this.stopped) throw new NotLeaderError(null);
-    const st = raft.status();
+    const st = raft.leadership();
     if (st.role !== 'leader') throw new NotLeaderError(st.leader);
     return { raft, handler };
   }
@@ -482,8 +482,13 @@ export class RaftNode implements ReplicatedNode {
     };
   }
 
+  leadership(): { role: Role; leader: NodeId | null; term: Term } {
+    // Before start() the core does not exist yet: as status() says then.
+    return this.raft?.leadership() ?? { role: 'follower', leader: null, term: asTerm(0) };
+  }
+
   leaderApiUrl(): string | null {
-    const leader = this.raft?.status().leader ?? null;
+    const leader = this.raft?.leadership().leader ?? null;
     if (!leader) return null;
     return this.addresses.address(leader)?.apiUrl ?? null;
   }

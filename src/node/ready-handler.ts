@@ -119,7 +119,7 @@ export class ReadyHandler {
             // the leader (etcd raft's MustSync), so it is written without an fsync and
             // not waited for. It stays ordered before every later save, and the next
             // synced save makes it durable. A failure is fatal like any other.
-            storage.save({ ...write, sync: false }).catch((err: unknown) => events.writeFailed(asError(err)));
+            storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, sync: false }).catch((err: unknown) => events.writeFailed(asError(err)));
           } else {
             savedFrom = this.o.clock.monotonicMs();
             saved = storage.save(write);
@@ -143,7 +143,7 @@ export class ReadyHandler {
     }
     // A leader that went through another term between two Readies (lost and
     // regained leadership) must not resolve old-term proposals as its own.
-    const st = raft.status();
+    const st = raft.leadership();
     this.proposals.rejectOtherTerms(st.role === 'leader' ? st.term : null, 'leadership changed hands; the command may or may not commit');
     events.advanced?.(rd);
     await this.maybeSnapshot();

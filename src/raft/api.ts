@@ -5,6 +5,7 @@ import type {
   NodeId,
   RaftStatus,
   Ready,
+  Role,
   Snapshot,
   Term,
 } from './types.js';
@@ -52,4 +53,9 @@ export interface RaftCore {
   /** The caller has persisted, sent and applied everything in `ready`. */
   advance(ready: Ready): void;
   status(): RaftStatus;
+  /**
+   * status()'s role, leader and term alone, for per-request and per-Ready paths: status() copies
+   * the progress of every peer and sorts both configurations (issue 12 profile).
+   */
+  leadership(): { role: Role; leader: NodeId | null; term: Term };
 }

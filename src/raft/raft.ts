@@ -653,7 +653,7 @@ export class Raft implements RaftCore {
   /** Assign indexes, append, and apply any config entry (effective on append, dissertation §4.1). */
   private appendAsLeader(ents: Entry[]): Entry[] {
     let next = this.log.lastIndex() + 1;
-    const stamped = ents.map((e) => ({ ...e, term: this.term, index: logIndex(next++) }) as Entry);
+    const stamped = ents.map((e) => stamp(e, this.term, logIndex(next++)));
     this.log.append(stamped);
     // #4: our own copy counts toward commit only once persisted (see advance()).
     this.afterLogAppend(stamped, false);
@@ -997,6 +997,10 @@ export class Raft implements RaftCore {
 
   // ---------------------------------------------------------------- Ready
 
+  leadership(): { role: Role; leader: NodeId | null; term: Term } {
+    return { role: this.softState().role, leader: this.leader, term: this.term };
+  }
+
   private softState(): SoftState {
     let role: Role = this.role;
     if (role === 'follower' && this.membership.learners.has(this.id)) role = 'learner';
@@ -1129,4 +1133,19 @@ function splitBySendTime(msgs: Message[], durableTerm: Term | null): { now: Mess
     (early ? now : afterPersist).push(m);
   }
   return { now, afterPersist };
+}
+
+/**
+ * `e` with this term and index, as a new object literal: `{ ...e, term, index }` cost over a
+ * microsecond per proposed entry on Node 20 (spreading a fresh object), a literal ~50 ns.
+ */
+function stamp(e: Entry, term: Term, index: LogIndex): Entry {
+  switch (e.type) {
+    case 'normal':
+      return { term, index, type: 'normal', data: e.data };
+    case 'noop':
+      return { term, index, type: 'noop' };
+    case 'config':
+      return { term, index, type: 'config', change: e.change };
+  }
 }

@@ -91,7 +91,7 @@ async function whoamiAtLeader(ctx: ServerContext, request: FastifyRequest): Prom
 async function authenticate(ctx: ServerContext, request: FastifyRequest): Promise<Principal> {
   const local = ctx.auth.authenticate(request.headers.authorization);
   if (local !== null) return local;
-  const asked = request.headers.authorization !== undefined && ctx.node.status().role !== 'leader' && request.headers[FORWARDED_HEADER] === undefined;
+  const asked = request.headers.authorization !== undefined && ctx.node.leadership().role !== 'leader' && request.headers[FORWARDED_HEADER] === undefined;
   const remote = asked ? await whoamiAtLeader(ctx, request) : null;
   if (remote === null) throw unauthorized();
   return remote;

@@ -101,7 +101,7 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
     }
     reply.header(NODE_HEADER, ctx.node.id);
     if (!reply.hasHeader(LEADER_HEADER)) {
-      const leader = ctx.node.status().leader;
+      const leader = ctx.node.leadership().leader;
       if (leader !== null) reply.header(LEADER_HEADER, leader);
     }
     return payload;

@@ -18,7 +18,7 @@ import { originForm, urlOnNode } from './target.js';
 /** Request headers passed to the leader. Everything else (hop-by-hop, host, length) is the fetch's own. */
 const FORWARDED_REQUEST_HEADERS = ['content-type', 'idempotency-key', 'authorization', 'accept', 'x-request-id'];
 /** Response headers never copied back (hop-by-hop or recomputed by this server). */
-const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date', NODE_HEADER, 'content-encoding']);
+export const DROPPED_RESPONSE_HEADERS: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date', NODE_HEADER, 'content-encoding']);
 /** Poll interval while waiting for a leader to be known (role changes also wake the wait). */
 const LEADER_POLL_MS = 25;
 
@@ -47,7 +47,7 @@ export function unavailableError(ctx: ServerContext, message?: string): ApiError
 }
 
 function currentTarget(ctx: ServerContext, excludeUrl: string | null): LeaderTarget | null {
-  const status = ctx.node.status();
+  const status = ctx.node.leadership();
   if (status.role === 'leader') return { kind: 'self' };
   if (status.leader === null) return null;
   const url = ctx.node.leaderApiUrl();
@@ -89,7 +89,10 @@ function pauseForRoleChange(ctx: ServerContext, ms: number, signal: AbortSignal)
 export function clientGoneSignal(request: FastifyRequest, reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   const onClose = () => {
-    if (!reply.raw.writableFinished) controller.abort(new Error('client went away'));
+    // writableEnded, not writableFinished: a forwarded request's answer goes through fastify's
+    // inject, whose response never reports finished, so every forwarded request was aborted
+    // (an Error and its stack, and the abort run) after its answer was complete (issue 12 profile).
+    if (!reply.raw.writableEnded) controller.abort(new Error('client went away'));
   };
   reply.raw.once('close', onClose);
   request.raw.once('aborted', onClose);

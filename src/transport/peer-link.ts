@@ -316,15 +316,17 @@ export class PeerLink {
   }
 
   /**
-   * Pump on a microtask, not per send: the messages of one Ready (and of
-   * every send in the same turn) then reach the kernel as one write. On this
-   * hot path one write(2) per message was the leader's largest CPU cost
-   * (each loopback write runs the peer's TCP receive path inline).
+   * Pump once per event-loop turn (setImmediate: after every I/O callback of
+   * this turn), not per send: the messages of one Ready, and the forwarded
+   * requests of every HTTP request read in the same turn, reach the kernel as
+   * one write. On this hot path one write(2) per message was the leader's
+   * largest CPU cost (each loopback write runs the peer's TCP receive path
+   * inline); a microtask still wrote once per HTTP request on a follower.
    */
   private schedulePump(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       this.pumpScheduled = false;
       void this.pump();
     });

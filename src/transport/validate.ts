@@ -49,9 +49,12 @@ function fail(what: string): never {
 export function isObject(v: unknown): v is Fields {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
+function isLogNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= LOG_NUMBER_MAX;
+}
 /** A term or log index: an integer in [0, LOG_NUMBER_MAX]. */
 function logNumber(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > LOG_NUMBER_MAX) fail(`${what} is not an integer in [0, ${LOG_NUMBER_MAX}]`);
+  if (!isLogNumber(v)) fail(`${what} is not an integer in [0, ${LOG_NUMBER_MAX}]`);
   return v;
 }
 const idx = (v: unknown, what: string): LogIndex => logNumber(v, what) as LogIndex;
@@ -124,26 +127,29 @@ function entriesOf(v: Fields, prevLogIndex: LogIndex, prevLogTerm: Term, message
   if (!Array.isArray(v.entries)) fail('entries is not a list');
   let lastTerm = prevLogTerm;
   return v.entries.map((e: unknown, i): Entry => {
-    const what = `entries[${i}]`;
-    if (!isObject(e)) fail(`${what} is not a map`);
-    const index = idx(e.index, `${what}.index`);
-    const t = trm(e.term, `${what}.term`);
+    // Field names are built only for a failure: per entry and field they were an allocation each.
+    if (!isObject(e)) fail(`entries[${i}] is not a map`);
+    const index = e.index as LogIndex;
+    const t = e.term as Term;
+    if (!isLogNumber(index)) logNumber(index, `entries[${i}].index`);
+    if (!isLogNumber(t)) logNumber(t, `entries[${i}].term`);
     // Log matching (§5.3): an Append carries a contiguous run after prevLogIndex, whose terms never go
     // backwards and never pass the leader's own term.
-    if (index !== prevLogIndex + 1 + i) fail(`${what}.index ${index} is not ${prevLogIndex + 1 + i}`);
-    if (t < lastTerm) fail(`${what}.term ${t} goes back from ${lastTerm}`);
-    if (t > messageTerm) fail(`${what}.term ${t} is ahead of the message term ${messageTerm}`);
-    if (t < 1) fail(`${what}.term is 0`);
+    if (index !== prevLogIndex + 1 + i) fail(`entries[${i}].index ${index} is not ${prevLogIndex + 1 + i}`);
+    if (t < lastTerm) fail(`entries[${i}].term ${t} goes back from ${lastTerm}`);
+    if (t > messageTerm) fail(`entries[${i}].term ${t} is ahead of the message term ${messageTerm}`);
+    if (t < 1) fail(`entries[${i}].term is 0`);
     lastTerm = t;
     switch (e.type) {
       case 'normal':
-        return { index, term: t, type: 'normal', data: bytes(e.data, `${what}.data`) };
+        if (!(e.data instanceof Uint8Array)) bytes(e.data, `entries[${i}].data`);
+        return { index, term: t, type: 'normal', data: e.data as Uint8Array };
       case 'noop':
         return { index, term: t, type: 'noop' };
       case 'config':
-        return { index, term: t, type: 'config', change: checkConfChange(e.change, `${what}.change`) };
+        return { index, term: t, type: 'config', change: checkConfChange(e.change, `entries[${i}].change`) };
       default:
-        return fail(`${what} has an unknown type`);
+        return fail(`entries[${i}] has an unknown type`);
     }
   });
 }
@@ -168,7 +174,9 @@ function checkFields(type: MessageType, v: Fields): Message {
   const to = nodeIdOf(v.to, 'to');
   if (from === to) fail('from and to are the same node');
   const term = trm(v.term, 'term');
-  const base = { from, to, term };
+  // Each message is one object literal, not `{ ...base, type, ... }`: on Node 20 spreading a
+  // fresh literal and adding fields took ~3.6 µs per message (most of this function's cost in
+  // the issue 12 profile); a literal takes ~50 ns.
   switch (type) {
     case 'PreVote':
     case 'Vote': {
@@ -177,12 +185,12 @@ function checkFields(type: MessageType, v: Fields): Message {
       if (lastLogTerm > term) fail('lastLogTerm is ahead of the term asked for');
       if (term < 1) fail('a campaign for term 0');
       return type === 'PreVote'
-        ? { ...base, type, lastLogIndex, lastLogTerm }
-        : { ...base, type, lastLogIndex, lastLogTerm, transfer: bool(v.transfer, 'transfer') };
+        ? { from, to, term, type, lastLogIndex, lastLogTerm }
+        : { from, to, term, type, lastLogIndex, lastLogTerm, transfer: bool(v.transfer, 'transfer') };
     }
     case 'PreVoteResp':
     case 'VoteResp':
-      return { ...base, type, reject: bool(v.reject, 'reject') };
+      return { from, to, term, type, reject: bool(v.reject, 'reject') };
     case 'Append': {
       if (term < 1) fail('an Append at term 0');
       const prevLogIndex = idx(v.prevLogIndex, 'prevLogIndex');
@@ -191,11 +199,13 @@ function checkFields(type: MessageType, v: Fields): Message {
       const commit = idx(v.commit, 'commit');
       const entries = entriesOf(v, prevLogIndex, prevLogTerm, term);
       if (prevLogIndex + entries.length > LOG_NUMBER_MAX) fail('entries run past the largest index');
-      return { ...base, type, prevLogIndex, prevLogTerm, entries, commit };
+      return { from, to, term, type, prevLogIndex, prevLogTerm, entries, commit };
     }
     case 'AppendResp':
       return {
-        ...base,
+        from,
+        to,
+        term,
         type,
         reject: bool(v.reject, 'reject'),
         index: idx(v.index, 'index'),
@@ -204,18 +214,18 @@ function checkFields(type: MessageType, v: Fields): Message {
       };
     case 'Heartbeat':
       if (term < 1) fail('a Heartbeat at term 0');
-      return { ...base, type, commit: idx(v.commit, 'commit'), readContext: readContext(v.readContext) };
+      return { from, to, term, type, commit: idx(v.commit, 'commit'), readContext: readContext(v.readContext) };
     case 'HeartbeatResp':
-      return { ...base, type, readContext: readContext(v.readContext) };
+      return { from, to, term, type, readContext: readContext(v.readContext) };
     case 'InstallSnapshot': {
       if (term < 1) fail('an InstallSnapshot at term 0');
       const s = v.snapshot;
       if (!isObject(s)) fail('snapshot is not a map');
-      return { ...base, type, snapshot: { meta: snapshotMeta(s.meta, term), data: bytes(s.data, 'snapshot.data') } };
+      return { from, to, term, type, snapshot: { meta: snapshotMeta(s.meta, term), data: bytes(s.data, 'snapshot.data') } };
     }
     case 'TimeoutNow':
       if (term < 1) fail('a TimeoutNow at term 0');
-      return { ...base, type };
+      return { from, to, term, type };
   }
 }
 
@@ -236,15 +246,18 @@ function headersOf(v: unknown, what: string): Record<string, string> {
   if (!isObject(v)) fail(`${what} is not a map`);
   const entries = Object.entries(v);
   if (entries.length > FORWARD_HEADERS_MAX) fail(`${what} has more than ${FORWARD_HEADERS_MAX} headers`);
-  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  // A plain object built directly (copying a null-prototype one with a spread cost more than the
+  // checks); a header named __proto__ is defined as an own field, never set as the prototype.
+  const headers: Record<string, string> = {};
   for (const [name, value] of entries) {
     if (!HEADER_NAME.test(name)) fail(`${what} has a header name that is not a lower-case token`);
     if (typeof value !== 'string' || value.length > FORWARD_HEADER_CHARS_MAX || !HEADER_VALUE.test(value)) {
       fail(`${what}.${name} is not a header value of at most ${FORWARD_HEADER_CHARS_MAX} characters`);
     }
-    headers[name] = value;
+    if (name === '__proto__') Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
+    else headers[name] = value;
   }
-  return { ...headers };
+  return headers;
 }
 
 /** Check a forwarded request and rebuild it from its checked fields; throws PeerMessageError. */

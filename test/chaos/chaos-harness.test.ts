@@ -6,7 +6,7 @@
 // was stopped from outside mid-replacement, the round threw, and its record
 // (n3 removed, j1 started) was lost, so the run said no member was replaced.
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,4 +119,26 @@ describe('Nemesis member replacement', () => {
     expect(String(record.detail?.added)).toMatch(/no node running/);
     expect(c.unexpectedExits.map((e) => e.code)).toEqual([0, 0, 0]);
   });
+});
+
+describe('Nemesis kill', () => {
+  it('heals when the restarted nodes answer, not at their spawn: a slow start is not counted against the recovery bound, and is recorded', async () => {
+    const c = cluster(22200);
+    await c.start();
+    // Every (re)start from now on takes 1.5 s before it answers.
+    mkdirSync(path.join(c.options.runDir, 'data'), { recursive: true });
+    writeFileSync(path.join(c.options.runDir, 'data', 'start-delay-ms'), '1500');
+    const log: string[] = [];
+    const nemesis = new Nemesis(c, new Prng(7), { kinds: ['kill'], electionMs: 1000, faultMsMin: 100, faultMsMax: 200, quietMsMin: 10, quietMsMax: 20 }, () => 'n1', () => Date.now(), (line) => log.push(line));
+    const done = nemesis.run();
+    cleanups.push(async () => {
+      nemesis.stop();
+      await done;
+    });
+    const [record] = await pollFor(async () => (nemesis.faults.length > 0 ? nemesis.faults : null), 30_000, () => `a fault record; nemesis said:\n${log.join('\n')}`);
+    const { downMs, upMs } = record.detail as { downMs: number; upMs: Record<string, string> };
+    expect(Object.keys(upMs).sort()).toEqual([...record.targets].sort());
+    for (const id of record.targets) expect(Number.parseInt(upMs[id], 10), log.join('\n')).toBeGreaterThanOrEqual(1_400);
+    expect(record.endMs - record.startMs).toBeGreaterThanOrEqual(downMs + 1_400);
+  }, 40_000);
 });

@@ -4,9 +4,10 @@
 // answers the membership routes the nemesis uses. Removals succeed; adds
 // answer 503 (a joiner that never catches up), so a replacement is still
 // asking when the test interferes. Every request is appended to
-// <data>/../requests.log for the test to watch; SIGTERM stops it with exit 0,
+// <data>/../requests.log for the test to watch; <data>/../start-delay-ms
+// delays its listening (a slow start); SIGTERM stops it with exit 0,
 // as serve's graceful stop does.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 
@@ -37,7 +38,9 @@ const server = http.createServer((req, res) => {
     return send(404, { error: { code: 'not_found', message: req.url } });
   });
 });
-server.listen(Number(port), host);
+// A slow start (a loaded machine loading modules): <data>/../start-delay-ms, if there, before listening.
+const delayFile = path.join(path.dirname(flag('data')), 'start-delay-ms');
+setTimeout(() => server.listen(Number(port), host), existsSync(delayFile) ? Number(readFileSync(delayFile, 'utf8')) : 0);
 process.once('SIGTERM', () => {
   server.closeAllConnections();
   server.close(() => process.exit(0));

@@ -78,6 +78,10 @@ export class MemoryNode implements ReplicatedNode {
     };
   }
 
+  leadership(): { role: Role; leader: NodeId | null; term: Term } {
+    return { role: this.role, leader: this.leader, term: this.currentTerm };
+  }
+
   leaderApiUrl(): string | null {
     return this.role === 'leader' ? null : this.leaderUrl;
   }

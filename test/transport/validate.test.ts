@@ -275,3 +275,12 @@ describe.each([
     );
   });
 });
+
+describe('forwarded headers named like Object.prototype fields', () => {
+  it('stay own fields of a plain object; the prototype is never set', () => {
+    const v = JSON.parse('{"method":"GET","url":"/v1/x","headers":{"__proto__":"p","constructor":"c"},"body":null}') as unknown;
+    const checked = checkForwardRequest(v);
+    expect(Object.getPrototypeOf(checked.headers)).toBe(Object.prototype);
+    expect(Object.entries(checked.headers)).toStrictEqual([['__proto__', 'p'], ['constructor', 'c']]);
+  });
+});

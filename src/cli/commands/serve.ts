@@ -17,6 +17,7 @@ import { TcpTransport } from '../../transport/tcp-transport.js';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { NodeTls, TlsConfigError, type TlsPaths } from '../../tls/node-tls.js';
 import { describeFlags, parseFlags } from '../flags.js';
+import { takeOverHangups } from '../hangup.js';
 import { LOG_LEVELS, PARENT_WATCH_ENV, TEST_HOOKS_ENV } from '../serve-options.js';
 
 
@@ -52,7 +53,8 @@ API on --api. A node that finds state in --data recovers from it and uses
 in-flight requests, hand leadership over if leader, flush, exit 0.
 Logs: one JSON line per event (pino) on stdout, with the node id and term.
 With --tls-*: SIGHUP re-reads the certificate files (rotation); a failed
-re-read is logged and the certificates in force stay.
+re-read is logged and the certificates in force stay. Without TLS a SIGHUP
+is logged and changes nothing (it never stops the node).
 
 flags:
 ${describeFlags(flags)}
@@ -244,10 +246,12 @@ export async function runServe(config: ServeConfig): Promise<number> {
     throw err;
   }
   // From here, not once serving: a SIGHUP while the node still starts (replaying its log can take
-  // seconds) would otherwise kill it by the signal's default action. Servers made later read the
-  // material in force; those already made swap it through NodeTls.onReload.
+  // seconds) would otherwise kill it by the signal's default action; main.ts held those that came
+  // before (src/cli/hangup.ts). Servers made later read the material in force; those already made
+  // swap it through NodeTls.onReload. Without TLS a SIGHUP changes nothing, and says so.
   const tlsNow = tls;
-  if (tlsNow) process.on('SIGHUP', () => reloadTls(tlsNow, logger));
+  const held = takeOverHangups(tlsNow ? () => reloadTls(tlsNow, logger) : () => logger.info('SIGHUP: this node runs without TLS, nothing to reload'));
+  if (held > 0) logger.info({ signals: held }, 'SIGHUP while the node was loading: nothing to reload yet (the certificate files, if any, were read after it)');
   // Read and checked before touching --data: a damaged or foreign file changes nothing.
   const backup = config.restoreFrom === null ? null : readBackupFile(config.restoreFrom, config);
   mkdirSync(config.data, { recursive: true });

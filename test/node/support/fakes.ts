@@ -191,6 +191,10 @@ export class FakeRaft implements RaftCore {
       if (e.type === 'config') this.appliedConf = confStateOf(applyConfChange(membershipFrom(this.appliedConf), e.change));
     }
   }
+  leadership(): { role: Role; leader: NodeId | null; term: Term } {
+    const { role, leader, term } = this.status();
+    return { role, leader, term };
+  }
   status(): RaftStatus {
     const voters = [this.id, ...this.peers];
     return {
