@@ -445,6 +445,9 @@ export class Simulation {
     // Half the crashes before persisting come once the handler asked for the write, before it is
     // durable: MemoryStorage loses it, and whatever the handler did meanwhile (applied, sent) stands.
     if (point === 'before-persist' && this.writeCrashRng.chance(NEMESIS.inWriteShare)) return 'in-write';
+    // A follower acknowledging entries, its write in flight: the ack must not have gone yet (#4).
+    const acksEntries = rd.entries.length > 0 && rd.messagesAfterPersist.some((m) => m.type === 'AppendResp' && !m.reject);
+    if (point === null && acksEntries && this.writeCrashRng.chance(NEMESIS.crashInWriteAckingEntries)) return 'in-write';
     return point;
   };
 
