@@ -18,10 +18,13 @@
 //   npm run bench -- [--seconds 5] [--rounds 3] [--workloads uncontended-32,...]
 //                    [--systems lockstep,etcd|lockstep,lockstep-tls|lockstep,base] [--target all|leader] [--cli dist/cli/main.js]
 //                    [--node-flags="--cpu-prof --cpu-prof-dir DIR"] [--lockstep-flags="--log-level warn"]
+//                    [--base-node-flags="..."]
 //
 // A/B of a change: --systems lockstep,base runs this build against another
 // build's CLI (--base-cli, default .bench-base/dist/cli/main.js: copy dist/
-// there before the change), interleaved the same way.
+// there before the change), interleaved the same way. A/B of a Node.js flag:
+// --base-cli dist/cli/main.js --base-node-flags="--max-semi-space-size=32" runs
+// the same build with and without it.
 //
 // What TLS costs: --systems lockstep,lockstep-tls runs this build plain
 // against itself with TLS on (HTTPS API, mutual-TLS peers, forwarding over
@@ -63,6 +66,8 @@ const { values } = parseArgs({
     'lockstep-flags': { type: 'string', default: '' },
     /** Node.js flags for every lockstep process, space-separated (--node-flags="--cpu-prof --cpu-prof-dir /tmp/prof"). */
     'node-flags': { type: 'string', default: '' },
+    /** Node.js flags for the `base` system's processes instead of --node-flags (A/B of a flag on one build). */
+    'base-node-flags': { type: 'string' },
   },
 });
 
@@ -158,7 +163,16 @@ async function main(): Promise<void> {
         name === 'etcd'
           ? startEtcd(launch, dir)
           : name === 'base'
-            ? startLockstep({ ...launch, cli: resolve(values['base-cli']!), basePort: launch.basePort + 100 }, dir, 'base')
+            ? startLockstep(
+                {
+                  ...launch,
+                  cli: resolve(values['base-cli']!),
+                  basePort: launch.basePort + 100,
+                  ...(values['base-node-flags'] === undefined ? {} : { nodeFlags: values['base-node-flags'].split(' ').filter((s) => s.length > 0) }),
+                },
+                dir,
+                'base',
+              )
             : name === 'lockstep-tls'
               ? startLockstep({ ...launch, basePort: launch.basePort + 200 }, dir, 'lockstep-tls', tlsCerts)
               : startLockstep(launch, dir);

@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { serveArgs } from '../../src/harness/serve-process.js';
 import type { ClusterCerts } from '../../src/tls/cluster-certs.js';
 import type { BenchHttp } from './http.js';
 
@@ -201,17 +202,20 @@ export function startLockstep(o: LaunchOptions, dir: string, name = 'lockstep', 
   const apiPort = (k: number): number => o.basePort + k + 1;
   const peerPort = (k: number): number => o.basePort + 50 + k + 1;
   const peers = ids.map((id, k) => `${id}=127.0.0.1:${peerPort(k)}`).join(',');
+  // serve's flags from the one place that spells them (src/harness/serve-process.ts); this file keeps its own process lifecycle.
   const argvs = ids.map((id, k) => [
     ...o.nodeFlags,
-    o.cli, 'serve',
-    '--id', id,
-    '--api', `127.0.0.1:${apiPort(k)}`,
-    '--peer', `127.0.0.1:${peerPort(k)}`,
-    '--peers', peers,
-    '--data', join(dir, id),
-    '--heartbeat-ms', o.heartbeatMs,
-    '--election-ms', o.electionMs,
-    ...(tls === null ? [] : ['--tls-cert', tls.node(id).cert, '--tls-key', tls.node(id).key, '--tls-ca', tls.ca]),
+    o.cli,
+    ...serveArgs({
+      id,
+      api: `127.0.0.1:${apiPort(k)}`,
+      peer: `127.0.0.1:${peerPort(k)}`,
+      peers,
+      data: join(dir, id),
+      heartbeatMs: Number(o.heartbeatMs),
+      electionMs: Number(o.electionMs),
+      ...(tls === null ? {} : { tlsCert: tls.node(id).cert, tlsKey: tls.node(id).key, tlsCa: tls.ca }),
+    }),
     ...o.lockstepFlags,
   ]);
   const procs = new Processes(process.execPath, argvs);

@@ -18,16 +18,21 @@ import { originForm, urlOnNode } from './target.js';
 /** Request headers passed to the leader. Everything else (hop-by-hop, host, length) is the fetch's own. */
 const FORWARDED_REQUEST_HEADERS = ['content-type', 'idempotency-key', 'authorization', 'accept', 'x-request-id'];
 /** Response headers never copied back (hop-by-hop or recomputed by this server). */
-const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date', NODE_HEADER, 'content-encoding']);
+export const DROPPED_RESPONSE_HEADERS: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date', NODE_HEADER, 'content-encoding']);
 /** Poll interval while waiting for a leader to be known (role changes also wake the wait). */
 const LEADER_POLL_MS = 25;
 
 /**
- * Network waits (leader discovery, forwards) are bounded in real time, not by
- * the injected lease clock: they bound how long a client waits on sockets,
- * they never judge a lease.
+ * Network waits (leader discovery, forwards) are bounded by TIMERS of the
+ * server's Clock, never by reading what time it is: a skewed clock (the chaos
+ * suite's fault file skews readings, its timers run in real time) does not
+ * shorten them, and a test's manual clock moves them when it says.
  */
-const realNowMs = (): number => performance.now();
+function deadline(ctx: ServerContext, ms: number): { signal: AbortSignal; cancel(): void } {
+  const controller = new AbortController();
+  const timer = ctx.clock.setTimer(() => controller.abort(new Error('deadline passed')), ms);
+  return { signal: controller.signal, cancel: () => timer.cancel() };
+}
 
 type LeaderTarget = { kind: 'self' } | { kind: 'remote'; id: NodeId; url: string };
 
@@ -55,33 +60,33 @@ function currentTarget(ctx: ServerContext, excludeUrl: string | null): LeaderTar
   return { kind: 'remote', id: status.leader, url };
 }
 
-/** Waits (bounded) until a leader with a known API URL exists, or this node leads. */
-export async function waitForLeader(ctx: ServerContext, deadlineMs: number, signal: AbortSignal, excludeUrl: string | null = null): Promise<LeaderTarget | null> {
+/** Waits until a leader with a known API URL exists, or this node leads; null once `until` or `signal` fires. */
+export async function waitForLeader(ctx: ServerContext, until: AbortSignal, signal: AbortSignal, excludeUrl: string | null = null): Promise<LeaderTarget | null> {
   for (;;) {
     const target = currentTarget(ctx, excludeUrl);
     if (target !== null) return target;
-    const leftMs = deadlineMs - realNowMs();
-    if (leftMs <= 0 || signal.aborted) return null;
-    await pauseForRoleChange(ctx, Math.min(leftMs, LEADER_POLL_MS), signal);
+    if (until.aborted || signal.aborted) return null;
+    await pauseForRoleChange(ctx, LEADER_POLL_MS, [until, signal]);
   }
 }
 
 /**
- * Sleeps on a TIMER (or until a role change or the client leaves). Every retry
- * must pass through here: a retry loop of promises alone never yields to the
- * event loop, so no tick, message or socket would run again (chaos F3).
+ * Sleeps on a TIMER of the Clock (or until a role change, the deadline or the
+ * client leaving). Every retry must pass through here: a retry loop of
+ * promises alone never yields to the event loop, so no tick, message or
+ * socket would run again (chaos F3).
  */
-function pauseForRoleChange(ctx: ServerContext, ms: number, signal: AbortSignal): Promise<void> {
+function pauseForRoleChange(ctx: ServerContext, ms: number, signals: AbortSignal[]): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
-      clearTimeout(timer);
+      timer.cancel();
       unsubscribe();
-      signal.removeEventListener('abort', done);
+      for (const s of signals) s.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const timer = ctx.clock.setTimer(done, ms);
     const unsubscribe = ctx.node.onRoleChange(() => done());
-    signal.addEventListener('abort', done);
+    for (const s of signals) s.addEventListener('abort', done);
   });
 }
 
@@ -89,7 +94,10 @@ function pauseForRoleChange(ctx: ServerContext, ms: number, signal: AbortSignal)
 export function clientGoneSignal(request: FastifyRequest, reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   const onClose = () => {
-    if (!reply.raw.writableFinished) controller.abort(new Error('client went away'));
+    // writableEnded, not writableFinished: a forwarded request's answer goes through fastify's
+    // inject, whose response never reports finished, so every forwarded request was aborted
+    // (an Error and its stack, and the abort run) after its answer was complete (issue 12 profile).
+    if (!reply.raw.writableEnded) controller.abort(new Error('client went away'));
   };
   reply.raw.once('close', onClose);
   request.raw.once('aborted', onClose);
@@ -121,11 +129,27 @@ export async function leaderOnly(
   local: (signal: AbortSignal) => Promise<Answer>,
 ): Promise<FastifyReply> {
   const signal = clientGoneSignal(request, reply);
+  const leaderWait = deadline(ctx, ctx.limits.leaderWaitMs);
+  try {
+    return await toLeader(ctx, request, reply, options, local, signal, leaderWait.signal);
+  } finally {
+    leaderWait.cancel();
+  }
+}
+
+async function toLeader(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: RouteOptions,
+  local: (signal: AbortSignal) => Promise<Answer>,
+  signal: AbortSignal,
+  until: AbortSignal,
+): Promise<FastifyReply> {
   const forwardedBy = request.headers[FORWARDED_HEADER];
-  const deadlineMs = realNowMs() + ctx.limits.leaderWaitMs;
   let refusedUrl: string | null = null;
   for (;;) {
-    const target = await waitForLeader(ctx, deadlineMs, signal, refusedUrl);
+    const target = await waitForLeader(ctx, until, signal, refusedUrl);
     if (target === null) {
       ctx.metrics.forwardedTotal.inc({ outcome: 'no_leader' });
       throw noLeaderError(ctx);
@@ -140,12 +164,11 @@ export async function leaderOnly(
         // Chaos F3: while a leader hands leadership over (or is being removed) it drops proposals
         // yet still leads, so the next round would pick this node again at once. Wait on a timer
         // so the transfer can complete or time out, and stay within the client's bound.
-        const leftMs = deadlineMs - realNowMs();
-        if (leftMs <= 0 || signal.aborted) {
+        if (until.aborted || signal.aborted) {
           ctx.metrics.forwardedTotal.inc({ outcome: 'no_leader' });
           throw noLeaderError(ctx, 'leadership is changing hands; retry');
         }
-        await pauseForRoleChange(ctx, Math.min(leftMs, LEADER_POLL_MS), signal);
+        await pauseForRoleChange(ctx, LEADER_POLL_MS, [until, signal]);
         continue;
       }
     }
@@ -182,7 +205,7 @@ async function forwardOnce(
   const controller = new AbortController();
   const onClientGone = () => controller.abort(clientSignal.reason);
   clientSignal.addEventListener('abort', onClientGone);
-  const timer = setTimeout(() => controller.abort(new Error('forward timed out')), timeoutMs);
+  const timer = ctx.clock.setTimer(() => controller.abort(new Error('forward timed out')), timeoutMs);
   // This request's path and query only: never an authority the client wrote.
   const forwarded: ForwardRequest = { method: request.method, url: originForm(request.url), headers, body: hasBody ? JSON.stringify(request.body) : null };
   try {
@@ -214,7 +237,7 @@ async function forwardOnce(
     // The leader may have received and applied it (item 15): never say "surely not".
     throw unavailableError(ctx, 'the leader did not answer in time; the outcome is unknown, retry with the same Idempotency-Key');
   } finally {
-    clearTimeout(timer);
+    timer.cancel();
     clientSignal.removeEventListener('abort', onClientGone);
   }
 }

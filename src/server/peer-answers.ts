@@ -18,7 +18,7 @@ import { FORWARD_RESPONSE_BYTES_MAX } from '../transport/limits.js';
 import type { ServerContext } from './context.js';
 import { FORWARDED_HEADER } from './answer.js';
 import { ApiError } from './errors.js';
-import { unavailableError } from './forward.js';
+import { DROPPED_RESPONSE_HEADERS, unavailableError } from './forward.js';
 
 /** Carries the reference from answer() to the hook; removed from the request before anything else sees it. */
 const REF_HEADER = 'x-lockstep-forward-ref';
@@ -76,7 +76,9 @@ async function answer(app: FastifyInstance, ctx: ServerContext, from: NodeId, re
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(res.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
+    // Headers the member drops from every answer (hop-by-hop, or its own) are not sent: less to
+    // encode, check and decode per forwarded request.
+    if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name)) headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
   }
   return { status: res.statusCode, headers, body };
 }

@@ -44,6 +44,11 @@ export class MemoryStorage implements RaftStorage {
   }
 
   async load(): Promise<PersistentState> {
+    return this.loadNow();
+  }
+
+  /** load() without the promise: the simulator restarts a node inside one synchronous step. */
+  loadNow(): PersistentState {
     this.assertAlive();
     if (this.pending.length > 0) throw new StorageInvariantError('load() while writes are pending');
     const snapshot = this.disk.snapshot;

@@ -24,7 +24,7 @@ describe('forwarding (docs/safety.md #16)', () => {
     node.leader = null;
     const h = await makeHarness({ node, limits: { leaderWaitMs: 50 } });
     open.push(h);
-    const res = await h.call('POST', '/v1/sessions', {});
+    const res = await h.callAdvancing('POST', '/v1/sessions', {});
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('no_leader');
     expect(res.headers['retry-after']).toBe('1');
@@ -51,7 +51,7 @@ describe('forwarding (docs/safety.md #16)', () => {
     node.leaderUrl = `http://127.0.0.1:${await freePort()}`;
     const h = await makeHarness({ node, limits: { leaderWaitMs: 100 } });
     open.push(h);
-    const res = await h.call('POST', '/v1/sessions', {});
+    const res = await h.callAdvancing('POST', '/v1/sessions', {});
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('no_leader');
   });

@@ -54,7 +54,7 @@ describe('requests to a leader that is handing leadership over (F3)', () => {
         node.transferring = false;
       }, 0);
     };
-    const res = await h.call('POST', '/v1/sessions', {});
+    const res = await h.callAdvancing('POST', '/v1/sessions', {});
     expect(res.status).toBe(201);
     expect(node.dropped).toBeGreaterThan(0);
     expect(node.dropped).toBeLessThan(SPIN_ATTEMPTS_MAX);
@@ -64,11 +64,12 @@ describe('requests to a leader that is handing leadership over (F3)', () => {
     const node = new TransferringNode();
     h = await makeHarness({ node, limits: { leaderWaitMs: 100 } });
     node.transferring = true;
+    // The wait is on the server's (manual) clock; a turn of the event loop must still come round meanwhile.
     let timerRan = false;
-    setTimeout(() => {
+    setImmediate(() => {
       timerRan = true;
-    }, 10);
-    const res = await h.call('POST', '/v1/sessions', {});
+    });
+    const res = await h.callAdvancing('POST', '/v1/sessions', {});
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('no_leader');
     expect(res.headers['retry-after']).toBeDefined();

@@ -15,6 +15,11 @@ export interface Harness {
   registry: Registry;
   /** POST/GET/... JSON through app.inject(). */
   call(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Record<string, string | string[] | number | undefined> }>;
+  /**
+   * call(), moving the manual clock `stepMs` per turn of the event loop until it is answered: for
+   * requests that wait on the server's timers (leader discovery, a forward's bound). No lease round runs.
+   */
+  callAdvancing(method: string, url: string, body?: unknown, headers?: Record<string, string>, stepMs?: number): ReturnType<Harness['call']>;
   /** Advance the manual clock, then run one lease round (what the timer would do). */
   advance(ms: number): Promise<void>;
   close(): Promise<void>;
@@ -40,11 +45,20 @@ export async function makeHarness(
   await server.app.ready();
   // Let the initial lease reset (after a read barrier) run.
   await flush();
-  return {
+  const harness: Harness = {
     server,
     node,
     clock,
     registry,
+    async callAdvancing(method, url, body, headers, stepMs = 25) {
+      let done = false;
+      const answered = harness.call(method, url, body, headers).finally(() => (done = true));
+      while (!done) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (!done) clock.advance(stepMs);
+      }
+      return answered;
+    },
     async call(method, url, body, headers = {}) {
       const response = await server.app.inject({
         method: method as 'GET',
@@ -69,6 +83,7 @@ export async function makeHarness(
       await server.close();
     },
   };
+  return harness;
 }
 
 /** Lets pending promise continuations run (no timers involved). */

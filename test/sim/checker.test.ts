@@ -29,27 +29,27 @@ describe('checker', () => {
     expect(() => c.observeApplied('n2', cmd(1, 1, 'b'), 1, [])).toThrow(/state machine safety/);
   });
 
-  it('leader completeness: a later-term leader without a committed entry', () => {
+  it('leader completeness: a later-term leader without a committed entry', async () => {
     const c = new Checker();
     const reg = new LogRegistry();
     c.observeApplied('n1', cmd(1, 1, 'a'), 1, []);
     const store = new SimStore('n2', reg);
-    store.write(null, [cmd(1, 2, 'other')], null);
+    await store.write(null, [cmd(1, 2, 'other')], null);
     expect(() => c.observeLeader({ id: 'n2', term: 2, store })).toThrow(/leader completeness/);
   });
 
-  it('log matching: same index and term, different prefixes', () => {
+  it('log matching: same index and term, different prefixes', async () => {
     const reg = new LogRegistry();
     const a = new SimStore('n1', reg);
     const b = new SimStore('n2', reg);
-    a.write(null, [cmd(1, 1, 'x'), cmd(2, 2, 'y')], null);
-    expect(() => b.write(null, [cmd(1, 1, 'DIFFERENT'), cmd(2, 2, 'y')], null)).toThrow(/log matching/);
+    await a.write(null, [cmd(1, 1, 'x'), cmd(2, 2, 'y')], null);
+    await expect(b.write(null, [cmd(1, 1, 'DIFFERENT'), cmd(2, 2, 'y')], null)).rejects.toThrow(/log matching/);
   });
 
-  it('persisted commit never goes down', () => {
+  it('persisted commit never goes down (the storage twin refuses it)', async () => {
     const s = new SimStore('n1', new LogRegistry());
-    s.write({ term: term(1), vote: null, commit: logIndex(5) }, [], null);
-    expect(() => s.write({ term: term(1), vote: null, commit: logIndex(4) }, [], null)).toThrow(/commit monotonic/);
+    await s.write({ term: term(1), vote: null, commit: logIndex(5) }, [1, 2, 3, 4, 5].map((i) => cmd(i, 1, `c${i}`)), null);
+    await expect(s.write({ term: term(1), vote: null, commit: logIndex(4) }, [], null)).rejects.toThrow(/commit would move back from 5 to 4/);
   });
 });
 

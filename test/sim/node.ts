@@ -1,11 +1,13 @@
 // One simulated node: a real Raft instance driven by the node's own Ready
 // handler (src/node/ready-handler.ts, the code RaftNode runs) over the
-// simulator's in-memory storage (SimStore, a RaftStorage), the simulated
-// network (a Transport's send) and a state machine. The crash policy may stop
-// the handler at any of its stop points (before persisting, between persist
-// and send, after sending); a crash drops the Raft instance, the handler and
-// the state machine with everything not yet persisted or sent; a restart
-// builds a new Raft from exactly what was persisted. The checks here watch
+// node's in-memory storage twin (MemoryStorage on a MemoryDisk, through
+// SimStore), the simulated network (a Transport's send) and a state machine.
+// The crash policy may stop the handler at any of its stop points (before
+// persisting, between persist and send, after sending) or crash the node
+// while a write is in flight (MemoryStorage drops it, unsynced); a crash
+// drops the Raft instance, the handler and the state machine with everything
+// not yet persisted or sent; a restart builds a new Raft from exactly what
+// MemoryStorage loads from the disk. The checks here watch
 // what the core hands the handler: leader append-only, commit and applied
 // monotonic, applied never past commit.
 
@@ -21,10 +23,13 @@ import type { RaftConstructor } from './raft-factory.js';
 import type { Prng } from './prng.js';
 import { SimStateMachine } from './state-machine.js';
 import type { SimStore } from './store.js';
-import { violate } from './violation.js';
+import { InvariantViolation, violate } from './violation.js';
 
-/** Where in Ready handling a crash strikes: the handler's stop points. */
-export type CrashPoint = StopPoint;
+/**
+ * Where in Ready handling a crash strikes: the handler's stop points, or 'in-write': inside the
+ * Ready's first save (or its snapshot's), after the handler asked for it and before it is durable.
+ */
+export type CrashPoint = StopPoint | 'in-write';
 export { STOP_POINTS as CRASH_POINTS } from '../../src/node/ready-order.js';
 
 /** Decides, seeing a Ready, whether (and where) the node crashes while handling it. */
@@ -78,6 +83,9 @@ export class SimNode {
   private crashAt: CrashPoint | null = null;
   private crashPolicy: CrashPolicy | null = null;
   private persistedCommitBefore = 0;
+  /** Ends the wait for the Ready being handled when the node crashes inside it (in a save, or retired by an entry it applies). */
+  private abandonReady: (() => void) | null = null;
+  private struckInWrite = false;
   /** A check that failed inside a promise callback (an answer to a proposal or read), rethrown by drainReadies. */
   private callbackFailure: unknown = null;
 
@@ -109,6 +117,8 @@ export class SimNode {
     if (this.raft) throw new Error(`${this.id} is already running`);
     if (this.retired) throw new Error(`${this.id} was removed and cannot restart`);
     this.incarnation++;
+    this.struckInWrite = false;
+    this.crashAt = null;
     const config: RaftConfig = {
       id: this.id,
       initialVoters: [...this.initialVoters],
@@ -120,7 +130,7 @@ export class SimNode {
       ...this.tuning,
     };
     this.sm = this.makeStateMachine(this.id);
-    const persisted = this.store.persistent();
+    const persisted = this.store.open(() => this.crashInWrite());
     const raft = new this.Raft(config, persisted);
     this.raft = raft;
     const handler: ReadyHandler = new ReadyHandler(
@@ -145,7 +155,8 @@ export class SimNode {
           // This incarnation's handler: a node that applies its own removal is retired mid-Ready.
           advanced: () => this.checkMonotonic(raft, handler),
           snapshotTaken: (snapshot) => this.hooks.trace(`${this.id} compact at ${snapshot.meta.index}`),
-          writeFailed: (err) => violate('core assertion', `${this.id} write failed: ${err.message}`),
+          // An unsynced write's failure reaches the handler in a promise callback: fail the run from drainReadies.
+          writeFailed: (err) => this.guard(() => (err instanceof InvariantViolation ? rethrow(err) : violate('core assertion', `${this.id} write failed: ${err.message}`))),
         },
       },
       persisted,
@@ -166,6 +177,8 @@ export class SimNode {
     const handler = this.handler;
     this.handler = null;
     handler?.rejectAll(() => new OutcomeUnknownError(`${this.id} crashed`));
+    this.store.crash();
+    this.abandonReady?.();
     this.hooks.trace(`${this.id} CRASH (${reason})`);
   }
 
@@ -205,11 +218,30 @@ export class SimNode {
     this.crashPolicy = crashPolicy;
     for (let i = 0; this.raft && this.handler && this.raft.hasReady(); i++) {
       if (i >= READIES_PER_STEP_MAX) violate('core assertion', `${this.id} still has a Ready after ${READIES_PER_STEP_MAX} in one step`);
-      const handled = await this.handler.handleOne();
+      const handled = await this.handleOne(this.handler);
       this.rethrowCallbackFailure();
       if (!handled) this.crash(describeCrash(this.crashAt));
     }
     this.rethrowCallbackFailure();
+  }
+
+  /**
+   * The handler's Ready, or false as soon as the node crashes inside it: a write in flight then
+   * never completes, and neither does the Ready (the dead handler's writes go nowhere).
+   */
+  private handleOne(handler: ReadyHandler): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.abandonReady = () => resolve(false);
+      handler.handleOne().then(resolve, reject);
+    }).finally(() => (this.abandonReady = null));
+  }
+
+  /** Asked by the store at each save: crash now if this Ready's crash is 'in-write'. */
+  private crashInWrite(): boolean {
+    if (this.crashAt !== 'in-write' || !this.abandonReady) return false;
+    this.struckInWrite = true;
+    this.abandonReady();
+    return true;
   }
 
   /** Answers arrive in promise callbacks; a check failing there must still stop the run. */
@@ -232,6 +264,8 @@ export class SimNode {
   private stopAt(point: StopPoint, rd: Ready): boolean {
     const raft = this.raft;
     if (!raft) return true;
+    // Crashed inside a save whose Ready went on without waiting for it (an unsynced write): it ends here.
+    if (this.struckInWrite) return true;
     if (point === 'before-persist') {
       const st = raft.status();
       this.crashAt = this.crashPolicy ? this.crashPolicy(this, rd, st.role) : null;
@@ -280,7 +314,13 @@ function describeCrash(point: CrashPoint | null): string {
       return 'after persisting, before sending';
     case 'after-send':
       return 'after sending, before applying';
+    case 'in-write':
+      return 'with its write in flight (lost)';
     default:
       return 'while handling a Ready';
   }
+}
+
+function rethrow(err: Error): never {
+  throw err;
 }

@@ -67,6 +67,10 @@ export const NEMESIS = {
   crashAfterVoteGrant: 0.1,
   crashAfterLeaderCommit: 0.05,
   crashAfterElected: 0.1,
+  /** Of the crashes drawn 'before-persist', the share that strikes inside the write instead (CrashPoint 'in-write'). */
+  inWriteShare: 0.5,
+  /** A follower whose Ready persists entries and acknowledges them crashes inside that write. */
+  crashInWriteAckingEntries: 0.02,
   /** A node that crashed inside Ready handling is restarted (by its supervisor) within 1..this many steps. */
   quickRestartStepsMax: 3,
   confChange: 0.015,

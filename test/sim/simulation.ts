@@ -4,7 +4,8 @@
 // transfers) is followed by a heal phase in which the network is fair and
 // every node is up, where liveness is checked. Safety is checked at every step.
 
-import type { Entry, Message, NodeId } from '../../src/raft/types.js';
+import type { Entry, Message, NodeId, Ready, Role } from '../../src/raft/types.js';
+import { StorageInvariantError } from '../../src/storage/log-shape.js';
 import { MessageRefusedError, nodeId } from '../../src/raft/types.js';
 import { PeerMessageError, checkMessage } from '../../src/transport/validate.js';
 import { CORRUPT_PROBABILITY, corrupt } from './corrupt.js';
@@ -15,7 +16,7 @@ import { LockClient } from './lock-client.js';
 import { LockSimStateMachine } from './lock-state-machine.js';
 import { LogRegistry } from './log-registry.js';
 import { CHAOTIC_NETWORK, FAIR_NETWORK, SimNetwork } from './network.js';
-import { CRASH_POINTS, SimNode, type CrashPolicy, type NodeHooks, type RaftTuning } from './node.js';
+import { CRASH_POINTS, SimNode, type CrashPoint, type CrashPolicy, type NodeHooks, type RaftTuning } from './node.js';
 import {
   ADDED_NODES_MAX,
   CATCH_UP_BOUND_TICKS,
@@ -128,6 +129,8 @@ export class Simulation {
   private readonly netRng: Prng;
   private readonly nemesisRng: Prng;
   private readonly clientRng: Prng;
+  /** Whether a crash before persisting strikes inside the write instead (a fork: other draws keep their schedules). */
+  private readonly writeCrashRng: Prng;
   private readonly network: SimNetwork;
   private readonly registry = new LogRegistry();
   private readonly checker = new Checker();
@@ -189,6 +192,7 @@ export class Simulation {
     this.netRng = this.rng.fork('network');
     this.nemesisRng = this.rng.fork('nemesis');
     this.clientRng = this.rng.fork('client');
+    this.writeCrashRng = this.rng.fork('write-crash');
     this.corruptRng = options.corruptMessages ? this.rng.fork('corrupt') : null;
     this.peerDownRng = options.peerDownFaults ? this.rng.fork('peer-down') : null;
     this.network = new SimNetwork(this.netRng);
@@ -364,7 +368,7 @@ export class Simulation {
       await this.catchUpAndCheckAcknowledged();
     } catch (err) {
       failure = {
-        property: err instanceof InvariantViolation ? err.property : 'core assertion',
+        property: err instanceof InvariantViolation ? err.property : err instanceof StorageInvariantError ? 'storage invariant' : 'core assertion',
         message: err instanceof Error ? (err instanceof InvariantViolation ? err.message : `${err.name}: ${err.message}`) : String(err),
         step: this.step,
       };
@@ -437,6 +441,17 @@ export class Simulation {
    * (before its followers hear of it).
    */
   private readonly crashPolicy: CrashPolicy = (node, rd, role) => {
+    const point = this.crashPoint(node, rd, role);
+    // Half the crashes before persisting come once the handler asked for the write, before it is
+    // durable: MemoryStorage loses it, and whatever the handler did meanwhile (applied, sent) stands.
+    if (point === 'before-persist' && this.writeCrashRng.chance(NEMESIS.inWriteShare)) return 'in-write';
+    // A follower acknowledging entries, its write in flight: the ack must not have gone yet (#4).
+    const acksEntries = rd.entries.length > 0 && rd.messagesAfterPersist.some((m) => m.type === 'AppendResp' && !m.reject);
+    if (point === null && acksEntries && this.writeCrashRng.chance(NEMESIS.crashInWriteAckingEntries)) return 'in-write';
+    return point;
+  };
+
+  private crashPoint(node: SimNode, rd: Ready, role: Role): CrashPoint | null {
     const rng = this.nemesisRng;
     const grantsVote = rd.messagesAfterPersist.some((m) => m.type === 'VoteResp' && !m.reject);
     if (grantsVote && rng.chance(NEMESIS.crashAfterVoteGrant)) return rng.pick(CRASH_POINTS);
@@ -445,7 +460,7 @@ export class Simulation {
     const commitAdvanced = role === 'leader' && rd.hardState !== null && rd.hardState.commit > node.store.hardState.commit;
     if (commitAdvanced && rng.chance(NEMESIS.crashAfterLeaderCommit)) return rng.pick(CRASH_POINTS);
     return rng.chance(NEMESIS.crashDuringReadyPerNode) ? rng.pick(CRASH_POINTS) : null;
-  };
+  }
 
   private deliver(): void {
     for (const ev of this.network.takeDue(this.step)) {

@@ -1,134 +1,138 @@
-// One node's durable state in memory, behind the node's RaftStorage seam
-// (src/storage/api.ts): hard state, snapshot and the log after it. A save is
-// atomic and durable the moment it is called (the simulator's "fsync"); a
-// crash before the Ready handler calls save() loses that Ready's write. Keeps
-// the prefix-hash chain of its log and reports every persisted entry to the
-// global LogRegistry.
+// One node's storage in the simulator: the node's in-memory storage twin
+// (src/storage/memory-storage.ts: MemoryStorage over a MemoryDisk, the same
+// write planning and invariants as LevelStorage) behind the RaftStorage seam
+// the Ready handler writes through. The MemoryDisk is what survives a crash;
+// each incarnation of the node opens a new MemoryStorage on it. A write is
+// durable once MemoryStorage syncs it (a microtask after save(), as in tests);
+// the simulator may crash the node while a write is in flight (`crashInWrite`),
+// and MemoryStorage.crash() then drops it, as a power cut drops unsynced pages.
+//
+// For the checkers it reads the disk: the persisted hard state and log, the
+// prefix-hash chain of the log, and every persisted entry reported to the
+// global LogRegistry (log matching).
 
 import type { Entry, HardState, LogIndex, PersistentState, Snapshot } from '../../src/raft/types.js';
 import type { RaftStorage, StorageWrite } from '../../src/storage/api.js';
-import { logIndex, term } from '../../src/raft/types.js';
+import { MemoryDisk, MemoryStorage } from '../../src/storage/memory-storage.js';
 import { chainHash, EMPTY_PREFIX_HASH, entryFingerprint } from './fingerprint.js';
 import { LogRegistry, UNKNOWN_PREFIX_HASH } from './log-registry.js';
-import { violate } from './violation.js';
+
+/** What a crashed node's writes return: nothing ever comes back. */
+const DEAD: Promise<void> = new Promise(() => {});
 
 export class SimStore implements RaftStorage {
-  hardState: HardState = { term: term(0), vote: null, commit: logIndex(0) };
-  snapshot: Snapshot | null = null;
-  /** entries[k] has index snapshotIndex() + 1 + k. */
-  private entries: Entry[] = [];
-  private prefixHashes: number[] = [];
+  readonly disk = new MemoryDisk();
+  private storage: MemoryStorage | null = null;
+  /** Asked at each save() of this incarnation: true crashes the node with that write in flight (lost). */
+  private crashInWrite: ((write: StorageWrite) => boolean) | null = null;
+  /** The prefix hash of each persisted entry, with the entry object it was computed for (MemoryDisk keeps identity until overwritten). */
+  private readonly chain = new Map<number, { entry: Entry; hash: number }>();
 
   constructor(
     private readonly node: string,
     private readonly registry: LogRegistry,
   ) {}
 
+  /** A new incarnation: a fresh MemoryStorage on the disk, loaded; what it loaded is what the node restarts from. */
+  open(crashInWrite: ((write: StorageWrite) => boolean) | null = null): PersistentState {
+    if (this.storage) throw new Error(`${this.node}: storage already open`);
+    this.storage = new MemoryStorage(this.disk);
+    this.crashInWrite = crashInWrite;
+    return this.storage.loadNow();
+  }
+
+  /** The node crashed: writes not yet synced are lost, their promises never settle. */
+  crash(): void {
+    this.storage?.crash();
+    this.storage = null;
+    this.crashInWrite = null;
+  }
+
+  get hardState(): HardState {
+    return this.disk.hardState;
+  }
+
+  get snapshot(): Snapshot | null {
+    return this.disk.snapshot;
+  }
+
   snapshotIndex(): number {
-    return this.snapshot ? this.snapshot.meta.index : 0;
+    return this.disk.snapshot ? this.disk.snapshot.meta.index : 0;
   }
 
   lastIndex(): number {
-    return this.snapshotIndex() + this.entries.length;
+    let last = this.snapshotIndex();
+    while (this.disk.entries.has(last + 1)) last++;
+    return last;
   }
 
   /** The entry at `index`, or null if compacted away or beyond the end. */
   entryAt(index: number): Entry | null {
-    const k = index - this.snapshotIndex() - 1;
-    return k >= 0 && k < this.entries.length ? this.entries[k] : null;
+    return index > this.snapshotIndex() ? (this.disk.entries.get(index) ?? null) : null;
   }
 
   termAt(index: number): number | null {
     if (index === 0) return 0;
-    if (this.snapshot && index === this.snapshot.meta.index) return this.snapshot.meta.term;
+    if (this.disk.snapshot && index === this.disk.snapshot.meta.index) return this.disk.snapshot.meta.term;
     return this.entryAt(index)?.term ?? null;
   }
 
-  private prefixHashAt(index: number): number {
-    if (index === 0) return EMPTY_PREFIX_HASH;
-    const k = index - this.snapshotIndex() - 1;
-    if (k === -1 && this.snapshot) return this.registry.lookup(this.snapshot.meta.index, this.snapshot.meta.term);
-    if (k < 0 || k >= this.prefixHashes.length) return UNKNOWN_PREFIX_HASH;
-    return this.prefixHashes[k];
-  }
-
-  /** One Ready's durable part, in the contract's order: snapshot, entries, hard state. */
-  write(hardState: HardState | null, entries: readonly Entry[], snapshot: Snapshot | null): void {
-    if (snapshot) this.installSnapshot(snapshot);
-    if (entries.length > 0) this.append(entries);
-    if (hardState) {
-      if (hardState.term < this.hardState.term) {
-        violate('core assertion', `${this.node} persisted term ${hardState.term} below ${this.hardState.term}`);
-      }
-      if (hardState.commit < this.hardState.commit) {
-        violate('commit monotonic', `${this.node} persisted commit ${hardState.commit} below ${this.hardState.commit}`);
-      }
-      this.hardState = { ...hardState };
-    }
-  }
-
-  /** A snapshot from the leader (Ready.snapshot) or our own (compaction). */
-  installSnapshot(snapshot: Snapshot): void {
-    const { index, term: snapTerm } = snapshot.meta;
-    if (index <= this.snapshotIndex()) return;
-    // Keep the log after the snapshot only if it agrees with the snapshot at its index (Raft §7).
-    const keep = this.termAt(index) === snapTerm ? index - this.snapshotIndex() : null;
-    if (keep === null) {
-      this.entries = [];
-      this.prefixHashes = [];
-    } else {
-      this.entries = this.entries.slice(keep);
-      this.prefixHashes = this.prefixHashes.slice(keep);
-    }
-    this.snapshot = snapshot;
-  }
-
-  private append(entries: readonly Entry[]): void {
-    const first = entries[0].index;
-    if (first <= this.snapshotIndex()) {
-      violate('core assertion', `${this.node} asked to persist entry ${first} at or below its snapshot ${this.snapshotIndex()}`);
-    }
-    if (first > this.lastIndex() + 1) {
-      violate('core assertion', `${this.node} asked to persist entry ${first} leaving a gap after ${this.lastIndex()}`);
-    }
-    const keep = first - this.snapshotIndex() - 1;
-    this.entries.length = keep;
-    this.prefixHashes.length = keep;
-    let hash = this.prefixHashAt(first - 1);
-    for (let k = 0; k < entries.length; k++) {
-      const e = entries[k];
-      if (e.index !== first + k) violate('core assertion', `${this.node} persisted non-contiguous entries at ${e.index}`);
-      hash = hash === UNKNOWN_PREFIX_HASH ? UNKNOWN_PREFIX_HASH : chainHash(hash, entryFingerprint(e));
-      this.registry.record(this.node, e.index, e.term, hash);
-      this.entries.push(e);
-      this.prefixHashes.push(hash);
-    }
-  }
+  // ---- RaftStorage: MemoryStorage's, observed ----
 
   load(): Promise<PersistentState> {
-    return Promise.resolve(this.persistent());
+    return this.requireOpen().load();
   }
 
-  save(w: StorageWrite): Promise<void> {
-    this.write(w.hardState, w.entries, w.snapshot);
-    return Promise.resolve();
+  save(write: StorageWrite): Promise<void> {
+    const storage = this.storage;
+    if (!storage) return DEAD; // the node crashed: what its handler still writes goes nowhere
+    const saved = storage.save(write);
+    if (this.crashInWrite?.(write)) {
+      storage.crash();
+      return saved;
+    }
+    return saved.then(() => this.observe());
   }
 
-  /** Saving a snapshot already dropped the entries it covers. */
-  compact(_upTo: LogIndex): Promise<void> {
-    return Promise.resolve();
+  compact(upTo: LogIndex): Promise<void> {
+    return this.storage ? this.storage.compact(upTo) : DEAD;
   }
 
   close(): Promise<void> {
-    return Promise.resolve();
+    const storage = this.storage;
+    this.storage = null;
+    return storage ? storage.close().then(() => this.observe()) : Promise.resolve();
   }
 
-  /** What a restarted node gets: exactly what was persisted. */
-  persistent(): PersistentState {
-    return {
-      hardState: { ...this.hardState },
-      snapshot: this.snapshot,
-      entries: this.entries.slice(),
-    };
+  /** Tests: one write, durable at once (opens the storage on first use); rejects if the twin refuses it. */
+  write(hardState: HardState | null, entries: Entry[], snapshot: Snapshot | null): Promise<void> {
+    if (!this.storage) this.open();
+    const saved = this.storage!.save({ hardState, entries, snapshot });
+    this.storage!.syncNow();
+    return saved.then(() => this.observe());
+  }
+
+  private requireOpen(): MemoryStorage {
+    if (!this.storage) throw new Error(`${this.node}: storage is not open (node down)`);
+    return this.storage;
+  }
+
+  /** Fold what the disk now holds into the prefix-hash chain; report new entries to the registry. */
+  private observe(): void {
+    const snapIndex = this.snapshotIndex();
+    let prev = snapIndex === 0 ? EMPTY_PREFIX_HASH : this.registry.lookup(snapIndex, this.disk.snapshot!.meta.term);
+    let i = snapIndex + 1;
+    for (let entry = this.disk.entries.get(i); entry !== undefined; entry = this.disk.entries.get(++i)) {
+      const known = this.chain.get(i);
+      if (known && known.entry === entry) {
+        prev = known.hash;
+        continue;
+      }
+      const hash = prev === UNKNOWN_PREFIX_HASH ? UNKNOWN_PREFIX_HASH : chainHash(prev, entryFingerprint(entry));
+      this.registry.record(this.node, i, entry.term, hash);
+      this.chain.set(i, { entry, hash });
+      prev = hash;
+    }
+    for (const index of this.chain.keys()) if (index <= snapIndex || index >= i) this.chain.delete(index);
   }
 }

@@ -17,6 +17,8 @@ export type Property =
   | 'liveness'
   /** 'locks' runs: lock-checker.ts (exclusion, fencing order, FIFO, ended sessions, replica agreement). */
   | 'lock safety'
+  /** The storage twin (MemoryStorage, src/storage/log-shape.ts) refused a write Raft never makes: term or commit back, a vote changed, a committed entry replaced. */
+  | 'storage invariant'
   | 'core assertion';
 
 export class InvariantViolation extends Error {
