@@ -369,7 +369,13 @@ export class Simulation {
     } catch (err) {
       failure = {
         property: err instanceof InvariantViolation ? err.property : err instanceof StorageInvariantError ? 'storage invariant' : 'core assertion',
-        message: err instanceof Error ? (err instanceof InvariantViolation ? err.message : `${err.name}: ${err.message}`) : String(err),
+        message: !(err instanceof Error)
+          ? String(err)
+          : err instanceof InvariantViolation
+            ? err.message
+            : err instanceof StorageInvariantError
+              ? `storage invariant: ${err.message}`
+              : `${err.name}: ${err.message}`,
         step: this.step,
       };
       this.log(`FAILURE ${failure.message}`);
