@@ -1,6 +1,6 @@
 // The one place that handles the core's Ready, for the real node (RaftNode with
-// LevelStorage and TCP) and for the simulator (test/sim, with its in-memory
-// storage and network, crashing at the stop points). The ORDER of the steps is
+// LevelStorage and TCP) and for the simulator (test/sim, with the MemoryStorage
+// twin and the simulated network, crashing at the stop points and inside writes). The ORDER of the steps is
 // src/node/ready-order.ts (shared with the core's test network); this file says
 // what each step does here: learn addresses from appended config entries (a new
 // leader must reach a learner whose change is not committed yet), send, write
