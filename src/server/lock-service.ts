@@ -11,6 +11,7 @@
 import type { Counter } from 'prom-client';
 import { createApplyMetrics } from './apply-metrics.js';
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { ApplyResult, LockCommand, LockProposal, Outcome } from '../locks/commands.js';
 import { IDEMPOTENCY_FULL_MESSAGE } from '../locks/idempotency.js';
 import type { Principal } from '../locks/permissions.js';
@@ -77,7 +78,7 @@ export class LockService {
   }
 
   /** Fires on close(): waiting requests answer 503 unavailable (their waits stay queued; a retry with the key finds them). */
-  private readonly closing = new AbortController();
+  private readonly closing = closingController();
 
   close(): void {
     this.closing.abort();
@@ -202,34 +203,44 @@ export class LockService {
   private awaitJoined(waitId: string, resolution: Promise<{ outcome: Outcome; index: number }>, signal: AbortSignal): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       let settled = false;
-      const onAbort = () => {
-        if (settled) return;
+      // Every way out removes both listeners: the closing signal is shared by
+      // every waiting request, so a listener left behind would stay until shutdown.
+      const settle = (): boolean => {
+        if (settled) return false;
         settled = true;
+        signal.removeEventListener('abort', onAbort);
+        this.closing.signal.removeEventListener('abort', onClosing);
+        return true;
+      };
+      const onAbort = () => {
+        if (!settle()) return;
         const left = this.waits.leave(waitId);
         if (left === 0) this.cancelAbandoned(waitId);
         reject(new ApiError('unavailable', 'the client went away'));
+      };
+      const onClosing = () => {
+        if (!settle()) return;
+        this.waits.leave(waitId);
+        reject(unavailableError(this.ctx, 'this node is shutting down; retry with the same Idempotency-Key'));
       };
       if (signal.aborted) {
         onAbort();
         return;
       }
-      const onClosing = () => {
-        if (settled) return;
-        settled = true;
-        signal.removeEventListener('abort', onAbort);
-        this.waits.leave(waitId);
-        reject(unavailableError(this.ctx, 'this node is shutting down; retry with the same Idempotency-Key'));
-      };
       signal.addEventListener('abort', onAbort, { once: true });
       this.closing.signal.addEventListener('abort', onClosing, { once: true });
-      resolution.then(({ outcome, index }) => {
-        signal.removeEventListener('abort', onAbort);
-        this.closing.signal.removeEventListener('abort', onClosing);
-        if (settled) return;
-        settled = true;
-        this.waits.leave(waitId);
-        resolve(outcomeAnswer(outcome, index));
-      }, reject);
+      resolution.then(
+        ({ outcome, index }) => {
+          if (!settle()) return;
+          this.waits.leave(waitId);
+          resolve(outcomeAnswer(outcome, index));
+        },
+        (error: unknown) => {
+          if (!settle()) return;
+          this.waits.leave(waitId);
+          reject(error);
+        },
+      );
     });
   }
 
@@ -257,4 +268,15 @@ export class LockService {
 /** The body of an error outcome, as the machine would write it. */
 export function errorOutcome(error: ApiError): Outcome {
   return { status: error.status, body: apiErrorBody(error.code, error.message, error.details) };
+}
+
+/**
+ * The shutdown signal every waiting request listens to: one listener per wait,
+ * so as many as limits.waitsMax at once. Node warns of a leak past 10 listeners
+ * on a signal; here many are the design, and each is removed when its wait ends.
+ */
+function closingController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

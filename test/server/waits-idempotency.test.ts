@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeProposal } from '../../src/locks/codec.js';
 import { flush, type Harness, makeHarness } from './harness.js';
@@ -79,6 +80,34 @@ describe('long-poll waits', () => {
     const cancel = h.node.proposals.map((p) => decodeProposal(p).command).find((c) => c.type === 'wait.cancel');
     expect(cancel).toEqual({ type: 'wait.cancel', waitIds: ['w-abandon'], reason: 'abandoned' });
     expect((await h.call('GET', '/v1/locks/q')).body.waiters).toHaveLength(0);
+  });
+
+  it('many waits at once raise no listener-leak warning, and an abandoned wait leaves no listener behind', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      await h.call('POST', '/v1/locks/q/acquire', { ttlMs: 60_000 });
+      const locks = h.server.services.locks;
+      const controllers = Array.from({ length: 30 }, () => new AbortController());
+      const waits = controllers.map((c, i) =>
+        locks.execute(
+          { type: 'lock.acquire', name: 'q', sessionId: null, ttlMs: 5_000, waitMs: 60_000, waitId: `w-many-${i}`, mode: 'exclusive', limit: 1, owner: null, value: null },
+          { idempotency: null, signal: c.signal },
+        ),
+      );
+      await flush();
+      // The shutdown signal every wait listens to (private: what this test is about).
+      const closing = locks['closing'].signal;
+      expect(getEventListeners(closing, 'abort')).toHaveLength(30);
+      for (const c of controllers) c.abort();
+      for (const w of waits) await expect(w).rejects.toMatchObject({ code: 'unavailable' });
+      expect(getEventListeners(closing, 'abort')).toHaveLength(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('too many concurrent waits on this node is 429 too_many_requests', async () => {
