@@ -1,10 +1,10 @@
-// A small seeded PRNG (mulberry32) so that a chaos run's fault schedule and
+// The tree's one seeded generator (src/node/random.ts) with the draws the chaos suite needs, so that a chaos run's fault schedule and
 // workload choices are a pure function of --seed: the same seed replays the
 // same decisions (timing of the real processes still varies).
 import { seededRandom } from '../node/random.js';
 
 export class Prng {
-  /** The node's own generator (src/node/random.ts): one implementation of mulberry32 in the tree. */
+  /** The node's own generator (src/node/random.ts): one PRNG in the tree. */
   private readonly random: () => number;
 
   constructor(seed: number) {

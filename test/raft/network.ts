@@ -24,7 +24,7 @@ import {
   term,
 } from '../../src/raft/types.js';
 
-// The node's seeded PRNG (mulberry32): test schedules use the generator that ships.
+// The tree's one seeded PRNG (src/node/random.ts): test schedules use the generator that ships.
 export { seededRandom };
 
 /** Every message of a Ready, those that may go at once first (tests that deliver everything after persisting). */

@@ -1,18 +1,11 @@
-// A seeded PRNG for the simulator: xoshiro128** (Blackman & Vigna) seeded
-// through splitmix32. Everything random in a run (each node's Raft config
-// `random`, the network, the nemesis, the clients) is forked from ONE seed,
-// so a run is a pure function of (seed, options) and a failing seed replays
-// exactly.
+// The simulator's seeded PRNG: the tree's one generator (src/node/random.ts,
+// xoshiro128** seeded through splitmix32) with the draws the simulator needs.
+// Everything random in a run (each node's Raft config `random`, the network,
+// the nemesis, the clients) is forked from ONE seed, so a run is a pure
+// function of (seed, options) and a failing seed replays exactly.
+import { seededUint32 } from '../../src/node/random.js';
 
 const UINT32_RANGE = 0x1_0000_0000;
-
-function splitmix32(state: { s: number }): number {
-  state.s = (state.s + 0x9e3779b9) | 0;
-  let z = state.s;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  return (z ^ (z >>> 16)) >>> 0;
-}
 
 function hashLabel(label: string): number {
   // FNV-1a, enough to give forks with different labels different streams.
@@ -25,33 +18,16 @@ function hashLabel(label: string): number {
 }
 
 export class Prng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  private readonly u32: () => number;
 
   constructor(readonly seed: number) {
     if (!Number.isInteger(seed)) throw new Error(`prng seed must be an integer, got ${seed}`);
-    const st = { s: seed | 0 };
-    this.a = splitmix32(st);
-    this.b = splitmix32(st);
-    this.c = splitmix32(st);
-    this.d = splitmix32(st);
-    // xoshiro's all-zero state is a fixed point.
-    if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
+    this.u32 = seededUint32(seed);
   }
 
   /** A uint32. */
   nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
-    const t = this.b << 9;
-    this.c ^= this.a;
-    this.d ^= this.b;
-    this.b ^= this.c;
-    this.a ^= this.d;
-    this.c ^= t;
-    this.d = rotl(this.d, 11);
-    return result;
+    return this.u32();
   }
 
   /** A float in [0, 1). */
@@ -89,8 +65,4 @@ export class Prng {
   fork(label: string): Prng {
     return new Prng(Math.imul(this.seed ^ hashLabel(label), 0x2c1b3c6d) ^ hashLabel(label));
   }
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
 }
