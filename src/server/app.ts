@@ -47,8 +47,12 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
     loggerInstance: ctx.logger,
     bodyLimit: ctx.limits.bodyBytesMax,
     // Bodies are validated as sent: "5000" is not a number (no coercion);
-    // the few numeric query parameters are declared as digit strings.
-    ajv: { customOptions: { coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false } },
+    // the few numeric query parameters are declared as digit strings. Every
+    // error is collected (bodies are bounded by bodyBytesMax and every array
+    // by maxItems) so that an unknown field is named even when a required one
+    // is missing too: ajv checks `required` first, and `{"fencingtoken": 5}`
+    // must be answered about the typo, not the missing fencingToken.
+    ajv: { customOptions: { coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true } },
     return503OnClosing: true,
     // One log line per request (written in onResponse), not fastify's two.
     logController: new LogController({ disableRequestLogging: true }),

@@ -28,7 +28,11 @@ export function toApiError(error: FastifyError | ApiError | Error): ApiError {
   if (error instanceof ApiError) return error;
   const fe = error as FastifyError & { validationContext?: string };
   if (Array.isArray(fe.validation) && fe.validation.length > 0) {
-    const { field, message } = describeValidation(fe.validationContext, fe.validation[0] as ValidationItem);
+    // An unknown field first (a typo is what the user must fix; the field it
+    // stands for then shows up as missing), else the first error ajv found.
+    const items = fe.validation as ValidationItem[];
+    const first = items.find((item) => item.keyword === 'additionalProperties') ?? items[0];
+    const { field, message } = describeValidation(fe.validationContext, first);
     return new ApiError('invalid_argument', message, { field });
   }
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;

@@ -38,7 +38,7 @@ export function idempotencyOf(request: FastifyRequest): IdempotencyInfo | null {
 /**
  * Propose the command built by `build` on the leader (built there, so random
  * ids are the leader's). `present` adjusts the outcome on the leader before it
- * is sent: what only the leader's clock knows (lock-delay-left.ts).
+ * is sent: what only the leader's clock knows (time-left.ts).
  */
 export function writeRoute(
   ctx: ServerContext,

@@ -95,6 +95,22 @@ describe('sessions', () => {
     expect((await h.call('POST', '/v1/locks/job/acquire', { ttlMs: 5_000 })).body.acquired).toBe(true);
   });
 
+  it('a refused acquire shows each TTL holder with the time it has left, as GET does (not its full ttlMs)', async () => {
+    const held = await h.call('POST', '/v1/locks/tix/acquire', { ttlMs: 30_000 });
+    expect(held.body.expiresInMs).toBe(30_000);
+    await h.advance(8_000);
+    const holder = { fencingToken: held.body.fencingToken, mode: 'exclusive', expiresInMs: 22_000 };
+    expect((await h.call('GET', '/v1/locks/tix')).body.holders).toEqual([holder]);
+    expect((await h.call('POST', '/v1/locks/tix/acquire', { ttlMs: 5_000 })).body).toEqual({ acquired: false, name: 'tix', holders: [holder], queueLength: 0 });
+    const set = await h.call('POST', '/v1/lock-sets/acquire', { locks: [{ name: 'tix' }, { name: 'free' }], ttlMs: 5_000 });
+    expect(set.body).toEqual({ acquired: false, blocked: [{ name: 'tix', holders: [holder], queueLength: 0 }] });
+    // A wait that runs out says the same.
+    const waited = h.call('POST', '/v1/locks/tix/acquire', { ttlMs: 5_000, waitMs: 4_000 });
+    await flush();
+    await h.advance(4_000);
+    expect((await waited).body.holders).toEqual([{ ...holder, expiresInMs: 18_000 }]);
+  });
+
   it('docs/safety.md #13: a leader without recent quorum confirmation expires nothing', async () => {
     const id = await session({ ttlMs: 1_000 });
     h.node.confirmed = false;

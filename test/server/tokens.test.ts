@@ -47,7 +47,10 @@ describe('tokens', () => {
     const list = await h.call('GET', '/v1/auth/tokens', undefined, rootAuth);
     expect(list.body).toEqual({ tokens: [{ id, name: 'team-a', role: 'writer', prefixes: ['a:'] }] });
     expect(JSON.stringify(list.body)).not.toContain(secret);
-    expect((await h.call('GET', '/v1/auth/whoami', undefined, bearer(secret))).body).toEqual({ id, name: 'team-a', role: 'writer', prefixes: ['a:'] });
+    const who = await h.call('GET', '/v1/auth/whoami', undefined, bearer(secret));
+    expect(who.body).toEqual({ id, name: 'team-a', role: 'writer', prefixes: ['a:'] });
+    // It reflects the replicated token table: the index it was read at.
+    expect(Number(who.headers['x-lockstep-index'])).toBeGreaterThan(0);
     expect((await h.call('GET', '/v1/auth/whoami', undefined, rootAuth)).body).toEqual({ id: 'root', name: 'root', role: 'admin', prefixes: [] });
     // Nothing in the log holds the secret.
     for (const entry of h.node.proposals) expect(Buffer.from(entry).includes(Buffer.from(secret))).toBe(false);

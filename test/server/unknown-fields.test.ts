@@ -83,5 +83,26 @@ describe('unknown body fields', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.field).toBe('Voter');
   });
-});
 
+  it('a misspelled required field is named as unknown, not reported as the missing field it stands for', async () => {
+    h = await makeHarness();
+    const cases: Array<[string, string, unknown, string]> = [
+      ['POST', '/v1/locks/a/release', { fencingtoken: 5 }, 'fencingtoken'],
+      ['POST', '/v1/fencing/check', { name: 'a', token: 5 }, 'token'],
+      ['POST', '/v1/auth/tokens', { nam: 'x', role: 'reader' }, 'nam'],
+      ['POST', '/v1/elections/e/campaign', { session: 'x', value: 'v' }, 'session'],
+      ['POST', '/v1/lock-sets/acquire', { lock: [{ name: 'a' }, { name: 'b' }], ttlMs: 5_000 }, 'lock'],
+      ['POST', '/v1/lock-sets/acquire', { locks: [{ nmae: 'a' }, { name: 'b' }], ttlMs: 5_000 }, 'locks.0.nmae'],
+      ['POST', '/v1/lock-sets/release', { locks: [{ name: 'a', fencingToken: 1 }] }, 'locks'],
+    ];
+    for (const [method, url, body, field] of cases) {
+      const res = await h.call(method, url, body);
+      expect({ url, status: res.status, code: res.body.error.code, field: res.body.error.field }).toEqual({ url, status: 400, code: 'invalid_argument', field });
+      expect(res.body.error.message).toContain('is not a field of this request');
+    }
+    // With no unknown field, the missing one is still what is named.
+    const missing = await h.call('POST', '/v1/locks/a/release', {});
+    expect(missing.body.error).toMatchObject({ code: 'invalid_argument', field: 'fencingToken' });
+    expect(h.node.proposals).toHaveLength(0);
+  });
+});

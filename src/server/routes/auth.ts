@@ -16,6 +16,7 @@ import { ApiError } from '../errors.js';
 import { leaderOnly } from '../forward.js';
 import { readRoute } from '../route-helpers.js';
 import { errorResponses, idSchema } from '../schemas.js';
+import { INDEX_HEADER } from '../answer.js';
 import type { Services } from '../services.js';
 import { ROOT_TOKEN_ID } from '../../locks/permissions.js';
 import { NAME_CHARS_MAX } from '../limits.js';
@@ -115,5 +116,12 @@ export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
       summary: 'What this token may do: {id, name, role, prefixes} (the root token: id "root"). With auth off: id "anonymous", role admin.',
       response: { 200: tokenSchema, ...errorResponses },
     },
-  }, async (request) => request.principal ?? { id: 'anonymous', name: 'auth is off', role: 'admin', prefixes: [] });
+  }, async (request, reply) => {
+    const principal = request.principal;
+    if (principal === null || principal === undefined) return { id: 'anonymous', name: 'auth is off', role: 'admin', prefixes: [] };
+    // A token of the replicated state is read from this node's applied state: say at which index
+    // (Conventions: a response that reflects replicated state). The root token comes from the node's flags.
+    if (principal.id !== ROOT_TOKEN_ID) reply.header(INDEX_HEADER, String(ctx.machine.appliedIndex()));
+    return principal;
+  });
 };

@@ -8,7 +8,7 @@ import type { LockMode } from '../../locks/commands.js';
 import { LOCK_SET_NAMES_MAX, LOCK_SET_NAMES_MIN } from '../../locks/limits.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
-import { withLockDelayLeft } from '../lock-delay-left.js';
+import { withTimeLeft } from '../time-left.js';
 import { newWaitId } from '../lock-service.js';
 import { idempotencyHeaderSchema, writeRoute } from '../route-helpers.js';
 import {
@@ -167,7 +167,7 @@ export const lockSetRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: S
       waitId: body.waitMs > 0 ? newWaitId() : null,
       owner: body.owner ?? null,
       value: body.value ?? null,
-    }), withLockDelayLeft(() => services.leases.deadlines()));
+    }), withTimeLeft(() => services.leases.deadlines()));
   });
 
   app.post<{ Body: ReleaseSetBody }>('/v1/lock-sets/release', {

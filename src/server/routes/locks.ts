@@ -6,7 +6,7 @@ import type { LockMode } from '../../locks/commands.js';
 import type { ServerContext } from '../context.js';
 import { onPathName } from '../access.js';
 import { ApiError } from '../errors.js';
-import { withLockDelayLeft } from '../lock-delay-left.js';
+import { withTimeLeft } from '../time-left.js';
 import { newWaitId } from '../lock-service.js';
 import { pageSize } from '../page.js';
 import { idempotencyHeaderSchema, readRoute, writeRoute } from '../route-helpers.js';
@@ -65,7 +65,7 @@ export const lockRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
       limit: body.limit,
       owner: body.owner ?? null,
       value: body.value ?? null,
-    }), withLockDelayLeft(() => services.leases.deadlines()));
+    }), withTimeLeft(() => services.leases.deadlines()));
   });
 
   app.post<{ Params: { name: string }; Body: { fencingToken: number } }>('/v1/locks/:name/release', {
