@@ -13,6 +13,8 @@ interface FlagBase {
   description?: string;
   /** Single-letter alias, e.g. 'n'. */
   short?: string;
+  /** Not read from LOCKSTEP_<FLAG>: where the variable would mean something else (cli.md: `members add --api/--peer`). */
+  flagOnly?: boolean;
 }
 
 export interface StringFlag extends FlagBase {
@@ -159,7 +161,7 @@ export function parseCommandLine<S extends FlagSpecs>(
   for (const [flag, spec] of Object.entries(specs)) {
     const fromFlag = parsed.values[flag];
     const envVar = envName(flag);
-    const fromEnv = env[envVar];
+    const fromEnv = spec.flagOnly ? undefined : env[envVar];
     if (spec.type === 'list') {
       const list = Array.isArray(fromFlag) ? fromFlag.filter((x): x is string => typeof x === 'string') : (fromEnv ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0);
       values[flag] = list;
@@ -177,7 +179,7 @@ export function parseCommandLine<S extends FlagSpecs>(
     const source = typeof fromFlag === 'string' ? 'the value' : `$${envVar}`;
     if (raw === undefined) {
       if (spec.default !== undefined) values[flag] = spec.default;
-      else if (spec.required) throw new UsageError(`missing required flag --${flag} (or $${envVar})`);
+      else if (spec.required) throw new UsageError(`missing required flag --${flag}${spec.flagOnly ? '' : ` (or $${envVar})`}`);
       continue;
     }
     values[flag] = spec.type === 'number' ? parseNumber(flag, spec, raw, source) : checkString(flag, spec, raw);
@@ -222,7 +224,7 @@ export function describeFlags(specs: FlagSpecs): string {
     if ('required' in spec && spec.required) notes.push('required');
     if ('default' in spec && spec.default !== undefined && spec.type !== 'boolean') notes.push(`default ${spec.default}`);
     if (spec.type === 'string' && spec.choices) notes.push(`one of ${spec.choices.join('|')}`);
-    notes.push(`env ${envName(flag)}`);
+    notes.push(spec.flagOnly ? 'flag only' : `env ${envName(flag)}`);
     return { left, right: `${spec.description ?? ''} (${notes.join('; ')})`.trim() };
   });
   const width = Math.max(0, ...rows.map((r) => r.left.length)) + 2;

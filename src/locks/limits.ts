@@ -9,7 +9,8 @@ export const SESSION_TTL_MS_MIN = 1_000;
 export const SESSION_TTL_MS_MAX = 300_000;
 export const SESSION_TTL_MS_DEFAULT = 10_000;
 export const LOCK_DELAY_MS_MAX = 60_000;
-export const SESSION_NAME_CHARS_MAX = 128;
+// The client package owns it: the SDK cuts the session labels it makes to fit.
+export { SESSION_NAME_CHARS_MAX } from 'lockstep-client';
 
 export const HOLD_TTL_MS_MIN = 1_000;
 export const HOLD_TTL_MS_MAX = 86_400_000;

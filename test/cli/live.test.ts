@@ -80,6 +80,18 @@ describe('CLI against a live server', () => {
     expect((await client.getElection('live:elect2')).leader).toBeNull();
   });
 
+  it('long names, owners and values that the API takes work from the CLI too (the session label is cut to fit)', async () => {
+    // 64 names of 40 characters: a valid lock set whose label would be ~2,700 characters.
+    const names = Array.from({ length: 64 }, (_, i) => `live:long:${String(i).padStart(2, '0')}:${'x'.repeat(26)}`);
+    const set = await runCli(['lock', ...names, '--owner', 'o'.repeat(150), '--endpoints', live.url, '--', 'sh', '-c', 'echo "$LOCKSTEP_LOCK_NAMES" | wc -w']);
+    expect(set.stderr).toBe('');
+    expect(set.status).toBe(0);
+    expect(set.stdout.trim()).toBe('64');
+    const elect = await runCli(['elect', `live:${'e'.repeat(200)}`, '--value', 'v'.repeat(150), '--endpoints', live.url, '--', 'sh', '-c', 'exit 0']);
+    expect(elect.stderr).toBe('');
+    expect(elect.status).toBe(0);
+  });
+
   it('locks and sessions list what is held', async () => {
     const s = await client.session({ ttlMs: 10_000, name: 'lister' });
     const a = await client.acquire('live:list:x', { sessionId: s.id, owner: 'olga' });
@@ -133,10 +145,15 @@ describe('CLI against a live server', () => {
     expect(rm.status).toBe(0);
     expect(live.node.members.map((m) => m.id)).not.toContain('n2');
     expect((await runCli(['members', 'add', '--endpoints', live.url])).status).toBe(2);
-    // cli.md: every flag also reads LOCKSTEP_<FLAG>, members add's --api/--peer included; the flag wins.
+    // cli.md: members add takes --api and --peer as flags only; $LOCKSTEP_API/$LOCKSTEP_PEER name
+    // the node it runs on, so they must not stand in for a missing flag.
     const fromEnv = await runCli(['members', 'add', 'n3', '--peer', '127.0.0.1:7103', '--endpoints', live.url], { LOCKSTEP_API: '127.0.0.1:7003', LOCKSTEP_PEER: '127.0.0.1:7999' });
-    expect(fromEnv.stderr).toBe('');
-    expect(fromEnv.status).toBe(0);
+    expect(fromEnv.status).toBe(2);
+    expect(fromEnv.stderr).toContain('missing required flag --api');
+    expect(live.node.members.find((m) => m.id === 'n3')).toBeUndefined();
+    const flags = await runCli(['members', 'add', 'n3', '--api', '127.0.0.1:7003', '--peer', '127.0.0.1:7103', '--endpoints', live.url], { LOCKSTEP_API: '127.0.0.1:7998', LOCKSTEP_PEER: '127.0.0.1:7999' });
+    expect(flags.stderr).toBe('');
+    expect(flags.status).toBe(0);
     const n3 = live.node.members.find((m) => m.id === 'n3');
     expect(n3?.apiUrl).toBe('http://127.0.0.1:7003');
     expect(n3?.peerUrl).toBe('http://127.0.0.1:7103');

@@ -131,3 +131,15 @@ describe('Session lease signal', () => {
     await s.close();
   });
 });
+
+describe('sessionName', () => {
+  it('keeps a label that fits and cuts a longer one to the server limit in code points, marked with …', async () => {
+    const { sessionName, SESSION_NAME_CHARS_MAX } = await import('../../packages/client/src/session-name.js');
+    expect(sessionName('lock a by me')).toBe('lock a by me');
+    const exact = 'x'.repeat(SESSION_NAME_CHARS_MAX);
+    expect(sessionName(exact)).toBe(exact);
+    const cut = sessionName('😀'.repeat(300));
+    expect(Array.from(cut)).toHaveLength(SESSION_NAME_CHARS_MAX);
+    expect(cut.endsWith('😀…')).toBe(true);
+  });
+});

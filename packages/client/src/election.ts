@@ -4,6 +4,7 @@
 // ends, and the leadership's signal fires before the session's lease can
 // have run out (docs/safety.md #18). `term` is the fencing token.
 
+import { sessionName } from './session-name.js';
 import { sleep, type Clock } from './clock.js';
 import { isLockstepError, LockstepError } from './errors.js';
 import type { Session } from './session.js';
@@ -113,7 +114,7 @@ export class Election {
   private async sessionFor(): Promise<Session> {
     if (this.opts.session) return this.opts.session;
     if (this.ownSession === null || !this.ownSession.alive) {
-      this.ownSession = await this.t.session({ ttlMs: this.opts.sessionTtlMs, name: `election:${this.name}` });
+      this.ownSession = await this.t.session({ ttlMs: this.opts.sessionTtlMs, name: sessionName(`election:${this.name}`) });
     }
     return this.ownSession;
   }

@@ -4,6 +4,7 @@ export { httpsFetch, httpsAgent, httpFetch, httpAgent, type TlsOptions } from '.
 export { LockstepError, isLockstepError, type ErrorCode, type ServerErrorCode, type ClientErrorCode } from './errors.js';
 export { SERVER_ERRORS } from './error-codes.js';
 export { Session, type SessionOptions, HEARTBEATS_PER_TTL } from './session.js';
+export { SESSION_NAME_CHARS_MAX, sessionName } from './session-name.js';
 export { LeaseGuard, LeaseEndedError, defaultSafetyMarginMs, type LeaseEndReason } from './lease.js';
 export { type LockHold, type WithLockOptions, type HoldTransport, type HoldLease, WAIT_MS_MAX_PER_REQUEST, acquireWaiting, waitInChunks } from './hold.js';
 export { type LockSetHold, type WithLocksOptions, type SetHoldTransport, releaseAll } from './hold-set.js';

@@ -6,7 +6,7 @@
 // #18), resign at exit and exit with CMD's status.
 
 import { hostname } from 'node:os';
-import { WAIT_MS_MAX_PER_REQUEST, type LeaseEndedError, type Session } from 'lockstep-client';
+import { WAIT_MS_MAX_PER_REQUEST, type LeaseEndedError, type Session, sessionName } from 'lockstep-client';
 import { UserError, type CliCommand } from '../command.js';
 import { interruptSignal, namesAndCommand, runWhileHeld } from '../child.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
@@ -44,7 +44,7 @@ export const electCommand: CliCommand = {
       for (;;) {
         if (interrupt.signal.aborted) throw new UserError(`interrupted while campaigning in '${name}'`);
         if (session === null || !session.alive) {
-          session = await withClientErrors(client, () => client.session({ ttlMs: values['ttl-ms'], name: `elect ${name} ${value}` }));
+          session = await withClientErrors(client, () => client.session({ ttlMs: values['ttl-ms'], name: sessionName(`elect ${name} ${value}`) }));
         }
         const s = session;
         const res = await withClientErrors(client, () =>

@@ -10,7 +10,7 @@
 // CMD's status.
 
 import { hostname } from 'node:os';
-import { acquireWaiting, type Client, isLockstepError, type LeaseEndedError, releaseAll, type Session, waitInChunks } from 'lockstep-client';
+import { acquireWaiting, type Client, isLockstepError, type LeaseEndedError, releaseAll, type Session, sessionName, waitInChunks } from 'lockstep-client';
 import { LOCK_SET_NAMES_MAX } from '../../locks/limits.js';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { interruptSignal, namesAndCommand, runWhileHeld } from '../child.js';
@@ -130,7 +130,7 @@ export const lockCommand: CliCommand = {
     const owner = values.owner ?? defaultOwner();
     const quoted = names.map((n) => `'${n}'`).join(', ');
     const what = `${names.length === 1 ? 'lock' : 'locks'} ${quoted}`;
-    const session = await withClientErrors(client, () => client.session({ ttlMs: values['ttl-ms'], name: `lock ${names.join(' ')} by ${owner}` }));
+    const session = await withClientErrors(client, () => client.session({ ttlMs: values['ttl-ms'], name: sessionName(`lock ${names.join(' ')} by ${owner}`) }));
     const interrupt = interruptSignal();
     let held: Held;
     try {

@@ -10,8 +10,9 @@ import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
 
 const addFlags = {
-  api: { type: 'string', required: true, description: "the new node's API address, e.g. 127.0.0.1:7004" },
-  peer: { type: 'string', required: true, description: "the new node's peer address, e.g. 127.0.0.1:7104" },
+  // Flags only (cli.md): $LOCKSTEP_API/$LOCKSTEP_PEER name the node this runs on, not the one added.
+  api: { type: 'string', required: true, flagOnly: true, description: "the new node's API address, e.g. 127.0.0.1:7004" },
+  peer: { type: 'string', required: true, flagOnly: true, description: "the new node's peer address, e.g. 127.0.0.1:7104" },
   learner: { type: 'boolean', description: 'add as a non-voting learner (promote later by removing and re-adding as voter)' },
   ...endpointFlags,
 } as const satisfies FlagSpecs;
@@ -37,15 +38,13 @@ export const membersAddCommand: CliCommand = {
     '',
     'Start the new node first with `lockstep serve --id ID ...` and --peers listing the cluster,',
     'then add it here. Node ids are forever: a node that lost its disk rejoins under a new id.',
-    'Like every flag, --api and --peer also read $LOCKSTEP_API and $LOCKSTEP_PEER (docs/cli.md), the',
-    "same variables `lockstep serve` reads: run this in the NEW node's environment, or give the flags.",
+    '--api and --peer are flags only: $LOCKSTEP_API and $LOCKSTEP_PEER name the node this runs on',
+    '(the variables `lockstep serve` reads), not the one being added.',
     '',
     'flags:',
     describeFlags(addFlags),
   ].join('\n'),
   async run(argv) {
-    // cli.md: every flag also reads LOCKSTEP_<FLAG>, these two included (the new node's own
-    // LOCKSTEP_API/LOCKSTEP_PEER, when run beside it); the flag wins.
     const { values, positionals, rest } = parseCommandLine(argv, addFlags, { allowPositionals: true });
     if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
     const id = oneId(positionals, 'add');
