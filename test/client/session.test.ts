@@ -3,6 +3,7 @@
 // ttl - margin; event-loop stalls count.
 import { describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
+import { SESSION_NAME_CHARS_MAX, sessionName } from '../../packages/client/src/session-name.js';
 import { LeaseEndedError } from '../../packages/client/src/lease.js';
 import { apiError, connectionError, fakeFetch, hang, json, ManualClock, type FakeRequest } from './fakes.js';
 
@@ -133,8 +134,7 @@ describe('Session lease signal', () => {
 });
 
 describe('sessionName', () => {
-  it('keeps a label that fits and cuts a longer one to the server limit in code points, marked with …', async () => {
-    const { sessionName, SESSION_NAME_CHARS_MAX } = await import('../../packages/client/src/session-name.js');
+  it('keeps a label that fits and cuts a longer one to the server limit in code points, marked with …', () => {
     expect(sessionName('lock a by me')).toBe('lock a by me');
     const exact = 'x'.repeat(SESSION_NAME_CHARS_MAX);
     expect(sessionName(exact)).toBe(exact);
