@@ -103,8 +103,11 @@ export function explain(err: unknown, endpoints: string[]): unknown {
   if (!(err instanceof LockstepError)) return err;
   const list = endpoints.join(',');
   switch (err.code) {
-    case 'unreachable':
+    case 'unreachable': {
+      const tls = tlsAdvice(String(err.details.cause ?? ''), endpoints);
+      if (tls !== null) return new UserError(`no node of ${list} answered (${String(err.details.cause)}): ${tls}`);
       return new UserError(`no node of ${list} answered; is the cluster up? try \`lockstep cluster up\` (or set --endpoints / LOCKSTEP_ENDPOINTS)`);
+    }
     case 'timeout':
       return new UserError(`no node of ${list} answered in time; the cluster may be overloaded or partitioned — check \`lockstep status\``);
     case 'no_leader':
@@ -120,6 +123,25 @@ export function explain(err: unknown, endpoints: string[]): unknown {
       return new UserError(`${err.code}: ${err.message}${hint ? `; ${hint}` : ''}`);
     }
   }
+}
+
+/**
+ * What to do about a connection that failed in the TLS handshake (Node's and
+ * OpenSSL's error codes), or null when the failure was not about TLS. "Is the
+ * cluster up?" would send the user looking in the wrong place.
+ */
+export function tlsAdvice(cause: string, endpoints: readonly string[]): string | null {
+  if (/ALTNAME|HOSTNAME/.test(cause)) return 'the node\'s certificate does not name the address in --endpoints; use a name or IP its certificate was made for (`lockstep certs node ID --hosts ...`)';
+  if (/SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE/.test(cause)) return 'the node\'s certificate is not signed by a CA this command trusts; pass the cluster CA with --ca FILE (e.g. <data>/certs/ca.crt)';
+  if (/EXPIRED|NOT_YET_VALID/.test(cause)) return 'a certificate is outside its validity period; make new ones with `lockstep certs` and send the nodes SIGHUP';
+  if (/CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|HANDSHAKE_FAILURE/.test(cause)) return 'the node refused this command\'s client certificate (or wants one); pass --cert FILE --key FILE made by `lockstep certs client` from the cluster CA';
+  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG/.test(cause)) return 'the node speaks plain HTTP; use http:// endpoints';
+  if (/^ERR_SSL|^ERR_TLS|^EPROTO$/.test(cause)) return 'the TLS handshake failed; check --ca, --cert and --key against the cluster\'s certificates';
+  // A plain-HTTP request to an HTTPS node is cut off without an answer: say so when every endpoint is http://.
+  if (/UND_ERR_SOCKET|ECONNRESET/.test(cause) && endpoints.length > 0 && endpoints.every((e) => e.startsWith('http://'))) {
+    return 'the connection was cut before any answer: is the cluster up? if it runs TLS, use https:// endpoints and pass --ca FILE';
+  }
+  return null;
 }
 
 /** The API's body fields as the CLI's flags, so that an error names what the user typed. */

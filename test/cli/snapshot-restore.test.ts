@@ -5,7 +5,7 @@
 // token in it. Real processes: the file, the CLI and serve's start-up are
 // the point. The clusters run the built CLI (dist/, as test/node's process
 // tests do: `npm test` builds first); the CLI commands run from source.
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -145,7 +145,18 @@ describe('snapshot save / serve --restore-from', () => {
       '--peers', b.nodes.map((n) => `${n.id}=127.0.0.1:${n.peerPort}`).join(','), '--data', n1.dataDir, '--restore-from', file, '--auth-token-file', join(b.dir, 'root-token'),
     ]);
     expect(again.status).toBe(1);
-    expect(again.stderr).toMatch(/already holds state/);
+    expect(again.stderr).toMatch(/--data \S+ is not empty \(.*\); a restore starts a NEW cluster/);
+    // So does one holding anything at all (cli.md: --data must be empty), and nothing is added to it.
+    const stray = mkdtempSync(join(tmpdir(), 'lockstep-restore-stray-'));
+    writeFileSync(join(stray, 'notes.txt'), 'not lockstep\n');
+    const intoStray = await runCli([
+      'serve', '--id', 'n1', '--api', `127.0.0.1:${n1.apiPort}`, '--peer', `127.0.0.1:${n1.peerPort}`,
+      '--peers', b.nodes.map((n) => `${n.id}=127.0.0.1:${n.peerPort}`).join(','), '--data', stray, '--restore-from', file, '--auth-token-file', join(b.dir, 'root-token'),
+    ]);
+    expect(intoStray.status).toBe(1);
+    expect(intoStray.stderr).toMatch(/is not empty \(notes\.txt\)/);
+    expect(readdirSync(stray)).toEqual(['notes.txt']);
+    rmSync(stray, { recursive: true, force: true });
   });
 
   it('a damaged or foreign file is refused before the data directory is touched', { timeout: 120_000 }, async () => {

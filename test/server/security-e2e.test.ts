@@ -92,6 +92,7 @@ describe.each([{ tls: false }, { tls: true }])('TLS $tls', ({ tls }) => {
       expect(created.stderr).toBe('');
       expect(created.status).toBe(0);
       const id = /created token ([0-9a-f]{16})/.exec(created.stdout)![1];
+      expect(created.stdout).toContain('(ci, writer, names ci:* build:*)');
       const secret = /secret: (lst_\S+)/.exec(created.stdout)![1];
       const listed = await cli(['token', 'list', '--endpoints', endpoints], { LOCKSTEP_TOKEN: ROOT });
       expect(listed.status).toBe(0);

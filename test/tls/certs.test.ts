@@ -3,7 +3,7 @@
 // accepts them in a real handshake: a node certificate identifies its node,
 // a client certificate identifies none.
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer, type TLSSocket } from 'node:tls';
@@ -33,6 +33,14 @@ describe('lockstep certs', () => {
     expect(again.stderr).toMatch(/exists already/);
     expect(read('ca.crt')).toBe(caBefore);
     expect((await runCli(['certs', 'node', 'n2', '--dir', dir])).status).toBe(2); // --hosts is needed
+    // A host a certificate cannot name is refused before anything is written.
+    for (const bad of ['https://node2:7001', 'node2:7001', 'no spaces', '-dash.example', 'a..b']) {
+      const refused = await runCli(['certs', 'node', 'n2', '--dir', dir, '--hosts', `127.0.0.1,${bad}`]);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain(`--hosts ${bad}: not a DNS name or IP address`);
+    }
+    expect(existsSync(join(dir, 'n2.crt'))).toBe(false);
+    expect((await runCli(['certs', 'node', 'n2', '--dir', dir, '--hosts', '::1,*.nodes.example.com,N2'])).status).toBe(0);
     expect((await runCli(['certs', 'client', '../evil', '--dir', dir])).status).toBe(1);
   }, 180_000);
 

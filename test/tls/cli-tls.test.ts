@@ -36,6 +36,14 @@ describe('cluster up --tls and the client flags', () => {
       expect(run(['locks', '--endpoints', endpoints], { LOCKSTEP_CA: ca }).status).toBe(0);
       // Without the CA the nodes' certificates are not trusted: nothing answers.
       expect(run(['status', '--endpoints', endpoints]).status).toBe(1);
+      // ...and the message says what to do about TLS, not "is the cluster up?".
+      const noCa = run(['locks', '--endpoints', endpoints]);
+      expect(noCa.status).toBe(1);
+      expect(noCa.stderr).toMatch(/not signed by a CA this command trusts; pass the cluster CA with --ca/);
+      expect(noCa.stderr).not.toMatch(/is the cluster up/);
+      const plain = run(['locks', '--endpoints', endpoints.replaceAll('https://', 'http://')]);
+      expect(plain.status).toBe(1);
+      expect(plain.stderr).toMatch(/use https:\/\/ endpoints and pass --ca/);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {

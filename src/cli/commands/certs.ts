@@ -4,8 +4,12 @@
 //
 // Made in-process (src/tls/certificates.ts), keys written with mode 0600.
 // Node and client certificates are signed by DIR/ca.crt + DIR/ca.key.
+import { isIP } from 'node:net';
 import { UsageError, UserError, type CliCommand } from '../command.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
+
+/** RFC 1035: a DNS name is at most 253 characters written out. */
+const DNS_NAME_CHARS_MAX = 253;
 
 const dirFlag = { dir: { type: 'string', required: true, description: 'directory of the cluster\'s certificates (ca.crt and ca.key live here)' } } as const satisfies FlagSpecs;
 const nodeFlags = {
@@ -87,6 +91,8 @@ export const certsNodeCommand: CliCommand = {
     const { values, arg } = positional(argv, nodeFlags, 'node ID');
     const hosts = (values.hosts as string[]).flatMap((h) => h.split(',')).map((h) => h.trim()).filter((h) => h !== '');
     if (hosts.length === 0) throw new UsageError('certs node needs --hosts: the DNS names and IPs this node is reached at (e.g. --hosts 127.0.0.1,localhost)');
+    const bad = hosts.find((h) => !isCertHost(h));
+    if (bad !== undefined) throw new UsageError(`--hosts ${bad}: not a DNS name or IP address (give names like node1.example.com or localhost and addresses like 10.0.0.5, without scheme or port)`);
     const dir = values.dir as string;
     return withCertificates(async (lib, files) => {
       const ca = await loadCaFrom(dir, lib, files);
@@ -120,3 +126,11 @@ export const certsClientCommand: CliCommand = {
     });
   },
 };
+
+/** A host a certificate can name: an IPv4/IPv6 address, or a DNS name (RFC 1123 labels, an optional leading `*.` wildcard). */
+export function isCertHost(host: string): boolean {
+  if (isIP(host) !== 0) return true;
+  const name = host.startsWith('*.') ? host.slice(2) : host;
+  if (name.length === 0 || name.length > DNS_NAME_CHARS_MAX) return false;
+  return name.split('.').every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
+}

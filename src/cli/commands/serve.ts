@@ -1,6 +1,6 @@
 // `lockstep serve`: one node. LevelStorage + TcpTransport + LockMachine +
 // RaftNode + the HTTP server, wired here and nowhere else.
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { createRegistry } from '../../metrics.js';
 import { LockMachine } from '../../locks/machine.js';
@@ -254,6 +254,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
   if (held > 0) logger.info({ signals: held }, 'SIGHUP while the node was loading: nothing to reload yet (the certificate files, if any, were read after it)');
   // Read and checked before touching --data: a damaged or foreign file changes nothing.
   const backup = config.restoreFrom === null ? null : readBackupFile(config.restoreFrom, config);
+  if (backup !== null) refuseUnlessEmpty(config.data, config.restoreFrom!);
   mkdirSync(config.data, { recursive: true });
   const storage = await LevelStorage.open(config.data, logger);
   if (backup !== null) {
@@ -414,3 +415,21 @@ export const serveCommand: CliCommand = {
     return runServe(parseServeArgs(argv));
   },
 };
+
+/**
+ * cli.md: `--restore-from` needs an EMPTY --data. A folder holding anything
+ * (an old node's files, a stray copy, another program's) is refused before a
+ * byte is written: the restored node would otherwise start beside them.
+ */
+function refuseUnlessEmpty(data: string, restoreFrom: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(data);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new UserError(`--data ${data}: ${(err as Error).message}`);
+  }
+  if (names.length === 0) return;
+  const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? `, and ${names.length - 3} more` : '');
+  throw new UserError(`--restore-from ${restoreFrom}: --data ${data} is not empty (${shown}); a restore starts a NEW cluster from an empty --data (to restart this node from its own data, leave --restore-from off)`);
+}

@@ -49,7 +49,7 @@ export const tokenCreateCommand: CliCommand = {
       console.log(JSON.stringify(created));
       return 0;
     }
-    console.log(`created token ${created.id} (${created.name}, ${created.role}${created.prefixes.length > 0 ? `, names ${created.prefixes.join(' ')}*` : ', every name'})`);
+    console.log(`created token ${created.id} (${created.name}, ${created.role}${created.prefixes.length > 0 ? `, names ${created.prefixes.map((p) => `${p}*`).join(' ')}` : ', every name'})`);
     console.log(`secret: ${created.secret}`);
     console.log('(shown once: keep it now; give it as --token or LOCKSTEP_TOKEN)');
     return 0;
