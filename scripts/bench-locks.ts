@@ -18,13 +18,14 @@
 //   npm run bench -- [--seconds 5] [--rounds 3] [--workloads uncontended-32,...]
 //                    [--systems lockstep,etcd|lockstep,lockstep-tls|lockstep,base] [--target all|leader] [--cli dist/cli/main.js]
 //                    [--node-flags="--cpu-prof --cpu-prof-dir DIR"] [--lockstep-flags="--log-level warn"]
-//                    [--base-node-flags="..."]
+//                    [--base-node-flags="..."] [--base-lockstep-flags="..."]
 //
 // A/B of a change: --systems lockstep,base runs this build against another
 // build's CLI (--base-cli, default .bench-base/dist/cli/main.js: copy dist/
 // there before the change), interleaved the same way. A/B of a Node.js flag:
 // --base-cli dist/cli/main.js --base-node-flags="--max-semi-space-size=32" runs
-// the same build with and without it.
+// the same build with and without it; --base-lockstep-flags does the same for
+// a serve flag (--lockstep-flags="--storage file" --base-lockstep-flags="--storage level").
 //
 // What TLS costs: --systems lockstep,lockstep-tls runs this build plain
 // against itself with TLS on (HTTPS API, mutual-TLS peers, forwarding over
@@ -68,6 +69,8 @@ const { values } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     /** Node.js flags for the `base` system's processes instead of --node-flags (A/B of a flag on one build). */
     'base-node-flags': { type: 'string' },
+    /** `lockstep serve` flags for the `base` system instead of --lockstep-flags (A/B of a serve flag on one build). */
+    'base-lockstep-flags': { type: 'string' },
   },
 });
 
@@ -169,6 +172,7 @@ async function main(): Promise<void> {
                   cli: resolve(values['base-cli']!),
                   basePort: launch.basePort + 100,
                   ...(values['base-node-flags'] === undefined ? {} : { nodeFlags: values['base-node-flags'].split(' ').filter((s) => s.length > 0) }),
+                  ...(values['base-lockstep-flags'] === undefined ? {} : { lockstepFlags: values['base-lockstep-flags'].split(' ').filter((s) => s.length > 0) }),
                 },
                 dir,
                 'base',

@@ -9,6 +9,7 @@ import { Level } from 'level';
 import type { Logger } from 'pino';
 import type { Entry, HardState, LogIndex, PersistentState, Snapshot } from '../raft/types.js';
 import type { RaftStorage, StorageWrite } from './api.js';
+import { CorruptLogError } from './corrupt-log.js';
 import { ENTRY_KEY_END, HARD_STATE_KEY, SNAPSHOT_KEY, entryIndexOf, entryKey } from './keys.js';
 import { EMPTY_HARD_STATE, LogShape, StorageInvariantError, type WritePlan } from './log-shape.js';
 import { CorruptRecordError, decodeRecord, encodeRecord } from './record.js';
@@ -16,6 +17,8 @@ import { asEntry, asHardState, asSnapshot } from './shapes.js';
 
 /** At most this many queued saves are merged into one batch (bounds a batch's size and latency). */
 export const SAVES_PER_GROUP_COMMIT_MAX = 256;
+
+export { CorruptLogError };
 
 type Db = Level<Uint8Array, Uint8Array>;
 type Op = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
@@ -25,16 +28,6 @@ const SYNC = Object.freeze({ sync: true });
 /** A group made only of writes that asked for no sync (commit-index-only hard states). */
 const NO_SYNC = Object.freeze({ sync: false });
 
-/** Acknowledged (committed) data is damaged or missing: never repaired silently. */
-export class CorruptLogError extends Error {
-  readonly code = 'corrupt_log';
-  constructor(
-    readonly index: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 interface QueuedWrite {
   ops: Op[];

@@ -12,7 +12,7 @@ import { Raft } from '../../raft/raft.js';
 import { nodeId, type NodeId } from '../../raft/types.js';
 import { createLockServer } from '../../server/index.js';
 import { EventDispatcher } from '../../server/dispatcher.js';
-import { LevelStorage } from '../../storage/level-storage.js';
+import { openStorage, STORAGE_ENGINES, type StorageEngine } from '../../storage/open-storage.js';
 import { TcpTransport } from '../../transport/tcp-transport.js';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { NodeTls, TlsConfigError, type TlsPaths } from '../../tls/node-tls.js';
@@ -39,6 +39,7 @@ const flags = {
   'tls-ca': { type: 'string', description: 'the cluster CA (PEM): peers must present a certificate it signed naming the node they claim to be' },
   'tls-client-ca': { type: 'string', description: 'API clients must present a certificate signed by this CA (PEM)' },
   insecure: { type: 'boolean', description: 'allow plain HTTP and TCP on an address that is not loopback (anyone who reaches the ports can speak Raft); logged as a warning' },
+  storage: { type: 'string', default: 'level', choices: STORAGE_ENGINES, description: 'the storage engine of a NEW data directory: file (an append-only log with fdatasync, snapshot files) or level (LevelDB); a directory keeps the engine it was made with' },
   'restore-from': { type: 'string', description: 'start a NEW cluster from a backup (`lockstep snapshot save FILE`): --data must hold no state yet; start every node of the new cluster with the same FILE and the new --peers' },
 } as const;
 
@@ -118,6 +119,8 @@ export interface ServeConfig {
   insecure: boolean;
   /** A backup file to start a new cluster from (--restore-from); null: start from --data as it is. */
   restoreFrom: string | null;
+  /** The engine for a new data directory (--storage). */
+  storage: StorageEngine;
 }
 
 /** 127.0.0.0/8, ::1 and localhost: only this machine reaches them. */
@@ -175,6 +178,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     clusterId: v['cluster-id'],
     snapshotEvery: v['snapshot-every'],
     restoreFrom: v['restore-from'] ?? null,
+    storage: v.storage as StorageEngine,
     ...rootToken(v['auth-token'], v['auth-token-file']),
     tls,
     insecure: v.insecure,
@@ -256,7 +260,8 @@ export async function runServe(config: ServeConfig): Promise<number> {
   const backup = config.restoreFrom === null ? null : readBackupFile(config.restoreFrom, config);
   if (backup !== null) refuseUnlessEmpty(config.data, config.restoreFrom!);
   mkdirSync(config.data, { recursive: true });
-  const storage = await LevelStorage.open(config.data, logger);
+  const { storage, engine } = await openStorage(config.data, config.storage, logger);
+  logger.info({ engine }, 'storage engine');
   if (backup !== null) {
     try {
       await restoreBackup(storage, backup, config.peers);
