@@ -122,7 +122,13 @@ export class FileStorage implements RaftStorage {
 
   async load(): Promise<PersistentState> {
     this.assertUsable();
-    if (this.shape !== null) throw new StorageInvariantError('load() called twice');
+    // A second load (a restore writes a snapshot, then the node loads) reads the files anew.
+    if (this.queue.length > 0) throw new StorageInvariantError('load() while writes are pending');
+    if (this.segment !== null) closeSync(this.segment.fd);
+    this.segment = null;
+    this.shape = null;
+    this.live.clear();
+    this.snapshotMeta = null;
     const names = readdirSync(this.dir);
     for (const name of names) if (name.endsWith('.tmp')) unlinkSync(join(this.dir, name)); // an unfinished segment or snapshot: never referenced
     const seqs = names.flatMap((n) => (SEGMENT_NAME.test(n) ? [parseInt(SEGMENT_NAME.exec(n)![1], 16)] : [])).sort((a, b) => a - b);

@@ -65,6 +65,8 @@ export class LevelStorage implements RaftStorage {
 
   async load(): Promise<PersistentState> {
     this.assertUsable();
+    // A flush whose last write already resolved may still be settling: let it; writes not yet made are refused.
+    if (this.flushing && this.queue.length === 0) await this.flushing;
     if (this.flushing) throw new StorageInvariantError('load() while writes are in flight');
     const hardState = await this.readHardState();
     const snapshot = await this.readSnapshot();

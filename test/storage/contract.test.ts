@@ -139,6 +139,19 @@ describe.each(STORAGE_KINDS)('RaftStorage contract: $name', (kind) => {
     await expect(s.save(w({ hardState: hs(1, null, 0) }))).rejects.toThrow(/load\(\) must be called/);
   });
 
+  it('load() again on the same instance (a restore saves a snapshot, then the node loads) reads what was saved, and writing goes on', async () => {
+    const s = await fresh();
+    await s.save(w({ snapshot: snap(4, 2), hardState: hs(2, null, 4) }));
+    await s.save(w({ entries: run(5, 6, 2) }));
+    const again = await s.load();
+    expect(again.snapshot?.meta.index).toBe(4);
+    expect(again.entries).toStrictEqual(run(5, 6, 2));
+    await s.save(w({ entries: run(7, 7, 2), hardState: hs(2, null, 7) }));
+    const state = await restart(s);
+    expect(state.entries).toStrictEqual(run(5, 7, 2));
+    expect(state.hardState).toEqual(hs(2, null, 7));
+  });
+
   it('concurrent saves all resolve, in order, and their effects apply in call order', async () => {
     const s = await fresh();
     const resolved: number[] = [];

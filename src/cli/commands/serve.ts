@@ -1,4 +1,4 @@
-// `lockstep serve`: one node. LevelStorage + TcpTransport + LockMachine +
+// `lockstep serve`: one node. FileStorage (or LevelStorage) + TcpTransport + LockMachine +
 // RaftNode + the HTTP server, wired here and nowhere else.
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
@@ -39,7 +39,7 @@ const flags = {
   'tls-ca': { type: 'string', description: 'the cluster CA (PEM): peers must present a certificate it signed naming the node they claim to be' },
   'tls-client-ca': { type: 'string', description: 'API clients must present a certificate signed by this CA (PEM)' },
   insecure: { type: 'boolean', description: 'allow plain HTTP and TCP on an address that is not loopback (anyone who reaches the ports can speak Raft); logged as a warning' },
-  storage: { type: 'string', default: 'level', choices: STORAGE_ENGINES, description: 'the storage engine of a NEW data directory: file (an append-only log with fdatasync, snapshot files) or level (LevelDB); a directory keeps the engine it was made with' },
+  storage: { type: 'string', default: 'file', choices: STORAGE_ENGINES, description: 'the storage engine of a NEW data directory: file (an append-only log with fdatasync, snapshot files) or level (LevelDB); a directory keeps the engine it was made with' },
   'restore-from': { type: 'string', description: 'start a NEW cluster from a backup (`lockstep snapshot save FILE`): --data must hold no state yet; start every node of the new cluster with the same FILE and the new --peers' },
 } as const;
 
