@@ -1,5 +1,5 @@
-// Measures this machine's raw fsync latency and LevelStorage.save latency and
-// throughput with 1 and 64 concurrent savers (group commit at work).
+// Measures this machine's raw fsync latency, and each storage engine's save
+// latency, throughput and CPU with 1 and 64 concurrent savers (group commit at work).
 // Run: npx tsx scripts/bench-fsync.ts [--dir /path/on/the/disk/to/test]
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { logIndex, term, type Entry } from '../src/raft/types.js';
+import { FileStorage } from '../src/storage/file-storage.js';
 import { LevelStorage } from '../src/storage/level-storage.js';
 
 const FSYNC_ITERATIONS = 500;
@@ -50,8 +51,11 @@ function benchRawFsync(dir: string) {
   return summarise('raw write+fsync', samples, total, FSYNC_ITERATIONS);
 }
 
-async function benchSaves(dir: string, concurrency: number) {
-  const storage = await LevelStorage.open(join(dir, `level-${concurrency}`), pino({ level: 'silent' }));
+type Engine = 'FileStorage' | 'LevelStorage';
+
+async function benchSaves(dir: string, engine: Engine, concurrency: number) {
+  const path = join(dir, `${engine}-${concurrency}`);
+  const storage = engine === 'FileStorage' ? await FileStorage.open(path, pino({ level: 'silent' })) : await LevelStorage.open(path, pino({ level: 'silent' }));
   await storage.load();
   const data = new Uint8Array(ENTRY_DATA_BYTES).fill(7);
   let next = 1;
@@ -66,17 +70,22 @@ async function benchSaves(dir: string, concurrency: number) {
       samples.push(performance.now() - t0);
     }
   }
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   await Promise.all(Array.from({ length: concurrency }, saver));
   const total = performance.now() - start;
-  const { syncedBatches } = storage.stats;
+  const cpu = process.cpuUsage(cpu0);
+  const syncs = storage instanceof FileStorage ? storage.stats.syncs : storage.stats.syncedBatches;
   await storage.close();
-  return { ...summarise(`LevelStorage.save x${concurrency}`, samples, total, SAVES_PER_RUN), syncedBatches };
+  // CPU of this whole process (every thread: LevelDB's work runs on libuv's pool) per save.
+  const cpuUsPerSave = Math.round((cpu.user + cpu.system) / SAVES_PER_RUN);
+  return { ...summarise(`${engine}.save x${concurrency}`, samples, total, SAVES_PER_RUN), syncs, cpuUsPerSave };
 }
 
 const dir = mkdtempSync(join(baseDir, 'lockstep-bench-'));
 try {
-  const rows = [benchRawFsync(dir), await benchSaves(dir, 1), await benchSaves(dir, 64)];
+  const rows = [benchRawFsync(dir)];
+  for (const engine of ['FileStorage', 'LevelStorage'] as const) for (const concurrency of [1, 64]) rows.push(await benchSaves(dir, engine, concurrency));
   console.log(`dir: ${dir}`);
   console.table(rows);
   console.log(JSON.stringify({ bench: 'fsync', node: process.version, rows }));
