@@ -115,14 +115,36 @@ export async function endClients(sys: BenchSystem, ctx: RunContext, clients: Ben
   if (failed > 0) console.error(`${sys.name}: ${failed} of ${clients.length} sessions not ended (they expire in ${LEASE_TTL_S} s)`);
 }
 
-/** Makes `n` clients, runs `body`, ends their sessions. */
+/**
+ * Makes `n` clients, runs `body`, ends their sessions. A window longer than a
+ * third of the sessions' TTL (term-stability's 10 minutes) keeps them alive
+ * meanwhile; before, every session expired 120 s into such a window and the
+ * rest of it measured fast 404s, not writes.
+ */
 async function withClients<T>(sys: BenchSystem, ctx: RunContext, n: number, body: (clients: BenchClient[]) => Promise<T>): Promise<T> {
   const clients = await makeClients(sys, ctx, n);
+  const keepAlive = ctx.seconds * 1000 + ctx.warmupMs > SESSION_KEEPALIVE_MS ? keepSessionsAlive(sys, ctx, clients) : null;
   try {
     return await body(clients);
   } finally {
+    keepAlive?.stop();
     await endClients(sys, ctx, clients);
   }
+}
+
+/** Every third of the TTL, in the background: the load itself never refreshes a session (nor an etcd lease). */
+const SESSION_KEEPALIVE_MS = (LEASE_TTL_S * 1000) / 3;
+
+function keepSessionsAlive(sys: BenchSystem, ctx: RunContext, clients: BenchClient[]): { stop(): void } {
+  let failures = 0;
+  const timer = setInterval(() => {
+    for (const c of clients) {
+      sys.api.keepalive(ctx.http, c.next(), c.session, REQUEST_TIMEOUT_MS).catch((err: unknown) => {
+        if (failures++ === 0) console.error(`${sys.name}: a session keepalive failed: ${(err as Error).message}`);
+      });
+    }
+  }, SESSION_KEEPALIVE_MS);
+  return { stop: () => clearInterval(timer) };
 }
 
 /** Setup outside the window retries (a second session or lease is harmless; it expires). */

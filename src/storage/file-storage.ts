@@ -185,9 +185,8 @@ export class FileStorage implements RaftStorage {
   save(write: StorageWrite): Promise<void> {
     let queued: Omit<QueuedWrite, 'resolve' | 'reject'>;
     try {
-      // Planned and encoded now, in call order: later mutation of `write` by the caller cannot change what is stored.
-      const plan = this.requireShape().planWrite(write);
-      this.applyToLive(plan);
+      // Encoded, then planned, now and in call order: later mutation of `write` by the caller
+      // cannot change what is stored, and a write that cannot be encoded plans nothing.
       const payload: WalPayload = {};
       if (write.snapshot) payload.s = write.snapshot.meta;
       if (write.entries.length > 0) payload.e = write.entries;
@@ -198,6 +197,7 @@ export class FileStorage implements RaftStorage {
         // A snapshot's record must be durable before older snapshot files go.
         sync: (write.sync ?? true) || write.snapshot !== null,
       };
+      this.applyToLive(this.requireShape().planWrite(write));
     } catch (err) {
       return Promise.reject(err);
     }
