@@ -32,8 +32,8 @@ import type { Logger } from 'pino';
 import type { Entry, HardState, LogIndex, PersistentState, Snapshot, SnapshotMeta } from '../raft/types.js';
 import type { RaftStorage, StorageWrite } from './api.js';
 import { CorruptLogError } from './corrupt-log.js';
-import { EMPTY_HARD_STATE, LogShape, StorageInvariantError, type WritePlan } from './log-shape.js';
-import { CorruptRecordError, decodeRecord, encodeRecord } from './record.js';
+import { assertOpen, EMPTY_HARD_STATE, loadedShape, LogShape, StorageInvariantError, type WritePlan } from './log-shape.js';
+import { CorruptRecordError, decodeRecord, encodeFramedRecord, encodeRecord, FRAME_LENGTH_BYTES } from './record.js';
 import { asEntry, asHardState, asSnapshot } from './shapes.js';
 
 /** Bytes each segment is zero-filled to when made (a segment outgrowing it still works, its syncs just also grow the file). */
@@ -42,9 +42,9 @@ export const SEGMENT_BYTES = 4 * 1024 * 1024;
 export const SEGMENT_ROLL_BYTES = 1024 * 1024;
 /** A record longer than this is not one we wrote: bounds what a damaged length field can make load() read. */
 export const RECORD_BYTES_MAX = 512 * 1024 * 1024;
-const LENGTH_BYTES = 4;
 const ZERO_CHUNK_BYTES = 256 * 1024;
-const SEGMENT_NAME = /^wal-([0-9a-f]{16})\.log$/;
+/** A segment's file name; its presence says a directory holds this engine's log (open-storage.ts). */
+export const SEGMENT_NAME = /^wal-([0-9a-f]{16})\.log$/;
 const SNAPSHOT_NAME = /^snap-([0-9a-f]{16})\.snap$/;
 const EMPTY_DATA = new Uint8Array(0);
 
@@ -129,9 +129,8 @@ export class FileStorage implements RaftStorage {
     this.shape = null;
     this.live.clear();
     this.snapshotMeta = null;
-    const names = readdirSync(this.dir);
-    for (const name of names) if (name.endsWith('.tmp')) unlinkSync(join(this.dir, name)); // an unfinished segment or snapshot: never referenced
-    const seqs = names.flatMap((n) => (SEGMENT_NAME.test(n) ? [parseInt(SEGMENT_NAME.exec(n)![1], 16)] : [])).sort((a, b) => a - b);
+    this.removeFiles((name) => name.endsWith('.tmp')); // an unfinished segment or snapshot: never referenced
+    const seqs = readdirSync(this.dir).flatMap((n) => (SEGMENT_NAME.test(n) ? [parseInt(SEGMENT_NAME.exec(n)![1], 16)] : [])).sort((a, b) => a - b);
     let shape = new LogShape();
     let lastCheckpointSeq: number | null = null;
     let tail: OpenSegment | null = null;
@@ -192,7 +191,7 @@ export class FileStorage implements RaftStorage {
       if (write.entries.length > 0) payload.e = write.entries;
       if (write.hardState) payload.h = write.hardState;
       queued = {
-        record: frame(encodeRecord(payload)),
+        record: encodeFramedRecord(payload),
         snapshot: write.snapshot ? { index: write.snapshot.meta.index, bytes: encodeRecord(write.snapshot) } : null,
         // A snapshot's record must be durable before older snapshot files go.
         sync: (write.sync ?? true) || write.snapshot !== null,
@@ -284,7 +283,7 @@ export class FileStorage implements RaftStorage {
     const shape = this.shape!;
     const checkpoint: WalPayload = { c: true, e: this.liveEntries(shape), h: shape.hardState };
     if (this.snapshotMeta) checkpoint.s = this.snapshotMeta;
-    const bytes = frame(encodeRecord(checkpoint));
+    const bytes = encodeFramedRecord(checkpoint);
     writeAll(next.fd, bytes, 0);
     next.offset = bytes.length;
     fdatasyncSync(next.fd);
@@ -391,24 +390,23 @@ export class FileStorage implements RaftStorage {
 
   private removeSnapshotFilesExcept(index: number | null): void {
     const keep = index === null ? null : snapshotName(index);
-    let removed = false;
-    for (const name of readdirSync(this.dir)) {
-      if (SNAPSHOT_NAME.test(name) && name !== keep) {
-        unlinkSync(join(this.dir, name));
-        removed = true;
-      }
-    }
-    if (removed) syncDirectory(this.dir);
+    this.removeFiles((name) => SNAPSHOT_NAME.test(name) && name !== keep);
   }
 
   private removeSegmentsBefore(seq: number): void {
+    this.removeFiles((name) => {
+      const m = SEGMENT_NAME.exec(name);
+      return m !== null && parseInt(m[1], 16) < seq;
+    });
+  }
+
+  /** Unlink the directory's files that `match`, then sync the directory so the removals last. */
+  private removeFiles(match: (name: string) => boolean): void {
     let removed = false;
     for (const name of readdirSync(this.dir)) {
-      const m = SEGMENT_NAME.exec(name);
-      if (m && parseInt(m[1], 16) < seq) {
-        unlinkSync(join(this.dir, name));
-        removed = true;
-      }
+      if (!match(name)) continue;
+      unlinkSync(join(this.dir, name));
+      removed = true;
     }
     if (removed) syncDirectory(this.dir);
   }
@@ -420,13 +418,11 @@ export class FileStorage implements RaftStorage {
   }
 
   private requireShape(): LogShape {
-    this.assertUsable();
-    if (!this.shape) throw new StorageInvariantError('load() must be called before writing');
-    return this.shape;
+    return loadedShape(this.shape, this.closed);
   }
 
   private assertUsable(): void {
-    if (this.closed) throw new StorageInvariantError('storage is closed');
+    assertOpen(this.closed);
   }
 }
 
@@ -438,19 +434,11 @@ function snapshotName(index: number): string {
   return `snap-${index.toString(16).padStart(16, '0')}.snap`;
 }
 
-/** [u32 big-endian length][body] */
-function frame(body: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(LENGTH_BYTES + body.length);
-  out.writeUInt32BE(body.length, 0);
-  out.set(body, LENGTH_BYTES);
-  return out;
-}
-
 function readRecord(bytes: Buffer, offset: number): ReadResult {
-  if (offset + LENGTH_BYTES > bytes.length) return { kind: 'end' };
+  if (offset + FRAME_LENGTH_BYTES > bytes.length) return { kind: 'end' };
   const length = bytes.readUInt32BE(offset);
   if (length === 0) return { kind: 'end' };
-  const start = offset + LENGTH_BYTES;
+  const start = offset + FRAME_LENGTH_BYTES;
   if (length > RECORD_BYTES_MAX || start + length > bytes.length) return { kind: 'bad', reason: `record length ${length} runs past the end of the file` };
   try {
     return { kind: 'record', payload: asPayload(decodeRecord(bytes.subarray(start, start + length))), next: start + length };
@@ -462,8 +450,8 @@ function readRecord(bytes: Buffer, offset: number): ReadResult {
 
 /** Whether the record after a bad one (by the bad one's own length field) reads whole: the damage is not at the end. */
 function wholeRecordAfter(bytes: Buffer, offset: number): boolean {
-  if (offset + LENGTH_BYTES > bytes.length) return false;
-  const next = offset + LENGTH_BYTES + bytes.readUInt32BE(offset);
+  if (offset + FRAME_LENGTH_BYTES > bytes.length) return false;
+  const next = offset + FRAME_LENGTH_BYTES + bytes.readUInt32BE(offset);
   return next < bytes.length && readRecord(bytes, next).kind === 'record';
 }
 

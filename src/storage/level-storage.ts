@@ -11,14 +11,12 @@ import type { Entry, HardState, LogIndex, PersistentState, Snapshot } from '../r
 import type { RaftStorage, StorageWrite } from './api.js';
 import { CorruptLogError } from './corrupt-log.js';
 import { ENTRY_KEY_END, HARD_STATE_KEY, SNAPSHOT_KEY, entryIndexOf, entryKey } from './keys.js';
-import { EMPTY_HARD_STATE, LogShape, StorageInvariantError, type WritePlan } from './log-shape.js';
+import { assertOpen, EMPTY_HARD_STATE, loadedShape, LogShape, StorageInvariantError, type WritePlan } from './log-shape.js';
 import { CorruptRecordError, decodeRecord, encodeRecord } from './record.js';
 import { asEntry, asHardState, asSnapshot } from './shapes.js';
 
 /** At most this many queued saves are merged into one batch (bounds a batch's size and latency). */
 export const SAVES_PER_GROUP_COMMIT_MAX = 256;
-
-export { CorruptLogError };
 
 type Db = Level<Uint8Array, Uint8Array>;
 type Op = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
@@ -27,7 +25,6 @@ type Op = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; k
 const SYNC = Object.freeze({ sync: true });
 /** A group made only of writes that asked for no sync (commit-index-only hard states). */
 const NO_SYNC = Object.freeze({ sync: false });
-
 
 interface QueuedWrite {
   ops: Op[];
@@ -252,12 +249,10 @@ export class LevelStorage implements RaftStorage {
   }
 
   private requireShape(): LogShape {
-    this.assertUsable();
-    if (!this.shape) throw new StorageInvariantError('load() must be called before writing');
-    return this.shape;
+    return loadedShape(this.shape, this.closed);
   }
 
   private assertUsable(): void {
-    if (this.closed) throw new StorageInvariantError('storage is closed');
+    assertOpen(this.closed);
   }
 }

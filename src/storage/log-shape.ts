@@ -28,6 +28,18 @@ export class StorageInvariantError extends Error {
   readonly code = 'storage_invariant';
 }
 
+/** The guards of the disk engines (LevelStorage, FileStorage): no I/O once closed. */
+export function assertOpen(closed: boolean): void {
+  if (closed) throw new StorageInvariantError('storage is closed');
+}
+
+/** ...and no write before load() gave the engine its view of the log. */
+export function loadedShape(shape: LogShape | null, closed: boolean): LogShape {
+  assertOpen(closed);
+  if (!shape) throw new StorageInvariantError('load() must be called before writing');
+  return shape;
+}
+
 function check(condition: boolean, message: () => string): void {
   if (!condition) throw new StorageInvariantError(message());
 }

@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { RaftStorage } from './api.js';
-import { FileStorage } from './file-storage.js';
+import { FileStorage, SEGMENT_NAME } from './file-storage.js';
 import { LevelStorage } from './level-storage.js';
 
 export const STORAGE_ENGINES = ['file', 'level'] as const;
@@ -15,7 +15,7 @@ export type StorageEngine = (typeof STORAGE_ENGINES)[number];
 export function engineInDirectory(dir: string): StorageEngine | null {
   if (!existsSync(dir)) return null;
   if (existsSync(join(dir, 'CURRENT'))) return 'level';
-  if (readdirSync(dir).some((n) => /^wal-[0-9a-f]{16}\.log$/.test(n))) return 'file';
+  if (readdirSync(dir).some((n) => SEGMENT_NAME.test(n))) return 'file';
   return null;
 }
 

@@ -11,6 +11,7 @@ import { logIndex } from '../../src/raft/types.js';
 import type { StorageWrite } from '../../src/storage/api.js';
 import { CorruptLogError } from '../../src/storage/corrupt-log.js';
 import { FileStorage, type FileStorageOptions } from '../../src/storage/file-storage.js';
+import { encodeFramedRecord } from '../../src/storage/record.js';
 import { captureLog, hs, normal, run, snap, tempDir } from './helpers.js';
 
 const NONE: StorageWrite = { hardState: null, entries: [], snapshot: null };
@@ -227,12 +228,7 @@ describe('recovery', () => {
   it('refuses a record that breaks the log\'s rules (a term moving back), though its checksum is good', async () => {
     await seed(2, 2);
     // FileStorage itself never writes one (it plans every save first): forge it by hand.
-    const { encodeRecord } = await import('../../src/storage/record.js');
-    const body = encodeRecord({ h: hs(0, null, 0) });
-    const framed = Buffer.alloc(4 + body.length);
-    framed.writeUInt32BE(body.length, 0);
-    framed.set(body, 4);
-    overwrite(lastSegment(), writtenEnd(lastSegment()), framed);
+    overwrite(lastSegment(), writtenEnd(lastSegment()), encodeFramedRecord({ h: hs(0, null, 0) }));
     const back = await FileStorage.open(dir, silent);
     await expect(back.load()).rejects.toThrow(/breaks the log's rules \(term would move back from 1 to 0\)/);
     await back.close();

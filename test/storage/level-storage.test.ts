@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } fr
 import { logIndex } from '../../src/raft/types.js';
 import type { StorageWrite } from '../../src/storage/api.js';
 import { entryKey, HARD_STATE_KEY } from '../../src/storage/keys.js';
-import { CorruptLogError, LevelStorage } from '../../src/storage/level-storage.js';
+import { CorruptLogError } from '../../src/storage/corrupt-log.js';
+import { LevelStorage } from '../../src/storage/level-storage.js';
 import { captureLog, hs, normal, run, snap, tempDir } from './helpers.js';
 
 const NONE: StorageWrite = { hardState: null, entries: [], snapshot: null };
