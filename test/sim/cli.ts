@@ -1,6 +1,7 @@
 // npm run sim -- --seed S [--nodes 3|5] [--steps N] [--machine kv|locks]   replay one seed, print its trace
 // npm run sim -- --runs N [--nodes 3|5] [--steps N] [--base-seed B] [--machine kv|locks]   N random seeds, report
 // --machine locks: every node also runs the lock state machine (lock-checker.ts).
+// --corrupt: members send corrupted messages in the chaos phase (corrupt.ts).
 // --peer-down: leaders die with their connections closing, members are told (reportPeerDown), wrong hints too.
 //
 // A run is a pure function of (seed, nodes, steps), so a failing seed printed
@@ -32,13 +33,14 @@ async function main(): Promise<number> {
       'base-seed': { type: 'string' },
       machine: { type: 'string', default: 'kv' },
       'peer-down': { type: 'boolean', default: false },
+      corrupt: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help || (values.seed === undefined && values.runs === undefined)) {
-    console.log('usage: npm run sim -- --seed S [--nodes 3|5] [--steps N] [--machine kv|locks] [--peer-down] [--quiet]');
-    console.log('       npm run sim -- --runs N [--nodes 3|5] [--steps N] [--base-seed B] [--machine kv|locks] [--peer-down]');
+    console.log('usage: npm run sim -- --seed S [--nodes 3|5] [--steps N] [--machine kv|locks] [--peer-down] [--corrupt] [--quiet]');
+    console.log('       npm run sim -- --runs N [--nodes 3|5] [--steps N] [--base-seed B] [--machine kv|locks] [--peer-down] [--corrupt]');
     return values.help ? 0 : 2;
   }
   const Raft = await loadRaft();
@@ -52,7 +54,7 @@ async function main(): Promise<number> {
     const seed = positiveInt('seed', values.seed, 0);
     const nodes = fixedNodes ?? 3;
     const r = await runSimulation(
-      { seed, nodes, steps, machine, peerDownFaults: values['peer-down'], trace: true, echo: values.quiet ? undefined : (line) => console.log(line) },
+      { seed, nodes, steps, machine, peerDownFaults: values['peer-down'], corruptMessages: values.corrupt, trace: true, echo: values.quiet ? undefined : (line) => console.log(line) },
       Raft,
     );
     printSummary(r);
@@ -68,7 +70,7 @@ async function main(): Promise<number> {
   for (let i = 0; i < runs; i++) {
     const seed = (baseSeed + i) % SEED_MAX;
     const nodes = fixedNodes ?? (i % 2 === 0 ? 3 : 5);
-    const r = await runSimulation({ seed, nodes, steps, machine, peerDownFaults: values['peer-down'] }, Raft);
+    const r = await runSimulation({ seed, nodes, steps, machine, peerDownFaults: values['peer-down'], corruptMessages: values.corrupt }, Raft);
     ticks += r.stats.stepsRun;
     if (r.failure) {
       failures.push(r);

@@ -2,10 +2,13 @@
 
 import type { SimResult } from './simulation.js';
 
-export function replayCommand(r: Pick<SimResult, 'seed' | 'nodes' | 'steps'> & { machine?: SimResult['machine']; peerDownFaults?: boolean }): string {
+export function replayCommand(
+  r: Pick<SimResult, 'seed' | 'nodes' | 'steps'> & { machine?: SimResult['machine']; peerDownFaults?: boolean; corruptMessages?: boolean },
+): string {
   const machine = r.machine === 'locks' ? ' --machine locks' : '';
   const peerDown = r.peerDownFaults ? ' --peer-down' : '';
-  return `npm run sim -- --seed ${r.seed} --nodes ${r.nodes} --steps ${r.steps}${machine}${peerDown}`;
+  const corrupt = r.corruptMessages ? ' --corrupt' : '';
+  return `npm run sim -- --seed ${r.seed} --nodes ${r.nodes} --steps ${r.steps}${machine}${peerDown}${corrupt}`;
 }
 
 export function describeFailure(r: SimResult): string {

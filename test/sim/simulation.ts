@@ -104,6 +104,7 @@ export interface SimResult {
   steps: number;
   machine: SimMachine;
   peerDownFaults: boolean;
+  corruptMessages: boolean;
   failure: SimFailure | null;
   stats: SimStats;
   trace: string[];
@@ -390,6 +391,7 @@ export class Simulation {
       steps: this.options.steps,
       machine: this.machine,
       peerDownFaults: this.peerDownRng !== null,
+      corruptMessages: this.corruptRng !== null,
       failure,
       stats: this.stats,
       trace: this.trace.lines,
@@ -517,6 +519,9 @@ export class Simulation {
     if (refusal === null) {
       this.stats.corruptStepped++;
       this.log(`deliver corrupted ${JSON.stringify(raw).slice(0, 160)}`);
+      // The sender's transport wrote what its core gave it, whatever the wire made of it: a snapshot
+      // stream that was written whole is reported sent (peer-link.ts), or its sender would wait forever.
+      this.reportToSender(m, 'delivered');
       return;
     }
     // The receiver closed the connection: the sender's transport reports it unreachable.
