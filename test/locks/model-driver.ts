@@ -406,7 +406,9 @@ export function run(generated: Intent[], stats: RunStats = { deadlocks: 0, setsG
         if (proposal.idempotency) after.idempotency = (before as { idempotency: unknown[] }).idempotency;
         expect(after, step).toEqual(before);
       }
-      if (body.error?.code === 'deadlock') {
+      // A replay under an idempotency key answers what the first command with that key was told: its
+      // cycle ran through that command's requester, not this one's.
+      if (body.error?.code === 'deadlock' && miss) {
         const wants = c.type === 'lock.acquire' ? [{ name: c.name, mode: c.mode }] : c.type === 'lockSet.acquire' ? c.locks : [];
         const requester = (c as { sessionId: string }).sessionId;
         // A refusal changes nothing: the model after this step is the state the request saw.

@@ -27,6 +27,19 @@ describe('LockMachine against the reference model', () => {
     expect(stats.setsGranted).toBeGreaterThan(0);
   });
 
+  it('a deadlock answer replayed under its idempotency key to another requester is the first answer, not a cycle through the new one', () => {
+    // fast-check seed -1769771566: the check of the cycle ran on the replayed answer (a driver bug).
+    const replayedDeadlock: Intent[] = [
+      { t: 'acquire', lock: 0, s: 1, wait: false, shared: false, limit: 1, key: null },
+      { t: 'acquireSet', locks: [0, 2, 3], s: null, wait: true, shared: [false, false, false], limit: 1, key: null },
+      { t: 'acquireSet', locks: [3, 2], s: 1, wait: true, shared: [false, false, false], limit: 1, key: 2 },
+      { t: 'acquireSet', locks: [2, 3], s: null, wait: false, shared: [false, false, false], limit: 1, key: 2 },
+    ];
+    const stats = run(replayedDeadlock);
+    // The first refusal is checked as a cycle through s1; the replay is checked as a replay (same outcome).
+    expect(stats.deadlocks).toBe(1);
+  });
+
   it('agrees under contention: session waits only, where deadlocks are common (cycles named are real cycles)', () => {
     const sessionOnly = session.map((x): number | null => x);
     const contended: fc.Arbitrary<Intent> = fc.oneof(
