@@ -132,7 +132,12 @@ export function installAccess(app: FastifyInstance, ctx: ServerContext): void {
  * token is gone by then.
  */
 export function recheckPrincipal(ctx: ServerContext, request: FastifyRequest): void {
-  if (!ctx.auth.stillValid(request.principal)) throw unauthorized('the bearer token was revoked');
+  recheckToken(ctx, request.principal?.id ?? null);
+}
+
+/** The same for a token id a member vouched for (leader-calls.ts). */
+export function recheckToken(ctx: ServerContext, tokenId: string | null): void {
+  if (!ctx.auth.stillValid(tokenId)) throw unauthorized('the bearer token was revoked');
 }
 
 /** Routes that name a lock or election in the path (`:name`): the right is on that name. */

@@ -71,9 +71,9 @@ export class Authenticator {
     return stored !== null && sameHash(hash, stored) ? principal : null;
   }
 
-  /** Is this principal still valid here (its token not revoked in this node's applied state)? */
-  stillValid(principal: Principal | null): boolean {
-    if (principal === null || principal.id === ROOT_TOKEN_ID) return true;
-    return this.machine.hasToken(principal.id);
+  /** Is this token (null: auth off) still valid here, not revoked in this node's applied state? */
+  stillValid(tokenId: string | null): boolean {
+    if (tokenId === null || tokenId === ROOT_TOKEN_ID) return true;
+    return this.machine.hasToken(tokenId);
   }
 }

@@ -9,7 +9,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { NotLeaderError, OutcomeUnknownError } from '../node/api.js';
 import type { NodeId } from '../raft/types.js';
-import { ForwardNotSentError, type ForwardRequest } from '../transport/api.js';
+import { type CallAnswer, type ForwardCall, ForwardNotSentError, type ForwardResponse, type HttpForwardRequest, isCallAnswer } from '../transport/api.js';
 import type { ServerContext } from './context.js';
 import { ApiError } from './errors.js';
 import { type Answer, FORWARDED_HEADER, NODE_HEADER, sendAnswer } from './answer.js';
@@ -61,7 +61,7 @@ class LeaderWait {
 
 type LeaderTarget = { kind: 'self' } | { kind: 'remote'; id: NodeId; url: string };
 
-/** The leader's answer, however it came. */
+/** The leader's answer to a relayed request, however it came. */
 interface UpstreamAnswer {
   status: number;
   headers: Iterable<[string, string]>;
@@ -139,6 +139,11 @@ export interface RouteOptions {
   waitMs: number;
   /** Forward over HTTP even when the peer channel is up: the answer may pass the channel's size limit (the snapshot download). */
   overHttp?: boolean;
+  /**
+   * The leader's part of this request as a call (leader-calls.ts), made on a follower only: sent
+   * instead of the request when the leader's peer channel takes calls, else the request is relayed.
+   */
+  call?: () => ForwardCall;
 }
 
 /**
@@ -232,29 +237,33 @@ async function forwardOnce(
   clientSignal.addEventListener('abort', onClientGone);
   const timer = ctx.clock.setTimer(() => controller.abort(new Error('forward timed out')), timeoutMs);
   // This request's path and query only: never an authority the client wrote.
-  const forwarded: ForwardRequest = { method: request.method, url: originForm(request.url), headers, body: hasBody ? JSON.stringify(request.body) : null };
+  const forwarded: HttpForwardRequest = { method: request.method, url: originForm(request.url), headers, body: hasBody ? JSON.stringify(request.body) : null };
   try {
-    let answer: UpstreamAnswer | null = null;
-    let channel: 'peer' | 'http' = 'peer';
-    const overPeer = options.overHttp ? null : (ctx.peers?.forward(leader.id, forwarded, controller.signal) ?? null);
-    if (overPeer !== null) {
-      try {
-        const res = await overPeer;
-        answer = { status: res.status, headers: Object.entries(res.headers), body: Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength) };
-      } catch (error) {
-        // The connection failed before the request was written: the leader never saw it, HTTP may carry it.
-        if (!(error instanceof ForwardNotSentError)) throw error;
-      }
+    let answer: UpstreamAnswer | CallAnswer | null = null;
+    let channel: 'call' | 'peer' | 'http' = 'call';
+    if (!options.overHttp && options.call !== undefined) answer = await overPeer(ctx, leader.id, options.call(), controller.signal);
+    if (answer === null && !options.overHttp) {
+      channel = 'peer';
+      answer = await overPeer(ctx, leader.id, forwarded, controller.signal);
     }
     if (answer === null) {
       channel = 'http';
       answer = await httpForward(ctx, leaderUrl, forwarded, controller.signal);
     }
     ctx.metrics.forwardedTotal.inc({ outcome: 'ok', channel });
-    for (const [name, value] of answer.headers) {
+    if (isCallAnswer(answer as ForwardResponse)) {
+      // A call's answer is a value: this node's route serializes it by its own response schema.
+      const called = answer as CallAnswer;
+      for (const [name, value] of Object.entries(called.headers)) {
+        if (!DROPPED_RESPONSE_HEADERS.has(name)) reply.header(name, value);
+      }
+      return reply.code(called.status).send(called.value);
+    }
+    const relayed = answer as UpstreamAnswer;
+    for (const [name, value] of relayed.headers) {
       if (!DROPPED_RESPONSE_HEADERS.has(name)) reply.header(name, value);
     }
-    return reply.code(answer.status).send(answer.body);
+    return reply.code(relayed.status).send(relayed.body);
   } catch (error) {
     if (isConnectRefused(error)) return 'refused';
     ctx.metrics.forwardedTotal.inc({ outcome: 'unavailable' });
@@ -267,7 +276,25 @@ async function forwardOnce(
   }
 }
 
-async function httpForward(ctx: ServerContext, leaderUrl: string, forwarded: ForwardRequest, signal: AbortSignal): Promise<UpstreamAnswer> {
+/**
+ * The request or call over the peer channel; null when the channel cannot carry it now, or the
+ * connection failed before it was written (the leader never saw it: another way may carry it).
+ */
+async function overPeer(ctx: ServerContext, leader: NodeId, request: HttpForwardRequest | ForwardCall, signal: AbortSignal): Promise<UpstreamAnswer | CallAnswer | null> {
+  const sent = ctx.peers?.forward(leader, request, signal) ?? null;
+  if (sent === null) return null;
+  let res: ForwardResponse;
+  try {
+    res = await sent;
+  } catch (error) {
+    if (error instanceof ForwardNotSentError) return null;
+    throw error;
+  }
+  if (isCallAnswer(res)) return res;
+  return { status: res.status, headers: Object.entries(res.headers), body: Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength) };
+}
+
+async function httpForward(ctx: ServerContext, leaderUrl: string, forwarded: HttpForwardRequest, signal: AbortSignal): Promise<UpstreamAnswer> {
   const response = await ctx.upstream(urlOnNode(leaderUrl, forwarded.url), {
     method: forwarded.method,
     headers: forwarded.headers,

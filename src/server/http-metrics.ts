@@ -42,7 +42,7 @@ export function createHttpMetrics(registry: Registry, machine: LockMachineView):
   const forwardedTotal = reuse(registry, 'lockstep_http_forwarded_requests_total', () =>
     new Counter({
       name: 'lockstep_http_forwarded_requests_total',
-      help: 'Requests this follower forwarded to the leader, by outcome (ok, unavailable, no_leader) and, for answered ones, the channel they went over (peer, http).',
+      help: 'Requests this follower forwarded to the leader, by outcome (ok, unavailable, no_leader) and, for answered ones, how: call (the leader\'s part of a write, over the peer channel), peer (the request relayed over the peer channel), http.',
       labelNames: ['outcome', 'channel'] as const,
       registers: [registry],
     }),

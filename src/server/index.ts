@@ -96,7 +96,7 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
       await instance.register(authRoutes, { ctx, services });
     },
   }, tls ? { https: tls.apiServerOptions() } : {});
-  if (ctx.peers) answerForwards(app, ctx, ctx.peers);
+  if (ctx.peers) answerForwards(app, ctx, services, ctx.peers);
   // Certificate rotation: new connections get the re-read certificate.
   tls?.onReload(() => (app.server as import('node:https').Server).setSecureContext(tls.apiServerOptions()));
   // Open streams would keep close() waiting forever.

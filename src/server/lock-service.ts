@@ -14,7 +14,6 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { ApplyResult, LockCommand, LockProposal, Outcome } from '../locks/commands.js';
 import { IDEMPOTENCY_FULL_MESSAGE } from '../locks/idempotency.js';
-import type { Principal } from '../locks/permissions.js';
 import { NotLeaderError, OutcomeUnknownError } from '../node/api.js';
 import { type Answer, INDEX_HEADER } from './answer.js';
 import type { ServerContext } from './context.js';
@@ -30,8 +29,8 @@ export interface IdempotencyInfo {
 
 export interface ExecuteOptions {
   idempotency: IdempotencyInfo | null;
-  /** The token the request acts as (null: auth off): carried in the proposal, re-checked when applied. */
-  principal?: Principal | null;
+  /** The id of the token the request acts as (null: auth off): carried in the proposal, re-checked when applied. */
+  tokenId: string | null;
   /** Fires when the client went away: a queued wait is cancelled ('abandoned'). */
   signal: AbortSignal;
 }
@@ -174,7 +173,7 @@ export class LockService {
     const early = waitId !== null ? this.waits.join(waitId) : null;
     let applied: { index: number; result: unknown };
     try {
-      const auth = options.principal ? { tokenId: options.principal.id } : null;
+      const auth = options.tokenId !== null ? { tokenId: options.tokenId } : null;
       applied = await this.propose({ command, nowMs: this.ctx.clock.wallMs(), idempotency: options.idempotency, auth });
     } catch (error) {
       if (waitId !== null) this.waits.leave(waitId);

@@ -1,5 +1,7 @@
-// The leader's side of forwarding over the peer channel (forward.ts): a
-// request a member relays is run through this node's own routes with
+// The leader's side of forwarding over the peer channel (forward.ts). A call
+// (the leader's part of a write whose route ran on the member) goes to the
+// lock service directly (leader-calls.ts). A request a member relays is run
+// through this node's own routes with
 // fastify's inject, so it meets exactly what an HTTP request meets — routing,
 // body limits and schemas, the token and permission checks, the hooks — with
 // no socket and no second HTTP parse (issue 12). The forwarded-by header is
@@ -13,18 +15,20 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, InjectOptions } from 'fastify';
 import type { NodeId } from '../raft/types.js';
-import type { ForwardRequest, ForwardResponse, PeerForwarding } from '../transport/api.js';
+import { type HttpForwardRequest, type HttpForwardResponse, isForwardCall, type PeerForwarding } from '../transport/api.js';
 import { FORWARD_RESPONSE_BYTES_MAX } from '../transport/limits.js';
 import type { ServerContext } from './context.js';
 import { FORWARDED_HEADER } from './answer.js';
 import { ApiError } from './errors.js';
 import { DROPPED_RESPONSE_HEADERS, unavailableError } from './forward.js';
+import { answerCall } from './leader-calls.js';
+import type { Services } from './services.js';
 
 /** Carries the reference from answer() to the hook; removed from the request before anything else sees it. */
 const REF_HEADER = 'x-lockstep-forward-ref';
 
 /** Must be called before the app is ready (it adds a hook). */
-export function answerForwards(app: FastifyInstance, ctx: ServerContext, peers: PeerForwarding): void {
+export function answerForwards(app: FastifyInstance, ctx: ServerContext, services: Services, peers: PeerForwarding): void {
   const secret = randomBytes(16).toString('hex');
   let seq = 0;
   const signals = new Map<string, AbortSignal>();
@@ -36,6 +40,7 @@ export function answerForwards(app: FastifyInstance, ctx: ServerContext, peers: 
     if (signal) relayAbort(signal, request);
   });
   peers.onForward(async (from, request, signal, address) => {
+    if (isForwardCall(request)) return answerCall(ctx, services, request, signal, app.log);
     const ref = `${secret}-${++seq}`;
     signals.set(ref, signal);
     try {
@@ -55,7 +60,7 @@ function relayAbort(signal: AbortSignal, request: FastifyRequest): void {
   raw.once('close', () => signal.removeEventListener('abort', onAbort));
 }
 
-async function answer(app: FastifyInstance, ctx: ServerContext, from: NodeId, request: ForwardRequest, ref: string, address: string | undefined): Promise<ForwardResponse> {
+async function answer(app: FastifyInstance, ctx: ServerContext, from: NodeId, request: HttpForwardRequest, ref: string, address: string | undefined): Promise<HttpForwardResponse> {
   let res;
   try {
     res = await app.inject({
@@ -83,7 +88,7 @@ async function answer(app: FastifyInstance, ctx: ServerContext, from: NodeId, re
   return { status: res.statusCode, headers, body };
 }
 
-function errorAnswer(error: ApiError): ForwardResponse {
+function errorAnswer(error: ApiError): HttpForwardResponse {
   return {
     status: error.status,
     headers: { 'content-type': 'application/json; charset=utf-8', ...error.headers },

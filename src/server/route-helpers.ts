@@ -9,7 +9,10 @@ import type { ServerContext } from './context.js';
 import { ApiError } from './errors.js';
 import { leaderOnly, unavailableError } from './forward.js';
 import { IDEMPOTENCY_KEY_PATTERN } from './limits.js';
-import type { IdempotencyInfo, LockService } from './lock-service.js';
+import { lockExecuteCall } from './leader-calls.js';
+import type { IdempotencyInfo } from './lock-service.js';
+import type { Services } from './services.js';
+import { withTimeLeft } from './time-left.js';
 import { targetPath } from './target.js';
 import { recheckPrincipal } from './access.js';
 
@@ -36,21 +39,29 @@ export function idempotencyOf(request: FastifyRequest): IdempotencyInfo | null {
 }
 
 /**
- * Propose the command built by `build` on the leader (built there, so random
- * ids are the leader's). `present` adjusts the outcome on the leader before it
- * is sent: what only the leader's clock knows (time-left.ts).
+ * Propose the command built by `build` on the leader. A follower builds it and
+ * hands it to the leader as a call (leader-calls.ts), or relays the request if
+ * the leader takes no calls. `timeLeft`: a refused acquire's answer says how
+ * long its blockers have left, which only the leader's lease table knows
+ * (time-left.ts).
  */
 export function writeRoute(
   ctx: ServerContext,
-  service: LockService,
+  services: Services,
   request: FastifyRequest,
   reply: FastifyReply,
   waitMs: number,
   build: () => LockCommand,
-  present: (answer: Answer) => Answer = (answer) => answer,
+  options: { timeLeft?: boolean } = {},
 ): Promise<FastifyReply> {
   const idempotency = idempotencyOf(request);
-  return leaderOnly(ctx, request, reply, { waitMs }, async (signal) => present(await service.execute(build(), { idempotency, signal, principal: request.principal })));
+  const tokenId = request.principal?.id ?? null;
+  const timeLeft = options.timeLeft === true;
+  const call = () => lockExecuteCall({ command: build(), idempotency, tokenId, timeLeft });
+  return leaderOnly(ctx, request, reply, { waitMs, call }, async (signal) => {
+    const answer = await services.locks.execute(build(), { idempotency, signal, tokenId });
+    return timeLeft ? withTimeLeft(() => services.leases.deadlines())(answer) : answer;
+  });
 }
 
 function isStale(request: FastifyRequest): boolean {

@@ -51,17 +51,48 @@ export interface Transport {
  * form (path and query only), the headers the follower chose to pass, and the
  * body as text. The leader answers it as if it had come over HTTP.
  */
-export interface ForwardRequest {
+export type ForwardRequest = HttpForwardRequest | ForwardCall;
+
+export interface HttpForwardRequest {
   method: string;
   url: string;
   headers: Record<string, string>;
   body: string | null;
 }
 
-export interface ForwardResponse {
+/**
+ * A leader operation a member asks for by name, after its own HTTP route has
+ * parsed, checked and authorized the client's request (issue 12): the leader
+ * runs only the operation, with no second pass through its routes. `args` is
+ * whatever the operation takes; the leader checks it before any use. Sent
+ * only to a peer whose hello offered calls.
+ */
+export interface ForwardCall {
+  call: string;
+  args: unknown;
+}
+
+export type ForwardResponse = HttpForwardResponse | CallAnswer;
+
+export interface HttpForwardResponse {
   status: number;
   headers: Record<string, string>;
   body: Uint8Array;
+}
+
+/** The answer to a ForwardCall: a status, headers, and a body the member's route serializes as its own. */
+export interface CallAnswer {
+  status: number;
+  headers: Record<string, string>;
+  value: unknown;
+}
+
+export function isForwardCall(request: ForwardRequest): request is ForwardCall {
+  return 'call' in request;
+}
+
+export function isCallAnswer(response: ForwardResponse): response is CallAnswer {
+  return 'value' in response;
 }
 
 /**

@@ -11,7 +11,7 @@ import type { Message, NodeId } from '../raft/types.js';
 import type { ForwardRequest, ForwardResponse, PeerHello } from './api.js';
 import type { TransportEvents } from './events.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
-import { FORWARD_WRITE_BUFFER_BYTES_MAX, FORWARDS_IN_FLIGHT_MAX, PROTOCOL_VERSION, type TransportLimits } from './limits.js';
+import { FORWARD_RESPONSE_BYTES_MAX, FORWARD_WRITE_BUFFER_BYTES_MAX, FORWARDS_IN_FLIGHT_MAX, PROTOCOL_VERSION, type TransportLimits } from './limits.js';
 import type { InboundConnection, InboundRegistry } from './inbound-registry.js';
 import { checkForwardResponse, isPlausibleNodeId } from './validate.js';
 import { packWire, unpackWire, type WireFrame } from './wire.js';
@@ -175,6 +175,8 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     try {
       // The dialer closes the connection on an answer that fails its checks: never send one.
       bytes = encodeFrame(packWire({ k: 'res', id, res: checkForwardResponse(res) }));
+      // A call's answer is a value, bounded here once encoded (an HTTP answer's body is bounded by its check).
+      if (bytes.length > FORWARD_RESPONSE_BYTES_MAX) throw new Error(`answer of ${bytes.length} bytes is too large to relay`);
     } catch (err) {
       log.error({ err, peer }, 'forwarded answer could not be encoded');
       bytes = encodeFrame(packWire({ k: 'res', id, res: HANDLER_FAILED }));
@@ -284,7 +286,7 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     // A connection that carries nothing for this long is closed (its dialer redials when it has something to say).
     socket.setTimeout(o.limits.idleTimeoutMs, () => close(`idle for ${o.limits.idleTimeoutMs} ms`, 'debug'));
     forwardsOffered = o.events.takesForwards() && o.isKnownPeer(hello.nodeId);
-    socket.write(encodeFrame(packWire({ k: 'hello', hello: o.self, ...(forwardsOffered ? { fwd: true } : {}) })));
+    socket.write(encodeFrame(packWire({ k: 'hello', hello: o.self, ...(forwardsOffered ? { fwd: true, calls: true } : {}) })));
     log.debug({ peer }, 'inbound peer connected');
     helloToReport = hello;
   }

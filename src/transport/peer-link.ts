@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Message, NodeId } from '../raft/types.js';
-import { ForwardNotSentError, type ForwardRequest, type ForwardResponse, type PeerHello } from './api.js';
+import { ForwardNotSentError, isForwardCall, type ForwardRequest, type ForwardResponse, type PeerHello } from './api.js';
 import { parseAddress } from './address.js';
 import type { TransportEvents } from './events.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
@@ -69,8 +69,9 @@ export class PeerLink {
   /** Set while sends are being dropped, so a full queue logs once, not per message. */
   private dropping = false;
   private closed = false;
-  /** The acceptor said in its hello that it takes forwarded requests from us. */
+  /** The acceptor said in its hello that it takes forwarded requests from us, and forwarded calls. */
   private acceptsForwards = false;
+  private acceptsCalls = false;
   private forwardSeq = 0;
   /** Forwarded requests waiting for their answer on the current connection. */
   private readonly forwards = new Map<number, PendingForward>();
@@ -143,11 +144,12 @@ export class PeerLink {
   /**
    * Relay a client request to this peer and wait for its answer (PeerForwarding.forward).
    * Null when the connection cannot carry it now: not up, the peer does not
-   * take forwards, too many in flight, a full queue, or a request this
+   * take forwards (or calls, for a ForwardCall), too many in flight, a full queue, or a request this
    * channel's checks would refuse (the caller then uses HTTP).
    */
   forward(request: ForwardRequest, signal: AbortSignal): Promise<ForwardResponse> | null {
     if (this.closed || !this.ready || !this.acceptsForwards || signal.aborted) return null;
+    if (isForwardCall(request) && !this.acceptsCalls) return null;
     if (this.forwards.size >= FORWARDS_IN_FLIGHT_MAX) return null;
     const id = ++this.forwardSeq;
     let bytes: Buffer;
@@ -308,6 +310,7 @@ export class PeerLink {
     this.handshakeTimer = null;
     this.ready = true;
     this.acceptsForwards = frame.fwd === true;
+    this.acceptsCalls = frame.calls === true;
     this.failures = 0;
     this.downCheckDialsLeft = 0;
     this.log.debug({ address: this.address }, 'connected to peer');

@@ -11,7 +11,7 @@
 // index beyond what was sent, a term too far ahead, who the leader is) is the
 // core's (src/raft/guard.ts).
 import type { ConfChange, ConfChangeKind, ConfState, Entry, LogIndex, Message, MessageType, NodeId, SnapshotMeta, Term } from '../raft/types.js';
-import type { ForwardRequest, ForwardResponse } from './api.js';
+import type { CallAnswer, ForwardCall, ForwardRequest, ForwardResponse } from './api.js';
 import {
   CONTEXT_BYTES_MAX,
   FORWARD_BODY_CHARS_MAX,
@@ -260,9 +260,16 @@ function headersOf(v: unknown, what: string): Record<string, string> {
   return headers;
 }
 
-/** Check a forwarded request and rebuild it from its checked fields; throws PeerMessageError. */
+/** An operation's name: lower case, dotted (`lock.execute`). */
+const CALL_NAME = /^[a-z][a-z.-]{0,63}$/;
+
+/**
+ * Check a forwarded request and rebuild it from its checked fields; throws PeerMessageError.
+ * A call's `args` is passed on as decoded: the operation that takes it checks it before any use.
+ */
 export function checkForwardRequest(v: unknown): ForwardRequest {
   if (!isObject(v)) fail('forwarded request is not a map');
+  if (v.call !== undefined) return checkForwardCall(v);
   if (typeof v.method !== 'string' || !FORWARD_METHODS.has(v.method)) fail('forwarded request has an unknown method');
   if (typeof v.url !== 'string' || v.url.length > FORWARD_URL_CHARS_MAX || !ORIGIN_FORM.test(v.url)) {
     fail(`forwarded request url is not a path and query of at most ${FORWARD_URL_CHARS_MAX} characters`);
@@ -274,10 +281,23 @@ export function checkForwardRequest(v: unknown): ForwardRequest {
   return { method: v.method, url: v.url, headers: headersOf(v.headers, 'forwarded request headers'), body };
 }
 
-/** Check a forwarded answer and rebuild it from its checked fields; throws PeerMessageError. */
+function checkForwardCall(v: Record<string, unknown>): ForwardCall {
+  if (typeof v.call !== 'string' || !CALL_NAME.test(v.call)) fail('forwarded call has no plausible operation name');
+  if (v.args === undefined) fail('forwarded call has no args');
+  return { call: v.call, args: v.args };
+}
+
+/**
+ * Check a forwarded answer and rebuild it from its checked fields; throws PeerMessageError.
+ * A call's answer `value` is passed on as decoded: the route that asked serializes it by its own schema.
+ */
 export function checkForwardResponse(v: unknown): ForwardResponse {
   if (!isObject(v)) fail('forwarded answer is not a map');
   if (typeof v.status !== 'number' || !Number.isInteger(v.status) || v.status < 100 || v.status > 599) fail('forwarded answer status is not an HTTP status');
+  if (v.value !== undefined) {
+    const answer: CallAnswer = { status: v.status, headers: headersOf(v.headers, 'call answer headers'), value: v.value };
+    return answer;
+  }
   return {
     status: v.status,
     headers: headersOf(v.headers, 'forwarded answer headers'),

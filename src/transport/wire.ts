@@ -8,8 +8,11 @@ import type { ForwardRequest, ForwardResponse, PeerHello } from './api.js';
 import { checkForwardRequest, checkForwardResponse, checkMessage } from './validate.js';
 
 export type WireFrame =
-  /** `fwd`: the acceptor takes forwarded requests from this dialer (absent from older nodes and from the dialer's own hello). */
-  | { k: 'hello'; hello: PeerHello; fwd?: boolean }
+  /**
+   * `fwd`: the acceptor takes forwarded requests from this dialer; `calls`: forwarded calls too
+   * (ForwardCall). Both absent from older nodes and from the dialer's own hello.
+   */
+  | { k: 'hello'; hello: PeerHello; fwd?: boolean; calls?: boolean }
   | { k: 'refuse'; reason: string }
   | { k: 'msg'; m: Message }
   /** Opens a chunked InstallSnapshot: the message with empty snapshot data, and the data's length. */
@@ -48,6 +51,7 @@ export function unpackWire(payload: Uint8Array): WireFrame {
     case 'hello':
       if (!isHello(v.hello)) throw new WireError('malformed hello');
       if (v.fwd !== undefined && typeof v.fwd !== 'boolean') throw new WireError('malformed hello');
+      if (v.calls !== undefined && typeof v.calls !== 'boolean') throw new WireError('malformed hello');
       return v as WireFrame;
     case 'refuse':
       if (typeof v.reason !== 'string') throw new WireError('malformed refusal');

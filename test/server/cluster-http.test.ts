@@ -72,8 +72,11 @@ describe('a real 3-node cluster over HTTP', () => {
       expect((await api(via, 'POST', '/v1/cluster/leadership', { to: 'nobody' })).status).toBe(404);
       expect((await api(via, 'DELETE', '/v1/cluster/members/nobody')).status).toBe(404);
     }
-    // The follower relayed those over the peer channel, not as second HTTP requests (issue 12).
-    expect((await api(followers[0], 'GET', '/metrics')).body).toMatch(/lockstep_http_forwarded_requests_total\{outcome="ok",channel="peer"\} [1-9]/);
+    // The follower sent those over the peer channel, not as second HTTP requests (issue 12).
+    // Writes went as calls (the leader runs only the lock service), reads as relayed requests.
+    const metrics = (await api(followers[0], 'GET', '/metrics')).body;
+    expect(metrics).toMatch(/lockstep_http_forwarded_requests_total\{outcome="ok",channel="call"\} [1-9]/);
+    expect(metrics).toMatch(/lockstep_http_forwarded_requests_total\{outcome="ok",channel="peer"\} [1-9]/);
   }, 60_000);
 
   it('waiters are handed the lock in arrival order, whichever node they came through', async () => {

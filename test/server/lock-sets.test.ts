@@ -85,7 +85,7 @@ describe('POST /v1/lock-sets/acquire', () => {
     const controller = new AbortController();
     const waiting = h.server.services.locks.execute(
       { type: 'lockSet.acquire', locks: [{ name: 'a', mode: 'exclusive', limit: 1 }, { name: 'b', mode: 'exclusive', limit: 1 }], sessionId: null, ttlMs: 5_000, waitMs: 60_000, waitId: 'set-abandon', owner: null, value: null },
-      { idempotency: null, signal: controller.signal },
+      { idempotency: null, signal: controller.signal, tokenId: null },
     );
     await flush();
     controller.abort();

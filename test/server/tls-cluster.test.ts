@@ -30,9 +30,9 @@ describe('serve --tls-cert --tls-key --tls-ca', () => {
     expect(acquired.status).toBe(200);
     const view = await api(follower, 'GET', '/v1/cluster', undefined, {}, undefined, cluster.fetch);
     expect(view.body.members.map((m: { apiUrl: string }) => m.apiUrl).sort()).toEqual(cluster.endpoints.sort());
-    // Relayed over the mutually authenticated peer connection, not a second HTTPS request (issue 12).
+    // Handed to the leader as calls over the mutually authenticated peer connection, not as second HTTPS requests (issue 12).
     const metrics = await api(follower, 'GET', '/metrics', undefined, {}, undefined, cluster.fetch);
-    expect(metrics.body).toMatch(/lockstep_http_forwarded_requests_total\{outcome="ok",channel="peer"\} [1-9]/);
+    expect(metrics.body).toMatch(/lockstep_http_forwarded_requests_total\{outcome="ok",channel="call"\} [1-9]/);
   });
 
   it('answers nothing over plain HTTP, and a client that does not trust the CA refuses the node', async () => {

@@ -70,7 +70,7 @@ describe('long-poll waits', () => {
     const controller = new AbortController();
     const waiting = h.server.services.locks.execute(
       { type: 'lock.acquire', name: 'q', sessionId: null, ttlMs: 5_000, waitMs: 60_000, waitId: 'w-abandon', mode: 'exclusive', limit: 1, owner: null, value: null },
-      { idempotency: null, signal: controller.signal },
+      { idempotency: null, signal: controller.signal, tokenId: null },
     );
     await flush();
     expect((await h.call('GET', '/v1/locks/q')).body.waiters).toHaveLength(1);
@@ -93,7 +93,7 @@ describe('long-poll waits', () => {
       const waits = controllers.map((c, i) =>
         locks.execute(
           { type: 'lock.acquire', name: 'q', sessionId: null, ttlMs: 5_000, waitMs: 60_000, waitId: `w-many-${i}`, mode: 'exclusive', limit: 1, owner: null, value: null },
-          { idempotency: null, signal: c.signal },
+          { idempotency: null, signal: c.signal, tokenId: null },
         ),
       );
       await flush();

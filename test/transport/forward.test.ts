@@ -4,7 +4,7 @@
 // with forwarding frames a correct member never sends. Ports 16500-16599.
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeId } from '../../src/raft/types.js';
-import { ForwardNotSentError, type ForwardRequest, type ForwardResponse } from '../../src/transport/api.js';
+import { ForwardNotSentError, type ForwardRequest, type ForwardResponse, type HttpForwardRequest, type HttpForwardResponse } from '../../src/transport/api.js';
 import { FORWARDS_IN_FLIGHT_MAX } from '../../src/transport/limits.js';
 import type { WireFrame } from '../../src/transport/wire.js';
 import { addr, helloFrom, rawDial, startNode, type Node } from './helpers.js';
@@ -24,9 +24,9 @@ async function node(...args: Parameters<typeof startNode>): Promise<Node> {
   return n;
 }
 
-const request = (n: number): ForwardRequest => ({ method: 'POST', url: `/v1/locks/l${n}/acquire?x=${n}`, headers: { 'content-type': 'application/json' }, body: `{"n":${n}}` });
-const answer = (text: string, status = 200): ForwardResponse => ({ status, headers: { 'x-echo': text }, body: new TextEncoder().encode(text) });
-const text = (res: ForwardResponse): string => new TextDecoder().decode(res.body);
+const request = (n: number): HttpForwardRequest => ({ method: 'POST', url: `/v1/locks/l${n}/acquire?x=${n}`, headers: { 'content-type': 'application/json' }, body: `{"n":${n}}` });
+const answer = (text: string, status = 200): HttpForwardResponse => ({ status, headers: { 'x-echo': text }, body: new TextEncoder().encode(text) });
+const text = (res: ForwardResponse): string => new TextDecoder().decode((res as HttpForwardResponse).body);
 
 /** n1 takes forwards from n2; resolves once n2's link to n1 is up. */
 async function pair(base: number): Promise<{ leader: Node; follower: Node }> {
@@ -46,12 +46,12 @@ function deferred<T>(): { promise: Promise<T>; resolve(v: T): void } {
 describe('forwarding over the peer channel', () => {
   it('many concurrent requests, answered out of order, each get their own answer; the handler learns who sent them and from where', async () => {
     const { leader, follower } = await pair(16500);
-    const held: Array<{ from: string; req: ForwardRequest; reply: (r: ForwardResponse) => void }> = [];
+    const held: Array<{ from: string; req: HttpForwardRequest; reply: (r: ForwardResponse) => void }> = [];
     const addresses = new Set<string | undefined>();
     leader.transport.onForward((from, req, _signal, address) => {
       const d = deferred<ForwardResponse>();
       addresses.add(address);
-      held.push({ from, req, reply: d.resolve });
+      held.push({ from, req: req as HttpForwardRequest, reply: d.resolve });
       return d.promise;
     });
     const COUNT = 200;
@@ -153,7 +153,7 @@ describe('an acceptor and forwarding frames a correct member never sends', () =>
 
   it('a member is offered forwarding and gets answers on its own connection, for the id it chose', async () => {
     const leader = await node('n1', 16561, { n2: 16562 }, { forwarding: true });
-    leader.transport.onForward(async (from, r) => answer(`${from} ${r.url}`));
+    leader.transport.onForward(async (from, r) => answer(`${from} ${(r as HttpForwardRequest).url}`));
     const peer = await member(16561);
     expect(peer.frames[0]).toMatchObject({ k: 'hello', fwd: true });
     peer.send(req(7));

@@ -14,6 +14,7 @@ import {
   READ_CONTEXT_CHARS_MAX,
 } from '../../src/transport/limits.js';
 import { MESSAGE_TYPES, PeerMessageError, checkForwardRequest, checkForwardResponse, checkMessage } from '../../src/transport/validate.js';
+import type { HttpForwardRequest } from '../../src/transport/api.js';
 
 const RUNS = { numRuns: 200 };
 
@@ -279,8 +280,23 @@ describe.each([
 describe('forwarded headers named like Object.prototype fields', () => {
   it('stay own fields of a plain object; the prototype is never set', () => {
     const v = JSON.parse('{"method":"GET","url":"/v1/x","headers":{"__proto__":"p","constructor":"c"},"body":null}') as unknown;
-    const checked = checkForwardRequest(v);
+    const checked = checkForwardRequest(v) as HttpForwardRequest;
     expect(Object.getPrototypeOf(checked.headers)).toBe(Object.prototype);
     expect(Object.entries(checked.headers)).toStrictEqual([['__proto__', 'p'], ['constructor', 'c']]);
+  });
+});
+
+describe('forwarded calls and their answers', () => {
+  it('a call keeps its name and args; a name that is not a plain dotted word, or no args, is refused', () => {
+    expect(checkForwardRequest({ call: 'lock.execute', args: { a: 1 } })).toEqual({ call: 'lock.execute', args: { a: 1 } });
+    for (const bad of [{ call: 'Lock.Execute', args: {} }, { call: '', args: {} }, { call: 'x'.repeat(65), args: {} }, { call: 7, args: {} }, { call: 'lock.execute' }]) {
+      expect(() => checkForwardRequest(bad), JSON.stringify(bad).slice(0, 60)).toThrow(PeerMessageError);
+    }
+  });
+
+  it('a call answer keeps its value; its status and headers are checked as an HTTP answer\'s', () => {
+    expect(checkForwardResponse({ status: 200, headers: { 'x-lockstep-index': '7' }, value: { acquired: true } })).toEqual({ status: 200, headers: { 'x-lockstep-index': '7' }, value: { acquired: true } });
+    expect(() => checkForwardResponse({ status: 99, headers: {}, value: null })).toThrow(PeerMessageError);
+    expect(() => checkForwardResponse({ status: 200, headers: { 'Bad Name': 'x' }, value: null })).toThrow(PeerMessageError);
   });
 });

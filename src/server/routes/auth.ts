@@ -74,7 +74,7 @@ export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
       const secret = newSecret();
       const answer = await services.locks.execute(
         { type: 'token.create', id, name, role, prefixes, secretHash: hashSecret(secret) },
-        { idempotency: null, signal, principal: request.principal },
+        { idempotency: null, signal, tokenId: request.principal?.id ?? null },
       );
       if (answer.status !== 201) return answer;
       request.auditDetails = { token: answer.body };
@@ -105,7 +105,7 @@ export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
       throw new ApiError('invalid_argument', 'the root token is not in the replicated state: to change it, restart every node with a new --auth-token-file', { field: 'id' });
     }
     return leaderOnly(ctx, request, reply, { waitMs: 0 }, (signal) =>
-      services.locks.execute({ type: 'token.revoke', id }, { idempotency: null, signal, principal: request.principal }),
+      services.locks.execute({ type: 'token.revoke', id }, { idempotency: null, signal, tokenId: request.principal?.id ?? null }),
     );
   });
 

@@ -30,7 +30,7 @@ export const electionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: 
     },
   }, async (request, reply) => {
     const { sessionId, value, waitMs } = request.body;
-    return writeRoute(ctx, services.locks, request, reply, waitMs, () => ({
+    return writeRoute(ctx, services, request, reply, waitMs, () => ({
       type: 'election.campaign',
       name: request.params.name,
       sessionId,
@@ -54,7 +54,7 @@ export const electionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: 
       },
     },
   }, async (request, reply) =>
-    writeRoute(ctx, services.locks, request, reply, 0, () => ({ type: 'election.proclaim', name: request.params.name, term: request.body.term, value: request.body.value })),
+    writeRoute(ctx, services, request, reply, 0, () => ({ type: 'election.proclaim', name: request.params.name, term: request.body.term, value: request.body.value })),
   );
 
   app.post<{ Params: { name: string }; Body: { term: number } }>('/v1/elections/:name/resign', {
@@ -68,7 +68,7 @@ export const electionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: 
       response: { 200: { type: 'object', properties: { resigned: { type: 'boolean' } }, required: ['resigned'] }, ...errorResponses },
     },
   }, async (request, reply) =>
-    writeRoute(ctx, services.locks, request, reply, 0, () => ({ type: 'election.resign', name: request.params.name, term: request.body.term })),
+    writeRoute(ctx, services, request, reply, 0, () => ({ type: 'election.resign', name: request.params.name, term: request.body.term })),
   );
 
   app.get<{ Params: { name: string }; Querystring: { consistency: string } }>('/v1/elections/:name', {

@@ -8,7 +8,6 @@ import type { LockMode } from '../../locks/commands.js';
 import { LOCK_SET_NAMES_MAX, LOCK_SET_NAMES_MIN } from '../../locks/limits.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
-import { withTimeLeft } from '../time-left.js';
 import { newWaitId } from '../lock-service.js';
 import { idempotencyHeaderSchema, writeRoute } from '../route-helpers.js';
 import {
@@ -158,7 +157,7 @@ export const lockSetRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: S
     const body = request.body;
     checkAcquireSet(body);
     // Authorization (http-api.md "Security"): a lock set needs the right on every name in body.locks.
-    return writeRoute(ctx, services.locks, request, reply, body.waitMs, () => ({
+    return writeRoute(ctx, services, request, reply, body.waitMs, () => ({
       type: 'lockSet.acquire',
       locks: body.locks.map((l) => ({ name: l.name, mode: l.mode, limit: l.limit })),
       sessionId: body.sessionId ?? null,
@@ -167,7 +166,7 @@ export const lockSetRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: S
       waitId: body.waitMs > 0 ? newWaitId() : null,
       owner: body.owner ?? null,
       value: body.value ?? null,
-    }), withTimeLeft(() => services.leases.deadlines()));
+    }), { timeLeft: true });
   });
 
   app.post<{ Body: ReleaseSetBody }>('/v1/lock-sets/release', {
@@ -185,7 +184,7 @@ export const lockSetRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: S
   }, async (request, reply) => {
     checkReleaseSet(request.body);
     // Authorization: the right on every name in body.holds, as for the acquire.
-    return writeRoute(ctx, services.locks, request, reply, 0, () => ({
+    return writeRoute(ctx, services, request, reply, 0, () => ({
       type: 'lockSet.release',
       holds: request.body.holds.map((h) => ({ name: h.name, fencingToken: h.fencingToken })),
     }));

@@ -6,7 +6,6 @@ import type { LockMode } from '../../locks/commands.js';
 import type { ServerContext } from '../context.js';
 import { onPathName } from '../access.js';
 import { ApiError } from '../errors.js';
-import { withTimeLeft } from '../time-left.js';
 import { newWaitId } from '../lock-service.js';
 import { pageSize } from '../page.js';
 import { idempotencyHeaderSchema, readRoute, writeRoute } from '../route-helpers.js';
@@ -54,7 +53,7 @@ export const lockRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
     const hasTtl = body.ttlMs !== undefined;
     if (hasSession === hasTtl) throw new ApiError('invalid_argument', 'body must have exactly one of sessionId and ttlMs', { field: hasSession ? 'ttlMs' : 'sessionId' });
     if (body.mode === 'shared' && body.limit !== 1) throw new ApiError('invalid_argument', 'body.limit applies to exclusive locks only (shared locks take any number of holders)', { field: 'limit' });
-    return writeRoute(ctx, services.locks, request, reply, body.waitMs, () => ({
+    return writeRoute(ctx, services, request, reply, body.waitMs, () => ({
       type: 'lock.acquire',
       name,
       sessionId: body.sessionId ?? null,
@@ -65,7 +64,7 @@ export const lockRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
       limit: body.limit,
       owner: body.owner ?? null,
       value: body.value ?? null,
-    }), withTimeLeft(() => services.leases.deadlines()));
+    }), { timeLeft: true });
   });
 
   app.post<{ Params: { name: string }; Body: { fencingToken: number } }>('/v1/locks/:name/release', {
@@ -79,7 +78,7 @@ export const lockRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
       response: { 200: { type: 'object', properties: { released: { type: 'boolean' } }, required: ['released'] }, ...errorResponses },
     },
   }, async (request, reply) =>
-    writeRoute(ctx, services.locks, request, reply, 0, () => ({ type: 'lock.release', name: request.params.name, fencingToken: request.body.fencingToken })),
+    writeRoute(ctx, services, request, reply, 0, () => ({ type: 'lock.release', name: request.params.name, fencingToken: request.body.fencingToken })),
   );
 
   app.post<{ Params: { name: string }; Body: { fencingToken: number; ttlMs?: number } }>('/v1/locks/:name/extend', {
@@ -93,7 +92,7 @@ export const lockRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
       response: { 200: { type: 'object', properties: { expiresInMs: { type: 'integer' } }, required: ['expiresInMs'] }, ...errorResponses },
     },
   }, async (request, reply) =>
-    writeRoute(ctx, services.locks, request, reply, 0, () => ({
+    writeRoute(ctx, services, request, reply, 0, () => ({
       type: 'lock.extend',
       name: request.params.name,
       fencingToken: request.body.fencingToken,

@@ -2,10 +2,10 @@
 
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
-import { recheckPrincipal } from '../access.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { leaderOnly } from '../forward.js';
+import { keepaliveCall, keepaliveOnLeader } from '../leader-calls.js';
 import { pageSize } from '../page.js';
 import { idempotencyHeaderSchema, readRoute, writeRoute } from '../route-helpers.js';
 import { consistencyQuery, errorResponses, idParams, pageQuery, sessionCreateBody, sessionSchema } from '../schemas.js';
@@ -36,7 +36,7 @@ export const sessionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: S
     },
   }, async (request, reply) => {
     const { ttlMs, name, lockDelayMs } = request.body;
-    return writeRoute(ctx, services.locks, request, reply, 0, () => ({ type: 'session.create', sessionId: randomUUID(), ttlMs, name, lockDelayMs }));
+    return writeRoute(ctx, services, request, reply, 0, () => ({ type: 'session.create', sessionId: randomUUID(), ttlMs, name, lockDelayMs }));
   });
 
   app.post<{ Params: { id: string } }>('/v1/sessions/:id/keepalive', {
@@ -50,13 +50,11 @@ export const sessionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: S
         ...errorResponses,
       },
     },
-  }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
-    // No log write, so no apply-time check: the leader's applied state judges the token (a
-    // revocation it has not applied yet is at most one apply behind its commit).
-    recheckPrincipal(ctx, request);
-    const body = await services.leases.keepalive(request.params.id);
-    return { status: 200, body, index: ctx.machine.appliedIndex() };
-  }));
+  }, async (request, reply) => {
+    const sessionId = request.params.id;
+    const tokenId = request.principal?.id ?? null;
+    return leaderOnly(ctx, request, reply, { waitMs: 0, call: () => keepaliveCall(sessionId, tokenId) }, () => keepaliveOnLeader(ctx, services, sessionId, tokenId));
+  });
 
   app.get<{ Params: { id: string }; Querystring: { consistency: string } }>('/v1/sessions/:id', {
     config: { access: { kind: 'read' } },
@@ -92,7 +90,7 @@ export const sessionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: S
         ...errorResponses,
       },
     },
-  }, async (request, reply) => writeRoute(ctx, services.locks, request, reply, 0, () => ({ type: 'session.delete', sessionId: request.params.id })));
+  }, async (request, reply) => writeRoute(ctx, services, request, reply, 0, () => ({ type: 'session.delete', sessionId: request.params.id })));
 
   app.get<{ Querystring: { limit?: string; after?: string; consistency: string } }>('/v1/sessions', {
     config: { access: { kind: 'read' } },
