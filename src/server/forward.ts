@@ -223,32 +223,27 @@ async function forwardOnce(
   clientSignal: AbortSignal,
 ): Promise<FastifyReply | 'refused'> {
   const leaderUrl = leader.url;
-  const headers: Record<string, string> = { [FORWARDED_HEADER]: ctx.node.id };
-  for (const name of FORWARDED_REQUEST_HEADERS) {
-    const value = request.headers[name];
-    if (typeof value === 'string') headers[name] = value;
-  }
-  const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== undefined;
-  if (hasBody) headers['content-type'] = 'application/json';
   // A long-poll may outlive its waitMs by a failover (deadlines restart in full, item 14).
   const timeoutMs = 2 * options.waitMs + ctx.limits.proposeTimeoutMs + ctx.limits.forwardSlackMs;
   const controller = new AbortController();
   const onClientGone = () => controller.abort(clientSignal.reason);
   clientSignal.addEventListener('abort', onClientGone);
   const timer = ctx.clock.setTimer(() => controller.abort(new Error('forward timed out')), timeoutMs);
-  // This request's path and query only: never an authority the client wrote.
-  const forwarded: HttpForwardRequest = { method: request.method, url: originForm(request.url), headers, body: hasBody ? JSON.stringify(request.body) : null };
   try {
     let answer: UpstreamAnswer | CallAnswer | null = null;
     let channel: 'call' | 'peer' | 'http' = 'call';
     if (!options.overHttp && options.call !== undefined) answer = await overPeer(ctx, leader.id, options.call(), controller.signal);
-    if (answer === null && !options.overHttp) {
-      channel = 'peer';
-      answer = await overPeer(ctx, leader.id, forwarded, controller.signal);
-    }
     if (answer === null) {
-      channel = 'http';
-      answer = await httpForward(ctx, leaderUrl, forwarded, controller.signal);
+      // The relayed request is built only when no call carried this one.
+      const forwarded = relayedRequest(ctx, request);
+      if (!options.overHttp) {
+        channel = 'peer';
+        answer = await overPeer(ctx, leader.id, forwarded, controller.signal);
+      }
+      if (answer === null) {
+        channel = 'http';
+        answer = await httpForward(ctx, leaderUrl, forwarded, controller.signal);
+      }
     }
     ctx.metrics.forwardedTotal.inc({ outcome: 'ok', channel });
     if (isCallAnswer(answer as ForwardResponse)) {
@@ -274,6 +269,18 @@ async function forwardOnce(
     timer.cancel();
     clientSignal.removeEventListener('abort', onClientGone);
   }
+}
+
+/** The client's request as the leader gets it: this request's path and query only, never an authority the client wrote. */
+function relayedRequest(ctx: ServerContext, request: FastifyRequest): HttpForwardRequest {
+  const headers: Record<string, string> = { [FORWARDED_HEADER]: ctx.node.id };
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = request.headers[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== undefined;
+  if (hasBody) headers['content-type'] = 'application/json';
+  return { method: request.method, url: originForm(request.url), headers, body: hasBody ? JSON.stringify(request.body) : null };
 }
 
 /**
