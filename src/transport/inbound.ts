@@ -188,7 +188,11 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     }
     outbox.push(bytes);
     outboxBytes += bytes.length;
-    if (outbox.length === 1) setImmediate(flushAnswers);
+    // With nothing else in flight on this connection there is no other answer to wait for: the
+    // answer goes now, not after the rest of this turn's work (~0.2 ms on the leader, measured
+    // under one client, issue 12). With more in flight, one write per turn.
+    if (forwards.size === 0) flushAnswers();
+    else if (outbox.length === 1) setImmediate(flushAnswers);
   }
 
   /** The answers of one event-loop turn go out as one write. */
