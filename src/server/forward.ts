@@ -68,6 +68,9 @@ interface UpstreamAnswer {
   body: Buffer;
 }
 
+/** What came back: bytes to pass on (a relayed request), or a value this node's route serializes (a call). */
+type LeaderAnswer = { kind: 'bytes'; answer: UpstreamAnswer } | { kind: 'value'; answer: CallAnswer };
+
 export function noLeaderError(ctx: ServerContext, message = 'no leader could be reached in time'): ApiError {
   return new ApiError('no_leader', message, {}, { 'retry-after': String(ctx.limits.retryAfterSeconds) });
 }
@@ -230,7 +233,7 @@ async function forwardOnce(
   clientSignal.addEventListener('abort', onClientGone);
   const timer = ctx.clock.setTimer(() => controller.abort(new Error('forward timed out')), timeoutMs);
   try {
-    let answer: UpstreamAnswer | CallAnswer | null = null;
+    let answer: LeaderAnswer | null = null;
     let channel: 'call' | 'peer' | 'http' = 'call';
     if (!options.overHttp && options.call !== undefined) answer = await overPeer(ctx, leader.id, options.call(), controller.signal);
     if (answer === null) {
@@ -242,23 +245,21 @@ async function forwardOnce(
       }
       if (answer === null) {
         channel = 'http';
-        answer = await httpForward(ctx, leaderUrl, forwarded, controller.signal);
+        answer = { kind: 'bytes', answer: await httpForward(ctx, leaderUrl, forwarded, controller.signal) };
       }
     }
     ctx.metrics.forwardedTotal.inc({ outcome: 'ok', channel });
-    if (isCallAnswer(answer as ForwardResponse)) {
+    if (answer.kind === 'value') {
       // A call's answer is a value: this node's route serializes it by its own response schema.
-      const called = answer as CallAnswer;
-      for (const [name, value] of Object.entries(called.headers)) {
+      for (const [name, value] of Object.entries(answer.answer.headers)) {
         if (!DROPPED_RESPONSE_HEADERS.has(name)) reply.header(name, value);
       }
-      return reply.code(called.status).send(called.value);
+      return reply.code(answer.answer.status).send(answer.answer.value);
     }
-    const relayed = answer as UpstreamAnswer;
-    for (const [name, value] of relayed.headers) {
+    for (const [name, value] of answer.answer.headers) {
       if (!DROPPED_RESPONSE_HEADERS.has(name)) reply.header(name, value);
     }
-    return reply.code(relayed.status).send(relayed.body);
+    return reply.code(answer.answer.status).send(answer.answer.body);
   } catch (error) {
     if (isConnectRefused(error)) return 'refused';
     ctx.metrics.forwardedTotal.inc({ outcome: 'unavailable' });
@@ -287,7 +288,7 @@ function relayedRequest(ctx: ServerContext, request: FastifyRequest): HttpForwar
  * The request or call over the peer channel; null when the channel cannot carry it now, or the
  * connection failed before it was written (the leader never saw it: another way may carry it).
  */
-async function overPeer(ctx: ServerContext, leader: NodeId, request: HttpForwardRequest | ForwardCall, signal: AbortSignal): Promise<UpstreamAnswer | CallAnswer | null> {
+async function overPeer(ctx: ServerContext, leader: NodeId, request: HttpForwardRequest | ForwardCall, signal: AbortSignal): Promise<LeaderAnswer | null> {
   const sent = ctx.peers?.forward(leader, request, signal) ?? null;
   if (sent === null) return null;
   let res: ForwardResponse;
@@ -297,8 +298,8 @@ async function overPeer(ctx: ServerContext, leader: NodeId, request: HttpForward
     if (error instanceof ForwardNotSentError) return null;
     throw error;
   }
-  if (isCallAnswer(res)) return res;
-  return { status: res.status, headers: Object.entries(res.headers), body: Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength) };
+  if (isCallAnswer(res)) return { kind: 'value', answer: res };
+  return { kind: 'bytes', answer: { status: res.status, headers: Object.entries(res.headers), body: Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength) } };
 }
 
 async function httpForward(ctx: ServerContext, leaderUrl: string, forwarded: HttpForwardRequest, signal: AbortSignal): Promise<UpstreamAnswer> {
