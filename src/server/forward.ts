@@ -8,6 +8,7 @@
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { NotLeaderError, OutcomeUnknownError } from '../node/api.js';
+import { type Cancel, Canceller } from '../cancel.js';
 import type { NodeId } from '../raft/types.js';
 import { type CallAnswer, type ForwardCall, ForwardNotSentError, type ForwardResponse, type HttpForwardRequest, isCallAnswer } from '../transport/api.js';
 import type { ServerContext } from './context.js';
@@ -28,11 +29,11 @@ const LEADER_POLL_MS = 25;
  * time it is: a skewed clock (the chaos suite's fault file skews readings, its
  * timers run in real time) does not shorten them, and a test's manual clock
  * moves them when it says. The timer starts with the first wait: a request
- * that finds its leader at once (nearly every one) pays for no timer and no
- * AbortController (issue 12 profile: ~1% of a node's CPU under load).
+ * that finds its leader at once (nearly every one) pays for no timer
+ * (issue 12 profile: ~1% of a node's CPU under load).
  */
 class LeaderWait {
-  private controller: AbortController | null = null;
+  private deadline: Canceller | null = null;
   private timer: { cancel(): void } | null = null;
 
   constructor(
@@ -41,17 +42,17 @@ class LeaderWait {
   ) {}
 
   /** Fires when the wait is over; the timer starts on the first call. */
-  signal(): AbortSignal {
-    if (this.controller === null) {
-      const controller = new AbortController();
-      this.controller = controller;
-      this.timer = this.ctx.clock.setTimer(() => controller.abort(new Error('deadline passed')), this.ms);
+  over(): Cancel {
+    if (this.deadline === null) {
+      const deadline = new Canceller();
+      this.deadline = deadline;
+      this.timer = this.ctx.clock.setTimer(() => deadline.cancel(new Error('deadline passed')), this.ms);
     }
-    return this.controller.signal;
+    return this.deadline;
   }
 
   get passed(): boolean {
-    return this.controller?.signal.aborted ?? false;
+    return this.deadline?.aborted ?? false;
   }
 
   cancel(): void {
@@ -88,13 +89,13 @@ function currentTarget(ctx: ServerContext, excludeUrl: string | null): LeaderTar
   return { kind: 'remote', id: status.leader, url };
 }
 
-/** Waits until a leader with a known API URL exists, or this node leads; null once `until` or `signal` fires. */
-async function waitForLeader(ctx: ServerContext, until: LeaderWait, signal: AbortSignal, excludeUrl: string | null = null): Promise<LeaderTarget | null> {
+/** Waits until a leader with a known API URL exists, or this node leads; null once `until` passes or the client goes. */
+async function waitForLeader(ctx: ServerContext, until: LeaderWait, clientGone: Cancel, excludeUrl: string | null = null): Promise<LeaderTarget | null> {
   for (;;) {
     const target = currentTarget(ctx, excludeUrl);
     if (target !== null) return target;
-    if (until.passed || signal.aborted) return null;
-    await pauseForRoleChange(ctx, LEADER_POLL_MS, [until.signal(), signal]);
+    if (until.passed || clientGone.aborted) return null;
+    await pauseForRoleChange(ctx, LEADER_POLL_MS, [until.over(), clientGone]);
   }
 }
 
@@ -104,32 +105,36 @@ async function waitForLeader(ctx: ServerContext, until: LeaderWait, signal: Abor
  * promises alone never yields to the event loop, so no tick, message or
  * socket would run again (chaos F3).
  */
-function pauseForRoleChange(ctx: ServerContext, ms: number, signals: AbortSignal[]): Promise<void> {
+function pauseForRoleChange(ctx: ServerContext, ms: number, cancels: Cancel[]): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       timer.cancel();
       unsubscribe();
-      for (const s of signals) s.removeEventListener('abort', done);
+      for (const remove of removals) remove();
       resolve();
     };
     const timer = ctx.clock.setTimer(done, ms);
     const unsubscribe = ctx.node.onRoleChange(() => done());
-    for (const s of signals) s.addEventListener('abort', done);
+    const removals = cancels.map((c) => c.onAbort(done));
   });
 }
 
-/** An AbortSignal that fires when the client goes away before the answer was written. */
-export function clientGoneSignal(request: FastifyRequest, reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
+/**
+ * Cancelled when the client goes away before the answer was written; the
+ * request's forward cancels it too when the leader does not answer in time
+ * (the request ends there: 503).
+ */
+export function clientGone(request: FastifyRequest, reply: FastifyReply): Canceller {
+  const gone = new Canceller();
   const onClose = () => {
     // writableEnded, not writableFinished: a forwarded request's answer goes through fastify's
     // inject, whose response never reports finished, so every forwarded request was aborted
     // (an Error and its stack, and the abort run) after its answer was complete (issue 12 profile).
-    if (!reply.raw.writableEnded) controller.abort(new Error('client went away'));
+    if (!reply.raw.writableEnded) gone.cancel(new Error('client went away'));
   };
   reply.raw.once('close', onClose);
   request.raw.once('aborted', onClose);
-  return controller.signal;
+  return gone;
 }
 
 function isConnectRefused(error: unknown): boolean {
@@ -159,12 +164,12 @@ export async function leaderOnly(
   request: FastifyRequest,
   reply: FastifyReply,
   options: RouteOptions,
-  local: (signal: AbortSignal) => Promise<Answer>,
+  local: (cancel: Cancel) => Promise<Answer>,
 ): Promise<FastifyReply> {
-  const signal = clientGoneSignal(request, reply);
+  const cancel = clientGone(request, reply);
   const leaderWait = new LeaderWait(ctx, ctx.limits.leaderWaitMs);
   try {
-    return await toLeader(ctx, request, reply, options, local, signal, leaderWait);
+    return await toLeader(ctx, request, reply, options, local, cancel, leaderWait);
   } finally {
     leaderWait.cancel();
   }
@@ -175,21 +180,21 @@ async function toLeader(
   request: FastifyRequest,
   reply: FastifyReply,
   options: RouteOptions,
-  local: (signal: AbortSignal) => Promise<Answer>,
-  signal: AbortSignal,
+  local: (cancel: Cancel) => Promise<Answer>,
+  cancel: Canceller,
   until: LeaderWait,
 ): Promise<FastifyReply> {
   const forwardedBy = request.headers[FORWARDED_HEADER];
   let refusedUrl: string | null = null;
   for (;;) {
-    const target = await waitForLeader(ctx, until, signal, refusedUrl);
+    const target = await waitForLeader(ctx, until, cancel, refusedUrl);
     if (target === null) {
       ctx.metrics.forwardedTotal.inc({ outcome: 'no_leader' });
       throw noLeaderError(ctx);
     }
     if (target.kind === 'self') {
       try {
-        return sendAnswer(reply, await local(signal));
+        return sendAnswer(reply, await local(cancel));
       } catch (error) {
         if (error instanceof OutcomeUnknownError) throw unavailableError(ctx);
         if (!(error instanceof NotLeaderError)) throw error;
@@ -197,17 +202,17 @@ async function toLeader(
         // Chaos F3: while a leader hands leadership over (or is being removed) it drops proposals
         // yet still leads, so the next round would pick this node again at once. Wait on a timer
         // so the transfer can complete or time out, and stay within the client's bound.
-        if (until.passed || signal.aborted) {
+        if (until.passed || cancel.aborted) {
           ctx.metrics.forwardedTotal.inc({ outcome: 'no_leader' });
           throw noLeaderError(ctx, 'leadership is changing hands; retry');
         }
-        await pauseForRoleChange(ctx, LEADER_POLL_MS, [until.signal(), signal]);
+        await pauseForRoleChange(ctx, LEADER_POLL_MS, [until.over(), cancel]);
         continue;
       }
     }
     // A forwarded request that lands on a non-leader is answered, never forwarded again.
     if (forwardedBy !== undefined) throw noLeaderError(ctx, 'the forwarded request reached a node that is not the leader');
-    const result = await forwardOnce(ctx, request, reply, target, options, signal);
+    const result = await forwardOnce(ctx, request, reply, target, options, cancel);
     if (result === 'refused') {
       // Connection refused: the request surely never reached that node; try whoever leads next.
       refusedUrl = target.url;
@@ -223,29 +228,28 @@ async function forwardOnce(
   reply: FastifyReply,
   leader: { id: NodeId; url: string },
   options: RouteOptions,
-  clientSignal: AbortSignal,
+  cancel: Canceller,
 ): Promise<FastifyReply | 'refused'> {
   const leaderUrl = leader.url;
   // A long-poll may outlive its waitMs by a failover (deadlines restart in full, item 14).
   const timeoutMs = 2 * options.waitMs + ctx.limits.proposeTimeoutMs + ctx.limits.forwardSlackMs;
-  const controller = new AbortController();
-  const onClientGone = () => controller.abort(clientSignal.reason);
-  clientSignal.addEventListener('abort', onClientGone);
-  const timer = ctx.clock.setTimer(() => controller.abort(new Error('forward timed out')), timeoutMs);
+  // A forward that times out ends the request (503 below), so it cancels the request's own
+  // Canceller: one per request, not one more per forward (issue 12 profile).
+  const timer = ctx.clock.setTimer(() => cancel.cancel(new Error('forward timed out')), timeoutMs);
   try {
     let answer: LeaderAnswer | null = null;
     let channel: 'call' | 'peer' | 'http' = 'call';
-    if (!options.overHttp && options.call !== undefined) answer = await overPeer(ctx, leader.id, options.call(), controller.signal);
+    if (!options.overHttp && options.call !== undefined) answer = await overPeer(ctx, leader.id, options.call(), cancel);
     if (answer === null) {
       // The relayed request is built only when no call carried this one.
       const forwarded = relayedRequest(ctx, request);
       if (!options.overHttp) {
         channel = 'peer';
-        answer = await overPeer(ctx, leader.id, forwarded, controller.signal);
+        answer = await overPeer(ctx, leader.id, forwarded, cancel);
       }
       if (answer === null) {
         channel = 'http';
-        answer = { kind: 'bytes', answer: await httpForward(ctx, leaderUrl, forwarded, controller.signal) };
+        answer = { kind: 'bytes', answer: await httpForward(ctx, leaderUrl, forwarded, cancel) };
       }
     }
     ctx.metrics.forwardedTotal.inc({ outcome: 'ok', channel });
@@ -268,7 +272,6 @@ async function forwardOnce(
     throw unavailableError(ctx, 'the leader did not answer in time; the outcome is unknown, retry with the same Idempotency-Key');
   } finally {
     timer.cancel();
-    clientSignal.removeEventListener('abort', onClientGone);
   }
 }
 
@@ -288,8 +291,8 @@ function relayedRequest(ctx: ServerContext, request: FastifyRequest): HttpForwar
  * The request or call over the peer channel; null when the channel cannot carry it now, or the
  * connection failed before it was written (the leader never saw it: another way may carry it).
  */
-async function overPeer(ctx: ServerContext, leader: NodeId, request: HttpForwardRequest | ForwardCall, signal: AbortSignal): Promise<LeaderAnswer | null> {
-  const sent = ctx.peers?.forward(leader, request, signal) ?? null;
+async function overPeer(ctx: ServerContext, leader: NodeId, request: HttpForwardRequest | ForwardCall, cancel: Cancel): Promise<LeaderAnswer | null> {
+  const sent = ctx.peers?.forward(leader, request, cancel) ?? null;
   if (sent === null) return null;
   let res: ForwardResponse;
   try {
@@ -302,12 +305,12 @@ async function overPeer(ctx: ServerContext, leader: NodeId, request: HttpForward
   return { kind: 'bytes', answer: { status: res.status, headers: Object.entries(res.headers), body: Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength) } };
 }
 
-async function httpForward(ctx: ServerContext, leaderUrl: string, forwarded: HttpForwardRequest, signal: AbortSignal): Promise<UpstreamAnswer> {
+async function httpForward(ctx: ServerContext, leaderUrl: string, forwarded: HttpForwardRequest, cancel: Cancel): Promise<UpstreamAnswer> {
   const response = await ctx.upstream(urlOnNode(leaderUrl, forwarded.url), {
     method: forwarded.method,
     headers: forwarded.headers,
     body: forwarded.body ?? undefined,
-    signal,
+    signal: cancel.signal(),
     redirect: 'manual',
   });
   // Bytes, not text: a binary answer (GET /v1/cluster/snapshot) must reach the client unchanged.

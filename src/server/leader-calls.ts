@@ -17,6 +17,7 @@
 // validation (src/locks/validate.ts).
 
 import type { FastifyBaseLogger } from 'fastify';
+import type { Cancel } from '../cancel.js';
 import type { LockCommand } from '../locks/commands.js';
 import { validateCommand, validateEnvelope } from '../locks/validate.js';
 import { NotLeaderError, OutcomeUnknownError } from '../node/api.js';
@@ -60,21 +61,21 @@ export async function keepaliveOnLeader(ctx: ServerContext, services: Services, 
 }
 
 /** Leader side: runs a member's call; resolves with its answer (an error is an answer), never rejects. */
-export async function answerCall(ctx: ServerContext, services: Services, call: ForwardCall, signal: AbortSignal, log: FastifyBaseLogger): Promise<CallAnswer> {
+export async function answerCall(ctx: ServerContext, services: Services, call: ForwardCall, cancel: Cancel, log: FastifyBaseLogger): Promise<CallAnswer> {
   try {
     // A call that lands on a non-leader is answered, never passed on (docs/safety.md #16).
     if (ctx.node.leadership().role !== 'leader') throw noLeaderError(ctx, 'the forwarded request reached a node that is not the leader');
-    return callAnswer(await run(ctx, services, call, signal));
+    return callAnswer(await run(ctx, services, call, cancel));
   } catch (error) {
     return callAnswer(errorAnswer(ctx, error, log));
   }
 }
 
-async function run(ctx: ServerContext, services: Services, call: ForwardCall, signal: AbortSignal): Promise<Answer> {
+async function run(ctx: ServerContext, services: Services, call: ForwardCall, cancel: Cancel): Promise<Answer> {
   switch (call.call) {
     case LOCK_EXECUTE: {
       const args = lockExecuteArgs(call.args);
-      const answer = await services.locks.execute(args.command, { idempotency: args.idempotency, signal, tokenId: args.tokenId });
+      const answer = await services.locks.execute(args.command, { idempotency: args.idempotency, cancel, tokenId: args.tokenId });
       return args.timeLeft ? withTimeLeft(() => services.leases.deadlines())(answer) : answer;
     }
     case SESSION_KEEPALIVE: {

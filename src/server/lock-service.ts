@@ -9,6 +9,7 @@
 // is still in flight or waiting.
 
 import type { Counter } from 'prom-client';
+import type { Cancel } from '../cancel.js';
 import { createApplyMetrics } from './apply-metrics.js';
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -32,7 +33,7 @@ export interface ExecuteOptions {
   /** The id of the token the request acts as (null: auth off): carried in the proposal, re-checked when applied. */
   tokenId: string | null;
   /** Fires when the client went away: a queued wait is cancelled ('abandoned'). */
-  signal: AbortSignal;
+  cancel: Cancel;
 }
 
 export type ProposalEncoder = (proposal: LockProposal) => Uint8Array;
@@ -164,7 +165,7 @@ export class LockService {
       case 'done':
         return Promise.resolve(outcomeAnswer(found.outcome, this.ctx.machine.appliedIndex()));
       case 'pending':
-        return this.awaitWait(found.waitId, options.signal);
+        return this.awaitWait(found.waitId, options.cancel);
     }
   }
 
@@ -185,21 +186,21 @@ export class LockService {
       if (waitId !== null) this.waits.leave(waitId);
       return outcomeAnswer(result.outcome, applied.index);
     }
-    if (result.waitId === waitId && early !== null) return this.awaitJoined(result.waitId, early, options.signal);
+    if (result.waitId === waitId && early !== null) return this.awaitJoined(result.waitId, early, options.cancel);
     // The machine answered with another waitId: a replay of a first request (same key) still waiting.
     if (waitId !== null) this.waits.leave(waitId);
     const idem = options.idempotency;
     const found = idem ? this.ctx.machine.lookupIdempotency?.(idem.key, idem.method, idem.path) : undefined;
     if (found?.kind === 'done') return outcomeAnswer(found.outcome, this.ctx.machine.appliedIndex());
-    return this.awaitWait(result.waitId, options.signal);
+    return this.awaitWait(result.waitId, options.cancel);
   }
 
-  private awaitWait(waitId: string, signal: AbortSignal): Promise<Answer> {
-    return this.awaitJoined(waitId, this.waits.join(waitId), signal);
+  private awaitWait(waitId: string, cancel: Cancel): Promise<Answer> {
+    return this.awaitJoined(waitId, this.waits.join(waitId), cancel);
   }
 
   /** Waits for a joined waitId; if the client goes away first and nobody else waits, cancels it. */
-  private awaitJoined(waitId: string, resolution: Promise<{ outcome: Outcome; index: number }>, signal: AbortSignal): Promise<Answer> {
+  private awaitJoined(waitId: string, resolution: Promise<{ outcome: Outcome; index: number }>, cancel: Cancel): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       let settled = false;
       // Every way out removes both listeners: the closing signal is shared by
@@ -207,7 +208,7 @@ export class LockService {
       const settle = (): boolean => {
         if (settled) return false;
         settled = true;
-        signal.removeEventListener('abort', onAbort);
+        removeOnAbort();
         this.closing.signal.removeEventListener('abort', onClosing);
         return true;
       };
@@ -222,11 +223,11 @@ export class LockService {
         this.waits.leave(waitId);
         reject(unavailableError(this.ctx, 'this node is shutting down; retry with the same Idempotency-Key'));
       };
-      if (signal.aborted) {
+      if (cancel.aborted) {
         onAbort();
         return;
       }
-      signal.addEventListener('abort', onAbort, { once: true });
+      const removeOnAbort = cancel.onAbort(onAbort);
       this.closing.signal.addEventListener('abort', onClosing, { once: true });
       resolution.then(
         ({ outcome, index }) => {

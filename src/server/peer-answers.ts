@@ -11,9 +11,10 @@
 // end the work here as a client disconnect ends it: inject's own signal does
 // nothing once the body is read, so the request carries a reference (a
 // per-server secret and a number, unguessable by HTTP clients), and a hook
-// turns its abort into the 'aborted' event that clientGoneSignal() listens for.
+// turns its abort into the 'aborted' event that clientGone() listens for.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, InjectOptions } from 'fastify';
+import type { Cancel } from '../cancel.js';
 import type { NodeId } from '../raft/types.js';
 import { type HttpForwardRequest, type HttpForwardResponse, isForwardCall, type PeerForwarding } from '../transport/api.js';
 import { FORWARD_RESPONSE_BYTES_MAX } from '../transport/limits.js';
@@ -31,33 +32,33 @@ const REF_HEADER = 'x-lockstep-forward-ref';
 export function answerForwards(app: FastifyInstance, ctx: ServerContext, services: Services, peers: PeerForwarding): void {
   const secret = randomBytes(16).toString('hex');
   let seq = 0;
-  const signals = new Map<string, AbortSignal>();
+  const cancels = new Map<string, Cancel>();
   app.addHook('onRequest', async (request) => {
     const ref = request.headers[REF_HEADER];
     if (ref === undefined) return;
     delete request.headers[REF_HEADER];
-    const signal = typeof ref === 'string' ? signals.get(ref) : undefined;
-    if (signal) relayAbort(signal, request);
+    const cancel = typeof ref === 'string' ? cancels.get(ref) : undefined;
+    if (cancel) relayAbort(cancel, request);
   });
-  peers.onForward(async (from, request, signal, address) => {
-    if (isForwardCall(request)) return answerCall(ctx, services, request, signal, app.log);
+  peers.onForward(async (from, request, cancel, address) => {
+    if (isForwardCall(request)) return answerCall(ctx, services, request, cancel, app.log);
     const ref = `${secret}-${++seq}`;
-    signals.set(ref, signal);
+    cancels.set(ref, cancel);
     try {
       return await answer(app, ctx, from, request, ref, address);
     } finally {
-      signals.delete(ref);
+      cancels.delete(ref);
     }
   });
 }
 
 /** The member gave up: to the route, as if its client had disconnected. */
-function relayAbort(signal: AbortSignal, request: FastifyRequest): void {
+function relayAbort(cancel: Cancel, request: FastifyRequest): void {
   const raw = request.raw;
   const onAbort = (): void => void raw.emit('aborted');
-  if (signal.aborted) return onAbort();
-  signal.addEventListener('abort', onAbort, { once: true });
-  raw.once('close', () => signal.removeEventListener('abort', onAbort));
+  if (cancel.aborted) return onAbort();
+  const removeOnAbort = cancel.onAbort(onAbort);
+  raw.once('close', removeOnAbort);
 }
 
 async function answer(app: FastifyInstance, ctx: ServerContext, from: NodeId, request: HttpForwardRequest, ref: string, address: string | undefined): Promise<HttpForwardResponse> {

@@ -58,8 +58,8 @@ export function writeRoute(
   const tokenId = request.principal?.id ?? null;
   const timeLeft = options.timeLeft === true;
   const call = () => lockExecuteCall({ command: build(), idempotency, tokenId, timeLeft });
-  return leaderOnly(ctx, request, reply, { waitMs, call }, async (signal) => {
-    const answer = await services.locks.execute(build(), { idempotency, signal, tokenId });
+  return leaderOnly(ctx, request, reply, { waitMs, call }, async (cancel) => {
+    const answer = await services.locks.execute(build(), { idempotency, cancel, tokenId });
     return timeLeft ? withTimeLeft(() => services.leases.deadlines())(answer) : answer;
   });
 }

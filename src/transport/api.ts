@@ -1,3 +1,4 @@
+import type { Cancel } from '../cancel.js';
 import type { Message, NodeId } from '../raft/types.js';
 
 /** What a peer says about itself when a connection opens. */
@@ -99,7 +100,7 @@ export function isCallAnswer(response: ForwardResponse): response is CallAnswer 
  * Answers forwarded requests on the leader; must resolve (an error answer is an answer), never reject.
  * `address`: the IP address the member's connection comes from, when known.
  */
-export type ForwardHandler = (from: NodeId, request: ForwardRequest, signal: AbortSignal, address?: string) => Promise<ForwardResponse>;
+export type ForwardHandler = (from: NodeId, request: ForwardRequest, cancel: Cancel, address?: string) => Promise<ForwardResponse>;
 
 /**
  * Request/response over the peer channel (TcpTransport). `forward` returns
@@ -109,7 +110,7 @@ export type ForwardHandler = (from: NodeId, request: ForwardRequest, signal: Abo
  * left this node, and with any other error when the peer may have received it.
  */
 export interface PeerForwarding {
-  forward(to: NodeId, request: ForwardRequest, signal: AbortSignal): Promise<ForwardResponse> | null;
+  forward(to: NodeId, request: ForwardRequest, cancel: Cancel): Promise<ForwardResponse> | null;
   onForward(handler: ForwardHandler): void;
 }
 

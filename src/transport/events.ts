@@ -1,3 +1,4 @@
+import type { Cancel } from '../cancel.js';
 import type { Message, NodeId } from '../raft/types.js';
 import type { ForwardRequest, ForwardResponse, PeerHello } from './api.js';
 
@@ -15,5 +16,5 @@ export interface TransportEvents {
   /** Whether this node answers forwarded requests at all (a handler is registered). */
   takesForwards(): boolean;
   /** Answer a forwarded request; resolves with the answer, never rejects. */
-  forward(from: NodeId, request: ForwardRequest, signal: AbortSignal, address?: string): Promise<ForwardResponse>;
+  forward(from: NodeId, request: ForwardRequest, cancel: Cancel, address?: string): Promise<ForwardResponse>;
 }

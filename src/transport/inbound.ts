@@ -7,6 +7,7 @@
 // thrown by the message handler itself are not swallowed.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { Canceller } from '../cancel.js';
 import type { Message, NodeId } from '../raft/types.js';
 import type { ForwardRequest, ForwardResponse, PeerHello } from './api.js';
 import type { TransportEvents } from './events.js';
@@ -73,7 +74,7 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
   /** Whether our hello told the dialer it may forward requests to us. */
   let forwardsOffered = false;
   /** Forwarded requests being answered, by the dialer's id; aborting one tells its handler the client left. */
-  const forwards = new Map<number, AbortController>();
+  const forwards = new Map<number, Canceller>();
   /** Encoded answers waiting for this turn's write. */
   let outbox: Buffer[] = [];
   let outboxBytes = 0;
@@ -88,7 +89,7 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     log[level]({ peer, reason }, 'closing inbound peer connection');
     socket.destroy();
     // Nobody is left to take the answers: the requests are abandoned, as when an HTTP client disconnects.
-    for (const controller of forwards.values()) controller.abort(new Error('the forwarding peer closed the connection'));
+    for (const cancel of forwards.values()) cancel.cancel(new Error('the forwarding peer closed the connection'));
     forwards.clear();
     outbox = [];
     outboxBytes = 0;
@@ -141,7 +142,7 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
       // Unknown ids are answers already sent: the cancel crossed them.
       const pending = requests.findIndex((r) => r.id === frame.id);
       if (pending >= 0) requests.splice(pending, 1);
-      forwards.get(frame.id)?.abort(new Error('the forwarding node gave up on the request'));
+      forwards.get(frame.id)?.cancel(new Error('the forwarding node gave up on the request'));
       forwards.delete(frame.id);
       return;
     }
@@ -153,18 +154,18 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
   }
 
   function startForward(id: number, req: ForwardRequest): void {
-    const controller = new AbortController();
-    forwards.set(id, controller);
+    const cancel = new Canceller();
+    forwards.set(id, cancel);
     const from = peer as NodeId;
     o.events
-      .forward(from, req, controller.signal, socket.remoteAddress)
+      .forward(from, req, cancel, socket.remoteAddress)
       .catch((err: unknown) => {
         log.error({ err, peer: from }, 'forwarded request handler failed');
         return HANDLER_FAILED;
       })
       .then((res) => {
         // Cancelled, or the connection is gone: nobody waits for this answer.
-        if (closed || forwards.get(id) !== controller) return;
+        if (closed || forwards.get(id) !== cancel) return;
         forwards.delete(id);
         answer(id, res);
       });

@@ -5,6 +5,7 @@
 // chunks, each written only once the socket took the previous one.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { Cancel } from '../cancel.js';
 import type { Message, NodeId } from '../raft/types.js';
 import { ForwardNotSentError, isForwardCall, type ForwardRequest, type ForwardResponse, type PeerHello } from './api.js';
 import { parseAddress } from './address.js';
@@ -147,8 +148,8 @@ export class PeerLink {
    * take forwards (or calls, for a ForwardCall), too many in flight, a full queue, or a request this
    * channel's checks would refuse (the caller then uses HTTP).
    */
-  forward(request: ForwardRequest, signal: AbortSignal): Promise<ForwardResponse> | null {
-    if (this.closed || !this.ready || !this.acceptsForwards || signal.aborted) return null;
+  forward(request: ForwardRequest, cancel: Cancel): Promise<ForwardResponse> | null {
+    if (this.closed || !this.ready || !this.acceptsForwards || cancel.aborted) return null;
     if (isForwardCall(request) && !this.acceptsCalls) return null;
     if (this.forwards.size >= FORWARDS_IN_FLIGHT_MAX) return null;
     const id = ++this.forwardSeq;
@@ -161,20 +162,20 @@ export class PeerLink {
     }
     if (!this.enqueueFrame(bytes, id)) return null;
     return new Promise<ForwardResponse>((resolve, reject) => {
-      const onAbort = (): void => {
+      const onAbort = (reason: unknown): void => {
         if (!this.forwards.delete(id)) return;
         // Still queued: the peer never sees it. Written: tell the peer to stop working on it.
         if (!this.dropQueuedForward(id) && this.ready) this.enqueueFrame(encodeFrame(packWire({ k: 'cancel', id })), id);
-        reject(signal.reason);
+        reject(reason);
       };
-      signal.addEventListener('abort', onAbort, { once: true });
+      const removeOnAbort = cancel.onAbort(onAbort);
       this.forwards.set(id, {
         resolve: (response) => {
-          signal.removeEventListener('abort', onAbort);
+          removeOnAbort();
           resolve(response);
         },
         reject: (error) => {
-          signal.removeEventListener('abort', onAbort);
+          removeOnAbort();
           reject(error);
         },
       });

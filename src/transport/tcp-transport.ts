@@ -3,6 +3,7 @@
 // (acceptConnection). See frame.ts for framing, wire.ts for frame contents.
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { Cancel } from '../cancel.js';
 import type { Message, NodeId } from '../raft/types.js';
 import { parseAddress } from './address.js';
 import type { ForwardHandler, ForwardRequest, ForwardResponse, PeerForwarding, PeerHello, Transport } from './api.js';
@@ -81,9 +82,9 @@ export class TcpTransport implements Transport, PeerForwarding {
     snapshotStatus: (to, ok) => this.handlers.snapshotStatus.forEach((h) => h(to, ok)),
     peerHello: (hello) => this.handlers.peerHello.forEach((h) => h(hello)),
     takesForwards: () => this.o.forwarding === true,
-    forward: async (from, request, signal, address) => {
-      if (this.forwardHandler === null) await this.handlerRegistered(signal);
-      return this.forwardHandler!(from, request, signal, address);
+    forward: async (from, request, cancel, address) => {
+      if (this.forwardHandler === null) await this.handlerRegistered(cancel);
+      return this.forwardHandler!(from, request, cancel, address);
     },
   };
 
@@ -159,9 +160,9 @@ export class TcpTransport implements Transport, PeerForwarding {
     this.handlers.peerHello.push(handler);
   }
 
-  forward(to: NodeId, request: ForwardRequest, signal: AbortSignal): Promise<ForwardResponse> | null {
+  forward(to: NodeId, request: ForwardRequest, cancel: Cancel): Promise<ForwardResponse> | null {
     if (this.closed || to === this.o.self) return null;
-    return this.links.get(to)?.forward(request, signal) ?? null;
+    return this.links.get(to)?.forward(request, cancel) ?? null;
   }
 
   /** One handler: the HTTP server that answers forwarded requests (offered only with the `forwarding` option). */
@@ -172,18 +173,18 @@ export class TcpTransport implements Transport, PeerForwarding {
   }
 
   /** Resolves once a handler is registered; rejects when the request is abandoned first. */
-  private handlerRegistered(signal: AbortSignal): Promise<void> {
+  private handlerRegistered(cancel: Cancel): Promise<void> {
     return new Promise((resolve, reject) => {
       const release = (): void => {
-        signal.removeEventListener('abort', abandon);
+        removeAbandon();
         resolve();
       };
-      const abandon = (): void => {
+      const abandon = (reason: unknown): void => {
         this.handlerWaiters.delete(release);
-        reject(signal.reason);
+        reject(reason);
       };
       this.handlerWaiters.add(release);
-      signal.addEventListener('abort', abandon, { once: true });
+      const removeAbandon = cancel.onAbort(abandon);
     });
   }
 

@@ -1,30 +1,31 @@
-// clientGoneSignal: fires when the client leaves before its answer, never after it.
+// clientGone: fires when the client leaves before its answer, never after it.
 // A forwarded request runs through fastify's inject, whose response never reports
-// writableFinished: the signal must still stay quiet once the answer is complete.
+// writableFinished: the cancellation must still stay quiet once the answer is complete.
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clientGoneSignal } from '../../src/server/forward.js';
+import type { Canceller } from '../../src/cancel.js';
+import { clientGone } from '../../src/server/forward.js';
 
 const apps: Array<{ close(): Promise<unknown> }> = [];
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((a) => a.close()));
 });
 
-describe('clientGoneSignal', () => {
+describe('clientGone', () => {
   it('is not aborted after an injected request was answered', async () => {
     const app = Fastify();
     apps.push(app);
-    let signal: AbortSignal | null = null;
+    let gone: Canceller | null = null;
     app.post('/x', async (request, reply) => {
-      signal = clientGoneSignal(request, reply);
+      gone = clientGone(request, reply);
       return { ok: true };
     });
     const res = await app.inject({ method: 'POST', url: '/x', payload: '{}', headers: { 'content-type': 'application/json' } });
     expect(res.statusCode).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(signal!.aborted).toBe(false);
+    expect(gone!.aborted).toBe(false);
   });
 
   it('is aborted when an HTTP client disconnects before its answer', async () => {
@@ -32,9 +33,9 @@ describe('clientGoneSignal', () => {
     apps.push(app);
     const aborted = new Promise<unknown>((resolve) => {
       app.post('/wait', async (request, reply) => {
-        const signal = clientGoneSignal(request, reply);
-        await new Promise<void>((done) => signal.addEventListener('abort', () => done(), { once: true }));
-        resolve(signal.reason);
+        const gone = clientGone(request, reply);
+        await new Promise<void>((done) => gone.onAbort(() => done()));
+        resolve(gone.reason);
         return { ok: false };
       });
     });

@@ -7,6 +7,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Canceller } from '../../src/cancel.js';
 import { decodeProposal } from '../../src/locks/codec.js';
 import { nodeId } from '../../src/raft/types.js';
 import { answerCall, keepaliveCall, lockExecuteCall } from '../../src/server/leader-calls.js';
@@ -16,7 +17,8 @@ import { PROTOCOL_VERSION } from '../../src/transport/limits.js';
 import { TcpTransport } from '../../src/transport/tcp-transport.js';
 import { packWire } from '../../src/transport/wire.js';
 import { type Harness, makeHarness } from './harness.js';
-import { leaderAndFollower, open } from './pair.js';
+import { MemoryNode } from './memory-node.js';
+import { leaderAndFollower, open, peerChannel } from './pair.js';
 
 const silent = pino({ level: 'silent' });
 let h: Harness | null = null;
@@ -32,7 +34,7 @@ const acquire = (name: string) =>
   ({ type: 'lock.acquire', name, sessionId: null, ttlMs: 10_000, waitMs: 0, waitId: null, mode: 'exclusive', limit: 1, owner: null, value: null }) as const;
 
 function call(harness: Harness, c: ForwardCall): Promise<CallAnswer> {
-  return answerCall(ctxOf(harness), harness.server.services, c, new AbortController().signal, silent);
+  return answerCall(ctxOf(harness), harness.server.services, c, new Canceller(), silent);
 }
 
 /** The server context, as the peer channel's handler gets it (a test reaches it through the lock service). */
@@ -147,10 +149,39 @@ describe('a leader whose hello offers forwarding but not calls (an older node)',
     await follower.start();
     follower.setPeers(new Map([[nodeId('n1'), `127.0.0.1:${port}`]]));
     await connected;
-    const signal = new AbortController().signal;
-    expect(follower.forward(nodeId('n1'), lockExecuteCall({ command: acquire('job'), idempotency: null, tokenId: null, timeLeft: false }), signal)).toBeNull();
-    const relayed = follower.forward(nodeId('n1'), { method: 'GET', url: '/v1/cluster', headers: {}, body: null }, signal);
+    const cancel = new Canceller();
+    expect(follower.forward(nodeId('n1'), lockExecuteCall({ command: acquire('job'), idempotency: null, tokenId: null, timeLeft: false }), cancel)).toBeNull();
+    const relayed = follower.forward(nodeId('n1'), { method: 'GET', url: '/v1/cluster', headers: {}, body: null }, cancel);
     expect(relayed).not.toBeNull();
     relayed!.catch(() => undefined);
+  });
+});
+
+describe('a follower whose leader does not answer a call', () => {
+  it('answers 503 unavailable once the forward\'s bound passes, and tells the leader to stop working on it', async () => {
+    const peers = await peerChannel();
+    cleanups.push(() => peers.close());
+    let received = 0;
+    let cancelled: unknown = null;
+    // The leader's side, replaced: it takes the call and never answers.
+    peers.leader.onForward((_from, _request, cancel) => {
+      received++;
+      cancel.onAbort((reason) => (cancelled = reason));
+      return new Promise(() => {});
+    });
+    const node = new MemoryNode('n2');
+    node.role = 'follower';
+    node.leader = nodeId('n1');
+    node.leaderUrl = 'http://127.0.0.1:1';
+    const limits = { proposeTimeoutMs: 200, forwardSlackMs: 100 };
+    const follower = await makeHarness({ node, limits, peers: peers.follower });
+    cleanups.push(() => follower.close());
+    const answered = follower.call('POST', '/v1/locks/job/acquire', { ttlMs: 10_000 });
+    await expect.poll(() => received).toBe(1);
+    follower.clock.advance(limits.proposeTimeoutMs + limits.forwardSlackMs);
+    const res = await answered;
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('unavailable');
+    await expect.poll(() => String(cancelled)).toContain('the forwarding node gave up');
   });
 });

@@ -1,6 +1,7 @@
 // POST /v1/lock-sets/acquire and /release (http-api.md "Lock sets") through
 // app.inject() on a MemoryNode leader, and forwarded by a follower.
 import { afterEach, describe, expect, it } from 'vitest';
+import { Canceller } from '../../src/cancel.js';
 import { decodeProposal } from '../../src/locks/codec.js';
 import { flush, type Harness, makeHarness } from './harness.js';
 import { MemoryNode } from './memory-node.js';
@@ -82,13 +83,13 @@ describe('POST /v1/lock-sets/acquire', () => {
   it('an abandoned request cancels the set wait and leaves every line', async () => {
     const h = await harness();
     await h.call('POST', '/v1/locks/b/acquire', { ttlMs: 60_000 });
-    const controller = new AbortController();
+    const controller = new Canceller();
     const waiting = h.server.services.locks.execute(
       { type: 'lockSet.acquire', locks: [{ name: 'a', mode: 'exclusive', limit: 1 }, { name: 'b', mode: 'exclusive', limit: 1 }], sessionId: null, ttlMs: 5_000, waitMs: 60_000, waitId: 'set-abandon', owner: null, value: null },
-      { idempotency: null, signal: controller.signal, tokenId: null },
+      { idempotency: null, cancel: controller, tokenId: null },
     );
     await flush();
-    controller.abort();
+    controller.cancel(new Error('client went away'));
     await expect(waiting).rejects.toMatchObject({ code: 'unavailable' });
     await flush();
     expect(decodeProposal(h.node.proposals.at(-1)!).command).toEqual({ type: 'wait.cancel', waitIds: ['set-abandon'], reason: 'abandoned' });

@@ -1,5 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Canceller } from '../../src/cancel.js';
 import { decodeProposal } from '../../src/locks/codec.js';
 import { flush, type Harness, makeHarness } from './harness.js';
 
@@ -67,14 +68,14 @@ describe('long-poll waits', () => {
 
   it('an abandoned wait is cancelled (reason abandoned) and leaves the queue', async () => {
     await h.call('POST', '/v1/locks/q/acquire', { ttlMs: 60_000 });
-    const controller = new AbortController();
+    const controller = new Canceller();
     const waiting = h.server.services.locks.execute(
       { type: 'lock.acquire', name: 'q', sessionId: null, ttlMs: 5_000, waitMs: 60_000, waitId: 'w-abandon', mode: 'exclusive', limit: 1, owner: null, value: null },
-      { idempotency: null, signal: controller.signal, tokenId: null },
+      { idempotency: null, cancel: controller, tokenId: null },
     );
     await flush();
     expect((await h.call('GET', '/v1/locks/q')).body.waiters).toHaveLength(1);
-    controller.abort();
+    controller.cancel(new Error('client went away'));
     await expect(waiting).rejects.toMatchObject({ code: 'unavailable' });
     await flush();
     const cancel = h.node.proposals.map((p) => decodeProposal(p).command).find((c) => c.type === 'wait.cancel');
@@ -89,18 +90,18 @@ describe('long-poll waits', () => {
     try {
       await h.call('POST', '/v1/locks/q/acquire', { ttlMs: 60_000 });
       const locks = h.server.services.locks;
-      const controllers = Array.from({ length: 30 }, () => new AbortController());
+      const controllers = Array.from({ length: 30 }, () => new Canceller());
       const waits = controllers.map((c, i) =>
         locks.execute(
           { type: 'lock.acquire', name: 'q', sessionId: null, ttlMs: 5_000, waitMs: 60_000, waitId: `w-many-${i}`, mode: 'exclusive', limit: 1, owner: null, value: null },
-          { idempotency: null, signal: c.signal, tokenId: null },
+          { idempotency: null, cancel: c, tokenId: null },
         ),
       );
       await flush();
       // The shutdown signal every wait listens to (private: what this test is about).
       const closing = locks['closing'].signal;
       expect(getEventListeners(closing, 'abort')).toHaveLength(30);
-      for (const c of controllers) c.abort();
+      for (const c of controllers) c.cancel(new Error('client went away'));
       for (const w of waits) await expect(w).rejects.toMatchObject({ code: 'unavailable' });
       expect(getEventListeners(closing, 'abort')).toHaveLength(0);
       await new Promise((resolve) => setImmediate(resolve));

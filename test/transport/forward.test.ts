@@ -3,6 +3,7 @@
 // failed connection means for requests in flight, and what an acceptor does
 // with forwarding frames a correct member never sends. Ports 16500-16599.
 import { afterEach, describe, expect, it } from 'vitest';
+import { Canceller } from '../../src/cancel.js';
 import { nodeId } from '../../src/raft/types.js';
 import { ForwardNotSentError, type ForwardRequest, type ForwardResponse, type HttpForwardRequest, type HttpForwardResponse } from '../../src/transport/api.js';
 import { FORWARDS_IN_FLIGHT_MAX } from '../../src/transport/limits.js';
@@ -48,14 +49,14 @@ describe('forwarding over the peer channel', () => {
     const { leader, follower } = await pair(16500);
     const held: Array<{ from: string; req: HttpForwardRequest; reply: (r: ForwardResponse) => void }> = [];
     const addresses = new Set<string | undefined>();
-    leader.transport.onForward((from, req, _signal, address) => {
+    leader.transport.onForward((from, req, _cancel, address) => {
       const d = deferred<ForwardResponse>();
       addresses.add(address);
       held.push({ from, req: req as HttpForwardRequest, reply: d.resolve });
       return d.promise;
     });
     const COUNT = 200;
-    const pending = Array.from({ length: COUNT }, (_, i) => follower.transport.forward(nodeId('n1'), request(i), new AbortController().signal));
+    const pending = Array.from({ length: COUNT }, (_, i) => follower.transport.forward(nodeId('n1'), request(i), new Canceller()));
     expect(pending.every((p) => p !== null)).toBe(true);
     await expect.poll(() => held.length, WAIT).toBe(COUNT);
     // The handler also learns where the connection comes from (the audit line's source).
@@ -73,39 +74,39 @@ describe('forwarding over the peer channel', () => {
     const leader = await node('n1', 16511, { n2: 16512 });
     const follower = await node('n2', 16512, { n1: 16511 });
     await expect.poll(() => follower.hellos.some((h) => h.nodeId === 'n1'), WAIT).toBe(true);
-    expect(follower.transport.forward(nodeId('n1'), request(1), new AbortController().signal)).toBeNull();
-    expect(leader.transport.forward(nodeId('n2'), request(1), new AbortController().signal)).toBeNull();
+    expect(follower.transport.forward(nodeId('n1'), request(1), new Canceller())).toBeNull();
+    expect(leader.transport.forward(nodeId('n2'), request(1), new Canceller())).toBeNull();
     // Nor to a node there is no link to, nor one we cannot reach yet.
-    expect(follower.transport.forward(nodeId('n9'), request(1), new AbortController().signal)).toBeNull();
+    expect(follower.transport.forward(nodeId('n9'), request(1), new Canceller())).toBeNull();
   });
 
   it('a request this channel would refuse is not sent: null, and the connection stays up', async () => {
     const { follower } = await pair(16520);
     const bad = { ...request(1), url: '//elsewhere/v1/locks' };
-    expect(follower.transport.forward(nodeId('n1'), bad, new AbortController().signal)).toBeNull();
-    expect(follower.transport.forward(nodeId('n1'), { ...request(1), headers: { 'x-a': 'line\r\nbreak' } }, new AbortController().signal)).toBeNull();
+    expect(follower.transport.forward(nodeId('n1'), bad, new Canceller())).toBeNull();
+    expect(follower.transport.forward(nodeId('n1'), { ...request(1), headers: { 'x-a': 'line\r\nbreak' } }, new Canceller())).toBeNull();
     expect(follower.unreachable).toEqual([]);
   });
 
-  it('a cancelled request aborts the handler\'s signal and rejects with the reason; its late answer is dropped', async () => {
+  it('a cancelled request cancels the handler\'s work and rejects with the reason; its late answer is dropped', async () => {
     const { leader, follower } = await pair(16530);
     const aborted = deferred<void>();
     const late = deferred<ForwardResponse>();
-    leader.transport.onForward((_from, _req, signal) => {
-      signal.addEventListener('abort', () => aborted.resolve());
+    leader.transport.onForward((_from, _req, cancel) => {
+      cancel.onAbort(() => aborted.resolve());
       return late.promise;
     });
-    const controller = new AbortController();
-    const pending = follower.transport.forward(nodeId('n1'), request(1), controller.signal)!;
+    const controller = new Canceller();
+    const pending = follower.transport.forward(nodeId('n1'), request(1), controller)!;
     // Let the request reach the handler, then give up on it.
     await new Promise((r) => setTimeout(r, 100));
-    controller.abort(new Error('client went away'));
+    controller.cancel(new Error('client went away'));
     await expect(pending).rejects.toThrow('client went away');
     await aborted.promise;
     late.resolve(answer('too late'));
     // The link is still good for the next request.
     leader.transport.onForward(async () => answer('next'));
-    expect(text(await follower.transport.forward(nodeId('n1'), request(2), new AbortController().signal)!)).toBe('next');
+    expect(text(await follower.transport.forward(nodeId('n1'), request(2), new Canceller())!)).toBe('next');
   });
 
   it('the connection fails with a request written: it rejects as possibly received, not as unsent', async () => {
@@ -115,7 +116,7 @@ describe('forwarding over the peer channel', () => {
       reached.resolve();
       return new Promise(() => {});
     });
-    const pending = follower.transport.forward(nodeId('n1'), request(1), new AbortController().signal)!;
+    const pending = follower.transport.forward(nodeId('n1'), request(1), new Canceller())!;
     pending.catch(() => {});
     await reached.promise;
     await leader.transport.close();
@@ -131,7 +132,7 @@ describe('forwarding over the peer channel', () => {
       seen.push(req);
       return answer('ok');
     });
-    const pending = follower.transport.forward(nodeId('n1'), request(1), new AbortController().signal)!;
+    const pending = follower.transport.forward(nodeId('n1'), request(1), new Canceller())!;
     // Synchronously, before the pump writes it: the link drops its connection (an address change).
     follower.transport.setPeers(new Map([[nodeId('n1'), addr(16559)]]));
     await expect(pending).rejects.toBeInstanceOf(ForwardNotSentError);
@@ -221,9 +222,9 @@ describe('an acceptor and forwarding frames a correct member never sends', () =>
     const leader = await node('n1', 16591, { n2: 16592 }, { forwarding: true });
     let aborted = 0;
     let calls = 0;
-    leader.transport.onForward((_from, _r, signal) => {
+    leader.transport.onForward((_from, _r, cancel) => {
       calls++;
-      signal.addEventListener('abort', () => aborted++);
+      cancel.onAbort(() => aborted++);
       return new Promise(() => {});
     });
     const peer = await member(16591);

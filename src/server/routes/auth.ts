@@ -69,12 +69,12 @@ export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
     if (role === 'admin' && prefixes.length > 0) {
       throw new ApiError('invalid_argument', 'body.prefixes: an admin token may do everything, so it takes no prefixes', { field: 'prefixes' });
     }
-    return leaderOnly(ctx, request, reply, { waitMs: 0 }, async (signal) => {
+    return leaderOnly(ctx, request, reply, { waitMs: 0 }, async (cancel) => {
       const id = newTokenId();
       const secret = newSecret();
       const answer = await services.locks.execute(
         { type: 'token.create', id, name, role, prefixes, secretHash: hashSecret(secret) },
-        { idempotency: null, signal, tokenId: request.principal?.id ?? null },
+        { idempotency: null, cancel, tokenId: request.principal?.id ?? null },
       );
       if (answer.status !== 201) return answer;
       request.auditDetails = { token: answer.body };
@@ -104,8 +104,8 @@ export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
     if (id === ROOT_TOKEN_ID) {
       throw new ApiError('invalid_argument', 'the root token is not in the replicated state: to change it, restart every node with a new --auth-token-file', { field: 'id' });
     }
-    return leaderOnly(ctx, request, reply, { waitMs: 0 }, (signal) =>
-      services.locks.execute({ type: 'token.revoke', id }, { idempotency: null, signal, tokenId: request.principal?.id ?? null }),
+    return leaderOnly(ctx, request, reply, { waitMs: 0 }, (cancel) =>
+      services.locks.execute({ type: 'token.revoke', id }, { idempotency: null, cancel, tokenId: request.principal?.id ?? null }),
     );
   });
 
