@@ -51,7 +51,7 @@ export class LeaseDriver {
         }
       }),
     );
-    if (this.ctx.node.status().role === 'leader') void this.becomeLeader();
+    if (this.ctx.node.leadership().role === 'leader') void this.becomeLeader();
     if (options.timer) {
       this.timer = this.ctx.clock.setRepeating(() => void this.tick(), this.ctx.limits.leaseTickMs);
     }
@@ -67,12 +67,12 @@ export class LeaseDriver {
 
   /** Leader of this term with every deadline restarted. */
   isReady(): boolean {
-    const status = this.ctx.node.status();
-    return status.role === 'leader' && this.readyTerm === status.term;
+    const leadership = this.ctx.node.leadership();
+    return leadership.role === 'leader' && this.readyTerm === leadership.term;
   }
 
   private async becomeLeader(): Promise<void> {
-    const term = this.ctx.node.status().term as number;
+    const term = this.ctx.node.leadership().term as number;
     try {
       // Apply everything committed before restarting deadlines: a session created
       // by the old leader must be in the table when its deadline restarts.
@@ -80,13 +80,13 @@ export class LeaseDriver {
     } catch (error) {
       this.ctx.logger.warn({ err: error, term }, 'lease reset: read barrier failed');
       // Retry while we still lead this term.
-      if (!this.closed && this.ctx.node.status().role === 'leader' && this.ctx.node.status().term === term) {
+      if (!this.closed && this.ctx.node.leadership().role === 'leader' && this.ctx.node.leadership().term === term) {
         this.ctx.clock.setTimer(() => void this.becomeLeader(), this.ctx.limits.leaseTickMs);
       }
       return;
     }
-    const status = this.ctx.node.status();
-    if (this.closed || status.role !== 'leader' || status.term !== term) return;
+    const leadership = this.ctx.node.leadership();
+    if (this.closed || leadership.role !== 'leader' || leadership.term !== term) return;
     this.table.resetAll(this.ctx.machine, this.ctx.clock.monotonicMs(), this.ctx.limits.failoverGraceMs);
     this.readyTerm = term;
     this.ctx.logger.info({ term }, 'lease table reset for new leadership');
