@@ -203,6 +203,8 @@ export class LockService {
   private awaitJoined(waitId: string, resolution: Promise<{ outcome: Outcome; index: number }>, cancel: Cancel): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       let settled = false;
+      // Set once the listener is added: a client gone before the wait settles before that.
+      let removeOnAbort = (): void => {};
       // Every way out removes both listeners: the closing signal is shared by
       // every waiting request, so a listener left behind would stay until shutdown.
       const settle = (): boolean => {
@@ -227,7 +229,7 @@ export class LockService {
         onAbort();
         return;
       }
-      const removeOnAbort = cancel.onAbort(onAbort);
+      removeOnAbort = cancel.onAbort(onAbort);
       this.closing.signal.addEventListener('abort', onClosing, { once: true });
       resolution.then(
         ({ outcome, index }) => {

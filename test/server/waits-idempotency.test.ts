@@ -83,6 +83,21 @@ describe('long-poll waits', () => {
     expect((await h.call('GET', '/v1/locks/q')).body.waiters).toHaveLength(0);
   });
 
+  it('a client gone before its wait begins: the wait is cancelled (reason abandoned) at once', async () => {
+    await h.call('POST', '/v1/locks/q/acquire', { ttlMs: 60_000 });
+    const gone = new Canceller();
+    gone.cancel(new Error('client went away'));
+    const waiting = h.server.services.locks.execute(
+      { type: 'lock.acquire', name: 'q', sessionId: null, ttlMs: 5_000, waitMs: 60_000, waitId: 'w-gone', mode: 'exclusive', limit: 1, owner: null, value: null },
+      { idempotency: null, cancel: gone, tokenId: null },
+    );
+    await expect(waiting).rejects.toMatchObject({ code: 'unavailable' });
+    await flush();
+    const cancel = h.node.proposals.map((p) => decodeProposal(p).command).find((c) => c.type === 'wait.cancel');
+    expect(cancel).toEqual({ type: 'wait.cancel', waitIds: ['w-gone'], reason: 'abandoned' });
+    expect((await h.call('GET', '/v1/locks/q')).body.waiters).toHaveLength(0);
+  });
+
   it('many waits at once raise no listener-leak warning, and an abandoned wait leaves no listener behind', async () => {
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(w.name);
