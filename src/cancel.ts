@@ -62,11 +62,3 @@ export class Canceller implements Cancel {
 }
 
 function noop(): void {}
-
-/** A Cancel that never fires (tests, and callers with nothing to cancel them). */
-export const NEVER_CANCELLED: Cancel = {
-  aborted: false,
-  reason: undefined,
-  onAbort: () => noop,
-  signal: () => new AbortController().signal,
-};

@@ -80,7 +80,8 @@ export class LeaseDriver {
     } catch (error) {
       this.ctx.logger.warn({ err: error, term }, 'lease reset: read barrier failed');
       // Retry while we still lead this term.
-      if (!this.closed && this.ctx.node.leadership().role === 'leader' && this.ctx.node.leadership().term === term) {
+      const leadership = this.ctx.node.leadership();
+      if (!this.closed && leadership.role === 'leader' && leadership.term === term) {
         this.ctx.clock.setTimer(() => void this.becomeLeader(), this.ctx.limits.leaseTickMs);
       }
       return;

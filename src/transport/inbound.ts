@@ -73,7 +73,7 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
   let helloToReport: PeerHello | null = null;
   /** Whether our hello told the dialer it may forward requests to us. */
   let forwardsOffered = false;
-  /** Forwarded requests being answered, by the dialer's id; aborting one tells its handler the client left. */
+  /** Forwarded requests being answered, by the dialer's id; cancelling one tells its handler the client left. */
   const forwards = new Map<number, Canceller>();
   /** Encoded answers waiting for this turn's write. */
   let outbox: Buffer[] = [];
