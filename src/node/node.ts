@@ -66,6 +66,8 @@ export interface RaftNodeOptions {
   snapshotEveryEntries: number;
   /** Entries kept behind a snapshot for slightly lagging followers. */
   snapshotRetainEntries?: number;
+  /** How long a leader's entry-less Append may wait to be superseded (src/node/append-hold.ts); 0 sends at once. */
+  appendHoldMs?: number;
   /** Seed of the PRNG handed to Raft (election jitter). */
   randomSeed?: number;
   /** Builds the core: `(c, p) => new Raft(c, p)` from src/raft/raft.ts. */
@@ -82,6 +84,11 @@ export interface RaftNodeOptions {
 
 /** Limits, named: every bound of the node in one place. */
 export const DEFAULT_SNAPSHOT_RETAIN_ENTRIES = 1_000;
+/**
+ * A commit notice waits this long for the next Append to carry it: longer than the gap between two
+ * proposals of one busy client (~1 ms here), short beside a heartbeat (100 ms) and a watcher's patience.
+ */
+export const DEFAULT_APPEND_HOLD_MS = 2;
 export const DEFAULT_MAX_INFLIGHT_APPENDS = 256;
 export const DEFAULT_MAX_ENTRIES_PER_APPEND = 1_024;
 export const DEFAULT_MAX_BYTES_PER_APPEND = 1 << 20;
@@ -177,6 +184,7 @@ export class RaftNode implements ReplicatedNode {
         clock: o.clock,
         snapshotEveryEntries: o.snapshotEveryEntries,
         retainEntries: () => o.snapshotRetainEntries ?? DEFAULT_SNAPSHOT_RETAIN_ENTRIES,
+        appendHoldMs: o.appendHoldMs ?? DEFAULT_APPEND_HOLD_MS,
         events: this.readyEvents(),
       },
       persisted,

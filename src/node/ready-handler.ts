@@ -18,6 +18,7 @@ import { NotLeaderError } from './api.js';
 import { isKnownConfChange } from '../raft/membership.js';
 import type { AddressBook } from './members.js';
 import type { Clock } from './clock.js';
+import { AppendHold } from './append-hold.js';
 import { PendingProposals, PendingReads } from './pending.js';
 import { readyOrder, type StopPoint } from './ready-order.js';
 import type { StateMachine } from './state-machine.js';
@@ -57,6 +58,8 @@ export interface ReadyHandlerOptions {
   snapshotEveryEntries: number;
   /** Entries kept behind a snapshot for slightly lagging followers (drawn per snapshot in the simulator). */
   retainEntries(): number;
+  /** How long a leader's entry-less Append may wait for an Append that supersedes it (append-hold.ts); 0 sends at once. */
+  appendHoldMs: number;
   events: ReadyEvents;
 }
 
@@ -64,6 +67,7 @@ export class ReadyHandler {
   readonly proposals: PendingProposals;
   readonly reads: PendingReads;
   private readonly o: ReadyHandlerOptions;
+  private readonly hold: AppendHold;
   private appliedIndex: LogIndex = logIndex(0);
   private appliedTerm: Term = asTerm(0);
   private lastSnapshotIndex: LogIndex = logIndex(0);
@@ -76,6 +80,7 @@ export class ReadyHandler {
     this.o = options;
     this.proposals = new PendingProposals(options.clock);
     this.reads = new PendingReads(options.clock);
+    this.hold = new AppendHold(options.clock, options.appendHoldMs, (messages) => options.transport.send(messages));
     if (persisted.snapshot) {
       const meta = persisted.snapshot.meta;
       options.stateMachine.restore(persisted.snapshot.data, meta.index);
@@ -152,12 +157,13 @@ export class ReadyHandler {
 
   /** Fail everything waiting (the node stopped or died; the simulator crashed it). */
   rejectAll(proposalError: () => Error): void {
+    this.hold.drop();
     this.proposals.rejectAll(proposalError);
     this.reads.rejectAll(() => new NotLeaderError(null));
   }
 
   private send(messages: Ready['messages']): void {
-    if (messages.length > 0) this.o.transport.send(messages);
+    if (messages.length > 0) this.hold.send(messages);
   }
 
   private learnAddresses(entries: Entry[]): void {
@@ -245,6 +251,7 @@ export class ReadyHandler {
     if (!changed) return;
     this.o.logger.info({ role, leader, term: t }, role === 'leader' ? 'became leader' : 'role changed');
     if (wasLeader && role !== 'leader') {
+      this.hold.drop(); // a deposed leader's Appends are stale
       // They may still commit under the next leader (docs/safety.md #15).
       this.proposals.rejectOtherTerms(null, 'leadership was lost; the command may or may not commit');
       this.reads.rejectUnconfirmed(() => new NotLeaderError(leader));

@@ -65,11 +65,17 @@ export interface RaftTuning {
 export type StateMachineFactory = (node: NodeId) => SimStateMachine;
 
 const silent = pino({ level: 'silent' });
+/** A node's clock moves this much per tick (a tick stands for a heartbeat interval, 100 ms on a real node). */
+export const SIM_CLOCK_MS_PER_TICK = 10;
+/** Append holds drawn per start: off, flushed by the next tick, held up to three ticks (heartbeats flush sooner). */
+const SIM_APPEND_HOLD_MS = [0, 5, 30] as const;
 
 export class SimNode {
   raft: RaftCore | null = null;
   sm: SimStateMachine;
   private handler: ReadyHandler | null = null;
+  /** This incarnation's clock: moves SIM_CLOCK_MS_PER_TICK per tick(), so the handler's timers fire. */
+  private clock = new ManualClock();
   incarnation = 0;
   /** Removed from the cluster by a committed change: stopped for good (ids are never reused). */
   retired = false;
@@ -100,6 +106,8 @@ export class SimNode {
     private readonly snapshotEveryEntries: number,
     /** The state machine a (re)started node runs: the command-id list by default, or one that also runs the lock machine. */
     private readonly makeStateMachine: StateMachineFactory = (node) => new SimStateMachine(node),
+    /** How long this node, leading, holds entry-less Appends (src/node/append-hold.ts); null: drawn at each start. */
+    private readonly appendHoldMs: number | null = 0,
   ) {
     this.sm = makeStateMachine(id);
   }
@@ -130,6 +138,8 @@ export class SimNode {
       ...this.tuning,
     };
     this.sm = this.makeStateMachine(this.id);
+    this.clock = new ManualClock();
+    const appendHoldMs = this.appendHoldMs ?? this.rng.fork(`append-hold:${this.id}:${this.incarnation}`).pick(SIM_APPEND_HOLD_MS);
     const persisted = this.store.open(() => this.crashInWrite());
     const raft = new this.Raft(config, persisted);
     this.raft = raft;
@@ -142,9 +152,10 @@ export class SimNode {
         stateMachine: this.sm,
         addresses: new AddressBook(),
         logger: silent,
-        clock: new ManualClock(), // never advanced: the sim's waits have no timeouts; only its own steps move time
+        clock: this.clock, // the sim's waits have no timeouts: the clock only fires the Append hold's timer
         snapshotEveryEntries: this.snapshotEveryEntries,
         retainEntries: () => this.rng.int(4),
+        appendHoldMs,
         events: {
           stopAt: (point, rd) => this.stopAt(point, rd),
           applied: (entry) => this.hooks.applied(this, entry),
@@ -169,6 +180,12 @@ export class SimNode {
     this.lastRole = st.role;
     this.hooks.started?.(this);
     this.hooks.trace(`${this.id} start #${this.incarnation} term=${st.term} commit=${st.commit} last=${this.store.lastIndex()}`);
+  }
+
+  /** One Raft tick, and the node's clock moves with it. */
+  tick(): void {
+    this.raft?.tick();
+    if (this.raft) this.clock.advance(SIM_CLOCK_MS_PER_TICK);
   }
 
   crash(reason: string): void {

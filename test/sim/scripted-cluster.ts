@@ -107,7 +107,7 @@ export class ScriptedCluster {
       this.trace.add(this.step, `deliver ${m.type} ${m.from}->${m.to} t${m.term}`);
       target.step(m);
     }
-    for (const n of this.nodes.values()) n.raft?.tick();
+    for (const n of this.nodes.values()) n.tick();
     for (const n of this.nodes.values()) {
       if (!n.raft) continue;
       const crash = this.crashNext?.node === n.id ? this.crashNext.at : null;

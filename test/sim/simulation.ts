@@ -61,6 +61,12 @@ export interface SimOptions {
   peerDownFaults?: boolean;
   /** Print each trace line as it happens (the CLI). */
   echo?: (line: string) => void;
+  /**
+   * How long a leader holds entry-less Appends (src/node/append-hold.ts), in ms of a node's clock
+   * (SIM_CLOCK_MS_PER_TICK per step). Unset: drawn per node start. 0 for the seeds pinned before the
+   * hold existed (findings.test.ts), so they replay the runs that found their bugs.
+   */
+  appendHoldMs?: number;
 }
 
 export type SimMachine = 'kv' | 'locks';
@@ -142,6 +148,8 @@ export class Simulation {
   private readonly checkQuorum: boolean;
   private readonly tuning: RaftTuning;
   private readonly machine: SimMachine;
+  /** null: each node draws its own at each start. */
+  private readonly appendHoldMs: number | null;
   /** 'locks' runs only. */
   private readonly lockClient: LockClient | null = null;
   private readonly lockChecker: LockChecker | null = null;
@@ -210,6 +218,7 @@ export class Simulation {
       flags.pick(MAX_ENTRIES_PER_APPEND_CHOICES),
     );
     this.machine = options.machine ?? 'kv';
+    this.appendHoldMs = options.appendHoldMs ?? null;
     if (this.machine === 'locks') {
       this.lockClient = new LockClient(this.rng.fork('lock-client'));
       this.lockChecker = new LockChecker();
@@ -234,6 +243,7 @@ export class Simulation {
       this.hooks,
       SNAPSHOT_EVERY_ENTRIES,
       this.machine === 'locks' ? (node) => new LockSimStateMachine(node) : undefined,
+      this.appendHoldMs,
     );
     this.nodes.set(id, node);
     node.start();
@@ -425,7 +435,7 @@ export class Simulation {
     if (chaos) this.nemesis();
     this.clients(chaos);
     this.deliver();
-    for (const n of this.upNodes()) n.raft!.tick();
+    for (const n of this.upNodes()) n.tick();
     for (const n of this.upNodes()) {
       await n.drainReadies(chaos ? this.crashPolicy : null);
       if (!n.up && !n.retired) {
