@@ -10,7 +10,8 @@
 // contended handoffs at 8/32 clients on one lock, session keepalives at 32,
 // lock sets (8/32 clients each waiting for 3 of 10 locks; etcd takes them one
 // by one in sorted order, as its users do), and kill -9 of the leader (the longest gap any client saw, 500 ms client
-// timeout).
+// timeout). Not in the default run: `reads-N` (linearizable reads of who holds a lock; etcd: the
+// range read its lock users make).
 //
 // etcd: Debian/Ubuntu `apt-get install -y etcd-server` (/usr/bin/etcd, 3.4);
 // without it the etcd column is skipped with a message.

@@ -35,7 +35,7 @@ export class BenchHttp {
   }
 
   /** Sends JSON (no body when `body` is undefined); rejects as post does. */
-  send(method: 'POST' | 'DELETE', url: string, body: unknown, timeoutMs: number): Promise<HttpAnswer> {
+  send(method: 'GET' | 'POST' | 'DELETE', url: string, body: unknown, timeoutMs: number): Promise<HttpAnswer> {
     const payload = body === undefined ? '' : JSON.stringify(body);
     const headers: Record<string, string | number> = { 'content-length': Buffer.byteLength(payload) };
     if (body !== undefined) headers['content-type'] = 'application/json';

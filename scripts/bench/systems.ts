@@ -32,6 +32,12 @@ export interface LockApi {
   /** Releases what acquireSet took (tokens in the order of `locks`). */
   releaseSet(http: BenchHttp, next: () => string, session: string, locks: string[], tokens: string[], timeoutMs: number): Promise<void>;
   keepalive(http: BenchHttp, url: string, session: string, timeoutMs: number): Promise<void>;
+  /**
+   * Who holds `lock`, read linearizably; fails unless exactly one holder is seen (the reading
+   * client holds it). lockstep: GET /v1/locks/{name}; etcd: the range read its lock users make
+   * to see the holder (the first key under `name/` by create revision).
+   */
+  holder(http: BenchHttp, url: string, lock: string, timeoutMs: number): Promise<void>;
   /** Ends the session or lease; its holds are released. */
   endSession(http: BenchHttp, url: string, session: string, timeoutMs: number): Promise<void>;
 }
@@ -189,6 +195,10 @@ export const lockstepApi: LockApi = {
     const r = await http.post(`${url}/v1/sessions/${sessionId}/keepalive`, {}, timeoutMs);
     expect(r.status === 200, 'keepalive', r.status, r.json);
   },
+  async holder(http, url, lock, timeoutMs) {
+    const r = await http.send('GET', `${url}/v1/locks/${lock}`, undefined, timeoutMs);
+    expect(r.status === 200 && (r.json.holders as unknown[]).length === 1, 'lock read', r.status, r.json);
+  },
   async endSession(http, url, sessionId, timeoutMs) {
     const r = await http.send('DELETE', `${url}/v1/sessions/${sessionId}`, undefined, timeoutMs);
     expect(r.status === 200 || r.status === 204 || r.status === 404, 'session delete', r.status, r.json);
@@ -282,6 +292,13 @@ export const etcdApi: LockApi = {
     const r = await http.post(`${url}/v3/lease/keepalive`, { ID: lease }, timeoutMs);
     const result = r.json.result as { TTL?: string } | undefined;
     expect(r.status === 200 && !!result && Number(result.TTL) > 0, 'lease keepalive', r.status, r.json);
+  },
+  async holder(http, url, lock, timeoutMs) {
+    // etcd's lock keys are `name/<lease hex>`; the holder is the one created first (clientv3 WithFirstCreate).
+    const prefix = `${lock}/`;
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    const r = await http.post(`${url}/v3/kv/range`, { key: b64(prefix), range_end: b64(end), limit: 1, sort_order: 'ASCEND', sort_target: 'CREATE' }, timeoutMs);
+    expect(r.status === 200 && Array.isArray(r.json.kvs) && r.json.kvs.length === 1, 'range', r.status, r.json);
   },
   async endSession(http, url, lease, timeoutMs) {
     const r = await http.post(`${url}/v3/lease/revoke`, { ID: lease }, timeoutMs);

@@ -415,6 +415,35 @@ function keepalive(n: number): Workload {
   };
 }
 
+/** N clients, each holding a lock of its own and reading who holds it (linearizable), again and again. One op = one read. */
+function reads(n: number): Workload {
+  return {
+    id: `reads-${n}`,
+    label: `linearizable reads of a held lock, ${n} client${n === 1 ? '' : 's'}`,
+    unit: 'read',
+    latency: 'read',
+    headline: 'perSecond',
+    async run(sys, ctx) {
+      const tag = runTag();
+      return withClients(sys, ctx, n, async (clients) => {
+        const lockOf = (c: BenchClient) => `bench-r-${n}-${tag}-${c.index}`;
+        await Promise.all(
+          clients.map(async (c) => {
+            const token = await setUp(() => sys.api.acquire(ctx.http, c.next(), c.session, lockOf(c), 0, SESSION_SETUP_TIMEOUT_MS));
+            if (token === null) throw new Error(`${sys.name}: ${lockOf(c)} not acquired for the read workload`);
+          }),
+        );
+        // The holds end with the clients' sessions (endClients).
+        return loopInWindow(sys, ctx, clients, async (c) => {
+          const t0 = performance.now();
+          await sys.api.holder(ctx.http, c.next(), lockOf(c), REQUEST_TIMEOUT_MS);
+          return performance.now() - t0;
+        });
+      });
+    },
+  };
+}
+
 /**
  * kill -9 of the leader process under N uncontended clients (500 ms client
  * timeout, on failure the next node in turn at once). The figure: the longest
@@ -519,6 +548,7 @@ export const WORKLOAD_KINDS: Record<string, (n: number) => Workload> = {
   uncontended,
   contended,
   keepalive,
+  reads,
   locksets: lockSets,
   failover: (n) => failover(Number.isNaN(n) ? FAILOVER_CLIENTS : n),
   rest,
