@@ -101,6 +101,12 @@ export class Raft implements RaftCore {
   /** Reads that arrived before this leader committed an entry of its term (#2). */
   private readsAwaitingCommit: string[] = [];
   /**
+   * Reads were recorded since the last heartbeat round: the next Ready starts one round for all of
+   * them, carrying the newest one's id (an ack for it confirms every earlier one, read-only.ts),
+   * instead of a round per read.
+   */
+  private readRoundDue = false;
+  /**
    * The latest PreVote left unanswered because we still followed a live leader (inLease). If that
    * leader is then reported down (reportPeerDown), it is answered: the member that noticed first
    * need not wait for its next election timeout because we noticed a moment later.
@@ -188,6 +194,7 @@ export class Raft implements RaftCore {
       this.heartbeatElapsedTicks = 0;
       // Re-send the newest pending read's context so reads survive a lost heartbeat.
       this.broadcastHeartbeat(this.readOnly.lastRequestId());
+      this.readRoundDue = false;
     }
   }
 
@@ -244,6 +251,7 @@ export class Raft implements RaftCore {
       // §6.4: reads waiting here can no longer be confirmed; the caller fails them.
       this.droppedReads.push(...this.readsAwaitingCommit, ...this.readOnly.drain());
       this.readsAwaitingCommit = [];
+      this.readRoundDue = false;
     }
   }
 
@@ -683,7 +691,15 @@ export class Raft implements RaftCore {
       return;
     }
     this.readOnly.add(requestId, this.log.commit, this.id);
-    this.broadcastHeartbeat(requestId);
+    this.readRoundDue = true;
+  }
+
+  /** One heartbeat round for every read recorded since the last one (readRoundDue). */
+  private startDueReadRound(): void {
+    if (!this.readRoundDue) return;
+    this.readRoundDue = false;
+    const newest = this.readOnly.lastRequestId();
+    if (this.role === 'leader' && newest !== null) this.broadcastHeartbeat(newest);
   }
 
   private readConfirmed = (acks: ReadonlySet<NodeId>): boolean => {
@@ -1021,6 +1037,7 @@ export class Raft implements RaftCore {
       !sameHard(hard, this.prevHard) ||
       this.log.hasReady() ||
       this.msgs.length > 0 ||
+      this.readRoundDue ||
       this.readStates.length > 0 ||
       this.droppedReads.length > 0
     );
@@ -1028,6 +1045,7 @@ export class Raft implements RaftCore {
 
   ready(): Ready {
     invariant(this.outstanding === null, 'ready() called again before advance() of the previous Ready');
+    this.startDueReadRound();
     const soft = this.softState();
     const hard = this.hardState();
     const softChanged = soft.role !== this.prevSoft.role || soft.leader !== this.prevSoft.leader;

@@ -60,6 +60,23 @@ describe('§6.4 ReadIndex (#3)', () => {
     expect(net.readStates.get('a')).toEqual([{ requestId: 'r1', index: 1 }]);
   });
 
+  it('reads recorded before one Ready share one heartbeat round, which confirms them all', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.campaign('a');
+    net.propose('x');
+    net.process();
+    const before = net.sent.length;
+    for (const id of ['r1', 'r2', 'r3']) net.node('a').readIndex(id);
+    net.process();
+    const rounds = net.sent.slice(before).filter((m) => m.type === 'Heartbeat' && m.readContext !== null);
+    expect(rounds.map((m) => `${m.to}:${m.readContext}`).sort()).toEqual(['b:r3', 'c:r3']);
+    expect(net.readStates.get('a')).toEqual([
+      { requestId: 'r1', index: 2 },
+      { requestId: 'r2', index: 2 },
+      { requestId: 'r3', index: 2 },
+    ]);
+  });
+
   it('a later ack confirms earlier reads too, in order', () => {
     const net = new Network(['a', 'b', 'c']);
     net.campaign('a');
