@@ -31,6 +31,8 @@ export class AppendHold {
     private readonly clock: Clock,
     private readonly holdMs: number,
     private readonly sendNow: (messages: Message[]) => void,
+    /** A held Append was dropped: a later one to the same follower carries its commit. */
+    private readonly superseded: () => void = () => {},
   ) {
     if (!(holdMs >= 0)) throw new Error(`holdMs must be >= 0, got ${holdMs}`);
   }
@@ -47,7 +49,8 @@ export class AppendHold {
       const supersedes = held !== undefined && m.type === 'Append' && m.term === held.term;
       if (held !== undefined) {
         this.held.delete(m.to);
-        if (!supersedes) out.push(held);
+        if (supersedes) this.superseded();
+        else out.push(held);
       }
       if (this.holdMs > 0 && m.type === 'Append' && m.entries.length === 0) this.held.set(m.to, m);
       else out.push(m);

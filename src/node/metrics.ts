@@ -14,6 +14,8 @@ export interface NodeMetrics {
   leaderChanges: Counter;
   /** Leader: a proposal's time from propose to applied here. */
   commitSeconds: Histogram;
+  /** Leader: commit notices not sent because a later Append carried the commit (append-hold.ts). */
+  commitNoticesSuperseded: Counter;
 }
 
 export function createNodeMetrics(registry: Registry, status: () => NodeStatus): NodeMetrics {
@@ -90,6 +92,11 @@ export function createNodeMetrics(registry: Registry, status: () => NodeStatus):
     leaderChanges: new Counter({
       name: 'lockstep_raft_leader_changes_total',
       help: 'Leaders this node has seen elected (one per term with a leader, itself included).',
+      registers: [registry],
+    }),
+    commitNoticesSuperseded: new Counter({
+      name: 'lockstep_raft_commit_notices_superseded_total',
+      help: 'Leader: entry-less Appends (commit notices) not sent because a later Append to the same follower carried the commit.',
       registers: [registry],
     }),
     commitSeconds: new Histogram({

@@ -365,6 +365,7 @@ export class RaftNode implements ReplicatedNode {
           }
         }
       },
+      appendSuperseded: () => this.metrics?.commitNoticesSuperseded.inc(),
       writeFailed: (err) => this.die(err),
     };
   }

@@ -39,6 +39,8 @@ export interface ReadyEvents {
   snapshotTaken?(snapshot: Snapshot): void;
   /** The Ready was advanced: everything in it is done. */
   advanced?(rd: Ready): void;
+  /** A held entry-less Append was not sent: a later Append to the same follower carries its commit (append-hold.ts). */
+  appendSuperseded?(): void;
   /** An unsynced write failed after handling had moved on: the node cannot know what is durable. */
   writeFailed(err: Error): void;
 }
@@ -80,7 +82,12 @@ export class ReadyHandler {
     this.o = options;
     this.proposals = new PendingProposals(options.clock);
     this.reads = new PendingReads(options.clock);
-    this.hold = new AppendHold(options.clock, options.appendHoldMs, (messages) => options.transport.send(messages));
+    this.hold = new AppendHold(
+      options.clock,
+      options.appendHoldMs,
+      (messages) => options.transport.send(messages),
+      () => options.events.appendSuperseded?.(),
+    );
     if (persisted.snapshot) {
       const meta = persisted.snapshot.meta;
       options.stateMachine.restore(persisted.snapshot.data, meta.index);

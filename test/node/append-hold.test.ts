@@ -18,9 +18,10 @@ const entry: Entry = { type: 'normal', index: logIndex(6), term: term(2), data: 
 function setup(holdMs = 2) {
   const clock = new ManualClock();
   const sent: Message[][] = [];
-  const hold = new AppendHold(clock, holdMs, (m) => sent.push(m));
+  const counts = { superseded: 0 };
+  const hold = new AppendHold(clock, holdMs, (m) => sent.push(m), () => counts.superseded++);
   const flat = () => sent.flat().map((m) => `${m.type}>${m.to}${m.type === 'Append' ? `:${m.entries.length}e c${m.commit} t${m.term}` : ''}`);
-  return { clock, hold, sent, flat };
+  return { clock, hold, sent, flat, counts };
 }
 
 describe('AppendHold', () => {
@@ -45,10 +46,11 @@ describe('AppendHold', () => {
   });
 
   it('drops a held Append that a later Append of the same term to the same follower supersedes', () => {
-    const { clock, hold, flat } = setup();
+    const { clock, hold, flat, counts } = setup();
     hold.send([append(A, 2, 6), append(B, 2, 6)]);
     hold.send([append(A, 2, 7, [entry])]);
     expect(flat()).toEqual(['Append>n2:1e c7 t2']);
+    expect(counts.superseded).toBe(1);
     clock.advance(5);
     expect(flat()).toEqual(['Append>n2:1e c7 t2', 'Append>n3:0e c6 t2']);
   });

@@ -48,6 +48,8 @@ export interface NodeHooks {
   readDropped(node: SimNode, requestId: string): void;
   /** A proposal made through propose() was answered as applied, with the state machine's result. */
   acknowledged?(node: SimNode, index: LogIndex, result: unknown): void;
+  /** A held entry-less Append was dropped for a later one (src/node/append-hold.ts). */
+  appendSuperseded?(node: SimNode): void;
   trace(text: string): void;
 }
 
@@ -166,6 +168,7 @@ export class SimNode {
           // This incarnation's handler: a node that applies its own removal is retired mid-Ready.
           advanced: () => this.checkMonotonic(raft, handler),
           snapshotTaken: (snapshot) => this.hooks.trace(`${this.id} compact at ${snapshot.meta.index}`),
+          appendSuperseded: () => this.hooks.appendSuperseded?.(this),
           // An unsynced write's failure reaches the handler in a promise callback: fail the run from drainReadies.
           writeFailed: (err) => this.guard(() => (err instanceof InvariantViolation ? rethrow(err) : violate('core assertion', `${this.id} write failed: ${err.message}`))),
         },

@@ -101,7 +101,8 @@ export interface SimStats {
   /** peerDownFaults runs: leaders killed with their connections closing, and reportPeerDown calls made (true and wrong hints). */
   leaderKills: number;
   peerDownReports: number;
-  /** Replica lock snapshots at one index that differed only in the appliedIndex header (FINDINGS.md F5). */
+  /** Entry-less Appends a leader held and then dropped for a later Append (src/node/append-hold.ts). */
+  appendsSuperseded: number;
 }
 
 export interface SimResult {
@@ -170,6 +171,7 @@ export class Simulation {
     committed: 0,
     acknowledged: 0,
     readsServed: 0,
+    appendsSuperseded: 0,
     crashes: 0,
     partitions: 0,
     confChanges: 0,
@@ -277,6 +279,9 @@ export class Simulation {
       const sm = node.sm as LockSimStateMachine;
       // A restarted node's state: what it persisted, which must equal what every node held at that index.
       this.lockChecker.observeStart(node.id, `${node.id}#${node.incarnation}`, node.applied(), sm.locks().snapshot());
+    },
+    appendSuperseded: () => {
+      this.stats.appendsSuperseded++;
     },
     readServed: (node, requestId) => {
       const read = this.reads.get(requestId);
