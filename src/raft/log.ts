@@ -122,6 +122,12 @@ export class RaftLog {
     return t > lastTerm || (t === lastTerm && index >= this.lastIndex());
   }
 
+  /** Is a log ending at (index, t) strictly more up to date than ours? */
+  isNewer(index: LogIndex, t: Term): boolean {
+    const lastTerm = this.lastTerm();
+    return t > lastTerm || (t === lastTerm && index > this.lastIndex());
+  }
+
   /**
    * The first entry of `ents` that is missing here or conflicts (same index,
    * other term); 0 if all are present. Only such an entry may truncate

@@ -458,7 +458,14 @@ export class Raft implements RaftCore {
       this.vote === m.from || (this.vote === null && this.leader === null) || (isPre && m.term > this.term);
     // §5.4.1 election restriction (#6).
     const upToDate = this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
-    const grant = canVote && upToDate;
+    // Two pre-candidates that grant each other both become candidates of the same term and split
+    // the vote: a full election timeout lost, and the term moved twice. So a pre-candidate grants
+    // another's pre-vote only if that one's log is strictly newer (we could not win against it) or,
+    // with equal logs, its id is lower (the peer-down turn order's rule). Two pre-candidates never
+    // grant each other; a pre-vote binds nobody, so this costs no safety.
+    const yields =
+      !isPre || this.role !== 'pre-candidate' || m.from < this.id || this.log.isNewer(m.lastLogIndex, m.lastLogTerm);
+    const grant = canVote && upToDate && yields;
     const respType = isPre ? 'PreVoteResp' : 'VoteResp';
     if (grant) {
       if (!isPre) {

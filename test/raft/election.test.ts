@@ -46,6 +46,24 @@ describe('§5.2 leader election', () => {
     }
   });
 
+  it('two followers that start pre-votes at once do not split the vote: the lower id goes on, the term moves by one', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.campaign('a');
+    net.propose('x');
+    net.isolate('a');
+    // Both reach their election timeouts before either hears from the other (a busy machine, or a
+    // dead leader noticed by each at a slightly different moment).
+    for (const id of ['b', 'c']) {
+      const r = net.node(id);
+      for (let i = 0; i < 100 && r.status().role !== 'pre-candidate'; i++) r.tick();
+      expect(r.status().role).toBe('pre-candidate');
+    }
+    net.process();
+    expect(net.leaders()).toEqual(['b']);
+    expect(net.node('b').status().term).toBe(2);
+    expect(net.node('c').status()).toMatchObject({ role: 'follower', term: 2, leader: 'b' });
+  });
+
   it('a node grants at most one vote per term', () => {
     const r = new Raft({ ...defaultRaftConfig(nodeId('a'), ['a', 'b', 'c'].map(nodeId), seededRandom(1)), preVote: false }, emptyState());
     const vote = (from: string) =>
