@@ -39,10 +39,6 @@ export class AppendHold {
 
   /** Messages the core wants sent: send those due now, hold the entry-less Appends. */
   send(messages: readonly Message[]): void {
-    if (this.holdMs === 0 && this.held.size === 0) {
-      if (messages.length > 0) this.sendNow([...messages]);
-      return;
-    }
     const out: Message[] = [];
     for (const m of messages) {
       const held = this.held.get(m.to);

@@ -118,14 +118,18 @@ export class RaftLog {
 
   /** Raft §5.4.1: is a log ending at (index, t) at least as up to date as ours? */
   isUpToDate(index: LogIndex, t: Term): boolean {
-    const lastTerm = this.lastTerm();
-    return t > lastTerm || (t === lastTerm && index >= this.lastIndex());
+    return this.compareWithLast(index, t) >= 0;
   }
 
   /** Is a log ending at (index, t) strictly more up to date than ours? */
   isNewer(index: LogIndex, t: Term): boolean {
+    return this.compareWithLast(index, t) > 0;
+  }
+
+  /** Raft §5.4.1's order of logs: last term first, then last index. Positive: (index, t) ends a newer log than ours. */
+  private compareWithLast(index: LogIndex, t: Term): number {
     const lastTerm = this.lastTerm();
-    return t > lastTerm || (t === lastTerm && index > this.lastIndex());
+    return t !== lastTerm ? t - lastTerm : index - this.lastIndex();
   }
 
   /**

@@ -187,8 +187,9 @@ export class SimNode {
 
   /** One Raft tick, and the node's clock moves with it. */
   tick(): void {
-    this.raft?.tick();
-    if (this.raft) this.clock.advance(SIM_CLOCK_MS_PER_TICK);
+    if (!this.raft) return;
+    this.raft.tick();
+    this.clock.advance(SIM_CLOCK_MS_PER_TICK);
   }
 
   crash(reason: string): void {
