@@ -69,8 +69,10 @@ for (const file of positionals) {
   // (A blocking system call such as fdatasync is busy here: the thread waits in it.)
   const idleIds = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
   let idle = 0;
-  for (const id of idleIds) idle += counts.get(id) ?? 0;
-  for (const id of idleIds) counts.delete(id);
+  for (const id of idleIds) {
+    idle += counts.get(id) ?? 0;
+    counts.delete(id);
+  }
   const total = profile.samples.length - idle;
   const stackOf = (id: number): ProfileNode[] => {
     const stack: ProfileNode[] = [];
