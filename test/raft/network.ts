@@ -58,6 +58,8 @@ export class Network {
   readonly readies = new Map<string, Ready[]>();
   /** Messages held back by the filter, for tests that reorder or replay them. */
   held: Message[] = [];
+  /** Tell a snapshot's sender whether it arrived, as the transport does; off for tests that report by hand. */
+  reportsSnapshots = true;
   /** Every message sent, in order. */
   sent: Message[] = [];
   private queue: Message[] = [];
@@ -227,15 +229,16 @@ export class Network {
   }
 
   deliver(m: Message): void {
-    if (this.down.has(m.from) || this.down.has(m.to) || this.cut.has(`${m.from}->${m.to}`)) return;
+    if (this.down.has(m.from) || this.down.has(m.to) || this.cut.has(`${m.from}->${m.to}`)) return this.reportSnapshot(m, false);
     const verdict = this.filter ? this.filter(m) : 'deliver';
-    if (verdict === 'drop') return;
+    if (verdict === 'drop') return this.reportSnapshot(m, false);
     if (verdict === 'hold') {
       this.held.push(m);
       return;
     }
     const r = this.nodes.get(m.to);
     if (r) r.step(m);
+    this.reportSnapshot(m, r !== undefined);
   }
 
   /** Deliver one held message (bypassing the filter) and process. */
@@ -243,7 +246,16 @@ export class Network {
     this.held = this.held.filter((x) => x !== m);
     const r = this.nodes.get(m.to);
     if (r) r.step(m);
+    this.reportSnapshot(m, r !== undefined);
     this.process();
+  }
+
+  /**
+   * As the transport does (node.ts onSnapshotStatus): the sender of an InstallSnapshot learns
+   * whether it arrived. Without it a lost snapshot leaves the leader waiting in 'snapshot' forever.
+   */
+  private reportSnapshot(m: Message, ok: boolean): void {
+    if (m.type === 'InstallSnapshot' && this.reportsSnapshots) this.nodes.get(m.from)?.reportSnapshot(m.to, ok);
   }
 
   /** Tick `id` alone until it campaigns and the election settles. */

@@ -53,6 +53,7 @@ describe('§7 log compaction', () => {
     for (let i = 0; i < 5; i++) net.propose(`v${i}`);
     net.node('a').compact(net.snapshotOf('a'), 0);
     net.heal();
+    net.reportsSnapshots = false;
     net.filter = (m) => (m.type === 'InstallSnapshot' ? 'drop' : 'deliver');
     net.tickAll(5);
     expect(net.node('a').status().progress?.c.state).toBe('snapshot');
