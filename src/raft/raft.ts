@@ -22,6 +22,7 @@
 
 import type { RaftCore } from './api.js';
 import { invariant } from './assert.js';
+import { coalesceMessages } from './coalesce.js';
 import { validateRaftConfig } from './config.js';
 import { entryBytes } from './entry-size.js';
 import { type GuardView, refusalOf } from './guard.js';
@@ -1059,7 +1060,7 @@ export class Raft implements RaftCore {
     const hardChanged = !sameHard(hard, this.prevHard);
     const { entries, snapshot, committedEntries } = this.log.takeReady(this.cfg.maxCommittedEntriesPerReady);
     const termOrVoteChanged = hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote;
-    const { now, afterPersist } = splitBySendTime(this.msgs, termOrVoteChanged || snapshot !== null ? null : this.prevHard.term);
+    const { now, afterPersist } = splitBySendTime(coalesceMessages(this.msgs, this.cfg), termOrVoteChanged || snapshot !== null ? null : this.prevHard.term);
     const rd: Ready = {
       softState: softChanged ? soft : null,
       hardState: hardChanged ? hard : null,
