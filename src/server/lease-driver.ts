@@ -117,11 +117,11 @@ export class LeaseDriver {
    */
   async keepalive(sessionId: string): Promise<{ sessionId: string; ttlMs: number }> {
     await this.whenReady();
-    const session = this.ctx.machine.getSession(sessionId);
-    if (session === null) throw this.sessionNotFound(sessionId);
+    const ttlMs = this.ctx.machine.sessionTtlMs(sessionId);
+    if (ttlMs === null) throw this.sessionNotFound(sessionId);
     const refreshed = this.table.keepalive(sessionId, this.ctx.clock.monotonicMs());
     if (!refreshed) throw this.sessionNotFound(sessionId);
-    return { sessionId, ttlMs: session.ttlMs };
+    return { sessionId, ttlMs };
   }
 
   /** http-api.md: a response that reflects replicated state carries x-lockstep-index, a 404 too. */

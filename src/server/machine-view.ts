@@ -17,6 +17,8 @@ export interface LockMachineView {
   snapshot(): Uint8Array;
   /** `viewer` (auth on): the holds and waits it may not see are left out. */
   getSession(sessionId: string, deadlines?: Deadlines, viewer?: Principal | null): SessionView | null;
+  /** A session's TTL, null when it does not exist (a keepalive's check). */
+  sessionTtlMs(sessionId: string): number | null;
   /** `viewer` (auth on): only the sessions it may list (queries.ts), each as getSession shows it. */
   listSessions(limit?: number, after?: string, deadlines?: Deadlines, viewer?: Principal | null): { sessions: SessionView[]; next?: string };
   getLock(name: string, deadlines?: Deadlines): LockView;
