@@ -30,6 +30,8 @@ export const LEADER_WAIT_MS = 30_000;
 export const SETTLE_MS = 5_000;
 export const RESOLVE_MS = 20_000;
 const OP_TIMING = { opDeadlineMs: 6000, attemptTimeoutMs: 2000 };
+/** The chance that a lock hold stalls past its TTL before its register write (workload/locks.ts), so the fenced register meets stale writers. */
+const LOCK_HOLDER_STALL_CHANCE = 0.05;
 
 export interface RunOutcome {
   runDir: string;
@@ -101,7 +103,7 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
     } else {
       say(`leader ${first}; workloads and nemesis start`);
       const r = () => prng.next();
-      const lockOpts = { locks: ['lock-0', 'lock-1', 'lock-2'], ttlMs: 3000, holdMsMin: 20, holdMsMax: 300, registerUrl: register.url, ...OP_TIMING };
+      const lockOpts = { locks: ['lock-0', 'lock-1', 'lock-2'], ttlMs: 3000, holdMsMin: 20, holdMsMax: 300, registerUrl: register.url, stallChance: LOCK_HOLDER_STALL_CHANCE, ...OP_TIMING };
       const electionOpts = { elections: ['election-0'], sessionTtlMs: 3000, keepaliveEveryMs: 700, leadMsMin: 100, leadMsMax: 800, ...OP_TIMING };
       const expiryOpts = { locks: ['ttl-0', 'ttl-1'], ttlMs: 1500, sessionTtlMs: 2000, keepalives: 2, ...OP_TIMING };
       const running = () => workloadsRunning;

@@ -1,6 +1,10 @@
 // Workload 1: many clients contend on a few locks through random nodes.
 // A holder writes its fencing token to the fenced register before it
 // releases, so a holder that lost its lock without knowing is refused there.
+// Now and then a holder stalls past its TTL before that write, as a process
+// does in a long GC pause or under SIGSTOP (Kleppmann's case, docs/safety.md
+// #11): its lock expires, another client may take it and write a newer token,
+// and the register must then refuse the stalled holder's write.
 // A reader checks the holders now and then (linearizable read).
 import type { OpRecord } from '../history.js';
 import type { ChaosClient, OpSpec } from './client.js';
@@ -13,11 +17,16 @@ export interface LocksWorkloadOptions {
   holdMsMin: number;
   holdMsMax: number;
   registerUrl: string;
+  /** Chance (0..1) that a holder stalls for its TTL plus STALL_PAST_TTL_MS before its protected write; 0 by default. */
+  stallChance?: number;
   opDeadlineMs: number;
   attemptTimeoutMs: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How far past its TTL a stalled holder wakes: past the expiry, with time for a newer holder to write. */
+export const STALL_PAST_TTL_MS = 1000;
 
 export const holderTokens = (holders: unknown): number[] =>
   Array.isArray(holders) ? holders.map((h: { fencingToken?: number }) => h?.fencingToken).filter((t): t is number => typeof t === 'number') : [];
@@ -70,7 +79,8 @@ export async function lockClientLoop(client: ChaosClient, o: LocksWorkloadOption
     const waitMs = rand() < 0.5 ? 0 : Math.floor(200 + rand() * 1300);
     const { record: acq } = await client.run(acquireSpec(lock, { ttlMs: o.ttlMs, waitMs, owner: client.name }, o, { ttlMs: o.ttlMs }));
     if (acq.result === 'ok' && acq.acquired && acq.fencingToken !== undefined) {
-      await sleep(o.holdMsMin + rand() * (o.holdMsMax - o.holdMsMin));
+      const stalls = rand() < (o.stallChance ?? 0);
+      await sleep(stalls ? o.ttlMs + STALL_PAST_TTL_MS : o.holdMsMin + rand() * (o.holdMsMax - o.holdMsMin));
       // The protected write: the register refuses a token older than one it has seen.
       const invokeMs = nowMs();
       const w = await attempt('POST', `${o.registerUrl}/write`, { lock, token: acq.fencingToken, process: client.name }, { timeoutMs: 2000 });
