@@ -7,6 +7,9 @@
 // wakeup on both ends, while the next Append to the same follower, a moment
 // later, would carry a commit index at least as new.
 //
+// Within one Ready the core already merges them into the Append before them
+// (src/raft/coalesce.ts); this covers the next Readies.
+//
 // So an entry-less Append waits here up to `holdMs`:
 //   - an Append of the same term to the same follower supersedes it (dropped);
 //     an entry-less one takes its place, keeping the first one's deadline;

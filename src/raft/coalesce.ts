@@ -19,6 +19,8 @@
 // Only a peer's LAST queued message is ever merged into, so no message moves
 // ahead of another to the same peer (a TimeoutNow after an Append stays after
 // it); messages to different peers have no order between them.
+// This works within one Ready; across Readies the node holds a commit-only
+// Append back for a moment (src/node/append-hold.ts).
 
 import { entryBytes } from './entry-size.js';
 import type { Message, NodeId } from './types.js';
