@@ -54,6 +54,11 @@ export class LockQueries {
     return session ? this.sessionViewOf(session, deadlines, viewer) : null;
   }
 
+  /** A session's TTL, or null when it does not exist: what a keepalive needs, without building the session's view. */
+  sessionTtlMs(sessionId: string): number | null {
+    return this.state.sessions.get(sessionId)?.ttlMs ?? null;
+  }
+
   private sessionViewOf(session: SessionState, deadlines: Deadlines, viewer: Principal | null): SessionView {
     const seen = (name: string) => viewer === null || maySee(viewer, name);
     const holds: SessionView['holds'] = [];
@@ -172,11 +177,6 @@ export class LockQueries {
   }
 
   // ---- what a new leader's LeaseTable restarts (docs/safety.md #14) ----
-
-  /** A session's TTL, or null when it does not exist: what a keepalive needs, without building the session's view. */
-  sessionTtlMs(sessionId: string): number | null {
-    return this.state.sessions.get(sessionId)?.ttlMs ?? null;
-  }
 
   allSessions(): Array<{ sessionId: string; ttlMs: number }> {
     return [...this.state.sessions.values()].map((s) => ({ sessionId: s.sessionId, ttlMs: s.ttlMs }));
