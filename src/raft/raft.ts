@@ -558,9 +558,17 @@ export class Raft implements RaftCore {
 
   private handleAppend(m: Extract<Message, { type: 'Append' }>): void {
     if (m.prevLogIndex < this.log.commit) {
-      // Everything up to commit is settled; tell the leader where we are.
-      this.sendAppendResp(m.from, this.log.commit);
-      return;
+      if (m.prevLogIndex + m.entries.length <= this.log.commit) {
+        // Everything up to commit is settled; tell the leader where we are.
+        this.sendAppendResp(m.from, this.log.commit);
+        return;
+      }
+      // It starts below our commit and reaches past it (a merged Append, coalesce.ts, whose first
+      // part we already had). Entries up to our commit are committed, so every leader's log holds
+      // them as ours (Leader Completeness): go on from our commit with the rest. Dropping the whole
+      // Append, as etcd-io/raft does, would drop the new entries with the old.
+      const skip = this.log.commit - m.prevLogIndex;
+      m = { ...m, prevLogIndex: this.log.commit, prevLogTerm: m.entries[skip - 1].term, entries: m.entries.slice(skip) };
     }
     if (this.log.matchTerm(m.prevLogIndex, m.prevLogTerm)) {
       const lastNewIndex = logIndex(m.prevLogIndex + m.entries.length);

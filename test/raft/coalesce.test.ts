@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { coalesceMessages } from '../../src/raft/coalesce.js';
-import { type Entry, type Message, logIndex, nodeId, term } from '../../src/raft/types.js';
+import { Raft } from '../../src/raft/raft.js';
+import { type Entry, type Message, type RaftConfig, logIndex, nodeId, term } from '../../src/raft/types.js';
 import { allMessages, Network } from './network.js';
 
 const LIMITS = { maxEntriesPerAppend: 256, maxBytesPerAppend: 1024 * 1024 };
@@ -84,5 +86,67 @@ describe('coalesceMessages: one Append per follower and one ack per leader in a 
     for (const m of toB) follower.step(m);
     const acks = allMessages(follower.ready()).filter((m) => m.type === 'AppendResp');
     expect(acks).toEqual([expect.objectContaining({ reject: false, index: leader.status().lastIndex })]);
+  });
+
+  it('a follower that steps the merged Appends ends where one that steps them one by one does', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 5 }),
+        fc.array(
+          fc.record({
+            // Most Appends follow on from the one before (what the leader sends), some jump anywhere.
+            followsOn: fc.integer({ min: 0, max: 3 }).map((n) => n > 0),
+            prev: fc.integer({ min: 0, max: 16 }),
+            count: fc.integer({ min: 0, max: 4 }),
+            commitStep: fc.integer({ min: 0, max: 3 }),
+          }),
+          { minLength: 1, maxLength: 8 },
+        ),
+        fc.integer({ min: 1, max: 6 }),
+        (shared, specs, maxEntriesPerAppend) => {
+          // b shares `shared` entries with the leader, then misses ten that a and c commit.
+          const net = new Network(['a', 'b', 'c']);
+          net.campaign('a');
+          for (let i = 0; i < shared; i++) net.propose(`s${i}`);
+          net.isolate('b');
+          for (let i = 0; i < 10; i++) net.propose(`x${i}`);
+          const log = net.stores.get('a')!.entries;
+          const leader = net.node('a').status();
+          // Appends the leader could have sent, in any order, each consistent with its log; its
+          // commit index only grows, from what b already knows.
+          let commit: number = net.stores.get('b')!.hardState.commit;
+          let followOn = -1;
+          const msgs: Message[] = specs.map(({ followsOn, prev, count, commitStep }) => {
+            const prevLogIndex = Math.min(followsOn && followOn >= 0 ? followOn : prev, log.length);
+            const entries = log.slice(prevLogIndex, Math.min(prevLogIndex + count, log.length));
+            commit = Math.min(commit + commitStep, leader.commit);
+            followOn = prevLogIndex + entries.length;
+            return {
+              type: 'Append',
+              from: a,
+              to: b,
+              term: leader.term,
+              prevLogIndex: logIndex(prevLogIndex),
+              prevLogTerm: prevLogIndex === 0 ? term(0) : log[prevLogIndex - 1].term,
+              entries,
+              commit: logIndex(commit),
+            };
+          });
+          const follower = () => new Raft(net.configs.get('b') as RaftConfig, structuredClone(net.stores.get('b')!));
+          const oneByOne = follower();
+          const merged = follower();
+          for (const m of msgs) oneByOne.step(m);
+          for (const m of coalesceMessages(structuredClone(msgs), { maxEntriesPerAppend, maxBytesPerAppend: 1024 * 1024 })) merged.step(m);
+          const [r1, r2] = [oneByOne.ready(), merged.ready()];
+          expect(merged.status().commit).toBe(oneByOne.status().commit);
+          expect(merged.status().lastIndex).toBe(oneByOne.status().lastIndex);
+          expect(r2.entries.map((e) => `${e.index}@${e.term}`)).toEqual(r1.entries.map((e) => `${e.index}@${e.term}`));
+          // What the leader learns: the highest index acknowledged is the same.
+          const highestAck = (msgs: Message[]) => Math.max(0, ...msgs.flatMap((m) => (m.type === 'AppendResp' && !m.reject ? [m.index] : [])));
+          expect(highestAck(allMessages(r2))).toBe(highestAck(allMessages(r1)));
+        },
+      ),
+      { numRuns: 300, seed: 7 },
+    );
   });
 });

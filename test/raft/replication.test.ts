@@ -194,6 +194,22 @@ describe('§5.3 AppendEntries on the follower (#6)', () => {
     expect(r.status().commit).toBe(3);
   });
 
+  it('an Append that starts below the commit index and reaches past it appends the rest', () => {
+    const r = follower();
+    r.step(app(0, 0, [[1, 1], [2, 1], [3, 1]], 3));
+    flush(r);
+    expect(r.status().commit).toBe(3);
+    // A merged Append (coalesce.ts) whose first part the follower already has and committed.
+    r.step(app(1, 1, [[2, 1], [3, 1], [4, 1], [5, 1]], 4));
+    const rd = flush(r);
+    expect(rd.entries.map((e) => e.index)).toEqual([4, 5]);
+    expect(r.status()).toMatchObject({ lastIndex: 5, commit: 4 });
+    expect(allMessages(rd).find((m) => m.type === 'AppendResp')).toMatchObject({ reject: false, index: 5 });
+    // One that ends at or below the commit index is answered with the commit index, as before.
+    r.step(app(0, 0, [[1, 1], [2, 1]], 4));
+    expect(allMessages(flush(r)).find((m) => m.type === 'AppendResp')).toMatchObject({ reject: false, index: 4 });
+  });
+
   it('rejects with a hint when prevLogIndex is missing', () => {
     const r = follower();
     r.step(app(0, 0, [[1, 1]], 0));
