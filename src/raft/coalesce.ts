@@ -41,16 +41,11 @@ export function coalesceMessages(msgs: Message[], limits: AppendLimits): Message
   const last = new Map<NodeId, { m: Message; bytes: number }>();
   for (const m of msgs) {
     const prev = last.get(m.to);
-    if (prev !== undefined && prev.m.type === 'Append' && m.type === 'Append') {
-      const bytes = appendBytes(m);
-      if (mayJoinAppends(prev.m, m, prev.bytes + bytes, limits)) {
-        prev.m.entries = prev.m.entries.length === 0 ? m.entries : prev.m.entries.concat(m.entries);
-        prev.m.commit = m.commit > prev.m.commit ? m.commit : prev.m.commit;
-        prev.bytes += bytes;
-        continue;
-      }
-      out.push(m);
-      last.set(m.to, { m, bytes });
+    const bytes = m.type === 'Append' ? appendBytes(m) : 0;
+    if (prev !== undefined && prev.m.type === 'Append' && m.type === 'Append' && mayJoinAppends(prev.m, m, prev.bytes + bytes, limits)) {
+      prev.m.entries = prev.m.entries.length === 0 ? m.entries : prev.m.entries.concat(m.entries);
+      prev.m.commit = m.commit > prev.m.commit ? m.commit : prev.m.commit;
+      prev.bytes += bytes;
       continue;
     }
     if (prev !== undefined && prev.m.type === 'AppendResp' && m.type === 'AppendResp' && mayJoinAcks(prev.m, m)) {
@@ -58,7 +53,7 @@ export function coalesceMessages(msgs: Message[], limits: AppendLimits): Message
       continue;
     }
     out.push(m);
-    last.set(m.to, { m, bytes: m.type === 'Append' ? appendBytes(m) : 0 });
+    last.set(m.to, { m, bytes });
   }
   return out;
 }
