@@ -91,7 +91,7 @@ function campaign(cx: Applying, c: CommandOf<'election.campaign'>): ApplyResult 
     elect(cx, election, c.sessionId, c.value);
     return done(ok({ elected: true, name: c.name, term: election.leader!.term, value: c.value }));
   }
-  if (c.waitMs === 0) return done(ok({ elected: false, leader: { ...election.leader } }));
+  if (c.waitMs === 0) return done(ok({ elected: false, name: c.name, leader: { ...election.leader } }));
   const waitId = c.waitId!;
   if (waits.has(waitId)) return done(invalidArgument(`waitId ${waitId} is already in use`));
   if (election.candidates.length >= WAITERS_PER_LOCK_MAX) {

@@ -53,7 +53,7 @@ export function withdrawWait(cx: Applying, waitId: string, outcome: Outcome | nu
     const election = electionOf(state, ref.name);
     takeCandidate(cx, election, election.candidates.findIndex((w) => w.waitId === waitId));
     assert(election.leader !== null, `election ${ref.name} with candidates has no leader`);
-    cx.resolveWait(waitId, ref, outcome ?? ok({ elected: false, leader: { ...election.leader } }));
+    cx.resolveWait(waitId, ref, outcome ?? ok({ elected: false, name: election.name, leader: { ...election.leader } }));
   }
   return true;
 }

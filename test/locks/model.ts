@@ -412,7 +412,7 @@ export class Model {
         const leader = this.leaders.get(c.name);
         if (leader?.sessionId === c.sessionId) return ok({ elected: true, name: c.name, term: leader.term, value: leader.value });
         if (!leader) { const l = this.elect(c.name, c.sessionId, c.value); return ok({ elected: true, name: c.name, term: l.term, value: l.value }); }
-        if (c.waitMs === 0) return ok({ elected: false, leader: { ...leader } });
+        if (c.waitMs === 0) return ok({ elected: false, name: c.name, leader: { ...leader } });
         this.candidates.push({ waitId: c.waitId!, name: c.name, sessionId: c.sessionId, value: c.value, key: this.key });
         return { kind: 'queued', waitId: c.waitId! };
       }
@@ -455,7 +455,7 @@ export class Model {
           } else if (cand) {
             cancelled++;
             this.candidates.splice(this.candidates.indexOf(cand), 1);
-            this.resolve(id, cand.key, { status: 200, body: { elected: false, leader: { ...this.leaders.get(cand.name)! } } });
+            this.resolve(id, cand.key, { status: 200, body: { elected: false, name: cand.name, leader: { ...this.leaders.get(cand.name)! } } });
           }
         }
         return ok({ cancelled });

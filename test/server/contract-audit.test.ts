@@ -2,7 +2,7 @@
 // names the contract line it holds the server to.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Harness, makeHarness } from './harness.js';
+import { flush, type Harness, makeHarness } from './harness.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -100,5 +100,23 @@ describe('string limits count characters (code points) the same in the route and
     const won = await h.call('POST', '/v1/elections/e/campaign', { sessionId: created.body.sessionId, value: '😀'.repeat(4096) });
     expect(won.status).toBe(200);
     expect(won.body.elected).toBe(true);
+  });
+});
+
+describe('a lost campaign names its election (Elections: "200 {elected: false, name, leader}")', () => {
+  it('waitMs 0 against a leader, and a candidate whose waitMs runs out, both answer with name', async () => {
+    const a = await session();
+    const b = await session();
+    const won = await h.call('POST', '/v1/elections/job/campaign', { sessionId: a, value: 'A' });
+    const leader = { sessionId: a, value: 'A', term: won.body.term };
+    const lost = await h.call('POST', '/v1/elections/job/campaign', { sessionId: b, value: 'B' });
+    expect(lost.status).toBe(200);
+    expect(lost.body).toEqual({ elected: false, name: 'job', leader });
+    const waiting = h.call('POST', '/v1/elections/job/campaign', { sessionId: b, value: 'B', waitMs: 1_000 });
+    await flush();
+    await h.advance(1_000);
+    const ranOut = await waiting;
+    expect(ranOut.status).toBe(200);
+    expect(ranOut.body).toEqual({ elected: false, name: 'job', leader });
   });
 });

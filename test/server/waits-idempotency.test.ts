@@ -208,7 +208,7 @@ describe('elections', () => {
     const won = await h.call('POST', '/v1/elections/job/campaign', { sessionId: a, value: 'A' });
     expect(won.body).toEqual({ elected: true, name: 'job', term: expect.any(Number), value: 'A' });
     const lost = await h.call('POST', '/v1/elections/job/campaign', { sessionId: b, value: 'B' });
-    expect(lost.body).toEqual({ elected: false, leader: { sessionId: a, value: 'A', term: won.body.term } });
+    expect(lost.body).toEqual({ elected: false, name: 'job', leader: { sessionId: a, value: 'A', term: won.body.term } });
 
     const proclaimed = await h.call('POST', '/v1/elections/job/proclaim', { term: won.body.term, value: 'A2' });
     expect(proclaimed.body).toEqual({ name: 'job', term: won.body.term, value: 'A2' });

@@ -141,7 +141,7 @@ export interface ElectionLeader {
 
 export type CampaignResult =
   | { elected: true; name: string; term: number; value: string }
-  | { elected: false; leader: ElectionLeader | null };
+  | { elected: false; name: string; leader: ElectionLeader | null };
 
 export interface ElectionInfo {
   name: string;

@@ -23,7 +23,7 @@ export const electionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: 
         200: {
           type: 'object',
           properties: { elected: { type: 'boolean' }, name: { type: 'string' }, term: { type: 'integer' }, value: { type: 'string' }, leader: electionLeaderSchema },
-          required: ['elected'],
+          required: ['elected', 'name'],
         },
         ...errorResponses,
       },
