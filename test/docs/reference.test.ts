@@ -33,9 +33,10 @@ function flagsOf(usage: string): string[] {
 describe('docs/http-api.md', () => {
   let h: Harness;
   let operations: string[];
+  let doc: { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown> } }> } }>> };
   beforeAll(async () => {
     h = await makeHarness();
-    const doc = (await h.call('GET', '/docs/json')).body as { paths: Record<string, Record<string, unknown>> };
+    doc = (await h.call('GET', '/docs/json')).body;
     operations = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
   });
   afterAll(async () => {
@@ -48,7 +49,40 @@ describe('docs/http-api.md', () => {
     expect(operations.filter((op) => !documented.includes(op)), 'operations with no "### METHOD /path" section in docs/http-api.md').toEqual([]);
     expect(documented.filter((op) => !operations.includes(op)), 'sections of docs/http-api.md the server does not serve').toEqual([]);
   });
+
+  it('names in each request body only fields the route takes (an unknown field is 400)', () => {
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const [heading, text] of sections(read('docs/http-api.md'))) {
+      const m = /^(POST|PUT|PATCH|DELETE) (\/\S+)$/.exec(heading);
+      // The first `{…}` of a write's section is its request body.
+      const body = /`(\{[^`]*\})`/.exec(text);
+      if (!m || !body) continue;
+      checked++;
+      const properties = doc.paths[m[2]]?.[m[1].toLowerCase()]?.requestBody?.content['application/json']?.schema.properties ?? {};
+      for (const field of topLevelFields(body[1])) if (!(field in properties)) wrong.push(`${heading}: ${field}`);
+    }
+    expect(checked).toBeGreaterThan(10);
+    expect(wrong, 'fields docs/http-api.md puts in a request body that the route refuses').toEqual([]);
+  });
 });
+
+/** `{a | b, c?: 1..2 = 1, d: [{e}] (note)}` → a, b, c, d: the fields at the top level of a body sketch. */
+function topLevelFields(sketch: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const ch of sketch.slice(1, -1)) {
+    if ('[{('.includes(ch)) depth++;
+    if (')}]'.includes(ch)) depth--;
+    if (ch === ',' && depth === 0) {
+      parts.push(current);
+      current = '';
+    } else current += ch;
+  }
+  parts.push(current);
+  return parts.flatMap((part) => part.split(':')[0].split('|')).map((name) => name.trim().replace(/\?$/, '')).filter((name) => /^[A-Za-z]+$/.test(name));
+}
 
 describe('docs/cli.md', () => {
   const doc = read('docs/cli.md');
