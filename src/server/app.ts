@@ -36,6 +36,12 @@ function parseJson(body: string): unknown {
   return JSON.parse(body);
 }
 
+/** x-lockstep-node, and x-lockstep-leader when a leader is known: on every answer (Conventions). */
+function clusterHeaders(ctx: ServerContext): Record<string, string> {
+  const leader = ctx.node.leadership().leader;
+  return leader === null ? { [NODE_HEADER]: ctx.node.id } : { [NODE_HEADER]: ctx.node.id, [LEADER_HEADER]: leader };
+}
+
 export interface ServerOptions {
   /** HTTPS only, with these options (serve --tls-*); plain HTTP without. */
   https?: import('node:https').ServerOptions;
@@ -59,8 +65,11 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
     // Names are up to 256 characters (fastify's default allows 100); longer
     // params than this are refused by the router before validation.
     routerOptions: { maxParamLength: PARAM_CHARS_MAX },
-    // Router-level errors (bad URL encoding, over-long params) answer from the table too.
+    // Router-level errors (bad URL encoding, over-long params) answer from the table too. They skip
+    // every hook, so the onSend rule is applied here: the cluster headers, except to a request
+    // without a valid token when auth is on (it learns nothing about the cluster, as on a 401).
     frameworkErrors: (error, request, reply) => {
+      if (!ctx.auth.enabled || ctx.auth.authenticate(request.headers.authorization) !== null) reply.headers(clusterHeaders(ctx));
       sendApiError(request, reply, error);
     },
     // On close, sockets go at once: long polls and streams were already answered by LockServer.close().
@@ -103,11 +112,10 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
       for (const name of [NODE_HEADER, LEADER_HEADER, INDEX_HEADER, APPLIED_INDEX_HEADER]) reply.removeHeader(name);
       return payload;
     }
-    reply.header(NODE_HEADER, ctx.node.id);
-    if (!reply.hasHeader(LEADER_HEADER)) {
-      const leader = ctx.node.leadership().leader;
-      if (leader !== null) reply.header(LEADER_HEADER, leader);
-    }
+    // A forwarded answer keeps the leader header the leader sent.
+    const headers = clusterHeaders(ctx);
+    if (reply.hasHeader(LEADER_HEADER)) delete headers[LEADER_HEADER];
+    reply.headers(headers);
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
