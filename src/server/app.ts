@@ -3,9 +3,10 @@
 
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { ServerContext } from './context.js';
-import { ApiError } from './errors.js';
+import { ApiError, apiErrorBody } from './errors.js';
 import { sendApiError } from './error-handler.js';
 import { installAccess } from './access.js';
 import { installAudit } from './audit.js';
@@ -42,6 +43,32 @@ function clusterHeaders(ctx: ServerContext): Record<string, string> {
   return leader === null ? { [NODE_HEADER]: ctx.node.id } : { [NODE_HEADER]: ctx.node.id, [LEADER_HEADER]: leader };
 }
 
+/**
+ * Answers a request that could not be parsed (fastify's clientErrorHandler): 400 invalid_argument
+ * in the error envelope, like every other error. Its Authorization header cannot be trusted, so
+ * with auth on it gets no cluster headers (as a 401 gets none).
+ */
+function answerUnparsed(ctx: ServerContext, error: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has nobody to answer (as fastify's own handler does).
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const message =
+      error.code === 'HPE_HEADER_OVERFLOW' ? 'request: the request headers are over the limit'
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request: the request was not received in time'
+      : `request: not a valid HTTP request (${error.code ?? 'parse error'})`;
+    const body = JSON.stringify(apiErrorBody('invalid_argument', message, { field: 'request' }));
+    const headers = {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+      connection: 'close',
+      ...(ctx.auth.enabled ? {} : clusterHeaders(ctx)),
+    };
+    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    socket.write(`HTTP/1.1 400 Bad Request\r\n${head}\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
 export interface ServerOptions {
   /** HTTPS only, with these options (serve --tls-*); plain HTTP without. */
   https?: import('node:https').ServerOptions;
@@ -72,6 +99,9 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
       if (!ctx.auth.enabled || ctx.auth.authenticate(request.headers.authorization) !== null) reply.headers(clusterHeaders(ctx));
       sendApiError(request, reply, error);
     },
+    // A request Node's HTTP parser refuses (a control character in a header, a malformed request
+    // line, headers over the limit) never reaches a route or a hook: answered from the table too.
+    clientErrorHandler: (error, socket) => answerUnparsed(ctx, error, socket),
     // On close, sockets go at once: long polls and streams were already answered by LockServer.close().
     forceCloseConnections: true,
   });
