@@ -120,3 +120,15 @@ describe('a lost campaign names its election (Elections: "200 {elected: false, n
     expect(ranOut.body).toEqual({ elected: false, name: 'job', leader });
   });
 });
+
+describe('keepalive takes no body fields, and its reference says so (Conventions: an unknown field is 400)', () => {
+  it('a field in a keepalive body is 400 naming it; /docs/json does not say a body is ignored', async () => {
+    const id = await session();
+    const res = await h.call('POST', `/v1/sessions/${id}/keepalive`, { ttlMs: 5_000 });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_argument', field: 'ttlMs' });
+    const doc = (await h.call('GET', '/docs/json')).body;
+    const operation = doc.paths['/v1/sessions/{id}/keepalive'].post;
+    expect(`${operation.summary} ${operation.description}`).not.toMatch(/body is ignored/i);
+  });
+});

@@ -43,7 +43,7 @@ export const sessionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: S
     config: { access: { kind: 'write' } },
     schema: {
       tags: ['sessions'],
-      summary: 'Heartbeat: the leader restarts the session\'s lease at a full TTL (no log write). Idempotent by nature; Idempotency-Key is ignored. Any body is ignored.',
+      summary: 'Heartbeat: the leader restarts the session\'s lease at a full TTL (no log write). Idempotent by nature; Idempotency-Key is ignored. No body fields: an empty body or {} (any field is 400 invalid_argument, as on every route).',
       params: idParams,
       response: {
         200: { type: 'object', properties: { sessionId: { type: 'string' }, ttlMs: { type: 'integer' } }, required: ['sessionId', 'ttlMs'] },
