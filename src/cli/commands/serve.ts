@@ -317,10 +317,26 @@ export async function runServe(config: ServeConfig): Promise<number> {
   }
   for (const warning of config.authWarnings) logger.warn(warning);
   if (config.insecure && config.tls === null) logger.warn('--insecure: the API is plain HTTP and the peer channel plain TCP; anyone who reaches the peer port can speak Raft');
-  await node.start();
+  try {
+    await node.start();
+  } catch (err) {
+    // The peer channel could not listen (a taken --peer port): stop what started, say which flag.
+    await node.stop().catch(() => undefined);
+    clock.close();
+    throw addressError('--peer', config.peer, err);
+  }
   const server = await createLockServer({ node, dispatcher, registry, logger: logger.child({ component: 'http' }), clock, authToken: config.authToken, tls, peers: transport });
   if (process.env[TEST_HOOKS_ENV] === '1') registerTestHooks(server.app, node);
-  await server.listen(config.api.host, config.api.port);
+  try {
+    await server.listen(config.api.host, config.api.port);
+  } catch (err) {
+    // Raft and the peer channel run already: a member nobody can reach through the API
+    // must not linger (it would never exit, and SIGTERM would not find its handler).
+    await server.close().catch(() => undefined);
+    await node.stop().catch(() => undefined);
+    clock.close();
+    throw addressError('--api', config.apiUrl.replace(/^https?:\/\//, ''), err);
+  }
   logger.info({ api: config.apiUrl, peer: config.peer, data: config.data }, 'serving');
 
   return new Promise<number>((resolve) => {
@@ -346,6 +362,15 @@ export async function runServe(config: ServeConfig): Promise<number> {
     onParentGone = () => void shutdown('parent exited');
     if (parentGone) onParentGone();
   });
+}
+
+/** Why an address cannot be listened on, as the flag that gave it (a UserError: exit 1); other errors as they are. */
+function addressError(flag: string, address: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE') return new UserError(`${flag} ${address}: the address is in use (another node or program listens there); stop it or pick another port`);
+  if (code === 'EADDRNOTAVAIL') return new UserError(`${flag} ${address}: no interface of this machine has that address`);
+  if (code === 'EACCES') return new UserError(`${flag} ${address}: not allowed to listen there (ports below 1024 need privileges)`);
+  return err;
 }
 
 /** SIGHUP: certificate rotation. New connections use the new files; open ones keep theirs. */

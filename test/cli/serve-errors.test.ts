@@ -1,0 +1,57 @@
+// `lockstep serve` when its address is taken (cli.md: exit 1 on a failure the
+// user caused). The process is the point: before this, a taken API port left a
+// Raft member running with no API (it never exited), and a taken peer port
+// printed a raw stack.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cliTestTimeout, runCli } from './run-cli.js';
+
+/** A listener on a free loopback port: the port some other program holds. */
+async function occupy(): Promise<{ server: Server; port: number }> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+/** A loopback port nobody listens on (now). */
+async function freePort(): Promise<number> {
+  const { server, port } = await occupy();
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+let dir: string;
+let taken: Server | null = null;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lockstep-serve-errors-'));
+});
+afterEach(async () => {
+  await new Promise<void>((r) => (taken ? taken.close(() => r()) : r()));
+  taken = null;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const serveArgs = (api: number, peer: number) => ['serve', '--id', 'n1', '--api', `127.0.0.1:${api}`, '--peer', `127.0.0.1:${peer}`, '--peers', `n1=127.0.0.1:${peer}`, '--data', join(dir, 'n1')];
+
+describe('serve on a taken address', () => {
+  it('a taken --api port: exit 1 naming the flag and the address, without a stack (and the node does not linger)', async () => {
+    const held = await occupy();
+    taken = held.server;
+    const r = await runCli(serveArgs(held.port, await freePort()));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^lockstep: --api 127\\.0\\.0\\.1:${held.port}: the address is in use`));
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }, cliTestTimeout(1));
+
+  it('a taken --peer port: exit 1 naming the flag and the address, without a stack', async () => {
+    const held = await occupy();
+    taken = held.server;
+    const r = await runCli(serveArgs(await freePort(), held.port));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^lockstep: --peer 127\\.0\\.0\\.1:${held.port}: the address is in use`));
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }, cliTestTimeout(1));
+});
