@@ -92,6 +92,9 @@ export function envName(flag: string): string {
   return ENV_PREFIX + flag.toUpperCase().replace(/-/g, '_');
 }
 
+/** Where a value came from, when it was typed as a flag (else the variable's name, `$LOCKSTEP_...`). */
+const FROM_FLAG = 'the value';
+
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
 const FALSE_WORDS = new Set(['0', 'false', 'no', 'off', '']);
 
@@ -109,16 +112,21 @@ function parseNumber(flag: string, spec: NumberFlag, raw: string, source: string
   if (spec.integer !== false && !Number.isInteger(n)) {
     throw new FlagValueError(`${source} for --${flag} must be an integer, got '${raw}'`);
   }
-  if (spec.min !== undefined && n < spec.min) throw new FlagValueError(`--${flag} must be at least ${spec.min}, got ${n}`);
-  if (spec.max !== undefined && n > spec.max) throw new FlagValueError(`--${flag} must be at most ${spec.max}, got ${n}`);
+  if (spec.min !== undefined && n < spec.min) throw new FlagValueError(`${named(flag, source)} must be at least ${spec.min}, got ${n}`);
+  if (spec.max !== undefined && n > spec.max) throw new FlagValueError(`${named(flag, source)} must be at most ${spec.max}, got ${n}`);
   return n;
 }
 
-function checkString(flag: string, spec: StringFlag, raw: string): string {
+function checkString(flag: string, spec: StringFlag, raw: string, source: string): string {
   if (spec.choices && !spec.choices.includes(raw)) {
-    throw new FlagValueError(`--${flag} must be one of ${spec.choices.join(', ')}, got '${raw}'`);
+    throw new FlagValueError(`${named(flag, source)} must be one of ${spec.choices.join(', ')}, got '${raw}'`);
   }
   return raw;
+}
+
+/** The flag, or the variable it came from: a user who typed no --ttl-ms must learn that $LOCKSTEP_TTL_MS is set. */
+function named(flag: string, source: string): string {
+  return source === FROM_FLAG ? `--${flag}` : `${source} for --${flag}`;
 }
 
 /** Parse flags, positionals and the words after `--`. */
@@ -176,13 +184,13 @@ export function parseCommandLine<S extends FlagSpecs>(
     }
     // An empty variable counts as unset (LOCKSTEP_DATA= in a unit file is a common way to clear one).
     const raw = typeof fromFlag === 'string' ? fromFlag : fromEnv === '' ? undefined : fromEnv;
-    const source = typeof fromFlag === 'string' ? 'the value' : `$${envVar}`;
+    const source = typeof fromFlag === 'string' ? FROM_FLAG : `$${envVar}`;
     if (raw === undefined) {
       if (spec.default !== undefined) values[flag] = spec.default;
       else if (spec.required) throw new UsageError(`missing required flag --${flag}${spec.flagOnly ? '' : ` (or $${envVar})`}`);
       continue;
     }
-    values[flag] = spec.type === 'number' ? parseNumber(flag, spec, raw, source) : checkString(flag, spec, raw);
+    values[flag] = spec.type === 'number' ? parseNumber(flag, spec, raw, source) : checkString(flag, spec, raw, source);
   }
   return { values: values as FlagValues<S>, positionals: parsed.positionals, rest };
 }

@@ -48,6 +48,14 @@ describe('parseFlags', () => {
     expect(() => parseFlags(['--id', 'x', 'stray'], spec, { env: {} })).toThrow(UsageError);
   });
 
+  it('a bad value from the environment names the variable, so that a user who typed no such flag knows where it came from', () => {
+    const env = { LOCKSTEP_ID: 'x', LOCKSTEP_HEARTBEAT_MS: '0', LOCKSTEP_LOG_LEVEL: 'loud' };
+    expect(() => parseFlags(['--log-level', 'info'], spec, { env })).toThrow(/^\$LOCKSTEP_HEARTBEAT_MS for --heartbeat-ms must be at least 1, got 0$/);
+    expect(() => parseFlags(['--heartbeat-ms', '5'], spec, { env })).toThrow(/^\$LOCKSTEP_LOG_LEVEL for --log-level must be one of debug, info, warn, got 'loud'$/);
+    // Given as a flag, the message names the flag alone, as before.
+    expect(() => parseFlags(['--heartbeat-ms', '0'], spec, { env: { LOCKSTEP_ID: 'x' } })).toThrow(/^--heartbeat-ms must be at least 1, got 0$/);
+  });
+
   it('splits positionals and the words after --', () => {
     const p = parseCommandLine(['--id', 'a', 'NAME', '--', 'sleep', '--id', '3'], spec, { env: {}, allowPositionals: true });
     expect(p.positionals).toEqual(['NAME']);
