@@ -137,6 +137,20 @@ export async function waitForLeader(apiAddresses: string[], timeoutMs: number, s
   throw new UserError(`no leader elected within ${timeoutMs} ms (see the node logs)`);
 }
 
+/**
+ * `--tls`: the CA and node certificates under `dir`, made once. What is on
+ * disk is the user's (half of a pair copied in, a file that is no certificate):
+ * said as a UserError (exit 1) with what to do, not a stack.
+ */
+async function clusterCerts(dir: string, ids: string[]) {
+  const { ensureClusterCerts } = await import('../../tls/cluster-certs.js');
+  try {
+    return await ensureClusterCerts(dir, ids);
+  } catch (err) {
+    throw new UserError(`--tls: ${(err as Error).message}; ${dir} must hold whole pairs (<name>.crt with <name>.key) made by \`lockstep certs\`: remove the odd file, or the whole ${dir} to make them all anew`);
+  }
+}
+
 /** Writes the root token to <data>/auth-token, readable by this user only; returns its path. */
 function writeTokenFile(dataDir: string, token: string): string {
   const path = join(dataDir, 'auth-token');
@@ -187,7 +201,7 @@ export const clusterUpCommand: CliCommand = {
     mkdirSync(dataDir, { recursive: true });
     const tokenFile = authToken === null ? null : (v['auth-token-file'] ?? writeTokenFile(dataDir, authToken));
     // Loaded only with --tls: the certificate library is not small.
-    const certs = v.tls ? await (await import('../../tls/cluster-certs.js')).ensureClusterCerts(join(dataDir, 'certs'), plan.map((p) => p.id)) : null;
+    const certs = v.tls ? await clusterCerts(join(dataDir, 'certs'), plan.map((p) => p.id)) : null;
     const asker: Asker = certs ? { scheme: 'https', fetch: httpsFetch(httpsAgent({ ca: readFileSync(certs.ca) })) } : PLAIN;
     // The nodes read the token from the file: not from their command line (any user
     // of the machine can read /proc/<pid>/cmdline) nor from an inherited variable.
