@@ -5,7 +5,7 @@
 // Made in-process (src/tls/certificates.ts), keys written with mode 0600.
 // Node and client certificates are signed by DIR/ca.crt + DIR/ca.key.
 import { isIP } from 'node:net';
-import { UsageError, UserError, type CliCommand } from '../command.js';
+import { FlagValueError, UsageError, UserError, type CliCommand } from '../command.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
 
 /** RFC 1035: a DNS name is at most 253 characters written out. */
@@ -92,7 +92,7 @@ export const certsNodeCommand: CliCommand = {
     const hosts = (values.hosts as string[]).flatMap((h) => h.split(',')).map((h) => h.trim()).filter((h) => h !== '');
     if (hosts.length === 0) throw new UsageError('certs node needs --hosts: the DNS names and IPs this node is reached at (e.g. --hosts 127.0.0.1,localhost)');
     const bad = hosts.find((h) => !isCertHost(h));
-    if (bad !== undefined) throw new UsageError(`--hosts ${bad}: not a DNS name or IP address (give names like node1.example.com or localhost and addresses like 10.0.0.5, without scheme or port)`);
+    if (bad !== undefined) throw new FlagValueError(`--hosts ${bad}: not a DNS name or IP address (give names like node1.example.com or localhost and addresses like 10.0.0.5, without scheme or port)`);
     const dir = values.dir as string;
     return withCertificates(async (lib, files) => {
       const ca = await loadCaFrom(dir, lib, files);
