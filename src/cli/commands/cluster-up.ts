@@ -271,7 +271,7 @@ export const clusterUpCommand: CliCommand = {
       plan.forEach((p, i) => console.log(`  ${p.id}  ${asker.scheme}://${p.apiAddress}  pid ${nodes[i].pid}  (peer ${p.peerAddress}, data ${p.dataDir}, log ${p.logFile})`));
       console.log(`export LOCKSTEP_ENDPOINTS=${plan.map((p) => `${asker.scheme}://${p.apiAddress}`).join(',')}`);
       if (certs !== null) console.log(`export LOCKSTEP_CA=${shellWord(certs.ca)}   # the cluster CA: clients verify the nodes with it (--ca)`);
-      if (tokenFile !== null) console.log(`export LOCKSTEP_TOKEN="$(cat ${tokenFile})"   # the root token (admin); make others with: lockstep token create`);
+      if (tokenFile !== null) console.log(`export LOCKSTEP_TOKEN="$(cat ${shellWord(tokenFile)})"   # the root token (admin); make others with: lockstep token create`);
       console.log('Ctrl-C stops the cluster.');
     } catch (err) {
       await stop();
