@@ -1,8 +1,8 @@
-// `lockstep serve` when its address is taken (cli.md: exit 1 on a failure the
-// user caused). The process is the point: before this, a taken API port left a
-// Raft member running with no API (it never exited), and a taken peer port
-// printed a raw stack.
-import { mkdtempSync, rmSync } from 'node:fs';
+// `lockstep serve` when its address is taken or its --data cannot be made
+// (cli.md: exit 1 on a failure the user caused). The process is the point:
+// before, a taken API port left a Raft member running with no API (it never
+// exited), and a taken peer port or an unusable --data printed a raw stack.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +36,7 @@ afterEach(async () => {
 
 const serveArgs = (api: number, peer: number) => ['serve', '--id', 'n1', '--api', `127.0.0.1:${api}`, '--peer', `127.0.0.1:${peer}`, '--peers', `n1=127.0.0.1:${peer}`, '--data', join(dir, 'n1')];
 
-describe('serve on a taken address', () => {
+describe('serve on a taken address or an unusable --data', () => {
   it('a taken --api port: exit 1 naming the flag and the address, without a stack (and the node does not linger)', async () => {
     const held = await occupy();
     taken = held.server;
@@ -52,6 +52,16 @@ describe('serve on a taken address', () => {
     const r = await runCli(serveArgs(await freePort(), held.port));
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^lockstep: --peer 127\\.0\\.0\\.1:${held.port}: the address is in use`));
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }, cliTestTimeout(1));
+
+  it('a --data that cannot be a directory (a file is in the way): exit 1 naming --data, without a stack', async () => {
+    writeFileSync(join(dir, 'file'), 'not a directory');
+    const args = serveArgs(await freePort(), await freePort());
+    args[args.indexOf('--data') + 1] = join(dir, 'file', 'n1');
+    const r = await runCli(args);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^lockstep: --data ${join(dir, 'file', 'n1').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
     expect(r.stderr).not.toMatch(/\n\s+at /);
   }, cliTestTimeout(1));
 });

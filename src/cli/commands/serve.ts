@@ -259,7 +259,12 @@ export async function runServe(config: ServeConfig): Promise<number> {
   // Read and checked before touching --data: a damaged or foreign file changes nothing.
   const backup = config.restoreFrom === null ? null : readBackupFile(config.restoreFrom, config);
   if (backup !== null) refuseUnlessEmpty(config.data, config.restoreFrom!);
-  mkdirSync(config.data, { recursive: true });
+  try {
+    mkdirSync(config.data, { recursive: true });
+  } catch (err) {
+    // A file in the way, no permission: the user's to fix, said as the flag (exit 1), not a stack.
+    throw new UserError(`--data ${config.data}: cannot make the directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
   const { storage, engine } = await openStorage(config.data, config.storage, logger);
   logger.info({ engine }, 'storage engine');
   if (backup !== null) {
