@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rootToken } from './serve.js';
-import { describeFlags, parseFlags } from '../flags.js';
+import { describeFlags, envName, parseFlags } from '../flags.js';
 import { LOG_LEVELS, type LogLevel } from '../serve-options.js';
 import { ServeProcess, STOP_GRACE_MS } from '../../harness/serve-process.js';
 
@@ -29,6 +29,9 @@ const flags = {
  * machine, tens of seconds on a loaded one; the leader wait counts from
  * there, so that a slow start is not reported as a failed election.
  */
+
+/** serve flags whose LOCKSTEP_<FLAG> variables are removed from the nodes' environment (see where it is used). */
+const NODE_ENV_CLEARED = ['auth-token', 'auth-token-file', 'tls-cert', 'tls-key', 'tls-ca', 'tls-client-ca', 'restore-from'];
 export const START_WAIT_MS = 60_000;
 /** How long to wait for the first leader, once every node answers. */
 export const LEADER_WAIT_MS = 30_000;
@@ -204,8 +207,10 @@ export const clusterUpCommand: CliCommand = {
     const certs = v.tls ? await clusterCerts(join(dataDir, 'certs'), plan.map((p) => p.id)) : null;
     const asker: Asker = certs ? { scheme: 'https', fetch: httpsFetch(httpsAgent({ ca: readFileSync(certs.ca) })) } : PLAIN;
     // The nodes read the token from the file: not from their command line (any user
-    // of the machine can read /proc/<pid>/cmdline) nor from an inherited variable.
-    const nodeEnv = { LOCKSTEP_AUTH_TOKEN: undefined, LOCKSTEP_AUTH_TOKEN_FILE: undefined };
+    // of the machine can read /proc/<pid>/cmdline) nor from an inherited variable. TLS
+    // is --tls's to set up, and a restore is a node's own start: serve variables left in
+    // the user's shell for a node run by hand do not reach these nodes.
+    const nodeEnv = Object.fromEntries(NODE_ENV_CLEARED.map((flag) => [envName(flag), undefined]));
     const peers = plan.map((p) => `${p.id}=${p.peerAddress}`).join(',');
     const nodes: ServeProcess[] = [];
     let shuttingDown = false;
