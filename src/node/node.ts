@@ -33,6 +33,7 @@ import {
 } from './api.js';
 import type { Clock } from './clock.js';
 import { createNodeMetrics, type NodeMetrics } from './metrics.js';
+import { type BootstrapVotersRecord, settleBootstrapVoters } from './bootstrap-voters.js';
 import { AddressBook, encodeMemberContext } from './members.js';
 import { ReadyHandler, type ReadyEvents } from './ready-handler.js';
 import { seedFor, seededRandom } from './random.js';
@@ -52,6 +53,12 @@ export interface RaftNodeOptions {
   clusterId: string;
   /** The initial voters with their addresses (--peers); this node included. Only addresses are used once the node has state. */
   members: InitialMember[];
+  /**
+   * Where the cluster's bootstrap voters are recorded at the first start and read back at every
+   * later one, so that --peers only gives addresses then (bootstrap-voters.ts). Without it (tests
+   * that restart a node with the same members), the members' ids at every start.
+   */
+  bootstrapVoters?: BootstrapVotersRecord;
   /** This node's own API URL (shown in status, handed to joiners). */
   apiUrl: string | null;
   tickMs: number;
@@ -158,7 +165,7 @@ export class RaftNode implements ReplicatedNode {
     const persisted = await o.storage.load();
     const config: RaftConfig = {
       id: o.id,
-      initialVoters: o.members.map((m) => m.id),
+      initialVoters: o.bootstrapVoters ? settleBootstrapVoters(o.bootstrapVoters, o.members.map((m) => m.id), this.log) : o.members.map((m) => m.id),
       electionTimeoutTicks: o.electionTimeoutTicks,
       heartbeatIntervalTicks: o.heartbeatIntervalTicks,
       random: seededRandom(o.randomSeed ?? seedFor(o.id, process.pid ^ Date.now())),

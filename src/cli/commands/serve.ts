@@ -12,6 +12,7 @@ import { Raft } from '../../raft/raft.js';
 import { nodeId, type NodeId } from '../../raft/types.js';
 import { createLockServer } from '../../server/index.js';
 import { EventDispatcher } from '../../server/dispatcher.js';
+import { FileBootstrapVoters } from '../../node/bootstrap-voters.js';
 import { openStorage, STORAGE_ENGINES, type StorageEngine } from '../../storage/open-storage.js';
 import { TcpTransport } from '../../transport/tcp-transport.js';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
@@ -300,6 +301,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
     id: config.id,
     clusterId: config.clusterId,
     members: members.map((p) => ({ id: p.id, peerUrl: p.peerUrl, apiUrl: p.id === config.id ? config.apiUrl : null })),
+    bootstrapVoters: new FileBootstrapVoters(config.data),
     apiUrl: config.apiUrl,
     tickMs: config.heartbeatMs,
     electionTimeoutTicks: config.electionTicks,
