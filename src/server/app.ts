@@ -37,7 +37,7 @@ function parseJson(body: string): unknown {
   return JSON.parse(body);
 }
 
-/** x-lockstep-node, and x-lockstep-leader when a leader is known: on every answer (Conventions). */
+/** x-lockstep-node, and x-lockstep-leader when a leader is known (Conventions), for the answers that skip onSend, where the same two are set. */
 function clusterHeaders(ctx: ServerContext): Record<string, string> {
   const leader = ctx.node.leadership().leader;
   return leader === null ? { [NODE_HEADER]: ctx.node.id } : { [NODE_HEADER]: ctx.node.id, [LEADER_HEADER]: leader };
@@ -142,10 +142,12 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
       for (const name of [NODE_HEADER, LEADER_HEADER, INDEX_HEADER, APPLIED_INDEX_HEADER]) reply.removeHeader(name);
       return payload;
     }
-    // A forwarded answer keeps the leader header the leader sent.
-    const headers = clusterHeaders(ctx);
-    if (reply.hasHeader(LEADER_HEADER)) delete headers[LEADER_HEADER];
-    reply.headers(headers);
+    // A forwarded answer keeps the leader header the leader sent. On every answer: no object built here.
+    reply.header(NODE_HEADER, ctx.node.id);
+    if (!reply.hasHeader(LEADER_HEADER)) {
+      const leader = ctx.node.leadership().leader;
+      if (leader !== null) reply.header(LEADER_HEADER, leader);
+    }
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
