@@ -55,6 +55,40 @@ describe('withLock', () => {
     expect(abortedAt).toBe(4500);
   });
 
+  it('a TTL hold granted after a wait in line longer than its TTL is renewed once, not handed over already lapsed', async () => {
+    const clock = new ManualClock();
+    const extends_: { atMs: number; body: unknown }[] = [];
+    const { fetch } = fakeFetch(clock, async (req) => {
+      if (req.path.endsWith('/acquire')) {
+        // Granted after 3 s in line: the server's 2 s TTL starts at the grant, the client only knows the send.
+        await new Promise<void>((r) => clock.setTimer(r, 3000));
+        return json(200, { acquired: true, name: 'job', fencingToken: 42, mode: 'exclusive', expiresInMs: 2000 });
+      }
+      if (req.path.endsWith('/extend')) {
+        extends_.push({ atMs: req.atMs, body: req.body });
+        return json(200, { expiresInMs: 2000 });
+      }
+      return json(200, { released: true });
+    });
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    let abortedAt = -1;
+    const p = client.withLock('job', { ttlMs: 2000, waitMs: 10_000, safetyMarginMs: 200 }, async (hold) => {
+      expect(hold.signal.aborted).toBe(false);
+      hold.signal.addEventListener('abort', () => (abortedAt = clock.nowMs()));
+      await clock.advance(5000);
+    });
+    await clock.advance(3000);
+    await p;
+    expect(extends_).toEqual([{ atMs: 3000, body: { fencingToken: 42, ttlMs: 2000 } }]);
+    expect(abortedAt).toBe(3000 + 2000 - 200);
+  });
+
+  it('a TTL hold granted at once is not renewed', async () => {
+    const { client, calls } = setup(granted);
+    await client.withLock('job', { ttlMs: 5000 }, () => 1);
+    expect(calls.some((c) => c.path.endsWith('/extend'))).toBe(false);
+  });
+
   it('throws not_acquired with the holders when the lock is held', async () => {
     const { client } = setup(() => json(200, { acquired: false, name: 'job', holders: [{ fencingToken: 3, mode: 'exclusive' }], queueLength: 2 }));
     const err = (await client.withLock('job', { ttlMs: 5000 }, () => 1).catch((e: unknown) => e)) as LockstepError;

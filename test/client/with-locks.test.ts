@@ -138,6 +138,34 @@ describe('withLocks', () => {
     await settle();
   });
 
+  it('a TTL set granted after a wait in line longer than its TTL is renewed once, not handed over already lapsed', async () => {
+    const extended: { path: string; atMs: number }[] = [];
+    const { clock, client } = setup(async (req) => {
+      if (req.path === '/v1/lock-sets/acquire') {
+        await new Promise<void>((r) => clock.setTimer(r, 3000));
+        return json(200, { acquired: true, holds: HOLDS, expiresInMs: 2000 });
+      }
+      if (req.path.endsWith('/extend')) {
+        extended.push({ path: req.path, atMs: req.atMs });
+        return json(200, { expiresInMs: 2000 });
+      }
+      return ok(req);
+    });
+    let abortedAt = -1;
+    const p = client.withLocks(['acct:1', 'acct:2'], { ttlMs: 2000, waitMs: 10_000, safetyMarginMs: 200 }, async (set) => {
+      expect(set.signal.aborted).toBe(false);
+      set.signal.addEventListener('abort', () => (abortedAt = clock.nowMs()));
+      await clock.advance(5000);
+    });
+    await clock.advance(3000);
+    await p;
+    expect(extended).toEqual([
+      { path: '/v1/locks/acct%3A1/extend', atMs: 3000 },
+      { path: '/v1/locks/acct%3A2/extend', atMs: 3000 },
+    ]);
+    expect(abortedAt).toBe(3000 + 2000 - 200);
+  });
+
   it('refuses ttlMs and session together', async () => {
     const { client } = setup(ok);
     const session = await client.session({ ttlMs: 3000 });

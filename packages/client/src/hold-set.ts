@@ -7,7 +7,7 @@
 // each to the resource it protects (item 11).
 
 import { isLockstepError, LockstepError } from './errors.js';
-import { followSession, type HoldLease, type WithLockOptions, waitInChunks } from './hold.js';
+import { followSession, type HoldLease, ttlLeaseStart, type WithLockOptions, waitInChunks } from './hold.js';
 import { defaultSafetyMarginMs, LeaseGuard } from './lease.js';
 import type { Clock } from './clock.js';
 import type { Session } from './session.js';
@@ -56,23 +56,29 @@ export async function withLocks<T>(t: SetHoldTransport, locks: ReadonlyArray<str
       throw new LockstepError('not_acquired', `locks ${specs.map((s) => `'${s.name}'`).join(', ')} not acquired: held or awaited at ${describeBlocked(result.blocked)}`, 0, { blocked: result.blocked });
     }
     const label = `lock set ${specs.map((s) => s.name).join(', ')}`;
-    const lease = session ? followSession(session, label) : ttlLease(t, result.holds, opts.ttlMs!, sentAtMs, opts.safetyMarginMs, label);
-    const set: LockSetHold = {
-      holds: result.holds,
-      fencingToken(name) {
-        const hold = result.holds.find((h) => h.name === name);
-        if (!hold) throw new LockstepError('invalid_argument', `${label} has no lock '${name}'`, 0);
-        return hold.fencingToken;
-      },
-      signal: lease.signal,
-      session,
-      remainingMs: lease.remainingMs,
-      extend: lease.extend,
-    };
+    let lease: HoldLease | null = null;
     try {
+      if (session) lease = followSession(session, label);
+      else {
+        const marginMs = opts.safetyMarginMs ?? defaultSafetyMarginMs(opts.ttlMs!);
+        lease = ttlLease(t, result.holds, opts.ttlMs!, await ttlLeaseStart(t, result.holds, opts.ttlMs!, sentAtMs, marginMs), marginMs, label);
+      }
+      const held: HoldLease = lease;
+      const set: LockSetHold = {
+        holds: result.holds,
+        fencingToken(name) {
+          const hold = result.holds.find((h) => h.name === name);
+          if (!hold) throw new LockstepError('invalid_argument', `${label} has no lock '${name}'`, 0);
+          return hold.fencingToken;
+        },
+        signal: held.signal,
+        session,
+        remainingMs: held.remainingMs,
+        extend: held.extend,
+      };
       return await fn(set);
     } finally {
-      lease.end();
+      lease?.end();
       await releaseAll(t, result.holds);
     }
   } finally {

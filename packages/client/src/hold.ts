@@ -112,11 +112,17 @@ export async function withLock<T>(t: HoldTransport, name: string, opts: WithLock
       });
     }
     const token = result.fencingToken;
-    const hold = session ? sessionHold(name, token, result.mode, session) : ttlHold(t, name, token, result.mode, opts.ttlMs!, sentAtMs, opts.safetyMarginMs);
+    let hold: { hold: LockHold; end(): void } | null = null;
     try {
+      if (session) hold = sessionHold(name, token, result.mode, session);
+      else {
+        const marginMs = opts.safetyMarginMs ?? defaultSafetyMarginMs(opts.ttlMs!);
+        const leaseSentAtMs = await ttlLeaseStart(t, [{ name, fencingToken: token }], opts.ttlMs!, sentAtMs, marginMs);
+        hold = ttlHold(t, name, token, result.mode, opts.ttlMs!, leaseSentAtMs, marginMs);
+      }
       return await fn(hold.hold);
     } finally {
-      hold.end();
+      hold?.end();
       await t.release(name, token).catch((err: unknown) => {
         // Already gone (expired, session ended): nothing left to release.
         if (isLockstepError(err, 'not_holder') || isLockstepError(err, 'session_not_found')) return;
@@ -126,6 +132,29 @@ export async function withLock<T>(t: HoldTransport, name: string, opts: WithLock
   } finally {
     await ownSession?.close().catch(() => undefined);
   }
+}
+
+/**
+ * When the client-side lease of a TTL hold (or a TTL lock set) starts. The
+ * server starts the TTL at the grant, somewhere between the acquire's send and
+ * its answer, so only the send time is a safe start (docs/safety.md #18). An
+ * acquire that waited in line may have been sent longer ago than the TTL: its
+ * hold would look lapsed the moment it is granted although the server just
+ * gave it a full TTL. So when the answer came later than the safety margin
+ * after the send, renew the holds once (extend to ttlMs) and count from that
+ * extend's send instead.
+ */
+export async function ttlLeaseStart(
+  t: Pick<HoldTransport, 'clock' | 'extend'>,
+  holds: ReadonlyArray<{ name: string; fencingToken: number }>,
+  ttlMs: number,
+  sentAtMs: number,
+  safetyMarginMs: number,
+): Promise<number> {
+  const nowMs = t.clock.nowMs();
+  if (nowMs - sentAtMs <= safetyMarginMs) return sentAtMs;
+  await Promise.all(holds.map((h) => t.extend(h.name, h.fencingToken, ttlMs)));
+  return nowMs;
 }
 
 /** The client-side lease of a hold (or a lock set): its signal, what is left, renewing, ending it. */
