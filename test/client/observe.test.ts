@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import { connectionError, fakeFetch, ManualClock } from './fakes.js';
@@ -41,5 +42,31 @@ describe('observe', () => {
     expect(seen).toEqual([null, a, b]);
     expect(calls.every((c) => c.path === '/v1/elections/cron/observe')).toBe(true);
     expect(calls.length).toBe(3);
+  });
+
+  it('leaves no listener on the caller\'s signal per reconnect (a long-lived watch reconnects many times)', async () => {
+    const clock = new ManualClock();
+    let n = 0;
+    const { fetch } = fakeFetch(clock, () => {
+      n++;
+      // Every stream ends after one event: the watch reconnects each time.
+      return sse([`event: state\ndata: ${JSON.stringify({ name: 'job', index: n })}\n\n`]);
+    });
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    const controller = new AbortController();
+    let seen = 0;
+    const pump = (async () => {
+      for await (const ev of client.watchLock('job', { signal: controller.signal })) {
+        expect(ev.type).toBe('state');
+        seen++;
+      }
+    })();
+    for (let i = 0; i < 40 && seen < 25; i++) await clock.advance(100);
+    expect(seen).toBeGreaterThanOrEqual(25);
+    // At most the one of the stream open now (or of the pause before the next).
+    expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(1);
+    controller.abort();
+    await clock.advance(100);
+    await pump;
   });
 });

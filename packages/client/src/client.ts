@@ -303,12 +303,14 @@ export class Client {
    * from it). Taken by the leader at a linearizable point.
    */
   async snapshot(call: CallOptions = {}): Promise<Uint8Array> {
-    const { response, endpoint } = await this.http.openStream({ method: 'GET', path: '/v1/cluster/snapshot', retry: 'idempotent', signal: call.signal });
+    const { response, endpoint, done } = await this.http.openStream({ method: 'GET', path: '/v1/cluster/snapshot', retry: 'idempotent', signal: call.signal });
     try {
       return new Uint8Array(await response.arrayBuffer());
     } catch (err) {
       if (call.signal?.aborted) throw new LockstepError('aborted', 'aborted while reading the snapshot', 0);
       throw new LockstepError('unreachable', `${endpoint} dropped the connection while sending the snapshot: ${(err as Error).message}`, 0, { endpoint });
+    } finally {
+      done();
     }
   }
 

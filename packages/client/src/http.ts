@@ -54,6 +54,13 @@ export interface RequestSpec {
   totalTimeoutMs?: number;
 }
 
+export interface OpenStream {
+  response: Response;
+  endpoint: string;
+  /** Unwires the caller's signal from this response (each reconnect of a stream opens a new one). */
+  done(): void;
+}
+
 export interface HttpResult<T> {
   status: number;
   body: T;
@@ -95,13 +102,17 @@ export class HttpEngine {
     return res as HttpResult<T>;
   }
 
-  /** Like request, but returns the open response whose body is still to be read (SSE). */
-  async openStream(spec: RequestSpec): Promise<{ response: Response; endpoint: string }> {
-    const res = (await this.run(spec, true)) as { response: Response; endpoint: string };
+  /**
+   * Like request, but returns the open response whose body is still to be read
+   * (SSE). Call `done()` once the body is read or abandoned: until then the
+   * caller's signal stays wired to the response (aborting it ends the body).
+   */
+  async openStream(spec: RequestSpec): Promise<OpenStream> {
+    const res = (await this.run(spec, true)) as OpenStream;
     return res;
   }
 
-  private async run(spec: RequestSpec, stream: boolean): Promise<HttpResult<unknown> | { response: Response; endpoint: string }> {
+  private async run(spec: RequestSpec, stream: boolean): Promise<HttpResult<unknown> | OpenStream> {
     const { clock } = this.config;
     const n = this.config.endpoints.length;
     const waitMs = spec.waitMs ?? 0;
@@ -159,7 +170,7 @@ export class HttpEngine {
     key: string | null,
     timeoutMs: number,
     stream: boolean,
-  ): Promise<{ kind: 'ok'; value: HttpResult<unknown> | { response: Response; endpoint: string } } | { kind: 'fail'; failure: AttemptFailure }> {
+  ): Promise<{ kind: 'ok'; value: HttpResult<unknown> | OpenStream } | { kind: 'fail'; failure: AttemptFailure }> {
     const controller = new AbortController();
     let timedOut = false;
     const timer = this.config.clock.setTimer(() => {
@@ -183,9 +194,11 @@ export class HttpEngine {
         // Headers arrived: the stream may now stay open as long as it likes.
         timer.cancel();
         spec.signal?.removeEventListener('abort', onUserAbort);
-        // Keep forwarding the caller's abort to the open stream.
-        spec.signal?.addEventListener('abort', () => controller.abort(spec.signal?.reason), { once: true });
-        return { kind: 'ok', value: { response, endpoint } };
+        // Keep forwarding the caller's abort to the open stream, until the caller is done with it.
+        const forward = (): void => controller.abort(spec.signal?.reason);
+        spec.signal?.addEventListener('abort', forward, { once: true });
+        const done = (): void => spec.signal?.removeEventListener('abort', forward);
+        return { kind: 'ok', value: { response, endpoint, done } };
       }
       const text = await response.text();
       let body: unknown;

@@ -5,7 +5,7 @@
 
 import { sleep, type Clock } from './clock.js';
 import { LockstepError } from './errors.js';
-import type { HttpEngine } from './http.js';
+import type { HttpEngine, OpenStream } from './http.js';
 import { readSse, type SseEvent } from './sse.js';
 
 /** Pause before reconnecting a dropped stream. */
@@ -21,21 +21,25 @@ export async function* eventStream(http: HttpEngine, clock: Clock, path: string,
   const signal = opts.signal;
   for (;;) {
     if (signal?.aborted) return;
-    let opened: { response: Response; endpoint: string };
+    let opened: OpenStream;
     try {
       opened = await http.openStream({ method: 'GET', path, retry: 'idempotent', signal });
     } catch (err) {
       if (signal?.aborted) return;
       throw err;
     }
-    const body = opened.response.body;
-    if (body === null) throw new LockstepError('protocol', `${opened.endpoint} answered an event stream without a body`, opened.response.status);
     try {
-      for await (const ev of readSse(body)) yield ev;
-    } catch (err) {
-      if (signal?.aborted) return;
-      if (err instanceof Error && err.message.startsWith('event stream:')) throw new LockstepError('protocol', err.message, 0);
-      // A dropped connection: reconnect below.
+      const body = opened.response.body;
+      if (body === null) throw new LockstepError('protocol', `${opened.endpoint} answered an event stream without a body`, opened.response.status);
+      try {
+        for await (const ev of readSse(body)) yield ev;
+      } catch (err) {
+        if (signal?.aborted) return;
+        if (err instanceof Error && err.message.startsWith('event stream:')) throw new LockstepError('protocol', err.message, 0);
+        // A dropped connection: reconnect below.
+      }
+    } finally {
+      opened.done();
     }
     if (signal?.aborted || opts.reconnect === false) return;
     try {
