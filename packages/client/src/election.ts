@@ -133,6 +133,7 @@ export class Election {
       },
     };
     let ended = false;
+    let onStop: () => void = () => undefined;
     const finished = new Promise<DemotionReason>((resolve) => {
       const end = (reason: DemotionReason): void => {
         if (ended) return;
@@ -142,7 +143,8 @@ export class Election {
       };
       this.current = { leadership, end };
       session.onLost(() => end('session_lost'));
-      this.stop.signal.addEventListener('abort', () => end('closed'), { once: true });
+      onStop = () => end('closed');
+      this.stop.signal.addEventListener('abort', onStop, { once: true });
       if (this.stop.signal.aborted) end('closed');
     });
     try {
@@ -151,6 +153,8 @@ export class Election {
       this.opts.onError?.(err);
     }
     const reason = await finished;
+    // One leadership after another (each lost session) must not pile listeners up on the election's stop signal.
+    this.stop.signal.removeEventListener('abort', onStop);
     this.current = null;
     if (reason === 'closed' && session.alive) {
       await this.t.resign(this.name, term).catch(() => undefined);
