@@ -45,6 +45,23 @@ describe('withLock', () => {
     expect(released).toEqual([42]);
   });
 
+  it("a release that fails after the function threw does not hide the function's error", async () => {
+    const clock = new ManualClock();
+    const { fetch } = fakeFetch(clock, (req) => {
+      if (req.path === '/v1/locks/job/acquire') return granted();
+      if (req.path === '/v1/locks/job/release') return apiError(403, 'forbidden');
+      return apiError(404, 'not_found');
+    });
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    await expect(
+      client.withLock('job', { ttlMs: 5000 }, () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    // With nothing thrown by the function, the release's failure is the caller's to see.
+    await expect(client.withLock('job', { ttlMs: 5000 }, () => 'done')).rejects.toMatchObject({ code: 'forbidden' });
+  });
+
   it('a TTL hold signal fires before the TTL, counted from the acquire send time', async () => {
     const { clock, client } = setup(granted);
     let abortedAt = -1;

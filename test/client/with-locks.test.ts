@@ -33,6 +33,21 @@ const ok: FakeHandler = (req) => {
 };
 
 describe('withLocks', () => {
+  it("a release that fails after the function threw does not hide the function's error", async () => {
+    const { client, releases } = setup((req) => {
+      if (req.path === '/v1/lock-sets/acquire') return granted();
+      if (req.path === '/v1/lock-sets/release') return apiError(403, 'forbidden');
+      return apiError(404, 'not_found');
+    });
+    await expect(
+      client.withLocks(['acct:1', 'acct:2'], { ttlMs: 5000 }, () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(releases.length).toBeGreaterThan(0);
+    await expect(client.withLocks(['acct:1', 'acct:2'], { ttlMs: 5000 }, () => 'done')).rejects.toMatchObject({ code: 'forbidden' });
+  });
+
   it('asks for the set in one request, hands every token over, returns the value and releases them all at once', async () => {
     const { client, calls, releases } = setup(ok);
     const v = await client.withLocks(['acct:1', { name: 'acct:2', mode: 'shared' }], { ttlMs: 5000, waitMs: 1000, owner: 'me' }, (set) => {

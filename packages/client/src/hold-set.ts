@@ -57,6 +57,7 @@ export async function withLocks<T>(t: SetHoldTransport, locks: ReadonlyArray<str
     }
     const label = `lock set ${specs.map((s) => s.name).join(', ')}`;
     let lease: HoldLease | null = null;
+    let value: T;
     try {
       if (session) lease = followSession(session, label);
       else {
@@ -76,11 +77,16 @@ export async function withLocks<T>(t: SetHoldTransport, locks: ReadonlyArray<str
         remainingMs: held.remainingMs,
         extend: held.extend,
       };
-      return await fn(set);
-    } finally {
+      value = await fn(set);
+    } catch (err) {
+      // As withLock: released too, but the caller sees this error, not a failed release's.
       lease?.end();
-      await releaseAll(t, result.holds);
+      await releaseAll(t, result.holds).catch(() => undefined);
+      throw err;
     }
+    lease.end();
+    await releaseAll(t, result.holds);
+    return value;
   } finally {
     await ownSession?.close().catch(() => undefined);
   }

@@ -113,6 +113,7 @@ export async function withLock<T>(t: HoldTransport, name: string, opts: WithLock
     }
     const token = result.fencingToken;
     let hold: { hold: LockHold; end(): void } | null = null;
+    let value: T;
     try {
       if (session) hold = sessionHold(name, token, result.mode, session);
       else {
@@ -120,18 +121,28 @@ export async function withLock<T>(t: HoldTransport, name: string, opts: WithLock
         const leaseSentAtMs = await ttlLeaseStart(t, [{ name, fencingToken: token }], opts.ttlMs!, sentAtMs, marginMs);
         hold = ttlHold(t, name, token, result.mode, opts.ttlMs!, leaseSentAtMs, marginMs);
       }
-      return await fn(hold.hold);
-    } finally {
+      value = await fn(hold.hold);
+    } catch (err) {
+      // Released too, but the caller sees this error, not a failed release's: a hold
+      // that could not be released ends with its lease.
       hold?.end();
-      await t.release(name, token).catch((err: unknown) => {
-        // Already gone (expired, session ended): nothing left to release.
-        if (isLockstepError(err, 'not_holder') || isLockstepError(err, 'session_not_found')) return;
-        throw err;
-      });
+      await releaseHold(t, name, token).catch(() => undefined);
+      throw err;
     }
+    hold.end();
+    await releaseHold(t, name, token);
+    return value;
   } finally {
     await ownSession?.close().catch(() => undefined);
   }
+}
+
+/** Release one hold; one already gone (expired, its session ended) has nothing left to release. */
+async function releaseHold(t: Pick<HoldTransport, 'release'>, name: string, token: number): Promise<void> {
+  await t.release(name, token).catch((err: unknown) => {
+    if (isLockstepError(err, 'not_holder') || isLockstepError(err, 'session_not_found')) return;
+    throw err;
+  });
 }
 
 /**
