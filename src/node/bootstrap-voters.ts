@@ -35,13 +35,14 @@ export function settleBootstrapVoters(record: BootstrapVotersRecord, fromPeers: 
     record.write(fromPeers);
     return fromPeers;
   }
-  if (!sameSet(recorded, fromPeers)) {
+  if (!sameVoters(recorded, fromPeers)) {
     log.warn({ recorded, peers: fromPeers }, '--peers names other voters than the ones recorded at the first start; keeping the recorded ones (--peers only gives addresses now)');
   }
   return recorded;
 }
 
-function sameSet(a: NodeId[], b: NodeId[]): boolean {
+/** Whether two lists name the same voters (in any order). */
+export function sameVoters(a: readonly string[], b: readonly string[]): boolean {
   const s = new Set(a);
   return a.length === b.length && b.every((x) => s.has(x));
 }
@@ -56,6 +57,7 @@ export class FileBootstrapVoters implements BootstrapVotersRecord {
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
+      // Not recorded yet (ENOENT also when the directory itself is not made yet).
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }

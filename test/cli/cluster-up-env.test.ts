@@ -1,10 +1,12 @@
-// `cluster up` gives its nodes every setting they need as flags. A serve
+// `cluster up` and what it starts from. It gives its nodes every setting they need as flags. A serve
 // variable left in the user's shell for a node run by hand (LOCKSTEP_TLS_*,
 // LOCKSTEP_RESTORE_FROM) must not reach them: with LOCKSTEP_TLS_CERT set, say,
 // the nodes would serve HTTPS (or fail on the file) while `cluster up` asks
-// them over plain HTTP.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// them over plain HTTP. And a --data that holds a cluster of another size is
+// refused before anything starts: its nodes keep the voters they first
+// started with, so new ones would wait forever.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,4 +51,21 @@ describe('cluster up with serve variables in the environment', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, START_WAIT_MS + LEADER_WAIT_MS + 30_000);
+});
+
+describe('cluster up on the data of another cluster', () => {
+  it('a --data whose nodes recorded other voters is refused with what to do (exit 1), before any node starts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-up-size-'));
+    try {
+      // As `cluster up --nodes 1` leaves it: n1 first started as a cluster of one.
+      mkdirSync(join(dir, 'n1'));
+      writeFileSync(join(dir, 'n1', 'bootstrap-voters.json'), '{"voters":["n1"]}\n');
+      const run = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'cluster', 'up', '--nodes', '3', '--base-port', BASE_PORT, '--data', dir], { encoding: 'utf8', timeout: 60_000 });
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr).toContain('holds a cluster of 1 node (n1); run cluster up --nodes 1 on it, or give another --data');
+      expect(run.stdout).not.toContain('Ctrl-C');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

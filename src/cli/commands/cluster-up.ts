@@ -11,6 +11,7 @@ import { rootToken } from './serve.js';
 import { describeFlags, envName, parseFlags } from '../flags.js';
 import { LOG_LEVELS, type LogLevel } from '../serve-options.js';
 import { ServeProcess, STOP_GRACE_MS } from '../../harness/serve-process.js';
+import { FileBootstrapVoters, sameVoters } from '../../node/bootstrap-voters.js';
 
 const flags = {
   nodes: { type: 'number', default: 3, min: 1, max: 5, description: 'number of nodes: 1 (development: no fault tolerance), 3 or 5' },
@@ -155,6 +156,26 @@ async function clusterCerts(dir: string, ids: string[]) {
 }
 
 /** Writes the root token to <data>/auth-token, readable by this user only; returns its path. */
+/**
+ * A --data that holds a cluster of another size (`cluster up --nodes 5` where `cluster up` made
+ * three): its nodes keep the voters they first started with (bootstrap-voters.ts), so the new
+ * ones would wait forever for a cluster that does not count them. Refused before anything starts.
+ */
+function refuseOtherCluster(plan: LocalNodePlan[], data: string): void {
+  const planned = plan.map((p) => p.id);
+  for (const p of plan) {
+    let recorded: string[] | null;
+    try {
+      recorded = new FileBootstrapVoters(p.dataDir).read();
+    } catch (err) {
+      throw new UserError(`--data ${data}: ${(err as Error).message}`);
+    }
+    if (recorded !== null && !sameVoters(recorded, planned)) {
+      throw new UserError(`--data ${data} holds a cluster of ${recorded.length} node${recorded.length === 1 ? '' : 's'} (${recorded.join(', ')}); run cluster up --nodes ${recorded.length} on it, or give another --data`);
+    }
+  }
+}
+
 function writeTokenFile(dataDir: string, token: string): string {
   const path = join(dataDir, 'auth-token');
   // writeFileSync's mode applies only when it creates the file: narrow an old one before writing into it.
@@ -195,6 +216,7 @@ export const clusterUpCommand: CliCommand = {
     // 1 for development; an even count tolerates no more failures than the odd one below it.
     if (v.nodes !== 1 && v.nodes !== 3 && v.nodes !== 5) throw new FlagValueError(`--nodes must be 1, 3 or 5, got ${v.nodes}`);
     const plan = planCluster(v.nodes, dataDir, v['base-port']);
+    refuseOtherCluster(plan, v.data);
     const { authToken, authWarnings } = rootToken(v['auth-token'], v['auth-token-file']);
     for (const warning of authWarnings) console.error(`lockstep: warning: ${warning}`);
     const busy = await firstPortInUse(plan.flatMap((p) => [p.apiAddress, p.peerAddress].map((a) => Number(a.split(':')[1]))));
