@@ -83,7 +83,7 @@ export class Election {
         session = await this.sessionFor();
       } catch (err) {
         if (this.stop.signal.aborted) break;
-        this.opts.onError?.(err);
+        this.report(err);
         await sleep(clock, CAMPAIGN_RETRY_DELAY_MS, this.stop.signal).catch(() => undefined);
         continue;
       }
@@ -100,7 +100,7 @@ export class Election {
       } catch (err) {
         if (this.stop.signal.aborted) break;
         if (!session.signal.aborted && !isLockstepError(err, 'session_not_found')) {
-          this.opts.onError?.(err);
+          this.report(err);
           await sleep(clock, CAMPAIGN_RETRY_DELAY_MS, this.stop.signal).catch(() => undefined);
         }
         continue;
@@ -109,6 +109,15 @@ export class Election {
       await this.lead(session, result.term, result.value);
     }
     await this.ownSession?.close().catch(() => undefined);
+  }
+
+  /** onError is for logging: an error it throws itself must not end the election, nor reject `done` with nobody awaiting it. */
+  private report(err: unknown): void {
+    try {
+      this.opts.onError?.(err);
+    } catch {
+      // The caller's logging failed; the election goes on as if it had logged.
+    }
   }
 
   private async sessionFor(): Promise<Session> {
@@ -150,7 +159,7 @@ export class Election {
     try {
       await this.opts.onElected(leadership);
     } catch (err) {
-      this.opts.onError?.(err);
+      this.report(err);
     }
     const reason = await finished;
     // One leadership after another (each lost session) must not pile listeners up on the election's stop signal.
@@ -162,7 +171,7 @@ export class Election {
     try {
       await this.opts.onDemoted?.(reason, leadership);
     } catch (err) {
-      this.opts.onError?.(err);
+      this.report(err);
     }
   }
 }
