@@ -158,6 +158,18 @@ describe('request engine', () => {
     expect(err.details).toMatchObject({ answeredCount: 1, endpointCount: 3, attempts: 6 });
   });
 
+  it('a certificate that fails verification surely delivered nothing: a POST that met only that is not "outcome unknown"', async () => {
+    for (const code of ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED']) {
+      const { clock, client } = setup(() => {
+        throw connectionError(code);
+      }, { maxAttempts: 3 });
+      const err = (await drive(clock, client.acquire('q', { ttlMs: 5000 })).catch((e: unknown) => e)) as LockstepError;
+      expect(err.code, code).toBe('unreachable');
+      expect(err.details.cause, code).toBe(code);
+      expect(err.details.outcomeUnknown, code).toBe(false);
+    }
+  });
+
   it('bounds total time', async () => {
     const { clock, calls, client } = setup((req) => hang(req), { requestTimeoutMs: 1000, totalTimeoutMs: 3500, maxAttempts: 100 });
     const err = (await drive(clock, client.cluster()).catch((e: unknown) => e)) as LockstepError;
