@@ -40,7 +40,8 @@ export function decodeMemberContext(bytes: Uint8Array | undefined): MemberContex
   }
 }
 
-function isHttpUrl(s: string): boolean {
+/** An absolute http(s) URL: what a member's API address must be before anyone builds a request from it. */
+export function isHttpUrl(s: string): boolean {
   try {
     const u = new URL(s);
     return u.protocol === 'http:' || u.protocol === 'https:';

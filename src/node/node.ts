@@ -34,7 +34,7 @@ import {
 import type { Clock } from './clock.js';
 import { createNodeMetrics, type NodeMetrics } from './metrics.js';
 import { type BootstrapVotersRecord, settleBootstrapVoters } from './bootstrap-voters.js';
-import { AddressBook, encodeMemberContext } from './members.js';
+import { AddressBook, encodeMemberContext, isHttpUrl } from './members.js';
 import { ReadyHandler, type ReadyEvents } from './ready-handler.js';
 import { seedFor, seededRandom } from './random.js';
 import type { StateMachine } from './state-machine.js';
@@ -300,7 +300,17 @@ export class RaftNode implements ReplicatedNode {
       this.log.warn({ peer: hello.nodeId, clusterId: hello.clusterId }, 'peer from another cluster ignored');
       return;
     }
-    if (hello.apiUrl && this.addresses.learnAddress(hello.nodeId, { apiUrl: hello.apiUrl })) {
+    // Learned only for a node already in the address book (its peer address came from --peers or a
+    // replicated context), and only an http(s) URL. Before, every hello taught an address: strangers
+    // dialing with a fresh node id and a 1 MiB apiUrl each grew the address book without bound (200
+    // hellos: +240 MB, never freed), and a URL that does not parse was handed to whoever builds a
+    // request to the leader from it. A member being added is learned from its config entry's context.
+    if (this.addresses.address(hello.nodeId) === null) return;
+    if (!isHttpUrl(hello.apiUrl)) {
+      this.log.warn({ peer: hello.nodeId }, 'peer hello with an API URL that is not an http(s) URL ignored');
+      return;
+    }
+    if (this.addresses.learnAddress(hello.nodeId, { apiUrl: hello.apiUrl })) {
       this.log.debug({ peer: hello.nodeId, apiUrl: hello.apiUrl }, 'learned peer api url');
     }
   }

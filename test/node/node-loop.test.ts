@@ -435,6 +435,23 @@ describe('RaftNode snapshots and membership', () => {
     await stopNode(node);
   });
 
+  it('a hello teaches no address for a node not in the address book, nor an API URL that is not http(s)', async () => {
+    const { node, transport } = await makeNode();
+    transport.hello({ clusterId: 'test', nodeId: N2, protocolVersion: 1, apiUrl: 'http://127.0.0.1:12' });
+    // Strangers, each with a fresh id and a large URL: the address book must not keep one entry per id.
+    for (let i = 0; i < 50; i++) {
+      transport.hello({ clusterId: 'test', nodeId: nodeId(`stranger-${i}`), protocolVersion: 1, apiUrl: `http://127.0.0.1:1/${'a'.repeat(64 * 1024)}` });
+    }
+    const book = node['addresses'] as unknown as { book: Map<unknown, unknown> };
+    expect(book.book.size).toBe(3);
+    expect(node['addresses'].address(nodeId('stranger-0'))).toBeNull();
+    // A member's hello with an API URL nobody can build a request from keeps the URL it had.
+    transport.hello({ clusterId: 'test', nodeId: N2, protocolVersion: 1, apiUrl: 'not a url' });
+    transport.hello({ clusterId: 'test', nodeId: N2, protocolVersion: 1, apiUrl: 'javascript:alert(1)' });
+    expect(node.apiUrlOf(N2)).toBe('http://127.0.0.1:12');
+    await stopNode(node);
+  });
+
   it('stop() hands leadership to the most caught-up voter and closes storage and transport', async () => {
     const { node, storage, raft, transport } = await makeNode();
     storage.autoResolve = true;
