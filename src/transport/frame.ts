@@ -34,8 +34,17 @@ export class FrameDecoder {
   /** Payload length of the frame being received, once its header is in. */
   private expectedBytes: number | null = null;
   private error: FrameError | null = null;
+  /** Whether the first frame is complete: until then `firstFrameBytesMax` bounds it. */
+  private firstDone = false;
 
-  constructor(private readonly frameBytesMax = FRAME_BYTES_MAX) {}
+  /**
+   * `firstFrameBytesMax` bounds the first frame only (a hello, a few hundred bytes): a connection
+   * that has not said who it is yet must not make us buffer a full-size frame.
+   */
+  constructor(
+    private readonly frameBytesMax = FRAME_BYTES_MAX,
+    private readonly firstFrameBytesMax = frameBytesMax,
+  ) {}
 
   push(chunk: Uint8Array): DecodeResult {
     const frames: Uint8Array[] = [];
@@ -48,8 +57,9 @@ export class FrameDecoder {
       if (this.expectedBytes === null) {
         if (this.bufferedBytes < FRAME_HEADER_BYTES) break;
         const length = this.peekHeader();
-        if (length > this.frameBytesMax) {
-          this.error = new FrameError(`frame length ${length} exceeds the limit of ${this.frameBytesMax}`);
+        const max = this.firstDone ? this.frameBytesMax : this.firstFrameBytesMax;
+        if (length > max) {
+          this.error = new FrameError(`frame length ${length} exceeds the limit of ${max}${this.firstDone ? '' : ' for a first frame'}`);
           this.chunks = [];
           this.bufferedBytes = 0;
           return { frames, error: this.error };
@@ -64,6 +74,7 @@ export class FrameDecoder {
       this.chunks = rest.length > 0 ? [rest] : [];
       this.bufferedBytes = rest.length;
       this.expectedBytes = null;
+      this.firstDone = true;
     }
     return { frames, error: null };
   }

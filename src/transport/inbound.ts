@@ -12,7 +12,7 @@ import type { Message, NodeId } from '../raft/types.js';
 import type { ForwardRequest, ForwardResponse, PeerHello } from './api.js';
 import type { TransportEvents } from './events.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
-import { FORWARD_RESPONSE_BYTES_MAX, FORWARD_WRITE_BUFFER_BYTES_MAX, FORWARDS_IN_FLIGHT_MAX, PROTOCOL_VERSION, type TransportLimits } from './limits.js';
+import { FORWARD_RESPONSE_BYTES_MAX, FRAME_BYTES_MAX, HELLO_FRAME_BYTES_MAX, FORWARD_WRITE_BUFFER_BYTES_MAX, FORWARDS_IN_FLIGHT_MAX, PROTOCOL_VERSION, type TransportLimits } from './limits.js';
 import type { InboundConnection, InboundRegistry } from './inbound-registry.js';
 import { checkForwardResponse, isPlausibleNodeId } from './validate.js';
 import { packWire, unpackWire, type WireFrame } from './wire.js';
@@ -66,7 +66,7 @@ const HANDLER_FAILED: ForwardResponse = { status: 503, headers: {}, body: new Ui
 
 export function acceptConnection(socket: Socket, o: InboundOptions): void {
   const log = o.logger.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
-  const decoder = new FrameDecoder();
+  const decoder = new FrameDecoder(FRAME_BYTES_MAX, HELLO_FRAME_BYTES_MAX); // the first frame is the hello
   let peer: NodeId | null = null;
   let snapshot: Reassembly | null = null;
   let closed = false;

@@ -2,6 +2,13 @@
 
 /** Largest frame payload accepted or sent. Messages are far smaller; snapshots travel in chunks. */
 export const FRAME_BYTES_MAX = 16 * 1024 * 1024;
+/**
+ * Largest first frame of a connection: the hello (cluster id, node id, API URL: a few hundred
+ * bytes). Anyone who reaches the peer port can open a connection; with the full frame limit each of
+ * the 256 connections allowed could make the node buffer 16 MiB before its hello was even read
+ * (20 such connections: +270 MB).
+ */
+export const HELLO_FRAME_BYTES_MAX = 64 * 1024;
 /** Snapshot data is cut into chunks of this size; the next is written only once the socket took the last. */
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** Largest snapshot a receiver reassembles on one connection (the announced size is checked before any byte is kept). */

@@ -11,7 +11,7 @@ import { ForwardNotSentError, isForwardCall, type ForwardRequest, type ForwardRe
 import { parseAddress } from './address.js';
 import type { TransportEvents } from './events.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
-import { FORWARDS_IN_FLIGHT_MAX, PROTOCOL_VERSION, SNAPSHOT_CHUNK_BYTES, type TransportLimits } from './limits.js';
+import { FORWARDS_IN_FLIGHT_MAX, FRAME_BYTES_MAX, HELLO_FRAME_BYTES_MAX, PROTOCOL_VERSION, SNAPSHOT_CHUNK_BYTES, type TransportLimits } from './limits.js';
 import { checkForwardRequest } from './validate.js';
 import { WireError, packWire, unpackWire } from './wire.js';
 import { dialPeer, type PeerTls } from './peer-tls.js';
@@ -247,7 +247,7 @@ export class PeerLink {
     const { socket, readyEvent } = dialPeer(this.o.tls, target.host, target.port, this.o.peer);
     this.socket = socket;
     socket.setNoDelay(true);
-    const decoder = new FrameDecoder();
+    const decoder = new FrameDecoder(FRAME_BYTES_MAX, HELLO_FRAME_BYTES_MAX); // the first frame is the hello
     socket.on(readyEvent, () => {
       socket.write(encodeFrame(packWire({ k: 'hello', hello: this.o.hello })));
     });

@@ -63,6 +63,21 @@ describe('FrameDecoder', () => {
     expect(() => encodeFrame(new Uint8Array(1025), 1024)).toThrow(FrameError);
   });
 
+  it('bounds the first frame by its own limit, later frames by the frame limit', () => {
+    const decoder = new FrameDecoder(1024, 16);
+    const header = Buffer.alloc(FRAME_HEADER_BYTES);
+    header.writeUInt32BE(17, 0);
+    const refused = decoder.push(header);
+    expect(refused.error?.message).toMatch(/17 exceeds the limit of 16 for a first frame/);
+    expect(decoder.pendingBytes).toBe(0);
+
+    const ok = new FrameDecoder(1024, 16);
+    // The first frame and a larger second one in one chunk: the second meets the frame limit only.
+    const both = ok.push(concat([encodeFrame(new Uint8Array(16)), encodeFrame(new Uint8Array(1000))]));
+    expect(both.error).toBeNull();
+    expect(both.frames.map((f) => f.length)).toEqual([16, 1000]);
+  });
+
   it('never throws on random bytes, and wire decoding of any frame throws only WireError (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 10 }), (chunks) => {

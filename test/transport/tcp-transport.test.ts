@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { logIndex, nodeId, term, type Message } from '../../src/raft/types.js';
 import { FRAME_HEADER_BYTES } from '../../src/transport/frame.js';
-import { SNAPSHOT_CHUNK_BYTES } from '../../src/transport/limits.js';
+import { FRAME_BYTES_MAX, SNAPSHOT_CHUNK_BYTES } from '../../src/transport/limits.js';
 import { addr, beat, helloFrom, rawAcceptor, rawDial, seqOf, startNode, type Node } from './helpers.js';
 
 const WAIT = { timeout: 10_000, interval: 10 };
@@ -203,6 +203,21 @@ describe('TcpTransport', () => {
     twin.send(helloFrom('b'));
     await twin.closed;
     expect(twin.frames).toEqual([{ k: 'refuse', reason: "node id b is this node's own id" }]);
+  });
+
+  it('a connection that has not said hello cannot make the node buffer a full-size frame: closed on the header', async () => {
+    const b = await node('b', 16212, {});
+    const early = await rawDial(16212);
+    const header = Buffer.alloc(FRAME_HEADER_BYTES);
+    header.writeUInt32BE(FRAME_BYTES_MAX, 0);
+    early.socket.write(header);
+    early.socket.write(Buffer.alloc(1024 * 1024));
+    await early.closed; // at once, not after the handshake timeout
+    expect(b.logs.some((l) => l.msg === 'closing inbound peer connection' && /for a first frame/.test(String(l.reason)))).toBe(true);
+    // A hello is far below the first frame's limit, and a full-size frame after it is still allowed.
+    const a = await node('a', 16213, { b: 16212 });
+    a.transport.send([beat('a', 'b', 1)]);
+    await expect.poll(() => b.received.length, WAIT).toBe(1);
   });
 
   it('a malformed frame closes only its own connection; other peers keep working', async () => {
