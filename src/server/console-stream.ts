@@ -97,6 +97,10 @@ export class ConsoleStreams {
     request.raw.once('close', () => {
       if (request.raw.destroyed) close();
     });
+    // A request relayed over the peer channel (peer-answers.ts) has no socket to close: the member
+    // giving up on it, or its connection closing, is told as 'aborted' only. Without this, every
+    // stream a member relayed and dropped stayed open for good, polling every member.
+    request.raw.once('aborted', close);
     tick();
     void poll();
     reply

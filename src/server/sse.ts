@@ -117,6 +117,10 @@ export class WatchHub {
     request.raw.once('close', () => {
       if (request.raw.destroyed) close();
     });
+    // A request relayed over the peer channel (peer-answers.ts) has no socket to close: the member
+    // giving up on it, or its connection closing, is told as 'aborted' only. Without this, every
+    // stream a member relayed and dropped stayed open for good (1000 took every slot: 429 for all).
+    request.raw.once('aborted', close);
     write(formatSse(initial()));
     reply
       .header(INDEX_HEADER, String(this.ctx.machine.appliedIndex()))

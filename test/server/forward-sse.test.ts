@@ -3,7 +3,10 @@ import { decodeProposal } from '../../src/locks/codec.js';
 import { flush, makeHarness } from './harness.js';
 import { MemoryNode } from './memory-node.js';
 import { freePort, SseReader, until } from './net.js';
-import { leaderAndFollower, open } from './pair.js';
+import { nodeId } from '../../src/raft/types.js';
+import { PROTOCOL_VERSION } from '../../src/transport/limits.js';
+import { rawDial } from '../transport/helpers.js';
+import { leaderAndFollower, open, peerChannel } from './pair.js';
 
 afterEach(async () => {
   for (const h of open.splice(0)) await h.close();
@@ -170,5 +173,32 @@ describe('SSE', () => {
     expect(refused.status).toBe(429);
     expect(((await refused.json()) as any).error.code).toBe('too_many_requests');
     await reader.cancel();
+  });
+});
+
+describe('event streams relayed over the peer channel (a member never relays one: its own node serves them)', () => {
+  it('a member that relays watches and goes away gives their stream slots back', async () => {
+    const peers = await peerChannel();
+    const leader = await makeHarness({ limits: { watchesMax: 3 }, peers: peers.leader });
+    open.push(leader);
+    const closeLeader = leader.close.bind(leader);
+    leader.close = async () => {
+      await closeLeader();
+      await peers.close();
+    };
+    // A connection claiming member n2 (the real one gone) relays three watch requests.
+    await peers.follower.close();
+    const member = await rawDial(peers.leader.port);
+    member.send({ k: 'hello', hello: { clusterId: 'pair', nodeId: nodeId('n2'), protocolVersion: PROTOCOL_VERSION, apiUrl: 'http://127.0.0.1:1' } });
+    await until(() => member.frames.length > 0);
+    member.send({ k: 'req', id: 1, req: { method: 'GET', url: '/v1/locks/a/watch', headers: {}, body: null } });
+    member.send({ k: 'req', id: 2, req: { method: 'GET', url: '/v1/elections/e/observe', headers: {}, body: null } });
+    member.send({ k: 'req', id: 3, req: { method: 'GET', url: '/v1/locks/b/watch', headers: {}, body: null } });
+    await until(() => leader.server.services.watches.openCount === 3);
+    // One is cancelled, then the connection goes: nobody can read those streams any more.
+    member.send({ k: 'cancel', id: 1 });
+    await until(() => leader.server.services.watches.openCount === 2);
+    member.socket.destroy();
+    await until(() => leader.server.services.watches.openCount === 0);
   });
 });
