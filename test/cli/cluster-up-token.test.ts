@@ -1,15 +1,14 @@
 // `cluster up` with auth prints `export LOCKSTEP_TOKEN="$(cat FILE)"` for the
 // user to paste: the line must work for any FILE, e.g. a data directory with a
 // space in its path (macOS "Application Support", a home with a space).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LEADER_WAIT_MS, START_WAIT_MS } from '../../src/cli/commands/cluster-up.js';
+import { startClusterUp } from './run-cli.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 /** One node: API 9571, peer 9671. */
 const BASE_PORT = '9570';
 const TOKEN = 'root-token-0123456789abcdef';
@@ -21,27 +20,17 @@ describe('cluster up with auth, in a path with a space', () => {
     mkdirSync(data);
     const tokenFile = join(data, 'root token');
     writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'cluster', 'up', '--nodes', '1', '--base-port', BASE_PORT, '--data', data, '--auth-token-file', tokenFile, '--heartbeat-ms', '50', '--election-ms', '500'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LOCKSTEP_AUTH_TOKEN: '' },
-    });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const run = startClusterUp(['--nodes', '1', '--base-port', BASE_PORT, '--data', data, '--auth-token-file', tokenFile, '--heartbeat-ms', '50', '--election-ms', '500']);
     try {
-      const deadline = Date.now() + START_WAIT_MS + LEADER_WAIT_MS;
-      while (!out.includes('Ctrl-C') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-      const line = out.split('\n').find((l) => l.startsWith('export LOCKSTEP_TOKEN='));
-      expect(line, out).toBeDefined();
+      expect(await run.up(START_WAIT_MS + LEADER_WAIT_MS), run.output()).toBe(true);
+      const line = run.output().split('\n').find((l) => l.startsWith('export LOCKSTEP_TOKEN='));
+      expect(line, run.output()).toBeDefined();
       const shell = spawnSync('sh', ['-c', `${line}\nprintf %s "$LOCKSTEP_TOKEN"`], { encoding: 'utf8' });
       expect(shell.stderr).toBe('');
       expect(shell.stdout).toBe(TOKEN);
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await run.stop()).toBe(0);
     } finally {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
+      await run.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   }, START_WAIT_MS + LEADER_WAIT_MS + 30_000);

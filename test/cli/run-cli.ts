@@ -42,3 +42,35 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     });
   });
 }
+
+/** A `cluster up` left running: what it said so far, its being up, and its stop by SIGTERM. */
+export interface RunningClusterUp {
+  output(): string;
+  /** Resolves once it says the cluster is up ("Ctrl-C"), or it exited, or `timeoutMs` passed; true if up. */
+  up(timeoutMs: number): Promise<boolean>;
+  /** SIGTERM, and its exit status. */
+  stop(): Promise<number | null>;
+}
+
+export function startClusterUp(args: string[], env: Record<string, string> = {}): RunningClusterUp {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'cluster', 'up', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOCKSTEP_AUTH_TOKEN: '', ...env },
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    output: () => out,
+    async up(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (!out.includes('Ctrl-C') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      return out.includes('Ctrl-C');
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
