@@ -167,8 +167,10 @@ function refuseOtherCluster(plan: LocalNodePlan[], data: string): void {
     let recorded: string[] | null;
     try {
       recorded = new FileBootstrapVoters(p.dataDir).read();
-    } catch (err) {
-      throw new UserError(`--data ${data}: ${(err as Error).message}`);
+    } catch {
+      // Unreadable or damaged (a file where the node's directory should be, say): the node
+      // itself says what is wrong when it starts, and cluster up reports its exit.
+      continue;
     }
     if (recorded !== null && !sameVoters(recorded, planned)) {
       throw new UserError(`--data ${data} holds a cluster of ${recorded.length} node${recorded.length === 1 ? '' : 's'} (${recorded.join(', ')}); run cluster up --nodes ${recorded.length} on it, or give another --data`);
