@@ -10,13 +10,13 @@
 // until its first snapshot, elect itself and commit alone beside the real
 // majority (found by the CLI audit, test/node/process-bootstrap.test.ts).
 //
-// A data directory made before this record existed has none: its first start
-// with this code records what `--peers` says then, as it would have been used.
+// A data directory made before this record existed has none, and gets none
+// (see settleBootstrapVoters).
 
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { NodeId } from '../raft/types.js';
+import type { NodeId, PersistentState } from '../raft/types.js';
 
 export const BOOTSTRAP_VOTERS_FILE = 'bootstrap-voters.json';
 
@@ -28,11 +28,20 @@ export interface BootstrapVotersRecord {
   write(voters: NodeId[]): void;
 }
 
-/** The voters this start uses: the recorded ones, or `fromPeers` recorded now if there are none. */
-export function settleBootstrapVoters(record: BootstrapVotersRecord, fromPeers: NodeId[], log: Logger): NodeId[] {
+/**
+ * The voters this start uses: the recorded ones; at a node's first start (no Raft state yet),
+ * `fromPeers`, recorded now. Data made before this record existed has state and no record: it
+ * gets none, since `--peers` at this start may be the wrong one the record guards against, and
+ * recording it would keep a wrong set for good where it used to last one start. So it runs as
+ * it always did, on `--peers`, with a warning. (With a snapshot the core takes its
+ * configuration from the snapshot and these voters are not used.)
+ */
+export function settleBootstrapVoters(record: BootstrapVotersRecord, fromPeers: NodeId[], state: PersistentState, log: Logger): NodeId[] {
   const recorded = record.read();
   if (recorded === null) {
-    record.write(fromPeers);
+    const fresh = state.snapshot === null && state.entries.length === 0 && state.hardState.term === 0;
+    if (fresh) record.write(fromPeers);
+    else if (state.snapshot === null) log.warn({ peers: fromPeers }, 'this data directory predates the record of its bootstrap voters: taking them from --peers at this start, as before (a node made anew records them)');
     return fromPeers;
   }
   if (!sameVoters(recorded, fromPeers)) {

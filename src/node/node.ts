@@ -165,7 +165,7 @@ export class RaftNode implements ReplicatedNode {
     const persisted = await o.storage.load();
     const config: RaftConfig = {
       id: o.id,
-      initialVoters: o.bootstrapVoters ? settleBootstrapVoters(o.bootstrapVoters, o.members.map((m) => m.id), this.log) : o.members.map((m) => m.id),
+      initialVoters: o.bootstrapVoters ? settleBootstrapVoters(o.bootstrapVoters, o.members.map((m) => m.id), persisted, this.log) : o.members.map((m) => m.id),
       electionTimeoutTicks: o.electionTimeoutTicks,
       heartbeatIntervalTicks: o.heartbeatIntervalTicks,
       random: seededRandom(o.randomSeed ?? seedFor(o.id, process.pid ^ Date.now())),

@@ -8,9 +8,14 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BOOTSTRAP_VOTERS_FILE, FileBootstrapVoters, MemoryBootstrapVoters, settleBootstrapVoters } from '../../src/node/bootstrap-voters.js';
-import { nodeId } from '../../src/raft/types.js';
+import { type PersistentState, nodeId } from '../../src/raft/types.js';
+import { EMPTY_HARD_STATE } from '../../src/storage/log-shape.js';
 
 const silent = pino({ level: 'silent' });
+/** A node's first start: no Raft state yet. */
+const FRESH: PersistentState = { hardState: EMPTY_HARD_STATE, snapshot: null, entries: [] };
+/** Data from before the record: state (a term), no snapshot. */
+const OLD_DATA: PersistentState = { hardState: { ...EMPTY_HARD_STATE, term: 5 } as PersistentState['hardState'], snapshot: null, entries: [] };
 const ids = (...names: string[]) => names.map(nodeId);
 const dirs: string[] = [];
 afterEach(() => {
@@ -25,10 +30,18 @@ function tempDir(): string {
 describe('settleBootstrapVoters', () => {
   it('records --peers at the first start and keeps that record at later starts, whatever --peers says then', () => {
     for (const record of [new MemoryBootstrapVoters(), new FileBootstrapVoters(tempDir())]) {
-      expect(settleBootstrapVoters(record, ids('n1', 'n2', 'n3'), silent)).toEqual(ids('n1', 'n2', 'n3'));
-      expect(settleBootstrapVoters(record, ids('n3'), silent)).toEqual(ids('n1', 'n2', 'n3'));
-      expect(settleBootstrapVoters(record, ids('n3', 'n2', 'n1'), silent)).toEqual(ids('n1', 'n2', 'n3'));
+      expect(settleBootstrapVoters(record, ids('n1', 'n2', 'n3'), FRESH, silent)).toEqual(ids('n1', 'n2', 'n3'));
+      expect(settleBootstrapVoters(record, ids('n3'), OLD_DATA, silent)).toEqual(ids('n1', 'n2', 'n3'));
+      expect(settleBootstrapVoters(record, ids('n3', 'n2', 'n1'), OLD_DATA, silent)).toEqual(ids('n1', 'n2', 'n3'));
     }
+  });
+
+  it('data from before the record runs on --peers as it always did, and is not given a record that could keep a wrong --peers for good', () => {
+    const record = new MemoryBootstrapVoters();
+    expect(settleBootstrapVoters(record, ids('n3'), OLD_DATA, silent)).toEqual(ids('n3'));
+    expect(record.read()).toBeNull();
+    expect(settleBootstrapVoters(record, ids('n1', 'n2', 'n3'), OLD_DATA, silent)).toEqual(ids('n1', 'n2', 'n3'));
+    expect(record.read()).toBeNull();
   });
 
   it('the file is written whole: no partial file is left, and it reads back', () => {
@@ -43,7 +56,7 @@ describe('settleBootstrapVoters', () => {
     for (const text of ['', '{"voters": []}', '{"voters": ["n1", 7]}', 'not json', '{"other": 1}']) {
       const dir = tempDir();
       writeFileSync(join(dir, BOOTSTRAP_VOTERS_FILE), text);
-      expect(() => settleBootstrapVoters(new FileBootstrapVoters(dir), ids('n1'), silent)).toThrow(/is damaged/);
+      expect(() => settleBootstrapVoters(new FileBootstrapVoters(dir), ids('n1'), OLD_DATA, silent)).toThrow(/is damaged/);
       expect(readFileSync(join(dir, BOOTSTRAP_VOTERS_FILE), 'utf8')).toBe(text);
     }
   });
