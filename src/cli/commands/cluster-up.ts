@@ -30,13 +30,12 @@ const flags = {
  * machine, tens of seconds on a loaded one; the leader wait counts from
  * there, so that a slow start is not reported as a failed election.
  */
-
-/** serve flags whose LOCKSTEP_<FLAG> variables are removed from the nodes' environment (see where it is used). */
-const NODE_ENV_CLEARED = ['auth-token', 'auth-token-file', 'tls-cert', 'tls-key', 'tls-ca', 'tls-client-ca', 'restore-from'];
 export const START_WAIT_MS = 60_000;
 /** How long to wait for the first leader, once every node answers. */
 export const LEADER_WAIT_MS = 30_000;
 const POLL_MS = 200;
+/** serve flags whose LOCKSTEP_<FLAG> variables are removed from the nodes' environment (see where it is used). */
+const NODE_ENV_CLEARED = ['auth-token', 'auth-token-file', 'tls-cert', 'tls-key', 'tls-ca', 'tls-client-ca', 'restore-from'];
 
 const usage = `usage: lockstep cluster up [--nodes 1|3|5] [--data ./data] [--base-port 7000] [--tls] [--auth-token T]
 
@@ -155,7 +154,6 @@ async function clusterCerts(dir: string, ids: string[]) {
   }
 }
 
-/** Writes the root token to <data>/auth-token, readable by this user only; returns its path. */
 /**
  * A --data that holds a cluster of another size (`cluster up --nodes 5` where `cluster up` made
  * three): its nodes keep the voters they first started with (bootstrap-voters.ts), so the new
@@ -178,6 +176,7 @@ function refuseOtherCluster(plan: LocalNodePlan[], data: string): void {
   }
 }
 
+/** Writes the root token to <data>/auth-token, readable by this user only; returns its path. */
 function writeTokenFile(dataDir: string, token: string): string {
   const path = join(dataDir, 'auth-token');
   // writeFileSync's mode applies only when it creates the file: narrow an old one before writing into it.
