@@ -30,9 +30,14 @@ function version(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || (argv[0] === 'help' && argv.length === 1)) {
+  // Asked-for help goes to stdout with status 0; a missing command is a usage error: stderr, status 2.
+  if (argv.length === 0) {
+    console.error(`lockstep: no command given\n\n${topHelp()}`);
+    return 2;
+  }
+  if (argv[0] === '--help' || argv[0] === '-h' || (argv[0] === 'help' && argv.length === 1)) {
     console.log(topHelp());
-    return argv.length === 0 ? 2 : 0;
+    return 0;
   }
   if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
     console.log(`lockstep ${version()}`);
