@@ -25,7 +25,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Need, type Principal, refusedNames } from '../locks/permissions.js';
 import { FORWARDED_HEADER } from './answer.js';
 import type { ServerContext } from './context.js';
+import { bearerSecret } from './auth.js';
 import { ApiError } from './errors.js';
+import { noLeaderError } from './forward.js';
 import { urlOnNode } from './target.js';
 
 /** What a route needs: `open` (no token: health probes), or a Need whose names come from the request. */
@@ -75,24 +77,40 @@ const WHOAMI_TIMEOUT_MS = 2_000;
  */
 async function whoamiAtLeader(ctx: ServerContext, request: FastifyRequest): Promise<Principal | null> {
   const leaderUrl = ctx.node.leaderApiUrl();
-  if (leaderUrl === null) throw new ApiError('no_leader', 'this node does not know the token and no leader is known to ask', {}, { 'retry-after': String(ctx.limits.retryAfterSeconds) });
+  if (leaderUrl === null) throw noLeaderError(ctx, 'this node does not know the token and no leader is known to ask');
   const response = await ctx.upstream(urlOnNode(leaderUrl, '/v1/auth/whoami'), {
     headers: { authorization: request.headers.authorization ?? '', [FORWARDED_HEADER]: ctx.node.id },
     signal: AbortSignal.timeout(WHOAMI_TIMEOUT_MS),
     redirect: 'manual',
   }).catch(() => null);
   if (response === null || response.status >= 500) {
-    throw new ApiError('no_leader', 'this node does not know the token and the leader did not answer in time', {}, { 'retry-after': String(ctx.limits.retryAfterSeconds) });
+    throw noLeaderError(ctx, 'this node does not know the token and the leader did not answer in time');
   }
   if (response.status !== 200) return null;
   return (await response.json()) as Principal;
 }
 
 async function authenticate(ctx: ServerContext, request: FastifyRequest): Promise<Principal> {
-  const local = ctx.auth.authenticate(request.headers.authorization);
+  const header = request.headers.authorization;
+  const local = ctx.auth.authenticate(header);
   if (local !== null) return local;
-  const asked = request.headers.authorization !== undefined && ctx.node.leadership().role !== 'leader' && request.headers[FORWARDED_HEADER] === undefined;
-  const remote = asked ? await whoamiAtLeader(ctx, request) : null;
+  if (bearerSecret(header) === null) throw unauthorized();
+  if (ctx.node.leadership().role === 'leader') {
+    // Unknown to the leader's applied state is not yet unknown to the cluster: a leader that
+    // has just taken over applies what its predecessor committed (a token created a moment
+    // ago) only after its own first commit. After a ReadIndex barrier it has applied every
+    // token whose creation was acknowledged; a 401 is final to clients, a wait of one
+    // heartbeat round is not. A barrier that fails answers 503 no_leader.
+    try {
+      await ctx.node.readBarrier(ctx.limits.proposeTimeoutMs);
+    } catch {
+      throw noLeaderError(ctx, 'this node does not know the token and could not confirm its leadership in time to look again');
+    }
+    const caughtUp = ctx.auth.authenticate(header);
+    if (caughtUp !== null) return caughtUp;
+    throw unauthorized();
+  }
+  const remote = request.headers[FORWARDED_HEADER] === undefined ? await whoamiAtLeader(ctx, request) : null;
   if (remote === null) throw unauthorized();
   return remote;
 }

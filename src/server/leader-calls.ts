@@ -54,7 +54,11 @@ export function keepaliveCall(sessionId: string, tokenId: string | null): Forwar
 /** The leader's keepalive: restarts the session's lease at a full TTL, no log write. Also the route's own, on the leader. */
 export async function keepaliveOnLeader(ctx: ServerContext, services: Services, sessionId: string, tokenId: string | null): Promise<Answer> {
   // No log write, so no apply-time check: the leader's applied state judges the token (a
-  // revocation it has not applied yet is at most one apply behind its commit).
+  // revocation it has not applied yet is at most one apply behind its commit). Only once it
+  // has applied what its predecessors committed: a leader that has just taken over may not
+  // have applied the token's creation yet, and a 401 is final to the client (the SDK ends
+  // the session), where a wait of one commit is not.
+  await services.leases.whenReady();
   recheckToken(ctx, tokenId);
   const body = await services.leases.keepalive(sessionId);
   return { status: 200, body, index: ctx.machine.appliedIndex() };

@@ -95,8 +95,12 @@ export class LeaseDriver {
     this.readyWaiters.clear();
   }
 
-  /** Waits (bounded by leaderWaitMs) for this leader's table to be reset. */
-  private async whenReady(): Promise<void> {
+  /**
+   * Waits (bounded by leaderWaitMs) for this leader's table to be reset, and so
+   * for everything committed before its term to be applied; 503 no_leader if it
+   * is not by then.
+   */
+  async whenReady(): Promise<void> {
     if (this.isReady()) return;
     await new Promise<void>((resolve) => {
       const timer = this.ctx.clock.setTimer(done, this.ctx.limits.leaderWaitMs);

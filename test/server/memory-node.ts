@@ -22,6 +22,13 @@ export class MemoryNode implements ReplicatedNode {
   /** When set, the next propose applies and then rejects with OutcomeUnknownError (leadership lost after append). */
   failNextAfterApply = false;
   readonly proposals: Uint8Array[] = [];
+  /**
+   * Entries committed before this leader's term that it has not applied yet (a
+   * leader that has just taken over): the next read barrier applies them, once
+   * `barrierGate` (when set) settles; a gate that rejects fails the barrier.
+   */
+  readonly unapplied: Uint8Array[] = [];
+  barrierGate: Promise<void> | null = null;
   private index = 0;
   private readonly listeners = new Set<(role: Role, leader: NodeId | null, t: Term) => void>();
   members: { id: NodeId; peerUrl: string; apiUrl: string | null; voter: boolean }[];
@@ -49,7 +56,12 @@ export class MemoryNode implements ReplicatedNode {
   }
 
   async readBarrier(_timeoutMs: number): Promise<LogIndex> {
+    if (this.barrierGate !== null) await this.barrierGate;
     if (this.role !== 'leader') throw new NotLeaderError(this.leader);
+    for (const data of this.unapplied.splice(0)) {
+      this.index += 1;
+      this.dispatcher.apply({ index: logIndex(this.index), term: this.currentTerm, data });
+    }
     return logIndex(this.index);
   }
 
