@@ -4,6 +4,7 @@
 import { type Applying, assert, type CommandHandlers, type CommandOf, done } from './applying.js';
 import type { ApplyResult, Outcome } from './commands.js';
 import { WAITERS_PER_LOCK_MAX, WAITS_MAX } from './limits.js';
+import { holdsFull } from './lock-queue.js';
 import { errorOutcome, invalidArgument, ok, sessionNotFound } from './outcomes.js';
 import type { ElectionState, MachineState } from './state.js';
 
@@ -33,6 +34,7 @@ function elect(cx: Applying, election: ElectionState, sessionId: string, value: 
   const session = cx.state.sessions.get(sessionId);
   assert(session !== undefined, `electing dead session ${sessionId}`);
   election.leader = { sessionId, value, term: cx.nextToken() };
+  cx.state.heldCount += 1;
   session.ledElections.add(election.name);
   emitLeader(cx, election);
 }
@@ -40,6 +42,14 @@ function elect(cx: Applying, election: ElectionState, sessionId: string, value: 
 function emitLeader(cx: Applying, election: ElectionState): void {
   const leader = election.leader === null ? null : { ...election.leader };
   cx.emit({ type: 'election.leader', index: cx.index, name: election.name, leader });
+}
+
+/** The leader leaves (resigned, or its session ended); the caller promotes the next candidate. */
+export function vacate(state: MachineState, election: ElectionState): void {
+  assert(election.leader !== null, `election ${election.name} is already vacant`);
+  state.sessions.get(election.leader.sessionId)?.ledElections.delete(election.name);
+  election.leader = null;
+  state.heldCount -= 1;
 }
 
 /** Removes the candidate at `position` from the queue and the indexes. */
@@ -84,6 +94,8 @@ function campaign(cx: Applying, c: CommandOf<'election.campaign'>): ApplyResult 
   }
   if (!election || election.leader === null) {
     assert(!election || election.candidates.length === 0, `vacant election ${c.name} has candidates`);
+    const full = holdsFull(cx.state, 1);
+    if (full) return done(full);
     if (!election) {
       election = { name: c.name, leader: null, candidates: [] };
       elections.set(c.name, election);
@@ -117,8 +129,7 @@ function proclaim(cx: Applying, c: CommandOf<'election.proclaim'>): Outcome {
 function resign(cx: Applying, c: CommandOf<'election.resign'>): Outcome {
   const election = cx.state.elections.get(c.name);
   if (!election?.leader || election.leader.term !== c.term) return notLeader(c.name, c.term);
-  cx.state.sessions.get(election.leader.sessionId)?.ledElections.delete(c.name);
-  election.leader = null;
+  vacate(cx.state, election);
   promoteCandidate(cx, election);
   return ok({ resigned: true });
 }

@@ -72,7 +72,7 @@ function expire(cx: Applying, c: CommandOf<'expire'>): Outcome {
   for (const ref of c.holds) {
     const found = findHold(state, ref.name, ref.fencingToken);
     if (!found || found.hold.ttlMs === null) continue; // released meanwhile, or a session hold (ends with its session)
-    removeHold(found.lock, found.hold, undefined);
+    removeHold(state, found.lock, found.hold, undefined);
     cx.emit({ type: 'expired', index: cx.index, name: ref.name, fencingToken: ref.fencingToken, sessionId: null });
     handOver(cx, [ref.name]);
     holds++;

@@ -32,6 +32,14 @@ export const SESSIONS_MAX = 100_000;
  * as one waiter of its lock against WAITERS_PER_LOCK_MAX.
  */
 export const WAITS_MAX = 100_000;
+/**
+ * Lock holds and election leaderships over all names. A new hold granted at
+ * once past it is refused (429 limit_exceeded): without it any writer could
+ * grow every replica without end (a TTL hold on a new name, 4 KiB of value,
+ * each). A waiter granted from a queue is not refused (it is already bounded
+ * by WAITS_MAX), so the state holds at most HOLDS_MAX + WAITS_MAX holds.
+ */
+export const HOLDS_MAX = 100_000;
 /** Distinct names in one lock set (http-api.md "Lock sets": 2..64); also the most holds one set release names. */
 export const LOCK_SET_NAMES_MIN = 2;
 export const LOCK_SET_NAMES_MAX = 64;

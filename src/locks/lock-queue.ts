@@ -4,7 +4,7 @@
 // these, so exclusion is checked in one place; handover.ts hands a lock on
 // to its waiters.
 import { type Applying, assert } from './applying.js';
-import { HOLDERS_PER_LOCK_MAX } from './limits.js';
+import { HOLDERS_PER_LOCK_MAX, HOLDS_MAX } from './limits.js';
 import type { Outcome } from './commands.js';
 import { errorOutcome } from './outcomes.js';
 import { type HoldState, limitInForce, type LockState, type LockWaiter, type MachineState, type SessionState, type WaitRef } from './state.js';
@@ -67,6 +67,11 @@ export function sessionHold(lock: LockState | undefined, sessionId: string | nul
   return sessionId === null ? undefined : lock?.holders.find((h) => h.sessionId === sessionId);
 }
 
+/** 429 when `more` holds granted now would pass HOLDS_MAX (lock holds and election leaderships in all); else null. */
+export function holdsFull(state: MachineState, more: number): Outcome | null {
+  return state.heldCount + more > HOLDS_MAX ? errorOutcome('limit_exceeded', `at most ${HOLDS_MAX} holds in all (locks and election leaderships)`) : null;
+}
+
 export function grant(cx: Applying, lock: LockState, w: Pick<LockWaiter, 'sessionId' | 'ttlMs' | 'mode' | 'owner' | 'value'>): HoldState {
   assert(fits(lock, w.mode) && lock.lockDelayMs === null, `grant on ${lock.name} breaks exclusion`);
   const hold: HoldState = {
@@ -79,6 +84,7 @@ export function grant(cx: Applying, lock: LockState, w: Pick<LockWaiter, 'sessio
   };
   lock.mode = w.mode;
   lock.holders.push(hold);
+  cx.state.heldCount += 1;
   if (w.sessionId !== null) cx.state.sessions.get(w.sessionId)!.heldLocks.add(lock.name);
   cx.emit({
     type: 'acquired',
@@ -91,10 +97,11 @@ export function grant(cx: Applying, lock: LockState, w: Pick<LockWaiter, 'sessio
   return hold;
 }
 
-export function removeHold(lock: LockState, hold: HoldState, session: SessionState | undefined): void {
+export function removeHold(state: MachineState, lock: LockState, hold: HoldState, session: SessionState | undefined): void {
   const at = lock.holders.indexOf(hold);
   assert(at >= 0, `hold ${hold.fencingToken} not on ${lock.name}`);
   lock.holders.splice(at, 1);
+  state.heldCount -= 1;
   if (lock.holders.length === 0) lock.mode = null;
   session?.heldLocks.delete(lock.name);
 }

@@ -23,7 +23,7 @@ import { type Applying, type CommandHandlers, type CommandOf, done } from './app
 import type { ApplyResult, HoldRef, Outcome } from './commands.js';
 import { findDeadlockCycle } from './deadlock.js';
 import { handOver } from './handover.js';
-import { claimLock, enqueue, findHold, grant, grantableNow, limitMismatch, sessionHold } from './lock-queue.js';
+import { claimLock, enqueue, findHold, grant, grantableNow, holdsFull, limitMismatch, sessionHold } from './lock-queue.js';
 import { deadlockOutcome, queueFull, releaseHold } from './locks.js';
 import { errorOutcome, invalidArgument, ok, sessionNotFound } from './outcomes.js';
 import { blockedViews, endCarriers } from './set-wait.js';
@@ -53,6 +53,8 @@ function acquireSet(cx: Applying, c: CommandOf<'lockSet.acquire'>): ApplyResult 
   }
   const blocked = needed.filter((e) => !grantableNow(locks.get(e.name), e.mode)).map((e) => e.name);
   if (blocked.length === 0) {
+    const full = holdsFull(state, needed.length);
+    if (full) return done(full);
     const holds: Array<{ name: string; hold: HoldState }> = entries.map((e) => ({
       name: e.name,
       hold: e.carried ? sessionHold(locks.get(e.name), c.sessionId)! : grant(cx, claimLock(state, e.name, e.mode, e.limit), { ...c, mode: e.mode }),

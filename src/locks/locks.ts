@@ -6,7 +6,7 @@ import type { ApplyResult, Outcome } from './commands.js';
 import { findDeadlockCycle } from './deadlock.js';
 import { handOver } from './handover.js';
 import { WAITERS_PER_LOCK_MAX, WAITS_MAX } from './limits.js';
-import { claimLock, enqueue, findHold, grant, grantableNow, limitMismatch, removeHold, sessionHold } from './lock-queue.js';
+import { claimLock, enqueue, findHold, grant, grantableNow, holdsFull, limitMismatch, removeHold, sessionHold } from './lock-queue.js';
 import { errorOutcome, invalidArgument, ok, sessionNotFound } from './outcomes.js';
 import { endCarriers } from './set-wait.js';
 import { acquiredBody, notAcquiredBody } from './views.js';
@@ -41,6 +41,8 @@ function acquire(cx: Applying, c: CommandOf<'lock.acquire'>): ApplyResult {
   const mismatch = limitMismatch(locks.get(c.name), c.name, c.mode, c.limit);
   if (mismatch) return done(mismatch);
   if (grantableNow(locks.get(c.name), c.mode)) {
+    const full = holdsFull(cx.state, 1);
+    if (full) return done(full);
     const lock = claimLock(cx.state, c.name, c.mode, c.limit);
     return done(ok(acquiredBody(c.name, grant(cx, lock, c))));
   }
@@ -75,7 +77,7 @@ export function releaseHold(cx: Applying, name: string, fencingToken: number): s
   const found = findHold(cx.state, name, fencingToken);
   assert(found !== null, `release of ${name} token ${fencingToken}, which does not hold`);
   const { lock, hold } = found;
-  removeHold(lock, hold, hold.sessionId === null ? undefined : cx.state.sessions.get(hold.sessionId));
+  removeHold(cx.state, lock, hold, hold.sessionId === null ? undefined : cx.state.sessions.get(hold.sessionId));
   cx.emit({ type: 'released', index: cx.index, name, fencingToken: hold.fencingToken, sessionId: hold.sessionId });
   return hold.sessionId;
 }

@@ -3,7 +3,7 @@
 // are released and its elections pass on, all in the command that ended it.
 import { type Applying, assert, type CommandHandlers, type CommandOf, done } from './applying.js';
 import type { HoldRef, Outcome } from './commands.js';
-import { collectElection, electionOf, promoteCandidate, takeCandidate } from './elections.js';
+import { collectElection, electionOf, promoteCandidate, takeCandidate, vacate } from './elections.js';
 import { SESSIONS_MAX } from './limits.js';
 import { handOver } from './handover.js';
 import { lockOf, placeOf, removeHold, takeLockWaiter } from './lock-queue.js';
@@ -103,7 +103,7 @@ export function endSession(cx: Applying, session: SessionState, reason: 'deleted
     const lock = lockOf(state, name);
     const hold = lock.holders.find((h) => h.sessionId === session.sessionId);
     assert(hold !== undefined, `session ${session.sessionId} holds ${name} but no hold found`);
-    removeHold(lock, hold, session);
+    removeHold(state, lock, hold, session);
     released.push({ name, fencingToken: hold.fencingToken });
     cx.emit({
       type: reason === 'expired' ? 'expired' : 'released',
@@ -122,8 +122,7 @@ export function endSession(cx: Applying, session: SessionState, reason: 'deleted
   for (const name of [...session.ledElections]) {
     const election = electionOf(state, name);
     assert(election.leader?.sessionId === session.sessionId, `session ${session.sessionId} does not lead ${name}`);
-    session.ledElections.delete(name);
-    election.leader = null;
+    vacate(state, election);
     promoteCandidate(cx, election);
   }
   assert(session.heldLocks.size === 0 && session.waitIds.size === 0, 'ended session still holds or waits');

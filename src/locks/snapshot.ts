@@ -5,7 +5,7 @@ import { assert } from './applying.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { IdempotencyTable } from './idempotency.js';
 import { TokenTable } from './tokens.js';
-import { countQueuedPlaces, type MachineState, type SnapshotData } from './state.js';
+import { countHolds, countQueuedPlaces, type MachineState, type SnapshotData } from './state.js';
 
 /**
  * 3: tokens, sessions' createdBy, waits' tokenId. 2: lock sets. An older
@@ -66,7 +66,9 @@ export function decodeSnapshot(bytes: Uint8Array, index: number, idempotencyReco
     tokens: TokenTable.fromArray(data.tokens ?? []),
     applied: data.appliedIndex,
     queuedPlaces: 0,
+    heldCount: 0,
   };
   state.queuedPlaces = countQueuedPlaces(state);
+  state.heldCount = countHolds(state);
   return state;
 }

@@ -21,6 +21,11 @@ export interface MachineState {
    * waits for. WAITS_MAX bounds it (limits.ts).
    */
   queuedPlaces: number;
+  /**
+   * Derived, not in the snapshot (recounted on restore): lock holds and
+   * election leaderships, over all names. HOLDS_MAX bounds it (limits.ts).
+   */
+  heldCount: number;
   /** The largest fencing token (or election term) ever granted. */
   lastToken: number;
   /** The largest proposal nowMs seen: the monotonic clock that ages idempotency records. */
@@ -40,6 +45,7 @@ export function emptyState(idempotencyRecordsMax?: number): MachineState {
     waits: new Map(),
     lockSets: new Map(),
     queuedPlaces: 0,
+    heldCount: 0,
     lastToken: 0,
     maxNowMs: 0,
     idempotency: new IdempotencyTable(idempotencyRecordsMax),
@@ -107,6 +113,14 @@ export function countQueuedPlaces(state: Pick<MachineState, 'locks' | 'elections
   for (const lock of state.locks.values()) places += lock.waiters.length;
   for (const election of state.elections.values()) places += election.candidates.length;
   return places;
+}
+
+/** The holds of a state, counted (heldCount is kept equal to this). */
+export function countHolds(state: Pick<MachineState, 'locks' | 'elections'>): number {
+  let holds = 0;
+  for (const lock of state.locks.values()) holds += lock.holders.length;
+  for (const election of state.elections.values()) if (election.leader !== null) holds += 1;
+  return holds;
 }
 
 /**

@@ -16,7 +16,7 @@ export const SERVER_ERRORS = {
   limit_mismatch: { status: 409, message: 'the semaphore limit differs from the one in force' },
   idempotency_conflict: { status: 409, message: 'the Idempotency-Key was first used for another method or path' },
   payload_too_large: { status: 413, message: 'the request body is over the limit' },
-  /** A named cap of the replicated state is full (sessions, waiters per lock, waits in all, idempotency records). */
+  /** A named cap of the replicated state is full (sessions, waiters per lock, waits in all, holds in all, idempotency records). */
   limit_exceeded: { status: 429, message: 'a limit of the lock state is full' },
   /** A per-node cap (open waits, SSE streams) is full; has Retry-After. */
   too_many_requests: { status: 429, message: 'too many open waits or watches on this node' },
