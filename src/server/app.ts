@@ -74,9 +74,43 @@ export interface ServerOptions {
   https?: import('node:https').ServerOptions;
 }
 
+/**
+ * Node's deadline for receiving one request (headers and body), checked a few times per
+ * deadline (connectionsCheckingInterval is 30 s by default); headers get the same deadline.
+ */
+function receiveOptions(limits: ServerContext['limits']): { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number } {
+  const ms = limits.requestReceiveMs;
+  return { requestTimeout: ms, headersTimeout: ms, connectionsCheckingInterval: Math.max(10, Math.min(30_000, Math.floor(ms / 4))) };
+}
+
+/**
+ * Bounds the connections anyone can open, token or not (security audit): at most
+ * connectionsMax at once, and a connection that sends no request within firstRequestMs
+ * is closed (Node's own timeouts start at a request's first byte, and fastify sets no
+ * socket timeout, so a silent socket stayed open for good). Once a request has come,
+ * requestReceiveMs bounds its arrival and keepAliveTimeout the pause before the next.
+ */
+function boundConnections(app: FastifyInstance, limits: ServerContext['limits'], tls: boolean): void {
+  const server = app.server;
+  server.maxConnections = limits.connectionsMax;
+  const waiting = new WeakSet<Socket>();
+  // Under TLS the HTTP socket is the TLS one (the handshake has its own timeout, handshakeTimeout).
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+    waiting.add(socket);
+    // On timeout Node's HTTP server destroys a socket that has no request in progress.
+    socket.setTimeout(limits.firstRequestMs);
+  });
+  server.on('request', (request: { socket: Socket }) => {
+    if (waiting.delete(request.socket)) request.socket.setTimeout(0);
+  });
+}
+
 export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    ...(server.https ? { https: server.https } : {}),
+    // Node takes the request deadline from the server's constructor options (setting
+    // server.requestTimeout later, as fastify's own option does, is not seen by its checks).
+    ...(server.https ? { https: { ...server.https, ...receiveOptions(ctx.limits) } as import('node:https').ServerOptions } : { http: receiveOptions(ctx.limits) }),
+    requestTimeout: ctx.limits.requestReceiveMs,
     loggerInstance: ctx.logger,
     bodyLimit: ctx.limits.bodyBytesMax,
     // Bodies are validated as sent: "5000" is not a number (no coercion);
@@ -105,6 +139,8 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
     // On close, sockets go at once: long polls and streams were already answered by LockServer.close().
     forceCloseConnections: true,
   });
+
+  boundConnections(app, ctx.limits, server.https !== undefined);
 
   // Before any route: every body schema is closed (unknown fields are 400, closed-bodies.ts).
   app.addHook('onRoute', closeBodySchema);

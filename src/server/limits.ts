@@ -5,6 +5,12 @@
 export interface ServerLimits {
   /** Largest request body; larger is 413 payload_too_large before any field is read. */
   bodyBytesMax: number;
+  /** API connections open at once on this node; a connection past it is closed at once (Node's maxConnections). */
+  connectionsMax: number;
+  /** How long a new connection may stay silent before its first request: closed after that. */
+  firstRequestMs: number;
+  /** How long receiving one request (its headers and body, not the answer: a long poll is not cut) may take: closed after that. */
+  requestReceiveMs: number;
   /** Long-poll acquires/campaigns waiting at once on this node; more is 429 too_many_requests. */
   waitsMax: number;
   /** Open SSE streams (lock watches + election observers) on this node; more is 429 too_many_requests. */
@@ -35,6 +41,9 @@ export interface ServerLimits {
 
 export const defaultServerLimits: ServerLimits = {
   bodyBytesMax: 64 * 1024,
+  connectionsMax: 16_384,
+  firstRequestMs: 10_000,
+  requestReceiveMs: 30_000,
   waitsMax: 10_000,
   watchesMax: 1_000,
   leaderWaitMs: 2_000,
