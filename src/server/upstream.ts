@@ -24,7 +24,15 @@ export function httpsUpstream(tls: NodeTls): Upstream {
   // New requests use the re-read certificate; requests in flight finish on the old agent, whose
   // idle connections the leader closes in time.
   tls.onReload(() => (agent = makeAgent(tls)));
-  return httpsFetch(() => agent);
+  const verified = httpsFetch(() => agent);
+  // httpsFetch hands any other scheme to the global fetch: a member API URL that is plain
+  // http:// (an admin's `members add --api http://...`, addresses from before TLS) would carry
+  // the client's Authorization header in clear text to whoever answers. Refused instead.
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+    if (url.protocol !== 'https:') throw new TypeError(`a TLS node calls members over https only, not ${url.origin}`);
+    return verified(input, init);
+  }) as Upstream;
 }
 
 function makeAgent(tls: NodeTls) {
