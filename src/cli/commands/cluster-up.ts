@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { rootToken } from './serve.js';
+import { DATA_DIR_MODE, rootToken } from './serve.js';
 import { describeFlags, envName, parseFlags } from '../flags.js';
 import { LOG_LEVELS, type LogLevel } from '../serve-options.js';
 import { ServeProcess, STOP_GRACE_MS } from '../../harness/serve-process.js';
@@ -224,7 +224,7 @@ export const clusterUpCommand: CliCommand = {
     if (busy !== null) {
       throw new UserError(`port ${busy} on 127.0.0.1 is already in use (another cluster?); stop it or pick another --base-port`);
     }
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: DATA_DIR_MODE });
     const tokenFile = authToken === null ? null : (v['auth-token-file'] ?? writeTokenFile(dataDir, authToken));
     // Loaded only with --tls: the certificate library is not small.
     const certs = v.tls ? await clusterCerts(join(dataDir, 'certs'), plan.map((p) => p.id)) : null;

@@ -186,6 +186,9 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   };
 }
 
+/** --data is made readable by its owner only. */
+export const DATA_DIR_MODE = 0o700;
+
 /** Root tokens shorter than this are refused as guessable. */
 export const ROOT_TOKEN_CHARS_MIN = 8;
 /** Shorter than this earns a warning at start. */
@@ -261,10 +264,15 @@ export async function runServe(config: ServeConfig): Promise<number> {
   const backup = config.restoreFrom === null ? null : readBackupFile(config.restoreFrom, config);
   if (backup !== null) refuseUnlessEmpty(config.data, config.restoreFrom!);
   try {
-    mkdirSync(config.data, { recursive: true });
+    // Owner only (as etcd makes its data dir): it holds session ids, which are capabilities, lock
+    // values and token hashes.
+    mkdirSync(config.data, { recursive: true, mode: DATA_DIR_MODE });
   } catch (err) {
     // A file in the way, no permission: the user's to fix, said as the flag (exit 1), not a stack.
     throw new UserError(`--data ${config.data}: cannot make the directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if ((statSync(config.data).mode & 0o077) !== 0) {
+    logger.warn({ data: config.data }, `--data ${config.data} is readable by other users (chmod 700 it): it holds session ids, lock values and token hashes`);
   }
   const { storage, engine } = await openStorage(config.data, config.storage, logger);
   logger.info({ engine }, 'storage engine');
