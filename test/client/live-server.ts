@@ -16,9 +16,10 @@ export interface LiveServer {
   close(): Promise<void>;
 }
 
-export async function startLiveServer(): Promise<LiveServer> {
+/** `authToken`: the root token; auth is on when given (createLockServer's option). */
+export async function startLiveServer(opts: { authToken?: string } = {}): Promise<LiveServer> {
   const node = new MemoryNode();
-  const server = await createLockServer({ node, dispatcher: node.dispatcher, registry: new Registry(), logger: pino({ level: 'silent' }) });
+  const server = await createLockServer({ node, dispatcher: node.dispatcher, registry: new Registry(), logger: pino({ level: 'silent' }), authToken: opts.authToken ?? null });
   const start = PORT_FIRST + Math.floor(Math.random() * (PORT_LAST - PORT_FIRST));
   for (let i = 0; i <= PORT_LAST - PORT_FIRST; i++) {
     const port = PORT_FIRST + ((start - PORT_FIRST + i) % (PORT_LAST - PORT_FIRST + 1));

@@ -101,6 +101,27 @@ describe('Session lease signal', () => {
     expect(await s.lost).toBe('not_found');
   });
 
+  it.each([
+    [401, 'unauthorized'],
+    [403, 'forbidden'],
+  ])('ends at once, as unauthorized, when the server refuses its token (%i %s), and sends no more requests with it', async (status, code) => {
+    const { clock, calls, client, deleted } = setup(() => apiError(status, code));
+    const s = await client.session({ ttlMs: TTL_MS, safetyMarginMs: MARGIN_MS });
+    await clock.advance(1001);
+    // Refused at the first heartbeat (sent at 1000), not retried until the deadline (2700).
+    expect(s.signal.aborted).toBe(true);
+    expect(await s.lost).toBe('unauthorized');
+    const reason = s.signal.reason as LeaseEndedError;
+    expect(reason).toBeInstanceOf(LeaseEndedError);
+    expect(reason.reason).toBe('unauthorized');
+    expect(reason.cause).toMatchObject({ code, status });
+    await clock.advance(10_000);
+    await s.close();
+    // The same token would be refused again: no retried keepalive, no delete.
+    expect(calls.filter((c) => c.path.endsWith('/keepalive'))).toHaveLength(1);
+    expect(deleted).toEqual([]);
+  });
+
   it('keeps the lease through a transient failure that a retry repairs before the deadline', async () => {
     const { clock, client } = setup((_req, n) => (n === 2 ? apiError(503, 'no_leader') : json(200, { sessionId: 's1', ttlMs: TTL_MS })));
     const s = await client.session({ ttlMs: TTL_MS, safetyMarginMs: MARGIN_MS });

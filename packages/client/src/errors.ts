@@ -44,3 +44,12 @@ export class LockstepError extends Error {
 export function isLockstepError(err: unknown, code?: ErrorCode): err is LockstepError {
   return err instanceof LockstepError && (code === undefined || err.code === code);
 }
+
+/**
+ * 401 unauthorized or 403 forbidden: the server refused the client's token.
+ * Final for that token (a revoked token stays revoked; a token's role and
+ * prefixes never change): retrying with it cannot succeed.
+ */
+export function isTokenRefused(err: unknown): err is LockstepError {
+  return isLockstepError(err, 'unauthorized') || isLockstepError(err, 'forbidden');
+}

@@ -30,12 +30,20 @@ export type LeaseEndReason =
   /** The server said the session or hold is gone. */
   | 'not_found'
   /** The owner released or closed it. */
-  | 'closed';
+  | 'closed'
+  /**
+   * The server refused the token it is renewed with (401 unauthorized: revoked
+   * or unknown; 403 forbidden: the token may not renew it). No renewal with
+   * that token can succeed, so the lease ends now rather than at its deadline;
+   * on the server it lasts until its TTL runs out.
+   */
+  | 'unauthorized';
 
 export class LeaseEndedError extends Error {
   override readonly name = 'LeaseEndedError';
-  constructor(readonly reason: LeaseEndReason, message: string) {
-    super(message);
+  /** `cause`: the server's error when it ended the lease (a LockstepError), else undefined. */
+  constructor(readonly reason: LeaseEndReason, message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
   }
 }
 
@@ -108,18 +116,13 @@ export class LeaseGuard {
     else this.listeners.push(listener);
   }
 
-  end(reason: LeaseEndReason): void {
+  /** End the lease; `cause` is the server's answer that ended it, if one did (it becomes the signal reason's `cause`). */
+  end(reason: LeaseEndReason, cause?: unknown): void {
     if (this.endedReason !== null) return;
     this.endedReason = reason;
     this.timer?.cancel();
     this.timer = null;
-    const text =
-      reason === 'expired'
-        ? `${this.label}: no renewal acknowledged in time; the lease may have run out`
-        : reason === 'not_found'
-          ? `${this.label}: the server no longer has it`
-          : `${this.label}: closed`;
-    this.controller.abort(new LeaseEndedError(reason, text));
+    this.controller.abort(new LeaseEndedError(reason, `${this.label}: ${endText(reason, cause)}`, cause));
     for (const l of this.listeners.splice(0)) l(reason);
   }
 
@@ -130,5 +133,18 @@ export class LeaseGuard {
     this.timer = this.clock.setTimer(() => {
       if (this.check()) this.schedule();
     }, this.deadlineMs - this.clock.nowMs(), true);
+  }
+}
+
+function endText(reason: LeaseEndReason, cause: unknown): string {
+  switch (reason) {
+    case 'expired':
+      return 'no renewal acknowledged in time; the lease may have run out';
+    case 'not_found':
+      return 'the server no longer has it';
+    case 'closed':
+      return 'closed';
+    case 'unauthorized':
+      return `the server refused the token it is renewed with${cause instanceof Error ? ` (${cause.message})` : ''}`;
   }
 }

@@ -3,7 +3,7 @@
 // run out on the server (docs/safety.md #18).
 
 import { sleep, type Clock } from './clock.js';
-import { isLockstepError, LockstepError } from './errors.js';
+import { isLockstepError, isTokenRefused, LockstepError } from './errors.js';
 import { defaultSafetyMarginMs, LeaseGuard, type LeaseEndReason } from './lease.js';
 import type { SessionCreated, SessionCreateOptions } from './types.js';
 
@@ -51,6 +51,7 @@ export class Session {
     this.guard.onEnd((reason) => {
       this.stopLoop.abort();
       // A lease that may have lapsed is useless to its owner: delete it so its holds go now, not at expiry.
+      // Not after 'unauthorized': the delete would carry the token the server just refused.
       if (reason === 'expired') void this.transport.deleteSession(this.id).catch(() => undefined);
     });
     void this.heartbeatLoop();
@@ -121,6 +122,11 @@ export class Session {
       } catch (err) {
         if (err instanceof LockstepError && err.code === 'session_not_found') {
           this.guard.end('not_found');
+          return;
+        }
+        if (isTokenRefused(err)) {
+          // Final for this token: retrying until the deadline would only hide why the session ends.
+          this.guard.end('unauthorized', err);
           return;
         }
         // Anything else (no leader, a node down, a timeout) may pass: try again until the deadline.

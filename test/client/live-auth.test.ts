@@ -1,0 +1,42 @@
+// The SDK against a live server with auth on: a token the server refuses
+// (revoked, or a role that may not) ends what the SDK keeps going for it at
+// once, instead of being retried as if the failure could pass.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '../../packages/client/src/client.js';
+import { LeaseEndedError } from '../../packages/client/src/lease.js';
+import { startLiveServer, type LiveServer } from './live-server.js';
+
+const ROOT_TOKEN = 'live-auth-root';
+
+let live: LiveServer;
+let admin: Client;
+beforeAll(async () => {
+  live = await startLiveServer({ authToken: ROOT_TOKEN });
+  admin = new Client({ endpoints: [live.url], token: ROOT_TOKEN });
+});
+afterAll(async () => {
+  await live.close();
+});
+
+/** A client with a new token of `role`, and the token's id (to revoke it). */
+async function clientWithNewToken(role: 'writer' | 'reader'): Promise<{ client: Client; tokenId: string }> {
+  const token = await admin.createToken({ name: `live-auth-${role}`, role });
+  return { client: new Client({ endpoints: [live.url], token: token.secret }), tokenId: token.id };
+}
+
+describe('SDK against a live server with auth on', () => {
+  it('a session whose token is revoked ends as unauthorized at its next heartbeat, well before its TTL', async () => {
+    const { client, tokenId } = await clientWithNewToken('writer');
+    const ttlMs = 6000;
+    const session = await client.session({ ttlMs });
+    const startMs = performance.now();
+    await admin.revokeToken(tokenId);
+    // Heartbeats go every ttl/3: the first after the revocation is refused about 2 s in, not retried until 5.4 s.
+    expect(await session.lost).toBe('unauthorized');
+    expect(performance.now() - startMs).toBeLessThan(ttlMs * 2 / 3);
+    expect((session.signal.reason as LeaseEndedError).cause).toMatchObject({ code: 'unauthorized', status: 401 });
+    // Ending it does not delete it (the delete would be refused too): on the server it lasts until its TTL.
+    expect((await admin.getSession(session.id)).sessionId).toBe(session.id);
+    await admin.deleteSession(session.id);
+  });
+});
