@@ -58,11 +58,13 @@ export async function runCronLeader(opts: CronOptions, stop: AbortSignal): Promi
       })();
     },
     onDemoted: (reason, leadership) => opts.log(`demoted id=${opts.id} pid=${opts.pid} term=${leadership.term} reason=${reason}`),
-    onError: (err) => opts.log(`retrying id=${opts.id} pid=${opts.pid} error=${(err as Error).message.replace(/\s+/g, '_')}`),
+    onError: (err) => opts.log(`error id=${opts.id} pid=${opts.pid} error=${(err as Error).message.replace(/\s+/g, '_')}`),
   });
   opts.log(`candidate id=${opts.id} pid=${opts.pid}`);
-  await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
-  await election.close();
+  // Until asked to stop, or until the election stops by itself: done rejects when the server
+  // refuses the token (401/403), which no retry can change, so this copy exits with that error.
+  const stopped = new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
+  await Promise.race([stopped, election.done]).finally(() => election.close());
   opts.log(`stopped id=${opts.id} pid=${opts.pid}`);
 }
 

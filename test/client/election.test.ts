@@ -3,7 +3,46 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
-import { apiError, fakeFetch, json, ManualClock } from './fakes.js';
+import { LockstepError } from '../../packages/client/src/errors.js';
+import { apiError, fakeFetch, json, ManualClock, settle, type FakeHandler } from './fakes.js';
+
+/** Collects the rejections nobody handled while `body` runs (and a turn after). */
+async function unhandledRejectionsOf(body: () => Promise<void>): Promise<unknown[]> {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await body();
+    await new Promise((r) => setImmediate(r));
+    return unhandled;
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+}
+
+/** What `p` has come to by now: 'pending', 'resolved', or the error it rejected with. */
+async function outcomeOf(p: Promise<unknown>): Promise<unknown> {
+  let outcome: unknown = 'pending';
+  p.then(
+    () => (outcome = 'resolved'),
+    (err: unknown) => (outcome = err),
+  );
+  await settle();
+  return outcome;
+}
+
+/** A cluster that answers sessions and keepalives and elects at once, unless `handler` answers first. */
+function cluster(clock: ManualClock, handler: (req: Parameters<FakeHandler>[0]) => Response | undefined) {
+  return fakeFetch(clock, (req) => {
+    const answer = handler(req);
+    if (answer) return answer;
+    if (req.method === 'POST' && req.path === '/v1/sessions') return json(201, { sessionId: 's1', ttlMs: 3000, lockDelayMs: 0, name: '' });
+    if (req.path.endsWith('/keepalive')) return json(200, { sessionId: 's1', ttlMs: 3000 });
+    if (req.path === '/v1/elections/job/campaign') return json(200, { elected: true, name: 'job', term: 7, value: 'me' });
+    if (req.method === 'DELETE') return json(200, { sessionId: 's1', released: [] });
+    return json(200, { resigned: true });
+  });
+}
 
 describe('elect', () => {
   it('re-campaigns after each lost session, and leaves no listener behind per leadership', async () => {
@@ -65,5 +104,82 @@ describe('elect', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  describe('a token the server refuses (401/403) stops the election', () => {
+    it.each([
+      [401, 'unauthorized'],
+      [403, 'forbidden'],
+    ])('when opening its session: done rejects with the error, onError gets it, no retry (%i %s)', async (status, code) => {
+      const clock = new ManualClock();
+      const { fetch, calls } = cluster(clock, (req) => (req.path === '/v1/sessions' ? apiError(status, code) : undefined));
+      const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+      const errors: unknown[] = [];
+      const election = client.elect('job', 'me', { onElected: () => undefined, onError: (err) => void errors.push(err) });
+      await clock.advance(5_000);
+      const err = await outcomeOf(election.done);
+      expect(err).toBeInstanceOf(LockstepError);
+      expect(err).toMatchObject({ code, status });
+      expect(errors).toEqual([err]);
+      expect(calls.filter((c) => c.path === '/v1/sessions')).toHaveLength(1);
+      // Closing an election that has stopped is a no-op, not a second report of its error.
+      await election.close();
+    });
+
+    it('when campaigning: done rejects with the 403, and the session it opened is closed', async () => {
+      const clock = new ManualClock();
+      const { fetch, calls } = cluster(clock, (req) => (req.path === '/v1/elections/job/campaign' ? apiError(403, 'forbidden', { names: ['job'] }) : undefined));
+      const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+      const election = client.elect('job', 'me', { onElected: () => undefined });
+      await clock.advance(5_000);
+      expect(await outcomeOf(election.done)).toMatchObject({ code: 'forbidden', status: 403 });
+      expect(calls.filter((c) => c.path === '/v1/elections/job/campaign')).toHaveLength(1);
+      expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual(['/v1/sessions/s1']);
+    });
+
+    it('while leading: it demotes first, then reports the refusal and stops without opening another session', async () => {
+      const clock = new ManualClock();
+      const { fetch, calls } = cluster(clock, (req) => (req.path.endsWith('/keepalive') ? apiError(401, 'unauthorized') : undefined));
+      const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+      const events: string[] = [];
+      const election = client.elect('job', 'me', {
+        onElected: (l) => void events.push(`elected ${l.term}`),
+        onDemoted: (reason) => void events.push(`demoted ${reason}`),
+        onError: (err) => void events.push(`error ${(err as LockstepError).code}`),
+      });
+      await clock.advance(5_000);
+      expect(await outcomeOf(election.done)).toMatchObject({ code: 'unauthorized' });
+      expect(events).toEqual(['elected 7', 'demoted session_lost', 'error unauthorized']);
+      expect(election.leadership).toBeNull();
+      expect(calls.filter((c) => c.path === '/v1/sessions')).toHaveLength(1);
+    });
+
+    it('with a session given: its end as unauthorized rejects done with the server\'s error', async () => {
+      const clock = new ManualClock();
+      const { fetch } = cluster(clock, (req) => {
+        if (req.path.endsWith('/keepalive')) return apiError(401, 'unauthorized');
+        // Waits in line until the session ends.
+        if (req.path === '/v1/elections/job/campaign') return new Promise<Response>((_, reject) => req.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true })) as unknown as Response;
+        return undefined;
+      });
+      const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+      const session = await client.session({ ttlMs: 3000 });
+      const election = client.elect('job', 'me', { session, onElected: () => undefined });
+      await clock.advance(5_000);
+      expect(await session.lost).toBe('unauthorized');
+      expect(await outcomeOf(election.done)).toMatchObject({ code: 'unauthorized', status: 401 });
+    });
+
+    it('a rejected done that nobody awaits is not an unhandled rejection (no onError either)', async () => {
+      const unhandled = await unhandledRejectionsOf(async () => {
+        const clock = new ManualClock();
+        const { fetch } = cluster(clock, (req) => (req.path === '/v1/sessions' ? apiError(401, 'unauthorized') : undefined));
+        const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+        const election = client.elect('job', 'me', { onElected: () => undefined });
+        await clock.advance(5_000);
+        expect(election.leadership).toBeNull();
+      });
+      expect(unhandled).toEqual([]);
+    });
   });
 });

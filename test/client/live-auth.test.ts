@@ -39,4 +39,32 @@ describe('SDK against a live server with auth on', () => {
     expect((await admin.getSession(session.id)).sessionId).toBe(session.id);
     await admin.deleteSession(session.id);
   });
+
+  it('an election whose token may not campaign stops: done rejects with forbidden', async () => {
+    const { client } = await clientWithNewToken('reader');
+    const errors: unknown[] = [];
+    const election = client.elect('live-auth:reader', 'r', { onElected: () => undefined, onError: (err) => void errors.push(err) });
+    await expect(election.done).rejects.toMatchObject({ code: 'forbidden', status: 403 });
+    expect(errors).toHaveLength(1);
+    await election.close();
+  });
+
+  it('an election whose token is revoked while it leads demotes, then stops: done rejects with unauthorized', async () => {
+    const { client, tokenId } = await clientWithNewToken('writer');
+    const events: string[] = [];
+    let elected: () => void = () => undefined;
+    const gotElected = new Promise<void>((r) => (elected = r));
+    const election = client.elect('live-auth:job', 'w', {
+      sessionTtlMs: 3000,
+      onElected: () => elected(),
+      onDemoted: (reason) => void events.push(`demoted ${reason}`),
+      onError: (err) => void events.push(`error ${(err as { code?: string }).code}`),
+    });
+    await gotElected;
+    const sessionId = election.leadership!.session.id;
+    await admin.revokeToken(tokenId);
+    await expect(election.done).rejects.toMatchObject({ code: 'unauthorized', status: 401 });
+    expect(events).toEqual(['demoted session_lost', 'error unauthorized']);
+    await admin.deleteSession(sessionId);
+  });
 });

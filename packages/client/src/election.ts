@@ -1,12 +1,15 @@
 // elect: campaign for a named election, call back when elected and when
 // demoted, and campaign again (with a fresh session) after losing one,
-// until closed. Leadership is tied to a session: it ends when the session
-// ends, and the leadership's signal fires before the session's lease can
-// have run out (docs/safety.md #18). `term` is the fencing token.
+// until closed, or until the server refuses the client's token (401/403:
+// final for that token, so campaigning again cannot succeed). Leadership is
+// tied to a session: it ends when the session ends, and the leadership's
+// signal fires before the session's lease can have run out (docs/safety.md
+// #18). `term` is the fencing token.
 
 import { sessionName } from './session-name.js';
 import { sleep, type Clock } from './clock.js';
-import { isLockstepError, LockstepError } from './errors.js';
+import { isLockstepError, isTokenRefused, LockstepError } from './errors.js';
+import { LeaseEndedError } from './lease.js';
 import type { Session } from './session.js';
 import type { CampaignResult } from './types.js';
 
@@ -32,11 +35,19 @@ export type DemotionReason = 'session_lost' | 'closed';
 export interface ElectOptions {
   onElected(leadership: Leadership): void | Promise<void>;
   onDemoted?(reason: DemotionReason, leadership: Leadership): void | Promise<void>;
-  /** Campaign with this session; when it ends the election ends too. Default: the election opens its own and replaces it when lost. */
+  /**
+   * Campaign with this session; when it ends the election ends too (`done`
+   * rejects if it ended because the server refused its token). Default: the
+   * election opens its own and replaces it when lost.
+   */
   session?: Session;
   /** TTL of the sessions the election opens itself (default the server's, 10 s). */
   sessionTtlMs?: number;
-  /** Called with errors the election recovered from (logging). */
+  /**
+   * Called with errors the election recovered from (logging), and last with
+   * the one that stopped it: a LockstepError 'unauthorized' or 'forbidden'
+   * (the server refused the token; `done` rejects with it too).
+   */
   onError?(err: unknown): void;
 }
 
@@ -52,7 +63,13 @@ export class Election {
   private readonly stop = new AbortController();
   private current: { leadership: Leadership; end(reason: DemotionReason): void } | null = null;
   private ownSession: Session | null = null;
-  /** Resolves when the election has stopped (closed, or its given session ended). */
+  /**
+   * Settles when the election has stopped: resolves when it was closed or its
+   * given session ended; rejects with a LockstepError 'unauthorized' or
+   * 'forbidden' when the server refused the client's token (after demoting,
+   * if it led). Awaiting it is optional: a rejection nobody awaits is not an
+   * unhandled one.
+   */
   readonly done: Promise<void>;
 
   constructor(
@@ -62,6 +79,9 @@ export class Election {
     private readonly opts: ElectOptions,
   ) {
     this.done = this.loop();
+    // Most programs never await done, only close(): a refused token must not kill their process
+    // as an unhandled rejection. onError has the error, and whoever awaits done still gets it.
+    this.done.catch(() => undefined);
   }
 
   /** The leadership while this candidate leads, else null. */
@@ -69,26 +89,38 @@ export class Election {
     return this.current?.leadership ?? null;
   }
 
-  /** Stop campaigning; resign if leading; close the session the election opened. */
+  /**
+   * Stop campaigning; resign if leading; close the session the election
+   * opened. Resolves also when the election had already stopped on a refused
+   * token: cleanup does not throw; `done` and onError carry that error.
+   */
   async close(): Promise<void> {
     if (!this.stop.signal.aborted) this.stop.abort(new Error('election closed'));
-    await this.done;
+    await this.done.catch(() => undefined);
   }
 
   private async loop(): Promise<void> {
     const { clock } = this.t;
+    /** The server's refusal of the token, which stops the election. */
+    let refusal: LockstepError | null = null;
     while (!this.stop.signal.aborted) {
       let session: Session;
       try {
         session = await this.sessionFor();
       } catch (err) {
         if (this.stop.signal.aborted) break;
+        if (isTokenRefused(err)) {
+          refusal = err;
+          break;
+        }
         this.report(err);
         await sleep(clock, CAMPAIGN_RETRY_DELAY_MS, this.stop.signal).catch(() => undefined);
         continue;
       }
       if (!session.alive) {
-        if (this.opts.session) break;
+        // Ended because its keepalive was refused: a new session and a campaign would be refused too.
+        refusal = tokenRefusalOf(session);
+        if (refusal !== null || this.opts.session) break;
         this.ownSession = null;
         continue;
       }
@@ -99,6 +131,10 @@ export class Election {
         result = await this.t.campaign(this.name, { sessionId: session.id, value: this.value, waitMs: CAMPAIGN_WAIT_MS }, { signal });
       } catch (err) {
         if (this.stop.signal.aborted) break;
+        if (isTokenRefused(err)) {
+          refusal = err;
+          break;
+        }
         if (!session.signal.aborted && !isLockstepError(err, 'session_not_found')) {
           this.report(err);
           await sleep(clock, CAMPAIGN_RETRY_DELAY_MS, this.stop.signal).catch(() => undefined);
@@ -109,6 +145,10 @@ export class Election {
       await this.lead(session, result.term, result.value);
     }
     await this.ownSession?.close().catch(() => undefined);
+    if (refusal !== null) {
+      this.report(refusal);
+      throw refusal;
+    }
   }
 
   /** onError is for logging: an error it throws itself must not end the election, nor reject `done` with nobody awaiting it. */
@@ -120,11 +160,10 @@ export class Election {
     }
   }
 
+  /** The session to campaign with; an own session that has ended is returned as it is, for the loop to see why. */
   private async sessionFor(): Promise<Session> {
     if (this.opts.session) return this.opts.session;
-    if (this.ownSession === null || !this.ownSession.alive) {
-      this.ownSession = await this.t.session({ ttlMs: this.opts.sessionTtlMs, name: sessionName(`election:${this.name}`) });
-    }
+    this.ownSession ??= await this.t.session({ ttlMs: this.opts.sessionTtlMs, name: sessionName(`election:${this.name}`) });
     return this.ownSession;
   }
 
@@ -174,4 +213,10 @@ export class Election {
       this.report(err);
     }
   }
+}
+
+/** The server's refusal of the token a session was kept alive with, if that is how it ended (LeaseEndReason 'unauthorized'). */
+function tokenRefusalOf(session: Session): LockstepError | null {
+  const reason: unknown = session.signal.reason;
+  return reason instanceof LeaseEndedError && isTokenRefused(reason.cause) ? reason.cause : null;
 }
