@@ -67,4 +67,23 @@ describe('SDK against a live server with auth on', () => {
     expect(events).toEqual(['demoted session_lost', 'error unauthorized']);
     await admin.deleteSession(sessionId);
   });
+
+  it('observe and watchLock end with unauthorized when their token is revoked, instead of reconnecting for good', async () => {
+    const { client, tokenId } = await clientWithNewToken('reader');
+    let open = 0;
+    let bothOpen: () => void = () => undefined;
+    const opened = new Promise<void>((r) => (bothOpen = r));
+    const first = () => void (++open === 2 && bothOpen());
+    const observing = (async () => {
+      for await (const _leader of client.observe('live-auth:observed')) first();
+    })();
+    const watching = (async () => {
+      for await (const ev of client.watchLock('live-auth:watched')) if (ev.type === 'state') first();
+    })();
+    await opened;
+    await admin.revokeToken(tokenId);
+    // The server ends both streams with an `error` event; the SDK's reconnect is answered 401, which it does not retry.
+    await expect(observing).rejects.toMatchObject({ code: 'unauthorized', status: 401 });
+    await expect(watching).rejects.toMatchObject({ code: 'unauthorized', status: 401 });
+  });
 });
