@@ -74,17 +74,9 @@ describe('elect', () => {
   it('an onError callback that throws neither ends the election nor leaves a rejection nobody handles', async () => {
     const clock = new ManualClock();
     let campaigns = 0;
-    const { fetch } = fakeFetch(clock, (req) => {
-      if (req.method === 'POST' && req.path === '/v1/sessions') return json(201, { sessionId: 's1', ttlMs: 3000, lockDelayMs: 0, name: '' });
-      if (req.path.endsWith('/keepalive')) return json(200, { sessionId: 's1', ttlMs: 3000 });
-      // The first campaign fails for good (no retry helps a 400): the election reports it and tries again.
-      if (req.path === '/v1/elections/job/campaign') return ++campaigns === 1 ? apiError(400, 'invalid_argument') : json(200, { elected: true, name: 'job', term: 7, value: 'me' });
-      return json(200, { resigned: true });
-    });
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    // The first campaign fails for good (no retry helps a 400): the election reports it and tries again.
+    const { fetch } = cluster(clock, (req) => (req.path === '/v1/elections/job/campaign' && ++campaigns === 1 ? apiError(400, 'invalid_argument') : undefined));
+    const unhandled = await unhandledRejectionsOf(async () => {
       const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
       let elected = 0;
       const election = client.elect('job', 'me', {
@@ -99,11 +91,8 @@ describe('elect', () => {
       const closing = election.close();
       await clock.advance(1000);
       await closing;
-      await new Promise((r) => setImmediate(r));
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    });
+    expect(unhandled).toEqual([]);
   });
 
   describe('a token the server refuses (401/403) stops the election', () => {
