@@ -20,7 +20,7 @@ import { expect } from 'vitest';
 import type { ApplyResult, LockCommand, LockEvent, LockProposal, Outcome } from '../../src/locks/commands.js';
 import { decodeValue } from '../../src/locks/codec.js';
 import { LockMachine } from '../../src/locks/machine.js';
-import type { SnapshotData } from '../../src/locks/state.js';
+import { countHolds, countQueuedPlaces, type MachineState, type SnapshotData } from '../../src/locks/state.js';
 import { logIndex } from '../../src/raft/types.js';
 import { allOrNothingViolation, checkFifo, checkLockState, decodeLockState } from '../sim/lock-checker.js';
 import { acquireCmd } from './harness.js';
@@ -381,6 +381,9 @@ export function run(generated: Intent[], stats: RunStats = { deadlocks: 0, setsG
     for (const name of LOCKS) expect(lockProjection(machine, name), `${step} lock ${name}`).toEqual(modelProjection(model, name));
     for (const name of ELECTIONS) expect(machine.getElection(name).leader, `${step} election ${name}`).toEqual(model.leaders.get(name) ?? null);
     checkLockState(step, afterState);
+    // The derived counts the limits are checked against (WAITS_MAX, HOLDS_MAX) follow every path.
+    const derived = (machine as unknown as { state: MachineState }).state;
+    expect({ queuedPlaces: derived.queuedPlaces, heldCount: derived.heldCount }, `${step}: derived counts`).toEqual({ queuedPlaces: countQueuedPlaces(derived), heldCount: countHolds(derived) });
     checkFifo(step, beforeState, afterState, out.events);
     expect(afterState.lockSets.length, step).toBe(model.sets.length);
 
