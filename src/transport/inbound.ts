@@ -14,6 +14,7 @@ import type { TransportEvents } from './events.js';
 import { FrameDecoder, encodeFrame } from './frame.js';
 import { FORWARD_RESPONSE_BYTES_MAX, FRAME_BYTES_MAX, HELLO_FRAME_BYTES_MAX, FORWARD_WRITE_BUFFER_BYTES_MAX, FORWARDS_IN_FLIGHT_MAX, PROTOCOL_VERSION, type TransportLimits } from './limits.js';
 import type { InboundConnection, InboundRegistry } from './inbound-registry.js';
+import type { HandshakeTranscript, PeerKey } from './peer-proof.js';
 import { checkForwardResponse, isPlausibleNodeId } from './validate.js';
 import { packWire, unpackWire, type WireFrame } from './wire.js';
 
@@ -31,6 +32,8 @@ export interface InboundOptions {
   reassembly: ReassemblyBudget;
   /** Who holds a connection: one per claimed id, strangers capped. */
   registry: InboundRegistry;
+  /** Auth on without TLS: the dialer must prove the cluster's root token before it is admitted (peer-proof.ts). */
+  peerKey?: PeerKey;
 }
 
 /** Snapshot bytes reserved for reassembly over all connections of one node, within a limit. */
@@ -71,6 +74,8 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
   let snapshot: Reassembly | null = null;
   let closed = false;
   let helloToReport: PeerHello | null = null;
+  /** With a peer key: the hello we answered, until the dialer's proof admits it. */
+  let proving: { hello: PeerHello; transcript: HandshakeTranscript } | null = null;
   /** Whether our hello told the dialer it may forward requests to us. */
   let forwardsOffered = false;
   /** Forwarded requests being answered, by the dialer's id; cancelling one tells its handler the client left. */
@@ -96,7 +101,7 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
   };
   const connection: InboundConnection = { close: (reason) => close(reason, 'info') };
   const handshakeTimer = setTimeout(() => {
-    if (peer === null) close('no hello within the handshake timeout');
+    if (peer === null) close(proving === null ? 'no hello within the handshake timeout' : 'no proof of the peer key within the handshake timeout');
   }, o.limits.handshakeTimeoutMs);
 
   socket.on('data', (chunk: Buffer) => {
@@ -207,8 +212,16 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
 
   function onFrame(frame: WireFrame): Message | null {
     if (peer === null) {
+      if (proving !== null) {
+        if (frame.k !== 'proof') throw new ProtocolError(`expected the proof of the peer key, got ${frame.k}`);
+        const { hello, transcript } = proving;
+        proving = null;
+        if (!o.peerKey!.verify('dialer', transcript, frame.proof)) throw new ProtocolError(`${hello.nodeId} did not prove the cluster's root token`);
+        admit(hello, true);
+        return null;
+      }
       if (frame.k !== 'hello') throw new ProtocolError(`expected hello, got ${frame.k}`);
-      handshake(frame.hello);
+      handshake(frame);
       return null;
     }
     switch (frame.k) {
@@ -252,7 +265,8 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     snapshot = null;
   }
 
-  function handshake(hello: PeerHello): void {
+  function handshake(frame: Extract<WireFrame, { k: 'hello' }>): void {
+    const { hello } = frame;
     const refusal =
       hello.protocolVersion !== PROTOCOL_VERSION
         ? `protocol version ${hello.protocolVersion} is not ${PROTOCOL_VERSION}`
@@ -264,7 +278,9 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
               ? `node id ${hello.nodeId} is this node's own id`
               : o.verifiedPeer !== undefined && hello.nodeId !== o.verifiedPeer
                 ? `node id ${hello.nodeId} is not the one its certificate names (${o.verifiedPeer})`
-                : null;
+                : o.peerKey !== undefined && frame.nonce === undefined
+                  ? 'this node admits only members that prove the cluster root token (auth is on without TLS): start every node with the same root token'
+                  : null;
     if (refusal) {
       log.warn({ hello: { clusterId: hello.clusterId, nodeId: hello.nodeId, protocolVersion: hello.protocolVersion }, refusal }, 'refusing peer hello');
       closed = true;
@@ -278,6 +294,19 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     // Accepted even when not in the address book: a member being added may
     // dial before its addition reaches us (its messages still pass the addressing checks below).
     if (!o.isKnownPeer(hello.nodeId)) log.info({ nodeId: hello.nodeId }, 'hello from a node not in the address book');
+    forwardsOffered = o.events.takesForwards() && o.isKnownPeer(hello.nodeId);
+    if (o.peerKey !== undefined && frame.nonce !== undefined) {
+      // Our proof first (the dialer checks it before it sends anything else), then theirs admits them.
+      const transcript: HandshakeTranscript = { clusterId: o.self.clusterId, acceptor: o.self.nodeId, dialer: hello.nodeId, dialerNonce: frame.nonce, acceptorNonce: o.peerKey.nonce() };
+      socket.write(ourHello({ nonce: transcript.acceptorNonce, proof: o.peerKey.prove('acceptor', transcript) }));
+      proving = { hello, transcript };
+      return;
+    }
+    admit(hello, false);
+  }
+
+  /** The hello is good (and proven, with a peer key): take the connection, unless its id's place is taken. */
+  function admit(hello: PeerHello, helloSent: boolean): void {
     const crowded = o.registry.admit(hello.nodeId, connection);
     if (crowded) {
       log.warn({ nodeId: hello.nodeId, refusal: crowded }, 'refusing peer hello');
@@ -290,10 +319,13 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
     clearTimeout(handshakeTimer);
     // A connection that carries nothing for this long is closed (its dialer redials when it has something to say).
     socket.setTimeout(o.limits.idleTimeoutMs, () => close(`idle for ${o.limits.idleTimeoutMs} ms`, 'debug'));
-    forwardsOffered = o.events.takesForwards() && o.isKnownPeer(hello.nodeId);
-    socket.write(encodeFrame(packWire({ k: 'hello', hello: o.self, ...(forwardsOffered ? { fwd: true, calls: true } : {}) })));
+    if (!helloSent) socket.write(ourHello({}));
     log.debug({ peer }, 'inbound peer connected');
     helloToReport = hello;
+  }
+
+  function ourHello(proof: { nonce?: Uint8Array; proof?: Uint8Array }): Buffer {
+    return encodeFrame(packWire({ k: 'hello', hello: o.self, ...(forwardsOffered ? { fwd: true, calls: true } : {}), ...proof }));
   }
 
   /** A message must come from the node that said hello, and be for us. */

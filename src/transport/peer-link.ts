@@ -14,6 +14,7 @@ import { FrameDecoder, encodeFrame } from './frame.js';
 import { FORWARDS_IN_FLIGHT_MAX, FRAME_BYTES_MAX, HELLO_FRAME_BYTES_MAX, PROTOCOL_VERSION, SNAPSHOT_CHUNK_BYTES, type TransportLimits } from './limits.js';
 import { checkForwardRequest } from './validate.js';
 import { WireError, packWire, unpackWire } from './wire.js';
+import type { PeerKey } from './peer-proof.js';
 import { dialPeer, type PeerTls } from './peer-tls.js';
 
 /** Most frames joined into one socket write (bounds one copy; the queue's byte limit bounds the rest). */
@@ -47,6 +48,8 @@ export interface PeerLinkOptions {
   logger: Logger;
   random: () => number;
   tls?: PeerTls;
+  /** Auth on without TLS: both sides prove the cluster's root token (peer-proof.ts). */
+  peerKey?: PeerKey;
 }
 
 export class PeerLink {
@@ -67,6 +70,8 @@ export class PeerLink {
   private lastDownCheckAtMs = -Infinity;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private handshakeTimer: NodeJS.Timeout | null = null;
+  /** With a peer key: the nonce of the current connection's hello. */
+  private dialerNonce: Uint8Array | null = null;
   /** Set while sends are being dropped, so a full queue logs once, not per message. */
   private dropping = false;
   private closed = false;
@@ -248,8 +253,10 @@ export class PeerLink {
     this.socket = socket;
     socket.setNoDelay(true);
     const decoder = new FrameDecoder(FRAME_BYTES_MAX, HELLO_FRAME_BYTES_MAX); // the first frame is the hello
+    const nonce = this.o.peerKey?.nonce() ?? null;
+    this.dialerNonce = nonce;
     socket.on(readyEvent, () => {
-      socket.write(encodeFrame(packWire({ k: 'hello', hello: this.o.hello })));
+      socket.write(encodeFrame(packWire({ k: 'hello', hello: this.o.hello, ...(nonce === null ? {} : { nonce }) })));
     });
     this.handshakeTimer = setTimeout(() => {
       if (this.socket === socket && !this.ready) this.fail('handshake timed out', true);
@@ -306,6 +313,16 @@ export class PeerLink {
     if (mismatch) {
       this.log.warn({ address: this.address, mismatch }, 'peer hello mismatch; closing');
       return this.fail(mismatch, true);
+    }
+    if (this.o.peerKey !== undefined) {
+      // Nothing of ours (forwarded requests carry clients' tokens) goes to a node that cannot prove the key.
+      const transcript = frame.nonce === undefined || this.dialerNonce === null ? null : { clusterId: this.o.hello.clusterId, acceptor: this.o.peer, dialer: this.o.hello.nodeId, dialerNonce: this.dialerNonce, acceptorNonce: frame.nonce };
+      if (transcript === null || !this.o.peerKey.verify('acceptor', transcript, frame.proof)) {
+        const why = `${this.o.peer} did not prove the cluster root token (is every node started with the same one?)`;
+        this.log.warn({ address: this.address }, why);
+        return this.fail(why, true);
+      }
+      this.socket!.write(encodeFrame(packWire({ k: 'proof', proof: this.o.peerKey.prove('dialer', transcript) })));
     }
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;

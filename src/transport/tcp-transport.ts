@@ -13,6 +13,7 @@ import { InboundRegistry } from './inbound-registry.js';
 import { DEFAULT_TRANSPORT_LIMITS, PROTOCOL_VERSION, checkLimits, type TransportLimits } from './limits.js';
 import { PeerLink } from './peer-link.js';
 import { createPeerServer, type PeerTls } from './peer-tls.js';
+import type { PeerKey } from './peer-proof.js';
 
 export interface TcpTransportOptions {
   self: NodeId;
@@ -29,6 +30,8 @@ export interface TcpTransportOptions {
   random?: () => number;
   /** Mutual TLS against the cluster CA (peer-tls.ts); plain TCP without. */
   tls?: PeerTls;
+  /** Plain TCP with auth on: peers prove the cluster's root token at every handshake (peer-proof.ts). */
+  peerKey?: PeerKey;
   /**
    * Offer members to forward client requests here (PeerForwarding). The
    * handler is registered by the HTTP server once it exists (onForward);
@@ -233,6 +236,7 @@ export class TcpTransport implements Transport, PeerForwarding {
       logger: this.log,
       random: this.o.random ?? Math.random,
       tls: this.o.tls,
+      peerKey: this.o.peerKey,
     });
     this.links.set(peer, link);
     return link;
@@ -254,6 +258,7 @@ export class TcpTransport implements Transport, PeerForwarding {
       logger: this.log,
       reassembly: this.reassembly,
       registry: this.registry,
+      peerKey: this.o.peerKey,
     });
   }
 }

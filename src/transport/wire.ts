@@ -5,6 +5,7 @@
 import { Packr } from 'msgpackr';
 import type { Message } from '../raft/types.js';
 import type { ForwardRequest, ForwardResponse, PeerHello } from './api.js';
+import { isPeerNonce, PEER_PROOF_BYTES } from './peer-proof.js';
 import { checkForwardRequest, checkForwardResponse, checkMessage } from './validate.js';
 
 export type WireFrame =
@@ -12,7 +13,17 @@ export type WireFrame =
    * `fwd`: the acceptor takes forwarded requests from this dialer; `calls`: forwarded calls too
    * (ForwardCall). Both absent from older nodes and from the dialer's own hello.
    */
-  | { k: 'hello'; hello: PeerHello; fwd?: boolean; calls?: boolean }
+  | {
+      k: 'hello';
+      hello: PeerHello;
+      fwd?: boolean;
+      calls?: boolean;
+      /** With a peer key (auth on, no TLS: peer-proof.ts): this side's nonce; from the acceptor, also its proof. */
+      nonce?: Uint8Array;
+      proof?: Uint8Array;
+    }
+  /** The dialer's proof of the peer key, the frame after its hello (peer-proof.ts). */
+  | { k: 'proof'; proof: Uint8Array }
   | { k: 'refuse'; reason: string }
   | { k: 'msg'; m: Message }
   /** Opens a chunked InstallSnapshot: the message with empty snapshot data, and the data's length. */
@@ -52,7 +63,12 @@ export function unpackWire(payload: Uint8Array): WireFrame {
       if (!isHello(v.hello)) throw new WireError('malformed hello');
       if (v.fwd !== undefined && typeof v.fwd !== 'boolean') throw new WireError('malformed hello');
       if (v.calls !== undefined && typeof v.calls !== 'boolean') throw new WireError('malformed hello');
+      if (v.nonce !== undefined && !isPeerNonce(v.nonce)) throw new WireError('malformed hello');
+      if (v.proof !== undefined && !isPeerProof(v.proof)) throw new WireError('malformed hello');
       return v as WireFrame;
+    case 'proof':
+      if (!isPeerProof(v.proof)) throw new WireError('malformed proof');
+      return { k: 'proof', proof: v.proof };
     case 'refuse':
       if (typeof v.reason !== 'string') throw new WireError('malformed refusal');
       return v as WireFrame;
@@ -102,6 +118,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
+function isPeerProof(v: unknown): v is Uint8Array {
+  return v instanceof Uint8Array && v.length === PEER_PROOF_BYTES;
+}
+
 function isHello(v: unknown): v is PeerHello {
   return isObject(v) && typeof v.clusterId === 'string' && typeof v.nodeId === 'string' && isCount(v.protocolVersion) && typeof v.apiUrl === 'string';
 }

@@ -5,6 +5,7 @@ import type { PeerHello } from '../../src/transport/api.js';
 import { FrameDecoder, encodeFrame } from '../../src/transport/frame.js';
 import { PROTOCOL_VERSION, type TransportLimits } from '../../src/transport/limits.js';
 import { TcpTransport } from '../../src/transport/tcp-transport.js';
+import type { PeerKey } from '../../src/transport/peer-proof.js';
 import { packWire, unpackWire, type WireFrame } from '../../src/transport/wire.js';
 
 export const CLUSTER = 'test-cluster';
@@ -27,7 +28,7 @@ export async function startNode(
   id: string,
   port: number,
   peers: Record<string, number>,
-  options: { clusterId?: string; limits?: Partial<TransportLimits>; start?: boolean; forwarding?: boolean } = {},
+  options: { clusterId?: string; limits?: Partial<TransportLimits>; start?: boolean; forwarding?: boolean; peerKey?: PeerKey } = {},
 ): Promise<Node> {
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: 'debug' }, { write: (s: string) => void logs.push(JSON.parse(s)) });
@@ -41,6 +42,7 @@ export async function startNode(
     limits: options.limits,
     random: () => 0.5,
     forwarding: options.forwarding,
+    peerKey: options.peerKey,
   });
   const node: Node = { id: nodeId(id), transport, received: [], unreachable: [], down: [], snapshotStatus: [], hellos: [], logs };
   transport.onMessage((m) => void node.received.push(m));

@@ -15,6 +15,7 @@ import { EventDispatcher } from '../../server/dispatcher.js';
 import { FileBootstrapVoters } from '../../node/bootstrap-voters.js';
 import { openStorage, STORAGE_ENGINES, type StorageEngine } from '../../storage/open-storage.js';
 import { TcpTransport } from '../../transport/tcp-transport.js';
+import { PeerKey } from '../../transport/peer-proof.js';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { NodeTls, TlsConfigError, type TlsPaths } from '../../tls/node-tls.js';
 import { describeFlags, parseFlags } from '../flags.js';
@@ -296,6 +297,8 @@ export async function runServe(config: ServeConfig): Promise<number> {
     peers: peerMap,
     logger,
     ...(tls ? { tls } : {}),
+    // Without TLS the peer port has no certificates to check: with auth on, members prove the root token instead.
+    ...(!tls && config.authToken !== null ? { peerKey: PeerKey.fromRootToken(config.authToken) } : {}),
     forwarding: true,
   });
   // The node applies through the dispatcher; the server connects its consumers to it.
