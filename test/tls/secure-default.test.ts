@@ -24,6 +24,14 @@ describe('secure by default', () => {
     }
   });
 
+  it('a loopback node whose --peers name another host is refused too: it would dial it in plain TCP', () => {
+    const peers = (other: string) => ['--id', 'n1', '--api', '127.0.0.1:7001', '--peer', '127.0.0.1:7101', '--peers', `n1=127.0.0.1:7101,n2=${other}`, '--data', '/tmp/unused'];
+    expect(() => parseServeArgs(peers('10.0.0.6:7102'), {})).toThrow(/^--peers n2 10\.0\.0\.6 .*without TLS.*--insecure/);
+    expect(parseServeArgs(peers('127.0.0.2:7102'), {}).tls).toBeNull();
+    expect(parseServeArgs([...peers('10.0.0.6:7102'), '--insecure'], {}).insecure).toBe(true);
+    expect(parseServeArgs([...peers('n2:7102'), ...TLS], {}).tls).not.toBeNull();
+  });
+
   it('--insecure (or LOCKSTEP_INSECURE) lets it run plain; TLS flags make it HTTPS', () => {
     expect(parseServeArgs(args('0.0.0.0:7001', '0.0.0.0:7101', '--insecure'), {}).insecure).toBe(true);
     expect(parseServeArgs(args('0.0.0.0:7001', '0.0.0.0:7101'), { LOCKSTEP_INSECURE: 'true' }).insecure).toBe(true);

@@ -131,7 +131,7 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
-/** Secure by default: plain HTTP and TCP only on loopback addresses, unless --insecure. */
+/** Secure by default: plain HTTP and TCP only on loopback addresses (its own and the peers' it dials), unless --insecure. */
 function checkSecureByDefault(tls: TlsPaths | null, insecure: boolean, addresses: Array<[string, string]>): void {
   if (tls !== null || insecure) return;
   const exposed = addresses.filter(([, host]) => !isLoopbackHost(host));
@@ -166,7 +166,9 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     throw new FlagValueError(`--peers gives ${v.id} the address ${self.peerUrl} but --peer is ${v.peer}`);
   }
   const tls = tlsPaths(v);
-  checkSecureByDefault(tls, v.insecure, [['--api', api.host], ['--peer', checkHostPort('--peer', v.peer).host]]);
+  // The peers it dials count too: plain TCP to another host carries clients' tokens and lock data in the clear.
+  const dialed = peers.filter((p) => p.id !== v.id).map((p): [string, string] => [`--peers ${p.id}`, checkHostPort('--peers', p.peerUrl).host]);
+  checkSecureByDefault(tls, v.insecure, [['--api', api.host], ['--peer', checkHostPort('--peer', v.peer).host], ...dialed]);
   return {
     id: nodeId(v.id),
     api,
