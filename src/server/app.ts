@@ -136,8 +136,10 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
     // A request Node's HTTP parser refuses (a control character in a header, a malformed request
     // line, headers over the limit) never reaches a route or a hook: answered from the table too.
     clientErrorHandler: (error, socket) => answerUnparsed(ctx, error, socket),
-    // On close, sockets go at once: long polls and streams were already answered by LockServer.close().
-    forceCloseConnections: true,
+    // On close (SIGTERM), connections are not cut at once (`true` destroyed those with a request in
+    // flight too): LockServer.close() closes them once the requests in flight are answered (cli.md:
+    // "finish in-flight requests"); long polls and streams it answers or ends first.
+    forceCloseConnections: false,
   });
 
   boundConnections(app, ctx.limits, server.https !== undefined);

@@ -62,8 +62,13 @@ export interface LockServer {
   app: FastifyInstance;
   services: Services;
   listen(host: string, port: number): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Stop accepting and finish the requests in flight; long polls and streams answer or end now.
+   * Connections past `drainMs` are cut (default: none are, close waits for every request).
+   */
+  close(drainMs?: number): Promise<void>;
 }
+
 
 export async function createLockServer(options: LockServerOptions): Promise<LockServer> {
   const limits = resolveLimits(options.limits);
@@ -97,6 +102,7 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
     },
   }, tls ? { https: tls.apiServerOptions() } : {});
   if (ctx.peers) answerForwards(app, ctx, services, ctx.peers);
+  const inFlight = new InFlight(app.server);
   // Certificate rotation: new connections get the re-read certificate.
   tls?.onReload(() => (app.server as import('node:https').Server).setSecureContext(tls.apiServerOptions()));
   // Open streams would keep close() waiting forever.
@@ -112,11 +118,49 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
     async listen(host, port) {
       await app.listen({ host, port });
     },
-    async close() {
+    async close(drainMs?: number) {
       // Long polls and streams answer/end now, so that close() waits only for short requests.
       watches.closeAll();
       locks.close();
-      await app.close();
+      // Stop accepting (a request on a kept-alive connection is answered 503 with Connection: close),
+      // let the requests in flight be answered, then close every connection left: kept-alive ones
+      // would hold the process up for their keep-alive timeout.
+      const closed = app.close();
+      await inFlight.drained(drainMs);
+      app.server.closeAllConnections();
+      await closed;
     },
   };
+}
+
+/** The HTTP requests this server has begun to answer and not finished (or seen cut off). */
+class InFlight {
+  private count = 0;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(server: import('node:http').Server) {
+    server.on('request', (_request, response: import('node:http').ServerResponse) => {
+      this.count += 1;
+      // 'close': answered, or its connection ended first.
+      response.once('close', () => {
+        this.count -= 1;
+        if (this.count === 0) for (const wake of [...this.waiters]) wake();
+      });
+    });
+  }
+
+  /** Resolves once none is in flight, or after `boundMs` (no bound when undefined). */
+  drained(boundMs?: number): Promise<void> {
+    if (this.count === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = boundMs === undefined ? null : setTimeout(done, boundMs).unref();
+      const waiters = this.waiters;
+      function done(): void {
+        if (timer !== null) clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      }
+      waiters.add(done);
+    });
+  }
 }

@@ -365,10 +365,11 @@ export async function runServe(config: ServeConfig): Promise<number> {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'shutting down');
-      // Stop accepting and let in-flight requests finish, bounded (long polls and streams).
+      // Stop accepting and let in-flight requests finish, bounded: connections still open then are cut
+      // (and should the close hang anyway, the node stops a second later all the same).
       await Promise.race([
-        server.close().catch((err: unknown) => logger.warn({ err }, 'http close failed')),
-        new Promise((r) => setTimeout(r, SHUTDOWN_HTTP_DRAIN_MS).unref()),
+        server.close(SHUTDOWN_HTTP_DRAIN_MS).catch((err: unknown) => logger.warn({ err }, 'http close failed')),
+        new Promise((r) => setTimeout(r, SHUTDOWN_HTTP_DRAIN_MS + 1_000).unref()),
       ]);
       // Hands leadership over if leader, then flushes storage and closes the transport.
       await node!.stop().catch((err: unknown) => logger.error({ err }, 'node stop failed'));
