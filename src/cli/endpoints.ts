@@ -73,14 +73,21 @@ export function parseEndpoints(text: string): string[] {
 /** Rounds over all endpoints before a CLI call gives up (a refused connection on every node is a clear answer). */
 export const CLI_ATTEMPT_ROUNDS = 3;
 
-export function makeClient(endpointsText: string, token?: string, tlsFlags: TlsFlags = {}): Client {
+/**
+ * Membership and leadership changes: the leader may take its whole propose timeout (5 s: a new
+ * member's catch-up, a transfer) and a forwarding follower its slack on top (5 s) before it
+ * answers; the CLI's 3 s per request cut that answer off and blamed the cluster.
+ */
+export const CLUSTER_CHANGE_TIMEOUTS = { requestTimeoutMs: 15_000, totalTimeoutMs: 30_000 } as const;
+
+export function makeClient(endpointsText: string, token?: string, tlsFlags: TlsFlags = {}, timeouts: { requestTimeoutMs: number; totalTimeoutMs: number } = { requestTimeoutMs: CLI_REQUEST_TIMEOUT_MS, totalTimeoutMs: CLI_TOTAL_TIMEOUT_MS }): Client {
   const endpoints = parseEndpoints(endpointsText);
   const tls = clientTls(tlsFlags);
   return new Client({
     endpoints,
     maxAttempts: CLI_ATTEMPT_ROUNDS * endpoints.length,
-    totalTimeoutMs: CLI_TOTAL_TIMEOUT_MS,
-    requestTimeoutMs: CLI_REQUEST_TIMEOUT_MS,
+    totalTimeoutMs: timeouts.totalTimeoutMs,
+    requestTimeoutMs: timeouts.requestTimeoutMs,
     token: token || undefined,
     ...(tls ? { tls } : {}),
   });

@@ -539,7 +539,7 @@ export class RaftNode implements ReplicatedNode {
           else if (predicate()) finish(null);
         },
       };
-      const timer = this.opts.clock.setTimer(() => finish(new OutcomeUnknownError(`${what} did not happen within ${timeoutMs} ms`)), timeoutMs);
+      const timer = this.opts.clock.setTimer(() => finish(new OutcomeUnknownError(`${what} did not happen within ${Math.round(timeoutMs)} ms`)), timeoutMs);
       const finish = (err: Error | null): void => {
         timer.cancel();
         this.conditions.delete(waiter);

@@ -5,8 +5,9 @@
 // in flight, docs/safety.md #7). A node whose disk was lost rejoins under
 // a NEW id (item 10): remove the old id, add the new one.
 
-import { UsageError, type CliCommand } from '../command.js';
-import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
+import { UsageError, UserError, type CliCommand } from '../command.js';
+import { LockstepError } from 'lockstep-client';
+import { CLUSTER_CHANGE_TIMEOUTS, endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
 
 const addFlags = {
@@ -50,8 +51,19 @@ export const membersAddCommand: CliCommand = {
     const id = oneId(positionals, 'add');
     const apiUrl = asUrl(values.api, values.ca !== undefined);
     const peerUrl = asUrl(values.peer, false);
-    const client = makeClient(values.endpoints, values.token, values);
-    await withClientErrors(client, () => client.addMember({ id, apiUrl, peerUrl, voter: !values.learner }));
+    const client = makeClient(values.endpoints, values.token, values, CLUSTER_CHANGE_TIMEOUTS);
+    await withClientErrors(client, () => client.addMember({ id, apiUrl, peerUrl, voter: !values.learner }).catch((err: unknown) => {
+      // The leader adds the node as a learner, then waits (bounded) for it to catch up: most often
+      // it is not running yet. Say so, rather than "outcome unknown, check status".
+      if (err instanceof LockstepError && err.code === 'unavailable') {
+        throw new UserError(
+          `${id} did not join in time (${err.message}): it may be in the cluster as a learner that has not caught up. ` +
+            `Is it running? Start it (lockstep serve --id ${id} --api ${values.api} --peer ${values.peer} --peers <the cluster's peers> --data DIR), ` +
+            `then run this command again to finish the change (repeating it is safe); or undo it with \`lockstep members remove ${id}\`. See \`lockstep status\`.`,
+        );
+      }
+      throw err;
+    }));
     console.log(`added ${id} (${values.learner ? 'learner' : 'voter'}, api ${apiUrl}, peer ${peerUrl})`);
     return 0;
   },
@@ -65,7 +77,7 @@ export const membersRemoveCommand: CliCommand = {
     const { values, positionals, rest } = parseCommandLine(argv, removeFlags, { allowPositionals: true });
     if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
     const id = oneId(positionals, 'remove');
-    const client = makeClient(values.endpoints, values.token, values);
+    const client = makeClient(values.endpoints, values.token, values, CLUSTER_CHANGE_TIMEOUTS);
     await withClientErrors(client, () => client.removeMember(id));
     console.log(`removed ${id}`);
     return 0;
