@@ -42,7 +42,7 @@ const flags = {
   'tls-client-ca': { type: 'string', description: 'API clients must present a certificate signed by this CA (PEM)' },
   insecure: { type: 'boolean', description: 'allow plain HTTP and TCP on an address that is not loopback (anyone who reaches the ports can speak Raft); logged as a warning' },
   storage: { type: 'string', default: 'file', choices: STORAGE_ENGINES, description: 'the storage engine of a NEW data directory: file (an append-only log with fdatasync, snapshot files) or level (LevelDB); a directory keeps the engine it was made with' },
-  'restore-from': { type: 'string', description: 'start a NEW cluster from a backup (`lockstep snapshot save FILE`): --data must hold no state yet; start every node of the new cluster with the same FILE and the new --peers' },
+  'restore-from': { type: 'string', description: 'start a NEW cluster from a backup (`lockstep snapshot save FILE`): --data must hold no state yet; start every node of the new cluster with the same FILE, the new --peers and a --cluster-id of its own (so that no node of the old cluster can join it)' },
 } as const;
 
 /** How long SIGTERM waits for in-flight HTTP requests before moving on. */
@@ -289,6 +289,13 @@ export async function runServe(config: ServeConfig): Promise<number> {
     }
     const { clusterId, takenBy, index, term } = backup.header;
     logger.info({ file: config.restoreFrom, from: { clusterId, takenBy, index, term }, voters: config.peers.map((p) => p.id) }, 'restored a backup into an empty data directory: this node starts a new cluster from it');
+    // Under the old cluster's id, a node of the old cluster that comes back on its old data at a
+    // member's peer address is let in: with a higher term and a longer log it wins an election, the
+    // restored members refuse its appends (they would overwrite committed entries), and the new
+    // cluster stalls. Another --cluster-id keeps it out at the handshake.
+    if (clusterId === config.clusterId) {
+      logger.warn({ clusterId }, `the restored cluster keeps the backup's cluster id '${clusterId}': a node of the old cluster restarted on its old data at one of these peer addresses could join it and stall it. Start every node of the new cluster with its own --cluster-id (the same on all of them) to keep the old cluster out`);
+    }
   }
   const peerMap = new Map<NodeId, string>(config.peers.map((p) => [p.id, p.peerUrl]));
   const transport = new TcpTransport({
