@@ -175,10 +175,14 @@ export class LeaseTable {
     return next === Number.POSITIVE_INFINITY ? null : next;
   }
 
-  /** Remaining times as of `nowMs`, for the machine's query methods (views.ts). Never negative. */
+  /**
+   * Remaining times as of `nowMs`, for the machine's query methods (views.ts). Never negative, and
+   * whole milliseconds (the API's durations are integers; the monotonic clock has fractions), rounded
+   * down: a holder is never told it has longer than it has.
+   */
   deadlines(nowMs: number): Deadlines {
     assertTime(nowMs);
-    const left = (deadlineMs: number | undefined): number | null => (deadlineMs === undefined ? null : Math.max(0, deadlineMs - nowMs));
+    const left = (deadlineMs: number | undefined): number | null => (deadlineMs === undefined ? null : Math.max(0, Math.floor(deadlineMs - nowMs)));
     return {
       sessionRemainingMs: (sessionId) => left(this.sessions.get(sessionId)?.deadlineMs),
       holdRemainingMs: (name, fencingToken) => left(this.holds.get(holdKey(name, fencingToken))?.deadlineMs),

@@ -44,6 +44,21 @@ describe('LeaseTable', () => {
     expect(table.due(2_050).expire.sessionIds).toEqual(['s']);
   });
 
+  it('time left is whole milliseconds (the monotonic clock is not): the watch stream\'s state event sends it as it is', () => {
+    // http-api.md: integers are JSON numbers, durations ms. GET routes cut fractions in their
+    // serializer; GET /v1/locks/{name}/watch's first `state` event sent expiresInMs 471316.218738.
+    const h = new Harness();
+    const table = new LeaseTable();
+    const clock = { nowMs: 0.25 };
+    wire(h, table, clock);
+    h.session('s', { ttlMs: 1_000, lockDelayMs: 2_000 });
+    const token = h.hold('t', { ttlMs: 1_000 });
+    const left = table.deadlines(100.5);
+    expect(left.sessionRemainingMs('s')).toBe(899);
+    expect(left.holdRemainingMs('t', token)).toBe(899);
+    expect(h.machine.getLock('t', left).holders[0].expiresInMs).toBe(899);
+  });
+
   it('tracks TTL holds, extensions, lock-delays and waits from the machine events', () => {
     const h = new Harness();
     const table = new LeaseTable();
