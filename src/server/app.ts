@@ -120,7 +120,8 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
     // is missing too: ajv checks `required` first, and `{"fencingtoken": 5}`
     // must be answered about the typo, not the missing fencingToken.
     ajv: { customOptions: { coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true } },
-    return503OnClosing: true,
+    // While closing, LockServer answers requests itself, in the contract's envelope (index.ts).
+    return503OnClosing: false,
     // One log line per request (written in onResponse), not fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     // Names are up to 256 characters (fastify's default allows 100); longer

@@ -27,6 +27,7 @@ import type { EventDispatcher } from './dispatcher.js';
 import type { NodeTls } from '../tls/node-tls.js';
 import { httpUpstream, httpsUpstream } from './upstream.js';
 import type { PeerForwarding } from '../transport/api.js';
+import { unavailableError } from './forward.js';
 import { answerForwards } from './peer-answers.js';
 
 export type { ServerLimits } from './limits.js';
@@ -103,6 +104,14 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
   }, tls ? { https: tls.apiServerOptions() } : {});
   if (ctx.peers) answerForwards(app, ctx, services, ctx.peers);
   const inFlight = new InFlight(app.server);
+  // Closing: a request that reaches this node on a kept-alive connection is refused (not executed),
+  // 503 in the contract's envelope with Retry-After, and its connection closed: clients go elsewhere.
+  let closing = false;
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close');
+    throw unavailableError(ctx, 'this node is shutting down; the request was not executed: send it to another node');
+  });
   // Certificate rotation: new connections get the re-read certificate.
   tls?.onReload(() => (app.server as import('node:https').Server).setSecureContext(tls.apiServerOptions()));
   // Open streams would keep close() waiting forever.
@@ -125,6 +134,7 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
       // Stop accepting (a request on a kept-alive connection is answered 503 with Connection: close),
       // let the requests in flight be answered, then close every connection left: kept-alive ones
       // would hold the process up for their keep-alive timeout.
+      closing = true;
       const closed = app.close();
       await inFlight.drained(drainMs);
       app.server.closeAllConnections();
