@@ -87,3 +87,14 @@ export const PREFIX_PATTERN = NAME_PATTERN;
 export const TOKEN_ID_PATTERN = /^[0-9a-f]{16}$/;
 /** The SHA-256 of a secret, lower-case hex. */
 export const SECRET_HASH_PATTERN = /^[0-9a-f]{64}$/;
+/**
+ * How far above a backup's last fencing token (or election term) a cluster
+ * restored from it starts granting. The old cluster may have granted tokens
+ * after the backup was saved, and a downstream store that saw them would
+ * refuse the restored cluster's holders, or worse, take a write from an old
+ * holder over a new one whose token is lower. A billion covers eleven days of
+ * grants at a thousand a second (etcd's restore bumps its revisions by the
+ * same for the same reason, `etcdutl snapshot restore --bump-revision`). A
+ * fixed number, so every node restored from one file starts identical.
+ */
+export const RESTORE_TOKEN_GAP = 1_000_000_000;

@@ -40,6 +40,19 @@ export function encodeSnapshot(state: MachineState): Uint8Array {
   return encodeValue(data);
 }
 
+/**
+ * The snapshot a cluster restored from a backup starts from: `bytes` with its
+ * last fencing token raised by `gap`, so that every token the restored
+ * cluster grants is above any the old one may have granted after the backup
+ * (limits.ts RESTORE_TOKEN_GAP). Everything else is as it was.
+ */
+export function raiseTokenFloor(bytes: Uint8Array, gap: number): Uint8Array {
+  const data = decodeValue(bytes) as SnapshotData;
+  assert(SNAPSHOT_VERSIONS_READ.has(data?.version), `unknown lock snapshot version ${String(data?.version)}`);
+  assert(Number.isSafeInteger(data.lastToken + gap) && gap >= 0, `cannot raise the last token ${data.lastToken} by ${gap}`);
+  return encodeValue({ ...data, lastToken: data.lastToken + gap });
+}
+
 /** The state a snapshot taken at Raft index `index` holds. */
 export function decodeSnapshot(bytes: Uint8Array, index: number, idempotencyRecordsMax?: number): MachineState {
   const data = decodeValue(bytes) as SnapshotData;

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import type { LockInfo, SessionInfo } from '../../packages/client/src/types.js';
 import { FAST_ELECTION, LocalCluster } from '../../src/harness/local-cluster.js';
+import { RESTORE_TOKEN_GAP } from '../../src/locks/limits.js';
 import { decodeBackup } from '../../src/node/backup.js';
 import { CLI } from '../node/support/proc-cluster.js';
 import { runCli } from './run-cli.js';
@@ -131,11 +132,12 @@ describe('snapshot save / serve --restore-from', () => {
       method: 'POST', path: '/v1/locks/idem:1/acquire', body: { ttlMs: TTL_LONG_MS }, retry: 'keyed', idempotencyKey: 'backup-key-1',
     });
     expect(repeat.body).toEqual(keyed.body);
-    // Sessions live on (keepalive), and a new grant's token is above every token in the backup.
+    // Sessions live on (keepalive), and a new grant's token is above every token in the backup, by
+    // RESTORE_TOKEN_GAP: above any the old cluster may have granted after the backup, too.
     await cb.keepaliveSession(s1.sessionId);
     const fresh = await cb.acquire('new:1', { ttlMs: TTL_LONG_MS });
     const oldTokens = (locksBefore as LockInfo[]).flatMap((l) => l.holders.map((h) => h.fencingToken));
-    expect(fresh.acquired && fresh.fencingToken).toBeGreaterThan(Math.max(...oldTokens, electionBefore.leader!.term));
+    expect(fresh.acquired && fresh.fencingToken).toBeGreaterThan(Math.max(...oldTokens, electionBefore.leader!.term) + RESTORE_TOKEN_GAP);
 
     // A node whose data directory already has state refuses to restore over it.
     const n1 = b.node('n1');

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { encodeProposal } from '../../src/locks/codec.js';
 import { IdempotencyTable } from '../../src/locks/idempotency.js';
-import { IDEMPOTENCY_KEYED_WRITES_PER_SECOND, IDEMPOTENCY_RECORD_AGE_MS_MAX, IDEMPOTENCY_RECORDS_MAX } from '../../src/locks/limits.js';
+import { IDEMPOTENCY_KEYED_WRITES_PER_SECOND, IDEMPOTENCY_RECORD_AGE_MS_MAX, IDEMPOTENCY_RECORDS_MAX, RESTORE_TOKEN_GAP } from '../../src/locks/limits.js';
+import { raiseTokenFloor } from '../../src/locks/snapshot.js';
 import { LockMachine } from '../../src/locks/machine.js';
 import { logIndex, term } from '../../src/raft/types.js';
 import { Harness, acquireCmd, errorCode, outcomeOf, resolved } from './harness.js';
@@ -139,6 +140,30 @@ describe('snapshot and restore', () => {
     const b = copy.applyProposal(h.index + 1, next);
     expect(b).toEqual(a);
     expect(copy.snapshot()).toEqual(h.machine.snapshot());
+  });
+
+  it('a cluster restored from a backup grants tokens (and terms) at least RESTORE_TOKEN_GAP above the backup\'s; nothing else changes', () => {
+    const h = new Harness();
+    h.session('s1');
+    const held = h.hold('a', { sessionId: 's1' });
+    h.hold('sem', { limit: 3, owner: 'o', value: 'v' });
+    h.run({ type: 'election.campaign', name: 'e', sessionId: 's1', value: 'x', waitMs: 0, waitId: null });
+    const last = h.machine.lastFencingToken();
+    const raised = raiseTokenFloor(h.machine.snapshot(), RESTORE_TOKEN_GAP);
+    // Every node restored from one file starts from the same bytes.
+    expect(raiseTokenFloor(h.machine.snapshot(), RESTORE_TOKEN_GAP)).toEqual(raised);
+    const restored = new Harness(new LockMachine());
+    restored.machine.restore(raised, logIndex(h.index));
+    restored.index = h.index;
+    expect(restored.machine.lastFencingToken()).toBe(last + RESTORE_TOKEN_GAP);
+    expect(restored.machine.listLocks()).toEqual(h.machine.listLocks());
+    expect(restored.machine.getLock('a').holders[0].fencingToken).toBe(held);
+    expect(restored.hold('b')).toBe(last + RESTORE_TOKEN_GAP + 1);
+    restored.run({ type: 'election.resign', name: 'e', term: h.machine.getElection('e').leader!.term });
+    restored.run({ type: 'election.campaign', name: 'e', sessionId: 's1', value: 'y', waitMs: 0, waitId: null });
+    expect(restored.machine.getElection('e').leader!.term).toBeGreaterThan(last + RESTORE_TOKEN_GAP);
+    // A file whose state is not a lock snapshot is refused, not restored.
+    expect(() => raiseTokenFloor(encodeProposal({ command: { type: 'expire', sessionIds: [], holds: [], lockDelays: [] }, nowMs: 0, idempotency: null }), RESTORE_TOKEN_GAP)).toThrow(/snapshot version/);
   });
 
   it('apply() decodes msgpack entries and returns the result with the events, in order', () => {

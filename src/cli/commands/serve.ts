@@ -5,6 +5,8 @@ import pino, { type Logger } from 'pino';
 import { createRegistry } from '../../metrics.js';
 import { LockMachine } from '../../locks/machine.js';
 import { encodeProposal } from '../../locks/codec.js';
+import { RESTORE_TOKEN_GAP } from '../../locks/limits.js';
+import { raiseTokenFloor } from '../../locks/snapshot.js';
 import { clockFromEnv, FAULT_CLOCK_ENV, FAULT_CLOCK_POLL_MS } from '../../node/clock.js';
 import { BackupFormatError, decodeBackup, restoreBackup, RestoreRefusedError, type Backup } from '../../node/backup.js';
 import { RaftNode } from '../../node/node.js';
@@ -422,11 +424,18 @@ function readBackupFile(file: string, config: ServeConfig): Backup {
   } catch (err) {
     throw new FlagValueError(`--restore-from ${file} cannot be read: ${(err as Error).message}`);
   }
+  let backup: Backup;
   try {
-    return decodeBackup(bytes);
+    backup = decodeBackup(bytes);
   } catch (err) {
     if (err instanceof BackupFormatError) throw new UserError(`--restore-from ${file}: ${err.message}`);
     throw err;
+  }
+  try {
+    // Tokens continue far above the backup's: the old cluster may have granted more after it was saved.
+    return { ...backup, data: raiseTokenFloor(backup.data, RESTORE_TOKEN_GAP) };
+  } catch (err) {
+    throw new UserError(`--restore-from ${file}: the state in it cannot be read (${(err as Error).message})`);
   }
 }
 
