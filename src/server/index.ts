@@ -103,14 +103,14 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
     },
   }, tls ? { https: tls.apiServerOptions() } : {});
   if (ctx.peers) answerForwards(app, ctx, services, ctx.peers);
-  const inFlight = new InFlight(app.server);
   // Closing: a request that reaches this node on a kept-alive connection is refused (not executed),
   // 503 in the contract's envelope with Retry-After, and its connection closed: clients go elsewhere.
   let closing = false;
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return;
+  // A callback hook, not an async one: it runs on every request, and a promise each is not free.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
     reply.header('connection', 'close');
-    throw unavailableError(ctx, 'this node is shutting down; the request was not executed: send it to another node');
+    done(unavailableError(ctx, 'this node is shutting down; the request was not executed: send it to another node'));
   });
   // Certificate rotation: new connections get the re-read certificate.
   tls?.onReload(() => (app.server as import('node:https').Server).setSecureContext(tls.apiServerOptions()));
@@ -136,41 +136,28 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
       // would hold the process up for their keep-alive timeout.
       closing = true;
       const closed = app.close();
-      await inFlight.drained(drainMs);
-      app.server.closeAllConnections();
+      await closeWhenIdle(app.server, drainMs);
       await closed;
     },
   };
 }
 
-/** The HTTP requests this server has begun to answer and not finished (or seen cut off). */
-class InFlight {
-  private count = 0;
-  private readonly waiters = new Set<() => void>();
+/** How often a closing server looks for connections whose requests are done. */
+const DRAIN_POLL_MS = 25;
 
-  constructor(server: import('node:http').Server) {
-    server.on('request', (_request, response: import('node:http').ServerResponse) => {
-      this.count += 1;
-      // 'close': answered, or its connection ended first.
-      response.once('close', () => {
-        this.count -= 1;
-        if (this.count === 0) for (const wake of [...this.waiters]) wake();
-      });
-    });
+/**
+ * Closing: close each connection as soon as no request is in flight on it
+ * (Node's closeIdleConnections, polled, so that no request pays for the
+ * bookkeeping), and every connection left after `boundMs` (no bound when
+ * undefined). Kept-alive connections would otherwise hold the process up for
+ * their keep-alive timeout.
+ */
+async function closeWhenIdle(server: import('node:http').Server, boundMs?: number): Promise<void> {
+  const connections = (): Promise<number> => new Promise((resolve) => server.getConnections((err, count) => resolve(err ? 0 : count)));
+  const deadlineMs = boundMs === undefined ? Infinity : performance.now() + boundMs;
+  while (performance.now() < deadlineMs && (await connections()) > 0) {
+    server.closeIdleConnections();
+    await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
   }
-
-  /** Resolves once none is in flight, or after `boundMs` (no bound when undefined). */
-  drained(boundMs?: number): Promise<void> {
-    if (this.count === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = boundMs === undefined ? null : setTimeout(done, boundMs).unref();
-      const waiters = this.waiters;
-      function done(): void {
-        if (timer !== null) clearTimeout(timer);
-        waiters.delete(done);
-        resolve();
-      }
-      waiters.add(done);
-    });
-  }
+  server.closeAllConnections();
 }
