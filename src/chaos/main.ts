@@ -1,4 +1,4 @@
-// `npm run chaos -- [--nodes 3|5] [--duration 120s] [--seed S] [--faults partition,kill,pause,clock,membership] [--tls]`
+// `npm run chaos -- [--nodes 3|5] [--duration 120s] [--seed S] [--faults partition,kill,pause,clock,membership] [--tls] [--auth]`
 // Runs a chaos run against real `lockstep serve` processes (build first:
 // `npm run build`), prints the summary, exits 1 on any violation (with the
 // replay command) and 2 on a usage error.
@@ -12,7 +12,7 @@ import { runChaos } from './run.js';
 const USAGE = `usage: npm run chaos -- [--nodes 3|5] [--duration 120s] [--seed S]
                      [--faults partition,kill,pause,clock,membership|none]
                      [--base-port 20000] [--election-ms 1000] [--heartbeat-ms 100]
-                     [--recovery-bound-ms 10000] [--runs-dir .runs] [--cli dist/cli/main.js] [--snapshot-every N] [--tls] [--quiet]`;
+                     [--recovery-bound-ms 10000] [--runs-dir .runs] [--cli dist/cli/main.js] [--snapshot-every N] [--tls] [--auth] [--quiet]`;
 
 export function parseChaosArgs(argv: string[]): ChaosOptions {
   const { values } = parseArgs({
@@ -32,6 +32,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
       cli: { type: 'string' },
       'snapshot-every': { type: 'string' },
       tls: { type: 'boolean' },
+      auth: { type: 'boolean' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -62,6 +63,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
     quiet: values.quiet ?? false,
     snapshotEvery: values['snapshot-every'] === undefined ? null : int('snapshot-every', values['snapshot-every'], 0),
     tls: values.tls ?? false,
+    auth: values.auth ?? false,
   };
   validate(o);
   return o;

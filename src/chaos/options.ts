@@ -26,6 +26,8 @@ export interface ChaosOptions {
   snapshotEvery: number | null;
   /** A TLS cluster: HTTPS API and mutual-TLS peers, certificates made under the run folder. */
   tls: boolean;
+  /** Auth on: a root token for the run (serve --auth-token-file); every request of the run carries it. Without TLS the peers prove it to each other. */
+  auth: boolean;
 }
 
 export const DURATION_MS_MAX = 24 * 3600 * 1000;
@@ -37,6 +39,7 @@ export const DEFAULT_OPTIONS: ChaosOptions = {
   durationMs: 120_000,
   seed: 1,
   faults: ['partition', 'kill', 'pause', 'clock', 'membership'],
+  auth: false,
   portBase: 20000,
   heartbeatMs: 100,
   electionMs: 1000,

@@ -52,7 +52,7 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
   };
   const prng = new Prng(options.seed);
   const cluster = new ChaosCluster(
-    { nodes: options.nodes, runDir, portBase: options.portBase, heartbeatMs: options.heartbeatMs, electionMs: options.electionMs, cliPath: path.resolve(options.cliPath), snapshotEvery: options.snapshotEvery, tls: options.tls },
+    { nodes: options.nodes, runDir, portBase: options.portBase, heartbeatMs: options.heartbeatMs, electionMs: options.electionMs, cliPath: path.resolve(options.cliPath), snapshotEvery: options.snapshotEvery, tls: options.tls, auth: options.auth },
     prng.fork(),
     nowMs,
   );

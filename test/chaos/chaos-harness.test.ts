@@ -6,7 +6,9 @@
 // was stopped from outside mid-replacement, the round threw, and its record
 // (n3 removed, j1 started) was lost, so the run said no member was replaced.
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,10 +26,10 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-function cluster(portBase: number, nodes = 3, tls = false): ChaosCluster {
+function cluster(portBase: number, nodes = 3, tls = false, auth = false): ChaosCluster {
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'lockstep-chaos-harness-'));
   const t0 = Date.now();
-  const c = new ChaosCluster({ nodes, runDir, portBase, heartbeatMs: 100, electionMs: 1000, cliPath: FAKE_SERVE, snapshotEvery: null, tls }, new Prng(1), () => Date.now() - t0);
+  const c = new ChaosCluster({ nodes, runDir, portBase, heartbeatMs: 100, electionMs: 1000, cliPath: FAKE_SERVE, snapshotEvery: null, tls, auth }, new Prng(1), () => Date.now() - t0);
   cleanups.push(() => rmSync(runDir, { recursive: true, force: true }));
   cleanups.push(() => c.stop());
   return c;
@@ -64,7 +66,7 @@ describe('ChaosCluster ports', () => {
 describe('ChaosCluster with TLS', () => {
   it('gives every node, a joiner too, a certificate naming it from one run CA, an https API URL, and the run a fetch that trusts the CA', async () => {
     const c = cluster(22200, 3, true);
-    expect(c.fetch).toBe(globalThis.fetch);
+    expect(c.transportFetch).toBe(globalThis.fetch);
     for (let i = 0; i < 3; i++) await c.addNode();
     await c.addNode('j1', true);
     const ca = new X509Certificate(readFileSync(path.join(c.options.runDir, 'certs', 'ca.crt')));
@@ -77,7 +79,7 @@ describe('ChaosCluster with TLS', () => {
       expect(existsSync(tlsKey!)).toBe(true);
       expect(c.node(id).apiUrl).toMatch(/^https:\/\/127\.0\.0\.1:/);
     }
-    expect(c.fetch).not.toBe(globalThis.fetch);
+    expect(c.transportFetch).not.toBe(globalThis.fetch);
   });
 
   it('a plain run has none of it', async () => {
@@ -86,7 +88,40 @@ describe('ChaosCluster with TLS', () => {
     expect(c.node('n1').flags.tlsCert).toBeUndefined();
     expect(c.node('n1').apiUrl).toMatch(/^http:\/\//);
     expect(existsSync(path.join(c.options.runDir, 'certs'))).toBe(false);
-    expect(c.fetch).toBe(globalThis.fetch);
+    expect(c.transportFetch).toBe(globalThis.fetch);
+    expect(c.node('n1').flags.authTokenFile).toBeUndefined();
+    expect(await authorizationSent(c)).toBeUndefined();
+  });
+});
+
+/** The Authorization header a request through the run's fetch carries. */
+async function authorizationSent(c: ChaosCluster): Promise<string | undefined> {
+  let seen: string | undefined;
+  const server = createServer((req, res) => {
+    seen = req.headers.authorization;
+    res.end('{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    await (await c.fetch(`http://127.0.0.1:${port}/v1/cluster`, { headers: { accept: 'application/json' } })).text();
+  } finally {
+    server.close();
+  }
+  return seen;
+}
+
+describe('ChaosCluster with auth', () => {
+  it('gives every node, a joiner too, the run\'s root token file (0600, never a flag value), and the run\'s requests carry it', async () => {
+    const c = cluster(22200, 3, false, true);
+    for (let i = 0; i < 3; i++) await c.addNode();
+    await c.addNode('j1', true);
+    const file = path.join(c.options.runDir, 'root-token');
+    for (const id of c.ids()) expect(c.node(id).flags.authTokenFile).toBe(file);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const token = readFileSync(file, 'utf8').trim();
+    expect(token).toMatch(/^chaos-root-/);
+    expect(await authorizationSent(c)).toBe(`Bearer ${token}`);
   });
 });
 

@@ -52,7 +52,7 @@ describe('peer-down hint between real processes', () => {
   it('connections to a live leader dropped again and again are redialed: the term never moves, no node is told a peer is down', async () => {
     const runDir = mkdtempSync(path.join(os.tmpdir(), 'lockstep-peer-down-'));
     const t0 = Date.now();
-    const c = new ChaosCluster({ nodes: 3, runDir, portBase: 16700, ...DEFAULT_TIMING, cliPath: CLI, snapshotEvery: null, tls: false }, new Prng(7), () => Date.now() - t0);
+    const c = new ChaosCluster({ nodes: 3, runDir, portBase: 16700, ...DEFAULT_TIMING, cliPath: CLI, snapshotEvery: null, tls: false, auth: false }, new Prng(7), () => Date.now() - t0);
     cleanups.push(() => rmSync(runDir, { recursive: true, force: true }));
     cleanups.push(() => c.stop());
     await c.start();

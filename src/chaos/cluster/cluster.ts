@@ -10,7 +10,8 @@
 // channel mutual TLS through the same TCP link proxies (the dialer checks the
 // node id a certificate names, not the proxy's address), and the run's own
 // requests go through `fetch`, which trusts that CA.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { httpsAgent, httpsFetch } from 'lockstep-client';
 import { FaultNetwork } from '../net/fault-network.js';
@@ -44,6 +45,8 @@ export interface ClusterOptions {
   snapshotEvery: number | null;
   /** serve --tls-cert/--tls-key/--tls-ca for every node. */
   tls: boolean;
+  /** serve --auth-token-file for every node, with a root token made for the run. */
+  auth: boolean;
 }
 
 export class ChaosCluster {
@@ -61,7 +64,15 @@ export class ChaosCluster {
   private readonly joiners = new Set<string>();
   private generation = 0;
   /** How the run's own requests reach the nodes: HTTPS trusting the run CA in a TLS run, after start(). */
-  fetch: typeof fetch = globalThis.fetch;
+  private transport: typeof fetch = globalThis.fetch;
+  /** With auth: the run's root token and its file (0600; never on a command line). */
+  private readonly root: { token: string; file: string } | null;
+  /** The fetch the run's requests go through (tests: is it the TLS one). */
+  get transportFetch(): typeof fetch {
+    return this.transport;
+  }
+  /** The run's requests: through the transport, with the root token when auth is on. */
+  readonly fetch: typeof fetch = (input, init) => this.transport(input, this.root === null ? init : withBearer(init, this.root.token));
 
   constructor(
     readonly options: ClusterOptions,
@@ -86,6 +97,7 @@ export class ChaosCluster {
       (port) => this.freePorts.push(port),
     );
     this.clocks = new ClockFaults(nowMs);
+    this.root = options.auth ? makeRootToken(options.runDir) : null;
   }
 
   get registerPort(): number {
@@ -118,6 +130,7 @@ export class ChaosCluster {
         electionMs: o.electionMs,
         ...(o.snapshotEvery !== null ? { snapshotEvery: o.snapshotEvery } : {}),
         ...(tls === null ? {} : { tlsCert: tls.cert, tlsKey: tls.key, tlsCa: tls.ca }),
+        ...(this.root === null ? {} : { authTokenFile: this.root.file }),
       }),
       cli: o.cliPath,
       env: { [FAULT_CLOCK_ENV]: clockFile },
@@ -136,7 +149,7 @@ export class ChaosCluster {
   private async certify(id: string): Promise<PemPaths & { ca: string }> {
     const certs = await ensureClusterCerts(path.join(this.options.runDir, 'certs'), [id]);
     // The CA is made with the first node's certificate: from then on the run's requests trust it.
-    if (this.fetch === globalThis.fetch) this.fetch = httpsFetch(httpsAgent({ ca: readFileSync(certs.ca) }));
+    if (this.transport === globalThis.fetch) this.transport = httpsFetch(httpsAgent({ ca: readFileSync(certs.ca) }));
     return { ...certs.node(id), ca: certs.ca };
   }
 
@@ -202,4 +215,19 @@ export class ChaosCluster {
     await Promise.all([...this.nodes.values()].map((n) => n.close(STOP_GRACE_MS)));
     await this.network.close();
   }
+}
+
+/** A root token for one run, written where every node reads it. */
+function makeRootToken(runDir: string): { token: string; file: string } {
+  const token = `chaos-root-${randomBytes(18).toString('base64url')}`;
+  const file = path.join(runDir, 'root-token');
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return { token, file };
+}
+
+function withBearer(init: RequestInit | undefined, token: string): RequestInit {
+  const headers = new Headers(init?.headers);
+  headers.set('authorization', `Bearer ${token}`);
+  return { ...init, headers };
 }

@@ -7,7 +7,7 @@ import type { ChaosOptions } from '../options.js';
 import { OUTCOMES, opTable } from './outcomes.js';
 
 export function replayCommand(o: ChaosOptions): string {
-  const extra = `${o.snapshotEvery !== null ? ` --snapshot-every ${o.snapshotEvery}` : ''}${o.electionMs !== 1000 ? ` --election-ms ${o.electionMs}` : ''}${o.tls ? ' --tls' : ''}`;
+  const extra = `${o.snapshotEvery !== null ? ` --snapshot-every ${o.snapshotEvery}` : ''}${o.electionMs !== 1000 ? ` --election-ms ${o.electionMs}` : ''}${o.tls ? ' --tls' : ''}${o.auth ? ' --auth' : ''}`;
   return `npm run chaos -- --nodes ${o.nodes} --duration ${Math.round(o.durationMs / 1000)}s --seed ${o.seed} --faults ${o.faults.join(',') || 'none'}${extra}`;
 }
 
@@ -20,7 +20,7 @@ function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, num
 export function summaryText(o: ChaosOptions, r: RunRecords, checks: readonly CheckResult[], runDir: string): string {
   const lines: string[] = [];
   const verdict = runVerdict(checks);
-  lines.push(`lockstep chaos: seed ${o.seed}, ${o.nodes} nodes${o.tls ? ' (TLS)' : ''}, ${(o.durationMs / 1000).toFixed(0)}s of faults (${o.faults.join(',') || 'none'}), run took ${(r.runEndMs / 1000).toFixed(0)}s`);
+  lines.push(`lockstep chaos: seed ${o.seed}, ${o.nodes} nodes${o.tls ? ' (TLS)' : ''}${o.auth ? ' (auth)' : ''}, ${(o.durationMs / 1000).toFixed(0)}s of faults (${o.faults.join(',') || 'none'}), run took ${(r.runEndMs / 1000).toFixed(0)}s`);
   lines.push('');
   lines.push(`faults injected: ${r.faults.length}`);
   for (const [k, n] of countBy(r.faults, (f) => `${f.kind} ${f.shape}`)) lines.push(`  ${k.padEnd(36)} ${n}`);
