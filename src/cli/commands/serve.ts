@@ -488,10 +488,11 @@ export const serveCommand: CliCommand = {
  * (an old node's files, a stray copy, another program's) is refused before a
  * byte is written: the restored node would otherwise start beside them.
  */
-function refuseUnlessEmpty(data: string, restoreFrom: string): void {
+export function refuseUnlessEmpty(data: string, restoreFrom: string): void {
   let names: string[];
   try {
-    names = readdirSync(data);
+    // lost+found is the file system's, not data: every freshly made ext4 volume has one at its root.
+    names = readdirSync(data).filter((name) => name !== 'lost+found');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new UserError(`--data ${data}: ${(err as Error).message}`);
