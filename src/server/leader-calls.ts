@@ -58,7 +58,7 @@ export async function keepaliveOnLeader(ctx: ServerContext, services: Services, 
   // has applied what its predecessors committed: a leader that has just taken over may not
   // have applied the token's creation yet, and a 401 is final to the client (the SDK ends
   // the session), where a wait of one commit is not.
-  await services.leases.whenReady();
+  if (!services.leases.isReady()) await services.leases.whenReady();
   recheckToken(ctx, tokenId);
   const body = await services.leases.keepalive(sessionId);
   return { status: 200, body, index: ctx.machine.appliedIndex() };
