@@ -62,7 +62,8 @@ export async function runCronLeader(opts: CronOptions, stop: AbortSignal): Promi
   });
   opts.log(`candidate id=${opts.id} pid=${opts.pid}`);
   // Until asked to stop, or until the election stops by itself: done rejects when the server
-  // refuses the token (401/403), which no retry can change, so this copy exits with that error.
+  // refuses the token (401/403) or the campaign (400/413), which no retry can change, so this
+  // copy exits with that error.
   const stopped = new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
   await Promise.race([stopped, election.done]).finally(() => election.close());
   opts.log(`stopped id=${opts.id} pid=${opts.pid}`);

@@ -74,8 +74,8 @@ describe('elect', () => {
   it('an onError callback that throws neither ends the election nor leaves a rejection nobody handles', async () => {
     const clock = new ManualClock();
     let campaigns = 0;
-    // The first campaign fails for good (no retry helps a 400): the election reports it and tries again.
-    const { fetch } = cluster(clock, (req) => (req.path === '/v1/elections/job/campaign' && ++campaigns === 1 ? apiError(400, 'invalid_argument') : undefined));
+    // The first campaign fails (a 500, which the HTTP layer does not retry): the election reports it and tries again.
+    const { fetch } = cluster(clock, (req) => (req.path === '/v1/elections/job/campaign' && ++campaigns === 1 ? apiError(500, 'internal') : undefined));
     const unhandled = await unhandledRejectionsOf(async () => {
       const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
       let elected = 0;
@@ -95,7 +95,7 @@ describe('elect', () => {
     expect(unhandled).toEqual([]);
   });
 
-  describe('a token the server refuses (401/403) stops the election', () => {
+  describe('an answer no retry changes (a refused token, an invalid campaign) stops the election', () => {
     it.each([
       [401, 'unauthorized'],
       [403, 'forbidden'],
@@ -124,6 +124,22 @@ describe('elect', () => {
       expect(await outcomeOf(election.done)).toMatchObject({ code: 'forbidden', status: 403 });
       expect(calls.filter((c) => c.path === '/v1/elections/job/campaign')).toHaveLength(1);
       expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual(['/v1/sessions/s1']);
+    });
+
+    it.each([
+      [400, 'invalid_argument'],
+      [413, 'payload_too_large'],
+    ])('a campaign the server refuses as invalid stops it too: no retry can change it (%i %s)', async (status, code) => {
+      const clock = new ManualClock();
+      const { fetch, calls } = cluster(clock, (req) => (req.path === '/v1/elections/job/campaign' ? apiError(status, code) : undefined));
+      const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+      const errors: unknown[] = [];
+      const election = client.elect('job', 'me', { onElected: () => undefined, onError: (err) => void errors.push(err) });
+      await clock.advance(5_000);
+      const err = await outcomeOf(election.done);
+      expect(err).toMatchObject({ code, status });
+      expect(errors).toEqual([err]);
+      expect(calls.filter((c) => c.path === '/v1/elections/job/campaign')).toHaveLength(1);
     });
 
     it('while leading: it demotes first, then reports the refusal and stops without opening another session', async () => {

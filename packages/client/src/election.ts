@@ -1,7 +1,8 @@
 // elect: campaign for a named election, call back when elected and when
 // demoted, and campaign again (with a fresh session) after losing one,
-// until closed, or until the server refuses the client's token (401/403:
-// final for that token, so campaigning again cannot succeed). Leadership is
+// until closed, or until the server refuses it in a way no retry changes
+// (a refused token, 401/403; a name, value or TTL it rejects, 400/413).
+// Leadership is
 // tied to a session: it ends when the session ends, and the leadership's
 // signal fires before the session's lease can have run out (docs/safety.md
 // #18). `term` is the fencing token.
@@ -46,7 +47,8 @@ export interface ElectOptions {
   /**
    * Called with errors the election recovered from (logging), and last with
    * the one that stopped it: a LockstepError 'unauthorized' or 'forbidden'
-   * (the server refused the token; `done` rejects with it too).
+   * (the server refused the token), 'invalid_argument' or 'payload_too_large'
+   * (it refused the name, value or session TTL); `done` rejects with it too.
    */
   onError?(err: unknown): void;
 }
@@ -65,10 +67,10 @@ export class Election {
   private ownSession: Session | null = null;
   /**
    * Settles when the election has stopped: resolves when it was closed or its
-   * given session ended; rejects with a LockstepError 'unauthorized' or
-   * 'forbidden' when the server refused the client's token (after demoting,
-   * if it led). Awaiting it is optional: a rejection nobody awaits is not an
-   * unhandled one.
+   * given session ended; rejects with the LockstepError that stopped it (a
+   * refused token, or a campaign the server refuses as invalid: see
+   * onError), after demoting if it led. Awaiting it is optional: a rejection
+   * nobody awaits is not an unhandled one.
    */
   readonly done: Promise<void>;
 
@@ -101,7 +103,7 @@ export class Election {
 
   private async loop(): Promise<void> {
     const { clock } = this.t;
-    /** The server's refusal of the token, which stops the election. */
+    /** The server's answer that no retry can change, which stops the election. */
     let refusal: LockstepError | null = null;
     while (!this.stop.signal.aborted) {
       let session: Session;
@@ -109,7 +111,7 @@ export class Election {
         session = await this.sessionFor();
       } catch (err) {
         if (this.stop.signal.aborted) break;
-        if (isTokenRefused(err)) {
+        if (isFinal(err)) {
           refusal = err;
           break;
         }
@@ -131,7 +133,7 @@ export class Election {
         result = await this.t.campaign(this.name, { sessionId: session.id, value: this.value, waitMs: CAMPAIGN_WAIT_MS }, { signal });
       } catch (err) {
         if (this.stop.signal.aborted) break;
-        if (isTokenRefused(err)) {
+        if (isFinal(err)) {
           refusal = err;
           break;
         }
@@ -213,6 +215,15 @@ export class Election {
       this.report(err);
     }
   }
+}
+
+/**
+ * An answer no retry changes: the token refused (401/403), or the request
+ * itself (400 invalid_argument: a bad name or value; 413: a value too large).
+ * Campaigning again with it every 250 ms would hide the mistake, not fix it.
+ */
+function isFinal(err: unknown): err is LockstepError {
+  return isTokenRefused(err) || isLockstepError(err, 'invalid_argument') || isLockstepError(err, 'payload_too_large');
 }
 
 /** The server's refusal of the token a session was kept alive with, if that is how it ended (LeaseEndReason 'unauthorized'). */
