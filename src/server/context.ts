@@ -28,4 +28,6 @@ export interface ServerContext {
   upstream: Upstream;
   /** The peer channel, when forwarding to the leader may use it instead of HTTP (forward.ts); null in tests without one. */
   peers: PeerForwarding | null;
+  /** Plain and not --insecure: a member may only be added at loopback addresses (it would be reached in the clear). */
+  loopbackOnly: boolean;
 }

@@ -52,6 +52,11 @@ export interface LockServerOptions {
   /** TLS on: the API is HTTPS only, and forwarding to the leader verifies it against the cluster CA. */
   tls?: NodeTls | null;
   /**
+   * Plain, and not `--insecure` (secure by default): members are on loopback
+   * addresses only, so an add of a member elsewhere is refused (default false).
+   */
+  loopbackOnly?: boolean;
+  /**
    * The peer channel (the node's TcpTransport): forwards to the leader go over
    * it, and this server answers those that members relay to it. Without it
    * forwarding is HTTP only.
@@ -84,6 +89,7 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
     auth: new Authenticator(options.authToken ?? null, options.dispatcher.machine),
     upstream: options.tls ? httpsUpstream(options.tls) : httpUpstream(),
     peers: options.peers ?? null,
+    loopbackOnly: options.loopbackOnly ?? false,
   };
   const locks = new LockService(ctx, encodeProposal);
   const leases = new LeaseDriver(ctx, new LeaseTable(), (proposal) => locks.propose(proposal));

@@ -13,3 +13,9 @@ export function parseAddress(address: string): HostPort {
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`not a host:port address: ${JSON.stringify(address)}`);
   return { host: m[1], port };
 }
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine reaches them (secure by default: plain HTTP and TCP only there). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}

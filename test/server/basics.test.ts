@@ -60,6 +60,27 @@ describe('health, cluster, metrics, docs', () => {
     expect(h.node.members.map((m) => m.id)).toEqual(['n1']);
   });
 
+  it('secure by default: a plain node not --insecure adds members at loopback addresses only (400 naming the field); TLS or --insecure lifts it', async () => {
+    const plain = await makeHarness({ loopbackOnly: true });
+    try {
+      for (const [body, field] of [
+        [{ id: 'n2', apiUrl: 'http://10.0.0.9:7002', peerUrl: '127.0.0.1:7102' }, 'apiUrl'],
+        [{ id: 'n2', apiUrl: 'http://127.0.0.1:7002', peerUrl: 'n2.internal:7102' }, 'peerUrl'],
+      ] as const) {
+        const refused = await plain.call('POST', '/v1/cluster/members', body);
+        expect(refused.status).toBe(400);
+        expect(refused.body.error).toMatchObject({ code: 'invalid_argument', field });
+        expect(refused.body.error.message).toMatch(/is not a loopback address.*without TLS/);
+      }
+      expect(plain.node.members.map((m) => m.id)).toEqual(['n1']);
+      expect((await plain.call('POST', '/v1/cluster/members', { id: 'n2', apiUrl: 'http://[::1]:7002', peerUrl: 'localhost:7102' })).status).toBe(200);
+    } finally {
+      await plain.close();
+    }
+    // The default harness is TLS-or-insecure alike: members may be anywhere.
+    expect((await h.call('POST', '/v1/cluster/members', { id: 'n3', apiUrl: 'http://10.0.0.9:7003', peerUrl: '10.0.0.9:7103' })).status).toBe(200);
+  });
+
   it('the same add again (its answer lost) answers as the first, and finishes it: a learner asked again to vote is promoted', async () => {
     const member = { id: 'n2', apiUrl: 'http://127.0.0.1:7002', peerUrl: '127.0.0.1:7102' };
     expect((await h.call('POST', '/v1/cluster/members', { ...member, voter: false })).status).toBe(200);

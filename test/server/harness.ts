@@ -26,7 +26,7 @@ export interface Harness {
 }
 
 export async function makeHarness(
-  options: { node?: MemoryNode; limits?: Partial<ServerLimits>; authToken?: string; logger?: FastifyBaseLogger; peers?: PeerForwarding } = {},
+  options: { node?: MemoryNode; limits?: Partial<ServerLimits>; authToken?: string; logger?: FastifyBaseLogger; peers?: PeerForwarding; loopbackOnly?: boolean } = {},
 ): Promise<Harness> {
   const node = options.node ?? new MemoryNode();
   const clock = new ManualClock(1_000);
@@ -41,6 +41,7 @@ export async function makeHarness(
     leaseTimer: false,
     authToken: options.authToken ?? null,
     peers: options.peers ?? null,
+    loopbackOnly: options.loopbackOnly,
   });
   await server.app.ready();
   // Let the initial lease reset (after a read barrier) run.

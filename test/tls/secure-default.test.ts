@@ -1,7 +1,8 @@
 // Secure by default (serve): plain HTTP and TCP only on loopback addresses;
 // anywhere else TLS, or --insecure said out loud.
 import { describe, expect, it } from 'vitest';
-import { isLoopbackHost, parseServeArgs } from '../../src/cli/commands/serve.js';
+import { parseServeArgs } from '../../src/cli/commands/serve.js';
+import { isLoopbackHost } from '../../src/transport/address.js';
 import { FlagValueError } from '../../src/cli/command.js';
 import { runCli } from '../cli/run-cli.js';
 

@@ -16,6 +16,7 @@ import { createLockServer } from '../../server/index.js';
 import { EventDispatcher } from '../../server/dispatcher.js';
 import { FileBootstrapVoters } from '../../node/bootstrap-voters.js';
 import { openStorage, STORAGE_ENGINES, type StorageEngine } from '../../storage/open-storage.js';
+import { isLoopbackHost } from '../../transport/address.js';
 import { TcpTransport } from '../../transport/tcp-transport.js';
 import { PeerKey } from '../../transport/peer-proof.js';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
@@ -127,11 +128,6 @@ export interface ServeConfig {
   storage: StorageEngine;
 }
 
-/** 127.0.0.0/8, ::1 and localhost: only this machine reaches them. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
 
 /** Secure by default: plain HTTP and TCP only on loopback addresses (its own and the peers' it dials), unless --insecure. */
 function checkSecureByDefault(tls: TlsPaths | null, insecure: boolean, addresses: Array<[string, string]>): void {
@@ -354,7 +350,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
     clock.close();
     throw addressError('--peer', config.peer, err);
   }
-  const server = await createLockServer({ node, dispatcher, registry, logger: logger.child({ component: 'http' }), clock, authToken: config.authToken, tls, peers: transport });
+  const server = await createLockServer({ node, dispatcher, registry, logger: logger.child({ component: 'http' }), clock, authToken: config.authToken, tls, peers: transport, loopbackOnly: tls === null && !config.insecure });
   if (process.env[TEST_HOOKS_ENV] === '1') registerTestHooks(server.app, node);
   try {
     await server.listen(config.api.host, config.api.port);

@@ -6,7 +6,7 @@ import { recheckPrincipal } from '../access.js';
 import { nodeId } from '../../raft/types.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, errorResponseSchema } from '../errors.js';
-import { parseAddress } from '../../transport/address.js';
+import { isLoopbackHost, parseAddress } from '../../transport/address.js';
 import { NotLeaderError } from '../../node/api.js';
 import { leaderOnly, unavailableError } from '../forward.js';
 import { ID_CHARS_MAX } from '../limits.js';
@@ -136,6 +136,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     },
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const { id, apiUrl, peerUrl, voter } = request.body;
+    refuseUnlessLoopback(ctx, apiUrl, peerUrl);
     const existing = ctx.node.status().members.find((member) => member.id === id);
     // The same add again (its answer was lost) is finished and answered as the first: a learner is promoted
     // once caught up. Another member under this id (other addresses), or a voter asked to be a learner, is 400.
@@ -182,3 +183,28 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     return { status: 200, body: { leader: leader as string, previous }, index: ctx.node.status().appliedIndex };
   }));
 };
+
+/**
+ * Secure by default, at run time as at start (serve refuses a plain --api,
+ * --peer or --peers that is not loopback): on a plain cluster without
+ * --insecure, every member would dial a member elsewhere in plain TCP and
+ * relay clients' tokens to it over plain HTTP. 400, naming the address.
+ */
+function refuseUnlessLoopback(ctx: ServerContext, apiUrl: string, peerUrl: string): void {
+  if (!ctx.loopbackOnly) return;
+  const hostOf = (field: string, parse: () => string): string => {
+    try {
+      return parse();
+    } catch {
+      throw new ApiError('invalid_argument', `body.${field} is not an address`, { field });
+    }
+  };
+  const hosts: Array<[field: string, host: string]> = [
+    ['apiUrl', hostOf('apiUrl', () => new URL(apiUrl).hostname)],
+    ['peerUrl', hostOf('peerUrl', () => parseAddress(peerUrl).host)],
+  ];
+  for (const [field, host] of hosts) {
+    if (isLoopbackHost(host)) continue;
+    throw new ApiError('invalid_argument', `body.${field} ${host} is not a loopback address: this cluster runs without TLS, so the member would be reached in the clear; start the cluster with TLS (or every node with --insecure) to add members elsewhere`, { field });
+  }
+}
