@@ -3,11 +3,11 @@
 // --peers (a joiner lists only the others), kill / stop / restart, and
 // leader discovery through GET /v1/cluster. Polling waits on real processes
 // (there is no clock to inject into another process); they are bounded.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { httpsAgent, httpsFetch, type TlsOptions } from 'lockstep-client';
-import { type CliEntry, type ServeExit, type ServeFlags, type ServeOutput, ServeProcess, STOP_GRACE_MS } from './serve-process.js';
+import { type CliEntry, type ServeExit, type ServeFlags, type ServeOutput, ServeProcess, STOP_GRACE_MS, writeAuthTokenFile } from './serve-process.js';
 import type { ClusterCerts } from '../tls/cluster-certs.js';
 
 export interface ClusterView {
@@ -123,7 +123,7 @@ export class LocalCluster {
     if (options.authToken !== undefined) {
       mkdirSync(this.dir, { recursive: true });
       authTokenFile = path.join(this.dir, 'root-token');
-      writeFileSync(authTokenFile, `${options.authToken}\n`, { mode: 0o600 });
+      writeAuthTokenFile(authTokenFile, options.authToken);
       this.headers.authorization = `Bearer ${options.authToken}`;
     }
     this.nodes = Array.from({ length: options.size }, (_, k) => {

@@ -4,10 +4,20 @@
 // flags into a command line: a new `serve` flag is a field in ServeFlags and
 // a line in serveArgs(), nothing else.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
+import { chmodSync, closeSync, createWriteStream, existsSync, mkdirSync, openSync, writeFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type LogLevel, PARENT_WATCH_ENV } from '../cli/serve-options.js';
+
+/**
+ * Writes the root token for `ServeFlags.authTokenFile`: owner-only (0600), so
+ * the secret is on no command line and readable by nobody else. An existing
+ * file is narrowed first: writeFileSync's mode applies only when it creates one.
+ */
+export function writeAuthTokenFile(file: string, token: string): void {
+  if (existsSync(file)) chmodSync(file, 0o600);
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+}
 
 /** `lockstep serve`'s flags (src/cli/commands/serve.ts). Absent: serve's default. */
 export interface ServeFlags {

@@ -11,13 +11,13 @@
 // node id a certificate names, not the proxy's address), and the run's own
 // requests go through `fetch`, which trusts that CA.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { httpsAgent, httpsFetch } from 'lockstep-client';
 import { FaultNetwork } from '../net/fault-network.js';
 import type { Prng } from '../prng.js';
 import { ClockFaults } from './clock-faults.js';
-import { ServeProcess } from '../../harness/serve-process.js';
+import { ServeProcess, writeAuthTokenFile } from '../../harness/serve-process.js';
 import { FAULT_CLOCK_ENV } from '../../node/clock.js';
 import { ensureClusterCerts } from '../../tls/cluster-certs.js';
 import type { PemPaths } from '../../tls/files.js';
@@ -222,7 +222,7 @@ function makeRootToken(runDir: string): { token: string; file: string } {
   const token = `chaos-root-${randomBytes(18).toString('base64url')}`;
   const file = path.join(runDir, 'root-token');
   mkdirSync(runDir, { recursive: true });
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  writeAuthTokenFile(file, token);
   return { token, file };
 }
 

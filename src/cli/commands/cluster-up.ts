@@ -1,6 +1,6 @@
 // `lockstep cluster up`: a local cluster of `serve` processes on 127.0.0.1,
 // node i with API port base+i and peer port base+100+i, data in <data>/n<i>.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { httpsAgent, httpsFetch } from 'lockstep-client';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DATA_DIR_MODE, rootToken } from './serve.js';
 import { describeFlags, envName, parseFlags } from '../flags.js';
 import { LOG_LEVELS, type LogLevel } from '../serve-options.js';
-import { ServeProcess, STOP_GRACE_MS } from '../../harness/serve-process.js';
+import { ServeProcess, STOP_GRACE_MS, writeAuthTokenFile } from '../../harness/serve-process.js';
 import { FileBootstrapVoters, sameVoters } from '../../node/bootstrap-voters.js';
 
 const flags = {
@@ -179,9 +179,7 @@ function refuseOtherCluster(plan: LocalNodePlan[], data: string): void {
 /** Writes the root token to <data>/auth-token, readable by this user only; returns its path. */
 function writeTokenFile(dataDir: string, token: string): string {
   const path = join(dataDir, 'auth-token');
-  // writeFileSync's mode applies only when it creates the file: narrow an old one before writing into it.
-  if (existsSync(path)) chmodSync(path, 0o600);
-  writeFileSync(path, `${token}\n`, { mode: 0o600 });
+  writeAuthTokenFile(path, token);
   return path;
 }
 
