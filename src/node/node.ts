@@ -12,6 +12,7 @@ import { RaftInvariantError } from '../raft/assert.js';
 import {
   ProposalDroppedError,
   type ConfChange,
+  type ConfState,
   type LogIndex,
   type Message,
   MessageRefusedError,
@@ -212,6 +213,7 @@ export class RaftNode implements ReplicatedNode {
     o.transport.onPeerDown?.((peer) => this.withRaft((r) => r.reportPeerDown(peer)));
     o.transport.onSnapshotStatus((to, ok) => this.withRaft((r) => r.reportSnapshot(to, ok)));
     o.transport.onPeerHello((hello) => this.onPeerHello(hello));
+    o.transport.onRemovedPeer?.((peer) => this.removedPeerRefusal(peer) ?? undefined);
     o.transport.setPeers(this.addresses.peerAddresses(this.id));
     await o.transport.start();
     if (!o.manualTicks) this.ticker.start();
@@ -276,6 +278,12 @@ export class RaftNode implements ReplicatedNode {
       this.log.warn({ from: message.from, to: message.to, type: message.type }, 'message for another node refused');
       return `message for ${message.to} sent to ${this.id}`;
     }
+    // A removed node is heard from by its campaigns, on a connection it opened while a member: closing
+    // that connection sends it back to the hello, which tells it why.
+    if (message.type === 'PreVote' || message.type === 'Vote') {
+      const removed = this.removedPeerRefusal(message.from);
+      if (removed !== null) return removed;
+    }
     try {
       if (message.type === 'InstallSnapshot') {
         // Restoring data that does not decode would stop this node for good: refuse it before the core keeps it.
@@ -293,6 +301,24 @@ export class RaftNode implements ReplicatedNode {
     }
     this.scheduleReady();
     return null;
+  }
+
+  /**
+   * Why `peer` may no longer talk to this node: it was a member and has been removed. The removed node
+   * is told so at every hello and logs it (as etcd answers ErrMemberRemoved); before, it ran on unseen,
+   * a pre-candidate for ever, answering 503 with nothing in its log. Judged only while this node is
+   * itself a member, and only for a node this node has an address for (one it was given or learned
+   * from a config entry) that is in neither the configuration in force nor the applied one: a removal
+   * not yet committed can still be undone, and a node never heard of may be a member being added whose
+   * entry has not reached us yet.
+   */
+  private removedPeerRefusal(peer: NodeId): string | null {
+    if (!this.raft || this.stopped) return null;
+    const { conf, appliedConf } = this.raft.status();
+    const isIn = (c: ConfState, id: NodeId): boolean => c.voters.includes(id) || c.learners.includes(id);
+    if (!isIn(conf, this.id) || isIn(conf, peer) || isIn(appliedConf, peer)) return null;
+    if (this.addresses.address(peer) === null) return null;
+    return `node ${peer} was removed from this cluster: stop it (to bring its machine back, clear its --data and add it under a new id with 'lockstep members add')`;
   }
 
   private onPeerHello(hello: PeerHello): void {

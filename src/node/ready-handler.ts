@@ -246,6 +246,11 @@ export class ReadyHandler {
     this.o.addresses.learnContext(change.node, change.context);
     this.updatePeers();
     this.o.logger.info({ index, kind: change.kind, member: change.node }, 'membership changed');
+    if (change.kind === 'removeNode' && change.node === this.o.id) {
+      // Seen when this node led the removal, or heard of its commit before it was cut off; otherwise
+      // the members it dials tell it (transport: 'this node was removed from the cluster').
+      this.o.logger.error({ index }, 'this node was removed from the cluster: stop it');
+    }
   }
 
   private noteSoftState(role: Role, leader: NodeId | null): void {

@@ -39,6 +39,12 @@ export interface Transport {
   onPeerDown?(handler: (peer: NodeId) => void): void;
   /** An InstallSnapshot message to `to` was fully delivered (ok) or failed. */
   onSnapshotStatus(handler: (to: NodeId, ok: boolean) => void): void;
+  /**
+   * A peer of our cluster says hello: a handler that returns a reason says the peer was removed from
+   * the cluster. The connection is refused, and the peer told why and that it is removed (it then
+   * logs that at error and redials seldom).
+   */
+  onRemovedPeer?(handler: (peer: NodeId) => string | void): void;
   /** A peer completed the handshake and told us its API URL. */
   onPeerHello(handler: (hello: PeerHello) => void): void;
   /** Replace the address book (membership changes). */

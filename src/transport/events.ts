@@ -13,6 +13,8 @@ export interface TransportEvents {
   peerDown(to: NodeId): void;
   snapshotStatus(to: NodeId, ok: boolean): void;
   peerHello(hello: PeerHello): void;
+  /** A peer of our cluster said hello: a reason when it has been removed from the cluster (it is refused and told so). */
+  removedPeer(peer: NodeId): string | null;
   /** Whether this node answers forwarded requests at all (a handler is registered). */
   takesForwards(): boolean;
   /** Answer a forwarded request; resolves with the answer, never rejects. */

@@ -281,14 +281,16 @@ export function acceptConnection(socket: Socket, o: InboundOptions): void {
                 : o.peerKey !== undefined && frame.nonce === undefined
                   ? 'this node admits only members that prove the cluster root token (auth is on without TLS): start every node with the same root token'
                   : null;
-    if (refusal) {
-      log.warn({ hello: { clusterId: hello.clusterId, nodeId: hello.nodeId, protocolVersion: hello.protocolVersion }, refusal }, 'refusing peer hello');
+    const removed = refusal === null ? o.events.removedPeer(hello.nodeId) : null;
+    const reason = refusal ?? removed;
+    if (reason !== null) {
+      log.warn({ hello: { clusterId: hello.clusterId, nodeId: hello.nodeId, protocolVersion: hello.protocolVersion }, refusal: reason }, 'refusing peer hello');
       closed = true;
       clearTimeout(handshakeTimer);
       // Tell the dialer why, then close; end() flushes the refusal first. Our
       // cluster id stays in our log: a stranger probing the port learns nothing.
-      const told = hello.clusterId !== o.self.clusterId ? 'not a member of this cluster' : refusal;
-      socket.end(encodeFrame(packWire({ k: 'refuse', reason: told })));
+      const told = hello.clusterId !== o.self.clusterId ? 'not a member of this cluster' : reason;
+      socket.end(encodeFrame(packWire({ k: 'refuse', reason: told, ...(removed !== null ? { removed: true } : {}) })));
       return;
     }
     // Accepted even when not in the address book: a member being added may

@@ -68,6 +68,8 @@ export interface TransportLimits {
   reconnectBackoffBaseMs: number;
   /** ...up to this (loopback clusters recover within a second). */
   reconnectBackoffMaxMs: number;
+  /** A peer that refused us as a removed member is redialed after this (in case we are added back), not sooner. */
+  removedRedialMs: number;
   /** Inbound connections accepted at once. */
   inboundConnectionsMax: number;
   /** Inbound connections at once from node ids not in the address book (one per id; members are never counted here). */
@@ -86,6 +88,7 @@ export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze
   handshakeTimeoutMs: 2000,
   reconnectBackoffBaseMs: 20,
   reconnectBackoffMaxMs: 1000,
+  removedRedialMs: 30_000,
   inboundConnectionsMax: 256,
   strangerConnectionsMax: 16,
   idleTimeoutMs: 60_000,

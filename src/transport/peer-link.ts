@@ -65,6 +65,8 @@ export class PeerLink {
   private snapshotPending = false;
   private snapshotSeq = 0;
   private failures = 0;
+  /** The peer's last answer to our hello: we were removed from the cluster (said once at error; redialed seldom). */
+  private removed = false;
   /** The dial in progress was made at once after an open connection closed (see fail()). */
   private downCheckDialsLeft = 0;
   private lastDownCheckAtMs = -Infinity;
@@ -297,7 +299,14 @@ export class PeerLink {
       return;
     }
     if (frame.k === 'refuse') {
-      this.log.warn({ address: this.address, reason: frame.reason }, 'peer refused our hello');
+      if (frame.removed === true) {
+        // The operator must act (stop this node), so it is said at error, once per link until we are
+        // admitted again; the redials that follow, seldom, find out whether we were added back.
+        if (!this.removed) this.log.error({ address: this.address, reason: frame.reason }, 'this node was removed from the cluster');
+        this.removed = true;
+      } else {
+        this.log.warn({ address: this.address, reason: frame.reason }, 'peer refused our hello');
+      }
       return this.fail(`refused: ${frame.reason}`, true);
     }
     if (frame.k !== 'hello' || this.ready) return this.fail(`unexpected ${frame.k} frame from the acceptor`, true);
@@ -330,6 +339,7 @@ export class PeerLink {
     this.acceptsForwards = frame.fwd === true;
     this.acceptsCalls = frame.calls === true;
     this.failures = 0;
+    this.removed = false;
     this.downCheckDialsLeft = 0;
     this.log.debug({ address: this.address }, 'connected to peer');
     this.o.events.peerHello(hello);
@@ -455,7 +465,7 @@ export class PeerLink {
   private scheduleReconnect(): void {
     if (this.reconnectTimer || this.closed) return;
     const { reconnectBackoffBaseMs, reconnectBackoffMaxMs } = this.o.limits;
-    const ceilingMs = Math.min(reconnectBackoffMaxMs, reconnectBackoffBaseMs * 2 ** Math.min(this.failures, 30));
+    const ceilingMs = this.removed ? this.o.limits.removedRedialMs : Math.min(reconnectBackoffMaxMs, reconnectBackoffBaseMs * 2 ** Math.min(this.failures, 30));
     // "Equal jitter": at least half the ceiling, so peers that failed together do not redial together.
     const delayMs = ceilingMs / 2 + this.o.random() * (ceilingMs / 2);
     this.reconnectTimer = setTimeout(() => {

@@ -65,6 +65,7 @@ export class TcpTransport implements Transport, PeerForwarding {
     peerDown: [] as Array<(peer: NodeId) => void>,
     snapshotStatus: [] as Array<(to: NodeId, ok: boolean) => void>,
     peerHello: [] as Array<(h: PeerHello) => void>,
+    removedPeer: [] as Array<(peer: NodeId) => string | void>,
   };
   private readonly events: TransportEvents = {
     snapshotOffer: (header) => {
@@ -84,6 +85,11 @@ export class TcpTransport implements Transport, PeerForwarding {
     },
     snapshotStatus: (to, ok) => this.handlers.snapshotStatus.forEach((h) => h(to, ok)),
     peerHello: (hello) => this.handlers.peerHello.forEach((h) => h(hello)),
+    removedPeer: (peer) => {
+      let reason: string | null = null;
+      for (const h of this.handlers.removedPeer) reason = h(peer) ?? reason;
+      return reason;
+    },
     takesForwards: () => this.o.forwarding === true,
     forward: async (from, request, cancel, address) => {
       if (this.forwardHandler === null) await this.handlerRegistered(cancel);
@@ -161,6 +167,10 @@ export class TcpTransport implements Transport, PeerForwarding {
   }
   onPeerHello(handler: (hello: PeerHello) => void): void {
     this.handlers.peerHello.push(handler);
+  }
+
+  onRemovedPeer(handler: (peer: NodeId) => string | void): void {
+    this.handlers.removedPeer.push(handler);
   }
 
   forward(to: NodeId, request: ForwardRequest, cancel: Cancel): Promise<ForwardResponse> | null {

@@ -24,7 +24,8 @@ export type WireFrame =
     }
   /** The dialer's proof of the peer key, the frame after its hello (peer-proof.ts). */
   | { k: 'proof'; proof: Uint8Array }
-  | { k: 'refuse'; reason: string }
+  /** `removed`: the dialer was a member and has been removed (it stops redialing often). */
+  | { k: 'refuse'; reason: string; removed?: boolean }
   | { k: 'msg'; m: Message }
   /** Opens a chunked InstallSnapshot: the message with empty snapshot data, and the data's length. */
   | { k: 'snap'; id: number; m: Message; totalBytes: number }
@@ -70,8 +71,8 @@ export function unpackWire(payload: Uint8Array): WireFrame {
       if (!isPeerProof(v.proof)) throw new WireError('malformed proof');
       return { k: 'proof', proof: v.proof };
     case 'refuse':
-      if (typeof v.reason !== 'string') throw new WireError('malformed refusal');
-      return v as WireFrame;
+      if (typeof v.reason !== 'string' || (v.removed !== undefined && typeof v.removed !== 'boolean')) throw new WireError('malformed refusal');
+      return { k: 'refuse', reason: v.reason, ...(v.removed === true ? { removed: true } : {}) };
     case 'msg':
       // Every field of the message is checked and the message rebuilt from them (validate.ts).
       return { k: 'msg', m: checkedMessage(v.m) };

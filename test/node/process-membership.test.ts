@@ -49,5 +49,17 @@ describe('lockstep serve: membership (real processes)', () => {
     expect(del.status, await del.clone().text()).toBe(200);
     const after = await c.view(leader);
     expect(after!.members.map((m) => m.id).sort()).toEqual(['n1', 'n2', 'n3', 'n4'].filter((id) => id !== victim).sort());
+
+    // The removed node, still running, is told so by the members it dials (its campaigns reach them
+    // on connections it opened while a member), and says so at error. Before, it ran on as a
+    // pre-candidate for ever with nothing in its log.
+    const removedLine = (line: string): boolean => /"level":50/.test(line) && /this node was removed from the cluster/.test(line);
+    await expect
+      .poll(() => c.node(victim).process.output.join('').split('\n').some(removedLine), { timeout: 20_000, interval: 100 })
+      .toBe(true);
+    const survivors = ['n1', 'n2', 'n3', 'n4'].filter((id) => id !== victim);
+    expect(survivors.some((id) => c.node(id).process.output.join('').includes(`node ${victim} was removed from this cluster`))).toBe(true);
+    // The members carry on under the same leader.
+    for (const id of survivors) expect((await c.view(id))!.leader).toBe(leader);
   }, PROC_TEST_MS);
 });

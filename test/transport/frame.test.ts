@@ -152,4 +152,11 @@ describe('wire encoding', () => {
     const bad = [{ k: 'msg', m: { type: 'Vote', from: 'a', to: 'b' } }, { k: 'msg', m: { type: 'Nope', from: 'a', to: 'b', term: 1 } }, { k: 'msg', m: { type: 'Append', from: 'a', to: 'b', term: 1, prevLogIndex: 0, prevLogTerm: 0, commit: 0, entries: [{ index: 1, term: 1, type: 'normal' }] } }, { k: 'what' }, [1, 2]];
     for (const v of bad) expect(() => unpackWire(new Uint8Array(packWire(v as never)))).toThrow(WireError);
   });
+
+  it('a refusal keeps its reason and its removed flag, and nothing else; a flag that is not a boolean is refused', () => {
+    const roundTrip = (v: unknown) => unpackWire(new Uint8Array(packWire(v as never)));
+    expect(roundTrip({ k: 'refuse', reason: 'r' })).toStrictEqual({ k: 'refuse', reason: 'r' });
+    expect(roundTrip({ k: 'refuse', reason: 'r', removed: true, extra: 'x'.repeat(10) })).toStrictEqual({ k: 'refuse', reason: 'r', removed: true });
+    for (const removed of [1, 'yes', null]) expect(() => roundTrip({ k: 'refuse', reason: 'r', removed })).toThrow(WireError);
+  });
 });

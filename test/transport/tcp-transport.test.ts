@@ -379,4 +379,29 @@ describe('TcpTransport', () => {
     expect(reasons.filter((r) => r === 'replaced by a newer connection from a')).toHaveLength(4);
     expect(reasons.filter((r) => r === 'idle for 400 ms').length).toBeGreaterThanOrEqual(3);
   });
+  it('a removed member is refused at its hello and told so: it says so at error once, and redials only after removedRedialMs', async () => {
+    const a = await node('a', 16250, { b: 16251 });
+    a.transport.onRemovedPeer((peer) => (peer === 'b' ? 'node b was removed from this cluster' : undefined));
+    const b = await node('b', 16251, { a: 16250 }, { limits: { removedRedialMs: 60_000 } });
+    b.transport.send([beat('b', 'a', 1)]);
+    await expect.poll(() => b.logs.some((l) => l.msg === 'this node was removed from the cluster'), WAIT).toBe(true);
+    const told = b.logs.find((l) => l.msg === 'this node was removed from the cluster')!;
+    expect(told).toMatchObject({ level: 50, reason: 'node b was removed from this cluster' });
+    // More sends while the redial waits: no new dial, so no second refusal (an ordinary refusal is redialed within a second).
+    for (let seq = 2; seq < 20; seq++) {
+      b.transport.send([beat('b', 'a', seq)]);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(a.logs.filter((l) => l.msg === 'refusing peer hello')).toHaveLength(1);
+    expect(a.received).toEqual([]);
+    // Other nodes are admitted as before, and the frame on the wire says `removed`.
+    const raw = await rawDial(16250);
+    raw.send(helloFrom('b'));
+    await raw.closed;
+    expect(raw.frames).toEqual([{ k: 'refuse', reason: 'node b was removed from this cluster', removed: true }]);
+    const c = await rawDial(16250);
+    c.send(helloFrom('c'));
+    await expect.poll(() => c.frames.map((f) => f.k), WAIT).toEqual(['hello']);
+    c.socket.destroy();
+  });
 });
