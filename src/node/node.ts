@@ -304,20 +304,17 @@ export class RaftNode implements ReplicatedNode {
   }
 
   /**
-   * Why `peer` may no longer talk to this node: it was a member and has been removed. The removed node
-   * is told so at every hello and logs it (as etcd answers ErrMemberRemoved); before, it ran on unseen,
-   * a pre-candidate for ever, answering 503 with nothing in its log. Judged only while this node is
-   * itself a member, and only for a node this node has an address for (one it was given or learned
-   * from a config entry) that is in neither the configuration in force nor the applied one: a removal
-   * not yet committed can still be undone, and a node never heard of may be a member being added whose
-   * entry has not reached us yet.
+   * Why `peer` may no longer talk to this node: it was a member and its removal is applied here (a
+   * removal not yet committed can still be undone), and ids are never reused. The removed node is told
+   * so at every hello and logs it (as etcd answers ErrMemberRemoved); before, it ran on unseen, a
+   * pre-candidate for ever, answering 503 with nothing in its log. Judged only while this node is
+   * itself a member.
    */
   private removedPeerRefusal(peer: NodeId): string | null {
     if (!this.raft || this.stopped) return null;
     const { conf, appliedConf } = this.raft.status();
     const isIn = (c: ConfState, id: NodeId): boolean => c.voters.includes(id) || c.learners.includes(id);
-    if (!isIn(conf, this.id) || isIn(conf, peer) || isIn(appliedConf, peer)) return null;
-    if (this.addresses.address(peer) === null) return null;
+    if (!isIn(conf, this.id) || isIn(conf, peer) || !(appliedConf.removed ?? []).includes(peer)) return null;
     return `node ${peer} was removed from this cluster: stop it (to bring its machine back, clear its --data and add it under a new id with 'lockstep members add')`;
   }
 

@@ -6,6 +6,8 @@ import type { ConfChange, ConfState, NodeId } from './types.js';
 export interface Membership {
   readonly voters: ReadonlySet<NodeId>;
   readonly learners: ReadonlySet<NodeId>;
+  /** Ids removed from the cluster, in the order of their removal (ConfState.removed). */
+  readonly removed: ReadonlySet<NodeId>;
   /** ConfChange.context of each member (addresses), opaque to Raft. */
   readonly context: ReadonlyMap<NodeId, Uint8Array>;
 }
@@ -15,11 +17,20 @@ export function membershipFrom(conf: ConfState, memberContext?: Record<string, U
   for (const [id, bytes] of Object.entries(memberContext ?? {})) {
     context.set(id as NodeId, bytes);
   }
-  return { voters: new Set(conf.voters), learners: new Set(conf.learners), context };
+  return { voters: new Set(conf.voters), learners: new Set(conf.learners), removed: new Set(conf.removed ?? []), context };
 }
 
+/**
+ * Removed ids remembered, the oldest forgotten first: a snapshot carries them, and a peer's snapshot
+ * meta is checked against MEMBERS_MAX (transport/limits.ts), which this must not exceed.
+ */
+export const REMOVED_IDS_MAX = 1024;
+
 export function confStateOf(m: Membership): ConfState {
-  return { voters: [...m.voters].sort(), learners: [...m.learners].sort() };
+  const conf: ConfState = { voters: [...m.voters].sort(), learners: [...m.learners].sort() };
+  // Removal order, not sorted: which id is forgotten first must be the same on every replica.
+  if (m.removed.size > 0) conf.removed = [...m.removed];
+  return conf;
 }
 
 export function memberContextOf(m: Membership): Record<string, Uint8Array> {
@@ -47,18 +58,24 @@ export function isKnownConfChange(change: ConfChange): boolean {
 export function applyConfChange(m: Membership, change: ConfChange): Membership {
   const voters = new Set(m.voters);
   const learners = new Set(m.learners);
+  const removed = new Set(m.removed);
   const context = new Map(m.context);
   switch (change.kind) {
     case 'addVoter':
       learners.delete(change.node);
       voters.add(change.node);
+      // Only in logs written before ids were remembered (the leader refuses it now): members and removed stay apart.
+      removed.delete(change.node);
       break;
     case 'addLearner':
       if (!voters.has(change.node)) learners.add(change.node);
+      removed.delete(change.node);
       break;
     case 'removeNode':
-      voters.delete(change.node);
-      learners.delete(change.node);
+      if (voters.delete(change.node) || learners.delete(change.node)) {
+        removed.add(change.node);
+        if (removed.size > REMOVED_IDS_MAX) removed.delete(removed.values().next().value as NodeId);
+      }
       context.delete(change.node);
       break;
     default:
@@ -69,7 +86,7 @@ export function applyConfChange(m: Membership, change: ConfChange): Membership {
   if (change.kind !== 'removeNode' && change.context !== undefined) {
     context.set(change.node, change.context);
   }
-  return { voters, learners, context };
+  return { voters, learners, removed, context };
 }
 
 export function sameConf(a: ConfState, b: ConfState): boolean {
@@ -78,5 +95,5 @@ export function sameConf(a: ConfState, b: ConfState): boolean {
     const sy = [...y].sort();
     return sx.length === sy.length && sx.every((v, i) => v === sy[i]);
   };
-  return eq(a.voters, b.voters) && eq(a.learners, b.learners);
+  return eq(a.voters, b.voters) && eq(a.learners, b.learners) && eq(a.removed ?? [], b.removed ?? []);
 }

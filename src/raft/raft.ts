@@ -644,6 +644,10 @@ export class Raft implements RaftCore {
       throw new ProposalDroppedError('the leader has not yet committed an entry of its term');
     }
     const m = this.membership;
+    if (change.kind !== 'removeNode' && m.removed.has(change.node)) {
+      // Node ids are forever (docs/safety.md #10): under its old id, a node back with an empty disk could vote twice in one term.
+      throw new ProposalDroppedError(`${change.node} was removed from the cluster, and a node id is never reused: add the node under a new id`);
+    }
     switch (change.kind) {
       case 'addVoter':
         if (m.voters.has(change.node)) throw new ProposalDroppedError(`${change.node} is already a voter`);

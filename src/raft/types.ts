@@ -38,6 +38,11 @@ export interface ConfChange {
 export interface ConfState {
   voters: NodeId[];
   learners: NodeId[];
+  /**
+   * Ids removed from the cluster, oldest first (at most REMOVED_IDS_MAX): never members again, since a
+   * node id is forever (docs/safety.md #10). Absent when none (and in snapshots of older versions).
+   */
+  removed?: NodeId[];
 }
 
 export type Entry =

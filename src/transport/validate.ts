@@ -99,7 +99,13 @@ export function checkConfState(v: unknown, what = 'conf'): ConfState {
   // A configuration without voters can never elect a leader again.
   if (voters.length === 0) fail(`${what} has no voters`);
   if (learners.some((l) => voters.includes(l))) fail(`${what} has a node that is both voter and learner`);
-  return { voters, learners };
+  const conf: ConfState = { voters, learners };
+  if (v.removed !== undefined) {
+    const removed = nodeIds(v.removed, `${what}.removed`);
+    if (removed.some((id) => voters.includes(id) || learners.includes(id))) fail(`${what} has a node that is both a member and removed`);
+    if (removed.length > 0) conf.removed = removed;
+  }
+  return conf;
 }
 
 function snapshotMeta(v: unknown, messageTerm: Term): SnapshotMeta {

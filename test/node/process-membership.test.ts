@@ -59,6 +59,14 @@ describe('lockstep serve: membership (real processes)', () => {
       .toBe(true);
     const survivors = ['n1', 'n2', 'n3', 'n4'].filter((id) => id !== victim);
     expect(survivors.some((id) => c.node(id).process.output.join('').includes(`node ${victim} was removed from this cluster`))).toBe(true);
+    // Node ids are forever: the removed id cannot be added back (a new id can).
+    const readd = await fetch(`${c.url(leader)}/v1/cluster/members`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: victim, apiUrl: c.url(victim), peerUrl: `127.0.0.1:${c.node(victim).peerPort}` }),
+    });
+    expect(readd.status).toBe(400);
+    expect(await readd.json()).toMatchObject({ error: { code: 'invalid_argument', message: expect.stringMatching(/removed from this cluster, and a node id is never reused/) } });
     // The members carry on under the same leader.
     for (const id of survivors) expect((await c.view(id))!.leader).toBe(leader);
   }, PROC_TEST_MS);

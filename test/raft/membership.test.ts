@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Raft } from '../../src/raft/raft.js';
+import { applyConfChange, confStateOf, membershipFrom, REMOVED_IDS_MAX } from '../../src/raft/membership.js';
+import { MEMBERS_MAX } from '../../src/transport/limits.js';
 import { DEFAULT_ELECTION_TIMEOUT_TICKS, defaultRaftConfig } from '../../src/raft/config.js';
 import { type Entry, type Message, ProposalDroppedError } from '../../src/raft/types.js';
 import { Network, emptyState, logIndex, nodeId, seededRandom, term, allMessages } from './network.js';
@@ -223,5 +225,50 @@ describe('dissertation §4.1 single-server membership changes', () => {
     expect(new TextDecoder().decode(snap.meta.memberContext?.c)).toBe('c-addr');
     // A snapshot whose configuration disagrees with the log is refused.
     expect(() => net.node('a').compact({ ...snap, meta: { ...snap.meta, conf: { voters: ['a'].map(nodeId), learners: [] } } }, 0)).toThrow(/configuration/);
+  });
+  it('node ids are forever (#10): a removed id is remembered, in snapshots too, and is never added again', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.campaign('a');
+    const a = net.node('a');
+    a.proposeConfChange({ kind: 'removeNode', node: nodeId('c') });
+    net.process();
+    net.tickAll(2);
+    expect(a.status().appliedConf).toEqual({ voters: ['a', 'b'], learners: [], removed: ['c'] });
+    expect(net.node('b').status().appliedConf.removed).toEqual(['c']);
+    for (const kind of ['addLearner', 'addVoter'] as const) {
+      expect(() => a.proposeConfChange({ kind, node: nodeId('c') })).toThrow(/c was removed from the cluster, and a node id is never reused/);
+    }
+    // The snapshot carries it, and a node restarted from it still refuses the id.
+    const snap = net.snapshotOf('a');
+    expect(snap.meta.conf.removed).toEqual(['c']);
+    const again = new Raft(defaultRaftConfig(nodeId('a'), ['a', 'b', 'c'].map(nodeId), seededRandom(1)), {
+      hardState: { term: a.status().term, vote: nodeId('a'), commit: snap.meta.index },
+      snapshot: snap,
+      entries: [],
+    });
+    expect(again.status().appliedConf.removed).toEqual(['c']);
+    expect(again.status().conf.removed).toEqual(['c']);
+    // A new id is fine.
+    expect(() => a.proposeConfChange({ kind: 'addLearner', node: nodeId('c2') })).not.toThrow();
+  });
+
+  it('removed ids: removal order kept, the oldest forgotten past REMOVED_IDS_MAX (which a peer\'s snapshot check allows); adds from older logs still apply', () => {
+    expect(REMOVED_IDS_MAX).toBeLessThanOrEqual(MEMBERS_MAX);
+    let m = membershipFrom({ voters: [nodeId('a')], learners: [] });
+    for (let i = 0; i <= REMOVED_IDS_MAX; i++) {
+      m = applyConfChange(m, { kind: 'addLearner', node: nodeId(`x${i}`) });
+      m = applyConfChange(m, { kind: 'removeNode', node: nodeId(`x${i}`) });
+    }
+    const removed = confStateOf(m).removed!;
+    expect(removed).toHaveLength(REMOVED_IDS_MAX);
+    expect(removed[0]).toBe('x1');
+    expect(removed.at(-1)).toBe(`x${REMOVED_IDS_MAX}`);
+    expect(confStateOf(membershipFrom(confStateOf(m))).removed).toEqual(removed);
+    // Removing a non-member remembers nothing; an add found in a log written before ids were
+    // remembered makes the node a member again, on every replica alike.
+    expect(confStateOf(applyConfChange(membershipFrom({ voters: [nodeId('a')], learners: [] }), { kind: 'removeNode', node: nodeId('zz') })).removed).toBeUndefined();
+    const back = applyConfChange(m, { kind: 'addVoter', node: nodeId('x5') });
+    expect(back.voters.has(nodeId('x5'))).toBe(true);
+    expect(back.removed.has(nodeId('x5'))).toBe(false);
   });
 });

@@ -72,13 +72,16 @@ const generated: Record<MessageType, fc.Arbitrary<Message>> = {
   Heartbeat: fc.tuple(base, small, readContext).map(([b, commit, rc]) => ({ ...b, type: 'Heartbeat', commit, readContext: rc }) as Message),
   HeartbeatResp: fc.tuple(base, readContext).map(([b, rc]) => ({ ...b, type: 'HeartbeatResp', readContext: rc }) as Message),
   InstallSnapshot: fc
-    .tuple(base, positive, positive, fc.uniqueArray(id, { minLength: 1, maxLength: 3 }), bytes)
-    .map(([b, index, t, members, data]) => {
-      const [voter, ...learners] = members;
+    .tuple(base, positive, positive, fc.uniqueArray(id, { minLength: 1, maxLength: 5 }), fc.nat(2), bytes)
+    .map(([b, index, t, ids, removedCount, data]) => {
+      // Members and removed ids are disjoint; `removed` is absent when empty.
+      const removed = ids.length > 1 ? ids.slice(ids.length - Math.min(removedCount, ids.length - 1)) : [];
+      const [voter, ...learners] = ids.slice(0, ids.length - removed.length);
+      const conf = removed.length > 0 ? { voters: [voter], learners, removed } : { voters: [voter], learners };
       return {
         ...b,
         type: 'InstallSnapshot',
-        snapshot: { meta: { index, term: Math.min(t, b.term), conf: { voters: [voter], learners } }, data },
+        snapshot: { meta: { index, term: Math.min(t, b.term), conf }, data },
       } as Message;
     }),
   TimeoutNow: base.map((b) => ({ ...b, type: 'TimeoutNow' }) as Message),
@@ -134,6 +137,12 @@ const snapshotBreakers: Breaker[] = [
   (m) => fc.constant(withMeta(m, { conf: { voters: ['n1', 'n1'], learners: [] } })),
   (m) => fc.constant(withMeta(m, { conf: { voters: ['n1'], learners: ['n1'] } })),
   (m) => fc.constant(withMeta(m, { conf: { voters: 'n1', learners: [] } })),
+  // Removed ids: a list of node ids, none repeated, none a member.
+  (m) => fc.constant(withMeta(m, { conf: { voters: ['n1'], learners: ['n2'], removed: ['n2'] } })),
+  (m) => fc.constant(withMeta(m, { conf: { voters: ['n1'], learners: [], removed: ['n1'] } })),
+  (m) => fc.constant(withMeta(m, { conf: { voters: ['n1'], learners: [], removed: ['n3', 'n3'] } })),
+  (m) => notANodeId.map((v) => withMeta(m, { conf: { voters: ['n1'], learners: [], removed: [v] } })),
+  (m) => fc.constant(withMeta(m, { conf: { voters: ['n1'], learners: [], removed: 'n3' } })),
   (m) => fc.constant(withMeta(m, { memberContext: { n1: 'not bytes' } })),
   (m) => fc.constant({ ...m, snapshot: { ...(m.snapshot as object), data: [1, 2] } }),
 ];

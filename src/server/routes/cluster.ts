@@ -126,7 +126,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     config: { access: { kind: 'admin' }, audit: 'members.add' },
     schema: {
       tags: ['cluster'],
-      summary: 'Add a member (voter by default, or a learner with voter: false). Answers 200 with the cluster view after the change. The same request again (same id and addresses) finishes the first and answers the same: a retry after a lost answer is safe; a learner asked again to be a voter is promoted once caught up. 400 invalid_argument if the id is a member with other addresses, or a voter asked to be a learner.',
+      summary: 'Add a member (voter by default, or a learner with voter: false). Answers 200 with the cluster view after the change. The same request again (same id and addresses) finishes the first and answers the same: a retry after a lost answer is safe; a learner asked again to be a voter is promoted once caught up. 400 invalid_argument if the id is a member with other addresses, a voter asked to be a learner, or an id removed from the cluster (ids are never reused).',
       body: {
         type: 'object',
         properties: { id: idSchema, apiUrl: urlSchema, peerUrl: peerAddressSchema, voter: { type: 'boolean', default: true } },
@@ -142,6 +142,10 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     // once caught up. Another member under this id (other addresses), or a voter asked to be a learner, is 400.
     if (existing !== undefined && !((existing.apiUrl === null || existing.apiUrl === apiUrl) && samePeerAddress(existing.peerUrl, peerUrl) && (voter || !existing.voter))) {
       throw new ApiError('invalid_argument', `body.id ${id} is already a member${existing.voter && !voter ? ' (a voter)' : ' with other addresses'}`, { field: 'id' });
+    }
+    if (ctx.node.status().conf.removed?.includes(nodeId(id))) {
+      // Node ids are forever (docs/safety.md #10): back under its old id with an empty disk, a node could vote twice in one term.
+      throw new ApiError('invalid_argument', `body.id ${id} was removed from this cluster, and a node id is never reused: add the node under a new id`, { field: 'id' });
     }
     await clusterOp(ctx, request, () => ctx.node.addMember({ id: nodeId(id), apiUrl, peerUrl, voter }, ctx.limits.proposeTimeoutMs));
     const view = clusterView(ctx);
