@@ -18,6 +18,11 @@ export interface NodeStatus {
   appliedIndex: LogIndex;
   conf: ConfState;
   members: MemberInfo[];
+  /**
+   * This node was removed from the cluster: it applied its own removal, or a member refused it as
+   * removed. Ids are never reused, so it stays so; its API answers 503 no_leader at once, saying so.
+   */
+  removed: boolean;
   /** Leader only: per-member match index and whether it answered recently. */
   progress: Record<string, { matchIndex: LogIndex; reachable: boolean }> | null;
 }

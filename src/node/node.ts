@@ -132,6 +132,8 @@ export class RaftNode implements ReplicatedNode {
   private stopping = false;
   private stopped = false;
   private fatal: Error | null = null;
+  /** The member that refused this node as removed from the cluster (ids are never reused: it stays removed). */
+  private removedBy: NodeId | null = null;
   /** Read request ids are never reused, not even across restarts (etcd #20418; docs/safety.md #3). */
   private readonly readIdPrefix: string;
   private readSeq = 0;
@@ -214,6 +216,7 @@ export class RaftNode implements ReplicatedNode {
     o.transport.onSnapshotStatus((to, ok) => this.withRaft((r) => r.reportSnapshot(to, ok)));
     o.transport.onPeerHello((hello) => this.onPeerHello(hello));
     o.transport.onRemovedPeer?.((peer) => this.removedPeerRefusal(peer) ?? undefined);
+    o.transport.onRemovedFromCluster?.((by) => (this.removedBy ??= by));
     o.transport.setPeers(this.addresses.peerAddresses(this.id));
     await o.transport.start();
     if (!o.manualTicks) this.ticker.start();
@@ -527,6 +530,7 @@ export class RaftNode implements ReplicatedNode {
       appliedIndex: this.appliedIndex(),
       conf,
       members: this.addresses.members(conf),
+      removed: this.removedBy !== null || (conf.removed ?? []).includes(this.id),
       progress,
     };
   }

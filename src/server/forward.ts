@@ -72,6 +72,9 @@ interface UpstreamAnswer {
 /** What came back: bytes to pass on (a relayed request), or a value this node's route serializes (a call). */
 type LeaderAnswer = { kind: 'bytes'; answer: UpstreamAnswer } | { kind: 'value'; answer: CallAnswer };
 
+/** What a node removed from the cluster answers (503 no_leader): clients move on to another member. */
+export const REMOVED_MESSAGE = 'this node was removed from the cluster: send requests to another member';
+
 export function noLeaderError(ctx: ServerContext, message = 'no leader could be reached in time'): ApiError {
   return new ApiError('no_leader', message, {}, { 'retry-after': String(ctx.limits.retryAfterSeconds) });
 }
@@ -94,6 +97,8 @@ async function waitForLeader(ctx: ServerContext, until: LeaderWait, clientGone: 
   for (;;) {
     const target = currentTarget(ctx, excludeUrl);
     if (target !== null) return target;
+    // A removed node will never know a leader again (ids are never reused): said at once, not after the wait.
+    if (ctx.node.status().removed) throw noLeaderError(ctx, REMOVED_MESSAGE);
     if (until.passed || clientGone.aborted) return null;
     await pauseForRoleChange(ctx, LEADER_POLL_MS, [until.over(), clientGone]);
   }

@@ -45,6 +45,8 @@ export interface Transport {
    * logs that at error and redials seldom).
    */
   onRemovedPeer?(handler: (peer: NodeId) => string | void): void;
+  /** A member refused our hello because this node was removed from the cluster (the other side of onRemovedPeer). */
+  onRemovedFromCluster?(handler: (by: NodeId) => void): void;
   /** A peer completed the handshake and told us its API URL. */
   onPeerHello(handler: (hello: PeerHello) => void): void;
   /** Replace the address book (membership changes). */

@@ -15,6 +15,8 @@ export interface TransportEvents {
   peerHello(hello: PeerHello): void;
   /** A peer of our cluster said hello: a reason when it has been removed from the cluster (it is refused and told so). */
   removedPeer(peer: NodeId): string | null;
+  /** Member `by` refused our hello: this node was removed from the cluster. */
+  removedFromCluster(by: NodeId): void;
   /** Whether this node answers forwarded requests at all (a handler is registered). */
   takesForwards(): boolean;
   /** Answer a forwarded request; resolves with the answer, never rejects. */

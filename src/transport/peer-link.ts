@@ -304,6 +304,7 @@ export class PeerLink {
         // admitted again; the redials that follow, seldom, find out whether we were added back.
         if (!this.removed) this.log.error({ address: this.address, reason: frame.reason }, 'this node was removed from the cluster');
         this.removed = true;
+        this.o.events.removedFromCluster(this.o.peer);
       } else {
         this.log.warn({ address: this.address, reason: frame.reason }, 'peer refused our hello');
       }

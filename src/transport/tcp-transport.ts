@@ -66,6 +66,7 @@ export class TcpTransport implements Transport, PeerForwarding {
     snapshotStatus: [] as Array<(to: NodeId, ok: boolean) => void>,
     peerHello: [] as Array<(h: PeerHello) => void>,
     removedPeer: [] as Array<(peer: NodeId) => string | void>,
+    removedFromCluster: [] as Array<(by: NodeId) => void>,
   };
   private readonly events: TransportEvents = {
     snapshotOffer: (header) => {
@@ -90,6 +91,7 @@ export class TcpTransport implements Transport, PeerForwarding {
       for (const h of this.handlers.removedPeer) reason = h(peer) ?? reason;
       return reason;
     },
+    removedFromCluster: (by) => this.handlers.removedFromCluster.forEach((h) => h(by)),
     takesForwards: () => this.o.forwarding === true,
     forward: async (from, request, cancel, address) => {
       if (this.forwardHandler === null) await this.handlerRegistered(cancel);
@@ -171,6 +173,10 @@ export class TcpTransport implements Transport, PeerForwarding {
 
   onRemovedPeer(handler: (peer: NodeId) => string | void): void {
     this.handlers.removedPeer.push(handler);
+  }
+
+  onRemovedFromCluster(handler: (by: NodeId) => void): void {
+    this.handlers.removedFromCluster.push(handler);
   }
 
   forward(to: NodeId, request: ForwardRequest, cancel: Cancel): Promise<ForwardResponse> | null {

@@ -58,6 +58,10 @@ describe('lockstep serve: membership (real processes)', () => {
       .poll(() => c.node(victim).process.output.join('').split('\n').some(removedLine), { timeout: 20_000, interval: 100 })
       .toBe(true);
     const survivors = ['n1', 'n2', 'n3', 'n4'].filter((id) => id !== victim);
+    // Its API says so too, so that clients move on to another member.
+    const ready = await fetch(`${c.url(victim)}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ error: { code: 'no_leader', message: expect.stringMatching(/removed from the cluster/) } });
     expect(survivors.some((id) => c.node(id).process.output.join('').includes(`node ${victim} was removed from this cluster`))).toBe(true);
     // Node ids are forever: the removed id cannot be added back (a new id can).
     const readd = await fetch(`${c.url(leader)}/v1/cluster/members`, {

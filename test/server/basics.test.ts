@@ -37,6 +37,19 @@ describe('health, cluster, metrics, docs', () => {
     expect((await h.call('GET', '/readyz')).body.error.message).toMatch(/not heard from a quorum/);
   });
 
+  it('a node removed from the cluster says so at once: readyz, and requests that need a leader (503 no_leader, not after the leader wait)', async () => {
+    h.node.setRole('follower', null);
+    h.node.removed = true;
+    const ready = await h.call('GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.error).toMatchObject({ code: 'no_leader', message: expect.stringMatching(/removed from the cluster/) });
+    // This message comes only from the immediate answer: after the leader wait it is 'no leader could be reached in time'.
+    const acquire = await h.call('POST', '/v1/locks/a/acquire', { ttlMs: 10_000, owner: 'w' });
+    expect(acquire.status).toBe(503);
+    expect(acquire.body.error).toMatchObject({ code: 'no_leader', message: 'this node was removed from the cluster: send requests to another member' });
+    expect(acquire.headers['retry-after']).toBeDefined();
+  });
+
   it('GET /v1/cluster describes members and roles', async () => {
     const res = await h.call('GET', '/v1/cluster');
     expect(res.status).toBe(200);

@@ -69,6 +69,8 @@ export class MemoryNode implements ReplicatedNode {
     return this.role === 'leader' && this.confirmed;
   }
 
+  /** What status().removed says (a test plays a node removed from the cluster). */
+  removed = false;
   /** What leaderHeardRecently() answers while not leader (a test cuts a follower off from its leader). */
   leaderHeard = true;
   leaderHeardRecently(): boolean {
@@ -86,6 +88,7 @@ export class MemoryNode implements ReplicatedNode {
       appliedIndex: logIndex(this.index),
       conf: { voters: this.members.filter((m) => m.voter).map((m) => m.id), learners: this.members.filter((m) => !m.voter).map((m) => m.id) },
       members: this.members.map((m) => ({ ...m })),
+      removed: this.removed,
       progress: this.role === 'leader' ? Object.fromEntries(this.members.map((m) => [m.id, { matchIndex: logIndex(this.index), reachable: true }])) : null,
     };
   }

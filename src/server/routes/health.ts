@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { ApiError, errorResponseSchema } from '../errors.js';
+import { noLeaderError, REMOVED_MESSAGE } from '../forward.js';
 
 export const healthRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   app.get('/healthz', {
@@ -33,6 +34,7 @@ export const healthRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
   }, async (_request, reply) => {
     const status = ctx.node.status();
     reply.header('x-lockstep-index', String(status.appliedIndex));
+    if (status.removed) throw noLeaderError(ctx, REMOVED_MESSAGE);
     if (status.leader === null) throw new ApiError('no_leader', 'this node knows no leader', {}, { 'retry-after': String(ctx.limits.retryAfterSeconds) });
     if (!ctx.node.leaderHeardRecently()) {
       const what = status.role === 'leader' ? 'this leader has not heard from a quorum' : `this node has not heard from its leader ${status.leader}`;
