@@ -86,7 +86,7 @@ function printSummary(r: SimResult): void {
   const s = r.stats;
   console.log(
     `seed ${r.seed}: ${s.stepsRun} steps, ${s.leadersElected} leaders, ${s.committed} committed, ${s.acknowledged} acknowledged, ` +
-      `${s.readsServed} reads, ${s.crashes} crashes, ${s.partitions} partitions, ${s.confChanges} conf changes, ` +
+      `${s.readsServed} reads, ${s.crashes} crashes, ${s.partitions} partitions, ${s.confChanges} conf changes (${s.readdsRefused} re-adds of removed ids refused), ` +
       `${s.transfers} transfers, ${s.snapshotsRestored} snapshots restored, ${s.delivered} delivered, ${s.dropped} dropped, ` +
       `liveness after ${s.livenessTicks ?? '-'} ticks` +
       (r.machine === 'locks' ? `; locks: ${s.lockApplies} applies checked, ${s.lockGrants} grants` : ''),

@@ -71,6 +71,16 @@ export const VARIANTS: Record<string, { description: string; edits: Edit[] }> = 
       },
     ],
   },
+  're-add-removed-id': {
+    description: 'the leader adds a removed node id again (docs/safety.md #10: node ids are forever)',
+    edits: [
+      {
+        file: 'raft.ts',
+        find: "if (change.kind !== 'removeNode' && m.removed.has(change.node)) {",
+        replace: "if ((false as boolean) && m.removed.has(change.node)) { // BROKEN: removed ids may come back",
+      },
+    ],
+  },
 };
 
 function main(): void {

@@ -116,6 +116,7 @@ describe('replay', () => {
     let crashes = 0;
     let partitions = 0;
     let confChanges = 0;
+    let readdsRefused = 0;
     let snapshots = 0;
     let superseded = 0;
     for (let seed = 0; seed < 20; seed++) {
@@ -126,6 +127,7 @@ describe('replay', () => {
       crashes += stats.crashes;
       partitions += stats.partitions;
       confChanges += stats.confChanges;
+      readdsRefused += stats.readdsRefused;
       snapshots += stats.snapshotsRestored;
       superseded += stats.appendsSuperseded;
     }
@@ -136,6 +138,8 @@ describe('replay', () => {
     expect(crashes).toBeGreaterThan(20);
     expect(partitions).toBeGreaterThan(20);
     expect(confChanges).toBeGreaterThan(5);
+    // The nemesis asked to add removed ids again, and was refused (an id that got in fails the run).
+    expect(readdsRefused).toBeGreaterThan(0);
     expect(snapshots).toBeGreaterThan(0);
     // Leaders hold commit notices (each node draws its hold) and later Appends replace some of them.
     expect(superseded).toBeGreaterThan(0);

@@ -87,6 +87,8 @@ export interface SimStats {
   crashes: number;
   partitions: number;
   confChanges: number;
+  /** Re-adds of a removed id the leader refused (it must refuse every one). */
+  readdsRefused: number;
   transfers: number;
   snapshotsRestored: number;
   delivered: number;
@@ -139,6 +141,10 @@ export class Simulation {
   private readonly clientRng: Prng;
   /** Whether a crash before persisting strikes inside the write instead (a fork: other draws keep their schedules). */
   private readonly writeCrashRng: Prng;
+  /** Whether the nemesis asks the leader to add a removed id again (it must refuse). */
+  private readonly readdRng: Prng;
+  /** Ids whose removal some node applied, at the removal's index: no entry after it may add the id again. */
+  private readonly removedAt = new Map<NodeId, number>();
   private readonly network: SimNetwork;
   private readonly registry = new LogRegistry();
   private readonly checker = new Checker();
@@ -175,6 +181,7 @@ export class Simulation {
     crashes: 0,
     partitions: 0,
     confChanges: 0,
+    readdsRefused: 0,
     transfers: 0,
     snapshotsRestored: 0,
     delivered: 0,
@@ -206,6 +213,8 @@ export class Simulation {
     this.writeCrashRng = this.rng.fork('write-crash');
     this.corruptRng = options.corruptMessages ? this.rng.fork('corrupt') : null;
     this.peerDownRng = options.peerDownFaults ? this.rng.fork('peer-down') : null;
+    // Its own stream: asking to re-add a removed id leaves every other schedule of a seed as it was.
+    this.readdRng = this.rng.fork('re-add');
     this.network = new SimNetwork(this.netRng);
     this.network.faults = CHAOTIC_NETWORK;
     this.trace = new Trace(options.trace ?? false, options.echo ?? null);
@@ -258,7 +267,13 @@ export class Simulation {
       const term = node.raft ? node.raft.status().term : 0;
       this.checker.observeApplied(node.id, e, term, this.leaderViews());
       if (this.lockChecker) this.observeLockApplied(node, e);
+      const removedAt = e.type === 'config' ? this.removedAt.get(e.change.node) : undefined;
+      if (e.type === 'config' && e.change.kind !== 'removeNode' && removedAt !== undefined && e.index > removedAt) {
+        violate('node ids are forever', `${node.id} applied ${e.change.kind} ${e.change.node} at index ${e.index}, an id removed at index ${removedAt}`);
+      }
       if (e.type === 'config' && e.change.kind === 'removeNode') {
+        // A lagging or restarted node applies the same entries later: the first index seen is the one.
+        if (removedAt === undefined) this.removedAt.set(e.change.node, e.index);
         const removed = this.nodes.get(e.change.node);
         if (removed && !removed.retired) {
           removed.crash(`removed from the cluster at index ${e.index}`);
@@ -639,6 +654,18 @@ export class Simulation {
     const leader = this.currentLeader();
     if (!leader) return;
     const raft = leader.raft!;
+    if (this.removedAt.size > 0 && this.readdRng.chance(0.5)) {
+      // The leader must refuse it; should it take it, the apply hook reports the violation.
+      const node = this.readdRng.pick([...this.removedAt.keys()]);
+      try {
+        const at = raft.proposeConfChange({ kind: this.readdRng.chance(0.5) ? 'addLearner' : 'addVoter', node });
+        this.log(`CONF re-add of removed ${node} taken at ${leader.id} index=${at.index}`);
+        return;
+      } catch (err) {
+        if (!isExpectedRefusal(err)) throw err;
+        this.stats.readdsRefused++;
+      }
+    }
     const conf = raft.status().conf;
     const rng = this.nemesisRng;
     let change: { kind: 'addVoter' | 'addLearner' | 'removeNode'; node: NodeId } | null = null;

@@ -15,6 +15,8 @@ export type Property =
   | 'linearizable read'
   | 'snapshot consistency'
   | 'liveness'
+  /** A removed node id was added again (docs/safety.md #10). */
+  | 'node ids are forever'
   /** 'locks' runs: lock-checker.ts (exclusion, fencing order, FIFO, ended sessions, replica agreement). */
   | 'lock safety'
   /** The storage twin (MemoryStorage, src/storage/log-shape.ts) refused a write Raft never makes: term or commit back, a vote changed, a committed entry replaced. */
