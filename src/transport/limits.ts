@@ -68,7 +68,10 @@ export interface TransportLimits {
   reconnectBackoffBaseMs: number;
   /** ...up to this (loopback clusters recover within a second). */
   reconnectBackoffMaxMs: number;
-  /** A peer that refused us as a removed member is redialed after this (in case we are added back), not sooner. */
+  /**
+   * A peer that refused us as a removed member is redialed after this, not sooner. A removed id never
+   * comes back (docs/safety.md #10); the redial only keeps the door open should the refusal be wrong.
+   */
   removedRedialMs: number;
   /** Inbound connections accepted at once. */
   inboundConnectionsMax: number;

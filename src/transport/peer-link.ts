@@ -65,7 +65,7 @@ export class PeerLink {
   private snapshotPending = false;
   private snapshotSeq = 0;
   private failures = 0;
-  /** The peer's last answer to our hello: we were removed from the cluster (said once at error; redialed seldom). */
+  /** The peer's last answer to our hello: this node was removed from the cluster (said once at error; redialed seldom). */
   private removed = false;
   /** The dial in progress was made at once after an open connection closed (see fail()). */
   private downCheckDialsLeft = 0;
@@ -301,7 +301,7 @@ export class PeerLink {
     if (frame.k === 'refuse') {
       if (frame.removed === true) {
         // The operator must act (stop this node), so it is said at error, once per link until we are
-        // admitted again; the redials that follow, seldom, find out whether we were added back.
+        // admitted again (should the refusal be wrong); the redials that follow are seldom.
         if (!this.removed) this.log.error({ address: this.address, reason: frame.reason }, 'this node was removed from the cluster');
         this.removed = true;
         this.o.events.removedFromCluster(this.o.peer);
