@@ -143,6 +143,7 @@ describe('CLI against a live server', () => {
     live.node.setRole('leader', 'n1');
     const rm = await runCli(['members', 'remove', 'n2', '--endpoints', live.url]);
     expect(rm.status).toBe(0);
+    expect(rm.stdout).toMatch(/^removed n2: stop its process .* its id is never reused, so a replacement joins under a new id\n$/);
     expect(live.node.members.map((m) => m.id)).not.toContain('n2');
     expect((await runCli(['members', 'add', '--endpoints', live.url])).status).toBe(2);
     // cli.md: members add takes --api and --peer as flags only; $LOCKSTEP_API/$LOCKSTEP_PEER name

@@ -79,7 +79,7 @@ export const membersRemoveCommand: CliCommand = {
     const id = oneId(positionals, 'remove');
     const client = makeClient(values.endpoints, values.token, values, CLUSTER_CHANGE_TIMEOUTS);
     await withClientErrors(client, () => client.removeMember(id));
-    console.log(`removed ${id}`);
+    console.log(`removed ${id}: stop its process (the members now refuse it); its id is never reused, so a replacement joins under a new id`);
     return 0;
   },
 };
