@@ -15,6 +15,11 @@ export interface ServerLimits {
   waitsMax: number;
   /** Open SSE streams (lock watches + election observers) on this node; more is 429 too_many_requests. */
   watchesMax: number;
+  /**
+   * Of those, open at once under one writer or reader token; more is 429 too_many_requests, so that
+   * one token cannot take every stream of the node from the others. Admin tokens and auth off: not counted.
+   */
+  watchesPerTokenMax: number;
   /** How long a follower waits for a leader to be known before 503 no_leader. */
   leaderWaitMs: number;
   /** Bound on one propose / read barrier on the leader before 503 unavailable. */
@@ -46,6 +51,7 @@ export const defaultServerLimits: ServerLimits = {
   requestReceiveMs: 30_000,
   waitsMax: 10_000,
   watchesMax: 1_000,
+  watchesPerTokenMax: 250,
   leaderWaitMs: 2_000,
   proposeTimeoutMs: 5_000,
   forwardSlackMs: 5_000,

@@ -1,9 +1,10 @@
 // Server-sent event streams (lock watches, election observers), served from
 // this node's applied events (handed on by the dispatcher, dispatcher.ts):
 // each stream starts with the current state and then follows every change in
-// apply order. Bounded: at most watchesMax open streams per node (429
-// too_many_requests), and a reader that falls more than sseBufferedEventsMax
-// events behind is cut off rather than buffered forever.
+// apply order. Bounded: at most watchesMax open streams per node and
+// watchesPerTokenMax under one non-admin token (429 too_many_requests), and a
+// reader that falls more than sseBufferedEventsMax events behind is cut off
+// rather than buffered forever.
 
 import { PassThrough } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -36,6 +37,8 @@ interface Stream {
 export class WatchHub {
   private open = 0;
   private readonly streams = new Set<Stream>();
+  /** Open streams per counted token (writer and reader tokens; see watchesPerTokenMax). */
+  private readonly openByToken = new Map<string, number>();
 
   constructor(private readonly ctx: ServerContext) {}
 
@@ -72,10 +75,17 @@ export class WatchHub {
    * initial state happen in the same tick, so no event falls between them.
    */
   serve(request: FastifyRequest, reply: FastifyReply, initial: () => SseEvent, select: (event: LockEvent) => SseEvent | null): FastifyReply {
+    const retryAfter = { 'retry-after': String(this.ctx.limits.retryAfterSeconds) };
     if (this.open >= this.ctx.limits.watchesMax) {
-      throw new ApiError('too_many_requests', `this node already serves ${this.ctx.limits.watchesMax} watch streams`, {}, { 'retry-after': String(this.ctx.limits.retryAfterSeconds) });
+      throw new ApiError('too_many_requests', `this node already serves ${this.ctx.limits.watchesMax} watch streams`, {}, retryAfter);
+    }
+    const counted = request.principal !== undefined && request.principal !== null && request.principal.role !== 'admin' ? request.principal.id : null;
+    const byToken = counted === null ? 0 : (this.openByToken.get(counted) ?? 0);
+    if (byToken >= this.ctx.limits.watchesPerTokenMax) {
+      throw new ApiError('too_many_requests', `this token already holds ${this.ctx.limits.watchesPerTokenMax} of this node's watch streams`, {}, retryAfter);
     }
     this.open += 1;
+    if (counted !== null) this.openByToken.set(counted, byToken + 1);
     const stream = new PassThrough();
     let pendingWrites = 0;
     let closed = false;
@@ -95,6 +105,11 @@ export class WatchHub {
       if (closed) return;
       closed = true;
       this.open -= 1;
+      if (counted !== null) {
+        const left = (this.openByToken.get(counted) ?? 1) - 1;
+        if (left > 0) this.openByToken.set(counted, left);
+        else this.openByToken.delete(counted);
+      }
       heartbeat.cancel();
       this.streams.delete(subscriber);
       stream.end();

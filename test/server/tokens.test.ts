@@ -185,6 +185,37 @@ describe('tokens', () => {
     await rootStream.cancel();
   });
 
+  it('one writer or reader token holds at most watchesPerTokenMax of the node\'s watch streams; other tokens and admins still get theirs, and a closed stream gives its slot back', async () => {
+    h = await makeHarness({ authToken: ROOT, limits: { watchesMax: 5, watchesPerTokenMax: 2 } });
+    const r = await createToken(h, { name: 'r', role: 'reader' });
+    const w = await createToken(h, { name: 'w', role: 'writer' });
+    await h.server.listen('127.0.0.1', 0);
+    const url = `http://127.0.0.1:${(h.server.app.server.address() as { port: number }).port}`;
+    const watch = (secret: string, path = '/v1/locks/x/watch') => fetch(`${url}${path}`, { headers: bearer(secret) });
+    const streams: Response[] = [];
+    for (const path of ['/v1/locks/x/watch', '/v1/elections/e/observe']) {
+      const res = await watch(r.secret, path);
+      expect(res.status).toBe(200);
+      streams.push(res);
+    }
+    const third = await watch(r.secret);
+    expect(third.status).toBe(429);
+    expect(third.headers.get('retry-after')).toBe('1');
+    expect(await third.json()).toMatchObject({ error: { code: 'too_many_requests', message: "this token already holds 2 of this node's watch streams" } });
+    // Another token, and the root (admin), are not held back by it.
+    const other = await watch(w.secret);
+    expect(other.status).toBe(200);
+    const root = await watch(ROOT);
+    expect(root.status).toBe(200);
+    expect(h.server.services.watches.openCount).toBe(4);
+    // A stream that ends gives its slot back to its token.
+    await streams[0].body!.cancel();
+    await expect.poll(() => h!.server.services.watches.openCount).toBe(3);
+    const again = await watch(r.secret);
+    expect(again.status).toBe(200);
+    for (const res of [streams[1], other, root, again]) await res.body!.cancel();
+  });
+
   it('a revocation committed while a linearizable read or a cluster change waits for its ReadIndex barrier refuses it (401)', async () => {
     h = await makeHarness({ authToken: ROOT });
     const reader = await createToken(h, { name: 'r', role: 'reader' });

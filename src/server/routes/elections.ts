@@ -93,7 +93,7 @@ export const electionRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: 
     config: { access: onPathName('read') },
     schema: {
       tags: ['elections'],
-      summary: 'text/event-stream from this node\'s applied state: `leader` events with {leader: {sessionId, value, term} | null, index}; the first is the current state, then one per change (null: vacancy). At most `watchesMax` open streams per node: more is 429 too_many_requests.',
+      summary: 'text/event-stream from this node\'s applied state: `leader` events with {leader: {sessionId, value, term} | null, index}; the first is the current state, then one per change (null: vacancy). At most `watchesMax` open streams per node, `watchesPerTokenMax` under one writer or reader token: more is 429 too_many_requests.',
       params: nameParams,
     },
   }, async (request, reply) => {

@@ -137,7 +137,7 @@ export const lockRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
     config: { access: onPathName('read') },
     schema: {
       tags: ['locks'],
-      summary: 'text/event-stream from this node\'s applied state: first `state` {name, mode, limit, holders, waiters, index}, then acquired / released / expired / queued / dequeued with {name, fencingToken?, sessionId?, index}; `: heartbeat` comments every 15 s. At most `watchesMax` (default 1000) open streams per node: more is 429 too_many_requests.',
+      summary: 'text/event-stream from this node\'s applied state: first `state` {name, mode, limit, holders, waiters, index}, then acquired / released / expired / queued / dequeued with {name, fencingToken?, sessionId?, index}; `: heartbeat` comments every 15 s. At most `watchesMax` (default 1000) open streams per node, `watchesPerTokenMax` (250) under one writer or reader token: more is 429 too_many_requests.',
       params: nameParams,
     },
   }, async (request, reply) => {
