@@ -151,6 +151,7 @@ describe('Nemesis member replacement', () => {
     expect(record.shape, log.join('\n')).toBe('replace-follower');
     expect(record.targets[1]).toBe('j1');
     expect(record.detail?.removed).toBe('ok');
+    expect(String(record.detail?.told)).toMatch(/^ok after \d+ms$/);
     expect(String(record.detail?.added)).toMatch(/no node running/);
     expect(c.unexpectedExits.map((e) => e.code)).toEqual([0, 0, 0]);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { earliestLeaseEnd } from '../../src/chaos/checker/clock-bound.js';
+import { checkMembership } from '../../src/chaos/checker/faults.js';
 import { checkFencing } from '../../src/chaos/checker/fencing.js';
 import { checkHolds } from '../../src/chaos/checker/holds.js';
 import { checkRecovery } from '../../src/chaos/checker/recovery.js';
@@ -114,6 +115,28 @@ describe('recovery check', () => {
     const r = checkRecovery([], [fault], [], 2000, 5000);
     expect(r.violations).toEqual([]);
     expect(r.notes.length).toBe(1);
+  });
+});
+
+describe('membership check', () => {
+  const replacement = (detail: Record<string, unknown>): FaultRecord => ({ kind: 'membership', shape: 'replace-follower', targets: ['n2', 'n4'], startMs: 100, endMs: 900, detail: { removed: 'ok', added: 'ok', ...detail } });
+
+  it('passes a replacement whose removed node was told, and one recorded before the question was asked', () => {
+    const r = checkMembership([replacement({ told: 'ok after 1800ms' }), replacement({})]);
+    expect(r.violations).toEqual([]);
+    expect(r.checked).toBe('2 member replacements complete within their bound; 1 removed nodes told so while still running');
+  });
+
+  it('fails a replacement whose removed node was never told, or that did not complete', () => {
+    const r = checkMembership([replacement({ told: 'not told within 10000ms (readyz: 503)' }), replacement({ added: 'timeout' })]);
+    expect(r.violations).toEqual([
+      'replacing n2 at 100ms did not complete: remove ok, add timeout',
+      'n2, removed at 100ms, was not told it was removed: not told within 10000ms (readyz: 503)',
+    ]);
+  });
+
+  it('says not exercised without a replacement', () => {
+    expect(checkMembership([{ kind: 'membership', shape: 'transfer-leadership', targets: ['n1'], startMs: 0, endMs: 1 }]).exercised).toBe(false);
   });
 });
 

@@ -19,14 +19,23 @@ export function checkFaultCoverage(asked: readonly FaultKind[], faults: readonly
   );
 }
 
+/**
+ * Replacements complete within their bound, and each removed node, still running, learned it was
+ * removed (`told`: absent from runs recorded before it was asked).
+ */
 export function checkMembership(faults: readonly FaultRecord[]): CheckResult {
   const replacements = faults.filter(isReplacement);
+  const told = replacements.filter((f) => typeof f.detail?.told === 'string' && f.detail.told.startsWith('ok'));
+  const incomplete = replacements
+    .filter((f) => f.detail?.removed !== 'ok' || f.detail?.added !== 'ok')
+    .map((f) => `replacing ${f.targets[0]} at ${f.startMs.toFixed(0)}ms did not complete: remove ${String(f.detail?.removed)}, add ${String(f.detail?.added ?? 'not tried')}${f.detail?.error ? `; ${String(f.detail.error)}` : ''}`);
+  const untold = replacements
+    .filter((f) => f.detail?.removed === 'ok' && f.detail?.told !== undefined && !told.includes(f))
+    .map((f) => `${f.targets[0]}, removed at ${f.startMs.toFixed(0)}ms, was not told it was removed: ${String(f.detail?.told)}`);
   return result(
     'membership',
-    `${replacements.length} member replacements complete within their bound`,
-    replacements
-      .filter((f) => f.detail?.removed !== 'ok' || f.detail?.added !== 'ok')
-      .map((f) => `replacing ${f.targets[0]} at ${f.startMs.toFixed(0)}ms did not complete: remove ${String(f.detail?.removed)}, add ${String(f.detail?.added ?? 'not tried')}${f.detail?.error ? `; ${String(f.detail.error)}` : ''}`),
+    `${replacements.length} member replacements complete within their bound; ${told.length} removed nodes told so while still running`,
+    [...incomplete, ...untold],
     [],
     { exercised: replacements.length > 0 },
   );

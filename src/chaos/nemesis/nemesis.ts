@@ -33,6 +33,11 @@ const REPLACE_POLL_MS = 200;
 const UP_POLL_MS = 50;
 /** How long a replacement waits for its joiner to answer HTTP before it asks to add it anyway. */
 export const JOINER_START_MS = 30_000;
+/**
+ * How long a removed node may take to learn it was removed (a member refuses it at its next hello,
+ * after its election timeout; its /readyz then says so): a few election timeouts.
+ */
+export const REMOVED_TOLD_MS = 10_000;
 
 export class Nemesis {
   readonly faults: FaultRecord[] = [];
@@ -330,6 +335,22 @@ export class Nemesis {
     return `not answering after ${JOINER_START_MS}ms`;
   }
 
+  /** Until the removed node's /readyz says it was removed (how long that took), it stopped, or REMOVED_TOLD_MS passed. */
+  private async removedTold(id: string): Promise<string> {
+    const from = this.nowMs();
+    let last = 'not asked';
+    while (this.nowMs() - from < REMOVED_TOLD_MS) {
+      const node = this.cluster.nodes.get(id);
+      if (!node?.running) return 'not running';
+      const a = await attempt('GET', `${node.apiUrl}/readyz`, undefined, { timeoutMs: 2000, through: this.cluster.fetch });
+      const message = a.kind === 'answer' ? String((a.body as { error?: { message?: unknown } } | null)?.error?.message ?? a.status) : a.error;
+      if (/removed from the cluster/.test(message)) return `ok after ${(this.nowMs() - from).toFixed(0)}ms`;
+      last = message.slice(0, 120);
+      await new Promise((r) => setTimeout(r, REPLACE_POLL_MS));
+    }
+    return `not told within ${REMOVED_TOLD_MS}ms (readyz: ${last})`;
+  }
+
   /** A member as the current leader sees it (its configuration is in force on append), or null if no leader answers. */
   private async memberOf(id: string): Promise<'absent' | 'learner' | 'voter' | null> {
     const leader = this.leader();
@@ -358,6 +379,8 @@ export class Nemesis {
       const removed = await this.ask('DELETE', `/v1/cluster/members/${victim}`, undefined, this.nowMs() + 15_000, async () => (await this.memberOf(victim)) === 'absent');
       record.detail = { ...record.detail, removed };
       if (removed !== 'ok') return done();
+      // Still running, the removed node must learn it was removed (docs/safety.md #10), before it is wiped.
+      record.detail = { ...record.detail, told: await this.removedTold(victim) };
       await this.cluster.dropNode(victim);
       const joiner = this.cluster.freshId();
       const { node, peerUrl } = await this.cluster.startJoiner(joiner);
