@@ -4,7 +4,7 @@
 import { assert } from './applying.js';
 import type { LockCommand, Outcome } from './commands.js';
 import { surelyFails } from './doomed.js';
-import { maySee, type Principal } from './permissions.js';
+import { maySee, ROOT_PRINCIPAL, ROOT_TOKEN_ID, type Principal, type Role } from './permissions.js';
 import { sessionNames } from './sessions.js';
 import { tokenView, type TokenView } from './tokens.js';
 import type { IdempotencyLookup } from './idempotency.js';
@@ -164,6 +164,11 @@ export class LockQueries {
   /** Whether token `id` exists now (not revoked). */
   hasToken(id: string): boolean {
     return this.state.tokens.has(id);
+  }
+
+  /** The role of token `id` (the root token included), or null if there is none. */
+  tokenRole(id: string): Role | null {
+    return id === ROOT_TOKEN_ID ? ROOT_PRINCIPAL.role : (this.state.tokens.get(id)?.role ?? null);
   }
 
   /** Every token, in creation order, without hashes. */

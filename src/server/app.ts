@@ -213,7 +213,7 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
         description:
           'Distributed lock service on Raft. Every node serves the whole API; followers forward writes and linearizable reads to the leader. '
           + 'Every answer carries x-lockstep-node and (when known) x-lockstep-leader; answers that reflect replicated state carry x-lockstep-index. '
-          + `Limits: body ${ctx.limits.bodyBytesMax} bytes (413 payload_too_large), ${ctx.limits.waitsMax} concurrent long-poll waits and ${ctx.limits.watchesMax} open SSE streams per node, ${ctx.limits.watchesPerTokenMax} of them under one writer or reader token (429 too_many_requests with Retry-After).`,
+          + `Limits: body ${ctx.limits.bodyBytesMax} bytes (413 payload_too_large), ${ctx.limits.waitsMax} concurrent long-poll waits (${ctx.limits.waitsPerTokenMax} of them for one writer or reader token) and ${ctx.limits.watchesMax} open SSE streams per node, ${ctx.limits.watchesPerTokenMax} of them under one writer or reader token (429 too_many_requests with Retry-After).`,
       },
     },
     // Operation ids, descriptions and examples for every route (api-reference.ts).

@@ -13,6 +13,11 @@ export interface ServerLimits {
   requestReceiveMs: number;
   /** Long-poll acquires/campaigns waiting at once on this node; more is 429 too_many_requests. */
   waitsMax: number;
+  /**
+   * Of those, waiting at once for one writer or reader token; more is 429 too_many_requests, so that one
+   * token cannot take every wait of the leader from the others. Admin tokens and auth off: not counted.
+   */
+  waitsPerTokenMax: number;
   /** Open SSE streams (lock watches + election observers) on this node; more is 429 too_many_requests. */
   watchesMax: number;
   /**
@@ -50,6 +55,7 @@ export const defaultServerLimits: ServerLimits = {
   firstRequestMs: 10_000,
   requestReceiveMs: 30_000,
   waitsMax: 10_000,
+  waitsPerTokenMax: 2_500,
   watchesMax: 1_000,
   watchesPerTokenMax: 250,
   leaderWaitMs: 2_000,

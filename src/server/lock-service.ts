@@ -73,7 +73,7 @@ export class LockService {
     private readonly ctx: ServerContext,
     private readonly encode: ProposalEncoder,
   ) {
-    this.waits = new WaitRegistry(ctx.limits.waitsMax);
+    this.waits = new WaitRegistry(ctx.limits.waitsMax, ctx.limits.waitsPerTokenMax);
     this.replays = createApplyMetrics(ctx.registry).replays;
   }
 
@@ -111,10 +111,13 @@ export class LockService {
     const doomed = await this.answerDoomed(command);
     if (doomed !== null) return doomed;
     const waitId = 'waitId' in command ? command.waitId : null;
-    if (waitId !== null && !this.waits.hasRoom()) {
-      throw new ApiError('too_many_requests', `this node already has ${this.ctx.limits.waitsMax} waits open`, {}, { 'retry-after': String(this.ctx.limits.retryAfterSeconds) });
+    const counted = this.countedToken(options.tokenId);
+    const full = waitId === null ? null : this.waits.full(counted);
+    if (full !== null) {
+      const message = full === 'node' ? `this node already has ${this.ctx.limits.waitsMax} waits open` : `this token already has ${this.ctx.limits.waitsPerTokenMax} of this node's waits open`;
+      throw new ApiError('too_many_requests', message, {}, { 'retry-after': String(this.ctx.limits.retryAfterSeconds) });
     }
-    const answer = this.proposeAndAwait(command, waitId, options);
+    const answer = this.proposeAndAwait(command, waitId, options, counted);
     if (idem !== null) {
       const entry = { method: idem.method, path: idem.path, answer };
       this.inFlight.set(idem.key, entry);
@@ -169,9 +172,14 @@ export class LockService {
     }
   }
 
-  private async proposeAndAwait(command: LockCommand, waitId: string | null, options: ExecuteOptions): Promise<Answer> {
+  /** The token whose waits count against waitsPerTokenMax: writers' and readers', not admins' (nor auth off). */
+  private countedToken(tokenId: string | null): string | null {
+    return tokenId !== null && this.ctx.machine.tokenRole(tokenId) !== 'admin' ? tokenId : null;
+  }
+
+  private async proposeAndAwait(command: LockCommand, waitId: string | null, options: ExecuteOptions, counted: string | null): Promise<Answer> {
     // Registered before the propose: the wait may resolve in the same applied batch.
-    const early = waitId !== null ? this.waits.join(waitId) : null;
+    const early = waitId !== null ? this.waits.join(waitId, counted) : null;
     let applied: { index: number; result: unknown };
     try {
       const auth = options.tokenId !== null ? { tokenId: options.tokenId } : null;

@@ -5,7 +5,7 @@
 
 import type { LockCommand, Outcome } from '../locks/commands.js';
 import type { IdempotencyLookup } from '../locks/idempotency.js';
-import type { Principal } from '../locks/permissions.js';
+import type { Principal, Role } from '../locks/permissions.js';
 import type { TokenView } from '../locks/tokens.js';
 import type { Deadlines, ElectionView, LockListItem, LockView, SessionView } from '../locks/views.js';
 
@@ -28,6 +28,7 @@ export interface LockMachineView {
   principalByHash(secretHash: string): Principal | null;
   tokenSecretHash(id: string): string | null;
   hasToken(id: string): boolean;
+  tokenRole(id: string): Role | null;
   listTokens(): TokenView[];
   getElection(name: string): ElectionView;
   checkFencing(name: string, fencingToken: number): { valid: boolean };

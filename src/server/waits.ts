@@ -15,12 +15,19 @@ interface Entry {
   resolve: (resolution: Resolution) => void;
   /** Requests waiting on this waitId (a repeat with the same Idempotency-Key joins the first). */
   waiters: number;
+  /** The counted token of the request that opened it (null: not counted), see waitsPerTokenMax. */
+  tokenId: string | null;
 }
 
 export class WaitRegistry {
   private readonly entries = new Map<string, Entry>();
+  /** Open waits per counted token. */
+  private readonly byToken = new Map<string, number>();
 
-  constructor(private readonly waitsMax: number) {}
+  constructor(
+    private readonly waitsMax: number,
+    private readonly waitsPerTokenMax: number,
+  ) {}
 
   /** An applied event (from the dispatcher): a `wait.resolved` answers everyone waiting for that wait. */
   consume(event: LockEvent): void {
@@ -35,28 +42,46 @@ export class WaitRegistry {
   private settle(waitId: string, resolution: Resolution): void {
     const entry = this.entries.get(waitId);
     if (entry === undefined) return;
-    this.entries.delete(waitId);
+    this.drop(waitId, entry);
     entry.resolve(resolution);
+  }
+
+  /** Every wait leaves through here: its token's count goes with it. */
+  private drop(waitId: string, entry: Entry): void {
+    this.entries.delete(waitId);
+    if (entry.tokenId === null) return;
+    const left = (this.byToken.get(entry.tokenId) ?? 1) - 1;
+    if (left > 0) this.byToken.set(entry.tokenId, left);
+    else this.byToken.delete(entry.tokenId);
   }
 
   get size(): number {
     return this.entries.size;
   }
 
-  hasRoom(): boolean {
-    return this.entries.size < this.waitsMax;
+  /** Why a new wait under `tokenId` (null: not counted) would be one too many, or null if there is room. */
+  full(tokenId: string | null): 'node' | 'token' | null {
+    if (this.entries.size >= this.waitsMax) return 'node';
+    if (tokenId !== null && (this.byToken.get(tokenId) ?? 0) >= this.waitsPerTokenMax) return 'token';
+    return null;
   }
 
-  /** Starts (or joins) waiting for waitId's outcome. Every call must be paired with leave(). */
-  join(waitId: string): Promise<Resolution> {
+  /** Open waits of one counted token. */
+  openBy(tokenId: string): number {
+    return this.byToken.get(tokenId) ?? 0;
+  }
+
+  /** Starts (or joins) waiting for waitId's outcome; `tokenId` is counted if this opens it. Every call must be paired with leave(). */
+  join(waitId: string, tokenId: string | null = null): Promise<Resolution> {
     let entry = this.entries.get(waitId);
     if (entry === undefined) {
       let resolve!: (resolution: Resolution) => void;
       const promise = new Promise<Resolution>((r) => {
         resolve = r;
       });
-      entry = { promise, resolve, waiters: 0 };
+      entry = { promise, resolve, waiters: 0, tokenId };
       this.entries.set(waitId, entry);
+      if (tokenId !== null) this.byToken.set(tokenId, (this.byToken.get(tokenId) ?? 0) + 1);
     }
     entry.waiters += 1;
     return entry.promise;
@@ -68,11 +93,12 @@ export class WaitRegistry {
     if (entry === undefined) return 0;
     entry.waiters -= 1;
     if (entry.waiters > 0) return entry.waiters;
-    this.entries.delete(waitId);
+    this.drop(waitId, entry);
     return 0;
   }
 
   close(): void {
     this.entries.clear();
+    this.byToken.clear();
   }
 }

@@ -216,6 +216,44 @@ describe('tokens', () => {
     for (const res of [streams[1], other, root, again]) await res.body!.cancel();
   });
 
+  it('one writer or reader token holds at most waitsPerTokenMax of the node\'s waits; other tokens and admins still wait, and an answered wait gives its slot back', async () => {
+    h = await makeHarness({ authToken: ROOT, limits: { waitsMax: 6, waitsPerTokenMax: 2 } });
+    const w = await createToken(h, { name: 'w', role: 'writer' });
+    const other = await createToken(h, { name: 'o', role: 'writer' });
+    const admin = await createToken(h, { name: 'a', role: 'admin' });
+    const held = await h.call('POST', '/v1/locks/x/acquire', { ttlMs: 60_000 }, rootAuth);
+    expect(held.status).toBe(200);
+    const wait = (secret: string) => h!.call('POST', '/v1/locks/x/acquire', { ttlMs: 60_000, waitMs: 60_000 }, bearer(secret));
+    const first = [wait(w.secret), wait(w.secret)];
+    await flush();
+    expect(h.server.services.locks.waits.openBy(w.id)).toBe(2);
+    const third = await wait(w.secret);
+    expect(third.status).toBe(429);
+    expect(third.headers['retry-after']).toBe('1');
+    expect(third.body.error).toMatchObject({ code: 'too_many_requests', message: "this token already has 2 of this node's waits open" });
+    // Another writer, an admin token and the root are not held back by it.
+    const others = [wait(other.secret), wait(admin.secret), wait(ROOT)];
+    await flush();
+    expect(h.server.services.locks.waits.size).toBe(5);
+    expect(h.server.services.locks.waits.openBy(admin.id)).toBe(0);
+    // The holder releases: the first waiter is granted, and its token may wait again.
+    expect((await h.call('POST', '/v1/locks/x/release', { fencingToken: held.body.fencingToken }, rootAuth)).status).toBe(200);
+    const granted = await first[0];
+    expect(granted.status).toBe(200);
+    expect(h.server.services.locks.waits.openBy(w.id)).toBe(1);
+    const again = wait(w.secret);
+    await flush();
+    expect(h.server.services.locks.waits.openBy(w.id)).toBe(2);
+    // Revoking the tokens ends their waits (401), and gives every slot back.
+    for (const t of [w, other, admin]) expect((await h.call('DELETE', `/v1/auth/tokens/${t.id}`, undefined, rootAuth)).status).toBe(200);
+    for (const p of [first[1], again, others[0], others[1]]) expect((await p).status).toBe(401);
+    expect(h.server.services.locks.waits.openBy(w.id)).toBe(0);
+    expect(h.server.services.locks.waits.size).toBe(1);
+    await h.call('POST', '/v1/locks/x/release', { fencingToken: granted.body.fencingToken }, rootAuth);
+    expect((await others[2]).status).toBe(200);
+    expect(h.server.services.locks.waits.size).toBe(0);
+  });
+
   it('a revocation committed while a linearizable read or a cluster change waits for its ReadIndex barrier refuses it (401)', async () => {
     h = await makeHarness({ authToken: ROOT });
     const reader = await createToken(h, { name: 'r', role: 'reader' });
