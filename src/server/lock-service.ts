@@ -21,6 +21,7 @@ import type { ServerContext } from './context.js';
 import { ApiError, apiErrorBody } from './errors.js';
 import { unavailableError } from './forward.js';
 import { WaitRegistry } from './waits.js';
+import { countedToken } from './token-share.js';
 
 export interface IdempotencyInfo {
   key: string;
@@ -111,7 +112,7 @@ export class LockService {
     const doomed = await this.answerDoomed(command);
     if (doomed !== null) return doomed;
     const waitId = 'waitId' in command ? command.waitId : null;
-    const counted = this.countedToken(options.tokenId);
+    const counted = countedToken(options.tokenId, options.tokenId === null ? null : this.ctx.machine.tokenRole(options.tokenId));
     const full = waitId === null ? null : this.waits.full(counted);
     if (full !== null) {
       const message = full === 'node' ? `this node already has ${this.ctx.limits.waitsMax} waits open` : `this token already has ${this.ctx.limits.waitsPerTokenMax} of this node's waits open`;
@@ -170,11 +171,6 @@ export class LockService {
       case 'pending':
         return this.awaitWait(found.waitId, options.cancel);
     }
-  }
-
-  /** The token whose waits count against waitsPerTokenMax: writers' and readers', not admins' (nor auth off). */
-  private countedToken(tokenId: string | null): string | null {
-    return tokenId !== null && this.ctx.machine.tokenRole(tokenId) !== 'admin' ? tokenId : null;
   }
 
   private async proposeAndAwait(command: LockCommand, waitId: string | null, options: ExecuteOptions, counted: string | null): Promise<Answer> {

@@ -12,6 +12,7 @@ import type { LockEvent } from '../locks/commands.js';
 import { INDEX_HEADER } from './answer.js';
 import type { ServerContext } from './context.js';
 import { ApiError, apiErrorBody } from './errors.js';
+import { countedToken, TokenShare } from './token-share.js';
 
 export interface SseEvent {
   event: string;
@@ -37,10 +38,11 @@ interface Stream {
 export class WatchHub {
   private open = 0;
   private readonly streams = new Set<Stream>();
-  /** Open streams per counted token (writer and reader tokens; see watchesPerTokenMax). */
-  private readonly openByToken = new Map<string, number>();
+  private readonly share: TokenShare;
 
-  constructor(private readonly ctx: ServerContext) {}
+  constructor(private readonly ctx: ServerContext) {
+    this.share = new TokenShare(ctx.limits.watchesPerTokenMax);
+  }
 
   get openCount(): number {
     return this.open;
@@ -79,13 +81,12 @@ export class WatchHub {
     if (this.open >= this.ctx.limits.watchesMax) {
       throw new ApiError('too_many_requests', `this node already serves ${this.ctx.limits.watchesMax} watch streams`, {}, retryAfter);
     }
-    const counted = request.principal !== undefined && request.principal !== null && request.principal.role !== 'admin' ? request.principal.id : null;
-    const byToken = counted === null ? 0 : (this.openByToken.get(counted) ?? 0);
-    if (byToken >= this.ctx.limits.watchesPerTokenMax) {
+    const counted = countedToken(request.principal?.id ?? null, request.principal?.role ?? null);
+    if (!this.share.hasRoom(counted)) {
       throw new ApiError('too_many_requests', `this token already holds ${this.ctx.limits.watchesPerTokenMax} of this node's watch streams`, {}, retryAfter);
     }
     this.open += 1;
-    if (counted !== null) this.openByToken.set(counted, byToken + 1);
+    this.share.take(counted);
     const stream = new PassThrough();
     let pendingWrites = 0;
     let closed = false;
@@ -105,11 +106,7 @@ export class WatchHub {
       if (closed) return;
       closed = true;
       this.open -= 1;
-      if (counted !== null) {
-        const left = (this.openByToken.get(counted) ?? 1) - 1;
-        if (left > 0) this.openByToken.set(counted, left);
-        else this.openByToken.delete(counted);
-      }
+      this.share.give(counted);
       heartbeat.cancel();
       this.streams.delete(subscriber);
       stream.end();

@@ -4,6 +4,7 @@
 // continues, and must not be a lost wakeup (docs/safety.md #17).
 
 import type { LockEvent, Outcome } from '../locks/commands.js';
+import { TokenShare } from './token-share.js';
 
 export interface Resolution {
   outcome: Outcome;
@@ -21,13 +22,14 @@ interface Entry {
 
 export class WaitRegistry {
   private readonly entries = new Map<string, Entry>();
-  /** Open waits per counted token. */
-  private readonly byToken = new Map<string, number>();
+  private readonly share: TokenShare;
 
   constructor(
     private readonly waitsMax: number,
-    private readonly waitsPerTokenMax: number,
-  ) {}
+    waitsPerTokenMax: number,
+  ) {
+    this.share = new TokenShare(waitsPerTokenMax);
+  }
 
   /** An applied event (from the dispatcher): a `wait.resolved` answers everyone waiting for that wait. */
   consume(event: LockEvent): void {
@@ -49,10 +51,7 @@ export class WaitRegistry {
   /** Every wait leaves through here: its token's count goes with it. */
   private drop(waitId: string, entry: Entry): void {
     this.entries.delete(waitId);
-    if (entry.tokenId === null) return;
-    const left = (this.byToken.get(entry.tokenId) ?? 1) - 1;
-    if (left > 0) this.byToken.set(entry.tokenId, left);
-    else this.byToken.delete(entry.tokenId);
+    this.share.give(entry.tokenId);
   }
 
   get size(): number {
@@ -62,13 +61,12 @@ export class WaitRegistry {
   /** Why a new wait under `tokenId` (null: not counted) would be one too many, or null if there is room. */
   full(tokenId: string | null): 'node' | 'token' | null {
     if (this.entries.size >= this.waitsMax) return 'node';
-    if (tokenId !== null && (this.byToken.get(tokenId) ?? 0) >= this.waitsPerTokenMax) return 'token';
-    return null;
+    return this.share.hasRoom(tokenId) ? null : 'token';
   }
 
   /** Open waits of one counted token. */
   openBy(tokenId: string): number {
-    return this.byToken.get(tokenId) ?? 0;
+    return this.share.count(tokenId);
   }
 
   /** Starts (or joins) waiting for waitId's outcome; `tokenId` is counted if this opens it. Every call must be paired with leave(). */
@@ -81,7 +79,7 @@ export class WaitRegistry {
       });
       entry = { promise, resolve, waiters: 0, tokenId };
       this.entries.set(waitId, entry);
-      if (tokenId !== null) this.byToken.set(tokenId, (this.byToken.get(tokenId) ?? 0) + 1);
+      this.share.take(tokenId);
     }
     entry.waiters += 1;
     return entry.promise;
@@ -99,6 +97,6 @@ export class WaitRegistry {
 
   close(): void {
     this.entries.clear();
-    this.byToken.clear();
+    this.share.clear();
   }
 }
