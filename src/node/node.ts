@@ -9,10 +9,10 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { RaftCore } from '../raft/api.js';
 import { RaftInvariantError } from '../raft/assert.js';
+import { inConf } from '../raft/membership.js';
 import {
   ProposalDroppedError,
   type ConfChange,
-  type ConfState,
   type LogIndex,
   type Message,
   MessageRefusedError,
@@ -316,8 +316,7 @@ export class RaftNode implements ReplicatedNode {
   private removedPeerRefusal(peer: NodeId): string | null {
     if (!this.raft || this.stopped) return null;
     const { conf, appliedConf } = this.raft.status();
-    const isIn = (c: ConfState, id: NodeId): boolean => c.voters.includes(id) || c.learners.includes(id);
-    if (!isIn(conf, this.id) || isIn(conf, peer) || !(appliedConf.removed ?? []).includes(peer)) return null;
+    if (!inConf(conf, this.id) || inConf(conf, peer) || !(appliedConf.removed ?? []).includes(peer)) return null;
     return `node ${peer} was removed from this cluster: stop it (to bring its machine back, clear its --data and add it under a new id with 'lockstep members add')`;
   }
 
@@ -643,7 +642,7 @@ export class RaftNode implements ReplicatedNode {
 
   async removeMember(id: NodeId, timeoutMs: number): Promise<void> {
     const conf = this.requireLeader().raft.status().appliedConf;
-    if (!conf.voters.includes(id) && !conf.learners.includes(id)) return;
+    if (!inConf(conf, id)) return;
     await this.proposeConf({ kind: 'removeNode', node: id }, timeoutMs);
   }
 

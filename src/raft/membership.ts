@@ -43,6 +43,11 @@ export function isMember(m: Membership, id: NodeId): boolean {
   return m.voters.has(id) || m.learners.has(id);
 }
 
+/** isMember, on a configuration as the core reports it (RaftStatus.conf, appliedConf). */
+export function inConf(conf: ConfState, id: NodeId): boolean {
+  return conf.voters.includes(id) || conf.learners.includes(id);
+}
+
 const KNOWN_KINDS: ReadonlySet<string> = new Set<ConfChange['kind']>(['addVoter', 'addLearner', 'removeNode']);
 
 /** False for a kind this version does not know: applyConfChange makes it a no-op, and the node logs it. */
