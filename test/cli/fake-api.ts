@@ -3,6 +3,7 @@
 // the routes the CLI calls; each test steers it through `state`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { encodeBackup } from '../../src/node/backup.js';
 
 export interface FakeApiState {
   /** Answer keepalives with 404 session_not_found (the session "expired" on the server). */
@@ -74,6 +75,11 @@ export async function startFakeApi(): Promise<FakeApi> {
         const b = body as { holds: Array<{ name: string }> };
         for (const h of b.holds) state.held.delete(h.name);
         return send(res, 200, { released: b.holds.map((h) => h.name) });
+      }
+      if (path === '/v1/cluster/snapshot') {
+        const bytes = encodeBackup({ clusterId: 'c-test', takenBy: 'n1', takenAtMs: Date.now(), index: 57, term: 4 }, new Uint8Array([1, 2, 3]));
+        res.writeHead(200, { 'content-type': 'application/vnd.lockstep.snapshot', 'x-lockstep-node': 'n1', 'x-lockstep-leader': 'n1' });
+        return res.end(bytes);
       }
       if (path === '/v1/cluster') {
         const self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
