@@ -104,6 +104,9 @@ describe('CLI against a live server', () => {
       expect(sessions.status).toBe(0);
       expect(sessions.stdout).toContain(s.id);
       expect(sessions.stdout).toContain('live:list:x');
+      // Durations for people (cli.md), not raw milliseconds: TTL 10s, time left, no lock-delay.
+      expect(sessions.stdout.split('\n')[0]).toMatch(/^SESSION\s+NAME\s+TTL\s+LEFT\s+LOCK-DELAY\s+HOLDS\s+WAITING$/);
+      expect(sessions.stdout).toMatch(new RegExp(`^${s.id}\\s+lister\\s+10s\\s+\\d+(\\.\\d)?s\\s+0ms\\s+live:list:x#\\d+`, 'm'));
       const none = await runCli(['locks', '--prefix', 'nothing-here:', '--endpoints', live.url]);
       expect(none.stdout).toContain("no locks with prefix 'nothing-here:'");
     } finally {

@@ -4,6 +4,7 @@ import type { CliCommand } from '../command.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseFlags, type FlagSpecs } from '../flags.js';
 import { renderTable } from '../table.js';
+import { formatDuration } from '../duration.js';
 
 const SESSIONS_LISTED_MAX = 10_000;
 
@@ -38,13 +39,14 @@ export const sessionsCommand: CliCommand = {
     const rows = sessions.map((s) => [
       s.sessionId,
       s.name || undefined,
-      s.ttlMs,
-      s.remainingMs,
-      s.lockDelayMs,
+      // Durations for people, as every table of the CLI (cli.md); --json keeps the milliseconds.
+      formatDuration(s.ttlMs),
+      formatDuration(s.remainingMs),
+      formatDuration(s.lockDelayMs),
       (s.holds ?? []).map((h) => `${h.kind === 'election' ? 'election ' : ''}${h.name}#${h.fencingToken}`).join(' ') || undefined,
       (s.waits ?? []).join(' ') || undefined,
     ]);
-    console.log(renderTable(['SESSION', 'NAME', 'TTL_MS', 'REMAINING_MS', 'LOCK_DELAY_MS', 'HOLDS', 'WAITING'], rows));
+    console.log(renderTable(['SESSION', 'NAME', 'TTL', 'LEFT', 'LOCK-DELAY', 'HOLDS', 'WAITING'], rows));
     return 0;
   },
 };

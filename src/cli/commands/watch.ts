@@ -8,6 +8,7 @@ import { UsageError, UserError, type CliCommand } from '../command.js';
 import { interruptSignal } from '../child.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
+import { formatDuration } from '../duration.js';
 
 const flags = {
   json: { type: 'boolean', description: 'print JSON lines: {"event": ..., "data": ...}' },
@@ -33,7 +34,7 @@ export function watchLine(ev: LockWatchEvent): string {
     const holders = Array.isArray(d.holders) ? (d.holders as HolderData[]) : [];
     const waiters = Array.isArray(d.waiters) ? d.waiters.length : 0;
     const held = holders.length === 0 ? 'free' : `held by ${holders.map(holderText).join(', ')}`;
-    const delay = typeof d.lockDelayRemainingMs === 'number' ? `, in lock-delay for another ${d.lockDelayRemainingMs} ms` : '';
+    const delay = typeof d.lockDelayRemainingMs === 'number' ? `, in lock-delay for another ${formatDuration(d.lockDelayRemainingMs)}` : '';
     return `state     ${held}; ${waiters} waiting${delay}  [index ${d.index}]`;
   }
   const parts = [ev.type.padEnd(9)];
