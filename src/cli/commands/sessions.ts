@@ -5,8 +5,7 @@ import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseFlags, type FlagSpecs } from '../flags.js';
 import { renderTable } from '../table.js';
 import { formatDuration } from '../duration.js';
-
-const SESSIONS_LISTED_MAX = 10_000;
+import { cutNote, firstItems } from '../list.js';
 
 const flags = {
   json: { type: 'boolean', description: 'print JSON lines, one session a line' },
@@ -20,14 +19,8 @@ export const sessionsCommand: CliCommand = {
   async run(argv) {
     const values = parseFlags(argv, flags);
     const client = makeClient(values.endpoints, values.token, values);
-    const sessions = await withClientErrors(client, async () => {
-      const out = [];
-      for await (const s of client.allSessions()) {
-        out.push(s);
-        if (out.length >= SESSIONS_LISTED_MAX) break;
-      }
-      return out;
-    });
+    const { items: sessions, more } = await withClientErrors(client, () => firstItems(client.allSessions()));
+    if (more) console.error(cutNote(sessions.length, 'sessions'));
     if (values.json) {
       for (const s of sessions) console.log(JSON.stringify(s));
       return 0;
