@@ -87,6 +87,12 @@ export async function startFakeApi(): Promise<FakeApi> {
         );
         return send(res, 200, { [kind]: items, ...(page.next === undefined ? {} : { next: page.next }) });
       }
+      if ((m = path.match(/^\/v1\/locks\/([^/]+)\/watch$/))) {
+        // The current state, then the event a node sends when the stream's token is revoked.
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'x-lockstep-node': 'n1', 'x-lockstep-leader': 'n1' });
+        res.write(`event: state\ndata: ${JSON.stringify({ name: decodeURIComponent(m[1]), mode: null, limit: 1, holders: [], waiters: [], index: 57 })}\n\n`);
+        return res.end(`event: error\ndata: ${JSON.stringify({ error: { code: 'unauthorized', message: 'the bearer token was revoked' } })}\n\n`);
+      }
       if (path === '/v1/cluster/snapshot') {
         const bytes = encodeBackup({ clusterId: 'c-test', takenBy: 'n1', takenAtMs: Date.now(), index: 57, term: 4 }, new Uint8Array([1, 2, 3]));
         res.writeHead(200, { 'content-type': 'application/vnd.lockstep.snapshot', 'x-lockstep-node': 'n1', 'x-lockstep-leader': 'n1' });

@@ -3,7 +3,7 @@
 // stream drops; every stream starts with a `state` line, so a reconnect is
 // visible and resynchronises the reader instead of silently losing changes.
 
-import type { LockWatchEvent } from 'lockstep-client';
+import { LockstepError, type LockWatchEvent } from 'lockstep-client';
 import { UsageError, UserError, type CliCommand } from '../command.js';
 import { interruptSignal } from '../child.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
@@ -44,6 +44,16 @@ export function watchLine(ev: LockWatchEvent): string {
   return parts.join(' ');
 }
 
+/**
+ * The `error` event that ends a stream (a revoked token, `internal`) carries the usual error body:
+ * as the SDK's error, so that it is said as every other command says it (what to do next).
+ */
+function streamError(name: string, data: LockWatchEvent['data']): Error {
+  const body = (data as { error?: { code?: unknown; message?: unknown } }).error;
+  if (typeof body?.code !== 'string') return new UserError(`the stream of '${name}' ended with an error: ${JSON.stringify(data)}`);
+  return new LockstepError(body.code, typeof body.message === 'string' ? body.message : body.code, 0);
+}
+
 export const watchCommand: CliCommand = {
   name: 'watch',
   summary: "print a lock's events as they happen (Ctrl-C stops)",
@@ -69,7 +79,7 @@ export const watchCommand: CliCommand = {
     try {
       await withClientErrors(client, async () => {
         for await (const ev of client.watchLock(name, { signal: interrupt.signal })) {
-          if (ev.type === 'error') throw new UserError(`the stream of '${name}' ended with an error: ${JSON.stringify(ev.data)}`);
+          if (ev.type === 'error') throw streamError(name, ev.data);
           console.log(values.json ? JSON.stringify({ event: ev.type, data: ev.data }) : watchLine(ev));
         }
       });
