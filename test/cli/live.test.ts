@@ -1,6 +1,6 @@
 // CLI processes against a real lock server (createLockServer over the
 // in-memory node; real clock and lease timer).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -90,6 +90,25 @@ describe('CLI against a live server', () => {
     const elect = await runCli(['elect', `live:${'e'.repeat(200)}`, '--value', 'v'.repeat(150), '--endpoints', live.url, '--', 'sh', '-c', 'exit 0']);
     expect(elect.stderr).toBe('');
     expect(elect.status).toBe(0);
+  });
+
+  it('lock: a hold released by someone else while its session lives is a lost hold: CMD gets SIGTERM (cli.md)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-cli-'));
+    const tokenFile = join(dir, 'token');
+    const script = `trap 'exit 3' TERM; echo $LOCKSTEP_FENCING_TOKEN > ${tokenFile}; sleep 60 & wait`;
+    // --ttl-ms 1500: the session is read back every 500 ms.
+    const run = runCli(['lock', 'live:released', '--ttl-ms', '1500', '--endpoints', live.url, '--', 'sh', '-c', script]);
+    let token = '';
+    for (let i = 0; i < 500 && token === ''; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      token = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '';
+    }
+    expect(token).toMatch(/^\d+$/);
+    // Whoever has the token (lockstep locks shows it) may release the hold; the session lives on.
+    await client.release('live:released', Number(token));
+    const r = await run;
+    expect(r.stderr).toMatch(/lost the hold on 'live:released' \(the hold on 'live:released' \(token \d+\) was released by someone else .*\); sending SIGTERM to sh/);
+    expect(r.status).toBe(3);
   });
 
   it('locks and sessions list what is held', async () => {

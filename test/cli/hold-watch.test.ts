@@ -1,0 +1,22 @@
+// How `lockstep lock` tells that a hold ended while its session lives on
+// (src/cli/hold-watch.ts): the session, read back, no longer lists it.
+import { describe, expect, it } from 'vitest';
+import { lostHolds } from '../../src/cli/hold-watch.js';
+
+const holds = [
+  { name: 'a', fencingToken: 40 },
+  { name: 'b', fencingToken: 41 },
+];
+
+describe('lostHolds', () => {
+  it('is null while the session lists every hold (and whatever else it holds)', () => {
+    expect(lostHolds(holds, [{ kind: 'lock', name: 'b', fencingToken: 41 }, { kind: 'lock', name: 'a', fencingToken: 40 }, { kind: 'lock', name: 'c', fencingToken: 7 }])).toBeNull();
+  });
+
+  it('names each hold the session no longer lists, or lists under another token or as an election', () => {
+    expect(lostHolds(holds, [{ kind: 'lock', name: 'a', fencingToken: 40 }])).toBe(
+      "the hold on 'b' (token 41) was released by someone else (whoever has a fencing token may release its hold)",
+    );
+    expect(lostHolds(holds, [{ kind: 'lock', name: 'a', fencingToken: 52 }, { kind: 'election', name: 'b', fencingToken: 41 }])).toMatch(/^the hold on 'a' \(token 40\), 'b' \(token 41\) was released/);
+  });
+});
