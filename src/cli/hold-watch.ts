@@ -1,9 +1,11 @@
 // `lockstep lock` runs CMD while it holds its locks (cli.md: "if a hold is
-// lost, CMD gets SIGTERM"). The session's signal says when the session ends;
-// but a hold can also end while its session lives on: whoever knows the
-// fencing token (`lockstep locks` shows it) may release it. CMD then ran on
-// without the lock while another holder got it. So the session is read back
-// at its heartbeat rate, and a hold it no longer lists is a lost hold.
+// lost, CMD gets SIGTERM"), `lockstep elect` while it leads. The session's
+// signal says when the session ends; but a hold can also end while its
+// session lives on: whoever knows the fencing token (`lockstep locks` shows
+// it) may release it, and whoever knows the term may resign. CMD then ran on
+// without the lock (or as a leader that is none) while another got it. So
+// the session is read back at its heartbeat rate, and a hold it no longer
+// lists is a lost hold.
 //
 // One read per session whatever the number of locks (a set of 64 would take
 // 64 watch streams, out of a token's quota), and a linearizable one: a
@@ -15,15 +17,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, SessionInfo } from 'lockstep-client';
 
 export interface WatchedHold {
+  /** A lock hold (`lockstep lock`) or a leadership (`lockstep elect`, its term as the token). */
+  kind: 'lock' | 'election';
   name: string;
   fencingToken: number;
 }
 
-/** Why the holds ended, or null while the session lists every one of them (locks, not elections). */
+/** Why the holds ended, or null while the session lists every one of them. */
 export function lostHolds(holds: WatchedHold[], listed: SessionInfo['holds']): string | null {
-  const has = (h: WatchedHold): boolean => (listed ?? []).some((l) => l.kind !== 'election' && l.name === h.name && l.fencingToken === h.fencingToken);
+  const has = (h: WatchedHold): boolean => (listed ?? []).some((l) => l.kind === h.kind && l.name === h.name && l.fencingToken === h.fencingToken);
   const gone = holds.filter((h) => !has(h));
   if (gone.length === 0) return null;
+  if (gone[0].kind === 'election') return `leadership of '${gone[0].name}' (term ${gone[0].fencingToken}) was resigned by someone else (whoever has the term may resign it)`;
   const which = gone.map((h) => `'${h.name}' (token ${h.fencingToken})`).join(', ');
   return `the hold on ${which} was released by someone else (whoever has a fencing token may release its hold)`;
 }

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { lostHolds } from '../../src/cli/hold-watch.js';
 
 const holds = [
-  { name: 'a', fencingToken: 40 },
-  { name: 'b', fencingToken: 41 },
+  { kind: 'lock' as const, name: 'a', fencingToken: 40 },
+  { kind: 'lock' as const, name: 'b', fencingToken: 41 },
 ];
 
 describe('lostHolds', () => {
@@ -18,5 +18,12 @@ describe('lostHolds', () => {
       "the hold on 'b' (token 41) was released by someone else (whoever has a fencing token may release its hold)",
     );
     expect(lostHolds(holds, [{ kind: 'lock', name: 'a', fencingToken: 52 }, { kind: 'election', name: 'b', fencingToken: 41 }])).toMatch(/^the hold on 'a' \(token 40\), 'b' \(token 41\) was released/);
+  });
+
+  it('a leadership is lost when the session no longer leads that election at that term', () => {
+    const leads = [{ kind: 'election' as const, name: 'cron', fencingToken: 555 }];
+    expect(lostHolds(leads, [{ kind: 'election', name: 'cron', fencingToken: 555 }])).toBeNull();
+    expect(lostHolds(leads, [])).toBe("leadership of 'cron' (term 555) was resigned by someone else (whoever has the term may resign it)");
+    expect(lostHolds(leads, [{ kind: 'lock', name: 'cron', fencingToken: 555 }])).toMatch(/^leadership of 'cron'/);
   });
 });

@@ -158,7 +158,7 @@ export const lockCommand: CliCommand = {
       interrupt.dispose();
     }
     // Lost with the session, or on its own (released by someone who has its fencing token).
-    const watch = watchHolds(client, session.id, held.holds, values['ttl-ms'] / HEARTBEATS_PER_TTL);
+    const watch = watchHolds(client, session.id, held.holds.map((h) => ({ kind: 'lock', ...h })), values['ttl-ms'] / HEARTBEATS_PER_TTL);
     const lost = AbortSignal.any([session.signal, watch.signal]);
     const child = runWhileHeld(command, holdEnv(held, session.id), lost, () =>
       process.stderr.write(`lockstep: lost the hold on ${quoted} (${(lost.reason as Error | undefined)?.message ?? 'session ended'}); sending SIGTERM to ${command[0]}\n`),
