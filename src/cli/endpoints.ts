@@ -160,6 +160,11 @@ const FLAG_OF_FIELD: Record<string, string> = {
   owner: '--owner',
   value: '--value',
   lockDelayMs: '--lock-delay-ms',
+  // members add, token create
+  apiUrl: '--api',
+  peerUrl: '--peer',
+  role: '--role',
+  prefixes: '--prefix',
 };
 
 const NAME_RULE = 'names are 1-256 of [A-Za-z0-9._:-], starting with a letter or digit';
@@ -170,11 +175,15 @@ const NAME_RULE = 'names are 1-256 of [A-Za-z0-9._:-], starting with a letter or
  */
 function invalidArgument(err: LockstepError): string {
   const field = typeof err.details.field === 'string' ? err.details.field : '';
-  const last = field.split('.').at(-1) ?? '';
+  // `prefixes.0` is the first --prefix: the field, not its index.
+  const last = field.split('.').filter((part) => !/^\d+$/.test(part)).at(-1) ?? '';
   const flag = FLAG_OF_FIELD[last];
   let message = err.message;
-  if (flag !== undefined) message = message.replace(new RegExp(`\\b(body\\.)?(locks\\.\\d+\\.)?${last}\\b`, 'g'), flag);
-  const isName = last === 'name' || field === 'params' || /\bname\b/.test(err.message);
+  // The first mention only: the message starts with the field, and later the word may be prose ("takes no prefixes").
+  if (flag !== undefined) message = message.replace(new RegExp(`\\b(body\\.)?(locks\\.\\d+\\.)?${last}(\\.\\d+)?\\b`), flag);
+  // A token's NAME (`body.name`: 1-128 characters of any kind) is not a lock's; a --prefix is the start of one.
+  const tokenName = /^body\.name\b/.test(err.message);
+  const isName = (!tokenName && (last === 'name' || field === 'params' || /\bname\b/.test(err.message))) || (last === 'prefixes' && /\bpattern\b/.test(err.message));
   const hint = isName ? NAME_RULE : flag !== undefined ? `see \`--help\` for ${flag}` : 'see --help';
   return `invalid_argument: ${message}; ${hint}`;
 }

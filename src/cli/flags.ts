@@ -137,7 +137,7 @@ export function parseCommandLine<S extends FlagSpecs>(
 ): ParsedCommandLine<S> {
   const env = options.env ?? process.env;
   const dashDash = argv.indexOf('--');
-  const own = dashDash === -1 ? argv : argv.slice(0, dashDash);
+  const own = joinNegativeNumbers(dashDash === -1 ? argv : argv.slice(0, dashDash), specs);
   const rest = dashDash === -1 ? [] : argv.slice(dashDash + 1);
 
   const parseArgsOptions: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
@@ -193,6 +193,25 @@ export function parseCommandLine<S extends FlagSpecs>(
     values[flag] = spec.type === 'number' ? parseNumber(flag, spec, raw, source) : checkString(flag, spec, raw, source);
   }
   return { values: values as FlagValues<S>, positionals: parsed.positionals, rest };
+}
+
+/**
+ * `--wait-ms -1` as `--wait-ms=-1`: parseArgs takes a word after a flag that starts with `-` for
+ * a flag of its own and calls it ambiguous (a usage error, 2). A negative number for a number
+ * flag is a value it cannot take: said by the range check (FlagValueError, 1), as `--wait-ms soon`.
+ */
+function joinNegativeNumbers(words: string[], specs: FlagSpecs): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const flag = /^--([a-z][a-z0-9-]*)$/.exec(words[i])?.[1];
+    if (flag !== undefined && specs[flag]?.type === 'number' && /^-\d/.test(words[i + 1] ?? '')) {
+      out.push(`${words[i]}=${words[i + 1]}`);
+      i++;
+    } else {
+      out.push(words[i]);
+    }
+  }
+  return out;
 }
 
 /** "unknown flag --endpoint; did you mean --endpoints?" — the nearest flag when one is near. */

@@ -21,6 +21,22 @@ describe('explain invalid_argument', () => {
   });
 });
 
+describe('explain invalid_argument of members add and token create', () => {
+  it('names --api, --peer and --prefix for the body fields they set', () => {
+    const peer = said(new LockstepError('invalid_argument', 'body.peerUrl must match pattern "^((https?|tcp)://)?[A-Za-z0-9._\\[\\]:-]+:[0-9]{1,5}/?$"', 400, { field: 'peerUrl' }));
+    expect(peer).toMatch(/^invalid_argument: --peer must match pattern .*; see `--help` for --peer$/);
+    const admin = said(new LockstepError('invalid_argument', 'body.prefixes: an admin token may do everything, so it takes no prefixes', 400, { field: 'prefixes' }));
+    expect(admin).toBe('invalid_argument: --prefix: an admin token may do everything, so it takes no prefixes; see `--help` for --prefix');
+  });
+
+  it('gives the name rule for a --prefix that breaks it, and not for a token NAME (1-128 characters of any kind)', () => {
+    const prefix = said(new LockstepError('invalid_argument', 'body.prefixes.0 must match pattern "^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$"', 400, { field: 'prefixes.0' }));
+    expect(prefix).toMatch(/^invalid_argument: --prefix must match pattern .*; names are 1-256 of/);
+    const tokenName = said(new LockstepError('invalid_argument', 'body.name must NOT have more than 128 characters', 400, { field: 'name' }));
+    expect(tokenName).toBe('invalid_argument: body.name must NOT have more than 128 characters; see --help');
+  });
+});
+
 describe('unknown flags', () => {
   it('suggests the nearest flag when one is near, and none otherwise', () => {
     const known = ['endpoints', 'token', 'ttl-ms', 'wait-ms', 'mode', 'limit'];

@@ -3,6 +3,7 @@
 // the routes the CLI calls; each test steers it through `state`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { encodeBackup } from '../../src/node/backup.js';
 
 export interface FakeApiState {
   /** Answer keepalives with 404 session_not_found (the session "expired" on the server). */
@@ -11,6 +12,8 @@ export interface FakeApiState {
   held: Set<string>;
   nextToken: number;
   requests: { method: string; path: string; body: unknown; idempotencyKey: string | undefined }[];
+  /** How many locks and sessions GET /v1/locks and GET /v1/sessions list (made up, paged as the real server pages). */
+  listed: { locks: number; sessions: number };
 }
 
 export interface FakeApi {
@@ -32,11 +35,12 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 }
 
 export async function startFakeApi(): Promise<FakeApi> {
-  const state: FakeApiState = { expireSessions: false, held: new Set(), nextToken: 100, requests: [] };
+  const state: FakeApiState = { expireSessions: false, held: new Set(), nextToken: 100, requests: [], listed: { locks: 0, sessions: 0 } };
   const server: Server = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);
-      const path = (req.url ?? '/').split('?')[0];
+      const [path, search] = (req.url ?? '/').split('?');
+      const query = new URLSearchParams(search ?? '');
       const method = req.method ?? 'GET';
       state.requests.push({ method, path, body, idempotencyKey: req.headers['idempotency-key'] as string | undefined });
       let m: RegExpMatchArray | null;
@@ -75,6 +79,25 @@ export async function startFakeApi(): Promise<FakeApi> {
         for (const h of b.holds) state.held.delete(h.name);
         return send(res, 200, { released: b.holds.map((h) => h.name) });
       }
+      if (method === 'GET' && (path === '/v1/locks' || path === '/v1/sessions')) {
+        const kind = path === '/v1/locks' ? 'locks' : 'sessions';
+        const page = listPage(state.listed[kind], Number(query.get('limit') ?? 100), query.get('after'));
+        const items = page.ids.map((id) =>
+          kind === 'locks' ? { name: id, mode: 'exclusive', holders: [{ fencingToken: 1, mode: 'exclusive' }], waiters: [] } : { sessionId: id, name: '', ttlMs: 10000, lockDelayMs: 0, remainingMs: 9000, holds: [], waits: [] },
+        );
+        return send(res, 200, { [kind]: items, ...(page.next === undefined ? {} : { next: page.next }) });
+      }
+      if ((m = path.match(/^\/v1\/locks\/([^/]+)\/watch$/))) {
+        // The current state, then the event a node sends when the stream's token is revoked.
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'x-lockstep-node': 'n1', 'x-lockstep-leader': 'n1' });
+        res.write(`event: state\ndata: ${JSON.stringify({ name: decodeURIComponent(m[1]), mode: null, limit: 1, holders: [], waiters: [], index: 57 })}\n\n`);
+        return res.end(`event: error\ndata: ${JSON.stringify({ error: { code: 'unauthorized', message: 'the bearer token was revoked' } })}\n\n`);
+      }
+      if (path === '/v1/cluster/snapshot') {
+        const bytes = encodeBackup({ clusterId: 'c-test', takenBy: 'n1', takenAtMs: Date.now(), index: 57, term: 4 }, new Uint8Array([1, 2, 3]));
+        res.writeHead(200, { 'content-type': 'application/vnd.lockstep.snapshot', 'x-lockstep-node': 'n1', 'x-lockstep-leader': 'n1' });
+        return res.end(bytes);
+      }
       if (path === '/v1/cluster') {
         const self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
         return send(res, 200, {
@@ -100,6 +123,15 @@ export async function startFakeApi(): Promise<FakeApi> {
     state,
     close: () => new Promise((r) => server.close(() => r())),
   };
+}
+
+/** One page of `count` made-up ids (`fake:000001`, ...) after `after`, at most 1000, as the server pages. */
+function listPage(count: number, limit: number, after: string | null): { ids: string[]; next?: string } {
+  const id = (i: number): string => `fake:${String(i).padStart(6, '0')}`;
+  const first = after === null ? 1 : Number(after.slice('fake:'.length)) + 1;
+  const last = Math.min(count, first + Math.min(limit, 1000) - 1);
+  const ids = Array.from({ length: Math.max(0, last - first + 1) }, (_, k) => id(first + k));
+  return last < count ? { ids, next: id(last) } : { ids };
 }
 
 /** A loopback port with nothing listening. */

@@ -1,6 +1,6 @@
 // CLI processes against a real lock server (createLockServer over the
 // in-memory node; real clock and lease timer).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import { startLiveServer, type LiveServer } from '../client/live-server.js';
-import { runCli } from './run-cli.js';
+import { runCli, type CliResult } from './run-cli.js';
 
 let live: LiveServer;
 let client: Client;
@@ -19,6 +19,24 @@ beforeAll(async () => {
 afterAll(async () => {
   await live.close();
 });
+
+/**
+ * Runs `lockstep <args> -- sh` whose CMD writes $envVar (its token or term) to a file and waits,
+ * exiting 3 on SIGTERM; once written, `end` ends the hold with that number behind the CLI's back.
+ * --ttl-ms 1500: the session is read back every 500 ms.
+ */
+async function endedWhileRunning(args: string[], envVar: string, end: (n: number) => Promise<unknown>): Promise<CliResult> {
+  const file = join(mkdtempSync(join(tmpdir(), 'lockstep-cli-')), 'number');
+  const run = runCli([...args, '--ttl-ms', '1500', '--endpoints', live.url, '--', 'sh', '-c', `trap 'exit 3' TERM; echo $${envVar} > ${file}; sleep 60 & wait`]);
+  let written = '';
+  for (let i = 0; i < 500 && written === ''; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    written = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  }
+  expect(written).toMatch(/^\d+$/);
+  await end(Number(written));
+  return run;
+}
 
 describe('CLI against a live server', () => {
   it('lock: two runs of the same lock never overlap, and the second gets a larger token', async () => {
@@ -92,6 +110,19 @@ describe('CLI against a live server', () => {
     expect(elect.status).toBe(0);
   });
 
+  it('lock: a hold released by someone else while its session lives is a lost hold: CMD gets SIGTERM (cli.md)', async () => {
+    // Whoever has the token (lockstep locks shows it) may release the hold; the session lives on.
+    const r = await endedWhileRunning(['lock', 'live:released'], 'LOCKSTEP_FENCING_TOKEN', (token) => client.release('live:released', token));
+    expect(r.stderr).toMatch(/lost the hold on 'live:released' \(the hold on 'live:released' \(token \d+\) was released by someone else .*\); sending SIGTERM to sh/);
+    expect(r.status).toBe(3);
+  });
+
+  it('elect: leadership resigned by someone else while the session lives is lost: CMD gets SIGTERM', async () => {
+    const r = await endedWhileRunning(['elect', 'live:resigned'], 'LOCKSTEP_ELECTION_TERM', (term) => client.resign('live:resigned', term));
+    expect(r.stderr).toMatch(/lost leadership of 'live:resigned' \(leadership of 'live:resigned' \(term \d+\) was resigned by someone else .*\); sending SIGTERM to sh/);
+    expect(r.status).toBe(3);
+  });
+
   it('locks and sessions list what is held', async () => {
     const s = await client.session({ ttlMs: 10_000, name: 'lister' });
     const a = await client.acquire('live:list:x', { sessionId: s.id, owner: 'olga' });
@@ -104,6 +135,9 @@ describe('CLI against a live server', () => {
       expect(sessions.status).toBe(0);
       expect(sessions.stdout).toContain(s.id);
       expect(sessions.stdout).toContain('live:list:x');
+      // Durations for people (cli.md), not raw milliseconds: TTL 10s, time left, no lock-delay.
+      expect(sessions.stdout.split('\n')[0]).toMatch(/^SESSION\s+NAME\s+TTL\s+LEFT\s+LOCK-DELAY\s+HOLDS\s+WAITING$/);
+      expect(sessions.stdout).toMatch(new RegExp(`^${s.id}\\s+lister\\s+10s\\s+\\d+(\\.\\d)?s\\s+0ms\\s+live:list:x#\\d+`, 'm'));
       const none = await runCli(['locks', '--prefix', 'nothing-here:', '--endpoints', live.url]);
       expect(none.stdout).toContain("no locks with prefix 'nothing-here:'");
     } finally {

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import { startLiveServer, type LiveServer } from '../client/live-server.js';
 import { runCli } from './run-cli.js';
+import { watchLine } from '../../src/cli/commands/watch.js';
+import { startFakeApi } from './fake-api.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 /** Waiting on another process's output: polling interval and bound, not a timing assumption. */
@@ -82,6 +84,23 @@ describe('lockstep watch NAME', () => {
     await w.exited;
     expect(JSON.parse(lines[0])).toMatchObject({ event: 'state', data: { name: 'watch:json', holders: [] } });
     expect(JSON.parse(lines[1])).toMatchObject({ event: 'acquired', data: { name: 'watch:json', fencingToken: got.acquired ? got.fencingToken : -1 } });
+  });
+
+  it('a state in lock-delay says for how long, as a duration for people (cli.md)', () => {
+    expect(watchLine({ type: 'state', data: { name: 'x', holders: [], waiters: [], lockDelayRemainingMs: 4200, index: 9 } })).toBe('state     free; 0 waiting, in lock-delay for another 4.2s  [index 9]');
+  });
+
+  it('a stream ended by an error event (a revoked token) says what to do, as other commands do, not the raw body', async () => {
+    const api = await startFakeApi();
+    try {
+      const r = await runCli(['watch', 'x', '--endpoints', api.url]);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toMatch(/^state\s+free/);
+      expect(r.stderr).toMatch(/^lockstep: the cluster wants a token \(or a different one, or yours was revoked\): pass --token/);
+      expect(r.stderr).not.toContain('{"error"');
+    } finally {
+      await api.close();
+    }
   });
 
   it('without a NAME, or with two, is a usage error (2); a bad name is 1 with the reason', async () => {

@@ -41,6 +41,9 @@ describe('parseFlags', () => {
     expect(() => parseFlags(['--id', 'x', '--heartbeat-ms', 'fast'], spec, { env: {} })).not.toThrow(UsageError);
     expect(() => parseFlags(['--id', 'x', '--heartbeat-ms', '1.5'], spec, { env: {} })).toThrow(/integer/);
     expect(() => parseFlags(['--id', 'x', '--heartbeat-ms', '0'], spec, { env: {} })).toThrow(/at least 1/);
+    // A negative number is a value out of range (1), not parseArgs' "ambiguous" usage error (2).
+    expect(() => parseFlags(['--id', 'x', '--heartbeat-ms', '-5'], spec, { env: {} })).toThrow(FlagValueError);
+    expect(() => parseFlags(['--id', 'x', '--heartbeat-ms', '-5'], spec, { env: {} })).toThrow(/^--heartbeat-ms must be at least 1, got -5$/);
     expect(() => parseFlags(['--id', 'x', '--log-level', 'loud'], spec, { env: {} })).toThrow(/one of/);
     expect(() => parseFlags(['--id', 'x', 'stray'], spec, { env: {} })).toThrow(/unexpected argument/);
     expect(() => parseFlags(['--id', 'x', '--id', 'y'], spec, { env: {} })).not.toThrow();

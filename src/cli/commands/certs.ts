@@ -33,13 +33,17 @@ function positional(argv: string[], specs: FlagSpecs, what: string): { values: R
   return { values: parsed.values, arg };
 }
 
-/** Loads the certificate library only for these commands (it is not small). */
-async function withCertificates<T>(fn: (lib: typeof import('../../tls/certificates.js'), files: typeof import('../../tls/files.js')) => Promise<T>): Promise<T> {
+/**
+ * Loads the certificate library only for these commands (it is not small). A --dir that cannot
+ * be made or written (a file in the way, no permission) is the user's to fix: exit 1 naming it.
+ */
+async function withCertificates<T>(dir: string, fn: (lib: typeof import('../../tls/certificates.js'), files: typeof import('../../tls/files.js')) => Promise<T>): Promise<T> {
   const [lib, files] = await Promise.all([import('../../tls/certificates.js'), import('../../tls/files.js')]);
   try {
     return await fn(lib, files);
   } catch (err) {
     if (err instanceof files.CertificateExistsError || err instanceof RangeError) throw new UserError(err.message);
+    if (typeof (err as NodeJS.ErrnoException).syscall === 'string') throw new UserError(`--dir ${dir}: cannot write the files there (${(err as Error).message})`);
     throw err;
   }
 }
@@ -66,7 +70,7 @@ export const certsCaCommand: CliCommand = {
   async run(argv) {
     const { values } = positional(argv, dirFlag, '');
     const dir = values.dir as string;
-    return withCertificates(async (lib, files) => {
+    return withCertificates(dir, async (lib, files) => {
       const paths = files.writePem(dir, 'ca', await lib.makeCa());
       console.log(`wrote ${paths.cert} and ${paths.key} (valid ${lib.CA_VALID_DAYS} days)`);
       return 0;
@@ -94,7 +98,7 @@ export const certsNodeCommand: CliCommand = {
     const bad = hosts.find((h) => !isCertHost(h));
     if (bad !== undefined) throw new FlagValueError(`--hosts ${bad}: not a DNS name or IP address (give names like node1.example.com or localhost and addresses like 10.0.0.5, without scheme or port)`);
     const dir = values.dir as string;
-    return withCertificates(async (lib, files) => {
+    return withCertificates(dir, async (lib, files) => {
       const ca = await loadCaFrom(dir, lib, files);
       const paths = files.writePem(dir, arg!, await lib.makeNodeCert(ca, arg!, hosts));
       console.log(`wrote ${paths.cert} and ${paths.key}: node ${arg} at ${hosts.join(', ')} (valid ${lib.LEAF_VALID_DAYS} days)`);
@@ -118,7 +122,7 @@ export const certsClientCommand: CliCommand = {
   async run(argv) {
     const { values, arg } = positional(argv, dirFlag, 'client NAME');
     const dir = values.dir as string;
-    return withCertificates(async (lib, files) => {
+    return withCertificates(dir, async (lib, files) => {
       const ca = await loadCaFrom(dir, lib, files);
       const paths = files.writePem(dir, arg!, await lib.makeClientCert(ca, arg!));
       console.log(`wrote ${paths.cert} and ${paths.key}: client ${arg} (valid ${lib.LEAF_VALID_DAYS} days)`);

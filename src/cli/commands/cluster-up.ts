@@ -1,13 +1,13 @@
 // `lockstep cluster up`: a local cluster of `serve` processes on 127.0.0.1,
 // node i with API port base+i and peer port base+100+i, data in <data>/n<i>.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { httpsAgent, httpsFetch } from 'lockstep-client';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DATA_DIR_MODE, rootToken } from './serve.js';
+import { makeDataDir, rootToken } from './serve.js';
 import { describeFlags, envName, parseFlags } from '../flags.js';
 import { LOG_LEVELS, type LogLevel } from '../serve-options.js';
 import { ServeProcess, STOP_GRACE_MS, writeAuthTokenFile } from '../../harness/serve-process.js';
@@ -222,7 +222,7 @@ export const clusterUpCommand: CliCommand = {
     if (busy !== null) {
       throw new UserError(`port ${busy} on 127.0.0.1 is already in use (another cluster?); stop it or pick another --base-port`);
     }
-    mkdirSync(dataDir, { recursive: true, mode: DATA_DIR_MODE });
+    makeDataDir(dataDir);
     const tokenFile = authToken === null ? null : (v['auth-token-file'] ?? writeTokenFile(dataDir, authToken));
     // Loaded only with --tls: the certificate library is not small.
     const certs = v.tls ? await clusterCerts(join(dataDir, 'certs'), plan.map((p) => p.id)) : null;

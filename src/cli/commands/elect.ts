@@ -6,9 +6,10 @@
 // #18), resign at exit and exit with CMD's status.
 
 import { hostname } from 'node:os';
-import { WAIT_MS_MAX_PER_REQUEST, type LeaseEndedError, type Session, sessionName } from 'lockstep-client';
+import { HEARTBEATS_PER_TTL, WAIT_MS_MAX_PER_REQUEST, type Session, sessionName } from 'lockstep-client';
 import { UserError, type CliCommand } from '../command.js';
 import { interruptSignal, namesAndCommand, runWhileHeld } from '../child.js';
+import { watchHolds } from '../hold-watch.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
 
@@ -65,13 +66,17 @@ export const electCommand: CliCommand = {
       interrupt.dispose();
     }
     const s = session;
+    // Lost with the session, or on its own (resigned by someone who has the term).
+    const watch = watchHolds(client, s.id, [{ kind: 'election', name, fencingToken: term }], values['ttl-ms'] / HEARTBEATS_PER_TTL);
+    const lost = AbortSignal.any([s.signal, watch.signal]);
     const child = runWhileHeld(
       command,
       { LOCKSTEP_FENCING_TOKEN: String(term), LOCKSTEP_ELECTION_NAME: name, LOCKSTEP_ELECTION_TERM: String(term), LOCKSTEP_SESSION_ID: s.id },
-      s.signal,
-      () => process.stderr.write(`lockstep: lost leadership of '${name}' (${(s.signal.reason as LeaseEndedError)?.message ?? 'session ended'}); sending SIGTERM to ${command[0]}\n`),
+      lost,
+      () => process.stderr.write(`lockstep: lost leadership of '${name}' (${(lost.reason as Error | undefined)?.message ?? 'session ended'}); sending SIGTERM to ${command[0]}\n`),
     );
     const status = await child.status;
+    watch.stop();
     if (s.alive) await client.resign(name, term).catch(() => undefined);
     await s.close().catch(() => undefined);
     return status;

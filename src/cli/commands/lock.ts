@@ -6,14 +6,16 @@
 // --ttl-ms is its TTL, so if this process dies the locks free within that),
 // runs CMD with the fencing token(s) in its environment, sends it SIGTERM if
 // the hold is lost (the session signal fires BEFORE the lease can have ended
-// on the server, docs/safety.md #18), releases at exit and exits with
-// CMD's status.
+// on the server, docs/safety.md #18; a hold released by someone else is seen
+// when the session is read back, src/cli/hold-watch.ts), releases at exit and
+// exits with CMD's status.
 
 import { hostname } from 'node:os';
-import { acquireWaiting, type Client, isLockstepError, type LeaseEndedError, releaseAll, type Session, sessionName, waitInChunks } from 'lockstep-client';
+import { acquireWaiting, type Client, HEARTBEATS_PER_TTL, isLockstepError, releaseAll, type Session, sessionName, waitInChunks } from 'lockstep-client';
 import { LOCK_SET_NAMES_MAX } from '../../locks/limits.js';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { interruptSignal, namesAndCommand, runWhileHeld } from '../child.js';
+import { watchHolds } from '../hold-watch.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
 import { formatDuration } from '../duration.js';
@@ -155,10 +157,14 @@ export const lockCommand: CliCommand = {
     } finally {
       interrupt.dispose();
     }
-    const child = runWhileHeld(command, holdEnv(held, session.id), session.signal, () =>
-      process.stderr.write(`lockstep: lost the hold on ${quoted} (${(session.signal.reason as LeaseEndedError)?.message ?? 'session ended'}); sending SIGTERM to ${command[0]}\n`),
+    // Lost with the session, or on its own (released by someone who has its fencing token).
+    const watch = watchHolds(client, session.id, held.holds.map((h) => ({ kind: 'lock', ...h })), values['ttl-ms'] / HEARTBEATS_PER_TTL);
+    const lost = AbortSignal.any([session.signal, watch.signal]);
+    const child = runWhileHeld(command, holdEnv(held, session.id), lost, () =>
+      process.stderr.write(`lockstep: lost the hold on ${quoted} (${(lost.reason as Error | undefined)?.message ?? 'session ended'}); sending SIGTERM to ${command[0]}\n`),
     );
     const status = await child.status;
+    watch.stop();
     // Release, then end the session; both may already be gone.
     await held.release().catch((err: unknown) => {
       if (!isLockstepError(err, 'not_holder') && !isLockstepError(err, 'session_not_found')) {

@@ -5,9 +5,7 @@ import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseFlags, type FlagSpecs } from '../flags.js';
 import { renderTable } from '../table.js';
 import { formatDuration } from '../duration.js';
-
-/** Stop listing after this many locks; a CLI table is for humans. */
-const LOCKS_LISTED_MAX = 10_000;
+import { cutNote, firstItems } from '../list.js';
 
 const flags = {
   prefix: { type: 'string', description: "only locks whose name starts with this (e.g. 'ticket:')" },
@@ -22,14 +20,8 @@ export const locksCommand: CliCommand = {
   async run(argv) {
     const values = parseFlags(argv, flags);
     const client = makeClient(values.endpoints, values.token, values);
-    const locks = await withClientErrors(client, async () => {
-      const out = [];
-      for await (const l of client.allLocks({ prefix: values.prefix })) {
-        out.push(l);
-        if (out.length >= LOCKS_LISTED_MAX) break;
-      }
-      return out;
-    });
+    const { items: locks, more } = await withClientErrors(client, () => firstItems(client.allLocks({ prefix: values.prefix })));
+    if (more) console.error(cutNote(locks.length, 'locks', 'narrow them with --prefix'));
     if (values.json) {
       for (const l of locks) console.log(JSON.stringify(l));
       return 0;

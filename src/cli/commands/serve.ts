@@ -190,6 +190,20 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
 /** --data is made readable by its owner only. */
 export const DATA_DIR_MODE = 0o700;
 
+/**
+ * Makes --data (serve: the node's directory; cluster up: the parent of its nodes'), owner only
+ * (as etcd makes its data dir): it holds session ids, which are capabilities, lock values and
+ * token hashes. A file in the way or no permission is the user's to fix, said as the flag
+ * (exit 1), not a stack.
+ */
+export function makeDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: DATA_DIR_MODE });
+  } catch (err) {
+    throw new UserError(`--data ${dir}: cannot make the directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
 /** Root tokens shorter than this are refused as guessable. */
 export const ROOT_TOKEN_CHARS_MIN = 8;
 /** Shorter than this earns a warning at start. */
@@ -264,14 +278,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
   // Read and checked before touching --data: a damaged or foreign file changes nothing.
   const backup = config.restoreFrom === null ? null : readBackupFile(config.restoreFrom, config);
   if (backup !== null) refuseUnlessEmpty(config.data, config.restoreFrom!);
-  try {
-    // Owner only (as etcd makes its data dir): it holds session ids, which are capabilities, lock
-    // values and token hashes.
-    mkdirSync(config.data, { recursive: true, mode: DATA_DIR_MODE });
-  } catch (err) {
-    // A file in the way, no permission: the user's to fix, said as the flag (exit 1), not a stack.
-    throw new UserError(`--data ${config.data}: cannot make the directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
+  makeDataDir(config.data);
   if ((statSync(config.data).mode & 0o077) !== 0) {
     logger.warn({ data: config.data }, `--data ${config.data} is readable by other users (chmod 700 it): it holds session ids, lock values and token hashes`);
   }

@@ -4,8 +4,8 @@ import type { CliCommand } from '../command.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseFlags, type FlagSpecs } from '../flags.js';
 import { renderTable } from '../table.js';
-
-const SESSIONS_LISTED_MAX = 10_000;
+import { formatDuration } from '../duration.js';
+import { cutNote, firstItems } from '../list.js';
 
 const flags = {
   json: { type: 'boolean', description: 'print JSON lines, one session a line' },
@@ -19,14 +19,8 @@ export const sessionsCommand: CliCommand = {
   async run(argv) {
     const values = parseFlags(argv, flags);
     const client = makeClient(values.endpoints, values.token, values);
-    const sessions = await withClientErrors(client, async () => {
-      const out = [];
-      for await (const s of client.allSessions()) {
-        out.push(s);
-        if (out.length >= SESSIONS_LISTED_MAX) break;
-      }
-      return out;
-    });
+    const { items: sessions, more } = await withClientErrors(client, () => firstItems(client.allSessions()));
+    if (more) console.error(cutNote(sessions.length, 'sessions'));
     if (values.json) {
       for (const s of sessions) console.log(JSON.stringify(s));
       return 0;
@@ -38,13 +32,14 @@ export const sessionsCommand: CliCommand = {
     const rows = sessions.map((s) => [
       s.sessionId,
       s.name || undefined,
-      s.ttlMs,
-      s.remainingMs,
-      s.lockDelayMs,
+      // Durations for people, as every table of the CLI (cli.md); --json keeps the milliseconds.
+      formatDuration(s.ttlMs),
+      formatDuration(s.remainingMs),
+      formatDuration(s.lockDelayMs),
       (s.holds ?? []).map((h) => `${h.kind === 'election' ? 'election ' : ''}${h.name}#${h.fencingToken}`).join(' ') || undefined,
       (s.waits ?? []).join(' ') || undefined,
     ]);
-    console.log(renderTable(['SESSION', 'NAME', 'TTL_MS', 'REMAINING_MS', 'LOCK_DELAY_MS', 'HOLDS', 'WAITING'], rows));
+    console.log(renderTable(['SESSION', 'NAME', 'TTL', 'LEFT', 'LOCK-DELAY', 'HOLDS', 'WAITING'], rows));
     return 0;
   },
 };

@@ -52,7 +52,13 @@ export const snapshotSaveCommand: CliCommand = {
       writeFileSync(partial, bytes, { mode: BACKUP_FILE_MODE });
       renameSync(partial, file);
     } catch (err) {
-      rmSync(partial, { force: true });
+      // The cleanup may fail the same way (a file where a directory of FILE's path should be):
+      // the first error is the one to tell, not a stack from this.
+      try {
+        rmSync(partial, { force: true });
+      } catch {
+        // nothing was written there
+      }
       throw new UserError(`cannot write ${file}: ${(err as Error).message}`);
     }
     console.log(`saved a snapshot of cluster '${header.clusterId}' at index ${header.index} (term ${header.term}, taken by ${header.takenBy}, ${bytes.length} bytes) to ${file}`);

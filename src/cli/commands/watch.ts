@@ -3,11 +3,12 @@
 // stream drops; every stream starts with a `state` line, so a reconnect is
 // visible and resynchronises the reader instead of silently losing changes.
 
-import type { LockWatchEvent } from 'lockstep-client';
+import { LockstepError, type LockWatchEvent } from 'lockstep-client';
 import { UsageError, UserError, type CliCommand } from '../command.js';
 import { interruptSignal } from '../child.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
+import { formatDuration } from '../duration.js';
 
 const flags = {
   json: { type: 'boolean', description: 'print JSON lines: {"event": ..., "data": ...}' },
@@ -33,7 +34,7 @@ export function watchLine(ev: LockWatchEvent): string {
     const holders = Array.isArray(d.holders) ? (d.holders as HolderData[]) : [];
     const waiters = Array.isArray(d.waiters) ? d.waiters.length : 0;
     const held = holders.length === 0 ? 'free' : `held by ${holders.map(holderText).join(', ')}`;
-    const delay = typeof d.lockDelayRemainingMs === 'number' ? `, in lock-delay for another ${d.lockDelayRemainingMs} ms` : '';
+    const delay = typeof d.lockDelayRemainingMs === 'number' ? `, in lock-delay for another ${formatDuration(d.lockDelayRemainingMs)}` : '';
     return `state     ${held}; ${waiters} waiting${delay}  [index ${d.index}]`;
   }
   const parts = [ev.type.padEnd(9)];
@@ -41,6 +42,16 @@ export function watchLine(ev: LockWatchEvent): string {
   if (d.sessionId !== undefined) parts.push(`session ${d.sessionId}`);
   parts.push(` [index ${d.index}]`);
   return parts.join(' ');
+}
+
+/**
+ * The `error` event that ends a stream (a revoked token, `internal`) carries the usual error body:
+ * as the SDK's error, so that it is said as every other command says it (what to do next).
+ */
+function streamError(name: string, data: LockWatchEvent['data']): Error {
+  const body = (data as { error?: { code?: unknown; message?: unknown } }).error;
+  if (typeof body?.code !== 'string') return new UserError(`the stream of '${name}' ended with an error: ${JSON.stringify(data)}`);
+  return new LockstepError(body.code, typeof body.message === 'string' ? body.message : body.code, 0);
 }
 
 export const watchCommand: CliCommand = {
@@ -68,7 +79,7 @@ export const watchCommand: CliCommand = {
     try {
       await withClientErrors(client, async () => {
         for await (const ev of client.watchLock(name, { signal: interrupt.signal })) {
-          if (ev.type === 'error') throw new UserError(`the stream of '${name}' ended with an error: ${JSON.stringify(ev.data)}`);
+          if (ev.type === 'error') throw streamError(name, ev.data);
           console.log(values.json ? JSON.stringify({ event: ev.type, data: ev.data }) : watchLine(ev));
         }
       });
