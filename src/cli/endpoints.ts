@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Client, LockstepError, type ServerErrorCode, type TlsOptions } from 'lockstep-client';
+import { isSendableSecret } from '../server/auth.js';
 import { FlagValueError, UserError } from './command.js';
 import type { FlagSpecs } from './flags.js';
 
@@ -83,6 +84,8 @@ export const CLUSTER_CHANGE_TIMEOUTS = { requestTimeoutMs: 15_000, totalTimeoutM
 export function makeClient(endpointsText: string, token?: string, tlsFlags: TlsFlags = {}, timeouts: { requestTimeoutMs: number; totalTimeoutMs: number } = { requestTimeoutMs: CLI_REQUEST_TIMEOUT_MS, totalTimeoutMs: CLI_TOTAL_TIMEOUT_MS }): Client {
   const endpoints = parseEndpoints(endpointsText);
   const tls = clientTls(tlsFlags);
+  // Else the HTTP client refuses the header and every node looks down ('no node answered').
+  if (token && !isSendableSecret(token)) throw new FlagValueError('--token (LOCKSTEP_TOKEN) must be visible ASCII without spaces or newlines, as every token is: check that it was copied whole');
   return new Client({
     endpoints,
     maxAttempts: CLI_ATTEMPT_ROUNDS * endpoints.length,

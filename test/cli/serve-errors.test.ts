@@ -64,4 +64,24 @@ describe('serve on a taken address or an unusable --data', () => {
     expect(r.stderr).toMatch(new RegExp(`^lockstep: --data ${join(dir, 'file', 'n1').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
     expect(r.stderr).not.toMatch(/\n\s+at /);
   }, cliTestTimeout(1));
+
+  it('a root token no HTTP client can send (a character outside visible ASCII): exit 1 before the node starts', async () => {
+    const tokenFile = join(dir, 'root-token');
+    writeFileSync(tokenFile, 'päss-wörd-long-enough\n', { mode: 0o600 });
+    const r = await runCli([...serveArgs(await freePort(), await freePort()), '--auth-token-file', tokenFile]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^lockstep: the root token must be at least 8 characters of visible ASCII, without spaces/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }, cliTestTimeout(1));
+});
+
+describe('a client --token that no HTTP header can carry', () => {
+  it("is exit 1 naming --token, not 'no node answered'", async () => {
+    const api = await freePort();
+    for (const token of ['lst_abc\ndef', 'lst_ünïcode']) {
+      const r = await runCli(['status', '--endpoints', `http://127.0.0.1:${api}`], { LOCKSTEP_TOKEN: token });
+      expect(r.status, JSON.stringify(token)).toBe(1);
+      expect(r.stderr).toMatch(/^lockstep: --token \(LOCKSTEP_TOKEN\) must be visible ASCII/);
+    }
+  }, cliTestTimeout(2));
 });

@@ -14,6 +14,7 @@ import { Raft } from '../../raft/raft.js';
 import { nodeId, type NodeId } from '../../raft/types.js';
 import { createLockServer } from '../../server/index.js';
 import { EventDispatcher } from '../../server/dispatcher.js';
+import { isSendableSecret } from '../../server/auth.js';
 import { FileBootstrapVoters } from '../../node/bootstrap-voters.js';
 import { openStorage, STORAGE_ENGINES, type StorageEngine } from '../../storage/open-storage.js';
 import { isLoopbackHost } from '../../transport/address.js';
@@ -227,8 +228,9 @@ export function rootToken(inline: string | undefined, file: string | undefined):
     if (/[\r\n]/.test(token)) throw new FlagValueError(`--auth-token-file ${file} must hold one line`);
   }
   if (token === null) return { authToken: null, authWarnings: warnings };
-  if (token.length < ROOT_TOKEN_CHARS_MIN || /\s/.test(token)) {
-    throw new FlagValueError(`the root token must be at least ${ROOT_TOKEN_CHARS_MIN} characters without spaces (a long random one: openssl rand -hex 32)`);
+  if (token.length < ROOT_TOKEN_CHARS_MIN || !isSendableSecret(token)) {
+    // A token no client can send would lock every client out while the nodes run on.
+    throw new FlagValueError(`the root token must be at least ${ROOT_TOKEN_CHARS_MIN} characters of visible ASCII, without spaces: what an Authorization header carries (a long random one: openssl rand -hex 32)`);
   }
   if (token.length < ROOT_TOKEN_CHARS_ADVISED) warnings.push(`the root token has ${token.length} characters; use a long random one (openssl rand -hex 32)`);
   return { authToken: token, authWarnings: warnings };
