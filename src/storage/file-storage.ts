@@ -7,12 +7,11 @@
 // CPU, most of it handing the write to libuv's thread pool and back; a
 // positioned write into a zero-filled file plus fdatasync costs ~135 µs and
 // ~37 µs of CPU (issue 12). A blocking fdatasync holds the event loop for that
-// time, so a flush runs at the end of the turn (src/turn-end.ts): after this
-// turn's I/O callbacks and after every socket write of the turn, so a leader's
-// Appends are on the wire before its own sync starts (the two syncs, the
-// leader's and the followers', run side by side), and answers and forwarded
-// calls do not wait for it. Saves made in one turn share one flush and one
-// sync (group commit).
+// time, so a flush runs from setImmediate: after this turn's I/O callbacks and
+// after the transport's pump (scheduled earlier in the same turn), so a
+// leader's Appends are on the wire before its own sync starts and the two
+// syncs, the leader's and the followers', run side by side. Saves made in one
+// turn share one flush and one sync (group commit).
 //
 // The directory holds:
 //   wal-<seq, 16 hex>.log     segments: records back to back, then zeros. Each
@@ -30,7 +29,6 @@
 import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { atTurnEnd } from '../turn-end.js';
 import type { Entry, HardState, LogIndex, PersistentState, Snapshot, SnapshotMeta } from '../raft/types.js';
 import type { RaftStorage, StorageWrite } from './api.js';
 import { CorruptLogError } from './corrupt-log.js';
@@ -229,7 +227,7 @@ export class FileStorage implements RaftStorage {
       this.queue.push({ ...w, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        atTurnEnd('sync', () => this.flush());
+        setImmediate(() => this.flush());
       }
     });
   }

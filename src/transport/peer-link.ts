@@ -6,7 +6,6 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Cancel } from '../cancel.js';
-import { atTurnEnd } from '../turn-end.js';
 import type { Message, NodeId } from '../raft/types.js';
 import { ForwardNotSentError, isForwardCall, type ForwardRequest, type ForwardResponse, type PeerHello } from './api.js';
 import { parseAddress } from './address.js';
@@ -349,8 +348,8 @@ export class PeerLink {
   }
 
   /**
-   * Pump once per event-loop turn (src/turn-end.ts: after every I/O callback
-   * of this turn, and before the turn's disk sync), not per send: the messages of one Ready, and the forwarded
+   * Pump once per event-loop turn (setImmediate: after every I/O callback of
+   * this turn), not per send: the messages of one Ready, and the forwarded
    * requests of every HTTP request read in the same turn, reach the kernel as
    * one write. On this hot path one write(2) per message was the leader's
    * largest CPU cost (each loopback write runs the peer's TCP receive path
@@ -359,7 +358,7 @@ export class PeerLink {
   private schedulePump(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
-    atTurnEnd('send', () => {
+    setImmediate(() => {
       this.pumpScheduled = false;
       void this.pump();
     });
