@@ -63,6 +63,16 @@ describe('list pagination (`limit` has no upper bound in the contract)', () => {
     expect(second.body.next).toBeUndefined();
   });
 
+  it('a limit of seven digits or more is a large limit too, served as a full page, not a 400', async () => {
+    for (const name of ['a', 'b']) await h.call('POST', `/v1/locks/${name}/acquire`, { ttlMs: 5_000 });
+    for (const big of ['1000000', '99999999999999999999', '9'.repeat(400)]) {
+      const res = await h.call('GET', `/v1/locks?limit=${big}`);
+      expect(res.status, big).toBe(200);
+      expect(res.body.locks.map((l: { name: string }) => l.name)).toEqual(['a', 'b']);
+      expect((await h.call('GET', `/v1/sessions?limit=${big}`)).status, big).toBe(200);
+    }
+  });
+
   it('limit=0 and a non-number are still 400 naming limit', async () => {
     for (const bad of ['0', 'abc', '-1']) {
       const res = await h.call('GET', `/v1/sessions?limit=${bad}`);
