@@ -142,3 +142,26 @@ describe('keepalive takes no body fields, and its reference says so (Conventions
     expect(`${operation.summary} ${operation.description}`).not.toMatch(/body is ignored/i);
   });
 });
+
+describe('member ids: every id a node can have (contract note 37: 1-128 of [A-Za-z0-9._:-])', () => {
+  it('a member id with ":" can be added, handed leadership and removed', async () => {
+    const add = await h.call('POST', '/v1/cluster/members', { id: 'dc1:n2', apiUrl: 'http://127.0.0.1:7002', peerUrl: '127.0.0.1:7102' });
+    expect(add.status, JSON.stringify(add.body)).toBe(200);
+    expect(add.body.members.map((m: { id: string }) => m.id)).toEqual(['n1', 'dc1:n2']);
+    const transfer = await h.call('POST', '/v1/cluster/leadership', { to: 'dc1:n2' });
+    expect(transfer.status, JSON.stringify(transfer.body)).toBe(200);
+    expect(transfer.body.leader).toBe('dc1:n2');
+    h.node.setRole('leader', 'n1');
+    const removed = await h.call('DELETE', '/v1/cluster/members/dc1:n2');
+    expect(removed.status, JSON.stringify(removed.body)).toBe(200);
+    expect(removed.body.members.map((m: { id: string }) => m.id)).toEqual(['n1']);
+  });
+
+  it('an id a certificate cannot carry is still 400 naming id', async () => {
+    for (const id of ['_n2', 'n 2', 'n/2', 'x'.repeat(129)]) {
+      const res = await h.call('POST', '/v1/cluster/members', { id, apiUrl: 'http://127.0.0.1:7002', peerUrl: '127.0.0.1:7102' });
+      expect(res.status, id).toBe(400);
+      expect(res.body.error.field).toBe('id');
+    }
+  });
+});

@@ -7,6 +7,7 @@ import { nodeId } from '../../raft/types.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, errorResponseSchema } from '../errors.js';
 import { isLoopbackHost, parseAddress } from '../../transport/address.js';
+import { CERT_NODE_ID } from '../../tls/identity.js';
 import { NotLeaderError } from '../../node/api.js';
 import { leaderOnly, unavailableError } from '../forward.js';
 import { ID_CHARS_MAX } from '../limits.js';
@@ -40,7 +41,11 @@ const clusterSchema = {
   required: ['clusterId', 'self', 'leader', 'term', 'commitIndex', 'appliedIndex', 'members'],
 } as const;
 
-const idSchema = { type: 'string', minLength: 1, maxLength: ID_CHARS_MAX, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' } as const;
+/**
+ * A member id: the node ids a certificate can carry (contract note 37), so that every node the
+ * cluster can run (`serve --id dc1:n2`) can also be added, removed and handed leadership here.
+ */
+const idSchema = { type: 'string', minLength: 1, maxLength: ID_CHARS_MAX, pattern: CERT_NODE_ID.source } as const;
 const urlSchema = { type: 'string', minLength: 1, maxLength: 2048, pattern: '^https?://' } as const;
 /** Peer addresses are written as `serve --peer` takes them (host:port); a scheme in front is accepted too. */
 const peerAddressSchema = {
