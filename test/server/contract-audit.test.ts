@@ -165,3 +165,14 @@ describe('member ids: every id a node can have (contract note 37: 1-128 of [A-Za
     }
   });
 });
+
+describe('leadership to a learner is refused, not "outcome unknown" (503 unavailable means: retry, it may have happened)', () => {
+  it('POST /v1/cluster/leadership {to: a learner} is 400 invalid_argument naming to, and leadership stays', async () => {
+    await h.call('POST', '/v1/cluster/members', { id: 'n2', apiUrl: 'http://127.0.0.1:7002', peerUrl: '127.0.0.1:7102', voter: false });
+    const res = await h.call('POST', '/v1/cluster/leadership', { to: 'n2' });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_argument', field: 'to' });
+    expect(res.body.error.message).toMatch(/not a voter/);
+    expect((await h.call('GET', '/v1/cluster')).body.leader).toBe('n1');
+  });
+});

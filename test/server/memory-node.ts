@@ -119,6 +119,8 @@ export class MemoryNode implements ReplicatedNode {
     if (this.role !== 'leader') throw new NotLeaderError(this.leader);
     const target = to ?? this.members.find((m) => m.id !== this.id)?.id ?? null;
     if (target === null) throw new Error('no other member to transfer to');
+    // As RaftNode.transferLeadership: only a voter can be handed leadership.
+    if (this.members.find((m) => m.id === target)?.voter !== true) throw new Error(`${target} is not a voter`);
     this.setRole('follower', target);
     return target;
   }

@@ -177,7 +177,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     config: { access: { kind: 'admin' }, audit: 'leadership.transfer' },
     schema: {
       tags: ['cluster'],
-      summary: 'Hand leadership over, to `to` or to the most caught-up voter. Answers 200 {leader} with the new leader; 404 not_found for an unknown member id.',
+      summary: 'Hand leadership over, to `to` or to the most caught-up voter. Answers 200 {leader} with the new leader; 404 not_found for an unknown member id; 400 invalid_argument for a learner (only voters lead).',
       body: { type: 'object', properties: { to: idSchema } },
       response: {
         200: { type: 'object', properties: { leader: { type: 'string' }, previous: { type: 'string' } }, required: ['leader', 'previous'] },
@@ -186,7 +186,12 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     },
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const to = request.body.to ?? null;
-    if (to !== null && !isMember(ctx, to)) throw new ApiError('not_found', `no member ${to}`, { id: to });
+    const target = to === null ? undefined : ctx.node.status().members.find((member) => member.id === to);
+    if (to !== null && target === undefined) throw new ApiError('not_found', `no member ${to}`, { id: to });
+    // Known to fail, and for good: not 503 unavailable, which tells the client the outcome is unknown and to retry.
+    if (target !== undefined && !target.voter) {
+      throw new ApiError('invalid_argument', `body.to ${to} is not a voter (a learner cannot lead): promote it first`, { field: 'to' });
+    }
     const previous = ctx.node.id as string;
     const leader = await clusterOp(ctx, request, () => ctx.node.transferLeadership(to === null ? null : nodeId(to), ctx.limits.proposeTimeoutMs));
     return { status: 200, body: { leader: leader as string, previous }, index: ctx.node.status().appliedIndex };
