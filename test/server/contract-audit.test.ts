@@ -175,4 +175,13 @@ describe('leadership to a learner is refused, not "outcome unknown" (503 unavail
     expect(res.body.error.message).toMatch(/not a voter/);
     expect((await h.call('GET', '/v1/cluster')).body.leader).toBe('n1');
   });
+
+  it('POST /v1/cluster/leadership {} with no other voter (one node, or only learners) is 400, not 503 no_leader', async () => {
+    const alone = await h.call('POST', '/v1/cluster/leadership', {});
+    expect(alone.status, JSON.stringify(alone.body)).toBe(400);
+    expect(alone.body.error).toMatchObject({ code: 'invalid_argument', field: 'to' });
+    await h.call('POST', '/v1/cluster/members', { id: 'n2', apiUrl: 'http://127.0.0.1:7002', peerUrl: '127.0.0.1:7102', voter: false });
+    expect((await h.call('POST', '/v1/cluster/leadership', {})).status).toBe(400);
+    expect((await h.call('GET', '/v1/cluster')).body.leader).toBe('n1');
+  });
 });

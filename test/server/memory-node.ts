@@ -118,7 +118,8 @@ export class MemoryNode implements ReplicatedNode {
   async transferLeadership(to: NodeId | null, _timeoutMs: number): Promise<NodeId> {
     if (this.role !== 'leader') throw new NotLeaderError(this.leader);
     const target = to ?? this.members.find((m) => m.id !== this.id)?.id ?? null;
-    if (target === null) throw new Error('no other member to transfer to');
+    // As RaftNode.transferLeadership: alone, it has nobody to hand over to.
+    if (target === null) throw new NotLeaderError(this.id);
     // As RaftNode.transferLeadership: only a voter can be handed leadership.
     if (this.members.find((m) => m.id === target)?.voter !== true) throw new Error(`${target} is not a voter`);
     this.setRole('follower', target);

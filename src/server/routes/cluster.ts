@@ -177,7 +177,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     config: { access: { kind: 'admin' }, audit: 'leadership.transfer' },
     schema: {
       tags: ['cluster'],
-      summary: 'Hand leadership over, to `to` or to the most caught-up voter. Answers 200 {leader} with the new leader; 404 not_found for an unknown member id; 400 invalid_argument for a learner (only voters lead).',
+      summary: 'Hand leadership over, to `to` or to the most caught-up voter. Answers 200 {leader} with the new leader; 404 not_found for an unknown member id; 400 invalid_argument for a learner (only voters lead), and without `to` when no other member is a voter (a one-node cluster).',
       body: { type: 'object', properties: { to: idSchema } },
       response: {
         200: { type: 'object', properties: { leader: { type: 'string' }, previous: { type: 'string' } }, required: ['leader', 'previous'] },
@@ -191,6 +191,9 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     // Known to fail, and for good: not 503 unavailable, which tells the client the outcome is unknown and to retry.
     if (target !== undefined && !target.voter) {
       throw new ApiError('invalid_argument', `body.to ${to} is not a voter (a learner cannot lead): promote it first`, { field: 'to' });
+    }
+    if (to === null && !ctx.node.status().members.some((member) => member.voter && member.id !== ctx.node.id)) {
+      throw new ApiError('invalid_argument', 'this cluster has no other voter to hand leadership to: add one first', { field: 'to' });
     }
     const previous = ctx.node.id as string;
     const leader = await clusterOp(ctx, request, () => ctx.node.transferLeadership(to === null ? null : nodeId(to), ctx.limits.proposeTimeoutMs));
