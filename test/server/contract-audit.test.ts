@@ -185,3 +185,15 @@ describe('leadership to a learner is refused, not "outcome unknown" (503 unavail
     expect((await h.call('GET', '/v1/cluster')).body.leader).toBe('n1');
   });
 });
+
+describe('removing the last voter is refused for good, not "outcome unknown"', () => {
+  it('DELETE /v1/cluster/members/{the only voter} is 400 invalid_argument naming id; a learner beside it changes nothing', async () => {
+    await h.call('POST', '/v1/cluster/members', { id: 'n2', apiUrl: 'http://127.0.0.1:7002', peerUrl: '127.0.0.1:7102', voter: false });
+    const res = await h.call('DELETE', '/v1/cluster/members/n1');
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_argument', field: 'id' });
+    expect(res.body.error.message).toMatch(/last voter/);
+    expect(h.node.members.map((m) => m.id)).toEqual(['n1', 'n2']);
+    expect((await h.call('DELETE', '/v1/cluster/members/n2')).status).toBe(200);
+  });
+});

@@ -136,6 +136,9 @@ export class MemoryNode implements ReplicatedNode {
 
   async removeMember(id: NodeId, _timeoutMs: number): Promise<void> {
     if (this.role !== 'leader') throw new NotLeaderError(this.leader);
+    // As the Raft core: a configuration without voters could never elect a leader again.
+    const voters = this.members.filter((m) => m.voter);
+    if (voters.length === 1 && voters[0].id === id) throw new Error('cannot remove the last voter');
     this.members = this.members.filter((m) => m.id !== id);
   }
 }

@@ -100,10 +100,6 @@ async function clusterOp<T>(ctx: ServerContext, request: FastifyRequest, op: () 
   }
 }
 
-function isMember(ctx: ServerContext, id: string): boolean {
-  return ctx.node.status().members.some((member) => member.id === id);
-}
-
 /** The same peer listener however it is written (a scheme in front or not). */
 function samePeerAddress(a: string, b: string): boolean {
   try {
@@ -161,13 +157,19 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     config: { access: { kind: 'admin' }, audit: 'members.remove' },
     schema: {
       tags: ['cluster'],
-      summary: 'Remove a member. 404 not_found for an unknown member id. Answers 200 with the cluster view after the change.',
+      summary: 'Remove a member. 404 not_found for an unknown member id; 400 invalid_argument for the last voter. Answers 200 with the cluster view after the change.',
       params: { type: 'object', properties: { id: idSchema }, required: ['id'] },
       response: { 200: clusterSchema, ...errors },
     },
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const { id } = request.params;
-    if (!isMember(ctx, id)) throw new ApiError('not_found', `no member ${id}`, { id });
+    const members = ctx.node.status().members;
+    const member = members.find((m) => m.id === id);
+    if (member === undefined) throw new ApiError('not_found', `no member ${id}`, { id });
+    // Known to fail, and for good: not 503 unavailable (outcome unknown, retry). A cluster without voters never elects again.
+    if (member.voter && !members.some((m) => m.voter && m.id !== id)) {
+      throw new ApiError('invalid_argument', `params.id ${id} is the last voter, and a cluster without voters can never elect a leader: add another voter first`, { field: 'id' });
+    }
     await clusterOp(ctx, request, () => ctx.node.removeMember(nodeId(id), ctx.limits.proposeTimeoutMs));
     const view = clusterView(ctx);
     return { status: 200, body: view, index: view.appliedIndex };
