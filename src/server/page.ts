@@ -11,8 +11,10 @@ import { ApiError } from './errors.js';
  */
 export function pageSize(ctx: ServerContext, raw: string | undefined): number {
   if (raw === undefined) return ctx.limits.pageSizeDefault;
+  // The route's schema lets only digits through; so many of them that Number() says Infinity
+  // is still just a large limit.
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
+  if (!(Number.isInteger(n) || n === Infinity) || n < 1) {
     throw new ApiError('invalid_argument', 'querystring.limit must be a positive integer', { field: 'limit' });
   }
   return Math.min(n, ctx.limits.pageSizeMax);

@@ -77,7 +77,7 @@ export const consistencyQuery = {
 } as const;
 
 export const pageQuery = {
-  limit: { type: 'string', pattern: '^[0-9]{1,6}$', description: 'Most items on this page: a positive integer (default 100). A page holds at most 1000; a larger limit is served as 1000 with `next` set when more remain (as etcd and Kubernetes treat a list limit).' },
+  limit: { type: 'string', pattern: '^[0-9]+$', description: 'Most items on this page: a positive integer (default 100). A page holds at most 1000; a larger limit is served as 1000 with `next` set when more remain (as etcd and Kubernetes treat a list limit).' },
   after: { type: 'string', maxLength: 512, description: 'The `next` of the previous page.' },
 } as const;
 

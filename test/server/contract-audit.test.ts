@@ -63,6 +63,16 @@ describe('list pagination (`limit` has no upper bound in the contract)', () => {
     expect(second.body.next).toBeUndefined();
   });
 
+  it('a limit of seven digits or more is a large limit too, served as a full page, not a 400', async () => {
+    for (const name of ['a', 'b']) await h.call('POST', `/v1/locks/${name}/acquire`, { ttlMs: 5_000 });
+    for (const big of ['1000000', '99999999999999999999', '9'.repeat(400)]) {
+      const res = await h.call('GET', `/v1/locks?limit=${big}`);
+      expect(res.status, big).toBe(200);
+      expect(res.body.locks.map((l: { name: string }) => l.name)).toEqual(['a', 'b']);
+      expect((await h.call('GET', `/v1/sessions?limit=${big}`)).status, big).toBe(200);
+    }
+  });
+
   it('limit=0 and a non-number are still 400 naming limit', async () => {
     for (const bad of ['0', 'abc', '-1']) {
       const res = await h.call('GET', `/v1/sessions?limit=${bad}`);
@@ -130,5 +140,60 @@ describe('keepalive takes no body fields, and its reference says so (Conventions
     const doc = (await h.call('GET', '/docs/json')).body;
     const operation = doc.paths['/v1/sessions/{id}/keepalive'].post;
     expect(`${operation.summary} ${operation.description}`).not.toMatch(/body is ignored/i);
+  });
+});
+
+describe('member ids: every id a node can have (contract note 37: 1-128 of [A-Za-z0-9._:-])', () => {
+  it('a member id with ":" can be added, handed leadership and removed', async () => {
+    const add = await h.call('POST', '/v1/cluster/members', { id: 'dc1:n2', apiUrl: 'http://127.0.0.1:7002', peerUrl: '127.0.0.1:7102' });
+    expect(add.status, JSON.stringify(add.body)).toBe(200);
+    expect(add.body.members.map((m: { id: string }) => m.id)).toEqual(['n1', 'dc1:n2']);
+    const transfer = await h.call('POST', '/v1/cluster/leadership', { to: 'dc1:n2' });
+    expect(transfer.status, JSON.stringify(transfer.body)).toBe(200);
+    expect(transfer.body.leader).toBe('dc1:n2');
+    h.node.setRole('leader', 'n1');
+    const removed = await h.call('DELETE', '/v1/cluster/members/dc1:n2');
+    expect(removed.status, JSON.stringify(removed.body)).toBe(200);
+    expect(removed.body.members.map((m: { id: string }) => m.id)).toEqual(['n1']);
+  });
+
+  it('an id a certificate cannot carry is still 400 naming id', async () => {
+    for (const id of ['_n2', 'n 2', 'n/2', 'x'.repeat(129)]) {
+      const res = await h.call('POST', '/v1/cluster/members', { id, apiUrl: 'http://127.0.0.1:7002', peerUrl: '127.0.0.1:7102' });
+      expect(res.status, id).toBe(400);
+      expect(res.body.error.field).toBe('id');
+    }
+  });
+});
+
+describe('leadership to a learner is refused, not "outcome unknown" (503 unavailable means: retry, it may have happened)', () => {
+  it('POST /v1/cluster/leadership {to: a learner} is 400 invalid_argument naming to, and leadership stays', async () => {
+    await h.call('POST', '/v1/cluster/members', { id: 'n2', apiUrl: 'http://127.0.0.1:7002', peerUrl: '127.0.0.1:7102', voter: false });
+    const res = await h.call('POST', '/v1/cluster/leadership', { to: 'n2' });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_argument', field: 'to' });
+    expect(res.body.error.message).toMatch(/not a voter/);
+    expect((await h.call('GET', '/v1/cluster')).body.leader).toBe('n1');
+  });
+
+  it('POST /v1/cluster/leadership {} with no other voter (one node, or only learners) is 400, not 503 no_leader', async () => {
+    const alone = await h.call('POST', '/v1/cluster/leadership', {});
+    expect(alone.status, JSON.stringify(alone.body)).toBe(400);
+    expect(alone.body.error).toMatchObject({ code: 'invalid_argument', field: 'to' });
+    await h.call('POST', '/v1/cluster/members', { id: 'n2', apiUrl: 'http://127.0.0.1:7002', peerUrl: '127.0.0.1:7102', voter: false });
+    expect((await h.call('POST', '/v1/cluster/leadership', {})).status).toBe(400);
+    expect((await h.call('GET', '/v1/cluster')).body.leader).toBe('n1');
+  });
+});
+
+describe('removing the last voter is refused for good, not "outcome unknown"', () => {
+  it('DELETE /v1/cluster/members/{the only voter} is 400 invalid_argument naming id; a learner beside it changes nothing', async () => {
+    await h.call('POST', '/v1/cluster/members', { id: 'n2', apiUrl: 'http://127.0.0.1:7002', peerUrl: '127.0.0.1:7102', voter: false });
+    const res = await h.call('DELETE', '/v1/cluster/members/n1');
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_argument', field: 'id' });
+    expect(res.body.error.message).toMatch(/last voter/);
+    expect(h.node.members.map((m) => m.id)).toEqual(['n1', 'n2']);
+    expect((await h.call('DELETE', '/v1/cluster/members/n2')).status).toBe(200);
   });
 });

@@ -118,7 +118,10 @@ export class MemoryNode implements ReplicatedNode {
   async transferLeadership(to: NodeId | null, _timeoutMs: number): Promise<NodeId> {
     if (this.role !== 'leader') throw new NotLeaderError(this.leader);
     const target = to ?? this.members.find((m) => m.id !== this.id)?.id ?? null;
-    if (target === null) throw new Error('no other member to transfer to');
+    // As RaftNode.transferLeadership: alone, it has nobody to hand over to.
+    if (target === null) throw new NotLeaderError(this.id);
+    // As RaftNode.transferLeadership: only a voter can be handed leadership.
+    if (this.members.find((m) => m.id === target)?.voter !== true) throw new Error(`${target} is not a voter`);
     this.setRole('follower', target);
     return target;
   }
@@ -133,6 +136,9 @@ export class MemoryNode implements ReplicatedNode {
 
   async removeMember(id: NodeId, _timeoutMs: number): Promise<void> {
     if (this.role !== 'leader') throw new NotLeaderError(this.leader);
+    // As the Raft core: a configuration without voters could never elect a leader again.
+    const voters = this.members.filter((m) => m.voter);
+    if (voters.length === 1 && voters[0].id === id) throw new Error('cannot remove the last voter');
     this.members = this.members.filter((m) => m.id !== id);
   }
 }

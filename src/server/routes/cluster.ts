@@ -7,6 +7,7 @@ import { nodeId } from '../../raft/types.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, errorResponseSchema } from '../errors.js';
 import { isLoopbackHost, parseAddress } from '../../transport/address.js';
+import { CERT_NODE_ID } from '../../tls/identity.js';
 import { NotLeaderError } from '../../node/api.js';
 import { leaderOnly, unavailableError } from '../forward.js';
 import { ID_CHARS_MAX } from '../limits.js';
@@ -40,7 +41,11 @@ const clusterSchema = {
   required: ['clusterId', 'self', 'leader', 'term', 'commitIndex', 'appliedIndex', 'members'],
 } as const;
 
-const idSchema = { type: 'string', minLength: 1, maxLength: ID_CHARS_MAX, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' } as const;
+/**
+ * A member id: the node ids a certificate can carry (contract note 37), so that every node the
+ * cluster can run (`serve --id dc1:n2`) can also be added, removed and handed leadership here.
+ */
+const idSchema = { type: 'string', minLength: 1, maxLength: ID_CHARS_MAX, pattern: CERT_NODE_ID.source } as const;
 const urlSchema = { type: 'string', minLength: 1, maxLength: 2048, pattern: '^https?://' } as const;
 /** Peer addresses are written as `serve --peer` takes them (host:port); a scheme in front is accepted too. */
 const peerAddressSchema = {
@@ -93,10 +98,6 @@ async function clusterOp<T>(ctx: ServerContext, request: FastifyRequest, op: () 
     if (error instanceof ApiError || error instanceof NotLeaderError) throw error;
     throw unavailableError(ctx, `the cluster change did not complete: ${(error as Error).message}`);
   }
-}
-
-function isMember(ctx: ServerContext, id: string): boolean {
-  return ctx.node.status().members.some((member) => member.id === id);
 }
 
 /** The same peer listener however it is written (a scheme in front or not). */
@@ -156,13 +157,19 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     config: { access: { kind: 'admin' }, audit: 'members.remove' },
     schema: {
       tags: ['cluster'],
-      summary: 'Remove a member. 404 not_found for an unknown member id. Answers 200 with the cluster view after the change.',
+      summary: 'Remove a member. 404 not_found for an unknown member id; 400 invalid_argument for the last voter. Answers 200 with the cluster view after the change.',
       params: { type: 'object', properties: { id: idSchema }, required: ['id'] },
       response: { 200: clusterSchema, ...errors },
     },
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const { id } = request.params;
-    if (!isMember(ctx, id)) throw new ApiError('not_found', `no member ${id}`, { id });
+    const members = ctx.node.status().members;
+    const member = members.find((m) => m.id === id);
+    if (member === undefined) throw new ApiError('not_found', `no member ${id}`, { id });
+    // Known to fail, and for good: not 503 unavailable (outcome unknown, retry). A cluster without voters never elects again.
+    if (member.voter && !members.some((m) => m.voter && m.id !== id)) {
+      throw new ApiError('invalid_argument', `params.id ${id} is the last voter, and a cluster without voters can never elect a leader: add another voter first`, { field: 'id' });
+    }
     await clusterOp(ctx, request, () => ctx.node.removeMember(nodeId(id), ctx.limits.proposeTimeoutMs));
     const view = clusterView(ctx);
     return { status: 200, body: view, index: view.appliedIndex };
@@ -172,7 +179,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     config: { access: { kind: 'admin' }, audit: 'leadership.transfer' },
     schema: {
       tags: ['cluster'],
-      summary: 'Hand leadership over, to `to` or to the most caught-up voter. Answers 200 {leader} with the new leader; 404 not_found for an unknown member id.',
+      summary: 'Hand leadership over, to `to` or to the most caught-up voter. Answers 200 {leader} with the new leader; 404 not_found for an unknown member id; 400 invalid_argument for a learner (only voters lead), and without `to` when no other member is a voter (a one-node cluster).',
       body: { type: 'object', properties: { to: idSchema } },
       response: {
         200: { type: 'object', properties: { leader: { type: 'string' }, previous: { type: 'string' } }, required: ['leader', 'previous'] },
@@ -181,7 +188,15 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     },
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const to = request.body.to ?? null;
-    if (to !== null && !isMember(ctx, to)) throw new ApiError('not_found', `no member ${to}`, { id: to });
+    const target = to === null ? undefined : ctx.node.status().members.find((member) => member.id === to);
+    if (to !== null && target === undefined) throw new ApiError('not_found', `no member ${to}`, { id: to });
+    // Known to fail, and for good: not 503 unavailable, which tells the client the outcome is unknown and to retry.
+    if (target !== undefined && !target.voter) {
+      throw new ApiError('invalid_argument', `body.to ${to} is not a voter (a learner cannot lead): promote it first`, { field: 'to' });
+    }
+    if (to === null && !ctx.node.status().members.some((member) => member.voter && member.id !== ctx.node.id)) {
+      throw new ApiError('invalid_argument', 'this cluster has no other voter to hand leadership to: add one first', { field: 'to' });
+    }
     const previous = ctx.node.id as string;
     const leader = await clusterOp(ctx, request, () => ctx.node.transferLeadership(to === null ? null : nodeId(to), ctx.limits.proposeTimeoutMs));
     return { status: 200, body: { leader: leader as string, previous }, index: ctx.node.status().appliedIndex };
