@@ -39,6 +39,15 @@ describe('serve flags', () => {
     expect(parsePeers('a=h:1, b=[::1]:2')).toEqual([{ id: 'a', peerUrl: 'h:1' }, { id: 'b', peerUrl: '[::1]:2' }]);
   });
 
+  it('takes node ids by the rule of the member routes and certificates, in --id and in --peers', () => {
+    expect(parseServeArgs(base.map((a) => a.replaceAll('n1', 'dc1:n1')), {}).id).toBe('dc1:n1');
+    // Started as 'n 1' or 'n/1', a node could not be named to remove it, hand it leadership or certify it.
+    for (const id of ['n/1', 'n 1', '.n1', 'x'.repeat(129)]) {
+      expect(() => parseServeArgs(base.map((a) => a.replaceAll('n1', id)), {}), id).toThrow(/--id: node id .* must be 1-128 of/);
+      expect(() => parsePeers(`${id}=127.0.0.1:1`), id).toThrow(/--peers: node id/);
+    }
+  });
+
   it('takes the root token from --auth-token-file (or the environment), one line, not guessably short, and warns of a loose file mode', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockstep-token-file-'));
     try {

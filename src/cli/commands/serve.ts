@@ -21,6 +21,7 @@ import { isLoopbackHost } from '../../transport/address.js';
 import { TcpTransport } from '../../transport/tcp-transport.js';
 import { PeerKey } from '../../transport/peer-proof.js';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
+import { CERT_NODE_ID } from '../../tls/identity.js';
 import { NodeTls, TlsConfigError, type TlsPaths } from '../../tls/node-tls.js';
 import { describeFlags, parseFlags } from '../flags.js';
 import { takeOverHangups } from '../hangup.js';
@@ -28,7 +29,7 @@ import { LOG_LEVELS, PARENT_WATCH_ENV, TEST_HOOKS_ENV } from '../serve-options.j
 
 
 const flags = {
-  id: { type: 'string', required: true, description: 'this node\'s id, forever (a node that lost its disk rejoins under a new id)' },
+  id: { type: 'string', required: true, description: 'this node\'s id, forever (a node that lost its disk rejoins under a new id): 1-128 of [A-Za-z0-9._:-], starting with a letter or digit' },
   api: { type: 'string', required: true, description: 'HTTP API address host:port' },
   peer: { type: 'string', required: true, description: 'peer (Raft) address host:port' },
   peers: { type: 'string', required: true, description: 'initial voters: id=host:port,... (this node included; a joiner lists the existing cluster only)' },
@@ -86,7 +87,7 @@ export function parsePeers(text: string): PeerEntry[] {
   for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0 || eq === part.length - 1) throw new FlagValueError(`--peers entry '${part}' is not id=host:port`);
-    const id = part.slice(0, eq).trim();
+    const id = checkNodeId('--peers', part.slice(0, eq).trim());
     const address = part.slice(eq + 1).trim();
     checkHostPort('--peers', address);
     if (out.some((p) => p.id === id)) throw new FlagValueError(`--peers lists ${id} twice`);
@@ -94,6 +95,17 @@ export function parsePeers(text: string): PeerEntry[] {
   }
   if (out.length === 0) throw new FlagValueError('--peers is empty');
   return out;
+}
+
+/**
+ * A node id: 1-128 of [A-Za-z0-9._:-], starting with a letter or digit. The one
+ * rule of the member routes and of node certificates (tls/identity.ts): a node
+ * started under another id could not be named to remove it, hand it
+ * leadership or give it a certificate.
+ */
+export function checkNodeId(flag: string, id: string): string {
+  if (!CERT_NODE_ID.test(id)) throw new FlagValueError(`${flag}: node id ${JSON.stringify(id)} must be 1-128 of [A-Za-z0-9._:-], starting with a letter or digit`);
+  return id;
 }
 
 export function checkHostPort(flag: string, value: string): { host: string; port: number } {
@@ -152,6 +164,7 @@ export function tlsPaths(v: { 'tls-cert'?: string; 'tls-key'?: string; 'tls-ca'?
 
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
   const v = parseFlags(argv, flags, { env });
+  checkNodeId('--id', v.id);
   const api = checkHostPort('--api', v.api);
   checkHostPort('--peer', v.peer);
   const peers = parsePeers(v.peers);
