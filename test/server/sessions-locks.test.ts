@@ -1,3 +1,4 @@
+import { get as httpGet } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { flush, type Harness, makeHarness } from './harness.js';
 
@@ -91,6 +92,15 @@ describe('sessions', () => {
     const set = await h.call('POST', '/v1/lock-sets/acquire', { locks: [{ name: 'job' }, { name: 'other' }], ttlMs: 5_000 });
     expect(set.body).toEqual({ acquired: false, blocked: [{ name: 'job', holders: [], queueLength: 0, lockDelayRemainingMs: 1_800 }] });
     expect((await h.call('GET', '/v1/locks')).body.locks).toEqual([{ name: 'job', mode: null, holders: [], waiters: [], lockDelayRemainingMs: 1_800 }]);
+    // A watch's first event says so too (`lockstep watch` prints it): free, but not to be had yet.
+    await h.server.listen('127.0.0.1', 0);
+    const url = `http://127.0.0.1:${(h.server.app.server.address() as { port: number }).port}`;
+    const first = await new Promise<string>((resolve, reject) => {
+      const req = httpGet(`${url}/v1/locks/job/watch`, (res) => res.once('data', (chunk: Buffer) => (resolve(chunk.toString('utf8')), req.destroy())));
+      req.once('error', reject);
+    });
+    expect(first).toMatch(/^event: state\ndata: /);
+    expect(JSON.parse(first.split('\n')[1].slice('data: '.length))).toMatchObject({ name: 'job', holders: [], waiters: [], lockDelayRemainingMs: 1_800 });
     await h.advance(1_800);
     expect((await h.call('POST', '/v1/locks/job/acquire', { ttlMs: 5_000 })).body.acquired).toBe(true);
   });

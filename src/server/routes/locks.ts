@@ -137,7 +137,7 @@ export const lockRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
     config: { access: onPathName('read') },
     schema: {
       tags: ['locks'],
-      summary: 'text/event-stream from this node\'s applied state: first `state` {name, mode, limit, holders, waiters, index}, then acquired / released / expired / queued / dequeued with {name, fencingToken?, sessionId?, index}; `: heartbeat` comments every 15 s. At most `watchesMax` (default 1000) open streams per node, `watchesPerTokenMax` (250) under one writer or reader token: more is 429 too_many_requests.',
+      summary: 'text/event-stream from this node\'s applied state: first `state` {name, mode, limit, holders, waiters, index; lockDelayRemainingMs while in lock-delay}, then acquired / released / expired / queued / dequeued with {name, fencingToken?, sessionId?, index}; `: heartbeat` comments every 15 s. At most `watchesMax` (default 1000) open streams per node, `watchesPerTokenMax` (250) under one writer or reader token: more is 429 too_many_requests.',
       params: nameParams,
     },
   }, async (request, reply) => {
@@ -147,7 +147,10 @@ export const lockRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
       reply,
       () => {
         const lock = ctx.machine.getLock(name, services.leases.deadlines());
-        return { event: 'state', data: { name, mode: lock.mode, limit: lock.limit, holders: lock.holders, waiters: lock.waiters, index: ctx.machine.appliedIndex() } };
+        const data: Record<string, unknown> = { name, mode: lock.mode, limit: lock.limit, holders: lock.holders, waiters: lock.waiters, index: ctx.machine.appliedIndex() };
+        // A free lock in lock-delay is not free to take: say so, as GET /v1/locks/{name} does.
+        if (lock.lockDelayRemainingMs !== undefined) data.lockDelayRemainingMs = lock.lockDelayRemainingMs;
+        return { event: 'state', data };
       },
       (event) => {
         if (!LOCK_EVENTS.has(event.type) || !('name' in event) || event.name !== name) return null;
