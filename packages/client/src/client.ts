@@ -96,6 +96,10 @@ export class Client {
   private readonly http: HttpEngine;
 
   constructor(options: ClientOptions) {
+    // Else every request fails inside fetch (an invalid header value) and the cluster looks down.
+    if (options.token !== undefined && !/^[\x21-\x7E]+$/.test(options.token)) {
+      throw new TypeError('lockstep client: token must be visible ASCII without spaces or newlines, as every lockstep token is: was it copied whole?');
+    }
     this.clock = options.clock ?? systemClock;
     this.http = new HttpEngine({
       endpoints: options.endpoints.map((e) => e.replace(/\/+$/, '')),
