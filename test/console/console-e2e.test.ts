@@ -136,6 +136,21 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth off', ()
     await waits[1];
   });
 
+  it('fits a phone-wide window: the page never scrolls sideways, wide tables scroll in their own box', async () => {
+    const phone = await browser.context.newPage();
+    // The persistent context's pages take no viewport option: set it on the page.
+    await phone.setViewportSize({ width: 390, height: 844 });
+    for (const view of ['cluster', 'locks', 'sessions']) {
+      await phone.goto(`${follower.url}/ui/#/${view}`);
+      await phone.locator('main table tbody tr').first().waitFor({ timeout: SHOW_MS });
+      // Wait for the live rows (the members table fills from the feed).
+      if (view === 'cluster') await expect.poll(() => phone.locator('#members tbody tr').count(), { timeout: SHOW_MS }).toBe(3);
+      expect(await phone.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'), `#/${view} scrolls sideways`).toBeLessThanOrEqual(0);
+    }
+    await shot(phone, 'phone-cluster');
+    await phone.close();
+  });
+
   it('shows the new leader after kill -9 of the leader, without a reload', async () => {
     await page.goto(`${follower.url}/ui/#/cluster`);
     await page.locator('#leader', { hasText: `leader ${leader.id}` }).waitFor({ timeout: SHOW_MS });
