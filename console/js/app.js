@@ -4,6 +4,7 @@
 
 import { api, openStream, token, whenUnauthorized } from './api.js';
 import { clock, fill, h, tickCountdowns } from './dom.js';
+import { clusterHealth } from './health.js';
 import { clusterView } from './views/cluster.js';
 import { lockView, locksView } from './views/locks.js';
 import { sessionsView } from './views/sessions.js';
@@ -74,6 +75,27 @@ function setConnection(text, stateName) {
   el.dataset.state = stateName;
 }
 
+/**
+ * The banner under the header: the cluster's own trouble (no quorum, no
+ * leader, members not answering), in words. Rewritten only when its words
+ * change, so a screen reader hears each once.
+ */
+function showHealth() {
+  const box = document.getElementById('health');
+  let level = null;
+  let content = [];
+  if (state.cluster !== null) {
+    const health = clusterHealth(state.cluster);
+    if (health !== null) [level, content] = [health.level, [health.text]];
+  }
+  const next = h('div', {}, content);
+  const key = level === null ? '' : `${level}: ${next.textContent}`;
+  if (key === (box.dataset.key ?? '')) return;
+  box.dataset.key = key;
+  box.className = level === null ? '' : `health ${level}`;
+  box.replaceChildren(...next.childNodes);
+}
+
 function onClusterEvent(data) {
   const previous = state.cluster;
   state.cluster = data;
@@ -81,8 +103,9 @@ function onClusterEvent(data) {
     if (state.knownLeader !== null) notice(`leader changed: ${state.knownLeader} → ${data.leader} (term ${data.term})`, 'warn');
     state.knownLeader = data.leader;
   } else if (data.leader === null && previous?.leader != null) {
-    notice(`no leader known (term ${data.term}): an election is going on`, 'warn');
+    notice(`no leader known (term ${data.term})`, 'warn');
   }
+  showHealth();
   fill(document.getElementById('summary'),
     `cluster ${data.clusterId} · via ${data.self} · `,
     h('span', { id: 'leader' }, data.leader === null ? 'no leader' : `leader ${data.leader}`),

@@ -2,7 +2,8 @@
 // by playwright-core) against real 3-node clusters of `lockstep serve`: the
 // cluster view shows the leader; a lock taken through the API appears with its
 // holder without a reload; waiters show in line order and move up live; a
-// kill -9 of the leader shows the new leader without a reload; with auth on,
+// kill -9 of the leader shows the new leader without a reload; with a
+// majority down the page says there is no quorum and names the nodes; with auth on,
 // the console asks for a token, keeps it for the tab only, and a reader token
 // sees but cannot act while an admin hands leadership over and deletes a
 // session after a confirmation naming its holds. Screenshots go to
@@ -166,6 +167,23 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth off', ()
     await page.locator(`#members tr[data-member="${leader.id}"] .pill.bad`).waitFor({ timeout: SHOW_MS });
     expect(await page.evaluate('window.notReloaded')).toBe(true);
     await shot(page, 'leader-killed');
+  });
+
+  it('says there is no quorum when a majority does not answer, naming the nodes, and shows no stale role for them', async () => {
+    // Of three nodes, the first leader is down: kill the one that is not the page's.
+    const other = cluster.running().find((node) => node.id !== follower.id)!;
+    await cluster.kill(other.id);
+    await page.goto(`${follower.url}/ui/#/cluster`);
+    // (Before it, with one member down, the banner already says one more failure means "(no quorum)".)
+    const health = page.locator('#health', { hasText: /^No quorum:/ });
+    await health.waitFor({ timeout: 30_000 });
+    const text = await health.innerText();
+    expect(text).toContain('only 1 of 3 voting members answer');
+    for (const down of [leader.id, other.id]) expect(text).toContain(down);
+    for (const down of [leader.id, other.id]) {
+      await expect.poll(() => page.locator(`#members tr[data-member="${down}"] td`).nth(1).innerText(), { timeout: SHOW_MS }).toBe('not answering');
+    }
+    await shot(page, 'no-quorum');
   });
 });
 

@@ -25,7 +25,9 @@ function memberRows(ctx, cluster) {
       : null;
     return h('tr', { class: isLeader ? 'leader' : '', 'data-member': member.id },
       h('td', {}, member.id, member.id === cluster.self ? h('span', { class: 'muted' }, ' (this node)') : null),
-      h('td', {}, h('span', { class: `pill ${isLeader ? 'leader' : ''}` }, isLeader ? 'leader' : (own?.role ?? member.role)), member.voter ? null : h('span', { class: 'pill' }, 'learner')),
+      // A member whose own API does not answer has no role to show: this node's guess would be stale.
+      h('td', {}, peer?.ok === false && !isLeader ? h('span', { class: 'muted', title: peer.error }, 'not answering')
+        : h('span', { class: `pill ${isLeader ? 'leader' : ''}` }, isLeader ? 'leader' : (own?.role ?? member.role)), member.voter ? null : h('span', { class: 'pill' }, 'learner')),
       h('td', { class: 'num' }, own?.term ?? '—'),
       h('td', { class: 'num' }, own?.commitIndex ?? '—'),
       h('td', { class: 'num' }, own?.appliedIndex ?? '—'),
