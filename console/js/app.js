@@ -11,10 +11,8 @@ import { sessionsView } from './views/sessions.js';
 import { electionView, electionsView } from './views/elections.js';
 
 const main = document.getElementById('main');
-const state = { cluster: null, identity: null, knownLeader: null, feed: null, cleanup: null, listeners: new Set() };
+const state = { cluster: null, feedLost: false, feedLostAtMs: null, identity: null, knownLeader: null, feed: null, cleanup: null, listeners: new Set() };
 const NOTICES_MAX = 6;
-/** Failed reconnections of the feed before the page points at the other members' consoles. */
-const FEED_ATTEMPTS_BEFORE_HINT = 3;
 
 /** A line at the top of the page (leader changes, reconnections, results of actions). */
 function notice(text, kind = 'info') {
@@ -38,6 +36,10 @@ const ctx = {
   },
   get identity() {
     return state.identity;
+  },
+  /** False while the feed is lost: what the page shows may be out of date, so it offers no action on it. */
+  get live() {
+    return !state.feedLost;
   },
   /** Whether the token may do it (the server decides in the end: a refusal is shown as it comes). */
   may(action) {
@@ -75,16 +77,29 @@ function setConnection(text, stateName) {
   el.dataset.state = stateName;
 }
 
+/** The other members' consoles, as links (a page cannot call another node's API: no CORS). */
+function otherConsoles() {
+  const others = (state.cluster?.members ?? []).filter((m) => m.id !== state.cluster.self && m.apiUrl);
+  return others.map((m, i) => [i > 0 ? ', ' : '', h('a', { href: `${m.apiUrl.replace(/\/$/, '')}/ui/` }, `${m.id}'s console`)]);
+}
+
 /**
- * The banner under the header: the cluster's own trouble (no quorum, no
- * leader, members not answering), in words. Rewritten only when its words
- * change, so a screen reader hears each once.
+ * The banner under the header: the feed lost (the page shows an old view), or
+ * the cluster's own trouble (no quorum, no leader, members not answering).
+ * Rewritten only when its words change, so a screen reader hears each once.
  */
 function showHealth() {
   const box = document.getElementById('health');
+  document.body.classList.toggle('stale', state.feedLost);
   let level = null;
   let content = [];
-  if (state.cluster !== null) {
+  if (state.feedLost) {
+    const links = otherConsoles();
+    level = 'bad';
+    content = state.cluster === null ? ['The node that served this page does not answer its live feed. Reconnecting…']
+      : [`Lost the live feed from ${state.cluster.self}: this page shows the cluster as it was at ${clock(state.feedLostAtMs)}, and offers no action until the feed is back. Reconnecting…`,
+        links.length > 0 ? [' Meanwhile, see ', links, '.'] : null];
+  } else if (state.cluster !== null) {
     const health = clusterHealth(state.cluster);
     if (health !== null) [level, content] = [health.level, [health.text]];
   }
@@ -121,18 +136,25 @@ function openFeed() {
     if (status.state === 'open') {
       setConnection('live', 'live');
       if (status.reconnected) notice(`reconnected to the live feed after ${(status.downMs / 1000).toFixed(1)} s`);
+      setFeedLost(false);
     } else if (status.state === 'reconnecting') {
       setConnection(`reconnecting (attempt ${status.attempt})…`, 'reconnecting');
       if (status.attempt === 1) notice(`live feed lost (${status.error.message}); reconnecting`, 'warn');
-      // The page follows the node that served it; if that node stays down, say where else to look.
-      const others = (state.cluster?.members ?? []).filter((m) => m.id !== state.cluster.self && m.apiUrl);
-      if (status.attempt === FEED_ATTEMPTS_BEFORE_HINT && others.length > 0) {
-        notice(`${state.cluster.self} does not answer; the other members' consoles: ${others.map((m) => `${m.id} ${m.apiUrl.replace(/\/$/, '')}/ui/`).join(', ')}`, 'warn');
-      }
+      // The page follows the node that served it: say at once that what it shows is old, and where else to look.
+      setFeedLost(true);
     } else {
       setConnection(status.error.status === 401 ? 'token refused' : 'closed', 'unauthorized');
     }
   });
+}
+
+function setFeedLost(lost) {
+  if (state.feedLost === lost) return;
+  state.feedLost = lost;
+  state.feedLostAtMs = lost ? Date.now() : null;
+  showHealth();
+  // The views drop (or bring back) their actions.
+  if (state.cluster !== null) for (const listener of state.listeners) listener(state.cluster);
 }
 
 const ROUTES = [

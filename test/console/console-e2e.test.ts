@@ -3,7 +3,9 @@
 // cluster view shows the leader; a lock taken through the API appears with its
 // holder without a reload; waiters show in line order and move up live; a
 // kill -9 of the leader shows the new leader without a reload; with a
-// majority down the page says there is no quorum and names the nodes; with auth on,
+// majority down the page says there is no quorum and names the nodes; when
+// the node serving the page dies, the page says what it shows is stale, drops
+// its actions and links to the other consoles; with auth on,
 // the console asks for a token, keeps it for the tab only, and a reader token
 // sees but cannot act while an admin hands leadership over and deletes a
 // session after a confirmation naming its holds. Screenshots go to
@@ -169,21 +171,40 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth off', ()
     await shot(page, 'leader-killed');
   });
 
-  it('says there is no quorum when a majority does not answer, naming the nodes, and shows no stale role for them', async () => {
-    // Of three nodes, the first leader is down: kill the one that is not the page's.
+  it('says when the node serving the page dies: what it shows is stale, no actions, links to the other consoles', async () => {
+    // Two nodes run (the page's and one other); the page's node is killed.
     const other = cluster.running().find((node) => node.id !== follower.id)!;
-    await cluster.kill(other.id);
     await page.goto(`${follower.url}/ui/#/cluster`);
-    // (Before it, with one member down, the banner already says one more failure means "(no quorum)".)
-    const health = page.locator('#health', { hasText: /^No quorum:/ });
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: SHOW_MS });
+    await expect.poll(() => page.locator('#members .pill.ok').count(), { timeout: SHOW_MS }).toBe(2);
+    expect(await page.locator('button.transfer').count()).toBeGreaterThan(0);
+    await cluster.kill(follower.id);
+    const health = page.locator('#health', { hasText: `lost the live feed from ${follower.id}` });
+    await health.waitFor({ timeout: SHOW_MS });
+    expect(await health.innerText()).toMatch(/as it was at \d\d:\d\d:\d\d/);
+    // The way out is a link, not a URL to copy.
+    expect(await page.locator(`#health a[href="${other.url}/ui/"]`).count()).toBe(1);
+    // No button acts on a view that may be out of date.
+    expect(await page.locator('button.transfer').count()).toBe(0);
+    expect(await page.locator('body.stale').count()).toBe(1);
+    await shot(page, 'page-node-killed');
+  });
+
+  it('says there is no quorum when a majority does not answer, naming the nodes, and shows no stale role for them', async () => {
+    // Of three nodes, two are down now (the first leader and the page's node): the last one's console.
+    const last = cluster.running()[0];
+    const page2 = await browser.context.newPage();
+    await page2.goto(`${last.url}/ui/#/cluster`);
+    const health = page2.locator('#health', { hasText: /^No quorum:/ });
     await health.waitFor({ timeout: 30_000 });
     const text = await health.innerText();
     expect(text).toContain('only 1 of 3 voting members answer');
-    for (const down of [leader.id, other.id]) expect(text).toContain(down);
-    for (const down of [leader.id, other.id]) {
-      await expect.poll(() => page.locator(`#members tr[data-member="${down}"] td`).nth(1).innerText(), { timeout: SHOW_MS }).toBe('not answering');
+    for (const down of [leader.id, follower.id]) expect(text).toContain(down);
+    for (const down of [leader.id, follower.id]) {
+      await expect.poll(() => page2.locator(`#members tr[data-member="${down}"] td`).nth(1).innerText(), { timeout: SHOW_MS }).toBe('not answering');
     }
-    await shot(page, 'no-quorum');
+    await shot(page2, 'no-quorum');
+    await page2.close();
   });
 });
 
