@@ -165,8 +165,9 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth off', ()
     expect(shown).not.toBe(leader.id);
     expect(await cluster.waitForLeader()).toBe(shown);
     await page.locator('.notice', { hasText: `leader changed: ${leader.id} → ${shown}` }).waitFor({ timeout: SHOW_MS });
-    // The killed node shows as not answering.
+    // The killed node shows as not answering, and is offered no leadership (a hand-over to it can only time out).
     await page.locator(`#members tr[data-member="${leader.id}"] .pill.bad`).waitFor({ timeout: SHOW_MS });
+    expect(await page.locator(`#members tr[data-member="${leader.id}"] button.transfer`).count()).toBe(0);
     expect(await page.evaluate('window.notReloaded')).toBe(true);
     await shot(page, 'leader-killed');
   });

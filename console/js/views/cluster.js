@@ -20,8 +20,9 @@ function memberRows(ctx, cluster) {
       : member.matchIndex !== undefined ? Math.max(0, cluster.commitIndex - member.matchIndex) : null;
     const reachable = member.reachable ?? (peer === undefined ? null : peer.ok);
     const isLeader = member.id === cluster.leader;
-    // No action on a view that may be out of date (the feed is lost).
-    const action = ctx.live && ctx.may('admin') && member.voter && !isLeader && cluster.leader !== null
+    // No action on a view that may be out of date (the feed is lost), nor towards a member that does not
+    // answer: the hand-over to it could only time out (5 s), after pausing the leader's writes.
+    const action = ctx.live && ctx.may('admin') && member.voter && !isLeader && cluster.leader !== null && reachable !== false
       ? h('button', { type: 'button', class: 'transfer', 'data-to': member.id, onclick: () => transfer(ctx, member.id) }, 'Make leader')
       : null;
     return h('tr', { class: isLeader ? 'leader' : '', 'data-member': member.id },
