@@ -2,7 +2,8 @@
 // by playwright-core) against real 3-node clusters of `lockstep serve`: the
 // cluster view shows the leader; a lock taken through the API appears with its
 // holder without a reload; waiters show in line order and move up live; a
-// kill -9 of the leader shows the new leader without a reload; with a
+// session kept alive never shows as run out; a phone-wide window does not
+// scroll sideways; a kill -9 of the leader shows the new leader without a reload; with a
 // majority down the page says there is no quorum and names the nodes; when
 // the node serving the page dies, the page says what it shows is stale, drops
 // its actions and links to the other consoles; with auth on,
@@ -137,6 +138,28 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth off', ()
     await page.locator('#lock-events', { hasText: 'released' }).waitFor({ timeout: SHOW_MS });
     await api(leader, 'DELETE', `/v1/sessions/${third}`);
     await waits[1];
+  });
+
+  it('keeps a session\'s time left true while its client keeps it alive (keepalives move no index)', async () => {
+    const ttlMs = 2_000;
+    const sessionId = (await api(leader, 'POST', '/v1/sessions', { ttlMs, name: 'kept-alive' })).body.sessionId as string;
+    const keeper = setInterval(() => void api(leader, 'POST', `/v1/sessions/${sessionId}/keepalive`), 400);
+    try {
+      expect((await api(leader, 'POST', '/v1/locks/e2e:kept/acquire', { sessionId, owner: 'kept' })).body.acquired).toBe(true);
+      // The sessions list, then the lock's own view (its holder's time left is the session's).
+      for (const [view, cell] of [['sessions', `#sessions tr[data-session="${sessionId}"] td >> nth=3`], [`locks/${encodeURIComponent('e2e:kept')}`, '#holders tbody tr td >> nth=5']]) {
+        await page.goto(`${follower.url}/ui/#/${view}`);
+        const left = page.locator(cell);
+        await left.waitFor({ timeout: SHOW_MS });
+        const shownAt = Date.now();
+        // Past the TTL, the session lives on: the page must not show it run out ("0 s").
+        await expect.poll(async () => Date.now() - shownAt > 2 * ttlMs && (await left.innerText()) !== '0 s', { timeout: 4 * ttlMs + SHOW_MS, intervals: [200], message: `#/${view}` }).toBe(true);
+      }
+      await shot(page, 'session-kept-alive');
+    } finally {
+      clearInterval(keeper);
+      await api(leader, 'DELETE', `/v1/sessions/${sessionId}`);
+    }
   });
 
   it('fits a phone-wide window: the page never scrolls sideways, wide tables scroll in their own box', async () => {

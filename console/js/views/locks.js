@@ -5,7 +5,7 @@
 
 import { clock, countdown, fill, h } from '../dom.js';
 import { pager } from './pager.js';
-import { refresher } from './refresh.js';
+import { DUE_MIN_MS, refresher } from './refresh.js';
 
 const PAGE_SIZE = 50;
 const EVENTS_MAX = 100;
@@ -94,6 +94,7 @@ export function lockView(root, ctx, name) {
   );
   let loading = false;
   let again = false;
+  let dueTimer = null;
   const load = async () => {
     if (loading) {
       again = true;
@@ -118,6 +119,10 @@ export function lockView(root, ctx, name) {
         h('td', { class: 'mono' }, x.sessionId ?? 'TTL hold'), h('td', {}, countdown(x.expiresInMs ?? sessionsLeft.get(x.sessionId))))));
       fill(waiters, lock.waiters.length === 0 ? h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'nobody waits')) : lock.waiters.map((w, i) => h('tr', {},
         h('td', { class: 'num' }, i + 1), h('td', {}, w.owner ?? '—'), h('td', { class: 'mono' }, w.sessionId ?? 'TTL waiter'), h('td', {}, w.mode))));
+      // A session hold's time left moves with keepalives, which the watch stream does not tell:
+      // ask again when the soonest one shown runs out (refresh.js's due(), for this view's own loop).
+      clearTimeout(dueTimer);
+      if (sessionsLeft.size > 0) dueTimer = setTimeout(load, Math.max(DUE_MIN_MS, Math.min(...sessionsLeft.values()) + 200));
     } catch (error) {
       fill(summary, h('span', { class: 'error' }, `could not load: ${error.code} — ${error.message}`));
     } finally {
@@ -138,5 +143,8 @@ export function lockView(root, ctx, name) {
     else if (status.state === 'reconnecting') fill(live, h('span', { class: 'pill bad' }, `watch lost, reconnecting (attempt ${status.attempt})…`));
     else fill(live, h('span', { class: 'pill bad' }, `watch refused: ${status.error.message}`));
   });
-  return () => stream.close();
+  return () => {
+    stream.close();
+    clearTimeout(dueTimer);
+  };
 }
