@@ -174,7 +174,12 @@ function route() {
   for (const [pattern, name, make] of ROUTES) {
     const match = hash.match(pattern);
     if (match === null) continue;
-    for (const link of document.querySelectorAll('#nav a')) link.classList.toggle('active', link.dataset.view === name);
+    for (const link of document.querySelectorAll('#nav a')) {
+      link.classList.toggle('active', link.dataset.view === name);
+      // The view the user is on, for screen readers as well as by colour.
+      if (link.dataset.view === name) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+    }
     fill(main);
     state.cleanup = make(match)(main) ?? null;
     if (state.cluster !== null) for (const listener of state.listeners) listener(state.cluster);

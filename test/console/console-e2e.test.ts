@@ -112,6 +112,8 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth off', ()
     const ms = await timeToShow(page, '#locks tr[data-lock="e2e:alpha"]', 'alice');
     console.log(`console: a lock taken through the API showed in the list after ${ms} ms`);
     await expect.poll(() => page.locator('#locks tr[data-lock="e2e:alpha"]').innerText()).toContain(`#${taken.body.fencingToken}`);
+    // The view the user is on is said to assistive technology too, not only by colour.
+    expect(await page.locator('#nav a[aria-current="page"]').allInnerTexts()).toEqual(['Locks']);
     await shot(page, 'locks');
   });
 
