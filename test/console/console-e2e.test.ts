@@ -98,9 +98,9 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth off', ()
     await page.locator('#members tbody tr .pill.ok').nth(2).waitFor({ timeout: SHOW_MS });
     expect(await page.locator('.timeline div').count()).toBeGreaterThan(0);
     expect(await page.locator('.timeline div').first().getAttribute('style')).toMatch(/width: [\d.]+%/);
-    // Policy violations and script errors; a failed resource load (e.g. /favicon.ico) is not one.
-    if (pageErrors.length > 0) console.log(`console: page messages: ${pageErrors.join(' | ')}`);
-    expect(pageErrors.filter((e) => /Content Security Policy|Error:/.test(e))).toEqual([]);
+    // Policy violations, script errors and failed loads: the page's own error log stays clean (it had a 404 for
+    // /favicon.ico on every load, which an operator opening the developer tools took for a fault).
+    expect(pageErrors).toEqual([]);
     await shot(page, 'cluster');
   });
 
