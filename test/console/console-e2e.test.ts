@@ -280,6 +280,13 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth on', () 
     await page.locator(`#sessions tr[data-session="${sessionId}"]`, { hasText: 'e2e:held' }).waitFor({ timeout: SHOW_MS });
     expect(await page.locator('button.delete-session').count()).toBe(0);
     await shot(page, 'reader');
+    // A token bound to names sees only locks on them: an empty list must not read as an idle cluster.
+    const bound = (await api(node, 'POST', '/v1/auth/tokens', { name: 'billing-only', role: 'reader', prefixes: ['billing:'] }, root)).body;
+    const boundPage = await browser.context.newPage();
+    await signIn(boundPage, bound.secret);
+    await boundPage.goto(`${node.url}/ui/#/locks`);
+    await boundPage.locator('#locks tbody td', { hasText: 'No lock on this token\'s names (billing:) is held or waited for' }).waitFor({ timeout: SHOW_MS });
+    await boundPage.close();
     // Another tab has no token: it asks again.
     const other = await browser.context.newPage();
     await other.goto(`${node.url}/ui/`);

@@ -28,6 +28,13 @@ function waitersCell(waiters) {
     waiters.length > 5 ? h('li', { class: 'muted' }, `… ${waiters.length - 5} more`) : null);
 }
 
+/** An empty list in words; a token bound to names lists only locks on them, which is not an idle cluster. */
+function emptyText(ctx, prefix) {
+  if (prefix) return `No lock under "${prefix}" is held or waited for.`;
+  const names = ctx.identity?.prefixes ?? [];
+  return names.length > 0 ? `No lock on this token's names (${names.join(', ')}) is held or waited for; locks on other names are not shown to it.` : 'No lock is held or waited for.';
+}
+
 export function locksView(root, ctx, query) {
   let prefix = query.get('prefix') ?? '';
   const rows = h('tbody');
@@ -55,7 +62,7 @@ export function locksView(root, ctx, query) {
     try {
       const page = await ctx.api('GET', `/v1/locks?${params}`);
       fill(rows, page.locks.length === 0
-        ? h('tr', {}, h('td', { colspan: 5, class: 'muted' }, prefix ? `No lock under "${prefix}" is held or waited for.` : 'No lock is held or waited for.'))
+        ? h('tr', {}, h('td', { colspan: 5, class: 'muted' }, emptyText(ctx, prefix)))
         : page.locks.map((lock) => h('tr', { 'data-lock': lock.name },
           h('td', {}, h('a', { href: lockHref(lock.name) }, lock.name)),
           h('td', {}, lock.mode ?? 'free'),
