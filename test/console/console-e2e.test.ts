@@ -155,7 +155,7 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth off', ()
         await left.waitFor({ timeout: SHOW_MS });
         const shownAt = Date.now();
         // Past the TTL, the session lives on: the page must not show it run out ("0 s").
-        await expect.poll(async () => Date.now() - shownAt > 2 * ttlMs && (await left.innerText()) !== '0 s', { timeout: 4 * ttlMs + SHOW_MS, intervals: [200], message: `#/${view}` }).toBe(true);
+        await expect.poll(async () => Date.now() - shownAt > 2 * ttlMs && (await left.innerText()) !== '0 s', { timeout: 4 * ttlMs + SHOW_MS, interval: 200, message: `#/${view}` }).toBe(true);
       }
       await shot(page, 'session-kept-alive');
     } finally {
