@@ -4,16 +4,15 @@
 
 import { api, openStream, token, whenUnauthorized } from './api.js';
 import { clock, fill, h, tickCountdowns } from './dom.js';
+import { clusterHealth } from './health.js';
 import { clusterView } from './views/cluster.js';
 import { lockView, locksView } from './views/locks.js';
 import { sessionsView } from './views/sessions.js';
 import { electionView, electionsView } from './views/elections.js';
 
 const main = document.getElementById('main');
-const state = { cluster: null, identity: null, knownLeader: null, feed: null, cleanup: null, listeners: new Set() };
+const state = { cluster: null, feedLost: false, feedLostAtMs: null, identity: null, knownLeader: null, feed: null, cleanup: null, listeners: new Set() };
 const NOTICES_MAX = 6;
-/** Failed reconnections of the feed before the page points at the other members' consoles. */
-const FEED_ATTEMPTS_BEFORE_HINT = 3;
 
 /** A line at the top of the page (leader changes, reconnections, results of actions). */
 function notice(text, kind = 'info') {
@@ -37,6 +36,10 @@ const ctx = {
   },
   get identity() {
     return state.identity;
+  },
+  /** False while the feed is lost: what the page shows may be out of date, so it offers no action on it. */
+  get live() {
+    return !state.feedLost;
   },
   /** Whether the token may do it (the server decides in the end: a refusal is shown as it comes). */
   may(action) {
@@ -74,6 +77,40 @@ function setConnection(text, stateName) {
   el.dataset.state = stateName;
 }
 
+/** The other members' consoles, as links (a page cannot call another node's API: no CORS). */
+function otherConsoles() {
+  const others = (state.cluster?.members ?? []).filter((m) => m.id !== state.cluster.self && m.apiUrl);
+  return others.map((m, i) => [i > 0 ? ', ' : '', h('a', { href: `${m.apiUrl.replace(/\/$/, '')}/ui/` }, `${m.id}'s console`)]);
+}
+
+/**
+ * The banner under the header: the feed lost (the page shows an old view), or
+ * the cluster's own trouble (no quorum, no leader, members not answering).
+ * Rewritten only when its words change, so a screen reader hears each once.
+ */
+function showHealth() {
+  const box = document.getElementById('health');
+  document.body.classList.toggle('stale', state.feedLost);
+  let level = null;
+  let content = [];
+  if (state.feedLost) {
+    const links = otherConsoles();
+    level = 'bad';
+    content = state.cluster === null ? ['The node that served this page does not answer its live feed. Reconnecting…']
+      : [`Lost the live feed from ${state.cluster.self}: this page shows the cluster as it was at ${clock(state.feedLostAtMs)}, and offers no action until the feed is back. Reconnecting…`,
+        links.length > 0 ? [' Meanwhile, see ', links, '.'] : null];
+  } else if (state.cluster !== null) {
+    const health = clusterHealth(state.cluster);
+    if (health !== null) [level, content] = [health.level, [health.text]];
+  }
+  const next = h('div', {}, content);
+  const key = level === null ? '' : `${level}: ${next.textContent}`;
+  if (key === (box.dataset.key ?? '')) return;
+  box.dataset.key = key;
+  box.className = level === null ? '' : `health ${level}`;
+  box.replaceChildren(...next.childNodes);
+}
+
 function onClusterEvent(data) {
   const previous = state.cluster;
   state.cluster = data;
@@ -81,8 +118,9 @@ function onClusterEvent(data) {
     if (state.knownLeader !== null) notice(`leader changed: ${state.knownLeader} → ${data.leader} (term ${data.term})`, 'warn');
     state.knownLeader = data.leader;
   } else if (data.leader === null && previous?.leader != null) {
-    notice(`no leader known (term ${data.term}): an election is going on`, 'warn');
+    notice(`no leader known (term ${data.term})`, 'warn');
   }
+  showHealth();
   fill(document.getElementById('summary'),
     `cluster ${data.clusterId} · via ${data.self} · `,
     h('span', { id: 'leader' }, data.leader === null ? 'no leader' : `leader ${data.leader}`),
@@ -98,18 +136,25 @@ function openFeed() {
     if (status.state === 'open') {
       setConnection('live', 'live');
       if (status.reconnected) notice(`reconnected to the live feed after ${(status.downMs / 1000).toFixed(1)} s`);
+      setFeedLost(false);
     } else if (status.state === 'reconnecting') {
       setConnection(`reconnecting (attempt ${status.attempt})…`, 'reconnecting');
       if (status.attempt === 1) notice(`live feed lost (${status.error.message}); reconnecting`, 'warn');
-      // The page follows the node that served it; if that node stays down, say where else to look.
-      const others = (state.cluster?.members ?? []).filter((m) => m.id !== state.cluster.self && m.apiUrl);
-      if (status.attempt === FEED_ATTEMPTS_BEFORE_HINT && others.length > 0) {
-        notice(`${state.cluster.self} does not answer; the other members' consoles: ${others.map((m) => `${m.id} ${m.apiUrl.replace(/\/$/, '')}/ui/`).join(', ')}`, 'warn');
-      }
+      // The page follows the node that served it: say at once that what it shows is old, and where else to look.
+      setFeedLost(true);
     } else {
       setConnection(status.error.status === 401 ? 'token refused' : 'closed', 'unauthorized');
     }
   });
+}
+
+function setFeedLost(lost) {
+  if (state.feedLost === lost) return;
+  state.feedLost = lost;
+  state.feedLostAtMs = lost ? Date.now() : null;
+  showHealth();
+  // The views drop (or bring back) their actions.
+  if (state.cluster !== null) for (const listener of state.listeners) listener(state.cluster);
 }
 
 const ROUTES = [
@@ -129,7 +174,12 @@ function route() {
   for (const [pattern, name, make] of ROUTES) {
     const match = hash.match(pattern);
     if (match === null) continue;
-    for (const link of document.querySelectorAll('#nav a')) link.classList.toggle('active', link.dataset.view === name);
+    for (const link of document.querySelectorAll('#nav a')) {
+      link.classList.toggle('active', link.dataset.view === name);
+      // The view the user is on, for screen readers as well as by colour.
+      if (link.dataset.view === name) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+    }
     fill(main);
     state.cleanup = make(match)(main) ?? null;
     if (state.cluster !== null) for (const listener of state.listeners) listener(state.cluster);

@@ -5,9 +5,9 @@
 // locks) is asked for less often. Fake timers: no sleeping.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-type Refresher = { now(): void; stop(): void };
-type Module = { refresher(ctx: unknown, load: () => Promise<void>, now?: () => number): Refresher; REFRESH_MS: number; WAIT_PER_LOAD: number };
-const { refresher, REFRESH_MS, WAIT_PER_LOAD } = (await import(new URL('../../console/js/views/refresh.js', import.meta.url).href)) as Module;
+type Refresher = { now(): void; due(msLeft: number | null): void; stop(): void };
+type Module = { refresher(ctx: unknown, load: () => Promise<void>, now?: () => number): Refresher; REFRESH_MS: number; WAIT_PER_LOAD: number; DUE_MIN_MS: number };
+const { refresher, REFRESH_MS, WAIT_PER_LOAD, DUE_MIN_MS } = (await import(new URL('../../console/js/views/refresh.js', import.meta.url).href)) as Module;
 
 let listener: (cluster: { appliedIndex: number }) => void;
 const ctx = { onCluster: (l: typeof listener) => ((listener = l), () => undefined) };
@@ -102,5 +102,37 @@ describe('the console refresher', () => {
     r.now();
     await vi.advanceTimersByTimeAsync(10_000);
     expect(record.started).toBe(2);
+  });
+
+  it('loads again when what the view shows runs out, with no index change (a keepalive is no log entry)', async () => {
+    const { record, load } = loads(10);
+    const r = refresher(ctx, load);
+    listener({ appliedIndex: 7 });
+    r.now();
+    await vi.advanceTimersByTimeAsync(20);
+    expect(record.started).toBe(1);
+    // A session shown with 5 s left: nothing moves the index, the page asks again once they have passed.
+    r.due(5_000);
+    await vi.advanceTimersByTimeAsync(4_900);
+    expect(record.started).toBe(1);
+    await vi.advanceTimersByTimeAsync(400);
+    expect(record.started).toBe(2);
+    // A later due replaces the earlier one; null cancels it; a deadline already passed waits DUE_MIN_MS (no tight loop).
+    r.due(3_000);
+    r.due(8_000);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(record.started).toBe(2);
+    r.due(null);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(record.started).toBe(2);
+    r.due(0);
+    await vi.advanceTimersByTimeAsync(DUE_MIN_MS - 50);
+    expect(record.started).toBe(2);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(record.started).toBe(3);
+    r.due(1_000);
+    r.stop();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(record.started).toBe(3);
   });
 });

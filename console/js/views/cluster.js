@@ -20,12 +20,16 @@ function memberRows(ctx, cluster) {
       : member.matchIndex !== undefined ? Math.max(0, cluster.commitIndex - member.matchIndex) : null;
     const reachable = member.reachable ?? (peer === undefined ? null : peer.ok);
     const isLeader = member.id === cluster.leader;
-    const action = ctx.may('admin') && member.voter && !isLeader && cluster.leader !== null
+    // No action on a view that may be out of date (the feed is lost), nor towards a member that does not
+    // answer: the hand-over to it could only time out (5 s), after pausing the leader's writes.
+    const action = ctx.live && ctx.may('admin') && member.voter && !isLeader && cluster.leader !== null && reachable !== false
       ? h('button', { type: 'button', class: 'transfer', 'data-to': member.id, onclick: () => transfer(ctx, member.id) }, 'Make leader')
       : null;
     return h('tr', { class: isLeader ? 'leader' : '', 'data-member': member.id },
       h('td', {}, member.id, member.id === cluster.self ? h('span', { class: 'muted' }, ' (this node)') : null),
-      h('td', {}, h('span', { class: `pill ${isLeader ? 'leader' : ''}` }, isLeader ? 'leader' : (own?.role ?? member.role)), member.voter ? null : h('span', { class: 'pill' }, 'learner')),
+      // A member whose own API does not answer has no role to show: this node's guess would be stale.
+      h('td', {}, peer?.ok === false && !isLeader ? h('span', { class: 'muted', title: peer.error }, 'not answering')
+        : h('span', { class: `pill ${isLeader ? 'leader' : ''}` }, isLeader ? 'leader' : (own?.role ?? member.role)), member.voter ? null : h('span', { class: 'pill' }, 'learner')),
       h('td', { class: 'num' }, own?.term ?? '—'),
       h('td', { class: 'num' }, own?.commitIndex ?? '—'),
       h('td', { class: 'num' }, own?.appliedIndex ?? '—'),

@@ -5,7 +5,7 @@
 
 import { clock, countdown, fill, h } from '../dom.js';
 import { pager } from './pager.js';
-import { refresher } from './refresh.js';
+import { DUE_MIN_MS, refresher } from './refresh.js';
 
 const PAGE_SIZE = 50;
 const EVENTS_MAX = 100;
@@ -26,6 +26,13 @@ function waitersCell(waiters) {
   if (waiters.length === 0) return h('span', { class: 'muted' }, 'none');
   return h('ol', { class: 'waiters' }, waiters.slice(0, 5).map((w) => h('li', {}, w.owner ?? w.sessionId ?? 'TTL waiter', w.mode === 'shared' ? ' (shared)' : '')),
     waiters.length > 5 ? h('li', { class: 'muted' }, `… ${waiters.length - 5} more`) : null);
+}
+
+/** An empty list in words; a token bound to names lists only locks on them, which is not an idle cluster. */
+function emptyText(ctx, prefix) {
+  if (prefix) return `No lock under "${prefix}" is held or waited for.`;
+  const names = ctx.identity?.prefixes ?? [];
+  return names.length > 0 ? `No lock on this token's names (${names.join(', ')}) is held or waited for; locks on other names are not shown to it.` : 'No lock is held or waited for.';
 }
 
 export function locksView(root, ctx, query) {
@@ -55,7 +62,7 @@ export function locksView(root, ctx, query) {
     try {
       const page = await ctx.api('GET', `/v1/locks?${params}`);
       fill(rows, page.locks.length === 0
-        ? h('tr', {}, h('td', { colspan: 5, class: 'muted' }, prefix ? `No lock under "${prefix}" is held or waited for.` : 'No lock is held or waited for.'))
+        ? h('tr', {}, h('td', { colspan: 5, class: 'muted' }, emptyText(ctx, prefix)))
         : page.locks.map((lock) => h('tr', { 'data-lock': lock.name },
           h('td', {}, h('a', { href: lockHref(lock.name) }, lock.name)),
           h('td', {}, lock.mode ?? 'free'),
@@ -94,6 +101,7 @@ export function lockView(root, ctx, name) {
   );
   let loading = false;
   let again = false;
+  let dueTimer = null;
   const load = async () => {
     if (loading) {
       again = true;
@@ -118,6 +126,10 @@ export function lockView(root, ctx, name) {
         h('td', { class: 'mono' }, x.sessionId ?? 'TTL hold'), h('td', {}, countdown(x.expiresInMs ?? sessionsLeft.get(x.sessionId))))));
       fill(waiters, lock.waiters.length === 0 ? h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'nobody waits')) : lock.waiters.map((w, i) => h('tr', {},
         h('td', { class: 'num' }, i + 1), h('td', {}, w.owner ?? '—'), h('td', { class: 'mono' }, w.sessionId ?? 'TTL waiter'), h('td', {}, w.mode))));
+      // A session hold's time left moves with keepalives, which the watch stream does not tell:
+      // ask again when the soonest one shown runs out (refresh.js's due(), for this view's own loop).
+      clearTimeout(dueTimer);
+      if (sessionsLeft.size > 0) dueTimer = setTimeout(load, Math.max(DUE_MIN_MS, Math.min(...sessionsLeft.values()) + 200));
     } catch (error) {
       fill(summary, h('span', { class: 'error' }, `could not load: ${error.code} — ${error.message}`));
     } finally {
@@ -138,5 +150,8 @@ export function lockView(root, ctx, name) {
     else if (status.state === 'reconnecting') fill(live, h('span', { class: 'pill bad' }, `watch lost, reconnecting (attempt ${status.attempt})…`));
     else fill(live, h('span', { class: 'pill bad' }, `watch refused: ${status.error.message}`));
   });
-  return () => stream.close();
+  return () => {
+    stream.close();
+    clearTimeout(dueTimer);
+  };
 }

@@ -10,6 +10,10 @@
 
 export const REFRESH_MS = 500;
 export const WAIT_PER_LOAD = 4;
+/** due(): the shortest wait, so that a deadline already passed (not yet reaped) is no tight loop. */
+export const DUE_MIN_MS = 1_000;
+/** due(): past the deadline by this much, so the answer is the one after it. */
+const DUE_SLACK_MS = 200;
 
 /** `onCluster(listener)` subscribes to cluster events and returns the unsubscribe; `now()` is the clock (ms). */
 export function refresher(ctx, load, now = () => Date.now()) {
@@ -18,6 +22,7 @@ export function refresher(ctx, load, now = () => Date.now()) {
   let again = false;
   let earliestMs = 0;
   let timer = null;
+  let dueTimer = null;
   let stopped = false;
   const run = async (asked = false) => {
     if (stopped) return;
@@ -61,10 +66,22 @@ export function refresher(ctx, load, now = () => Date.now()) {
       timer = null;
       run(true);
     },
+    /**
+     * Load again when what the view shows runs out in `msLeft` (null: nothing does). A session's
+     * time left moves with keepalives, and a keepalive is no log entry: no index says it moved.
+     */
+    due: (msLeft) => {
+      clearTimeout(dueTimer);
+      dueTimer = msLeft === null || msLeft === undefined ? null : setTimeout(() => {
+        dueTimer = null;
+        run();
+      }, Math.max(DUE_MIN_MS, msLeft + DUE_SLACK_MS));
+    },
     stop: () => {
       stopped = true;
       off();
       clearTimeout(timer);
+      clearTimeout(dueTimer);
     },
   };
 }

@@ -50,6 +50,8 @@ export function sessionsView(root, ctx) {
         h('td', {}, s.waits.length === 0 ? '—' : s.waits.join(', ')),
         h('td', {}, ctx.may('write') ? h('button', { type: 'button', class: 'danger delete-session', onclick: () => deleteSession(ctx, s, refresh.now) }, 'Delete') : null))));
       pages.loaded(page);
+      // Keepalives move no index: ask again when the soonest time left shown runs out.
+      refresh.due(page.sessions.length === 0 ? null : Math.min(...page.sessions.map((s) => s.remainingMs)));
     } catch (error) {
       pages.failed(error);
     }
