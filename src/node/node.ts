@@ -589,7 +589,8 @@ export class RaftNode implements ReplicatedNode {
     for (const v of st.conf.voters) {
       if (v === this.id) continue;
       const p = st.progress[v];
-      if (p && p.match > bestMatch) {
+      // One that has not answered within an election timeout cannot take over: writes would stall for nothing.
+      if (p && p.recentActive && p.match > bestMatch) {
         best = v;
         bestMatch = p.match;
       }

@@ -186,6 +186,24 @@ describe('leadership to a learner is refused, not "outcome unknown" (503 unavail
   });
 });
 
+describe('leadership to a member that does not answer is refused at once, not after stalling writes for the transfer bound', () => {
+  it('POST /v1/cluster/leadership {to: a member the leader has not heard from} is 400 naming to; {} picks one that answers, or is 400 when none does', async () => {
+    for (const id of ['n2', 'n3']) await h.call('POST', '/v1/cluster/members', { id, apiUrl: `http://127.0.0.1:700${id[1]}`, peerUrl: `127.0.0.1:710${id[1]}` });
+    h.node.unreachable.add('n2');
+    const res = await h.call('POST', '/v1/cluster/leadership', { to: 'n2' });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_argument', field: 'to' });
+    expect(res.body.error.message).toMatch(/n2 has not answered the leader/);
+    expect((await h.call('GET', '/v1/cluster')).body.leader).toBe('n1');
+    h.node.unreachable.add('n3');
+    const none = await h.call('POST', '/v1/cluster/leadership', {});
+    expect(none.status, JSON.stringify(none.body)).toBe(400);
+    expect(none.body.error.message).toMatch(/no other voter has answered/);
+    h.node.unreachable.delete('n3');
+    expect((await h.call('POST', '/v1/cluster/leadership', { to: 'n3' })).body).toMatchObject({ leader: 'n3', previous: 'n1' });
+  });
+});
+
 describe('removing the last voter is refused for good, not "outcome unknown"', () => {
   it('DELETE /v1/cluster/members/{the only voter} is 400 invalid_argument naming id; a learner beside it changes nothing', async () => {
     await h.call('POST', '/v1/cluster/members', { id: 'n2', apiUrl: 'http://127.0.0.1:7002', peerUrl: '127.0.0.1:7102', voter: false });

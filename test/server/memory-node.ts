@@ -69,6 +69,8 @@ export class MemoryNode implements ReplicatedNode {
     return this.role === 'leader' && this.confirmed;
   }
 
+  /** Members the leader has not heard from (status().progress reachable false): a test plays them down. */
+  readonly unreachable = new Set<string>();
   /** What status().removed says (a test plays a node removed from the cluster). */
   removed = false;
   /** What leaderHeardRecently() answers while not leader (a test cuts a follower off from its leader). */
@@ -89,7 +91,7 @@ export class MemoryNode implements ReplicatedNode {
       conf: { voters: this.members.filter((m) => m.voter).map((m) => m.id), learners: this.members.filter((m) => !m.voter).map((m) => m.id) },
       members: this.members.map((m) => ({ ...m })),
       removed: this.removed,
-      progress: this.role === 'leader' ? Object.fromEntries(this.members.map((m) => [m.id, { matchIndex: logIndex(this.index), reachable: true }])) : null,
+      progress: this.role === 'leader' ? Object.fromEntries(this.members.map((m) => [m.id, { matchIndex: logIndex(this.index), reachable: !this.unreachable.has(m.id) }])) : null,
     };
   }
 

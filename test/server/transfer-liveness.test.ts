@@ -6,7 +6,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/harness/local-cluster.js';
-import { CLUSTER_START_MS, PORT_BLOCK, startCluster } from './real-cluster.js';
+import { api, CLUSTER_START_MS, PORT_BLOCK, startCluster } from './real-cluster.js';
+import { until } from './net.js';
 
 // Each file its own half of 18000-18799, so the two never share a port.
 const BASE_PORT = 18000 + (20 + (process.pid % 20)) * PORT_BLOCK;
@@ -56,4 +57,21 @@ describe('a leader with a leadership transfer pending (F3)', () => {
     expect(await transfer).not.toBe('timeout');
     expect(await status(leader.url, 'GET', '/v1/cluster')).toBe(200);
   }, 60_000);
+
+  it('refuses at once, 400 naming to, a hand-over to a member it has not heard from within an election timeout', async () => {
+    const leader = await cluster.leader();
+    const down = cluster.nodes.find((n) => n !== leader && !n.process.running)!;
+    // Once the leader's view says so (an election timeout after the kill above).
+    await until(async () => {
+      const view = await api(leader, 'GET', '/v1/cluster');
+      return view.body.members.find((m: { id: string }) => m.id === down.id)?.reachable === false;
+    }, 15_000, `${down.id} unreachable in the leader's view`);
+    const startedMs = performance.now();
+    const refused = await api(leader, 'POST', '/v1/cluster/leadership', { to: down.id });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'invalid_argument', field: 'to' });
+    // Not after the transfer's bound (5 s), during which the leader would hold back every write.
+    expect(performance.now() - startedMs).toBeLessThan(2_000);
+    expect((await api(leader, 'POST', '/v1/sessions', {})).status).toBe(201);
+  }, 30_000);
 });

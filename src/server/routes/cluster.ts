@@ -179,7 +179,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     config: { access: { kind: 'admin' }, audit: 'leadership.transfer' },
     schema: {
       tags: ['cluster'],
-      summary: 'Hand leadership over, to `to` or to the most caught-up voter. Answers 200 {leader} with the new leader; 404 not_found for an unknown member id; 400 invalid_argument for a learner (only voters lead), and without `to` when no other member is a voter (a one-node cluster).',
+      summary: 'Hand leadership over, to `to` or to the most caught-up voter. Answers 200 {leader} with the new leader; 404 not_found for an unknown member id; 400 invalid_argument for a learner (only voters lead), for a member that has not answered the leader within an election timeout, and without `to` when no other member is a voter (a one-node cluster). Without `to`, a voter that answers is chosen.',
       body: { type: 'object', properties: { to: idSchema } },
       response: {
         200: { type: 'object', properties: { leader: { type: 'string' }, previous: { type: 'string' } }, required: ['leader', 'previous'] },
@@ -196,6 +196,17 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     }
     if (to === null && !ctx.node.status().members.some((member) => member.voter && member.id !== ctx.node.id)) {
       throw new ApiError('invalid_argument', 'this cluster has no other voter to hand leadership to: add one first', { field: 'to' });
+    }
+    // A member the leader has not heard from cannot take over: the leader would hold back every
+    // write for the transfer's whole bound (5 s), then answer 503. Refused at once (the console offers
+    // no hand-over to it either); on a follower the leader's own view decides, as it forwards.
+    const status = ctx.node.status();
+    const answers = (id: string): boolean => status.progress?.[id]?.reachable !== false;
+    if (to !== null && !answers(to)) {
+      throw new ApiError('invalid_argument', `body.to ${to} has not answered the leader within an election timeout, so it cannot take leadership now: start it again, or hand leadership to another member`, { field: 'to' });
+    }
+    if (to === null && !status.members.some((member) => member.voter && member.id !== ctx.node.id && answers(member.id))) {
+      throw new ApiError('invalid_argument', 'no other voter has answered the leader within an election timeout, so none can take leadership now: start one again', { field: 'to' });
     }
     const previous = ctx.node.id as string;
     const leader = await clusterOp(ctx, request, () => ctx.node.transferLeadership(to === null ? null : nodeId(to), ctx.limits.proposeTimeoutMs));
