@@ -3,8 +3,7 @@
 // messages that say what to do next.
 
 import { readFileSync } from 'node:fs';
-import { Client, LockstepError, type ServerErrorCode, type TlsOptions } from 'lockstep-client';
-import { isSendableSecret } from '../server/auth.js';
+import { Client, isSendableToken, LockstepError, type ServerErrorCode, type TlsOptions } from 'lockstep-client';
 import { FlagValueError, UserError } from './command.js';
 import type { FlagSpecs } from './flags.js';
 
@@ -85,7 +84,7 @@ export function makeClient(endpointsText: string, token?: string, tlsFlags: TlsF
   const endpoints = parseEndpoints(endpointsText);
   const tls = clientTls(tlsFlags);
   // Else the HTTP client refuses the header and every node looks down ('no node answered').
-  if (token && !isSendableSecret(token)) throw new FlagValueError('--token (LOCKSTEP_TOKEN) must be visible ASCII without spaces or newlines, as every token is: check that it was copied whole');
+  if (token && !isSendableToken(token)) throw new FlagValueError('--token (LOCKSTEP_TOKEN) must be visible ASCII without spaces or newlines, as every token is: check that it was copied whole');
   return new Client({
     endpoints,
     maxAttempts: CLI_ATTEMPT_ROUNDS * endpoints.length,

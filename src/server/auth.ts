@@ -35,16 +35,6 @@ export function bearerSecret(header: string | undefined): string | null {
   return match ? match[1] : null;
 }
 
-/**
- * A secret that every HTTP client can send as `Authorization: Bearer <secret>`:
- * visible ASCII, no spaces. Node's own client refuses a header with a control
- * character or a character above U+00FF, and sends U+0080-U+00FF as one byte
- * each, which no server reads back as the same string.
- */
-export function isSendableSecret(secret: string): boolean {
-  return /^[\x21-\x7E]+$/.test(secret);
-}
-
 function sameHash(a: string, b: string): boolean {
   return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
 }

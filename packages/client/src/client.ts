@@ -15,6 +15,7 @@ import { withLocks, type LockSetHold, type WithLocksOptions } from './hold-set.j
 import { HttpEngine, type HttpResult, type RequestSpec } from './http.js';
 import { Session, type SessionOptions } from './session.js';
 import { eventStream, parseEventData, type StreamOptions } from './stream.js';
+import { isSendableToken } from './token.js';
 import type {
   AcquireOptions,
   AcquireResult,
@@ -97,7 +98,7 @@ export class Client {
 
   constructor(options: ClientOptions) {
     // Else every request fails inside fetch (an invalid header value) and the cluster looks down.
-    if (options.token !== undefined && !/^[\x21-\x7E]+$/.test(options.token)) {
+    if (options.token !== undefined && !isSendableToken(options.token)) {
       throw new TypeError('lockstep client: token must be visible ASCII without spaces or newlines, as every lockstep token is: was it copied whole?');
     }
     this.clock = options.clock ?? systemClock;

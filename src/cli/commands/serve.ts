@@ -1,6 +1,7 @@
 // `lockstep serve`: one node. FileStorage (or LevelStorage) + TcpTransport + LockMachine +
 // RaftNode + the HTTP server, wired here and nowhere else.
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { isSendableToken } from 'lockstep-client';
 import pino, { type Logger } from 'pino';
 import { createRegistry } from '../../metrics.js';
 import { LockMachine } from '../../locks/machine.js';
@@ -14,7 +15,6 @@ import { Raft } from '../../raft/raft.js';
 import { nodeId, type NodeId } from '../../raft/types.js';
 import { createLockServer } from '../../server/index.js';
 import { EventDispatcher } from '../../server/dispatcher.js';
-import { isSendableSecret } from '../../server/auth.js';
 import { FileBootstrapVoters } from '../../node/bootstrap-voters.js';
 import { openStorage, STORAGE_ENGINES, type StorageEngine } from '../../storage/open-storage.js';
 import { isLoopbackHost } from '../../transport/address.js';
@@ -241,7 +241,7 @@ export function rootToken(inline: string | undefined, file: string | undefined):
     if (/[\r\n]/.test(token)) throw new FlagValueError(`--auth-token-file ${file} must hold one line`);
   }
   if (token === null) return { authToken: null, authWarnings: warnings };
-  if (token.length < ROOT_TOKEN_CHARS_MIN || !isSendableSecret(token)) {
+  if (token.length < ROOT_TOKEN_CHARS_MIN || !isSendableToken(token)) {
     // A token no client can send would lock every client out while the nodes run on.
     throw new FlagValueError(`the root token must be at least ${ROOT_TOKEN_CHARS_MIN} characters of visible ASCII, without spaces: what an Authorization header carries (a long random one: openssl rand -hex 32)`);
   }
