@@ -188,25 +188,26 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     },
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const to = request.body.to ?? null;
-    const target = to === null ? undefined : ctx.node.status().members.find((member) => member.id === to);
-    if (to !== null && target === undefined) throw new ApiError('not_found', `no member ${to}`, { id: to });
-    // Known to fail, and for good: not 503 unavailable, which tells the client the outcome is unknown and to retry.
-    if (target !== undefined && !target.voter) {
-      throw new ApiError('invalid_argument', `body.to ${to} is not a voter (a learner cannot lead): promote it first`, { field: 'to' });
-    }
-    if (to === null && !ctx.node.status().members.some((member) => member.voter && member.id !== ctx.node.id)) {
-      throw new ApiError('invalid_argument', 'this cluster has no other voter to hand leadership to: add one first', { field: 'to' });
-    }
+    const status = ctx.node.status();
     // A member the leader has not heard from cannot take over: the leader would hold back every
     // write for the transfer's whole bound (5 s), then answer 503. Refused at once (the console offers
     // no hand-over to it either); on a follower the leader's own view decides, as it forwards.
-    const status = ctx.node.status();
     const answers = (id: string): boolean => status.progress?.[id]?.reachable !== false;
-    if (to !== null && !answers(to)) {
-      throw new ApiError('invalid_argument', `body.to ${to} has not answered the leader within an election timeout, so it cannot take leadership now: start it again, or hand leadership to another member`, { field: 'to' });
-    }
-    if (to === null && !status.members.some((member) => member.voter && member.id !== ctx.node.id && answers(member.id))) {
-      throw new ApiError('invalid_argument', 'no other voter has answered the leader within an election timeout, so none can take leadership now: start one again', { field: 'to' });
+    // Each refusal below is known to fail, and for good: not 503 unavailable, which tells the client
+    // the outcome is unknown and to retry.
+    if (to !== null) {
+      const target = status.members.find((member) => member.id === to);
+      if (target === undefined) throw new ApiError('not_found', `no member ${to}`, { id: to });
+      if (!target.voter) throw new ApiError('invalid_argument', `body.to ${to} is not a voter (a learner cannot lead): promote it first`, { field: 'to' });
+      if (!answers(to)) {
+        throw new ApiError('invalid_argument', `body.to ${to} has not answered the leader within an election timeout, so it cannot take leadership now: start it again, or hand leadership to another member`, { field: 'to' });
+      }
+    } else {
+      const others = status.members.filter((member) => member.voter && member.id !== ctx.node.id);
+      if (others.length === 0) throw new ApiError('invalid_argument', 'this cluster has no other voter to hand leadership to: add one first', { field: 'to' });
+      if (!others.some((member) => answers(member.id))) {
+        throw new ApiError('invalid_argument', 'no other voter has answered the leader within an election timeout, so none can take leadership now: start one again', { field: 'to' });
+      }
     }
     const previous = ctx.node.id as string;
     const leader = await clusterOp(ctx, request, () => ctx.node.transferLeadership(to === null ? null : nodeId(to), ctx.limits.proposeTimeoutMs));
