@@ -10,9 +10,11 @@ export const NODE_URI_PREFIX = 'urn:lockstep:node:';
  * URI SAN needs no escaping and parses back unambiguously.
  */
 export const CERT_NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** CERT_NODE_ID in words, for messages and help. */
+export const NODE_ID_RULE = '1-128 of [A-Za-z0-9._:-], starting with a letter or digit';
 
 export function nodeUri(id: string): string {
-  if (!CERT_NODE_ID.test(id)) throw new RangeError(`node id ${JSON.stringify(id)} cannot go into a certificate: 1-128 of [A-Za-z0-9._:-], starting with a letter or digit`);
+  if (!CERT_NODE_ID.test(id)) throw new RangeError(`node id ${JSON.stringify(id)} cannot go into a certificate: ${NODE_ID_RULE}`);
   return NODE_URI_PREFIX + id;
 }
 

@@ -21,7 +21,7 @@ import { isLoopbackHost } from '../../transport/address.js';
 import { TcpTransport } from '../../transport/tcp-transport.js';
 import { PeerKey } from '../../transport/peer-proof.js';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
-import { CERT_NODE_ID } from '../../tls/identity.js';
+import { CERT_NODE_ID, NODE_ID_RULE } from '../../tls/identity.js';
 import { NodeTls, TlsConfigError, type TlsPaths } from '../../tls/node-tls.js';
 import { describeFlags, parseFlags } from '../flags.js';
 import { takeOverHangups } from '../hangup.js';
@@ -29,7 +29,7 @@ import { LOG_LEVELS, PARENT_WATCH_ENV, TEST_HOOKS_ENV } from '../serve-options.j
 
 
 const flags = {
-  id: { type: 'string', required: true, description: 'this node\'s id, forever (a node that lost its disk rejoins under a new id): 1-128 of [A-Za-z0-9._:-], starting with a letter or digit' },
+  id: { type: 'string', required: true, description: `this node's id, forever (a node that lost its disk rejoins under a new id): ${NODE_ID_RULE}` },
   api: { type: 'string', required: true, description: 'HTTP API address host:port' },
   peer: { type: 'string', required: true, description: 'peer (Raft) address host:port' },
   peers: { type: 'string', required: true, description: 'initial voters: id=host:port,... (this node included; a joiner lists the existing cluster only)' },
@@ -98,13 +98,12 @@ export function parsePeers(text: string): PeerEntry[] {
 }
 
 /**
- * A node id: 1-128 of [A-Za-z0-9._:-], starting with a letter or digit. The one
- * rule of the member routes and of node certificates (tls/identity.ts): a node
- * started under another id could not be named to remove it, hand it
- * leadership or give it a certificate.
+ * A node id by the one rule of the member routes and of node certificates
+ * (CERT_NODE_ID, tls/identity.ts): a node started under another id could not
+ * be named to remove it, hand it leadership or give it a certificate.
  */
 export function checkNodeId(flag: string, id: string): string {
-  if (!CERT_NODE_ID.test(id)) throw new FlagValueError(`${flag}: node id ${JSON.stringify(id)} must be 1-128 of [A-Za-z0-9._:-], starting with a letter or digit`);
+  if (!CERT_NODE_ID.test(id)) throw new FlagValueError(`${flag}: node id ${JSON.stringify(id)} must be ${NODE_ID_RULE}`);
   return id;
 }
 
