@@ -5,7 +5,7 @@
 
 import { clock, countdown, fill, h } from '../dom.js';
 import { pager } from './pager.js';
-import { DUE_MIN_MS, refresher } from './refresh.js';
+import { dueDelayMs, refresher } from './refresh.js';
 
 const PAGE_SIZE = 50;
 const EVENTS_MAX = 100;
@@ -129,7 +129,7 @@ export function lockView(root, ctx, name) {
       // A session hold's time left moves with keepalives, which the watch stream does not tell:
       // ask again when the soonest one shown runs out (refresh.js's due(), for this view's own loop).
       clearTimeout(dueTimer);
-      if (sessionsLeft.size > 0) dueTimer = setTimeout(load, Math.max(DUE_MIN_MS, Math.min(...sessionsLeft.values()) + 200));
+      if (sessionsLeft.size > 0) dueTimer = setTimeout(load, dueDelayMs(Math.min(...sessionsLeft.values())));
     } catch (error) {
       fill(summary, h('span', { class: 'error' }, `could not load: ${error.code} — ${error.message}`));
     } finally {

@@ -15,6 +15,11 @@ export const DUE_MIN_MS = 1_000;
 /** due(): past the deadline by this much, so the answer is the one after it. */
 const DUE_SLACK_MS = 200;
 
+/** How long to wait before loading again what runs out in `msLeft` (due()'s rule, for views with their own loop). */
+export function dueDelayMs(msLeft) {
+  return Math.max(DUE_MIN_MS, msLeft + DUE_SLACK_MS);
+}
+
 /** `onCluster(listener)` subscribes to cluster events and returns the unsubscribe; `now()` is the clock (ms). */
 export function refresher(ctx, load, now = () => Date.now()) {
   let seenIndex = -1;
@@ -75,7 +80,7 @@ export function refresher(ctx, load, now = () => Date.now()) {
       dueTimer = msLeft === null || msLeft === undefined ? null : setTimeout(() => {
         dueTimer = null;
         run();
-      }, Math.max(DUE_MIN_MS, msLeft + DUE_SLACK_MS));
+      }, dueDelayMs(msLeft));
     },
     stop: () => {
       stopped = true;
