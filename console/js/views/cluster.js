@@ -16,9 +16,13 @@ function memberRows(ctx, cluster) {
     // Lag: entries this member has not applied of what the leader knows committed
     // (from the leader's own view), or, on the leader's view, commit − match.
     const leaderCommit = leaderPeer?.ok ? leaderPeer.commitIndex : cluster.self === cluster.leader ? cluster.commitIndex : null;
-    const lag = own !== null && leaderCommit !== null ? Math.max(0, leaderCommit - own.appliedIndex)
-      : member.matchIndex !== undefined ? Math.max(0, cluster.commitIndex - member.matchIndex) : null;
     const reachable = member.reachable ?? (peer === undefined ? null : peer.ok);
+    // The leader's match index for a member it does not hear from is no fact about that member: a new
+    // leader starts every member at 0, so after a failover the dead node read "Match 0, Lag <commit>".
+    const match = reachable === false ? undefined : member.matchIndex;
+    const lag = own !== null && leaderCommit !== null ? Math.max(0, leaderCommit - own.appliedIndex)
+      : match !== undefined ? Math.max(0, cluster.commitIndex - match) : null;
+    const unknown = () => (reachable === false ? h('span', { class: 'muted', title: 'not answering: how far behind it is is not known' }, '—') : '—');
     const isLeader = member.id === cluster.leader;
     // No action on a view that may be out of date (the feed is lost), nor towards a member that does not
     // answer: the hand-over to it could only time out (5 s), after pausing the leader's writes.
@@ -33,8 +37,8 @@ function memberRows(ctx, cluster) {
       h('td', { class: 'num' }, own?.term ?? '—'),
       h('td', { class: 'num' }, own?.commitIndex ?? '—'),
       h('td', { class: 'num' }, own?.appliedIndex ?? '—'),
-      h('td', { class: 'num' }, member.matchIndex ?? '—'),
-      h('td', { class: 'num' }, lag ?? '—'),
+      h('td', { class: 'num' }, match ?? unknown()),
+      h('td', { class: 'num' }, lag ?? unknown()),
       h('td', {}, reachable === null ? '—' : h('span', { class: `pill ${reachable ? 'ok' : 'bad'}`, title: peer && !peer.ok ? peer.error : '' }, reachable ? 'yes' : 'no')),
       h('td', {}, member.apiUrl ? h('a', { href: `${member.apiUrl.replace(/\/$/, '')}/ui/` }, 'console') : '—'),
       h('td', {}, action));
