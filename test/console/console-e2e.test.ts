@@ -11,7 +11,9 @@
 // sees but cannot act while an admin hands leadership over and deletes a
 // session after a confirmation naming its holds. After a failover, the killed
 // member shows no match or lag (the new leader's progress for a member it does
-// not hear from says nothing of it). Screenshots go to
+// not hear from says nothing of it); while the page's own node is down, the
+// sessions view offers no Delete, and offers it again once the feed is back.
+// Screenshots go to
 // $LOCKSTEP_SCREENSHOTS (default: a folder in the system's temp directory).
 
 import { mkdirSync } from 'node:fs';
@@ -367,5 +369,22 @@ describe.skipIf(chromium.path === null)('the console in a browser, across a fail
     const [, , term, commit, applied, match, lag, reachable] = await cells(first.id);
     expect({ term, commit, applied, match, lag, reachable }).toEqual({ term: '—', commit: '—', applied: '—', match: '—', lag: '—', reachable: 'no' });
     await shot(page, 'failover-replication');
+  });
+
+  it('offers no session deletion while the page\'s live feed is lost, and offers it again once the feed is back', async () => {
+    cluster.start(first.id);
+    await cluster.waitForLeader({ ready: true });
+    const sessionId = (await api(serving, 'POST', '/v1/sessions', { ttlMs: 120_000, name: 'kept' })).body.sessionId as string;
+    await page.goto(`${serving.url}/ui/#/sessions`);
+    const button = page.locator(`#sessions tr[data-session="${sessionId}"] button.delete-session`);
+    await button.waitFor({ timeout: SHOW_MS });
+    await cluster.kill(serving.id);
+    await page.locator('#health', { hasText: `lost the live feed from ${serving.id}` }).waitFor({ timeout: SHOW_MS });
+    // The row stays (dimmed, as the banner says: the cluster as it was), its action does not.
+    expect(await page.locator(`#sessions tr[data-session="${sessionId}"]`).count()).toBe(1);
+    expect(await page.locator('button.delete-session').count()).toBe(0);
+    cluster.start(serving.id);
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 60_000 });
+    await button.waitFor({ timeout: SHOW_MS });
   });
 });
