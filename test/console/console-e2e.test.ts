@@ -12,7 +12,8 @@
 // session after a confirmation naming its holds. After a failover, the killed
 // member shows no match or lag (the new leader's progress for a member it does
 // not hear from says nothing of it); while the page's own node is down, the
-// sessions view offers no Delete, and offers it again once the feed is back.
+// sessions view offers no Delete, and offers it again once the feed is back;
+// the leader timeline the page has seen stays across that node's restart.
 // Screenshots go to
 // $LOCKSTEP_SCREENSHOTS (default: a folder in the system's temp directory).
 
@@ -386,5 +387,26 @@ describe.skipIf(chromium.path === null)('the console in a browser, across a fail
     cluster.start(serving.id);
     await page.locator('#connection[data-state="live"]').waitFor({ timeout: 60_000 });
     await button.waitFor({ timeout: SHOW_MS });
+  });
+
+  it('keeps the leader timeline it has seen when the node serving the page restarts, and marks the time it did not see', async () => {
+    await page.goto(`${serving.url}/ui/#/cluster`);
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 60_000 });
+    const changes = page.locator('ol.changes li');
+    await changes.first().waitFor({ timeout: SHOW_MS });
+    const before = await changes.allInnerTexts();
+    await cluster.kill(serving.id);
+    await page.locator('#health', { hasText: `lost the live feed from ${serving.id}` }).waitFor({ timeout: SHOW_MS });
+    cluster.start(serving.id);
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 60_000 });
+    // One more "not seen" line: the time the page had no feed, which the restarted node has no record of either.
+    const unseen = before.filter((line) => line.includes('not seen')).length;
+    await expect.poll(() => changes.filter({ hasText: `not seen: the live feed from ${serving.id} was lost` }).count(), { timeout: SHOW_MS }).toBe(unseen + 1);
+    // The node's own record starts again at its restart; the page keeps what it saw, the first leader included.
+    const after = await changes.allInnerTexts();
+    expect(after).toEqual(expect.arrayContaining(before));
+    expect(after.some((line) => line.endsWith(`leader ${first.id}`))).toBe(true);
+    expect(await page.evaluate('window.notReloaded')).toBe(true);
+    await shot(page, 'timeline-after-restart');
   });
 });

@@ -56,6 +56,12 @@ async function transfer(ctx, to) {
   }
 }
 
+/** One entry of the history in words (leader-history.js: `unseen` is time this page has no record of). */
+function describe(change) {
+  if (change.unseen) return `not seen: the live feed from ${change.node} was lost and ${change.node} restarted`;
+  return `term ${change.term}: ${change.leader === null ? 'no leader' : `leader ${change.leader}`}`;
+}
+
 function timeline(history, nowMs) {
   const start = nowMs - TIMELINE_MS;
   const segments = [];
@@ -64,9 +70,9 @@ function timeline(history, nowMs) {
     if (end <= start) return;
     const from = Math.max(change.atMs, start);
     segments.push(h('div', {
-      class: change.leader === null ? 'none' : '',
+      class: change.unseen ? 'unseen' : change.leader === null ? 'none' : '',
       style: { width: `${(((end - from) / TIMELINE_MS) * 100).toFixed(3)}%`, ...(change.leader === null ? {} : { background: colorOf(change.leader) }) },
-      title: `${clock(from)}–${clock(end)}: term ${change.term}, ${change.leader === null ? 'no leader' : `leader ${change.leader}`}`,
+      title: `${clock(from)}–${clock(end)}: ${describe(change)}`,
     }, change.leader === null ? '' : `${change.leader} t${change.term}`));
   });
   return segments;
@@ -92,13 +98,12 @@ export function clusterView(root, ctx) {
     fill(note, ctx.may('admin')
       ? 'Term, commit and applied index are each member\'s own answer; match index and reachability are the leader\'s view. "Make leader" hands leadership over.'
       : `Term, commit and applied index are each member's own answer. Handing leadership over needs an admin token; this one is ${ctx.identity.role}.`);
-    const history = cluster.history ?? [];
-    fill(bar, timeline(history, Date.now()));
-    fill(changes, history.slice(-10).reverse().map((c) => h('li', {}, `${clock(c.atMs)} term ${c.term}: ${c.leader === null ? 'no leader' : `leader ${c.leader}`}`)));
+    fill(bar, timeline(ctx.history, Date.now()));
+    fill(changes, ctx.history.slice(-10).reverse().map((c) => h('li', {}, `${clock(c.atMs)} ${describe(c)}`)));
   };
   const off = ctx.onCluster(render);
   // The timeline moves on even when nothing changes.
-  const timer = setInterval(() => ctx.cluster && fill(bar, timeline(ctx.cluster.history ?? [], Date.now())), 5_000);
+  const timer = setInterval(() => fill(bar, timeline(ctx.history, Date.now())), 5_000);
   return () => {
     off();
     clearInterval(timer);
