@@ -5,13 +5,14 @@
 import { api, openStream, token, whenUnauthorized } from './api.js';
 import { clock, fill, h, tickCountdowns } from './dom.js';
 import { clusterHealth } from './health.js';
+import { keepHistory } from './leader-history.js';
 import { clusterView } from './views/cluster.js';
 import { lockView, locksView } from './views/locks.js';
 import { sessionsView } from './views/sessions.js';
 import { electionView, electionsView } from './views/elections.js';
 
 const main = document.getElementById('main');
-const state = { cluster: null, feedLost: false, feedLostAtMs: null, identity: null, knownLeader: null, feed: null, cleanup: null, listeners: new Set() };
+const state = { cluster: null, history: [], unseenSinceMs: null, feedLost: false, feedLostAtMs: null, identity: null, knownLeader: null, feed: null, cleanup: null, listeners: new Set() };
 const NOTICES_MAX = 6;
 
 /** A line at the top of the page (leader changes, reconnections, results of actions). */
@@ -36,6 +37,10 @@ const ctx = {
   },
   get identity() {
     return state.identity;
+  },
+  /** The leaders and terms this page has seen (leader-history.js), oldest first. */
+  get history() {
+    return state.history;
   },
   /** False while the feed is lost: what the page shows may be out of date, so it offers no action on it. */
   get live() {
@@ -114,6 +119,9 @@ function showHealth() {
 function onClusterEvent(data) {
   const previous = state.cluster;
   state.cluster = data;
+  // The serving node's record starts again when it restarts; the page keeps what it saw before.
+  state.history = keepHistory(state.history, data.history ?? [], state.unseenSinceMs === null ? null : { atMs: state.unseenSinceMs, node: data.self });
+  state.unseenSinceMs = null;
   if (data.leader !== null && data.leader !== state.knownLeader) {
     if (state.knownLeader !== null) notice(`leader changed: ${state.knownLeader} → ${data.leader} (term ${data.term})`, 'warn');
     state.knownLeader = data.leader;
@@ -152,6 +160,8 @@ function setFeedLost(lost) {
   if (state.feedLost === lost) return;
   state.feedLost = lost;
   state.feedLostAtMs = lost ? Date.now() : null;
+  // Told to the history with the first event once the feed is back (then the node's record is known).
+  if (lost) state.unseenSinceMs = state.feedLostAtMs;
   showHealth();
   // The views drop (or bring back) their actions.
   if (state.cluster !== null) for (const listener of state.listeners) listener(state.cluster);

@@ -1,6 +1,8 @@
 // The leaders and terms this node has seen, for the console's timeline: one
 // entry per change of (term, leader), newest last, bounded. Kept by the node
 // that serves the console, so a page opened now still shows the last minutes.
+// In memory: a restarted node's record starts again; an open page keeps what
+// it saw before (console/js/leader-history.js).
 
 export interface LeaderChange {
   /** Wall clock, ms since epoch, when this node first saw it (for display only). */

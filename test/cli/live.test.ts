@@ -191,6 +191,7 @@ describe('CLI against a live server', () => {
     expect(flags.status).toBe(0);
     const n3 = live.node.members.find((m) => m.id === 'n3');
     expect(n3?.apiUrl).toBe('http://127.0.0.1:7003');
-    expect(n3?.peerUrl).toBe('http://127.0.0.1:7103');
+    // As `serve --peer` stores a node's own (test/cli/members-add-scheme.test.ts).
+    expect(n3?.peerUrl).toBe('127.0.0.1:7103');
   });
 });

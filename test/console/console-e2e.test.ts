@@ -9,7 +9,12 @@
 // its actions and links to the other consoles; with auth on,
 // the console asks for a token, keeps it for the tab only, and a reader token
 // sees but cannot act while an admin hands leadership over and deletes a
-// session after a confirmation naming its holds. Screenshots go to
+// session after a confirmation naming its holds. After a failover, the killed
+// member shows no match or lag (the new leader's progress for a member it does
+// not hear from says nothing of it); while the page's own node is down, the
+// sessions view offers no Delete, and offers it again once the feed is back;
+// the leader timeline the page has seen stays across that node's restart.
+// Screenshots go to
 // $LOCKSTEP_SCREENSHOTS (default: a folder in the system's temp directory).
 
 import { mkdirSync } from 'node:fs';
@@ -24,6 +29,8 @@ import { ensureChromium, openBrowser } from './browser.js';
 /** API ports 16601-16603 / 16641-16643, peer ports +10 (not used by other suites). */
 const OPEN_BASE_PORT = 16_600;
 const AUTH_BASE_PORT = 16_640;
+/** API ports 7661-7663, peer ports +10. */
+const FAILOVER_BASE_PORT = 7_660;
 const PEER_OFFSET = 10;
 /** How long the page may take to show a change: generous for a loaded 2-core CI machine (measured values are logged). */
 const SHOW_MS = 10_000;
@@ -324,5 +331,82 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth on', () 
     expect((await api(node, 'GET', `/v1/sessions/${sessionId}`, undefined, root)).status).toBe(404);
     await page.locator('.notice', { hasText: `session ${sessionId} deleted; released e2e:doomed` }).waitFor();
     await page.close();
+  });
+});
+
+describe.skipIf(chromium.path === null)('the console in a browser, across a failover and a restart of its node', () => {
+  let cluster: LocalCluster;
+  let browser: { context: BrowserContext; close(): Promise<void> };
+  let page: Page;
+  let first: LocalNode;
+  /** The node that serves the page: a follower at first, so killing the first leader leaves the page live. */
+  let serving: LocalNode;
+
+  beforeAll(async () => {
+    cluster = await startCluster(FAILOVER_BASE_PORT);
+    browser = await openBrowser(chromium.path!);
+    first = await cluster.leader();
+    serving = cluster.running().find((node) => node.id !== first.id)!;
+    page = await browser.context.newPage();
+    await page.goto(`${serving.url}/ui/#/cluster`);
+    await page.evaluate('window.notReloaded = true');
+  }, LEADER_WAIT_MS + 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.destroy();
+  });
+
+  /** A member's row's cells, as the page shows them now. */
+  const cells = (id: string) => page.locator(`#members tr[data-member="${id}"] td`).allInnerTexts();
+
+  it('shows no match or lag for a killed member: the new leader\'s progress for it is no measure of how far behind it is', async () => {
+    await page.locator('#leader', { hasText: `leader ${first.id}` }).waitFor({ timeout: SHOW_MS });
+    await cluster.kill(first.id);
+    // Match and lag are the leader's view: the page's node must be the new leader for them to show at all.
+    if ((await cluster.waitForLeader()) !== serving.id) expect((await api(serving, 'POST', '/v1/cluster/leadership', { to: serving.id })).body.leader).toBe(serving.id);
+    await page.locator('#leader', { hasText: `leader ${serving.id}` }).waitFor({ timeout: SHOW_MS });
+    await expect.poll(async () => (await cells(first.id))[1], { timeout: SHOW_MS }).toBe('not answering');
+    // Node, Role, Term, Commit, Applied, Match, Lag, Reachable: nothing of the dead member is known but that it does not answer.
+    const [, , term, commit, applied, match, lag, reachable] = await cells(first.id);
+    expect({ term, commit, applied, match, lag, reachable }).toEqual({ term: '—', commit: '—', applied: '—', match: '—', lag: '—', reachable: 'no' });
+    await shot(page, 'failover-replication');
+  });
+
+  it('offers no session deletion while the page\'s live feed is lost, and offers it again once the feed is back', async () => {
+    cluster.start(first.id);
+    await cluster.waitForLeader({ ready: true });
+    const sessionId = (await api(serving, 'POST', '/v1/sessions', { ttlMs: 120_000, name: 'kept' })).body.sessionId as string;
+    await page.goto(`${serving.url}/ui/#/sessions`);
+    const button = page.locator(`#sessions tr[data-session="${sessionId}"] button.delete-session`);
+    await button.waitFor({ timeout: SHOW_MS });
+    await cluster.kill(serving.id);
+    await page.locator('#health', { hasText: `lost the live feed from ${serving.id}` }).waitFor({ timeout: SHOW_MS });
+    // The row stays (dimmed, as the banner says: the cluster as it was), its action does not.
+    expect(await page.locator(`#sessions tr[data-session="${sessionId}"]`).count()).toBe(1);
+    expect(await page.locator('button.delete-session').count()).toBe(0);
+    cluster.start(serving.id);
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 60_000 });
+    await button.waitFor({ timeout: SHOW_MS });
+  });
+
+  it('keeps the leader timeline it has seen when the node serving the page restarts, and marks the time it did not see', async () => {
+    await page.goto(`${serving.url}/ui/#/cluster`);
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 60_000 });
+    const changes = page.locator('ol.changes li');
+    await changes.first().waitFor({ timeout: SHOW_MS });
+    const before = await changes.allInnerTexts();
+    await cluster.kill(serving.id);
+    await page.locator('#health', { hasText: `lost the live feed from ${serving.id}` }).waitFor({ timeout: SHOW_MS });
+    cluster.start(serving.id);
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 60_000 });
+    // One more "not seen" line: the time the page had no feed, which the restarted node has no record of either.
+    const unseen = before.filter((line) => line.includes('not seen')).length;
+    await expect.poll(() => changes.filter({ hasText: `not seen: the live feed from ${serving.id} was lost` }).count(), { timeout: SHOW_MS }).toBe(unseen + 1);
+    // The node's own record starts again at its restart; the page keeps what it saw, the first leader included.
+    const after = await changes.allInnerTexts();
+    expect(after).toEqual(expect.arrayContaining(before));
+    expect(after.some((line) => line.endsWith(`leader ${first.id}`))).toBe(true);
+    expect(await page.evaluate('window.notReloaded')).toBe(true);
+    await shot(page, 'timeline-after-restart');
   });
 });

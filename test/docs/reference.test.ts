@@ -1,8 +1,9 @@
 // The repository's own reference stays true (issue 15 item 8): docs/http-api.md
 // has a section for every operation of the OpenAPI document (/docs/json) and
 // none the server lacks; docs/cli.md has one for every command naming each of
-// its flags (as its --help lists them); and nothing in the repository points to
-// files a user of it does not have (a shared folder of the build machine).
+// its flags (as its --help lists them); nothing in the repository points to
+// files a user of it does not have (a shared folder of the build machine); and
+// docs/contract-notes.md runs 1, 2, 3 … with every note cited in it.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,20 @@ function sections(markdown: string): Map<string, string> {
   for (const part of parts) {
     const m = /^### (.+)\n/.exec(part);
     if (m) out.set(m[1].trim(), part.slice(m[0].length));
+  }
+  return out;
+}
+
+/** The repository's files (tracked, or new and not ignored) whose path matches `pattern`, with their text. */
+function repositoryFiles(pattern: RegExp): Array<{ f: string; text: string }> {
+  const out: Array<{ f: string; text: string }> = [];
+  for (const f of execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\n')) {
+    if (!pattern.test(f)) continue;
+    try {
+      out.push({ f, text: read(f) });
+    } catch {
+      // listed but deleted in the work tree
+    }
   }
   return out;
 }
@@ -115,19 +130,11 @@ describe('docs/cli.md', () => {
 
 describe('references', () => {
   it('nothing in the repository points to a shared folder or a path of the build machine', () => {
-    const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' })
-      .split('\n')
-      .filter((f) => /\.(md|ts|mts|js|mjs|cjs|json|ya?ml|sh|txt|html|css)$|(^|\/)Dockerfile$/.test(f) && f !== 'package-lock.json');
+    const files = repositoryFiles(/\.(md|ts|mts|js|mjs|cjs|json|ya?ml|sh|txt|html|css)$|(^|\/)Dockerfile$/).filter(({ f }) => f !== 'package-lock.json');
     // Spelled in pieces so that this file does not match itself.
     const forbidden = new RegExp(['\\.\\./' + 'shared\\b', '/' + 'work/', '/' + 'home/[a-z]', '/' + 'Users/[A-Za-z]'].join('|'));
     const found: string[] = [];
-    for (const f of files) {
-      let text: string;
-      try {
-        text = read(f);
-      } catch {
-        continue; // listed but deleted in the work tree
-      }
+    for (const { f, text } of files) {
       text.split('\n').forEach((line, i) => {
         if (forbidden.test(line)) found.push(`${f}:${i + 1}: ${line.trim().slice(0, 120)}`);
       });
@@ -137,20 +144,11 @@ describe('references', () => {
   });
 
   it('every docs/*.md a comment or document cites is in the repository, and every safety item it cites exists', () => {
-    const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' })
-      .split('\n')
-      .filter((f) => /\.(md|ts|mjs)$/.test(f));
     const safetyItems = new Set([...read('docs/safety.md').matchAll(/^(\d+)\. \*\*/gm)].map((m) => Number(m[1])));
     expect(safetyItems.size).toBe(22);
     const broken: string[] = [];
     let safetyCitations = 0;
-    for (const f of files) {
-      let text: string;
-      try {
-        text = read(f);
-      } catch {
-        continue;
-      }
+    for (const { f, text } of repositoryFiles(/\.(md|ts|mjs)$/)) {
       for (const m of text.matchAll(/\bdocs\/([a-z-]+\.md)/g)) {
         try {
           read(`docs/${m[1]}`);
@@ -169,6 +167,26 @@ describe('references', () => {
       if (/\b(?:correctness|style)\.md\b/.test(text) && f !== 'test/docs/reference.test.ts') broken.push(`${f}: cites a guide that is not in the repository`);
     }
     expect(safetyCitations).toBeGreaterThan(40);
+    expect(broken).toEqual([]);
+  });
+
+  it('docs/contract-notes.md numbers its notes in order, and every note cited ("contract note 37", "note 45" in the notes) exists', () => {
+    const numbers = [...read('docs/contract-notes.md').matchAll(/^(\d+)\. \*\*/gm)].map((m) => Number(m[1]));
+    // Notes merged from branches once kept their branch's numbers (… 28, 34, 29, 31, 32, 33, 30, 35 …).
+    expect(numbers).toEqual(numbers.map((_, i) => i + 1));
+    const broken: string[] = [];
+    let citations = 0;
+    for (const { f, text } of repositoryFiles(/\.(md|ts|mjs|js)$/)) {
+      // Inside the notes a bare "note 45" or "notes 29–33"; elsewhere "contract note 37".
+      const cite = f === 'docs/contract-notes.md' ? /\bnotes? (\d+)(?:\s*[–-]\s*(\d+))?/gi : /\bcontract notes? (\d+)(?:\s*[–-]\s*(\d+))?/gi;
+      for (const m of text.matchAll(cite)) {
+        for (const n of [m[1], m[2]].filter((x) => x !== undefined)) {
+          citations++;
+          if (!numbers.includes(Number(n))) broken.push(`${f}: note ${n}`);
+        }
+      }
+    }
+    expect(citations).toBeGreaterThan(5);
     expect(broken).toEqual([]);
   });
 });

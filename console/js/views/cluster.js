@@ -16,9 +16,13 @@ function memberRows(ctx, cluster) {
     // Lag: entries this member has not applied of what the leader knows committed
     // (from the leader's own view), or, on the leader's view, commit − match.
     const leaderCommit = leaderPeer?.ok ? leaderPeer.commitIndex : cluster.self === cluster.leader ? cluster.commitIndex : null;
-    const lag = own !== null && leaderCommit !== null ? Math.max(0, leaderCommit - own.appliedIndex)
-      : member.matchIndex !== undefined ? Math.max(0, cluster.commitIndex - member.matchIndex) : null;
     const reachable = member.reachable ?? (peer === undefined ? null : peer.ok);
+    // The leader's match index for a member it does not hear from is no fact about that member: a new
+    // leader starts every member at 0, so after a failover the dead node read "Match 0, Lag <commit>".
+    const match = reachable === false ? undefined : member.matchIndex;
+    const lag = own !== null && leaderCommit !== null ? Math.max(0, leaderCommit - own.appliedIndex)
+      : match !== undefined ? Math.max(0, cluster.commitIndex - match) : null;
+    const unknown = () => (reachable === false ? h('span', { class: 'muted', title: 'not answering: how far behind it is is not known' }, '—') : '—');
     const isLeader = member.id === cluster.leader;
     // No action on a view that may be out of date (the feed is lost), nor towards a member that does not
     // answer: the hand-over to it could only time out (5 s), after pausing the leader's writes.
@@ -33,8 +37,8 @@ function memberRows(ctx, cluster) {
       h('td', { class: 'num' }, own?.term ?? '—'),
       h('td', { class: 'num' }, own?.commitIndex ?? '—'),
       h('td', { class: 'num' }, own?.appliedIndex ?? '—'),
-      h('td', { class: 'num' }, member.matchIndex ?? '—'),
-      h('td', { class: 'num' }, lag ?? '—'),
+      h('td', { class: 'num' }, match ?? unknown()),
+      h('td', { class: 'num' }, lag ?? unknown()),
       h('td', {}, reachable === null ? '—' : h('span', { class: `pill ${reachable ? 'ok' : 'bad'}`, title: peer && !peer.ok ? peer.error : '' }, reachable ? 'yes' : 'no')),
       h('td', {}, member.apiUrl ? h('a', { href: `${member.apiUrl.replace(/\/$/, '')}/ui/` }, 'console') : '—'),
       h('td', {}, action));
@@ -52,6 +56,12 @@ async function transfer(ctx, to) {
   }
 }
 
+/** One entry of the history in words (leader-history.js: `unseen` is time this page has no record of). */
+function describe(change) {
+  if (change.unseen) return `not seen: the live feed from ${change.node} was lost and ${change.node} restarted`;
+  return `term ${change.term}: ${change.leader === null ? 'no leader' : `leader ${change.leader}`}`;
+}
+
 function timeline(history, nowMs) {
   const start = nowMs - TIMELINE_MS;
   const segments = [];
@@ -60,9 +70,9 @@ function timeline(history, nowMs) {
     if (end <= start) return;
     const from = Math.max(change.atMs, start);
     segments.push(h('div', {
-      class: change.leader === null ? 'none' : '',
+      class: change.unseen ? 'unseen' : change.leader === null ? 'none' : '',
       style: { width: `${(((end - from) / TIMELINE_MS) * 100).toFixed(3)}%`, ...(change.leader === null ? {} : { background: colorOf(change.leader) }) },
-      title: `${clock(from)}–${clock(end)}: term ${change.term}, ${change.leader === null ? 'no leader' : `leader ${change.leader}`}`,
+      title: `${clock(from)}–${clock(end)}: ${describe(change)}`,
     }, change.leader === null ? '' : `${change.leader} t${change.term}`));
   });
   return segments;
@@ -88,13 +98,12 @@ export function clusterView(root, ctx) {
     fill(note, ctx.may('admin')
       ? 'Term, commit and applied index are each member\'s own answer; match index and reachability are the leader\'s view. "Make leader" hands leadership over.'
       : `Term, commit and applied index are each member's own answer. Handing leadership over needs an admin token; this one is ${ctx.identity.role}.`);
-    const history = cluster.history ?? [];
-    fill(bar, timeline(history, Date.now()));
-    fill(changes, history.slice(-10).reverse().map((c) => h('li', {}, `${clock(c.atMs)} term ${c.term}: ${c.leader === null ? 'no leader' : `leader ${c.leader}`}`)));
+    fill(bar, timeline(ctx.history, Date.now()));
+    fill(changes, ctx.history.slice(-10).reverse().map((c) => h('li', {}, `${clock(c.atMs)} ${describe(c)}`)));
   };
   const off = ctx.onCluster(render);
   // The timeline moves on even when nothing changes.
-  const timer = setInterval(() => ctx.cluster && fill(bar, timeline(ctx.cluster.history ?? [], Date.now())), 5_000);
+  const timer = setInterval(() => fill(bar, timeline(ctx.history, Date.now())), 5_000);
   return () => {
     off();
     clearInterval(timer);

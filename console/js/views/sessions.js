@@ -33,11 +33,27 @@ export function sessionsView(root, ctx) {
     h('table', { id: 'sessions' }, h('thead', {}, h('tr', {}, ['Session', 'Name', 'TTL', 'Time left', 'Lock-delay', 'Holds', 'Waits for', ''].map((t) => h('th', {}, t)))), rows),
     h('p', { class: 'muted' }, ctx.may('write') ? 'Deleting a session releases its holds at once (no lock-delay) and ends its waits.' : `Deleting sessions needs a writer or admin token; this one is ${ctx.identity.role}.`),
   );
+  // No action on a view that may be out of date (the feed is lost; app.js's ctx.live). The rows stay as
+  // they were loaded; only their action cells follow the feed, so the countdowns keep their deadlines.
+  const actionCells = new Map();
+  const action = (s) => (ctx.live && ctx.may('write') ? h('button', { type: 'button', class: 'danger delete-session', onclick: () => deleteSession(ctx, s, refresh.now) }, 'Delete') : null);
+  const actionCell = (s) => {
+    const cell = h('td', {}, action(s));
+    actionCells.set(cell, s);
+    return cell;
+  };
+  let shownLive = ctx.live;
+  const offLive = ctx.onCluster(() => {
+    if (ctx.live === shownLive) return;
+    shownLive = ctx.live;
+    for (const [cell, s] of actionCells) fill(cell, action(s));
+  });
   const load = async () => {
     const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (pages.after() !== undefined) params.set('after', pages.after());
     try {
       const page = await ctx.api('GET', `/v1/sessions?${params}`);
+      actionCells.clear();
       fill(rows, page.sessions.length === 0 ? h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No sessions.')) : page.sessions.map((s) => h('tr', { 'data-session': s.sessionId },
         h('td', { class: 'mono' }, s.sessionId),
         h('td', {}, s.name || '—'),
@@ -48,7 +64,7 @@ export function sessionsView(root, ctx) {
           h('a', { href: hold.kind === 'lock' ? `#/locks/${encodeURIComponent(hold.name)}` : `#/elections/${encodeURIComponent(hold.name)}` }, hold.name),
           h('span', { class: 'muted' }, ` ${hold.kind} #${hold.fencingToken}`)))),
         h('td', {}, s.waits.length === 0 ? '—' : s.waits.join(', ')),
-        h('td', {}, ctx.may('write') ? h('button', { type: 'button', class: 'danger delete-session', onclick: () => deleteSession(ctx, s, refresh.now) }, 'Delete') : null))));
+        actionCell(s))));
       pages.loaded(page);
       // Keepalives move no index: ask again when the soonest time left shown runs out.
       refresh.due(page.sessions.length === 0 ? null : Math.min(...page.sessions.map((s) => s.remainingMs)));
@@ -58,5 +74,8 @@ export function sessionsView(root, ctx) {
   };
   const refresh = refresher(ctx, load);
   refresh.now();
-  return () => refresh.stop();
+  return () => {
+    offLive();
+    refresh.stop();
+  };
 }

@@ -1,4 +1,4 @@
-// lockstep members add ID --api URL --peer HOST:PORT [--learner]
+// lockstep members add ID --api HOST:PORT --peer HOST:PORT [--learner]
 // lockstep members remove ID
 //
 // One membership change at a time (the server refuses a second while one is
@@ -7,23 +7,27 @@
 
 import { UsageError, UserError, type CliCommand } from '../command.js';
 import { LockstepError } from 'lockstep-client';
-import { CLUSTER_CHANGE_TIMEOUTS, endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
+import { CLUSTER_CHANGE_TIMEOUTS, endpointFlags, makeClient, parseEndpoints, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
 
 const addFlags = {
   // Flags only (cli.md): $LOCKSTEP_API/$LOCKSTEP_PEER name the node this runs on, not the one added.
-  api: { type: 'string', required: true, flagOnly: true, description: "the new node's API address, e.g. 127.0.0.1:7004" },
-  peer: { type: 'string', required: true, flagOnly: true, description: "the new node's peer address, e.g. 127.0.0.1:7104" },
+  api: { type: 'string', required: true, flagOnly: true, description: "the new node's API address, e.g. 127.0.0.1:7004 (https:// in front when --endpoints are https:// or --ca is given)" },
+  peer: { type: 'string', required: true, flagOnly: true, description: "the new node's peer address, e.g. 127.0.0.1:7104, stored as given (as serve's --peer)" },
   learner: { type: 'boolean', description: 'add as a non-voting learner (promote later by removing and re-adding as voter)' },
   ...endpointFlags,
 } as const satisfies FlagSpecs;
 
 const removeFlags = { ...endpointFlags } as const satisfies FlagSpecs;
 
-/** The API takes URLs for both addresses; accept a bare host:port as `lockstep serve` does. */
-/** host:port as a URL: https:// when the client speaks TLS (--ca), as the new node then does. */
-function asUrl(addr: string, tls: boolean): string {
-  return /^https?:\/\//.test(addr) ? addr : `${tls ? 'https' : 'http'}://${addr}`;
+/**
+ * The new node's API address as a URL: a bare host:port gets the scheme this command speaks to the
+ * cluster with (https:// endpoints, or --ca): a node of a TLS cluster serves its API over HTTPS only.
+ */
+function apiUrlOf(api: string, endpoints: string, ca: string | undefined): string {
+  if (/^https?:\/\//.test(api)) return api;
+  const tls = ca !== undefined || parseEndpoints(endpoints).some((url) => url.startsWith('https://'));
+  return `${tls ? 'https' : 'http'}://${api}`;
 }
 
 function oneId(positionals: string[], what: string): string {
@@ -35,7 +39,7 @@ export const membersAddCommand: CliCommand = {
   name: 'members add',
   summary: 'add a node to the cluster',
   usage: [
-    'usage: lockstep members add ID --api URL --peer HOST:PORT [--learner]',
+    'usage: lockstep members add ID --api HOST:PORT --peer HOST:PORT [--learner]',
     '',
     'Start the new node first with `lockstep serve --id ID ...` and --peers listing the cluster,',
     'then add it here. Node ids are forever: a node that lost its disk rejoins under a new id.',
@@ -49,8 +53,10 @@ export const membersAddCommand: CliCommand = {
     const { values, positionals, rest } = parseCommandLine(argv, addFlags, { allowPositionals: true });
     if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
     const id = oneId(positionals, 'add');
-    const apiUrl = asUrl(values.api, values.ca !== undefined);
-    const peerUrl = asUrl(values.peer, false);
+    const apiUrl = apiUrlOf(values.api, values.endpoints, values.ca);
+    // As given, as `serve --peer` stores a node's own: the peer channel is no HTTP, and TLS on it is the
+    // nodes' --tls-* flags, not a scheme (an http:// put here read as a plain-text member of a TLS cluster).
+    const peerUrl = values.peer;
     const client = makeClient(values.endpoints, values.token, values, CLUSTER_CHANGE_TIMEOUTS);
     await withClientErrors(client, () => client.addMember({ id, apiUrl, peerUrl, voter: !values.learner }).catch((err: unknown) => {
       // The leader adds the node as a learner, then waits (bounded) for it to catch up: most often
