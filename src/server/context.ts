@@ -30,4 +30,6 @@ export interface ServerContext {
   peers: PeerForwarding | null;
   /** Plain and not --insecure: a member may only be added at loopback addresses (it would be reached in the clear). */
   loopbackOnly: boolean;
+  /** The API is HTTPS only (serve --tls-*): so is every member's, and a member's API URL says https://. */
+  apiTls: boolean;
 }

@@ -90,6 +90,7 @@ export async function createLockServer(options: LockServerOptions): Promise<Lock
     upstream: options.tls ? httpsUpstream(options.tls) : httpUpstream(),
     peers: options.peers ?? null,
     loopbackOnly: options.loopbackOnly ?? false,
+    apiTls: Boolean(options.tls),
   };
   const locks = new LockService(ctx, encodeProposal);
   const leases = new LeaseDriver(ctx, new LeaseTable(), (proposal) => locks.propose(proposal));

@@ -35,6 +35,16 @@ describe('serve --tls-cert --tls-key --tls-ca', () => {
     expect(metrics.body).toMatch(/lockstep_http_forwarded_requests_total\{outcome="ok",channel="call"\} [1-9]/);
   });
 
+  it('refuses a member whose API URL is plain http:// (400 naming apiUrl): it could never be forwarded to', async () => {
+    const leader = await cluster.leader();
+    const refused = await api(leader, 'POST', '/v1/cluster/members', { id: 'n9', apiUrl: 'http://127.0.0.1:19409', peerUrl: '127.0.0.1:19459' }, {}, undefined, cluster.fetch);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'invalid_argument', field: 'apiUrl' });
+    expect(refused.body.error.message).toMatch(/not an https:\/\/ URL.*HTTPS only/);
+    const view = await api(leader, 'GET', '/v1/cluster', undefined, {}, undefined, cluster.fetch);
+    expect(view.body.members.map((m: { id: string }) => m.id).sort()).toEqual(['n1', 'n2', 'n3']);
+  });
+
   it('answers nothing over plain HTTP, and a client that does not trust the CA refuses the node', async () => {
     const node = cluster.nodes[0];
     await expect(fetch(`http://127.0.0.1:${node.apiPort}/healthz`)).rejects.toThrow();

@@ -127,7 +127,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     config: { access: { kind: 'admin' }, audit: 'members.add' },
     schema: {
       tags: ['cluster'],
-      summary: 'Add a member (voter by default, or a learner with voter: false). Answers 200 with the cluster view after the change. The same request again (same id and addresses) finishes the first and answers the same: a retry after a lost answer is safe; a learner asked again to be a voter is promoted once caught up. 400 invalid_argument if the id is a member with other addresses, a voter asked to be a learner, or an id removed from the cluster (ids are never reused).',
+      summary: 'Add a member (voter by default, or a learner with voter: false). Answers 200 with the cluster view after the change. The same request again (same id and addresses) finishes the first and answers the same: a retry after a lost answer is safe; a learner asked again to be a voter is promoted once caught up. 400 invalid_argument if the id is a member with other addresses, a voter asked to be a learner, an id removed from the cluster (ids are never reused), or an apiUrl that is not https:// on a TLS cluster.',
       body: {
         type: 'object',
         properties: { id: idSchema, apiUrl: urlSchema, peerUrl: peerAddressSchema, voter: { type: 'boolean', default: true } },
@@ -138,6 +138,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const { id, apiUrl, peerUrl, voter } = request.body;
     refuseUnlessLoopback(ctx, apiUrl, peerUrl);
+    refusePlainApiUnderTls(ctx, apiUrl);
     const existing = ctx.node.status().members.find((member) => member.id === id);
     // The same add again (its answer was lost) is finished and answered as the first: a learner is promoted
     // once caught up. Another member under this id (other addresses), or a voter asked to be a learner, is 400.
@@ -214,6 +215,16 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     return { status: 200, body: { leader: leader as string, previous }, index: ctx.node.status().appliedIndex };
   }));
 };
+
+/**
+ * A TLS cluster's members serve their API over HTTPS only, and this node calls them over https only
+ * (upstream.ts): a member added as http://... could never be forwarded to, and the add would succeed
+ * all the same. 400, naming the field, before anything changes.
+ */
+function refusePlainApiUnderTls(ctx: ServerContext, apiUrl: string): void {
+  if (!ctx.apiTls || apiUrl.startsWith('https://')) return;
+  throw new ApiError('invalid_argument', `body.apiUrl ${apiUrl} is not an https:// URL: this cluster serves its API over HTTPS only (TLS), so the member's is too`, { field: 'apiUrl' });
+}
 
 /**
  * Secure by default, at run time as at start (serve refuses a plain --api,
