@@ -13,7 +13,8 @@ import type { WireFrame } from '../../src/transport/wire.js';
 import { rawDial, type RawPeer } from '../transport/helpers.js';
 import { api } from './real-cluster.js';
 
-const BASE_PORT = 19_100;
+/** API ports 23001-23003, peer ports 23011-23013 (test/PORTS.md). */
+const BASE_PORT = 23_000;
 const WAIT = { timeout: 15_000, interval: 50 };
 
 let c: LocalCluster;
