@@ -75,7 +75,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
  */
 export type CliEntry = 'dist' | 'source' | string;
 
-function commandOf(cli: CliEntry): string[] {
+/** node's arguments that run `cli` (before the CLI's own). */
+export function commandOf(cli: CliEntry): string[] {
   if (cli === 'source') return ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')];
   if (cli === 'dist') return [path.join(ROOT, 'dist/cli/main.js')];
   return [path.resolve(cli)];

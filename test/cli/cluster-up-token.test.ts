@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { LEADER_WAIT_MS, START_WAIT_MS } from '../../src/cli/commands/cluster-up.js';
 import { startClusterUp } from './run-cli.js';
 
-/** One node: API 9571, peer 9671. */
-const BASE_PORT = '9570';
+/** One node: API 9401, peer 9501 (9571 is a peer port of process-cli.test.ts). */
+const BASE_PORT = '9400';
 const TOKEN = 'root-token-0123456789abcdef';
 
 describe('cluster up with auth, in a path with a space', () => {

@@ -1,11 +1,10 @@
 // The CLI and the SDK against a real 3-node cluster of `lockstep serve`
 // processes: status, lock, and a hold that survives a kill -9 of the Raft leader.
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import type { LocalCluster } from '../../src/harness/local-cluster.js';
-import { CLUSTER_START_MS, sourceCluster } from '../node/support/proc-cluster.js';
+import { CLUSTER_START_MS, sourceCluster, TEST_CLI_ARGS } from '../node/support/proc-cluster.js';
 import { runCli } from './run-cli.js';
 
 /** API ports 19701-19703, peer ports 19801-19803. */
@@ -38,9 +37,8 @@ describe('CLI against a real 3-node cluster', () => {
 
   it('a session hold survives kill -9 of the Raft leader: the command is not signalled', async () => {
     const leader = await cluster.waitForLeader();
-    const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
     const script = 'trap "echo got-term; exit 9" TERM; echo held; i=0; while [ $i -lt 80 ]; do sleep 0.05; i=$((i+1)); done; echo done';
-    const child = spawn(process.execPath, ['--import', 'tsx', main, 'lock', 'cluster:failover', '--ttl-ms', '10000', '--endpoints', cluster.endpoints.join(','), '--', 'sh', '-c', script], {
+    const child = spawn(process.execPath, [...TEST_CLI_ARGS, 'lock', 'cluster:failover', '--ttl-ms', '10000', '--endpoints', cluster.endpoints.join(','), '--', 'sh', '-c', script], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

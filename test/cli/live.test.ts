@@ -4,10 +4,10 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import { startLiveServer, type LiveServer } from '../client/live-server.js';
+import { TEST_CLI_ARGS } from '../node/support/proc-cluster.js';
 import { runCli, type CliResult } from './run-cli.js';
 
 let live: LiveServer;
@@ -71,9 +71,8 @@ describe('CLI against a live server', () => {
   });
 
   it('elect: the child runs with the term, gets SIGTERM when the session is lost, and its status is ours', async () => {
-    const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
     const script = 'trap "echo got-term; exit 7" TERM; echo "leader $LOCKSTEP_FENCING_TOKEN $LOCKSTEP_SESSION_ID"; while true; do sleep 0.05; done';
-    const child = spawn(process.execPath, ['--import', 'tsx', main, 'elect', 'live:elect', '--value', 'me', '--endpoints', live.url, '--', 'sh', '-c', script], {
+    const child = spawn(process.execPath, [...TEST_CLI_ARGS, 'elect', 'live:elect', '--value', 'me', '--endpoints', live.url, '--', 'sh', '-c', script], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

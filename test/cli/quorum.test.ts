@@ -7,8 +7,8 @@ import type { LocalCluster } from '../../src/harness/local-cluster.js';
 import { CLUSTER_START_MS, sourceCluster } from '../node/support/proc-cluster.js';
 import { runCli } from './run-cli.js';
 
-/** API ports 19301-19303, peer ports 19401-19403. */
-const BASE_PORT = 19_300;
+/** API ports 23301-23303, peer ports 23401-23403 (test/PORTS.md). */
+const BASE_PORT = 23_300;
 
 let cluster: LocalCluster;
 let survivor: string;

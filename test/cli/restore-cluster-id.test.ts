@@ -42,7 +42,7 @@ async function restoredLog(file: string, data: string, port: number, extra: stri
 
 describe('serve --restore-from and the cluster id', () => {
   it('warns when the restored cluster keeps the backup\'s cluster id, and not under a new one', { timeout: CLUSTER_START_MS + 120_000 }, async () => {
-    const source = procCluster(1, 19470, { logLevel: 'warn' });
+    const source = procCluster(1, 23500, { logLevel: 'warn' });
     clusters.push(source);
     source.startAll();
     const leader = await source.leader();
@@ -54,13 +54,13 @@ describe('serve --restore-from and the cluster id', () => {
     const file = join(dir, 'backup.snapshot');
     writeFileSync(file, Buffer.from(await res.arrayBuffer()));
 
-    const same = await restoredLog(file, join(dir, 'same'), 19480, []);
+    const same = await restoredLog(file, join(dir, 'same'), 23510, []);
     expect(same).toContain('restored a backup');
     const warning = same.split('\n').find((l) => l.includes('--cluster-id') && l.includes('"level":40'));
     expect(warning, same).toBeDefined();
     expect(warning).toMatch(/old cluster/);
 
-    const other = await restoredLog(file, join(dir, 'other'), 19484, ['--cluster-id', 'lockstep-restored']);
+    const other = await restoredLog(file, join(dir, 'other'), 23514, ['--cluster-id', 'lockstep-restored']);
     expect(other).toContain('restored a backup');
     expect(other.split('\n').some((l) => l.includes('--cluster-id') && l.includes('"level":40'))).toBe(false);
   });

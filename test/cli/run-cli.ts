@@ -1,9 +1,9 @@
 // Run the real `lockstep` entry point as a process (the process is the point:
-// exit statuses, signals to the child). Uses tsx so tests need no build.
+// exit statuses, signals to the child): TEST_CLI, the source under tsx (no
+// build needed) or the build `npm test` just made.
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { TEST_CLI_ARGS } from '../node/support/proc-cluster.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 /** A CLI run that takes longer than this is a hung test, not a slow machine. */
 const CLI_RUN_TIMEOUT_MS = 30_000;
 
@@ -24,7 +24,7 @@ export interface CliResult {
 
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    const child = spawn(process.execPath, [...TEST_CLI_ARGS, ...args], {
       env: { ...process.env, LOCKSTEP_ENDPOINTS: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -53,7 +53,7 @@ export interface RunningClusterUp {
 }
 
 export function startClusterUp(args: string[], env: Record<string, string> = {}): RunningClusterUp {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'cluster', 'up', ...args], {
+  const child = spawn(process.execPath, [...TEST_CLI_ARGS, 'cluster', 'up', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOCKSTEP_AUTH_TOKEN: '', ...env },
   });

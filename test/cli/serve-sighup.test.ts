@@ -9,13 +9,14 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pollFor, START_WAIT_MS } from '../../src/harness/local-cluster.js';
 import { ServeProcess } from '../../src/harness/serve-process.js';
+import { TEST_CLI } from '../node/support/proc-cluster.js';
 
 const API = '127.0.0.1:19481';
 const PEER = '127.0.0.1:19486';
 const dir = mkdtempSync(path.join(tmpdir(), 'lockstep-sighup-'));
 const node = new ServeProcess({
   flags: { id: 'n1', api: API, peer: PEER, peers: `n1=${PEER}`, data: path.join(dir, 'n1'), heartbeatMs: 50, electionMs: 500, logLevel: 'info' },
-  cli: 'source',
+  cli: TEST_CLI,
   output: 'capture',
 });
 

@@ -57,7 +57,7 @@ async function fullLocks(client: Client): Promise<LockInfo[]> {
 
 describe('snapshot save / serve --restore-from', () => {
   it('a new 3-node cluster restored from a backup of a loaded one holds every session, hold, election, token and idempotency record', { timeout: 400_000 }, async () => {
-    const a = cluster(18410);
+    const a = cluster(23600);
     a.startAll();
     const aLeader = await a.leader(LEADER_WAIT_MS);
     // Saved through a follower: the leader takes it, the follower forwards the bytes unchanged (the checksum says so).
@@ -113,7 +113,7 @@ describe('snapshot save / serve --restore-from', () => {
     const late = await ca.createSession({ ttlMs: SESSION_TTL_MS, name: 'after-save' });
     await a.destroy();
 
-    const b = cluster(18510, ['--restore-from', file]);
+    const b = cluster(23700, ['--restore-from', file]);
     b.startAll();
     await b.leader(LEADER_WAIT_MS);
     const cb = new Client({ endpoints: b.endpoints, token: ROOT });
@@ -164,7 +164,7 @@ describe('snapshot save / serve --restore-from', () => {
   it('a damaged or foreign file is refused before the data directory is touched', { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockstep-backup-bad-'));
     const serve = (file: string, data: string) =>
-      runCli(['serve', '--id', 'n1', '--api', '127.0.0.1:18601', '--peer', '127.0.0.1:18651', '--peers', 'n1=127.0.0.1:18651', '--data', data, '--restore-from', file]);
+      runCli(['serve', '--id', 'n1', '--api', '127.0.0.1:23801', '--peer', '127.0.0.1:23851', '--peers', 'n1=127.0.0.1:23851', '--data', data, '--restore-from', file]);
     const foreign = join(dir, 'foreign');
     writeFileSync(foreign, 'hello\n');
     const r1 = await serve(foreign, join(dir, 'd1'));

@@ -1,15 +1,14 @@
 // lockstep watch / observe against a live server: the stream's first line is
 // the state now, then one line per change; Ctrl-C (SIGINT) ends it with 0.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import { startLiveServer, type LiveServer } from '../client/live-server.js';
+import { TEST_CLI_ARGS } from '../node/support/proc-cluster.js';
 import { runCli } from './run-cli.js';
 import { watchLine } from '../../src/cli/commands/watch.js';
 import { startFakeApi } from './fake-api.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 /** Waiting on another process's output: polling interval and bound, not a timing assumption. */
 const POLL_MS = 20;
 const OUTPUT_WAIT_MS = 20_000;
@@ -34,7 +33,7 @@ interface Streamer {
 }
 
 function stream(args: string[]): Streamer {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args, '--endpoints', live.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...TEST_CLI_ARGS, ...args, '--endpoints', live.url], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

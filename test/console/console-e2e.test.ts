@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_ELECTION, LocalCluster, type LocalNode } from '../../src/harness/local-cluster.js';
+import { TEST_CLI } from '../node/support/proc-cluster.js';
 import { api } from '../server/real-cluster.js';
 import { ensureChromium, openBrowser } from './browser.js';
 
@@ -39,9 +40,9 @@ const SHOTS = process.env.LOCKSTEP_SCREENSHOTS ?? join(tmpdir(), 'lockstep-conso
 /** Three nodes from source starting at once on a busy 2-core machine may take long to agree on a leader. */
 const LEADER_WAIT_MS = 120_000;
 
-/** A 3-node cluster of `lockstep serve` from source, ready once every node agrees on a leader. */
+/** A 3-node cluster of `lockstep serve` (TEST_CLI), ready once every node agrees on a leader. */
 async function startCluster(basePort: number, authToken?: string): Promise<LocalCluster> {
-  const cluster = new LocalCluster({ size: 3, basePort, peerPortOffset: PEER_OFFSET, authToken, cli: 'source', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
+  const cluster = new LocalCluster({ size: 3, basePort, peerPortOffset: PEER_OFFSET, authToken, cli: TEST_CLI, flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
   cluster.startAll();
   try {
     await cluster.waitForLeader({ ready: true, timeoutMs: LEADER_WAIT_MS });

@@ -12,8 +12,8 @@ import type { LocalCluster } from '../../src/harness/local-cluster.js';
 import { sourceCluster } from '../node/support/proc-cluster.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** API ports 19101-19103, peer ports 19201-19203. */
-const BASE_PORT = 19_100;
+/** API ports 23101-23103, peer ports 23201-23203 (test/PORTS.md). */
+const BASE_PORT = 23_100;
 // Generous: on a loaded 2-core machine the tour block (eight `npx lockstep` runs) took 206 s.
 const BLOCK_TIMEOUT_MS = 480_000;
 

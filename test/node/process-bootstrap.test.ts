@@ -17,7 +17,7 @@ afterEach(async () => {
 
 describe('lockstep serve: the bootstrap voters (real processes)', () => {
   it('a node restarted on its data with --peers naming only itself never leads alone; the cluster keeps its three voters', async () => {
-    const c = (cluster = procCluster(3, 17900));
+    const c = (cluster = procCluster(3, 24000));
     c.startAll();
     await c.waitAnswering();
     const leader = await c.waitForLeader();

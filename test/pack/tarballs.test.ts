@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVED_INSTALL_SCRIPTS, emptyProject, lockLikeRepository, npmWarnings, packBoth, run } from './consumer.js';
 
 /** The single-node cluster the installed SDK talks to: API and peer ports. */
-const API_PORT = 19_901;
-const PEER_PORT = 19_902;
+const API_PORT = 24_101;
+const PEER_PORT = 24_102;
 /** Nothing listens here: the SDK must fail with its own error, not hang or crash. */
-const CLOSED_PORT = 19_903;
+const CLOSED_PORT = 24_103;
 const INSTALL_TIMEOUT_MS = 180_000;
 
 const APP = `

@@ -57,7 +57,7 @@ let exported: Set<string>;
 let leaderText: string;
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npx tsc -p tsconfig.build.json first`);
-  cluster = new LocalCluster({ size: 3, basePort: 18710, peerPortOffset: 50, cli: 'dist', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'capture' });
+  cluster = new LocalCluster({ size: 3, basePort: 23900, peerPortOffset: 50, cli: 'dist', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'capture' });
   cluster.startAll();
   const leader = await cluster.leader(LEADER_WAIT_MS);
   // One write, so that the leader's commit latency has an observation.

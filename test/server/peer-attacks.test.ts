@@ -7,13 +7,15 @@
 // every node is ready, and the node said what it refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster, FAST_ELECTION } from '../../src/harness/local-cluster.js';
+import { TEST_CLI } from '../node/support/proc-cluster.js';
 import { logIndex, nodeId, term as asTerm, type Message } from '../../src/raft/types.js';
 import { PROTOCOL_VERSION } from '../../src/transport/limits.js';
 import type { WireFrame } from '../../src/transport/wire.js';
 import { rawDial, type RawPeer } from '../transport/helpers.js';
 import { api } from './real-cluster.js';
 
-const BASE_PORT = 19_100;
+/** API ports 23001-23003, peer ports 23011-23013 (test/PORTS.md). */
+const BASE_PORT = 23_000;
 const WAIT = { timeout: 15_000, interval: 50 };
 
 let c: LocalCluster;
@@ -23,7 +25,7 @@ let startTerm: number;
 let token: number;
 
 beforeAll(async () => {
-  c = new LocalCluster({ size: 3, basePort: BASE_PORT, peerPortOffset: 10, cli: 'source', flags: { ...FAST_ELECTION, logLevel: 'info' }, output: 'capture', env: {} });
+  c = new LocalCluster({ size: 3, basePort: BASE_PORT, peerPortOffset: 10, cli: TEST_CLI, flags: { ...FAST_ELECTION, logLevel: 'info' }, output: 'capture', env: {} });
   c.startAll();
   leader = await c.waitForLeader({ ready: true, timeoutMs: 120_000 }).catch((err: Error) => {
     throw new Error(`${err.message}\n${c.tail(20)}`);

@@ -1,7 +1,7 @@
 // The transport's peer-down hint over real loopback sockets: a peer whose
 // process is gone (its sockets closed, nothing listens at its address) is
 // reported down at once; a connection that merely dropped (the peer still
-// listens) is redialed and never reported. Ports 16500-16519.
+// listens) is redialed and never reported. Ports 16300-16319 (16500-16599 are forward.test.ts's).
 import { afterEach, describe, expect, it } from 'vitest';
 import { LinkProxy, NO_FAULT } from '../../src/chaos/net/link-proxy.js';
 import { Prng } from '../../src/chaos/prng.js';
@@ -24,8 +24,8 @@ async function node(...args: Parameters<typeof startNode>): Promise<Node> {
 
 describe('TcpTransport peer-down hint', () => {
   it('reports a peer down once its connection closed and a redial was refused (its process is gone)', async () => {
-    const a = await node('a', 16501, { b: 16502 });
-    const b = await node('b', 16502, { a: 16501 });
+    const a = await node('a', 16301, { b: 16302 });
+    const b = await node('b', 16302, { a: 16301 });
     a.transport.send([beat('a', 'b', 1)]);
     await expect.poll(() => b.received.length, WAIT).toBe(1);
     expect(a.down).toEqual([]);
@@ -36,12 +36,12 @@ describe('TcpTransport peer-down hint', () => {
   });
 
   it('never reports a peer that still listens: a dropped connection is redialed and carries on', async () => {
-    const b = await node('b', 16512, { a: 16511 });
+    const b = await node('b', 16312, { a: 16311 });
     // a reaches b through a proxy that can drop a's connections while b stays up.
-    const proxy = new LinkProxy('a', 'b', 16513, 16512, new Prng(1));
+    const proxy = new LinkProxy('a', 'b', 16313, 16312, new Prng(1));
     proxies.push(proxy);
     await proxy.start();
-    const a = await node('a', 16511, { b: 16513 });
+    const a = await node('a', 16311, { b: 16313 });
     a.transport.send([beat('a', 'b', 1)]);
     await expect.poll(() => b.received.length, WAIT).toBe(1);
     for (let drop = 1; drop <= 3; drop++) {

@@ -5,8 +5,20 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FAST_ELECTION, LEADER_WAIT_MS, LocalCluster, type LocalClusterOptions, pollFor, START_WAIT_MS } from '../../../src/harness/local-cluster.js';
+import { type CliEntry, commandOf } from '../../../src/harness/serve-process.js';
 
 export const CLI = resolve('dist/cli/main.js');
+
+/**
+ * The CLI that the tests which need no particular one run: the build when
+ * `npm test` has just made it (scripts/test.mjs sets LOCKSTEP_TEST_CLI=dist;
+ * the source under tsx costs each process start up to a second of CPU),
+ * else src/cli/main.ts under tsx, so that a test run by hand never runs a
+ * stale build.
+ */
+export const TEST_CLI: CliEntry = process.env.LOCKSTEP_TEST_CLI === 'dist' ? 'dist' : 'source';
+/** node's arguments that run TEST_CLI: spawn(process.execPath, [...TEST_CLI_ARGS, ...args]). */
+export const TEST_CLI_ARGS: readonly string[] = commandOf(TEST_CLI);
 
 /** Node i: API port basePort+i, peer port basePort+50+i; the built CLI; output kept for the test. */
 export function procCluster(size: number, basePort: number, flags: LocalClusterOptions['flags'] = {}, env: Record<string, string> = {}): LocalCluster {
@@ -22,14 +34,14 @@ export function procCluster(size: number, basePort: number, flags: LocalClusterO
 export const CLUSTER_START_MS = START_WAIT_MS + LEADER_WAIT_MS + 10_000;
 
 /**
- * A started cluster running the CLI from source under tsx (never a stale
- * build), for the HTTP, CLI and example tests against real processes: node i
+ * A started cluster running TEST_CLI (the source under tsx, or the build
+ * `npm test` just made), for the HTTP, CLI and example tests against real processes: node i
  * on API port basePort+i and peer port basePort+peerPortOffset+i (default
  * 100), warnings to stderr. Resolves once every node answers HTTP, then
  * agrees on a leader and answers /readyz (CLUSTER_START_MS in all).
  */
 export async function sourceCluster(size: number, basePort: number, options: Pick<LocalClusterOptions, 'peerPortOffset' | 'authToken' | 'tls'> = {}): Promise<LocalCluster> {
-  const cluster = await LocalCluster.create({ size, basePort, ...options, cli: 'source', flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
+  const cluster = await LocalCluster.create({ size, basePort, ...options, cli: TEST_CLI, flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
   cluster.startAll();
   try {
     await cluster.waitAnswering();
