@@ -1,8 +1,10 @@
 // SIGHUP never stops a `lockstep serve` without TLS (Node's default action
 // for it is to exit): not while its modules load, not while it serves. A
-// real process from source (under tsx its modules take a second or more to
-// load, the window a restarted node spends in); the TLS case, rotation by
-// SIGHUP, is test/tls/sighup-process.test.ts. Ports 19481 (API), 19486 (peer).
+// real process: the source under tsx (its modules take a second or more to
+// load, the window a restarted node spends in), or under npm test the build
+// (a few hundred ms: the signal goes the moment it is caught). The TLS case,
+// rotation by SIGHUP, is test/tls/sighup-process.test.ts. Ports 19481 (API),
+// 19486 (peer).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
