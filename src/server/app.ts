@@ -93,15 +93,25 @@ function receiveOptions(limits: ServerContext['limits']): { requestTimeout: numb
 function boundConnections(app: FastifyInstance, limits: ServerContext['limits'], tls: boolean): void {
   const server = app.server;
   server.maxConnections = limits.connectionsMax;
-  const waiting = new WeakSet<Socket>();
+  const waiting = new Set<Socket>();
   // Under TLS the HTTP socket is the TLS one (the handshake has its own timeout, handshakeTimeout).
   server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     waiting.add(socket);
+    socket.once('close', () => waiting.delete(socket));
     // On timeout Node's HTTP server destroys a socket that has no request in progress.
     socket.setTimeout(limits.firstRequestMs);
   });
   server.on('request', (request: { socket: Socket }) => {
     if (waiting.delete(request.socket)) request.socket.setTimeout(0);
+  });
+  // Closing: a connection that has sent nothing is as idle as a kept-alive one, but Node's
+  // closeIdleConnections leaves it (it knows a connection from its first request on), so a close
+  // waited out firstRequestMs (10 s) or the shutdown's drain bound for it. Clients open such
+  // connections: fetch (undici) opened one when a test cancelled an event stream, browsers preconnect.
+  app.addHook('preClose', (done) => {
+    for (const socket of waiting) socket.destroy();
+    waiting.clear();
+    done();
   });
 }
 

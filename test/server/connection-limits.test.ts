@@ -52,6 +52,22 @@ describe('connection limits', () => {
     expect(busy.closed()).toBe(false);
   });
 
+  it('closing: a connection that has sent nothing is closed at once, not after firstRequestMs', async () => {
+    const port = await listening({ firstRequestMs: 120_000 });
+    const silent = open(port);
+    const served = open(port);
+    served.socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n');
+    await until(() => served.answer().includes('"ok":true'), 2_000, 'the health answer');
+    const connections = () => new Promise<number>((resolve) => h!.server.app.server.getConnections((_err, n) => resolve(n)));
+    await until(async () => (await connections()) === 2, 2_000, 'both connections');
+    // Without the close's own sweep, Node's closeIdleConnections closes the kept-alive one only, and
+    // close() waits for the silent one's firstRequestMs (120 s: past this test's 10 s).
+    await h!.close();
+    h = null;
+    await until(silent.closed, 2_000, 'the silent socket to be closed');
+    await until(served.closed, 2_000, 'the kept-alive socket to be closed');
+  }, 10_000);
+
   it('a request whose body never ends is dropped after requestReceiveMs', async () => {
     const port = await listening({ requestReceiveMs: 500 });
     const slow = open(port);
