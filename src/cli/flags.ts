@@ -237,9 +237,18 @@ function editDistance(a: string, b: string): number {
 
 /** Parse a command line that has only flags (no positionals, no `--`). */
 export function parseFlags<S extends FlagSpecs>(argv: string[], specs: S, options: ParseOptions = {}): FlagValues<S> {
+  return parseFlagsAndWords(argv, specs, options).values;
+}
+
+/**
+ * Parse a command line of flags and words, with nothing after `--`: only `lock` and `elect` run a
+ * command, and a stray `--` elsewhere is a usage error rather than words silently dropped.
+ * Words only with options.allowPositionals (the caller counts them); otherwise a word is a usage error too.
+ */
+export function parseFlagsAndWords<S extends FlagSpecs>(argv: string[], specs: S, options: ParseOptions = {}): { values: FlagValues<S>; positionals: string[] } {
   const parsed = parseCommandLine(argv, specs, options);
   if (parsed.rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${parsed.rest.join(' ')}`);
-  return parsed.values;
+  return { values: parsed.values, positionals: parsed.positionals };
 }
 
 /** The flags section of a --help text, one line per flag with its env variable and default. */

@@ -6,7 +6,7 @@
 // Node and client certificates are signed by DIR/ca.crt + DIR/ca.key.
 import { isIP } from 'node:net';
 import { FlagValueError, UsageError, UserError, type CliCommand } from '../command.js';
-import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
+import { describeFlags, parseFlagsAndWords, type FlagSpecs } from '../flags.js';
 
 /** RFC 1035: a DNS name is at most 253 characters written out. */
 const DNS_NAME_CHARS_MAX = 253;
@@ -21,8 +21,7 @@ const nodeFlags = {
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 function positional(argv: string[], specs: FlagSpecs, what: string): { values: Record<string, unknown>; arg: string | null } {
-  const parsed = parseCommandLine(argv, specs, { allowPositionals: true });
-  if (parsed.rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${parsed.rest.join(' ')}`);
+  const parsed = parseFlagsAndWords(argv, specs, { allowPositionals: true });
   if (what === '') {
     if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
     return { values: parsed.values, arg: null };

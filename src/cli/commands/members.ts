@@ -8,7 +8,7 @@
 import { UsageError, UserError, type CliCommand } from '../command.js';
 import { LockstepError } from 'lockstep-client';
 import { CLUSTER_CHANGE_TIMEOUTS, endpointFlags, makeClient, parseEndpoints, withClientErrors } from '../endpoints.js';
-import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
+import { describeFlags, parseFlagsAndWords, type FlagSpecs } from '../flags.js';
 
 const addFlags = {
   // Flags only (cli.md): $LOCKSTEP_API/$LOCKSTEP_PEER name the node this runs on, not the one added.
@@ -50,8 +50,7 @@ export const membersAddCommand: CliCommand = {
     describeFlags(addFlags),
   ].join('\n'),
   async run(argv) {
-    const { values, positionals, rest } = parseCommandLine(argv, addFlags, { allowPositionals: true });
-    if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
+    const { values, positionals } = parseFlagsAndWords(argv, addFlags, { allowPositionals: true });
     const id = oneId(positionals, 'add');
     const apiUrl = apiUrlOf(values.api, values.endpoints, values.ca);
     // As given, as `serve --peer` stores a node's own: the peer channel is no HTTP, and TLS on it is the
@@ -80,8 +79,7 @@ export const membersRemoveCommand: CliCommand = {
   summary: 'remove a node from the cluster',
   usage: ['usage: lockstep members remove ID', '', 'flags:', describeFlags(removeFlags)].join('\n'),
   async run(argv) {
-    const { values, positionals, rest } = parseCommandLine(argv, removeFlags, { allowPositionals: true });
-    if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
+    const { values, positionals } = parseFlagsAndWords(argv, removeFlags, { allowPositionals: true });
     const id = oneId(positionals, 'remove');
     const client = makeClient(values.endpoints, values.token, values, CLUSTER_CHANGE_TIMEOUTS);
     await withClientErrors(client, () => client.removeMember(id));

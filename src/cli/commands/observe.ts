@@ -5,7 +5,7 @@ import type { ElectionLeader } from 'lockstep-client';
 import { UsageError, type CliCommand } from '../command.js';
 import { interruptSignal } from '../child.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
-import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
+import { describeFlags, parseFlagsAndWords, type FlagSpecs } from '../flags.js';
 
 const flags = {
   json: { type: 'boolean', description: 'print JSON lines: {"leader": {sessionId, value, term} | null}' },
@@ -31,8 +31,7 @@ export const observeCommand: CliCommand = {
     describeFlags(flags),
   ].join('\n'),
   async run(argv) {
-    const { values, positionals, rest } = parseCommandLine(argv, flags, { allowPositionals: true });
-    if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
+    const { values, positionals } = parseFlagsAndWords(argv, flags, { allowPositionals: true });
     if (positionals.length !== 1) throw new UsageError(`observe takes one election NAME (got ${positionals.length}): lockstep observe NAME`);
     const [name] = positionals;
     const client = makeClient(values.endpoints, values.token, values);

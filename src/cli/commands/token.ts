@@ -7,7 +7,7 @@
 
 import { UsageError, type CliCommand } from '../command.js';
 import { endpointFlags, makeClient, withClientErrors, type TlsFlags } from '../endpoints.js';
-import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
+import { describeFlags, parseCommandLine, parseFlagsAndWords, type FlagSpecs } from '../flags.js';
 import { renderTable } from '../table.js';
 
 const ROLES = ['admin', 'writer', 'reader'] as const;
@@ -22,8 +22,7 @@ const listFlags = { json: { type: 'boolean', description: 'print JSON lines, one
 const revokeFlags = { ...endpointFlags } as const satisfies FlagSpecs;
 
 function onePositional(argv: string[], specs: FlagSpecs, what: string) {
-  const parsed = parseCommandLine(argv, specs, { allowPositionals: true });
-  if (parsed.rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${parsed.rest.join(' ')}`);
+  const parsed = parseFlagsAndWords(argv, specs, { allowPositionals: true });
   if (parsed.positionals.length !== 1) throw new UsageError(`token ${what} needs exactly one ${what === 'create' ? 'NAME' : 'ID'}`);
   return { values: parsed.values, arg: parsed.positionals[0] };
 }

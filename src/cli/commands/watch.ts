@@ -7,7 +7,7 @@ import { LockstepError, type LockWatchEvent } from 'lockstep-client';
 import { UsageError, UserError, type CliCommand } from '../command.js';
 import { interruptSignal } from '../child.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
-import { describeFlags, parseCommandLine, type FlagSpecs } from '../flags.js';
+import { describeFlags, parseFlagsAndWords, type FlagSpecs } from '../flags.js';
 import { formatDuration } from '../duration.js';
 
 const flags = {
@@ -70,8 +70,7 @@ export const watchCommand: CliCommand = {
     describeFlags(flags),
   ].join('\n'),
   async run(argv) {
-    const { values, positionals, rest } = parseCommandLine(argv, flags, { allowPositionals: true });
-    if (rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${rest.join(' ')}`);
+    const { values, positionals } = parseFlagsAndWords(argv, flags, { allowPositionals: true });
     if (positionals.length !== 1) throw new UsageError(`watch takes one lock NAME (got ${positionals.length}): lockstep watch NAME`);
     const [name] = positionals;
     const client = makeClient(values.endpoints, values.token, values);
