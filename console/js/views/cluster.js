@@ -19,10 +19,13 @@ function memberRows(ctx, cluster) {
     const reachable = member.reachable ?? (peer === undefined ? null : peer.ok);
     // The leader's match index for a member it does not hear from is no fact about that member: a new
     // leader starts every member at 0, so after a failover the dead node read "Match 0, Lag <commit>".
-    const match = reachable === false ? undefined : member.matchIndex;
+    // Either view will do: a new leader counts every member as active until its first check-quorum
+    // round (an election timeout), while this page's own call to a killed member fails at once.
+    const silent = reachable === false || peer?.ok === false;
+    const match = silent ? undefined : member.matchIndex;
     const lag = own !== null && leaderCommit !== null ? Math.max(0, leaderCommit - own.appliedIndex)
       : match !== undefined ? Math.max(0, cluster.commitIndex - match) : null;
-    const unknown = () => (reachable === false ? h('span', { class: 'muted', title: 'not answering: how far behind it is is not known' }, '—') : '—');
+    const unknown = () => (silent ? h('span', { class: 'muted', title: 'not answering: how far behind it is is not known' }, '—') : '—');
     const isLeader = member.id === cluster.leader;
     // No action on a view that may be out of date (the feed is lost), nor towards a member that does not
     // answer: the hand-over to it could only time out (5 s), after pausing the leader's writes.
