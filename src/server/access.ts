@@ -30,12 +30,16 @@ import { ApiError } from './errors.js';
 import { noLeaderError } from './forward.js';
 import { urlOnNode } from './target.js';
 
-/** What a route needs: `open` (no token: health probes), or a Need whose names come from the request. */
+/**
+ * What a route needs: `open` (no token: health probes), or a Need whose names
+ * come from the request. `namesInPath`: `names` reads only the path, so the
+ * names can be judged before the body is read (onPathName).
+ */
 export type RouteAccess =
   | { kind: 'open' }
   | { kind: 'any' }
   | { kind: 'admin' }
-  | { kind: 'read' | 'write'; names?: (request: FastifyRequest) => readonly string[] };
+  | { kind: 'read' | 'write'; names?: (request: FastifyRequest) => readonly string[]; namesInPath?: boolean };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -63,6 +67,16 @@ function accessOf(request: FastifyRequest): RouteAccess {
 function needOf(request: FastifyRequest, access: Exclude<RouteAccess, { kind: 'open' }>): Need {
   if (access.kind === 'any' || access.kind === 'admin') return { kind: access.kind };
   return { kind: access.kind, names: access.names === undefined ? [] : access.names(request) };
+}
+
+/**
+ * What can be judged before the body is read: the role, and the names in the
+ * path. Names in the body (lock sets, fencing checks) wait for the body's
+ * validation (preHandler).
+ */
+function needBeforeBody(request: FastifyRequest, access: Exclude<RouteAccess, { kind: 'open' }>): Need {
+  if (access.kind === 'any' || access.kind === 'admin') return { kind: access.kind };
+  return { kind: access.kind, names: access.namesInPath === true && access.names !== undefined ? access.names(request) : [] };
 }
 
 /** How long a follower waits for the leader to say who an unknown token is. */
@@ -132,8 +146,18 @@ export function installAccess(app: FastifyInstance, ctx: ServerContext): void {
   app.addHook('onRequest', async (request) => {
     // Auth first: a request without a valid token learns nothing and changes nothing.
     if (!ctx.auth.enabled) return;
-    if (!request.is404 && accessOf(request).kind === 'open') return;
-    request.principal = await authenticate(ctx, request);
+    if (request.is404) {
+      request.principal = await authenticate(ctx, request);
+      return;
+    }
+    const access = accessOf(request);
+    if (access.kind === 'open') return;
+    const principal = await authenticate(ctx, request);
+    request.principal = principal;
+    // A request the token may not make is 403 whatever its body says: before the body is read
+    // and validated, so that a reader's acquire with a body still to fix is not answered 400
+    // (as if fixing it would help), and an oversized one not 413.
+    authorize(principal, needBeforeBody(request, access));
   });
   app.addHook('preHandler', async (request: FastifyRequest, _reply: FastifyReply) => {
     const principal = request.principal;
@@ -160,5 +184,5 @@ export function recheckToken(ctx: ServerContext, tokenId: string | null): void {
 
 /** Routes that name a lock or election in the path (`:name`): the right is on that name. */
 export function onPathName(kind: 'read' | 'write'): RouteAccess {
-  return { kind, names: (request) => [(request.params as { name: string }).name] };
+  return { kind, names: (request) => [(request.params as { name: string }).name], namesInPath: true };
 }

@@ -2,6 +2,8 @@
 // (one owner per limit). The values are repeated in the OpenAPI descriptions so
 // that clients can read them from /docs/json.
 
+import { IDEMPOTENCY_KEY_CHARS_MAX, NAME_PATTERN as MACHINE_NAME_PATTERN } from '../locks/limits.js';
+
 export interface ServerLimits {
   /** Largest request body; larger is 413 payload_too_large before any field is read. */
   bodyBytesMax: number;
@@ -71,24 +73,32 @@ export const defaultServerLimits: ServerLimits = {
   retryAfterSeconds: 1,
 };
 
-/** Field limits of the contract (http-api.md). */
-export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$';
+/**
+ * Field limits of the contract (http-api.md), for the route schemas. The lock
+ * machine owns them (src/locks/limits.ts refuses what exceeds them when a
+ * command applies): the routes take them from there, so that the two can
+ * never disagree.
+ */
+export {
+  VALUE_CHARS_MAX,
+  OWNER_CHARS_MAX,
+  SESSION_NAME_CHARS_MAX,
+  SESSION_TTL_MS_MIN,
+  SESSION_TTL_MS_MAX,
+  SESSION_TTL_MS_DEFAULT,
+  LOCK_DELAY_MS_MAX,
+  HOLD_TTL_MS_MIN,
+  HOLD_TTL_MS_MAX,
+  WAIT_MS_MAX,
+  ID_CHARS_MAX,
+  HOLDERS_PER_LOCK_MAX as SEMAPHORE_LIMIT_MAX,
+} from '../locks/limits.js';
+/** The name rule as JSON Schema writes it (a string, not a RegExp). */
+export const NAME_PATTERN = MACHINE_NAME_PATTERN.source;
+/** The longest name NAME_PATTERN allows (its `{0,255}` after the first character). */
 export const NAME_CHARS_MAX = 256;
-export const VALUE_CHARS_MAX = 4096;
-export const OWNER_CHARS_MAX = 256;
-export const SESSION_NAME_CHARS_MAX = 128;
-export const SESSION_TTL_MS_MIN = 1_000;
-export const SESSION_TTL_MS_MAX = 300_000;
-export const SESSION_TTL_MS_DEFAULT = 10_000;
-export const LOCK_DELAY_MS_MAX = 60_000;
-export const HOLD_TTL_MS_MIN = 1_000;
-export const HOLD_TTL_MS_MAX = 86_400_000;
-export const WAIT_MS_MAX = 300_000;
-export const SEMAPHORE_LIMIT_MAX = 10_000;
-/** Idempotency-Key: 1-128 printable ASCII characters (0x20-0x7e). */
-export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,128}$/;
-/** Session ids and other opaque ids in paths. */
-export const ID_CHARS_MAX = 128;
+/** Idempotency-Key: 1-IDEMPOTENCY_KEY_CHARS_MAX printable ASCII characters (0x20-0x7e). */
+export const IDEMPOTENCY_KEY_PATTERN = new RegExp(`^[\\x20-\\x7e]{1,${IDEMPOTENCY_KEY_CHARS_MAX}}$`);
 
 export function resolveLimits(partial: Partial<ServerLimits> | undefined): ServerLimits {
   const limits = { ...defaultServerLimits, ...(partial ?? {}) };

@@ -119,6 +119,34 @@ describe('tokens', () => {
     expect((await h.call('GET', '/v1/auth/tokens', undefined, bearer(admin.secret))).status).toBe(200);
   });
 
+  it('a request the token may not make is 403 whatever its body: the role and the names in the path are judged before the body', async () => {
+    h = await makeHarness({ authToken: ROOT });
+    const reader = await createToken(h, { name: 'r', role: 'reader', prefixes: ['a:'] });
+    const writer = await createToken(h, { name: 'w', role: 'writer', prefixes: ['a:'] });
+    const written = h.node.proposals.length;
+    // Bodies that fail validation (a missing or unknown field): fixing them would not help.
+    for (const [secret, method, url, body] of [
+      [reader.secret, 'POST', '/v1/locks/a:1/acquire', {}],
+      [reader.secret, 'POST', '/v1/locks/a:1/release', { fencingTokn: 1 }],
+      [reader.secret, 'POST', '/v1/sessions', { ttl: 5_000 }],
+      [reader.secret, 'POST', '/v1/lock-sets/acquire', {}],
+      [writer.secret, 'POST', '/v1/auth/tokens', {}],
+      [writer.secret, 'POST', '/v1/cluster/members', {}],
+      [writer.secret, 'POST', '/v1/cluster/leadership', { to: 5 }],
+      [writer.secret, 'POST', '/v1/locks/c:1/acquire', {}],
+      [writer.secret, 'POST', '/v1/elections/c:1/campaign', { value: 'v' }],
+    ] as const) {
+      const res = await h.call(method, url, body, bearer(secret));
+      expect({ url, status: res.status, code: res.body.error?.code }).toEqual({ url, status: 403, code: 'forbidden' });
+    }
+    // Within its rights the same bodies are what is wrong.
+    expect((await h.call('POST', '/v1/locks/a:1/acquire', {}, bearer(writer.secret))).status).toBe(400);
+    expect((await h.call('POST', '/v1/auth/tokens', {}, rootAuth)).status).toBe(400);
+    // Names in the body are judged once the body is valid.
+    expect((await h.call('POST', '/v1/lock-sets/acquire', {}, bearer(writer.secret))).status).toBe(400);
+    expect(h.node.proposals).toHaveLength(written);
+  });
+
   it('lists show only what the token may see', async () => {
     h = await makeHarness({ authToken: ROOT });
     const a = await createToken(h, { name: 'a', role: 'writer', prefixes: ['a:'] });
