@@ -43,7 +43,9 @@ const blocks = readmeBlocks(readFileSync(path.join(ROOT, 'README.md'), 'utf8')).
 
 let cluster: LocalCluster;
 beforeAll(async () => {
-  cluster = await sourceCluster(3, BASE_PORT);
+  // serve's own timings, as the README's `cluster up`: `lockstep status` exits 1
+  // while there is no leader, and a 500 ms election timeout is a pause away on a loaded machine.
+  cluster = await sourceCluster(3, BASE_PORT, { timings: 'default' });
 }, 60_000);
 afterAll(async () => {
   await cluster?.destroy();

@@ -39,9 +39,18 @@ export const CLUSTER_START_MS = START_WAIT_MS + LEADER_WAIT_MS + 10_000;
  * on API port basePort+i and peer port basePort+peerPortOffset+i (default
  * 100), warnings to stderr. Resolves once every node answers HTTP, then
  * agrees on a leader and answers /readyz (CLUSTER_START_MS in all).
+ * `timings`: 'fast' (FAST_ELECTION, the default) for tests that wait out
+ * elections; 'default' keeps `serve`'s own timings, as `cluster up` does,
+ * for tests that follow a user's steps and must not see a leader change
+ * that a loaded machine's pause would cause at 500 ms.
  */
-export async function sourceCluster(size: number, basePort: number, options: Pick<LocalClusterOptions, 'peerPortOffset' | 'authToken' | 'tls'> = {}): Promise<LocalCluster> {
-  const cluster = await LocalCluster.create({ size, basePort, ...options, cli: TEST_CLI, flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
+export async function sourceCluster(
+  size: number,
+  basePort: number,
+  options: Pick<LocalClusterOptions, 'peerPortOffset' | 'authToken' | 'tls'> & { timings?: 'fast' | 'default' } = {},
+): Promise<LocalCluster> {
+  const { timings = 'fast', ...rest } = options;
+  const cluster = await LocalCluster.create({ size, basePort, ...rest, cli: TEST_CLI, flags: { ...(timings === 'fast' ? FAST_ELECTION : {}), logLevel: 'warn' }, output: 'stderr' });
   cluster.startAll();
   try {
     await cluster.waitAnswering();
