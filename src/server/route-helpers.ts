@@ -23,7 +23,7 @@ export const idempotencyHeaderSchema = {
   properties: {
     'idempotency-key': {
       type: 'string',
-      description: '1-128 printable ASCII characters. The first outcome is recorded in the replicated state (kept at least 10 minutes); a repeat replays it on any node; another method or path is 409 idempotency_conflict.',
+      description: '1-128 printable ASCII characters, sent once (two of them are 400). The first outcome is recorded in the replicated state (kept at least 10 minutes); a repeat replays it on any node; another method or path is 409 idempotency_conflict.',
     },
   },
 } as const;
@@ -32,10 +32,22 @@ export const idempotencyHeaderSchema = {
 export function idempotencyOf(request: FastifyRequest): IdempotencyInfo | null {
   const raw = request.headers[IDEMPOTENCY_HEADER];
   if (raw === undefined) return null;
+  // Node joins a repeated header into one value ("a, b"), itself a valid key:
+  // two keys are a client's mistake, not a third key to record.
+  if (headerCount(request.raw.rawHeaders, IDEMPOTENCY_HEADER) > 1) {
+    throw new ApiError('invalid_argument', 'header Idempotency-Key must be sent once', { field: 'Idempotency-Key' });
+  }
   if (typeof raw !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(raw)) {
     throw new ApiError('invalid_argument', 'header Idempotency-Key must be 1-128 printable ASCII characters', { field: 'Idempotency-Key' });
   }
   return { key: raw, method: request.method, path: targetPath(request.url) };
+}
+
+/** How many times the header `lowerName` came in `rawHeaders` (name, value, name, value, ...). */
+function headerCount(rawHeaders: readonly string[], lowerName: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].toLowerCase() === lowerName) count++;
+  return count;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, makeHarness } from './harness.js';
 
@@ -191,6 +193,28 @@ describe('errors from the one table', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.message).toContain('Idempotency-Key');
     expect(h.node.proposals).toHaveLength(0);
+  });
+
+  it('an Idempotency-Key sent twice is 400, not the two joined into a third key', async () => {
+    // Over a real socket: light-my-request folds a repeated header into one line, Node's parser does not.
+    await h.server.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = h.server.app.server.address() as AddressInfo;
+    const post = (key: string | string[]) =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/sessions', headers: { 'content-type': 'application/json', 'idempotency-key': key } }, (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.end('{}');
+      });
+    const twice = await post(['first', 'second']);
+    expect(twice.status).toBe(400);
+    expect(twice.body.error).toMatchObject({ code: 'invalid_argument', field: 'Idempotency-Key', message: expect.stringContaining('once') });
+    expect(h.node.proposals).toHaveLength(0);
+    // One key with a comma in it is still a key.
+    expect((await post('first, second')).status).toBe(201);
   });
 
   it('a bad lock name in the path is 400', async () => {
