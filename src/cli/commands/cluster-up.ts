@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeDataDir, rootToken } from './serve.js';
-import { describeFlags, envName, parseFlags } from '../flags.js';
+import { describeFlags, envName, parseFlagsAndWords } from '../flags.js';
 import { LOG_LEVELS, type LogLevel } from '../serve-options.js';
 import { ServeProcess, STOP_GRACE_MS, writeAuthTokenFile } from '../../harness/serve-process.js';
 import { FileBootstrapVoters, sameVoters } from '../../node/bootstrap-voters.js';
@@ -210,13 +210,13 @@ export const clusterUpCommand: CliCommand = {
   summary: 'start a local cluster of serve processes',
   usage,
   async run(argv) {
-    const v = parseFlags(argv, flags);
+    const { values: v, given } = parseFlagsAndWords(argv, flags);
     const dataDir = resolve(v.data);
     // 1 for development; an even count tolerates no more failures than the odd one below it.
     if (v.nodes !== 1 && v.nodes !== 3 && v.nodes !== 5) throw new FlagValueError(`--nodes must be 1, 3 or 5, got ${v.nodes}`);
     const plan = planCluster(v.nodes, dataDir, v['base-port']);
     refuseOtherCluster(plan, v.data);
-    const { authToken, authWarnings } = rootToken(v['auth-token'], v['auth-token-file']);
+    const { authToken, authWarnings } = rootToken(v['auth-token'], v['auth-token-file'], given);
     for (const warning of authWarnings) console.error(`lockstep: warning: ${warning}`);
     const busy = await firstPortInUse(plan.flatMap((p) => [p.apiAddress, p.peerAddress].map((a) => Number(a.split(':')[1]))));
     if (busy !== null) {
