@@ -212,18 +212,21 @@ export const clusterUpCommand: CliCommand = {
   async run(argv) {
     const { values: v, given } = parseFlagsAndWords(argv, flags);
     const dataDir = resolve(v.data);
+    // Absolute, as --data: the nodes are given this path, and so are the restart command and the
+    // `export LOCKSTEP_TOKEN` line printed for another terminal, whose directory may be another.
+    const authTokenFile = v['auth-token-file'] === undefined ? undefined : resolve(v['auth-token-file']);
     // 1 for development; an even count tolerates no more failures than the odd one below it.
     if (v.nodes !== 1 && v.nodes !== 3 && v.nodes !== 5) throw new FlagValueError(`--nodes must be 1, 3 or 5, got ${v.nodes}`);
     const plan = planCluster(v.nodes, dataDir, v['base-port']);
     refuseOtherCluster(plan, v.data);
-    const { authToken, authWarnings } = rootToken(v['auth-token'], v['auth-token-file'], given);
+    const { authToken, authWarnings } = rootToken(v['auth-token'], authTokenFile, given);
     for (const warning of authWarnings) console.error(`lockstep: warning: ${warning}`);
     const busy = await firstPortInUse(plan.flatMap((p) => [p.apiAddress, p.peerAddress].map((a) => Number(a.split(':')[1]))));
     if (busy !== null) {
       throw new UserError(`port ${busy} on 127.0.0.1 is already in use (another cluster?); stop it or pick another --base-port`);
     }
     makeDataDir(dataDir);
-    const tokenFile = authToken === null ? null : (v['auth-token-file'] ?? writeTokenFile(dataDir, authToken));
+    const tokenFile = authToken === null ? null : (authTokenFile ?? writeTokenFile(dataDir, authToken));
     // Loaded only with --tls: the certificate library is not small.
     const certs = v.tls ? await clusterCerts(join(dataDir, 'certs'), plan.map((p) => p.id)) : null;
     const asker: Asker = certs ? { scheme: 'https', fetch: httpsFetch(httpsAgent({ ca: readFileSync(certs.ca) })) } : PLAIN;
