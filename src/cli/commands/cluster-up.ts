@@ -271,7 +271,10 @@ export const clusterUpCommand: CliCommand = {
           const why = `node ${p.id} exited (${exit.signal ?? `status ${exit.code}`}); see ${p.logFile}`;
           // Before a leader is up this is fatal for `cluster up` (a taken port, a bad data dir): fail now, not in 30 s.
           if (!earlyExit.signal.aborted && !up) earlyExit.abort(new UserError(`${why}; the other nodes are stopped`));
-          else if (up) console.error(`lockstep: ${why}; restart it with:\n  ${shellCommand(node.commandLine())} >> ${shellWord(p.logFile)} 2>&1 &`);
+          else if (up) {
+            console.error(`lockstep: ${why}; restart it with:\n  ${shellCommand(node.commandLine())} >> ${shellWord(p.logFile)} 2>&1 &`);
+            if (nodes.every((n) => !n.running)) console.error('lockstep: no node of this cluster runs now; restart them with the commands above, or Ctrl-C to quit');
+          }
         },
       });
       nodes.push(node);
@@ -308,7 +311,12 @@ export const clusterUpCommand: CliCommand = {
       process.off('SIGTERM', onSignal);
       throw err;
     }
+    // Until Ctrl-C or SIGTERM, also once every node has exited: the nodes' child processes held
+    // the event loop open, and without this timer the last one's death ended cluster up at once,
+    // with status 0 and no word after its restart command.
+    const untilSignal = setInterval(() => undefined, 2 ** 30);
     if (!interrupted.signal.aborted) await new Promise<void>((r) => (signalled = r));
+    clearInterval(untilSignal);
     console.log('stopping the cluster...');
     await stop();
     console.log('stopped.');
