@@ -24,7 +24,7 @@ import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { CERT_NODE_ID, NODE_ID_RULE } from '../../tls/identity.js';
 import { NodeTls, TlsConfigError, type TlsPaths } from '../../tls/node-tls.js';
 import { describeFlags, parseFlagsAndWords } from '../flags.js';
-import { takeOverHangups } from '../hangup.js';
+import { heldStopSignal, takeOverHangups, takeOverStops } from '../hangup.js';
 import { LOG_LEVELS, PARENT_WATCH_ENV, TEST_HOOKS_ENV } from '../serve-options.js';
 
 
@@ -258,6 +258,8 @@ export function rootToken(inline: string | undefined, file: string | undefined, 
 }
 
 export async function runServe(config: ServeConfig): Promise<number> {
+  // Stopped while its modules loaded: nothing has started, nothing to flush (src/cli/hangup.ts).
+  if (heldStopSignal() !== null) return 0;
   // Watch the parent from the first moment: it may die while we are still starting.
   let onParentGone: (() => void) | null = null;
   let parentGone = false;
@@ -413,8 +415,9 @@ export async function runServe(config: ServeConfig): Promise<number> {
       logger.flush?.();
       resolve(0);
     };
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
+    // A stop signal that came while the node started (held since main.ts) stops it now.
+    const held = takeOverStops((signal) => void shutdown(signal));
+    if (held !== null) void shutdown(held);
     onParentGone = () => void shutdown('parent exited');
     if (parentGone) onParentGone();
   });
