@@ -3,12 +3,18 @@
 // restarts it, and its own exit is Ctrl-C's, status 0. It used to end by
 // itself, status 0 and without a word, the moment its last node died (its
 // nodes' child processes were all that held its event loop open).
-import { mkdtempSync, rmSync } from 'node:fs';
+//
+// And it ends with the wrapper it was started through: `npx lockstep cluster
+// up` runs it under npm's `sh -c`, and a SIGTERM to npx killed the shell only,
+// leaving cluster up and its nodes running on their ports.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { LEADER_WAIT_MS, START_WAIT_MS } from '../../src/cli/commands/cluster-up.js';
+import { LEADER_WAIT_MS, shellCommand, START_WAIT_MS } from '../../src/cli/commands/cluster-up.js';
+import { TEST_CLI_ARGS } from '../node/support/proc-cluster.js';
 import { startClusterUp } from './run-cli.js';
 
 /** One node: API 9411, peer 9511. */
@@ -33,6 +39,43 @@ describe('cluster up after its last node died', () => {
       expect(run.output()).toContain('stopped.');
     } finally {
       await run.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, START_WAIT_MS + LEADER_WAIT_MS + 30_000);
+
+  it('started through npm (npm_command set) under a shell: the shell killed by SIGTERM, cluster up stops its nodes and ends', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-up-wrapper-'));
+    // What npx runs: `sh -c` around the command, a shell that waits for it rather than exec it.
+    const command = `${shellCommand([process.execPath, ...TEST_CLI_ARGS, 'cluster', 'up', '--nodes', '1', '--base-port', BASE_PORT, '--data', dir, '--heartbeat-ms', '50', '--election-ms', '500'])}; exit $?`;
+    const shell = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_command: 'exec', LOCKSTEP_AUTH_TOKEN: '' } });
+    let out = '';
+    shell.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    shell.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    let clusterUp = 0;
+    let node = 0;
+    try {
+      const deadline = Date.now() + START_WAIT_MS + LEADER_WAIT_MS;
+      while (!out.includes('Ctrl-C') && Date.now() < deadline && shell.exitCode === null) await sleep(100);
+      expect(out).toContain('Ctrl-C');
+      clusterUp = Number(readFileSync(`/proc/${shell.pid}/task/${shell.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+      node = Number(/\bpid (\d+)/.exec(out)?.[1]);
+      expect(alive(clusterUp) && alive(node)).toBe(true);
+      shell.kill('SIGTERM');
+      const stopped = Date.now() + 20_000;
+      while ((alive(clusterUp) || alive(node)) && Date.now() < stopped) await sleep(100);
+      expect(alive(node), out).toBe(false);
+      expect(alive(clusterUp), out).toBe(false);
+      expect(out).toContain('stopped.');
+    } finally {
+      for (const pid of [clusterUp, node]) if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   }, START_WAIT_MS + LEADER_WAIT_MS + 30_000);

@@ -34,6 +34,8 @@ export const START_WAIT_MS = 60_000;
 /** How long to wait for the first leader, once every node answers. */
 export const LEADER_WAIT_MS = 30_000;
 const POLL_MS = 200;
+/** How often cluster up, started through npm, checks that its parent lives (onNpmParentGone). */
+const PARENT_POLL_MS = 500;
 /** serve flags whose LOCKSTEP_<FLAG> variables are removed from the nodes' environment (see where it is used). */
 const NODE_ENV_CLEARED = ['auth-token', 'auth-token-file', 'tls-cert', 'tls-key', 'tls-ca', 'tls-client-ca', 'restore-from'];
 
@@ -176,6 +178,23 @@ function refuseOtherCluster(plan: LocalNodePlan[], data: string): void {
   }
 }
 
+/**
+ * Started through npm (`npx lockstep cluster up`, `npm run cluster`), cluster up is the child of
+ * npm's `sh -c`, and a SIGTERM sent to npx stopped there: npm passes it to the shell, which dies of
+ * it without passing it on (dash), and cluster up lived on with its nodes, holding their ports.
+ * Its parent's death (it is then reparented) counts as that SIGTERM. Only under npm: run directly,
+ * `nohup lockstep cluster up &` must outlive the shell that started it. Returns the cancel.
+ */
+function onNpmParentGone(stop: () => void): () => void {
+  if (process.env.npm_command === undefined) return () => undefined;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, PARENT_POLL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** Writes the root token to <data>/auth-token, readable by this user only; returns its path. */
 function writeTokenFile(dataDir: string, token: string): string {
   const path = join(dataDir, 'auth-token');
@@ -294,6 +313,7 @@ export const clusterUpCommand: CliCommand = {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    const stopWatchingParent = onNpmParentGone(onSignal);
     try {
       const waiting = AbortSignal.any([interrupted.signal, earlyExit.signal]);
       await waitAnswering(plan.map((p) => p.apiAddress), START_WAIT_MS, waiting, asker);
@@ -307,6 +327,7 @@ export const clusterUpCommand: CliCommand = {
       console.log('Ctrl-C stops the cluster.');
     } catch (err) {
       await stop();
+      stopWatchingParent();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       throw err;
@@ -320,6 +341,7 @@ export const clusterUpCommand: CliCommand = {
     console.log('stopping the cluster...');
     await stop();
     console.log('stopped.');
+    stopWatchingParent();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     return 0;
