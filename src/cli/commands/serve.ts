@@ -25,6 +25,7 @@ import { CERT_NODE_ID, NODE_ID_RULE } from '../../tls/identity.js';
 import { NodeTls, TlsConfigError, type TlsPaths } from '../../tls/node-tls.js';
 import { describeFlags, parseFlagsAndWords } from '../flags.js';
 import { heldStopSignal, takeOverHangups, takeOverStops } from '../hangup.js';
+import { DATA_LOCK_FILE, lockDataDir } from '../data-lock.js';
 import { LOG_LEVELS, PARENT_WATCH_ENV, TEST_HOOKS_ENV } from '../serve-options.js';
 
 
@@ -304,6 +305,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
   const backup = config.restoreFrom === null ? null : readBackupFile(config.restoreFrom, config);
   if (backup !== null) refuseUnlessEmpty(config.data, config.restoreFrom!);
   makeDataDir(config.data);
+  lockDataDir(config.data);
   if ((statSync(config.data).mode & 0o077) !== 0) {
     logger.warn({ data: config.data }, `--data ${config.data} is readable by other users (chmod 700 it): it holds session ids, lock values and token hashes`);
   }
@@ -521,7 +523,8 @@ export function refuseUnlessEmpty(data: string, restoreFrom: string): void {
   let names: string[];
   try {
     // lost+found is the file system's, not data: every freshly made ext4 volume has one at its root.
-    names = readdirSync(data).filter((name) => name !== 'lost+found');
+    // The lock file of a node that died starting is no data either.
+    names = readdirSync(data).filter((name) => name !== 'lost+found' && name !== DATA_LOCK_FILE);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new UserError(`--data ${data}: ${(err as Error).message}`);
