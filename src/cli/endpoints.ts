@@ -43,8 +43,14 @@ export function clientTls(flags: TlsFlags): TlsOptions | undefined {
       throw new FlagValueError(`--${flag} ${file} cannot be read: ${(err as Error).message}`);
     }
   };
+  const ca = flags.ca ? read('ca', flags.ca) : undefined;
+  // Else TLS trusts nothing from it, and the nodes' certificates read as 'not signed by a CA this
+  // command trusts: pass --ca', which the user just did (ca.key given for ca.crt, say).
+  if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new FlagValueError(`--ca ${flags.ca} holds no PEM certificate: give the cluster CA's certificate (ca.crt, the file serve --tls-ca names), not its key`);
+  }
   return {
-    ...(flags.ca ? { ca: read('ca', flags.ca) } : {}),
+    ...(ca !== undefined ? { ca } : {}),
     ...(flags.cert && flags.key ? { cert: read('cert', flags.cert), key: read('key', flags.key) } : {}),
   };
 }

@@ -64,9 +64,13 @@ describe('cli helpers', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockstep-ca-'));
     try {
       const ca = join(dir, 'ca.crt');
-      writeFileSync(ca, 'not read as a certificate here');
+      writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n(not parsed here)\n-----END CERTIFICATE-----\n');
       expect(makeClient(undefined, undefined, { ca }).endpoints).toEqual(['https://127.0.0.1:7001', 'https://127.0.0.1:7002', 'https://127.0.0.1:7003']);
       expect(makeClient(undefined).endpoints).toEqual(['http://127.0.0.1:7001', 'http://127.0.0.1:7002', 'http://127.0.0.1:7003']);
+      // A key given for the certificate is said as such, not as an untrusted node certificate later.
+      const key = join(dir, 'ca.key');
+      writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n');
+      expect(() => makeClient(undefined, undefined, { ca: key })).toThrow(/--ca \S+ holds no PEM certificate/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
