@@ -7,15 +7,19 @@ import { Client, isSendableToken, LockstepError, type ServerErrorCode, type TlsO
 import { FlagValueError, UserError } from './command.js';
 import type { FlagSpecs } from './flags.js';
 
-/** The local cluster of `lockstep cluster up` (base port 7000, three nodes). */
-export const DEFAULT_ENDPOINTS = 'http://127.0.0.1:7001,http://127.0.0.1:7002,http://127.0.0.1:7003';
+/**
+ * The local cluster of `lockstep cluster up` (base port 7000, three nodes), without a scheme: like
+ * any bare host:port in --endpoints, http://, or https:// when --ca (or --cert) is given, as for
+ * the nodes of `cluster up --tls`, which serve HTTPS only.
+ */
+export const DEFAULT_ENDPOINTS = '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
 
 /** CLI calls should fail fast enough for a human: a few seconds per call, not the SDK's 30. */
 export const CLI_TOTAL_TIMEOUT_MS = 10_000;
 export const CLI_REQUEST_TIMEOUT_MS = 3_000;
 
 export const endpointFlags = {
-  endpoints: { type: 'string', default: DEFAULT_ENDPOINTS, description: 'API URLs of the nodes, comma-separated; tried in turn' },
+  endpoints: { type: 'string', description: `API URLs of the nodes, comma-separated; tried in turn (default the local cluster up: ${DEFAULT_ENDPOINTS}; a bare host:port is http://, or https:// with --ca)` },
   token: { type: 'string', description: "bearer token, when the nodes run with serve's --auth-token" },
   ca: { type: 'string', description: 'the cluster CA (PEM) to verify https:// nodes with (serve --tls-ca; cluster up --tls prints it)' },
   cert: { type: 'string', description: 'a client certificate (PEM, `lockstep certs client`), for nodes started with --tls-client-ca' },
@@ -39,15 +43,22 @@ export function clientTls(flags: TlsFlags): TlsOptions | undefined {
       throw new FlagValueError(`--${flag} ${file} cannot be read: ${(err as Error).message}`);
     }
   };
+  const ca = flags.ca ? read('ca', flags.ca) : undefined;
+  // Else TLS trusts nothing from it, and the nodes' certificates read as 'not signed by a CA this
+  // command trusts: pass --ca', which the user just did (ca.key given for ca.crt, say).
+  if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new FlagValueError(`--ca ${flags.ca} holds no PEM certificate: give the cluster CA's certificate (ca.crt, the file serve --tls-ca names), not its key`);
+  }
   return {
-    ...(flags.ca ? { ca: read('ca', flags.ca) } : {}),
+    ...(ca !== undefined ? { ca } : {}),
     ...(flags.cert && flags.key ? { cert: read('cert', flags.cert), key: read('key', flags.key) } : {}),
   };
 }
 
-export function parseEndpoints(text: string): string[] {
-  // An empty LOCKSTEP_ENDPOINTS (a compose file's `LOCKSTEP_ENDPOINTS=`) means the default, as if unset.
-  if (text.trim() === '') text = DEFAULT_ENDPOINTS;
+/** The endpoints as URLs; `tls` (--ca, --cert given): a bare host:port, and the default, are https://. */
+export function parseEndpoints(text: string | undefined, tls = false): string[] {
+  // Unset, or an empty LOCKSTEP_ENDPOINTS (a compose file's `LOCKSTEP_ENDPOINTS=`): the default.
+  if (text === undefined || text.trim() === '') text = DEFAULT_ENDPOINTS;
   const list = text
     .split(',')
     .map((s) => s.trim())
@@ -55,7 +66,7 @@ export function parseEndpoints(text: string): string[] {
     .map((s) => {
       const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(s);
       if (scheme && !/^https?$/i.test(scheme[1])) throw new FlagValueError(`--endpoints: '${s}' is not an http:// or https:// URL`);
-      return (scheme ? s : `http://${s}`).replace(/\/+$/, '');
+      return (scheme ? s : `${tls ? 'https' : 'http'}://${s}`).replace(/\/+$/, '');
     });
   if (list.length === 0) throw new FlagValueError('--endpoints is empty; give e.g. http://127.0.0.1:7001,http://127.0.0.1:7002');
   for (const e of list) {
@@ -80,9 +91,9 @@ export const CLI_ATTEMPT_ROUNDS = 3;
  */
 export const CLUSTER_CHANGE_TIMEOUTS = { requestTimeoutMs: 15_000, totalTimeoutMs: 30_000 } as const;
 
-export function makeClient(endpointsText: string, token?: string, tlsFlags: TlsFlags = {}, timeouts: { requestTimeoutMs: number; totalTimeoutMs: number } = { requestTimeoutMs: CLI_REQUEST_TIMEOUT_MS, totalTimeoutMs: CLI_TOTAL_TIMEOUT_MS }): Client {
-  const endpoints = parseEndpoints(endpointsText);
+export function makeClient(endpointsText: string | undefined, token?: string, tlsFlags: TlsFlags = {}, timeouts: { requestTimeoutMs: number; totalTimeoutMs: number } = { requestTimeoutMs: CLI_REQUEST_TIMEOUT_MS, totalTimeoutMs: CLI_TOTAL_TIMEOUT_MS }): Client {
   const tls = clientTls(tlsFlags);
+  const endpoints = parseEndpoints(endpointsText, tls !== undefined);
   // Else the HTTP client refuses the header and every node looks down ('no node answered').
   if (token && !isSendableToken(token)) throw new FlagValueError('--token (LOCKSTEP_TOKEN) must be visible ASCII without spaces or newlines, as every token is: check that it was copied whole');
   return new Client({

@@ -76,6 +76,8 @@ export interface ParsedCommandLine<S extends FlagSpecs> {
   positionals: string[];
   /** Everything after the first `--`, verbatim (e.g. the CMD of `lockstep lock NAME -- CMD`). */
   rest: string[];
+  /** The flags typed on the command line (not taken from the environment or a default). */
+  given: ReadonlySet<string>;
 }
 
 export interface ParseOptions {
@@ -192,7 +194,7 @@ export function parseCommandLine<S extends FlagSpecs>(
     }
     values[flag] = spec.type === 'number' ? parseNumber(flag, spec, raw, source) : checkString(flag, spec, raw, source);
   }
-  return { values: values as FlagValues<S>, positionals: parsed.positionals, rest };
+  return { values: values as FlagValues<S>, positionals: parsed.positionals, rest, given: new Set(Object.keys(parsed.values)) };
 }
 
 /**
@@ -245,10 +247,10 @@ export function parseFlags<S extends FlagSpecs>(argv: string[], specs: S, option
  * command, and a stray `--` elsewhere is a usage error rather than words silently dropped.
  * Words only with options.allowPositionals (the caller counts them); otherwise a word is a usage error too.
  */
-export function parseFlagsAndWords<S extends FlagSpecs>(argv: string[], specs: S, options: ParseOptions = {}): { values: FlagValues<S>; positionals: string[] } {
+export function parseFlagsAndWords<S extends FlagSpecs>(argv: string[], specs: S, options: ParseOptions = {}): Omit<ParsedCommandLine<S>, 'rest'> {
   const parsed = parseCommandLine(argv, specs, options);
   if (parsed.rest.length > 0) throw new UsageError(`unexpected arguments after '--': ${parsed.rest.join(' ')}`);
-  return { values: parsed.values, positionals: parsed.positionals };
+  return { values: parsed.values, positionals: parsed.positionals, given: parsed.given };
 }
 
 /** The flags section of a --help text, one line per flag with its env variable and default. */

@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError, UserError, type CliCommand } from './command.js';
-import { holdHangups } from './hangup.js';
+import { holdServeSignals } from './hangup.js';
 
-// A serve process must survive SIGHUP while its modules load (src/cli/hangup.ts):
-// held from here, and the commands (the whole server) loaded only after.
-if (process.argv[2] === 'serve') holdHangups();
+// A serve process must survive SIGHUP, and stop with status 0 on SIGTERM/SIGINT, while its
+// modules load (src/cli/hangup.ts): held from here, and the commands (the whole server) loaded only after.
+if (process.argv[2] === 'serve') holdServeSignals();
 const { commands } = await import('./commands/index.js');
 
 function topHelp(): string {

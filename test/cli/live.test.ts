@@ -126,10 +126,17 @@ describe('CLI against a live server', () => {
     const s = await client.session({ ttlMs: 10_000, name: 'lister' });
     const a = await client.acquire('live:list:x', { sessionId: s.id, owner: 'olga' });
     expect(a.acquired).toBe(true);
+    // Two in line behind olga: the table names them (a count alone said nothing of who waits).
+    const waiting = [await client.session({ ttlMs: 10_000, name: 'pavel' }), await client.session({ ttlMs: 10_000, name: 'rita' })];
+    const waits = [
+      client.acquire('live:list:x', { sessionId: waiting[0].id, owner: 'pavel', waitMs: 20_000 }),
+      client.acquire('live:list:x', { sessionId: waiting[1].id, owner: 'rita', mode: 'shared', waitMs: 20_000 }),
+    ].map((p) => p.catch(() => undefined));
     try {
+      for (let i = 0; i < 100 && (await client.getLock('live:list:x')).waiters.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
       const locks = await runCli(['locks', '--prefix', 'live:list:', '--endpoints', live.url]);
       expect(locks.status).toBe(0);
-      expect(locks.stdout).toMatch(/live:list:x\s+exclusive\s+\d+\(olga\)/);
+      expect(locks.stdout).toMatch(/live:list:x\s+exclusive\s+\d+\(olga\)\s+\S+\s+2 \(pavel, rita\[shared\]\)/);
       const sessions = await runCli(['sessions', '--endpoints', live.url]);
       expect(sessions.status).toBe(0);
       expect(sessions.stdout).toContain(s.id);
@@ -141,6 +148,8 @@ describe('CLI against a live server', () => {
       expect(none.stdout).toContain("no locks with prefix 'nothing-here:'");
     } finally {
       await s.close();
+      for (const w of waiting) await w.close();
+      await Promise.all(waits);
     }
   });
 

@@ -1,10 +1,11 @@
 // `lockstep lock NAME -- CMD` as a process against a scripted API.
 import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closedPort, startFakeApi, type FakeApi } from './fake-api.js';
 import { runCli } from './run-cli.js';
+import { defaultOwner } from '../../src/cli/commands/lock.js';
 
 let api: FakeApi;
 beforeEach(async () => {
@@ -132,5 +133,18 @@ describe('lockstep lock', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('--wait-ms');
     expect(r.stdout).toContain('LOCKSTEP_FENCING_TOKEN');
+  });
+});
+
+describe('lockstep lock --owner default', () => {
+  it('names the user from the system when $USER and $USERNAME are unset (a container, a cron job)', () => {
+    const saved = { USER: process.env.USER, USERNAME: process.env.USERNAME };
+    delete process.env.USER;
+    delete process.env.USERNAME;
+    try {
+      expect(defaultOwner()).toBe(`${userInfo().username}@${hostname()}:${process.pid}`);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
+    }
   });
 });

@@ -48,6 +48,8 @@ export interface RunningClusterUp {
   output(): string;
   /** Resolves once it says the cluster is up ("Ctrl-C"), or it exited, or `timeoutMs` passed; true if up. */
   up(timeoutMs: number): Promise<boolean>;
+  /** True until it exits. */
+  running(): boolean;
   /** SIGTERM, and its exit status. */
   stop(): Promise<number | null>;
 }
@@ -68,6 +70,7 @@ export function startClusterUp(args: string[], env: Record<string, string> = {})
       while (!out.includes('Ctrl-C') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
       return out.includes('Ctrl-C');
     },
+    running: () => child.exitCode === null && child.signalCode === null,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;

@@ -5,13 +5,14 @@
 // (a few hundred ms: the signal goes the moment it is caught). The TLS case,
 // rotation by SIGHUP, is test/tls/sighup-process.test.ts. Ports 19481 (API),
 // 19486 (peer).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pollFor, START_WAIT_MS } from '../../src/harness/local-cluster.js';
 import { ServeProcess } from '../../src/harness/serve-process.js';
 import { TEST_CLI } from '../node/support/proc-cluster.js';
+import { catchesHangup } from './catches-hangup.js';
 
 const API = '127.0.0.1:19481';
 const PEER = '127.0.0.1:19486';
@@ -26,16 +27,6 @@ afterAll(async () => {
   await node.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Whether the process catches SIGHUP (bit 0 of SigCgt in /proc/PID/status); null once it is gone. */
-function catchesHangup(pid: number): boolean | null {
-  try {
-    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return mask !== null && (BigInt(`0x${mask[1]}`) & 1n) === 1n;
-  } catch {
-    return null;
-  }
-}
 
 async function healthz(): Promise<number | null> {
   try {

@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderTable } from '../../src/cli/table.js';
-import { parseEndpoints } from '../../src/cli/endpoints.js';
+import { makeClient, parseEndpoints } from '../../src/cli/endpoints.js';
 import { FlagValueError } from '../../src/cli/command.js';
 import { closedPort, startFakeApi, type FakeApi } from './fake-api.js';
 import { runCli } from './run-cli.js';
@@ -51,5 +54,25 @@ describe('cli helpers', () => {
     expect(() => parseEndpoints(' , ')).toThrow(FlagValueError);
     expect(() => parseEndpoints('ftp://h:1')).toThrow(/not an http/);
     expect(parseEndpoints('')).toEqual(['http://127.0.0.1:7001', 'http://127.0.0.1:7002', 'http://127.0.0.1:7003']);
+    expect(parseEndpoints(undefined)).toEqual(['http://127.0.0.1:7001', 'http://127.0.0.1:7002', 'http://127.0.0.1:7003']);
+  });
+
+  it('with --ca, the default endpoints and a bare host:port are https:// (cluster up --tls serves HTTPS only)', () => {
+    // `lockstep status --ca data/certs/ca.crt` after `cluster up --tls` spoke http:// to its nodes and was cut off.
+    expect(parseEndpoints(undefined, true)).toEqual(['https://127.0.0.1:7001', 'https://127.0.0.1:7002', 'https://127.0.0.1:7003']);
+    expect(parseEndpoints('127.0.0.1:7001, http://h:7002', true)).toEqual(['https://127.0.0.1:7001', 'http://h:7002']);
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-ca-'));
+    try {
+      const ca = join(dir, 'ca.crt');
+      writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n(not parsed here)\n-----END CERTIFICATE-----\n');
+      expect(makeClient(undefined, undefined, { ca }).endpoints).toEqual(['https://127.0.0.1:7001', 'https://127.0.0.1:7002', 'https://127.0.0.1:7003']);
+      expect(makeClient(undefined).endpoints).toEqual(['http://127.0.0.1:7001', 'http://127.0.0.1:7002', 'http://127.0.0.1:7003']);
+      // A key given for the certificate is said as such, not as an untrusted node certificate later.
+      const key = join(dir, 'ca.key');
+      writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n');
+      expect(() => makeClient(undefined, undefined, { ca: key })).toThrow(/--ca \S+ holds no PEM certificate/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -58,7 +58,12 @@ describe('serve flags', () => {
       expect(c.authWarnings).toEqual([]);
       expect(parseServeArgs(base, { LOCKSTEP_AUTH_TOKEN_FILE: file }).authToken).toBe('a-long-enough-root-token-123');
       expect(parseServeArgs(base, {}).authToken).toBeNull();
-      expect(() => parseServeArgs([...base, '--auth-token-file', file], { LOCKSTEP_AUTH_TOKEN: 'another-root-token' })).toThrow(/not both/);
+      // The two flags are one setting: the one typed wins over the other's variable (a flag wins
+      // over the environment); both typed, or both from the environment, is refused.
+      expect(parseServeArgs([...base, '--auth-token-file', file], { LOCKSTEP_AUTH_TOKEN: 'another-root-token' }).authToken).toBe('a-long-enough-root-token-123');
+      expect(parseServeArgs([...base, '--auth-token', 'typed-root-token'], { LOCKSTEP_AUTH_TOKEN_FILE: file }).authToken).toBe('typed-root-token');
+      expect(() => parseServeArgs([...base, '--auth-token-file', file, '--auth-token', 'typed-root-token'], {})).toThrow(/not both/);
+      expect(() => parseServeArgs(base, { LOCKSTEP_AUTH_TOKEN_FILE: file, LOCKSTEP_AUTH_TOKEN: 'another-root-token' })).toThrow(/not both/);
       expect(() => parseServeArgs([...base, '--auth-token-file', join(dir, 'missing')], {})).toThrow(FlagValueError);
       expect(() => parseServeArgs([...base, '--auth-token', 'short'], {})).toThrow(/at least 8/);
       writeFileSync(file, 'line-one-token\nline-two\n');

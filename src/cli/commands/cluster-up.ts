@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeDataDir, rootToken } from './serve.js';
-import { describeFlags, envName, parseFlags } from '../flags.js';
+import { describeFlags, envName, parseFlagsAndWords } from '../flags.js';
 import { LOG_LEVELS, type LogLevel } from '../serve-options.js';
 import { ServeProcess, STOP_GRACE_MS, writeAuthTokenFile } from '../../harness/serve-process.js';
 import { FileBootstrapVoters, sameVoters } from '../../node/bootstrap-voters.js';
@@ -34,6 +34,8 @@ export const START_WAIT_MS = 60_000;
 /** How long to wait for the first leader, once every node answers. */
 export const LEADER_WAIT_MS = 30_000;
 const POLL_MS = 200;
+/** How often cluster up, started through npm, checks that its parent lives (onNpmParentGone). */
+const PARENT_POLL_MS = 500;
 /** serve flags whose LOCKSTEP_<FLAG> variables are removed from the nodes' environment (see where it is used). */
 const NODE_ENV_CLEARED = ['auth-token', 'auth-token-file', 'tls-cert', 'tls-key', 'tls-ca', 'tls-client-ca', 'restore-from'];
 
@@ -176,6 +178,23 @@ function refuseOtherCluster(plan: LocalNodePlan[], data: string): void {
   }
 }
 
+/**
+ * Started through npm (`npx lockstep cluster up`, `npm run cluster`), cluster up is the child of
+ * npm's `sh -c`, and a SIGTERM sent to npx stopped there: npm passes it to the shell, which dies of
+ * it without passing it on (dash), and cluster up lived on with its nodes, holding their ports.
+ * Its parent's death (it is then reparented) counts as that SIGTERM. Only under npm: run directly,
+ * `nohup lockstep cluster up &` must outlive the shell that started it. Returns the cancel.
+ */
+function onNpmParentGone(stop: () => void): () => void {
+  if (process.env.npm_command === undefined) return () => undefined;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, PARENT_POLL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** Writes the root token to <data>/auth-token, readable by this user only; returns its path. */
 function writeTokenFile(dataDir: string, token: string): string {
   const path = join(dataDir, 'auth-token');
@@ -210,20 +229,23 @@ export const clusterUpCommand: CliCommand = {
   summary: 'start a local cluster of serve processes',
   usage,
   async run(argv) {
-    const v = parseFlags(argv, flags);
+    const { values: v, given } = parseFlagsAndWords(argv, flags);
     const dataDir = resolve(v.data);
+    // Absolute, as --data: the nodes are given this path, and so are the restart command and the
+    // `export LOCKSTEP_TOKEN` line printed for another terminal, whose directory may be another.
+    const authTokenFile = v['auth-token-file'] === undefined ? undefined : resolve(v['auth-token-file']);
     // 1 for development; an even count tolerates no more failures than the odd one below it.
     if (v.nodes !== 1 && v.nodes !== 3 && v.nodes !== 5) throw new FlagValueError(`--nodes must be 1, 3 or 5, got ${v.nodes}`);
     const plan = planCluster(v.nodes, dataDir, v['base-port']);
     refuseOtherCluster(plan, v.data);
-    const { authToken, authWarnings } = rootToken(v['auth-token'], v['auth-token-file']);
+    const { authToken, authWarnings } = rootToken(v['auth-token'], authTokenFile, given);
     for (const warning of authWarnings) console.error(`lockstep: warning: ${warning}`);
     const busy = await firstPortInUse(plan.flatMap((p) => [p.apiAddress, p.peerAddress].map((a) => Number(a.split(':')[1]))));
     if (busy !== null) {
       throw new UserError(`port ${busy} on 127.0.0.1 is already in use (another cluster?); stop it or pick another --base-port`);
     }
     makeDataDir(dataDir);
-    const tokenFile = authToken === null ? null : (v['auth-token-file'] ?? writeTokenFile(dataDir, authToken));
+    const tokenFile = authToken === null ? null : (authTokenFile ?? writeTokenFile(dataDir, authToken));
     // Loaded only with --tls: the certificate library is not small.
     const certs = v.tls ? await clusterCerts(join(dataDir, 'certs'), plan.map((p) => p.id)) : null;
     const asker: Asker = certs ? { scheme: 'https', fetch: httpsFetch(httpsAgent({ ca: readFileSync(certs.ca) })) } : PLAIN;
@@ -268,7 +290,10 @@ export const clusterUpCommand: CliCommand = {
           const why = `node ${p.id} exited (${exit.signal ?? `status ${exit.code}`}); see ${p.logFile}`;
           // Before a leader is up this is fatal for `cluster up` (a taken port, a bad data dir): fail now, not in 30 s.
           if (!earlyExit.signal.aborted && !up) earlyExit.abort(new UserError(`${why}; the other nodes are stopped`));
-          else if (up) console.error(`lockstep: ${why}; restart it with:\n  ${shellCommand(node.commandLine())} >> ${shellWord(p.logFile)} 2>&1 &`);
+          else if (up) {
+            console.error(`lockstep: ${why}; restart it with:\n  ${shellCommand(node.commandLine())} >> ${shellWord(p.logFile)} 2>&1 &`);
+            if (nodes.every((n) => !n.running)) console.error('lockstep: no node of this cluster runs now; restart them with the commands above, or Ctrl-C to quit');
+          }
         },
       });
       nodes.push(node);
@@ -288,6 +313,7 @@ export const clusterUpCommand: CliCommand = {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    const stopWatchingParent = onNpmParentGone(onSignal);
     try {
       const waiting = AbortSignal.any([interrupted.signal, earlyExit.signal]);
       await waitAnswering(plan.map((p) => p.apiAddress), START_WAIT_MS, waiting, asker);
@@ -301,14 +327,21 @@ export const clusterUpCommand: CliCommand = {
       console.log('Ctrl-C stops the cluster.');
     } catch (err) {
       await stop();
+      stopWatchingParent();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       throw err;
     }
+    // Until Ctrl-C or SIGTERM, also once every node has exited: the nodes' child processes held
+    // the event loop open, and without this timer the last one's death ended cluster up at once,
+    // with status 0 and no word after its restart command.
+    const untilSignal = setInterval(() => undefined, 2 ** 30);
     if (!interrupted.signal.aborted) await new Promise<void>((r) => (signalled = r));
+    clearInterval(untilSignal);
     console.log('stopping the cluster...');
     await stop();
     console.log('stopped.');
+    stopWatchingParent();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     return 0;

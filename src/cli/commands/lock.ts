@@ -10,7 +10,7 @@
 // when the session is read back, src/cli/hold-watch.ts), releases at exit and
 // exits with CMD's status.
 
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { acquireWaiting, type Client, HEARTBEATS_PER_TTL, isLockstepError, releaseAll, type Session, sessionName, waitInChunks } from 'lockstep-client';
 import { LOCK_SET_NAMES_MAX } from '../../locks/limits.js';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
@@ -177,6 +177,20 @@ export const lockCommand: CliCommand = {
 };
 
 export function defaultOwner(): string {
-  const user = process.env.USER ?? process.env.USERNAME ?? 'user';
-  return `${user}@${hostname()}:${process.pid}`;
+  return `${userName()}@${hostname()}:${process.pid}`;
+}
+
+/**
+ * $USER (Windows: $USERNAME), else the system's name for this process's user: a container or a
+ * cron job often sets neither, and the label read the literal word 'user' (root's holds too).
+ */
+function userName(): string {
+  const fromEnv = process.env.USER || process.env.USERNAME;
+  if (fromEnv) return fromEnv;
+  try {
+    return userInfo().username;
+  } catch {
+    // A uid with no entry in the user database.
+    return 'user';
+  }
 }

@@ -1,5 +1,6 @@
 // lockstep locks [--prefix P]: held locks with their holders and waiters.
 
+import type { LockList } from 'lockstep-client';
 import type { CliCommand } from '../command.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseFlags, type FlagSpecs } from '../flags.js';
@@ -12,6 +13,21 @@ const flags = {
   json: { type: 'boolean', description: 'print JSON lines, one lock a line' },
   ...endpointFlags,
 } as const satisfies FlagSpecs;
+
+/** Waiters named in a row of the table: the rest are in `--json`. */
+const WAITERS_NAMED = 3;
+
+/**
+ * The WAITERS column: how many, and who is first in line (owner, else session; a mode other than
+ * the lock's in brackets), e.g. `2 (bob, carol[shared])`: "held locks with holders and waiters"
+ * (cli.md), where a bare count said nothing of who waits.
+ */
+export function waitersText(lock: Pick<LockList['locks'][number], 'mode' | 'waiters'>): string {
+  const n = lock.waiters.length;
+  if (n === 0) return '0';
+  const named = lock.waiters.slice(0, WAITERS_NAMED).map((w) => `${w.owner ?? w.sessionId ?? 'ttl'}${w.mode !== lock.mode ? `[${w.mode}]` : ''}`);
+  return `${n} (${named.join(', ')}${n > WAITERS_NAMED ? ', …' : ''})`;
+}
 
 export const locksCommand: CliCommand = {
   name: 'locks',
@@ -35,7 +51,7 @@ export const locksCommand: CliCommand = {
       l.mode,
       l.holders.map((h) => `${h.fencingToken}${h.owner ? `(${h.owner})` : ''}`).join(' '),
       l.holders.map((h) => h.sessionId ?? (h.expiresInMs !== undefined ? `ttl ${formatDuration(h.expiresInMs)}` : '')).join(' '),
-      l.waiters.length,
+      waitersText(l),
       // A lock nobody holds is listed while in lock-delay: say why nobody gets it.
       l.lockDelayRemainingMs === undefined ? undefined : formatDuration(l.lockDelayRemainingMs),
     ]);

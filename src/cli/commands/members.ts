@@ -24,7 +24,7 @@ const removeFlags = { ...endpointFlags } as const satisfies FlagSpecs;
  * The new node's API address as a URL: a bare host:port gets the scheme this command speaks to the
  * cluster with (https:// endpoints, or --ca): a node of a TLS cluster serves its API over HTTPS only.
  */
-function apiUrlOf(api: string, endpoints: string, ca: string | undefined): string {
+function apiUrlOf(api: string, endpoints: string | undefined, ca: string | undefined): string {
   if (/^https?:\/\//.test(api)) return api;
   const tls = ca !== undefined || parseEndpoints(endpoints).some((url) => url.startsWith('https://'));
   return `${tls ? 'https' : 'http'}://${api}`;

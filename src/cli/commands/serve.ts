@@ -23,8 +23,9 @@ import { PeerKey } from '../../transport/peer-proof.js';
 import { FlagValueError, UserError, type CliCommand } from '../command.js';
 import { CERT_NODE_ID, NODE_ID_RULE } from '../../tls/identity.js';
 import { NodeTls, TlsConfigError, type TlsPaths } from '../../tls/node-tls.js';
-import { describeFlags, parseFlags } from '../flags.js';
-import { takeOverHangups } from '../hangup.js';
+import { describeFlags, parseFlagsAndWords } from '../flags.js';
+import { heldStopSignal, takeOverHangups, takeOverStops } from '../hangup.js';
+import { DATA_LOCK_FILE, lockDataDir } from '../data-lock.js';
 import { LOG_LEVELS, PARENT_WATCH_ENV, TEST_HOOKS_ENV } from '../serve-options.js';
 
 
@@ -162,7 +163,7 @@ export function tlsPaths(v: { 'tls-cert'?: string; 'tls-key'?: string; 'tls-ca'?
 }
 
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
-  const v = parseFlags(argv, flags, { env });
+  const { values: v, given } = parseFlagsAndWords(argv, flags, { env });
   checkNodeId('--id', v.id);
   const api = checkHostPort('--api', v.api);
   checkHostPort('--peer', v.peer);
@@ -194,7 +195,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     snapshotEvery: v['snapshot-every'],
     restoreFrom: v['restore-from'] ?? null,
     storage: v.storage as StorageEngine,
-    ...rootToken(v['auth-token'], v['auth-token-file']),
+    ...rootToken(v['auth-token'], v['auth-token-file'], given),
     tls,
     insecure: v.insecure,
   };
@@ -222,10 +223,19 @@ export const ROOT_TOKEN_CHARS_MIN = 8;
 /** Shorter than this earns a warning at start. */
 const ROOT_TOKEN_CHARS_ADVISED = 20;
 
-/** The root token from --auth-token or --auth-token-file (one of them), checked. */
-export function rootToken(inline: string | undefined, file: string | undefined): { authToken: string | null; authWarnings: string[] } {
+/**
+ * The root token from --auth-token or --auth-token-file (one of them), checked. `given` is the
+ * flags typed on the command line: the two are one setting, so a flag typed wins over the other's
+ * variable (cli.md: "a flag wins over the environment"), e.g. `serve --auth-token-file F` in a
+ * shell that exports LOCKSTEP_AUTH_TOKEN takes F. Both typed, or both from the environment, is refused.
+ */
+export function rootToken(inline: string | undefined, file: string | undefined, given: ReadonlySet<string> = new Set()): { authToken: string | null; authWarnings: string[] } {
   const warnings: string[] = [];
-  if (inline && file) throw new FlagValueError('give the root token once: --auth-token (LOCKSTEP_AUTH_TOKEN) or --auth-token-file (LOCKSTEP_AUTH_TOKEN_FILE), not both');
+  if (inline && file) {
+    if (given.has('auth-token-file') && !given.has('auth-token')) inline = undefined;
+    else if (given.has('auth-token') && !given.has('auth-token-file')) file = undefined;
+    else throw new FlagValueError('give the root token once: --auth-token (LOCKSTEP_AUTH_TOKEN) or --auth-token-file (LOCKSTEP_AUTH_TOKEN_FILE), not both');
+  }
   let token: string | null = inline ? inline : null;
   if (file) {
     let text: string;
@@ -249,6 +259,8 @@ export function rootToken(inline: string | undefined, file: string | undefined):
 }
 
 export async function runServe(config: ServeConfig): Promise<number> {
+  // Stopped while its modules loaded: nothing has started, nothing to flush (src/cli/hangup.ts).
+  if (heldStopSignal() !== null) return 0;
   // Watch the parent from the first moment: it may die while we are still starting.
   let onParentGone: (() => void) | null = null;
   let parentGone = false;
@@ -293,6 +305,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
   const backup = config.restoreFrom === null ? null : readBackupFile(config.restoreFrom, config);
   if (backup !== null) refuseUnlessEmpty(config.data, config.restoreFrom!);
   makeDataDir(config.data);
+  lockDataDir(config.data);
   if ((statSync(config.data).mode & 0o077) !== 0) {
     logger.warn({ data: config.data }, `--data ${config.data} is readable by other users (chmod 700 it): it holds session ids, lock values and token hashes`);
   }
@@ -404,8 +417,9 @@ export async function runServe(config: ServeConfig): Promise<number> {
       logger.flush?.();
       resolve(0);
     };
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
+    // A stop signal that came while the node started (held since main.ts) stops it now.
+    const held = takeOverStops((signal) => void shutdown(signal));
+    if (held !== null) void shutdown(held);
     onParentGone = () => void shutdown('parent exited');
     if (parentGone) onParentGone();
   });
@@ -509,7 +523,8 @@ export function refuseUnlessEmpty(data: string, restoreFrom: string): void {
   let names: string[];
   try {
     // lost+found is the file system's, not data: every freshly made ext4 volume has one at its root.
-    names = readdirSync(data).filter((name) => name !== 'lost+found');
+    // The lock file of a node that died starting is no data either.
+    names = readdirSync(data).filter((name) => name !== 'lost+found' && name !== DATA_LOCK_FILE);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new UserError(`--data ${data}: ${(err as Error).message}`);
