@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePeers, parseServeArgs } from '../../src/cli/commands/serve.js';
-import { firstPortInUse, LEADER_WAIT_MS, planCluster, START_WAIT_MS } from '../../src/cli/commands/cluster-up.js';
+import { firstPortInUse, LEADER_WAIT_MS, leaderWaitMs, planCluster, START_WAIT_MS } from '../../src/cli/commands/cluster-up.js';
 import { FlagValueError } from '../../src/cli/command.js';
 import { CLI, PROC_TEST_MS } from './support/proc-cluster.js';
 
@@ -79,6 +79,13 @@ describe('serve flags', () => {
   it('plans the local cluster ports and directories', () => {
     const plan = planCluster(3, '/d', 7000);
     expect(plan[2]).toEqual({ id: 'n3', apiAddress: '127.0.0.1:7003', peerAddress: '127.0.0.1:7103', dataDir: '/d/n3', logFile: '/d/n3.log' });
+  });
+
+  it('waits for the first leader 30 s, or four election timeouts when --election-ms makes that longer', () => {
+    expect(leaderWaitMs(1000)).toBe(30_000);
+    expect(leaderWaitMs(7500)).toBe(30_000);
+    // A first election starts 15-30 s in at --election-ms 15000; a split vote takes another timeout.
+    expect(leaderWaitMs(15_000)).toBe(60_000);
   });
 });
 

@@ -31,8 +31,17 @@ const flags = {
  * there, so that a slow start is not reported as a failed election.
  */
 export const START_WAIT_MS = 60_000;
-/** How long to wait for the first leader, once every node answers. */
+/** How long to wait for the first leader, once every node answers: at least this long (leaderWaitMs). */
 export const LEADER_WAIT_MS = 30_000;
+
+/**
+ * How long to wait for the first leader with election timeout `electionMs`: 30 s, or four
+ * election timeouts when that is longer. A first election starts after one to two timeouts, and
+ * a split vote takes another; with --election-ms 15000 a fixed 30 s failed clusters that were fine.
+ */
+export function leaderWaitMs(electionMs: number): number {
+  return Math.max(LEADER_WAIT_MS, 4 * electionMs);
+}
 const POLL_MS = 200;
 /** How often cluster up, started through npm, checks that its parent lives (onNpmParentGone). */
 const PARENT_POLL_MS = 500;
@@ -50,7 +59,8 @@ that restarts it (on its own: it is not stopped by this Ctrl-C).
 Running it again on the same --data recovers the cluster's state. If this
 process dies without stopping them (SIGKILL), the nodes notice and stop too.
 Exit 1 if a port is taken, a node dies, a node does not answer within
-${START_WAIT_MS / 1000} s of its start, or no leader is elected ${LEADER_WAIT_MS / 1000} s after that.
+${START_WAIT_MS / 1000} s of its start, or no leader is elected ${LEADER_WAIT_MS / 1000} s after that
+(or four election timeouts, when --election-ms makes that longer).
 
 flags:
 ${describeFlags(flags)}`;
@@ -317,7 +327,7 @@ export const clusterUpCommand: CliCommand = {
     try {
       const waiting = AbortSignal.any([interrupted.signal, earlyExit.signal]);
       await waitAnswering(plan.map((p) => p.apiAddress), START_WAIT_MS, waiting, asker);
-      const leader = await waitForLeader(plan.map((p) => p.apiAddress), LEADER_WAIT_MS, waiting, authToken ?? undefined, asker);
+      const leader = await waitForLeader(plan.map((p) => p.apiAddress), leaderWaitMs(v['election-ms']), waiting, authToken ?? undefined, asker);
       up = true;
       console.log(`lockstep cluster up: ${plan.length} node${plan.length === 1 ? '' : 's'}, leader ${leader}`);
       plan.forEach((p, i) => console.log(`  ${p.id}  ${asker.scheme}://${p.apiAddress}  pid ${nodes[i].pid}  (peer ${p.peerAddress}, data ${p.dataDir}, log ${p.logFile})`));
