@@ -56,6 +56,14 @@ describe('tokens', () => {
     for (const entry of h.node.proposals) expect(Buffer.from(entry).includes(Buffer.from(secret))).toBe(false);
   });
 
+  it('a prefix given twice is kept once', async () => {
+    h = await makeHarness({ authToken: ROOT });
+    const created = await h.call('POST', '/v1/auth/tokens', { name: 'twice', role: 'reader', prefixes: ['b:', 'a:', 'b:'] }, rootAuth);
+    expect(created.status).toBe(201);
+    expect(created.body.prefixes).toEqual(['b:', 'a:']);
+    expect((await h.call('GET', '/v1/auth/tokens', undefined, rootAuth)).body.tokens[0].prefixes).toEqual(['b:', 'a:']);
+  });
+
   it('401 for a missing, unknown, malformed or revoked token; the health probes stay open', async () => {
     h = await makeHarness({ authToken: ROOT });
     const { id, secret } = await createToken(h, { name: 'r', role: 'reader' });

@@ -65,7 +65,8 @@ export const authRoutes: FastifyPluginAsync<{ ctx: ServerContext; services: Serv
     },
   }, async (request, reply) => {
     const { name, role } = request.body;
-    const prefixes = request.body.prefixes ?? [];
+    // A prefix given twice grants nothing more: kept once, in the order given, so lists show it once.
+    const prefixes = [...new Set(request.body.prefixes ?? [])];
     if (role === 'admin' && prefixes.length > 0) {
       throw new ApiError('invalid_argument', 'body.prefixes: an admin token may do everything, so it takes no prefixes', { field: 'prefixes' });
     }
