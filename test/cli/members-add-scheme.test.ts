@@ -79,4 +79,15 @@ describe('lockstep members add: the addresses it stores for bare host:port', () 
     const plain = await add('n7', `http://127.0.0.1:${HTTP_PORT}`);
     expect(plain.stored).toMatchObject({ apiUrl: 'http://127.0.0.1:7610', peerUrl: '127.0.0.1:7611' });
   });
+
+  it('a bare address that is not host:port is refused before anything is sent (exit 1, naming the flag)', { timeout: cliTestTimeout(4) }, async () => {
+    const before = added.length;
+    for (const [flag, bad] of [['--api', 'nowhere'], ['--api', '127.0.0.1:99999'], ['--peer', 'nowhere'], ['--peer', 'host:port']] as const) {
+      const flags = { '--api': '[::1]:7610', '--peer': '127.0.0.1:7611', [flag]: bad };
+      const r = await runCli(['members', 'add', 'n8', '--api', flags['--api'], '--peer', flags['--peer'], '--endpoints', `http://127.0.0.1:${HTTP_PORT}`]);
+      expect(r.status, `${flag} ${bad}`).toBe(1);
+      expect(r.stderr).toContain(`${flag} '${bad}' is not host:port`);
+    }
+    expect(added.length).toBe(before);
+  });
 });

@@ -5,7 +5,7 @@
 // in flight, docs/safety.md #7). A node whose disk was lost rejoins under
 // a NEW id (item 10): remove the old id, add the new one.
 
-import { UsageError, UserError, type CliCommand } from '../command.js';
+import { FlagValueError, UsageError, UserError, type CliCommand } from '../command.js';
 import { LockstepError } from 'lockstep-client';
 import { CLUSTER_CHANGE_TIMEOUTS, endpointFlags, makeClient, parseEndpoints, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseFlagsAndWords, type FlagSpecs } from '../flags.js';
@@ -26,8 +26,20 @@ const removeFlags = { ...endpointFlags } as const satisfies FlagSpecs;
  */
 function apiUrlOf(api: string, endpoints: string | undefined, ca: string | undefined): string {
   if (/^https?:\/\//.test(api)) return api;
+  checkHostPort('--api', api);
   const tls = ca !== undefined || parseEndpoints(endpoints).some((url) => url.startsWith('https://'));
   return `${tls ? 'https' : 'http'}://${api}`;
+}
+
+/**
+ * A bare address must be host:port, as `serve --api/--peer` take it: without the port, 'nowhere'
+ * went to the server as http://nowhere (port 80), whose answer was about something else.
+ */
+function checkHostPort(flag: string, address: string): void {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):([0-9]{1,5})$/.exec(address);
+  if (match === null || Number(match[2]) < 1 || Number(match[2]) > 65_535) {
+    throw new FlagValueError(`${flag} '${address}' is not host:port (e.g. 127.0.0.1:7004)`);
+  }
 }
 
 function oneId(positionals: string[], what: string): string {
@@ -56,6 +68,7 @@ export const membersAddCommand: CliCommand = {
     // As given, as `serve --peer` stores a node's own: the peer channel is no HTTP, and TLS on it is the
     // nodes' --tls-* flags, not a scheme (an http:// put here read as a plain-text member of a TLS cluster).
     const peerUrl = values.peer;
+    if (!/^[a-z]+:\/\//i.test(peerUrl)) checkHostPort('--peer', peerUrl);
     const client = makeClient(values.endpoints, values.token, values, CLUSTER_CHANGE_TIMEOUTS);
     await withClientErrors(client, () => client.addMember({ id, apiUrl, peerUrl, voter: !values.learner }).catch((err: unknown) => {
       // The leader adds the node as a learner, then waits (bounded) for it to catch up: most often
