@@ -114,6 +114,15 @@ describe('withLock', () => {
     expect(err.details.queueLength).toBe(2);
   });
 
+  it('says so when a lock-delay, not a holder, stands in the way (and keeps its time left)', async () => {
+    const { client } = setup(() => json(200, { acquired: false, name: 'job', holders: [], queueLength: 0, lockDelayRemainingMs: 3400 }));
+    const err = (await client.withLock('job', { ttlMs: 5000 }, () => 1).catch((e: unknown) => e)) as LockstepError;
+    expect(err.code).toBe('not_acquired');
+    expect(err.details.lockDelayRemainingMs).toBe(3400);
+    expect(err.message).toContain('lock-delay');
+    expect(err.message).not.toContain('is held');
+  });
+
   it('with neither ttlMs nor session opens a session for the call and closes it after', async () => {
     const { client, calls } = setup(granted);
     await client.withLock('job', {}, (hold) => {

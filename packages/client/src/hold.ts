@@ -106,9 +106,13 @@ export async function withLock<T>(t: HoldTransport, name: string, opts: WithLock
       opts.signal,
     );
     if (!result.acquired) {
-      throw new LockstepError('not_acquired', `lock '${name}' is held (${result.holders.length} holder(s), ${result.queueLength} waiting)`, 0, {
+      // A free lock in lock-delay (its last holder's session expired) has no holder to name: say what stands in the way.
+      const delayMs = result.lockDelayRemainingMs;
+      const why = delayMs === undefined ? 'is held' : `is in lock-delay for ${delayMs} ms more`;
+      throw new LockstepError('not_acquired', `lock '${name}' ${why} (${result.holders.length} holder(s), ${result.queueLength} waiting)`, 0, {
         holders: result.holders,
         queueLength: result.queueLength,
+        ...(delayMs === undefined ? {} : { lockDelayRemainingMs: delayMs }),
       });
     }
     const token = result.fencingToken;
