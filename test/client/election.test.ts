@@ -187,4 +187,18 @@ describe('elect', () => {
       expect(unhandled).toEqual([]);
     });
   });
+
+  it('leadership.value is the value last proclaimed', async () => {
+    const clock = new ManualClock();
+    const { fetch } = cluster(clock, (req) => (req.path === '/v1/elections/job/proclaim' ? json(200, { name: 'job', term: 7, value: 'v2' }) : undefined));
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    let led: { value: string; proclaim(v: string): Promise<void> } | null = null;
+    const election = client.elect('job', 'me', { onElected: (l) => void (led = l) });
+    await clock.advance(10);
+    expect(led!.value).toBe('me');
+    await led!.proclaim('v2');
+    expect(led!.value).toBe('v2');
+    expect(election.leadership?.value).toBe('v2');
+    await election.close();
+  });
 });

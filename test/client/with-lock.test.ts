@@ -114,6 +114,15 @@ describe('withLock', () => {
     expect(err.details.queueLength).toBe(2);
   });
 
+  it('says so when a lock-delay, not a holder, stands in the way (and keeps its time left)', async () => {
+    const { client } = setup(() => json(200, { acquired: false, name: 'job', holders: [], queueLength: 0, lockDelayRemainingMs: 3400 }));
+    const err = (await client.withLock('job', { ttlMs: 5000 }, () => 1).catch((e: unknown) => e)) as LockstepError;
+    expect(err.code).toBe('not_acquired');
+    expect(err.details.lockDelayRemainingMs).toBe(3400);
+    expect(err.message).toContain('lock-delay');
+    expect(err.message).not.toContain('is held');
+  });
+
   it('with neither ttlMs nor session opens a session for the call and closes it after', async () => {
     const { client, calls } = setup(granted);
     await client.withLock('job', {}, (hold) => {
@@ -150,6 +159,36 @@ describe('withLock', () => {
     });
     // The first heartbeat (at ttl/3) learns the session is gone.
     expect(abortedAt).toBe(1000);
+  });
+
+  it('a shorter extend brings the deadline forward: after a failover the lease restarts at the TTL last set', async () => {
+    // Like the server: extend sets the hold's TTL (without ttlMs: keeps the one last set) and answers it.
+    // The leader never shortens a running lease, but a new leader restarts it at that TTL, so after
+    // extend(5000) on a 60 s hold the server may end it 5 s after the extend was sent.
+    const clock = new ManualClock();
+    let holdTtlMs = 60_000;
+    const { fetch } = fakeFetch(clock, (req) => {
+      if (req.path.endsWith('/acquire')) return json(200, { acquired: true, name: 'job', fencingToken: 42, mode: 'exclusive', expiresInMs: holdTtlMs });
+      if (req.path.endsWith('/extend')) {
+        holdTtlMs = (req.body as { ttlMs?: number }).ttlMs ?? holdTtlMs;
+        return json(200, { expiresInMs: holdTtlMs });
+      }
+      return json(200, { released: true });
+    });
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    let abortedAt = -1;
+    // The default margin is that of the TTL in force: 6 s for 60 s, then 500 ms for 5 s.
+    await client.withLock('job', { ttlMs: 60_000 }, async (hold) => {
+      hold.signal.addEventListener('abort', () => (abortedAt = clock.nowMs()));
+      await clock.advance(1000);
+      await hold.extend(5000);
+      expect(hold.remainingMs()).toBe(5000 - 500);
+      await clock.advance(1000);
+      await hold.extend(); // the TTL last set: 5 s, not the acquire's 60 s
+      expect(hold.remainingMs()).toBe(5000 - 500);
+      await clock.advance(60_000);
+    });
+    expect(abortedAt).toBe(2000 + 5000 - 500);
   });
 
   it('extend moves a TTL hold deadline, measured from the extend send time', async () => {

@@ -153,6 +153,29 @@ describe('withLocks', () => {
     await settle();
   });
 
+  it('a shorter extend brings the set\'s deadline forward (a failover restarts each hold at the TTL last set)', async () => {
+    const ttls = new Map<string, number>();
+    const { clock, client } = setup((req) => {
+      if (req.path.endsWith('/extend')) {
+        const ttlMs = (req.body as { ttlMs?: number }).ttlMs ?? ttls.get(req.path) ?? 60_000;
+        ttls.set(req.path, ttlMs);
+        return json(200, { expiresInMs: ttlMs });
+      }
+      return ok(req);
+    });
+    await client.withLocks(['acct:1', 'acct:2'], { ttlMs: 60_000 }, async (set) => {
+      await clock.advance(1000);
+      await set.extend(5000);
+      expect(set.remainingMs()).toBe(5000 - 500);
+      await clock.advance(1000);
+      await set.extend();
+      expect(set.remainingMs()).toBe(5000 - 500);
+      await clock.advance(5000);
+      expect(set.signal.aborted).toBe(true);
+    });
+    await settle();
+  });
+
   it('a TTL set granted after a wait in line longer than its TTL is renewed once, not handed over already lapsed', async () => {
     const extended: { path: string; atMs: number }[] = [];
     const { clock, client } = setup(async (req) => {

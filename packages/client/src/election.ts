@@ -23,6 +23,7 @@ export interface Leadership {
   readonly name: string;
   /** The election's term: a fencing token, larger than every earlier leader's. */
   readonly term: number;
+  /** The value observers see: the campaign's, then the one last proclaimed. */
   readonly value: string;
   /** Fires when leadership ends or may have ended; stop acting as leader then. */
   readonly signal: AbortSignal;
@@ -172,14 +173,19 @@ export class Election {
   /** Serve as leader until the session is lost or the election is closed. */
   private async lead(session: Session, term: number, value: string): Promise<void> {
     const controller = new AbortController();
+    let proclaimed = value;
     const leadership: Leadership = {
       name: this.name,
       term,
-      value,
+      // What observers see now: the campaign's value until a proclaim changes it.
+      get value() {
+        return proclaimed;
+      },
       signal: controller.signal,
       session,
       proclaim: async (v: string) => {
         await this.t.proclaim(this.name, term, v);
+        proclaimed = v;
       },
     };
     let ended = false;

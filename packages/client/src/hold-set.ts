@@ -25,7 +25,7 @@ export interface LockSetHold {
   readonly session: Session | null;
   /** How long the holder may still act, by the client's reckoning. */
   remainingMs(): number;
-  /** TTL sets: renew every hold's lease (to ttlMs, default the set's own); measured from this call's send time. */
+  /** TTL sets: renew every hold's lease to ttlMs (default: the TTL last set, by the acquire or an earlier extend); measured from this call's send time. */
   extend(ttlMs?: number): Promise<void>;
 }
 
@@ -62,7 +62,7 @@ export async function withLocks<T>(t: SetHoldTransport, locks: ReadonlyArray<str
       if (session) lease = followSession(session, label);
       else {
         const marginMs = opts.safetyMarginMs ?? defaultSafetyMarginMs(opts.ttlMs!);
-        lease = ttlLease(t, result.holds, opts.ttlMs!, await ttlLeaseStart(t, result.holds, opts.ttlMs!, sentAtMs, marginMs), marginMs, label);
+        lease = ttlLease(t, result.holds, opts.ttlMs!, await ttlLeaseStart(t, result.holds, opts.ttlMs!, sentAtMs, marginMs), opts.safetyMarginMs, label);
       }
       const held: HoldLease = lease;
       const set: LockSetHold = {
@@ -118,7 +118,7 @@ export async function releaseAll(t: Pick<SetHoldTransport, 'releaseSet'>, holds:
 /** One client-side lease for all holds of a TTL set: they were granted in one command with one TTL. */
 function ttlLease(t: SetHoldTransport, holds: readonly SetHold[], ttlMs: number, sentAtMs: number, safetyMarginMs: number | undefined, label: string): HoldLease {
   // Measured from the acquire's SEND time: the server's TTL starts at the grant, which is later.
-  const guard = new LeaseGuard(t.clock, ttlMs, safetyMarginMs ?? defaultSafetyMarginMs(ttlMs), sentAtMs, label);
+  const guard = new LeaseGuard(t.clock, ttlMs, safetyMarginMs ?? null, sentAtMs, label);
   return {
     signal: guard.signal,
     remainingMs: () => guard.remainingMs(),
@@ -131,7 +131,9 @@ function ttlLease(t: SetHoldTransport, holds: readonly SetHold[], ttlMs: number,
         if (isLockstepError(failed.reason, 'not_holder')) guard.end('not_found');
         throw failed.reason;
       }
-      if (!guard.renew(extendSentAtMs, newTtlMs ?? ttlMs)) {
+      // Each answer is the TTL the server set for that hold (without ttlMs, the one last set): the set lasts as its shortest.
+      const setTtlMs = Math.min(...results.map((r) => (r as PromiseFulfilledResult<{ expiresInMs: number }>).value.expiresInMs));
+      if (!guard.renew(extendSentAtMs, setTtlMs)) {
         throw new LockstepError('session_lost', `${label}: extended after the client-side deadline had passed; the holds may have lapsed meanwhile`, 0);
       }
     },

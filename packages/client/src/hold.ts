@@ -40,7 +40,7 @@ export interface LockHold {
   readonly session: Session | null;
   /** How long the holder may still act, by the client's reckoning. */
   remainingMs(): number;
-  /** TTL holds: renew the lease (to ttlMs, default the hold's own); measured from this call's send time. */
+  /** TTL holds: renew the lease to ttlMs (default: the TTL last set, by the acquire or an earlier extend); measured from this call's send time. */
   extend(ttlMs?: number): Promise<void>;
 }
 
@@ -106,9 +106,13 @@ export async function withLock<T>(t: HoldTransport, name: string, opts: WithLock
       opts.signal,
     );
     if (!result.acquired) {
-      throw new LockstepError('not_acquired', `lock '${name}' is held (${result.holders.length} holder(s), ${result.queueLength} waiting)`, 0, {
+      // A free lock in lock-delay (its last holder's session expired) has no holder to name: say what stands in the way.
+      const delayMs = result.lockDelayRemainingMs;
+      const why = delayMs === undefined ? 'is held' : `is in lock-delay for ${delayMs} ms more`;
+      throw new LockstepError('not_acquired', `lock '${name}' ${why} (${result.holders.length} holder(s), ${result.queueLength} waiting)`, 0, {
         holders: result.holders,
         queueLength: result.queueLength,
+        ...(delayMs === undefined ? {} : { lockDelayRemainingMs: delayMs }),
       });
     }
     const token = result.fencingToken;
@@ -119,7 +123,7 @@ export async function withLock<T>(t: HoldTransport, name: string, opts: WithLock
       else {
         const marginMs = opts.safetyMarginMs ?? defaultSafetyMarginMs(opts.ttlMs!);
         const leaseSentAtMs = await ttlLeaseStart(t, [{ name, fencingToken: token }], opts.ttlMs!, sentAtMs, marginMs);
-        hold = ttlHold(t, name, token, result.mode, opts.ttlMs!, leaseSentAtMs, marginMs);
+        hold = ttlHold(t, name, token, result.mode, opts.ttlMs!, leaseSentAtMs, opts.safetyMarginMs);
       }
       value = await fn(hold.hold);
     } catch (err) {
@@ -213,7 +217,7 @@ function ttlHold(
   safetyMarginMs: number | undefined,
 ): { hold: LockHold; end(): void } {
   // Measured from the acquire's SEND time: the server's TTL starts at the grant, which is later.
-  const guard = new LeaseGuard(t.clock, ttlMs, safetyMarginMs ?? defaultSafetyMarginMs(ttlMs), sentAtMs, `lock '${name}' token ${fencingToken}`);
+  const guard = new LeaseGuard(t.clock, ttlMs, safetyMarginMs ?? null, sentAtMs, `lock '${name}' token ${fencingToken}`);
   return {
     hold: {
       name,
@@ -224,13 +228,15 @@ function ttlHold(
       remainingMs: () => guard.remainingMs(),
       extend: async (newTtlMs?: number) => {
         const extendSentAtMs = t.clock.nowMs();
+        let extended: { expiresInMs: number };
         try {
-          await t.extend(name, fencingToken, newTtlMs);
+          extended = await t.extend(name, fencingToken, newTtlMs);
         } catch (err) {
           if (isLockstepError(err, 'not_holder')) guard.end('not_found');
           throw err;
         }
-        if (!guard.renew(extendSentAtMs, newTtlMs ?? ttlMs)) {
+        // The server's answer is the TTL it set: without ttlMs, the one last set (maybe by an earlier extend), not the acquire's.
+        if (!guard.renew(extendSentAtMs, extended.expiresInMs)) {
           throw new LockstepError('session_lost', `lock '${name}': extended after the client-side deadline had passed; the hold may have lapsed meanwhile`, 0);
         }
       },

@@ -51,21 +51,30 @@ export class LeaseGuard {
   private deadlineMs: number;
   private readonly controller = new AbortController();
   private timer: TimerHandle | null = null;
+  /** Send time of the newest renewal (or of the request that started the lease) the deadline counts from. */
+  private renewedSentAtMs: number;
   private endedReason: LeaseEndReason | null = null;
   private readonly listeners: ((reason: LeaseEndReason) => void)[] = [];
 
   constructor(
     private readonly clock: Clock,
     private ttlMs: number,
-    readonly safetyMarginMs: number,
+    /** The caller's margin, or null: defaultSafetyMarginMs of the TTL in force (a TTL hold's changes with extend). */
+    private readonly givenMarginMs: number | null,
     /** Monotonic time the request that started the lease was SENT. */
     sentAtMs: number,
     private readonly label: string,
   ) {
-    if (!(ttlMs > safetyMarginMs)) throw new Error(`lease ${label}: ttlMs ${ttlMs} must exceed the safety margin ${safetyMarginMs}`);
-    this.deadlineMs = sentAtMs + ttlMs - safetyMarginMs;
+    if (!(ttlMs > this.safetyMarginMs)) throw new Error(`lease ${label}: ttlMs ${ttlMs} must exceed the safety margin ${this.safetyMarginMs}`);
+    this.deadlineMs = sentAtMs + ttlMs - this.safetyMarginMs;
+    this.renewedSentAtMs = sentAtMs;
     this.check();
     this.schedule();
+  }
+
+  /** How long before the lease could end on the server the signal fires. */
+  get safetyMarginMs(): number {
+    return this.givenMarginMs ?? defaultSafetyMarginMs(this.ttlMs);
   }
 
   get signal(): AbortSignal {
@@ -94,9 +103,14 @@ export class LeaseGuard {
    */
   renew(sentAtMs: number, ttlMs: number = this.ttlMs): boolean {
     if (!this.check()) return false;
+    // An older, slower answer says nothing the newest renewal did not: it moves nothing.
+    if (sentAtMs < this.renewedSentAtMs) return true;
+    this.renewedSentAtMs = sentAtMs;
     this.ttlMs = ttlMs;
-    // Never move the deadline back because of an older, slower answer.
-    this.deadlineMs = Math.max(this.deadlineMs, sentAtMs + ttlMs - this.safetyMarginMs);
+    // Counted from this renewal even when that brings the deadline forward (a TTL hold
+    // extended to a shorter TTL): the leader keeps the longer lease it has, but a new
+    // leader restarts the lease at the TTL last set, from a time after this send.
+    this.deadlineMs = sentAtMs + ttlMs - this.safetyMarginMs;
     this.schedule();
     return true;
   }

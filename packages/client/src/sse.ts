@@ -64,8 +64,12 @@ export class SseParser {
   }
 }
 
-/** Events of a fetch body, in order, until the stream ends or the reader is released. */
-export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+/**
+ * Events of a fetch body, in order, until the stream ends or the reader is
+ * released. `onBytes` is called for every chunk read, comments included: the
+ * server's `: heartbeat` comments carry no event but show the node is there.
+ */
+export async function* readSse(body: ReadableStream<Uint8Array>, onBytes?: () => void): AsyncGenerator<SseEvent> {
   const parser = new SseParser();
   const decoder = new TextDecoder();
   const reader = body.getReader();
@@ -73,6 +77,7 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      onBytes?.();
       for (const ev of parser.push(decoder.decode(value, { stream: true }))) yield ev;
     }
   } finally {
