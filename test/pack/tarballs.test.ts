@@ -68,6 +68,9 @@ describe('the CLI tarball', () => {
     expect(npmWarnings(install)).toEqual([]);
     // The SDK came inside the tarball, not from a registry.
     expect(readdirSync(join(cliDir, 'node_modules/lockstep/node_modules'))).toContain('lockstep-client');
+    // The license both package.json files name comes with each package.
+    expect(readdirSync(join(cliDir, 'node_modules/lockstep'))).toContain('LICENSE');
+    expect(readdirSync(join(cliDir, 'node_modules/lockstep/node_modules/lockstep-client'))).toContain('LICENSE');
     const version = await run(join(cliDir, 'node_modules/.bin/lockstep'), ['--version'], cliDir);
     expect(version.code, version.stderr).toBe(0);
     expect(version.stdout.trim()).toMatch(/^lockstep \d+\.\d+\.\d+$/);
