@@ -6,6 +6,7 @@ import { api, openStream, token, whenUnauthorized } from './api.js';
 import { clock, fill, h, tickCountdowns } from './dom.js';
 import { clusterHealth } from './health.js';
 import { keepHistory } from './leader-history.js';
+import { leaderNotice } from './leader-notice.js';
 import { clusterView } from './views/cluster.js';
 import { lockView, locksView } from './views/locks.js';
 import { sessionsView } from './views/sessions.js';
@@ -122,12 +123,9 @@ function onClusterEvent(data) {
   // The serving node's record starts again when it restarts; the page keeps what it saw before.
   state.history = keepHistory(state.history, data.history ?? [], state.unseenSinceMs === null ? null : { atMs: state.unseenSinceMs, node: data.self });
   state.unseenSinceMs = null;
-  if (data.leader !== null && data.leader !== state.knownLeader) {
-    if (state.knownLeader !== null) notice(`leader changed: ${state.knownLeader} → ${data.leader} (term ${data.term})`, 'warn');
-    state.knownLeader = data.leader;
-  } else if (data.leader === null && previous?.leader != null) {
-    notice(`no leader known (term ${data.term})`, 'warn');
-  }
+  const said = leaderNotice(state.knownLeader, previous?.leader, data);
+  if (said !== null) notice(said, 'warn');
+  if (data.leader !== null) state.knownLeader = data.leader;
   showHealth();
   fill(document.getElementById('summary'),
     `cluster ${data.clusterId} · via ${data.self} · `,
