@@ -14,6 +14,8 @@
 // not hear from says nothing of it); while the page's own node is down, the
 // sessions view offers no Delete, and offers it again once the feed is back;
 // the leader timeline the page has seen stays across that node's restart.
+// A lock's view that could not load while there was no quorum loads by
+// itself once the quorum is back, though the lock itself did not change.
 // Screenshots go to
 // $LOCKSTEP_SCREENSHOTS (default: a folder in the system's temp directory).
 
@@ -32,6 +34,8 @@ const OPEN_BASE_PORT = 16_600;
 const AUTH_BASE_PORT = 16_640;
 /** API ports 7661-7663, peer ports +10. */
 const FAILOVER_BASE_PORT = 7_660;
+/** API ports 16681-16683, peer ports +10. */
+const QUORUM_BASE_PORT = 16_680;
 const PEER_OFFSET = 10;
 /** How long the page may take to show a change: generous for a loaded 2-core CI machine (measured values are logged). */
 const SHOW_MS = 10_000;
@@ -417,4 +421,37 @@ describe.skipIf(chromium.path === null)('the console in a browser, across a fail
     expect(await page.evaluate('window.notReloaded')).toBe(true);
     await shot(page, 'timeline-after-restart');
   });
+});
+
+describe.skipIf(chromium.path === null)('the console in a browser, across a lost and regained quorum', () => {
+  let cluster: LocalCluster;
+  let browser: { context: BrowserContext; close(): Promise<void> };
+
+  beforeAll(async () => {
+    cluster = await startCluster(QUORUM_BASE_PORT);
+    browser = await openBrowser(chromium.path!);
+  }, LEADER_WAIT_MS + 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.destroy();
+  });
+
+  it('a lock\'s view that could not load without a quorum loads once the quorum is back, though the lock did not change', async () => {
+    const serving = cluster.running()[0];
+    const sessionId = (await api(serving, 'POST', '/v1/sessions', { ttlMs: 120_000, name: 'steady' })).body.sessionId as string;
+    expect((await api(serving, 'POST', '/v1/locks/e2e:steady/acquire', { sessionId, owner: 'steady-owner' })).body.acquired).toBe(true);
+    const others = cluster.running().filter((node) => node.id !== serving.id);
+    for (const node of others) await cluster.kill(node.id);
+    const page = await browser.context.newPage();
+    await page.goto(`${serving.url}/ui/#/locks/${encodeURIComponent('e2e:steady')}`);
+    // The watch is this node's own applied state and opens; the lock's details need the leader.
+    await page.locator('main .error', { hasText: 'could not load' }).waitFor({ timeout: 30_000 });
+    for (const node of others) cluster.start(node.id);
+    await cluster.waitForLeader({ ready: true, timeoutMs: LEADER_WAIT_MS });
+    // Nothing of the lock changed, so its watch says nothing: the view must load again by itself.
+    await page.locator('#holders td', { hasText: 'steady-owner' }).waitFor({ timeout: 30_000 });
+    expect(await page.locator('main .error').count()).toBe(0);
+    await shot(page, 'lock-after-quorum');
+    await page.close();
+  }, LEADER_WAIT_MS + 120_000);
 });

@@ -102,6 +102,10 @@ export function lockView(root, ctx, name) {
   let loading = false;
   let again = false;
   let dueTimer = null;
+  // Whether the last load failed (no leader, the node was cut off): the watch stream tells only changes
+  // of this lock, so without a retry the view kept "could not load" and empty tables after the cluster
+  // was back, for as long as the lock did not change.
+  let failed = false;
   const load = async () => {
     if (loading) {
       again = true;
@@ -130,8 +134,10 @@ export function lockView(root, ctx, name) {
       // ask again when the soonest one shown runs out (refresh.js's due(), for this view's own loop).
       clearTimeout(dueTimer);
       if (sessionsLeft.size > 0) dueTimer = setTimeout(load, dueDelayMs(Math.min(...sessionsLeft.values())));
+      failed = false;
     } catch (error) {
       fill(summary, h('span', { class: 'error' }, `could not load: ${error.code} — ${error.message}`));
+      failed = true;
     } finally {
       loading = false;
       if (again) {
@@ -150,8 +156,11 @@ export function lockView(root, ctx, name) {
     else if (status.state === 'reconnecting') fill(live, h('span', { class: 'pill bad' }, `watch lost, reconnecting (attempt ${status.attempt})…`));
     else fill(live, h('span', { class: 'pill bad' }, `watch refused: ${status.error.message}`));
   });
+  // After a failed load, try again as the cluster moves on (a new leader's first entry is such a move).
+  const retry = refresher(ctx, () => (failed ? load() : undefined));
   return () => {
     stream.close();
+    retry.stop();
     clearTimeout(dueTimer);
   };
 }
