@@ -16,6 +16,7 @@
 // the leader timeline the page has seen stays across that node's restart.
 // A lock's view that could not load while there was no quorum loads by
 // itself once the quorum is back, though the lock itself did not change.
+// A learner's role is said once.
 // Screenshots go to
 // $LOCKSTEP_SCREENSHOTS (default: a folder in the system's temp directory).
 
@@ -34,6 +35,8 @@ const OPEN_BASE_PORT = 16_600;
 const AUTH_BASE_PORT = 16_640;
 /** API ports 7661-7663, peer ports +10. */
 const FAILOVER_BASE_PORT = 7_660;
+/** API ports 16621-16624, peer ports +10. */
+const LEARNER_BASE_PORT = 16_620;
 /** API ports 16681-16683, peer ports +10. */
 const QUORUM_BASE_PORT = 16_680;
 const PEER_OFFSET = 10;
@@ -454,4 +457,44 @@ describe.skipIf(chromium.path === null)('the console in a browser, across a lost
     await shot(page, 'lock-after-quorum');
     await page.close();
   }, LEADER_WAIT_MS + 120_000);
+});
+
+describe.skipIf(chromium.path === null)('the console in a browser, with a learner', () => {
+  let cluster: LocalCluster;
+  let browser: { context: BrowserContext; close(): Promise<void> };
+
+  beforeAll(async () => {
+    // n1-n3 start as the voters; n4 starts as a joiner (listing only them) and is added as a learner.
+    cluster = new LocalCluster({ size: 4, basePort: LEARNER_BASE_PORT, peerPortOffset: PEER_OFFSET, cli: TEST_CLI, flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
+    const voters = ['n1', 'n2', 'n3'];
+    for (const id of voters) cluster.start(id, voters);
+    try {
+      await cluster.waitForLeader({ ready: true, timeoutMs: LEADER_WAIT_MS });
+      cluster.start('n4', voters);
+      const learner = cluster.node('n4');
+      const added = await api(cluster.node('n1'), 'POST', '/v1/cluster/members', { id: 'n4', apiUrl: learner.url, peerUrl: `127.0.0.1:${learner.peerPort}`, voter: false });
+      expect(added.status).toBe(200);
+    } catch (error) {
+      await cluster.destroy();
+      throw error;
+    }
+    browser = await openBrowser(chromium.path!);
+  }, LEADER_WAIT_MS + 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.destroy();
+  });
+
+  it('says a learner is a learner once', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${cluster.node('n1').url}/ui/#/cluster`);
+    const role = page.locator('#members tr[data-member="n4"] td').nth(1);
+    // Its own answer (the feed asks every member) says "learner"; the page adds nothing to it.
+    await expect.poll(() => role.innerText(), { timeout: SHOW_MS }).toMatch(/learner/);
+    await page.waitForTimeout(1_000);
+    expect((await role.innerText()).match(/learner/g)).toEqual(['learner']);
+    expect(await page.locator('#members tr[data-member="n4"] button.transfer').count()).toBe(0);
+    await shot(page, 'learner');
+    await page.close();
+  });
 });
