@@ -111,6 +111,8 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth off', ()
     expect(await page.locator('#members tr.leader').getAttribute('data-member')).toBe(leader.id);
     await page.locator('#connection[data-state="live"]').waitFor({ timeout: SHOW_MS });
     await page.locator('#members tbody tr .pill.ok').nth(2).waitFor({ timeout: SHOW_MS });
+    // Served by a follower: Reachable is its own poll of the members, not the leader's view.
+    expect(await page.locator('#main p.muted').first().innerText()).toContain(`reachable is whether each member's API answered ${follower.id}`);
     expect(await page.locator('.timeline div').count()).toBeGreaterThan(0);
     expect(await page.locator('.timeline div').first().getAttribute('style')).toMatch(/width: [\d.]+%/);
     // Policy violations, script errors and failed loads: the page's own error log stays clean (it had a 404 for

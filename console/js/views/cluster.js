@@ -84,6 +84,16 @@ function timeline(history, nowMs) {
   return segments;
 }
 
+/**
+ * Where Match and Reachable come from. Only the leader tracks match indexes and hears from every
+ * member; a follower's page shows no match index, and Reachable there is whether each member's API
+ * answered this node's poll (the note once called both "the leader's view" on every node).
+ */
+function sources(cluster) {
+  if (cluster.self === cluster.leader) return 'match index and reachability are this node\'s view as the leader';
+  return `match index is known to the leader only (see its console); reachable is whether each member's API answered ${cluster.self}`;
+}
+
 export function clusterView(root, ctx) {
   const rows = h('tbody');
   const bar = h('div', { class: 'timeline', 'aria-label': 'leaders over the last 10 minutes' });
@@ -101,9 +111,9 @@ export function clusterView(root, ctx) {
   );
   const render = (cluster) => {
     fill(rows, memberRows(ctx, cluster));
-    fill(note, ctx.may('admin')
-      ? 'Term, commit and applied index are each member\'s own answer; match index and reachability are the leader\'s view. "Make leader" hands leadership over.'
-      : `Term, commit and applied index are each member's own answer. Handing leadership over needs an admin token; this one is ${ctx.identity.role}.`);
+    fill(note, `Term, commit and applied index are each member's own answer; ${sources(cluster)}. `, ctx.may('admin')
+      ? '"Make leader" hands leadership over.'
+      : `Handing leadership over needs an admin token; this one is ${ctx.identity.role}.`);
     fill(bar, timeline(ctx.history, Date.now()));
     fill(changes, ctx.history.slice(-10).reverse().map((c) => h('li', {}, `${clock(c.atMs)} ${describe(c)}`)));
   };
