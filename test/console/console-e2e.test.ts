@@ -303,6 +303,11 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth on', () 
     await signIn(boundPage, bound.secret);
     await boundPage.goto(`${node.url}/ui/#/locks`);
     await boundPage.locator('#locks tbody td', { hasText: 'No lock on this token\'s names (billing:) is held or waited for' }).waitFor({ timeout: SHOW_MS });
+    // Nor an empty sessions or elections list (they once said "No sessions." beside the cluster's sessions).
+    await boundPage.goto(`${node.url}/ui/#/sessions`);
+    await boundPage.locator('#sessions tbody td', { hasText: 'No session holds or waits for this token\'s names (billing:); sessions on other names are not shown to it' }).waitFor({ timeout: SHOW_MS });
+    await boundPage.goto(`${node.url}/ui/#/elections`);
+    await boundPage.locator('#elections tbody td', { hasText: 'No election on this token\'s names (billing:) has a leader' }).waitFor({ timeout: SHOW_MS });
     await boundPage.close();
     // Another tab has no token: it asks again.
     const other = await browser.context.newPage();

@@ -5,6 +5,7 @@
 
 import { clock, countdown, fill, h } from '../dom.js';
 import { pager } from './pager.js';
+import { emptyFor } from './scope.js';
 import { dueDelayMs, refresher } from './refresh.js';
 
 const PAGE_SIZE = 50;
@@ -31,8 +32,7 @@ function waitersCell(waiters) {
 /** An empty list in words; a token bound to names lists only locks on them, which is not an idle cluster. */
 function emptyText(ctx, prefix) {
   if (prefix) return `No lock under "${prefix}" is held or waited for.`;
-  const names = ctx.identity?.prefixes ?? [];
-  return names.length > 0 ? `No lock on this token's names (${names.join(', ')}) is held or waited for; locks on other names are not shown to it.` : 'No lock is held or waited for.';
+  return emptyFor(ctx, 'No lock is held or waited for.', (names) => `No lock on this token's names (${names}) is held or waited for; locks on other names are not shown to it.`);
 }
 
 export function locksView(root, ctx, query) {
