@@ -347,6 +347,7 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth on', () 
     await page.locator('.notice', { hasText: `session ${sessionId} deleted; released e2e:doomed` }).waitFor();
     await page.close();
   });
+
 });
 
 describe.skipIf(chromium.path === null)('the console in a browser, across a failover and a restart of its node', () => {
@@ -502,6 +503,9 @@ describe.skipIf(chromium.path === null)('the console in a browser, with a learne
     expect((await role.innerText()).match(/learner/g)).toEqual(['learner']);
     expect(await page.locator('#members tr[data-member="n4"] button.transfer').count()).toBe(0);
     await shot(page, 'learner');
+    // Down, it still says it is a learner (its role is not shown: nobody knows it).
+    await cluster.kill('n4');
+    await expect.poll(() => role.innerText(), { timeout: SHOW_MS }).toMatch(/^not answering\s*learner$/);
     await page.close();
   });
 });

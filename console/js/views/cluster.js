@@ -27,7 +27,8 @@ function memberRows(ctx, cluster) {
       : match !== undefined ? Math.max(0, cluster.commitIndex - match) : null;
     const unknown = () => (silent ? h('span', { class: 'muted', title: 'not answering: how far behind it is is not known' }, '—') : '—');
     const isLeader = member.id === cluster.leader;
-    const role = isLeader ? 'leader' : (own?.role ?? member.role);
+    // A member whose own API does not answer has no role to show (null): this node's guess would be stale.
+    const shownRole = peer?.ok === false && !isLeader ? null : isLeader ? 'leader' : (own?.role ?? member.role);
     // No action on a view that may be out of date (the feed is lost), nor towards a member that does not
     // answer: the hand-over to it could only time out (5 s), after pausing the leader's writes.
     const action = ctx.live && ctx.may('admin') && member.voter && !isLeader && cluster.leader !== null && reachable !== false
@@ -35,11 +36,10 @@ function memberRows(ctx, cluster) {
       : null;
     return h('tr', { class: isLeader ? 'leader' : '', 'data-member': member.id },
       h('td', {}, member.id, member.id === cluster.self ? h('span', { class: 'muted' }, ' (this node)') : null),
-      // A member whose own API does not answer has no role to show: this node's guess would be stale.
-      h('td', {}, peer?.ok === false && !isLeader ? h('span', { class: 'muted', title: peer.error }, 'not answering')
-        : h('span', { class: `pill ${isLeader ? 'leader' : ''}` }, role),
-      // A learner's own role is already "learner": said once, not "learner learner".
-      member.voter || role === 'learner' ? null : h('span', { class: 'pill' }, 'learner')),
+      h('td', {}, shownRole === null ? h('span', { class: 'muted', title: peer.error }, 'not answering')
+        : h('span', { class: `pill ${isLeader ? 'leader' : ''}` }, shownRole),
+      // A learner's own role is already "learner": said once, not "learner learner" (but said when it does not answer).
+      member.voter || shownRole === 'learner' ? null : h('span', { class: 'pill' }, 'learner')),
       h('td', { class: 'num' }, own?.term ?? '—'),
       h('td', { class: 'num' }, own?.commitIndex ?? '—'),
       h('td', { class: 'num' }, own?.appliedIndex ?? '—'),
