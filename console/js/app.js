@@ -228,7 +228,10 @@ async function start() {
       token.clear();
       return 'unauthorized';
     }
-    fill(main, h('p', { class: 'error' }, `The node did not say who this token is: ${error.message}. Reload to try again.`));
+    // Not a refusal: the node could not check the token (an unknown one needs the leader, and during
+    // an incident there may be none). The form comes back: a page that only said "reload" kept the
+    // token that was just mistyped, and every reload asked the node about it again.
+    askForToken(`The node could not check this token (${error.status === 0 ? '' : `${error.status} `}${error.code}: ${error.message}). Try again, or paste another.`);
     return 'failed';
   }
   state.identity = identity;
