@@ -201,6 +201,13 @@ function askForToken(message) {
   state.cleanup = null;
   state.identity = null;
   showIdentity();
+  // Nothing read with the token stays on the page: the header's cluster line, the banner and the
+  // notices kept the leader, term and members in view after "Forget token" (and went stale).
+  state.cluster = null;
+  state.feedLost = false;
+  fill(document.getElementById('summary'));
+  fill(document.getElementById('notices'));
+  showHealth();
   setConnection('token needed', 'unauthorized');
   const input = h('input', { type: 'password', name: 'token', autocomplete: 'off', required: true, 'aria-label': 'token' });
   const error = h('p', { class: 'error' }, message ?? '');

@@ -309,6 +309,13 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth on', () 
     await boundPage.goto(`${node.url}/ui/#/elections`);
     await boundPage.locator('#elections tbody td', { hasText: 'No election on this token\'s names (billing:) has a leader' }).waitFor({ timeout: SHOW_MS });
     await boundPage.close();
+    // Forgetting the token takes off the page what was read with it.
+    await page.goto(`${node.url}/ui/#/cluster`);
+    await page.locator('#summary', { hasText: 'leader' }).waitFor({ timeout: SHOW_MS });
+    await page.locator('#identity button', { hasText: 'Forget token' }).click();
+    await page.locator('form.token').waitFor({ timeout: SHOW_MS });
+    expect(await page.locator('#summary').innerText()).toBe('');
+    expect(await page.evaluate('sessionStorage.getItem("lockstep.token")')).toBeNull();
     // Another tab has no token: it asks again.
     const other = await browser.context.newPage();
     await other.goto(`${node.url}/ui/`);
