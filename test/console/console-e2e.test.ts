@@ -33,8 +33,8 @@ import { ensureChromium, openBrowser } from './browser.js';
 /** API ports 16601-16603 / 16641-16643, peer ports +10 (not used by other suites). */
 const OPEN_BASE_PORT = 16_600;
 const AUTH_BASE_PORT = 16_640;
-/** API ports 7661-7663, peer ports +10. */
-const FAILOVER_BASE_PORT = 7_660;
+/** API ports 16661-16663, peer ports +10 (it was 7660: test/PORTS.md keeps 7000-7999 free of listening tests). */
+const FAILOVER_BASE_PORT = 16_660;
 /** API ports 16621-16624, peer ports +10. */
 const LEARNER_BASE_PORT = 16_620;
 /** API ports 16681-16683, peer ports +10. */
