@@ -6,6 +6,7 @@ import { api, openStream, token, whenUnauthorized } from './api.js';
 import { clock, fill, h, tickCountdowns } from './dom.js';
 import { clusterHealth } from './health.js';
 import { keepHistory } from './leader-history.js';
+import { leaderNotice } from './leader-notice.js';
 import { clusterView } from './views/cluster.js';
 import { lockView, locksView } from './views/locks.js';
 import { sessionsView } from './views/sessions.js';
@@ -122,12 +123,9 @@ function onClusterEvent(data) {
   // The serving node's record starts again when it restarts; the page keeps what it saw before.
   state.history = keepHistory(state.history, data.history ?? [], state.unseenSinceMs === null ? null : { atMs: state.unseenSinceMs, node: data.self });
   state.unseenSinceMs = null;
-  if (data.leader !== null && data.leader !== state.knownLeader) {
-    if (state.knownLeader !== null) notice(`leader changed: ${state.knownLeader} → ${data.leader} (term ${data.term})`, 'warn');
-    state.knownLeader = data.leader;
-  } else if (data.leader === null && previous?.leader != null) {
-    notice(`no leader known (term ${data.term})`, 'warn');
-  }
+  const said = leaderNotice(state.knownLeader, previous?.leader, data);
+  if (said !== null) notice(said, 'warn');
+  if (data.leader !== null) state.knownLeader = data.leader;
   showHealth();
   fill(document.getElementById('summary'),
     `cluster ${data.clusterId} · via ${data.self} · `,
@@ -203,6 +201,13 @@ function askForToken(message) {
   state.cleanup = null;
   state.identity = null;
   showIdentity();
+  // Nothing read with the token stays on the page: the header's cluster line, the banner and the
+  // notices kept the leader, term and members in view after "Forget token" (and went stale).
+  state.cluster = null;
+  state.feedLost = false;
+  fill(document.getElementById('summary'));
+  fill(document.getElementById('notices'));
+  showHealth();
   setConnection('token needed', 'unauthorized');
   const input = h('input', { type: 'password', name: 'token', autocomplete: 'off', required: true, 'aria-label': 'token' });
   const error = h('p', { class: 'error' }, message ?? '');
@@ -230,7 +235,10 @@ async function start() {
       token.clear();
       return 'unauthorized';
     }
-    fill(main, h('p', { class: 'error' }, `The node did not say who this token is: ${error.message}. Reload to try again.`));
+    // Not a refusal: the node could not check the token (an unknown one needs the leader, and during
+    // an incident there may be none). The form comes back: a page that only said "reload" kept the
+    // token that was just mistyped, and every reload asked the node about it again.
+    askForToken(`The node could not check this token (${error.status === 0 ? '' : `${error.status} `}${error.code}: ${error.message}). Try again, or paste another.`);
     return 'failed';
   }
   state.identity = identity;

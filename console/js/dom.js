@@ -61,9 +61,17 @@ export function clock(ms) {
   return new Date(ms).toLocaleTimeString([], { hour12: false });
 }
 
-/** A stable color per node id, for the leader timeline. */
+/** Turns of the colour wheel between hashes one apart: the golden angle, so close hashes get far hues. */
+const GOLDEN_ANGLE = 137.508;
+
+/**
+ * A stable color per node id, for the leader timeline. Node ids differ mostly
+ * in their last character (n1, n2, n3), which moves the hash by 1: taken as
+ * the hue itself that was 1° apart, and every leader on the timeline had the
+ * same blue.
+ */
 export function colorOf(id) {
   let hash = 0;
   for (const c of String(id)) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
-  return `hsl(${hash % 360} 55% 42%)`;
+  return `hsl(${Math.round((hash * GOLDEN_ANGLE) % 360)} 55% 42%)`;
 }

@@ -255,7 +255,7 @@ export const API_REFERENCE: Record<string, RouteReference> = {
     operationId: 'createToken',
     description: 'Creates a token (admin) with a role and optional name prefixes. The secret is in this answer only; the cluster keeps a hash of it.',
     request: { path: '/v1/auth/tokens', body: { name: 'billing-workers', role: 'writer', prefixes: ['billing:'] } },
-    answer: { status: 201, body: { id: 'tok-31c8', name: 'billing-workers', role: 'writer', prefixes: ['billing:'], secret: 'ls_4b7e...' } },
+    answer: { status: 201, body: { id: 'tok-31c8', name: 'billing-workers', role: 'writer', prefixes: ['billing:'], secret: 'lst_4b7eQ2mX9pLc0Vd8sKfR1tYwZa3uJh6nGe5oBi7xNq-' } },
     errors: [...INPUT, ...AUTH, 'limit_exceeded', ...LEADER],
   },
   'GET /v1/auth/tokens': {

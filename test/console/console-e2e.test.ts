@@ -14,6 +14,9 @@
 // not hear from says nothing of it); while the page's own node is down, the
 // sessions view offers no Delete, and offers it again once the feed is back;
 // the leader timeline the page has seen stays across that node's restart.
+// A lock's view that could not load while there was no quorum loads by
+// itself once the quorum is back, though the lock itself did not change.
+// A learner's role is said once.
 // Screenshots go to
 // $LOCKSTEP_SCREENSHOTS (default: a folder in the system's temp directory).
 
@@ -30,8 +33,12 @@ import { ensureChromium, openBrowser } from './browser.js';
 /** API ports 16601-16603 / 16641-16643, peer ports +10 (not used by other suites). */
 const OPEN_BASE_PORT = 16_600;
 const AUTH_BASE_PORT = 16_640;
-/** API ports 7661-7663, peer ports +10. */
-const FAILOVER_BASE_PORT = 7_660;
+/** API ports 16661-16663, peer ports +10 (it was 7660: test/PORTS.md keeps 7000-7999 free of listening tests). */
+const FAILOVER_BASE_PORT = 16_660;
+/** API ports 16621-16624, peer ports +10. */
+const LEARNER_BASE_PORT = 16_620;
+/** API ports 16681-16683, peer ports +10. */
+const QUORUM_BASE_PORT = 16_680;
 const PEER_OFFSET = 10;
 /** How long the page may take to show a change: generous for a loaded 2-core CI machine (measured values are logged). */
 const SHOW_MS = 10_000;
@@ -104,6 +111,8 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth off', ()
     expect(await page.locator('#members tr.leader').getAttribute('data-member')).toBe(leader.id);
     await page.locator('#connection[data-state="live"]').waitFor({ timeout: SHOW_MS });
     await page.locator('#members tbody tr .pill.ok').nth(2).waitFor({ timeout: SHOW_MS });
+    // Served by a follower: Reachable is its own poll of the members, not the leader's view.
+    expect(await page.locator('#main p.muted').first().innerText()).toContain(`reachable is whether each member's API answered ${follower.id}`);
     expect(await page.locator('.timeline div').count()).toBeGreaterThan(0);
     expect(await page.locator('.timeline div').first().getAttribute('style')).toMatch(/width: [\d.]+%/);
     // Policy violations, script errors and failed loads: the page's own error log stays clean (it had a 404 for
@@ -294,7 +303,19 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth on', () 
     await signIn(boundPage, bound.secret);
     await boundPage.goto(`${node.url}/ui/#/locks`);
     await boundPage.locator('#locks tbody td', { hasText: 'No lock on this token\'s names (billing:) is held or waited for' }).waitFor({ timeout: SHOW_MS });
+    // Nor an empty sessions or elections list (they once said "No sessions." beside the cluster's sessions).
+    await boundPage.goto(`${node.url}/ui/#/sessions`);
+    await boundPage.locator('#sessions tbody td', { hasText: 'No session holds or waits for this token\'s names (billing:); sessions on other names are not shown to it' }).waitFor({ timeout: SHOW_MS });
+    await boundPage.goto(`${node.url}/ui/#/elections`);
+    await boundPage.locator('#elections tbody td', { hasText: 'No election on this token\'s names (billing:) has a leader' }).waitFor({ timeout: SHOW_MS });
     await boundPage.close();
+    // Forgetting the token takes off the page what was read with it.
+    await page.goto(`${node.url}/ui/#/cluster`);
+    await page.locator('#summary', { hasText: 'leader' }).waitFor({ timeout: SHOW_MS });
+    await page.locator('#identity button', { hasText: 'Forget token' }).click();
+    await page.locator('form.token').waitFor({ timeout: SHOW_MS });
+    expect(await page.locator('#summary').innerText()).toBe('');
+    expect(await page.evaluate('sessionStorage.getItem("lockstep.token")')).toBeNull();
     // Another tab has no token: it asks again.
     const other = await browser.context.newPage();
     await other.goto(`${node.url}/ui/`);
@@ -333,6 +354,24 @@ describe.skipIf(chromium.path === null)('the console in a browser, auth on', () 
     await page.locator('.notice', { hasText: `session ${sessionId} deleted; released e2e:doomed` }).waitFor();
     await page.close();
   });
+
+  // Last: it takes the cluster's quorum away.
+  it('asks again when the node cannot check a token without a leader, instead of a page that only says "reload"', async () => {
+    for (const other of cluster.running().filter((n) => n.id !== node.id)) await cluster.kill(other.id);
+    const page = await browser.context.newPage();
+    await page.goto(`${node.url}/ui/`);
+    // A token this node does not know is looked up at the leader, and there is none: 503, not 401.
+    await page.locator('form.token input[name="token"]').fill('lst_mistyped-during-the-incident');
+    await page.locator('form.token button[type="submit"]').click();
+    await page.locator('form.token .error', { hasText: 'could not check this token' }).waitFor({ timeout: 30_000 });
+    expect(await page.locator('form.token input[name="token"]').count()).toBe(1);
+    // A token it knows needs no leader: the console opens and says there is no quorum.
+    await page.locator('form.token input[name="token"]').fill(ROOT);
+    await page.locator('form.token button[type="submit"]').click();
+    await page.locator('#health', { hasText: /^No quorum:/ }).waitFor({ timeout: 30_000 });
+    await shot(page, 'token-without-quorum');
+    await page.close();
+  }, 90_000);
 });
 
 describe.skipIf(chromium.path === null)('the console in a browser, across a failover and a restart of its node', () => {
@@ -416,5 +455,81 @@ describe.skipIf(chromium.path === null)('the console in a browser, across a fail
     expect(after.some((line) => line.endsWith(`leader ${first.id}`))).toBe(true);
     expect(await page.evaluate('window.notReloaded')).toBe(true);
     await shot(page, 'timeline-after-restart');
+  });
+});
+
+describe.skipIf(chromium.path === null)('the console in a browser, across a lost and regained quorum', () => {
+  let cluster: LocalCluster;
+  let browser: { context: BrowserContext; close(): Promise<void> };
+
+  beforeAll(async () => {
+    cluster = await startCluster(QUORUM_BASE_PORT);
+    browser = await openBrowser(chromium.path!);
+  }, LEADER_WAIT_MS + 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.destroy();
+  });
+
+  it('a lock\'s view that could not load without a quorum loads once the quorum is back, though the lock did not change', async () => {
+    const serving = cluster.running()[0];
+    const sessionId = (await api(serving, 'POST', '/v1/sessions', { ttlMs: 120_000, name: 'steady' })).body.sessionId as string;
+    expect((await api(serving, 'POST', '/v1/locks/e2e:steady/acquire', { sessionId, owner: 'steady-owner' })).body.acquired).toBe(true);
+    const others = cluster.running().filter((node) => node.id !== serving.id);
+    for (const node of others) await cluster.kill(node.id);
+    const page = await browser.context.newPage();
+    await page.goto(`${serving.url}/ui/#/locks/${encodeURIComponent('e2e:steady')}`);
+    // The watch is this node's own applied state and opens; the lock's details need the leader.
+    await page.locator('main .error', { hasText: 'could not load' }).waitFor({ timeout: 30_000 });
+    for (const node of others) cluster.start(node.id);
+    await cluster.waitForLeader({ ready: true, timeoutMs: LEADER_WAIT_MS });
+    // Nothing of the lock changed, so its watch says nothing: the view must load again by itself.
+    await page.locator('#holders td', { hasText: 'steady-owner' }).waitFor({ timeout: 30_000 });
+    expect(await page.locator('main .error').count()).toBe(0);
+    await shot(page, 'lock-after-quorum');
+    await page.close();
+  }, LEADER_WAIT_MS + 120_000);
+});
+
+describe.skipIf(chromium.path === null)('the console in a browser, with a learner', () => {
+  let cluster: LocalCluster;
+  let browser: { context: BrowserContext; close(): Promise<void> };
+
+  beforeAll(async () => {
+    // n1-n3 start as the voters; n4 starts as a joiner (listing only them) and is added as a learner.
+    cluster = new LocalCluster({ size: 4, basePort: LEARNER_BASE_PORT, peerPortOffset: PEER_OFFSET, cli: TEST_CLI, flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
+    const voters = ['n1', 'n2', 'n3'];
+    for (const id of voters) cluster.start(id, voters);
+    try {
+      await cluster.waitForLeader({ ready: true, timeoutMs: LEADER_WAIT_MS });
+      cluster.start('n4', voters);
+      const learner = cluster.node('n4');
+      const added = await api(cluster.node('n1'), 'POST', '/v1/cluster/members', { id: 'n4', apiUrl: learner.url, peerUrl: `127.0.0.1:${learner.peerPort}`, voter: false });
+      expect(added.status).toBe(200);
+    } catch (error) {
+      await cluster.destroy();
+      throw error;
+    }
+    browser = await openBrowser(chromium.path!);
+  }, LEADER_WAIT_MS + 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.destroy();
+  });
+
+  it('says a learner is a learner once', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${cluster.node('n1').url}/ui/#/cluster`);
+    const role = page.locator('#members tr[data-member="n4"] td').nth(1);
+    // Its own answer (the feed asks every member) says "learner"; the page adds nothing to it.
+    await expect.poll(() => role.innerText(), { timeout: SHOW_MS }).toMatch(/learner/);
+    await page.waitForTimeout(1_000);
+    expect((await role.innerText()).match(/learner/g)).toEqual(['learner']);
+    expect(await page.locator('#members tr[data-member="n4"] button.transfer').count()).toBe(0);
+    await shot(page, 'learner');
+    // Down, it still says it is a learner (its role is not shown: nobody knows it).
+    await cluster.kill('n4');
+    await expect.poll(() => role.innerText(), { timeout: SHOW_MS }).toMatch(/^not answering\s*learner$/);
+    await page.close();
   });
 });

@@ -95,6 +95,14 @@ describe('the API reference', () => {
     }
   });
 
+  it('shows a token secret of the form the server makes (lst_ and 43 characters), not another', async () => {
+    const made = await h.call('POST', '/v1/auth/tokens', { name: 'docs-example', role: 'reader' }, { authorization: `Bearer ${ROOT}` });
+    expect(made.status).toBe(201);
+    const shown = (API_REFERENCE['POST /v1/auth/tokens'].answer.body as { secret: string }).secret;
+    const form = (secret: string) => ({ prefix: secret.slice(0, 4), length: secret.length, alphabet: /^[A-Za-z0-9_-]+$/.test(secret.slice(4)) });
+    expect(form(shown)).toEqual(form(made.body.secret));
+  });
+
   it('lists the auth refusals and the bearer token for every route that needs a token, and neither for the open probes', () => {
     expect(doc.components.securitySchemes.bearer).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
     for (const { key, op } of operations()) {

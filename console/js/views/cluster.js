@@ -27,6 +27,8 @@ function memberRows(ctx, cluster) {
       : match !== undefined ? Math.max(0, cluster.commitIndex - match) : null;
     const unknown = () => (silent ? h('span', { class: 'muted', title: 'not answering: how far behind it is is not known' }, '—') : '—');
     const isLeader = member.id === cluster.leader;
+    // A member whose own API does not answer has no role to show (null): this node's guess would be stale.
+    const shownRole = peer?.ok === false && !isLeader ? null : isLeader ? 'leader' : (own?.role ?? member.role);
     // No action on a view that may be out of date (the feed is lost), nor towards a member that does not
     // answer: the hand-over to it could only time out (5 s), after pausing the leader's writes.
     const action = ctx.live && ctx.may('admin') && member.voter && !isLeader && cluster.leader !== null && reachable !== false
@@ -34,9 +36,10 @@ function memberRows(ctx, cluster) {
       : null;
     return h('tr', { class: isLeader ? 'leader' : '', 'data-member': member.id },
       h('td', {}, member.id, member.id === cluster.self ? h('span', { class: 'muted' }, ' (this node)') : null),
-      // A member whose own API does not answer has no role to show: this node's guess would be stale.
-      h('td', {}, peer?.ok === false && !isLeader ? h('span', { class: 'muted', title: peer.error }, 'not answering')
-        : h('span', { class: `pill ${isLeader ? 'leader' : ''}` }, isLeader ? 'leader' : (own?.role ?? member.role)), member.voter ? null : h('span', { class: 'pill' }, 'learner')),
+      h('td', {}, shownRole === null ? h('span', { class: 'muted', title: peer.error }, 'not answering')
+        : h('span', { class: `pill ${isLeader ? 'leader' : ''}` }, shownRole),
+      // A learner's own role is already "learner": said once, not "learner learner" (but said when it does not answer).
+      member.voter || shownRole === 'learner' ? null : h('span', { class: 'pill' }, 'learner')),
       h('td', { class: 'num' }, own?.term ?? '—'),
       h('td', { class: 'num' }, own?.commitIndex ?? '—'),
       h('td', { class: 'num' }, own?.appliedIndex ?? '—'),
@@ -81,6 +84,16 @@ function timeline(history, nowMs) {
   return segments;
 }
 
+/**
+ * Where Match and Reachable come from. Only the leader tracks match indexes and hears from every
+ * member; a follower's page shows no match index, and Reachable there is whether each member's API
+ * answered this node's poll (the note once called both "the leader's view" on every node).
+ */
+function sources(cluster) {
+  if (cluster.self === cluster.leader) return 'match index and reachability are this node\'s view as the leader';
+  return `match index is known to the leader only (see its console); reachable is whether each member's API answered ${cluster.self}`;
+}
+
 export function clusterView(root, ctx) {
   const rows = h('tbody');
   const bar = h('div', { class: 'timeline', 'aria-label': 'leaders over the last 10 minutes' });
@@ -98,9 +111,9 @@ export function clusterView(root, ctx) {
   );
   const render = (cluster) => {
     fill(rows, memberRows(ctx, cluster));
-    fill(note, ctx.may('admin')
-      ? 'Term, commit and applied index are each member\'s own answer; match index and reachability are the leader\'s view. "Make leader" hands leadership over.'
-      : `Term, commit and applied index are each member's own answer. Handing leadership over needs an admin token; this one is ${ctx.identity.role}.`);
+    fill(note, `Term, commit and applied index are each member's own answer; ${sources(cluster)}. `, ctx.may('admin')
+      ? '"Make leader" hands leadership over.'
+      : `Handing leadership over needs an admin token; this one is ${ctx.identity.role}.`);
     fill(bar, timeline(ctx.history, Date.now()));
     fill(changes, ctx.history.slice(-10).reverse().map((c) => h('li', {}, `${clock(c.atMs)} ${describe(c)}`)));
   };

@@ -4,6 +4,7 @@
 
 import { clock, fill, h } from '../dom.js';
 import { refresher } from './refresh.js';
+import { emptyFor } from './scope.js';
 
 const SCAN_PAGE = 500;
 const SCAN_SESSIONS_MAX = 2_000;
@@ -39,7 +40,7 @@ export function electionsView(root, ctx) {
     try {
       const held = await heldElections(ctx);
       const elections = await Promise.all(held.names.map((name) => ctx.api('GET', `/v1/elections/${encodeURIComponent(name)}`).catch(() => null)));
-      fill(rows, held.names.length === 0 ? h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No election has a leader.')) : elections.filter(Boolean).map((e) => h('tr', { 'data-election': e.name },
+      fill(rows, held.names.length === 0 ? h('tr', {}, h('td', { colspan: 5, class: 'muted' }, emptyFor(ctx, 'No election has a leader.', (names) => `No election on this token's names (${names}) has a leader; elections on other names are not shown to it.`))) : elections.filter(Boolean).map((e) => h('tr', { 'data-election': e.name },
         h('td', {}, h('a', { href: electionHref(e.name) }, e.name)),
         h('td', { class: 'mono' }, e.leader?.sessionId ?? '—'),
         h('td', { class: 'mono' }, e.leader?.value ?? '—'),

@@ -5,6 +5,7 @@
 
 import { clock, countdown, fill, h } from '../dom.js';
 import { pager } from './pager.js';
+import { emptyFor } from './scope.js';
 import { dueDelayMs, refresher } from './refresh.js';
 
 const PAGE_SIZE = 50;
@@ -31,8 +32,7 @@ function waitersCell(waiters) {
 /** An empty list in words; a token bound to names lists only locks on them, which is not an idle cluster. */
 function emptyText(ctx, prefix) {
   if (prefix) return `No lock under "${prefix}" is held or waited for.`;
-  const names = ctx.identity?.prefixes ?? [];
-  return names.length > 0 ? `No lock on this token's names (${names.join(', ')}) is held or waited for; locks on other names are not shown to it.` : 'No lock is held or waited for.';
+  return emptyFor(ctx, 'No lock is held or waited for.', (names) => `No lock on this token's names (${names}) is held or waited for; locks on other names are not shown to it.`);
 }
 
 export function locksView(root, ctx, query) {
@@ -102,6 +102,10 @@ export function lockView(root, ctx, name) {
   let loading = false;
   let again = false;
   let dueTimer = null;
+  // Whether the last load failed (no leader, the node was cut off): the watch stream tells only changes
+  // of this lock, so without a retry the view kept "could not load" and empty tables after the cluster
+  // was back, for as long as the lock did not change.
+  let failed = false;
   const load = async () => {
     if (loading) {
       again = true;
@@ -130,8 +134,10 @@ export function lockView(root, ctx, name) {
       // ask again when the soonest one shown runs out (refresh.js's due(), for this view's own loop).
       clearTimeout(dueTimer);
       if (sessionsLeft.size > 0) dueTimer = setTimeout(load, dueDelayMs(Math.min(...sessionsLeft.values())));
+      failed = false;
     } catch (error) {
       fill(summary, h('span', { class: 'error' }, `could not load: ${error.code} — ${error.message}`));
+      failed = true;
     } finally {
       loading = false;
       if (again) {
@@ -150,8 +156,11 @@ export function lockView(root, ctx, name) {
     else if (status.state === 'reconnecting') fill(live, h('span', { class: 'pill bad' }, `watch lost, reconnecting (attempt ${status.attempt})…`));
     else fill(live, h('span', { class: 'pill bad' }, `watch refused: ${status.error.message}`));
   });
+  // After a failed load, try again as the cluster moves on (a new leader's first entry is such a move).
+  const retry = refresher(ctx, () => (failed ? load() : undefined));
   return () => {
     stream.close();
+    retry.stop();
     clearTimeout(dueTimer);
   };
 }

@@ -4,6 +4,7 @@
 
 import { countdown, fill, h } from '../dom.js';
 import { pager } from './pager.js';
+import { emptyFor } from './scope.js';
 import { refresher } from './refresh.js';
 
 const PAGE_SIZE = 50;
@@ -54,7 +55,7 @@ export function sessionsView(root, ctx) {
     try {
       const page = await ctx.api('GET', `/v1/sessions?${params}`);
       actionCells.clear();
-      fill(rows, page.sessions.length === 0 ? h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No sessions.')) : page.sessions.map((s) => h('tr', { 'data-session': s.sessionId },
+      fill(rows, page.sessions.length === 0 ? h('tr', {}, h('td', { colspan: 8, class: 'muted' }, emptyFor(ctx, 'No sessions.', (names) => `No session holds or waits for this token's names (${names}); sessions on other names are not shown to it.`))) : page.sessions.map((s) => h('tr', { 'data-session': s.sessionId },
         h('td', { class: 'mono' }, s.sessionId),
         h('td', {}, s.name || '—'),
         h('td', {}, `${s.ttlMs / 1000} s`),
