@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_ELECTION, LocalCluster, type LocalNode } from '../../src/harness/local-cluster.js';
+import { LocalCluster, type LocalNode } from '../../src/harness/local-cluster.js';
 import { TEST_CLI } from '../node/support/proc-cluster.js';
 import { api } from '../server/real-cluster.js';
 import { ensureChromium, openBrowser } from './browser.js';
@@ -47,9 +47,14 @@ const SHOTS = process.env.LOCKSTEP_SCREENSHOTS ?? join(tmpdir(), 'lockstep-conso
 /** Three nodes from source starting at once on a busy 2-core machine may take long to agree on a leader. */
 const LEADER_WAIT_MS = 120_000;
 
-/** A 3-node cluster of `lockstep serve` (TEST_CLI), ready once every node agrees on a leader. */
+/**
+ * A 3-node cluster of `lockstep serve` (TEST_CLI), ready once every node agrees on a leader.
+ * serve's own timings, as `cluster up`: the tests take the leader seen at setup, and at
+ * FAST_ELECTION's 500 ms a loaded machine's pause could move it before the first test ran.
+ * A killed leader is noticed at once either way (its closed connections).
+ */
 async function startCluster(basePort: number, authToken?: string): Promise<LocalCluster> {
-  const cluster = new LocalCluster({ size: 3, basePort, peerPortOffset: PEER_OFFSET, authToken, cli: TEST_CLI, flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
+  const cluster = new LocalCluster({ size: 3, basePort, peerPortOffset: PEER_OFFSET, authToken, cli: TEST_CLI, flags: { logLevel: 'warn' }, output: 'stderr' });
   cluster.startAll();
   try {
     await cluster.waitForLeader({ ready: true, timeoutMs: LEADER_WAIT_MS });
@@ -497,7 +502,7 @@ describe.skipIf(chromium.path === null)('the console in a browser, with a learne
 
   beforeAll(async () => {
     // n1-n3 start as the voters; n4 starts as a joiner (listing only them) and is added as a learner.
-    cluster = new LocalCluster({ size: 4, basePort: LEARNER_BASE_PORT, peerPortOffset: PEER_OFFSET, cli: TEST_CLI, flags: { ...FAST_ELECTION, logLevel: 'warn' }, output: 'stderr' });
+    cluster = new LocalCluster({ size: 4, basePort: LEARNER_BASE_PORT, peerPortOffset: PEER_OFFSET, cli: TEST_CLI, flags: { logLevel: 'warn' }, output: 'stderr' });
     const voters = ['n1', 'n2', 'n3'];
     for (const id of voters) cluster.start(id, voters);
     try {
