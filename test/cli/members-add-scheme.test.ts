@@ -86,7 +86,7 @@ describe('lockstep members add: the addresses it stores for bare host:port', () 
       const flags = { '--api': '[::1]:7610', '--peer': '127.0.0.1:7611', [flag]: bad };
       const r = await runCli(['members', 'add', 'n8', '--api', flags['--api'], '--peer', flags['--peer'], '--endpoints', `http://127.0.0.1:${HTTP_PORT}`]);
       expect(r.status, `${flag} ${bad}`).toBe(1);
-      expect(r.stderr).toContain(`${flag} '${bad}' is not host:port`);
+      expect(r.stderr).toContain(`${flag} must be host:port, got '${bad}'`);
     }
     expect(added.length).toBe(before);
   });

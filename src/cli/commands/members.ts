@@ -5,10 +5,11 @@
 // in flight, docs/safety.md #7). A node whose disk was lost rejoins under
 // a NEW id (item 10): remove the old id, add the new one.
 
-import { FlagValueError, UsageError, UserError, type CliCommand } from '../command.js';
+import { UsageError, UserError, type CliCommand } from '../command.js';
 import { LockstepError } from 'lockstep-client';
 import { CLUSTER_CHANGE_TIMEOUTS, endpointFlags, makeClient, parseEndpoints, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseFlagsAndWords, type FlagSpecs } from '../flags.js';
+import { checkHostPort } from './serve.js';
 
 const addFlags = {
   // Flags only (cli.md): $LOCKSTEP_API/$LOCKSTEP_PEER name the node this runs on, not the one added.
@@ -26,20 +27,11 @@ const removeFlags = { ...endpointFlags } as const satisfies FlagSpecs;
  */
 function apiUrlOf(api: string, endpoints: string | undefined, ca: string | undefined): string {
   if (/^https?:\/\//.test(api)) return api;
+  // A bare address must be host:port, as serve takes it: without the port, 'nowhere' went to the
+  // server as http://nowhere (port 80), whose answer was about something else.
   checkHostPort('--api', api);
   const tls = ca !== undefined || parseEndpoints(endpoints).some((url) => url.startsWith('https://'));
   return `${tls ? 'https' : 'http'}://${api}`;
-}
-
-/**
- * A bare address must be host:port, as `serve --api/--peer` take it: without the port, 'nowhere'
- * went to the server as http://nowhere (port 80), whose answer was about something else.
- */
-function checkHostPort(flag: string, address: string): void {
-  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):([0-9]{1,5})$/.exec(address);
-  if (match === null || Number(match[2]) < 1 || Number(match[2]) > 65_535) {
-    throw new FlagValueError(`${flag} '${address}' is not host:port (e.g. 127.0.0.1:7004)`);
-  }
 }
 
 function oneId(positionals: string[], what: string): string {
