@@ -64,8 +64,8 @@ function accessOf(request: FastifyRequest): RouteAccess {
   return request.routeOptions.config?.access ?? ADMIN_ONLY;
 }
 
-function needOf(request: FastifyRequest, access: Exclude<RouteAccess, { kind: 'open' }>): Need {
-  if (access.kind === 'any' || access.kind === 'admin') return { kind: access.kind };
+/** A read or write route's need with every name it reads (path and body), once the body is valid. */
+function needOf(request: FastifyRequest, access: Extract<RouteAccess, { kind: 'read' | 'write' }>): Need {
   return { kind: access.kind, names: access.names === undefined ? [] : access.names(request) };
 }
 
@@ -163,8 +163,10 @@ export function installAccess(app: FastifyInstance, ctx: ServerContext): void {
     const principal = request.principal;
     if (principal === null || request.is404) return;
     const access = accessOf(request);
-    if (access.kind === 'open') return;
-    authorize(principal, needOf(request, access));
+    // onRequest judged the role and the names in the path; left are names only a valid body carries.
+    if ((access.kind === 'read' || access.kind === 'write') && access.names !== undefined && access.namesInPath !== true) {
+      authorize(principal, needOf(request, access));
+    }
   });
 }
 
