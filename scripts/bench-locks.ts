@@ -16,10 +16,7 @@
 // etcd: Debian/Ubuntu `apt-get install -y etcd-server` (/usr/bin/etcd, 3.4);
 // without it the etcd column is skipped with a message.
 //
-//   npm run bench -- [--seconds 5] [--rounds 3] [--workloads uncontended-32,...]
-//                    [--systems lockstep,etcd|lockstep,lockstep-tls|lockstep,base] [--target all|leader] [--cli dist/cli/main.js]
-//                    [--node-flags="--cpu-prof --cpu-prof-dir DIR"] [--lockstep-flags="--log-level warn"]
-//                    [--base-node-flags="..."] [--base-lockstep-flags="..."]
+//   npm run bench -- [flags]        (--help lists them)
 //
 // A/B of a change: --systems lockstep,base runs this build against another
 // build's CLI (--base-cli, default .bench-base/dist/cli/main.js: copy dist/
@@ -39,14 +36,22 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BenchHttp } from './bench/http.js';
 import { type BenchSystem, ETCD_INSTALL, type LaunchOptions, startEtcd, startLockstep, waitForLeader } from './bench/systems.js';
 import { ensureClusterCerts } from '../src/tls/cluster-certs.js';
 import { DEFAULT_WORKLOADS, formatFailures, type Measurement, parseWorkloads, type Workload } from './bench/workloads.js';
 
-const { values } = parseArgs({
+const USAGE = `npm run bench -- [--seconds 5] [--rounds 3] [--warmup-seconds 10] [--workloads ${DEFAULT_WORKLOADS}]
+                 [--systems lockstep,etcd|lockstep,lockstep-tls|lockstep,base] [--target all|leader]
+                 [--heartbeat-ms 100] [--election-ms 1000] [--etcd /usr/bin/etcd] [--base-port 23900]
+                 [--cli dist/cli/main.js] [--base-cli .bench-base/dist/cli/main.js]
+                 [--node-flags="..."] [--lockstep-flags="..."] [--base-node-flags="..."] [--base-lockstep-flags="..."]
+Workloads also: reads-1, reads-32, reads-128 (any kind-N). The header of scripts/bench-locks.ts says what each does.`;
+
+const { values } = parseArgsOrUsage({
   options: {
+    help: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     /** Unmeasured load on each system before round 1: a server's steady state is JIT-compiled and warm. */
@@ -75,13 +80,49 @@ const { values } = parseArgs({
   },
 });
 
-const SECONDS = Number(values.seconds);
-const ROUNDS = Number(values.rounds);
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+/** A mistyped flag is one line and the usage, not parseArgs' stack trace. */
+function parseArgsOrUsage<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    usageError((error as Error).message);
+  }
+}
+
+function usageError(message: string): never {
+  console.error(`bench: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function positive(flag: string, text: string | undefined, min: number): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < min) usageError(`--${flag} must be a number >= ${min}, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+const SECONDS = positive('seconds', values.seconds, 1);
+const ROUNDS = positive('rounds', values.rounds, 1);
+positive('warmup-seconds', values['warmup-seconds'], 0);
 const WARMUP_MS = 500;
-const TARGET = values.target === 'leader' ? 'leader' : 'all';
-const workloads = parseWorkloads(values.workloads!);
+if (values.target !== 'all' && values.target !== 'leader') usageError(`--target must be all or leader, got ${JSON.stringify(values.target)}`);
+const TARGET: 'all' | 'leader' = values.target;
+const workloads = (() => {
+  try {
+    return parseWorkloads(values.workloads!);
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+})();
 const [WARMUP_WORKLOAD] = parseWorkloads('uncontended-32');
+const SYSTEMS = ['lockstep', 'etcd', 'lockstep-tls', 'base'];
 let systemNames = values.systems!.split(',');
+const unknownSystem = systemNames.find((s) => !SYSTEMS.includes(s));
+if (unknownSystem !== undefined) usageError(`--systems: unknown system ${JSON.stringify(unknownSystem)} (one or two of ${SYSTEMS.join(', ')})`);
 if (systemNames.includes('etcd') && !existsSync(values.etcd!)) {
   console.error(`etcd: ${values.etcd} not found, running lockstep alone (to compare: ${ETCD_INSTALL})`);
   systemNames = systemNames.filter((s) => s !== 'etcd');
