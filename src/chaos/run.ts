@@ -94,6 +94,7 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
     await register.start();
     await cluster.start();
     say(`started ${options.nodes} nodes in ${runDir}`);
+    for (const line of cluster.consoleLines()) say(line);
     observer.start();
     const leaderBy = nowMs() + LEADER_WAIT_MS;
     while (observer.currentLeader() === null && nowMs() < leaderBy && cluster.unexpectedExits.length === 0) await new Promise((r) => setTimeout(r, 200));

@@ -196,6 +196,12 @@ export class ChaosCluster {
     return this.network.stats();
   }
 
+  /** How to watch the run in a browser (consoleLines below). */
+  consoleLines(): string[] {
+    const ca = this.options.tls ? path.join(this.options.runDir, 'certs', 'ca.crt') : null;
+    return consoleLines(this.apiUrls().map((n) => n.url), this.root?.file ?? null, ca);
+  }
+
   apiUrls(): Array<{ node: string; url: string }> {
     return [...this.nodes.values()].map((n) => ({ node: n.id, url: n.apiUrl }));
   }
@@ -215,6 +221,17 @@ export class ChaosCluster {
     await Promise.all([...this.nodes.values()].map((n) => n.close(STOP_GRACE_MS)));
     await this.network.close();
   }
+}
+
+/**
+ * Every node serves the operator console at /ui/. The lines say where the
+ * run's secrets are, never the secrets: they stay out of logs.
+ */
+export function consoleLines(apiUrls: string[], rootTokenFile: string | null, caFile: string | null): string[] {
+  const lines = [`watch it live in a browser: ${apiUrls.map((url) => `${url}/ui/`).join('  ')}`];
+  if (rootTokenFile !== null) lines.push(`  the console asks for a token: the run's root token is in ${rootTokenFile}`);
+  if (caFile !== null) lines.push(`  the nodes' certificates are signed by the run's CA, ${caFile}: trust it in the browser, or accept its warning`);
+  return lines;
 }
 
 /** A root token for one run, written where every node reads it. */
