@@ -35,6 +35,15 @@ describe('withLock', () => {
     expect(released).toEqual([42]);
   });
 
+  it('refuses a safetyMarginMs not below ttlMs before acquiring anything', async () => {
+    const { calls, client } = setup(granted);
+    const err = await client.withLock('job', { ttlMs: 5000, safetyMarginMs: 5000 }, () => 'never').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RangeError);
+    expect((err as Error).message).toMatch(/withLock: safetyMarginMs/);
+    await expect(client.withLocks(['job', 'other'], { ttlMs: 5000, safetyMarginMs: 6000 }, () => 'never')).rejects.toThrow(/withLocks: safetyMarginMs/);
+    expect(calls).toEqual([]);
+  });
+
   it('releases when the function throws, and rethrows', async () => {
     const { client, released } = setup(granted);
     await expect(

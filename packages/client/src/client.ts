@@ -9,6 +9,7 @@
 import { httpsAgent, httpsFetch, type TlsOptions } from './https-fetch.js';
 import { systemClock, type Clock } from './clock.js';
 import { LockstepError } from './errors.js';
+import { checkSafetyMargin } from './lease.js';
 import { Election, type ElectOptions } from './election.js';
 import { withLock, type LockHold, type WithLockOptions } from './hold.js';
 import { withLocks, type LockSetHold, type WithLocksOptions } from './hold-set.js';
@@ -44,6 +45,8 @@ export const DEFAULT_TOTAL_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_ATTEMPTS = 10;
 export const DEFAULT_BACKOFF_BASE_MS = 100;
 export const DEFAULT_BACKOFF_MAX_MS = 2_000;
+/** The contract's default session TTL (POST /v1/sessions without ttlMs). */
+export const SESSION_TTL_MS_SERVER_DEFAULT = 10_000;
 
 export interface ClientOptions {
   /** API URLs of the nodes, e.g. http://127.0.0.1:7001. Tried in turn; any node serves the whole API. */
@@ -164,9 +167,16 @@ export class Client {
   /** Open a session that keeps itself alive; see Session.signal and Session.lost. */
   async session(opts: SessionOptions = {}, call: CallOptions = {}): Promise<Session> {
     const { safetyMarginMs, ...create } = opts;
+    checkSafetyMargin(safetyMarginMs, create.ttlMs ?? SESSION_TTL_MS_SERVER_DEFAULT, 'client.session');
     const sentAtMs = this.clock.nowMs();
     const created = await this.createSession(create, call);
-    return new Session(this, this.clock, created, sentAtMs, safetyMarginMs);
+    try {
+      return new Session(this, this.clock, created, sentAtMs, safetyMarginMs);
+    } catch (err) {
+      // A TTL the server chose that the margin does not fit: nobody will keep this session alive, so end it now.
+      await this.deleteSession(created.sessionId).catch(() => undefined);
+      throw err;
+    }
   }
 
   // ---- locks ----

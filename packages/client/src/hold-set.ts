@@ -8,7 +8,7 @@
 
 import { isLockstepError, LockstepError } from './errors.js';
 import { followSession, type HoldLease, ttlLeaseStart, type WithLockOptions, waitInChunks } from './hold.js';
-import { defaultSafetyMarginMs, LeaseGuard } from './lease.js';
+import { checkSafetyMargin, defaultSafetyMarginMs, LeaseGuard } from './lease.js';
 import type { Clock } from './clock.js';
 import type { Session } from './session.js';
 import type { AcquireSetOptions, AcquireSetResult, LockSetBlocked, SetHold, SetLock } from './types.js';
@@ -46,6 +46,7 @@ export async function withLocks<T>(t: SetHoldTransport, locks: ReadonlyArray<str
   if (opts.ttlMs !== undefined && opts.session !== undefined) {
     throw new LockstepError('invalid_argument', 'withLocks: give ttlMs or session, not both', 0);
   }
+  if (opts.ttlMs !== undefined) checkSafetyMargin(opts.safetyMarginMs, opts.ttlMs, 'withLocks');
   const specs = locks.map((l) => (typeof l === 'string' ? { name: l } : l));
   const ownSession = opts.ttlMs === undefined && opts.session === undefined ? await t.session({ ttlMs: opts.sessionTtlMs }) : null;
   const session = opts.session ?? ownSession;

@@ -5,7 +5,7 @@
 
 import type { Clock } from './clock.js';
 import { isLockstepError, LockstepError } from './errors.js';
-import { defaultSafetyMarginMs, LeaseGuard } from './lease.js';
+import { checkSafetyMargin, defaultSafetyMarginMs, LeaseGuard } from './lease.js';
 import type { Session } from './session.js';
 import type { AcquireOptions, AcquireResult, LockMode } from './types.js';
 
@@ -27,7 +27,7 @@ export interface WithLockOptions {
   value?: string;
   /** Stop waiting when this fires. */
   signal?: AbortSignal;
-  /** TTL holds: stop this long before the TTL could end. */
+  /** TTL holds: stop this long before the TTL could end. Less than ttlMs (else a RangeError, before anything is acquired). */
   safetyMarginMs?: number;
 }
 
@@ -88,6 +88,7 @@ export async function withLock<T>(t: HoldTransport, name: string, opts: WithLock
   if (opts.ttlMs !== undefined && opts.session !== undefined) {
     throw new LockstepError('invalid_argument', 'withLock: give ttlMs or session, not both', 0);
   }
+  if (opts.ttlMs !== undefined) checkSafetyMargin(opts.safetyMarginMs, opts.ttlMs, 'withLock');
   const ownSession = opts.ttlMs === undefined && opts.session === undefined ? await t.session({ ttlMs: opts.sessionTtlMs }) : null;
   const session = opts.session ?? ownSession;
   try {
