@@ -115,6 +115,42 @@ describe('request engine', () => {
     expect(calls[1].atMs).toBeLessThan(2100);
   });
 
+  it('retries 429 too_many_requests (a per-node cap) after its Retry-After, on the next endpoint, with the same key', async () => {
+    const { clock, calls, client } = setup((req) => {
+      if (req.endpoint === E[0]) return apiError(429, 'too_many_requests', {}, { 'retry-after': '1' });
+      return json(200, { acquired: true, name: 'a', fencingToken: 9, mode: 'exclusive', expiresInMs: 5000 });
+    });
+    const res = await drive(clock, client.acquire('a', { ttlMs: 5000, waitMs: 10_000 }), 10);
+    expect(res).toMatchObject({ acquired: true, fencingToken: 9 });
+    expect(calls.map((c) => c.endpoint)).toEqual([E[0], E[1]]);
+    expect(calls[1].atMs).toBeGreaterThanOrEqual(1000);
+    expect(calls[1].atMs).toBeLessThan(1100);
+    expect(calls[1].headers['idempotency-key']).toBe(calls[0].headers['idempotency-key']);
+  });
+
+  it('stops waiting out a 429 Retry-After when the caller aborts, and gives up when it would pass the call budget', async () => {
+    const a = setup(() => apiError(429, 'too_many_requests', {}, { 'retry-after': '10' }));
+    const ac = new AbortController();
+    const p = a.client.getLock('a', { signal: ac.signal }).catch((e: unknown) => e);
+    await a.clock.advance(1000);
+    ac.abort();
+    expect(await p).toMatchObject({ code: 'aborted' });
+    expect(a.calls).toHaveLength(1);
+
+    const b = setup(() => apiError(429, 'too_many_requests', {}, { 'retry-after': '2' }), { totalTimeoutMs: 5000 });
+    const err = (await drive(b.clock, b.client.cluster()).catch((e: unknown) => e)) as LockstepError;
+    expect(err).toMatchObject({ code: 'too_many_requests', status: 429, retryAfterMs: 2000 });
+    // At 0, 2000 and 4000 ms; the next, at 6000, would pass the 5 s budget.
+    expect(b.calls.map((c) => c.atMs)).toEqual([0, 2000, 4000]);
+  });
+
+  it('does not retry 429 limit_exceeded (a replicated cap, full on every node): the caller sees it at once', async () => {
+    const { clock, calls, client } = setup(() => apiError(429, 'limit_exceeded', {}, { 'retry-after': '1' }));
+    const err = (await drive(clock, client.createSession({ ttlMs: 5000 })).catch((e: unknown) => e)) as LockstepError;
+    expect(err).toMatchObject({ code: 'limit_exceeded', status: 429 });
+    expect(calls).toHaveLength(1);
+  });
+
   it('gives up when Retry-After would pass the call budget, with the server error', async () => {
     const { clock, calls, client } = setup(() => apiError(503, 'no_leader', {}, { 'retry-after': '20' }), { totalTimeoutMs: 5000 });
     const err = await drive(clock, client.cluster()).catch((e: unknown) => e);

@@ -12,6 +12,8 @@
 // - 'unsafe' requests (membership, leadership transfer: the contract gives
 //   them no idempotency) are retried only when they surely did not reach a
 //   server (connection refused, unknown host) or the server said `no_leader`.
+// - `429 too_many_requests` (a per-node cap, refused before anything applied)
+//   is retried for every class, after its Retry-After; `429 limit_exceeded` is not.
 
 import { randomUUID } from 'node:crypto';
 import { sleep, type Clock } from './clock.js';
@@ -256,6 +258,11 @@ export class HttpEngine {
 }
 
 function isRetryableStatus(error: LockstepError, retry: RetryClass): boolean {
+  // A per-node cap (open waits, streams): refused before anything was proposed, so safe to retry
+  // for every class, after its Retry-After and on the next endpoint (whose cap may have room).
+  // Not 429 limit_exceeded: a cap of the replicated state is full on every node alike and stays
+  // full until holders, sessions or waiters go, which the caller must see rather than the SDK wait out.
+  if (error.status === 429) return error.code === 'too_many_requests';
   if (error.status !== 503) return false;
   // no_leader: the command surely did not apply. unavailable: it may have; only a keyed retry is safe.
   if (error.code === 'no_leader') return true;
