@@ -4,7 +4,8 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import { LockstepError } from '../../packages/client/src/errors.js';
-import { apiError, fakeFetch, json, ManualClock, settle, type FakeHandler } from './fakes.js';
+import { apiError, fakeFetch, hang, json, ManualClock, settle, type FakeHandler } from './fakes.js';
+import type { Leadership } from '../../packages/client/src/election.js';
 
 /** Collects the rejections nobody handled while `body` runs (and a turn after). */
 async function unhandledRejectionsOf(body: () => Promise<void>): Promise<unknown[]> {
@@ -199,6 +200,23 @@ describe('elect', () => {
     await led!.proclaim('v2');
     expect(led!.value).toBe('v2');
     expect(election.leadership?.value).toBe('v2');
+    await election.close();
+  });
+
+  it('leadership.proclaim takes { signal } and ends with aborted when it fires', async () => {
+    const clock = new ManualClock();
+    const { fetch } = cluster(clock, (req) => (req.path === '/v1/elections/job/proclaim' ? (hang(req) as unknown as Response) : undefined));
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    let led: Leadership | null = null;
+    const election = client.elect('job', 'me', { onElected: (l) => void (led = l) });
+    await clock.advance(10);
+    const ac = new AbortController();
+    const p = led!.proclaim('v2', { signal: ac.signal }).catch((e: unknown) => e);
+    await clock.advance(100);
+    ac.abort();
+    expect(await outcomeOf(p)).toBe('resolved');
+    expect(await p).toMatchObject({ code: 'aborted' });
+    expect(led!.value).toBe('me');
     await election.close();
   });
 });

@@ -246,6 +246,58 @@ describe('request engine', () => {
     expect(err.code).toBe('aborted');
   });
 
+  it('every method that does network I/O takes { signal } and ends with aborted when it fires', async () => {
+    type Call = (client: Client, signal: AbortSignal) => Promise<unknown>;
+    const calls: Record<string, Call> = {
+      createSession: (c, signal) => c.createSession({}, { signal }),
+      keepaliveSession: (c, signal) => c.keepaliveSession('s1', { signal }),
+      getSession: (c, signal) => c.getSession('s1', { signal }),
+      deleteSession: (c, signal) => c.deleteSession('s1', { signal }),
+      listSessions: (c, signal) => c.listSessions({ signal }),
+      allSessions: (c, signal) => c.allSessions({ signal }).next(),
+      session: (c, signal) => c.session({}, { signal }),
+      acquire: (c, signal) => c.acquire('a', { ttlMs: 5000 }, { signal }),
+      release: (c, signal) => c.release('a', 1, { signal }),
+      extend: (c, signal) => c.extend('a', 1, 5000, { signal }),
+      getLock: (c, signal) => c.getLock('a', { signal }),
+      listLocks: (c, signal) => c.listLocks({ signal }),
+      allLocks: (c, signal) => c.allLocks({ signal }).next(),
+      checkFencing: (c, signal) => c.checkFencing('a', 1, { signal }),
+      acquireSet: (c, signal) => c.acquireSet({ locks: [{ name: 'a' }, { name: 'b' }], ttlMs: 5000 }, { signal }),
+      releaseSet: (c, signal) => c.releaseSet([{ name: 'a', fencingToken: 1 }], { signal }),
+      campaign: (c, signal) => c.campaign('e', { sessionId: 's1', value: 'v' }, { signal }),
+      proclaim: (c, signal) => c.proclaim('e', 1, 'v', { signal }),
+      resign: (c, signal) => c.resign('e', 1, { signal }),
+      getElection: (c, signal) => c.getElection('e', { signal }),
+      cluster: (c, signal) => c.cluster({ signal }),
+      addMember: (c, signal) => c.addMember({ id: 'n4', apiUrl: 'http://n4:7004', peerUrl: 'n4:7104' }, { signal }),
+      removeMember: (c, signal) => c.removeMember('n4', { signal }),
+      transferLeadership: (c, signal) => c.transferLeadership(undefined, { signal }),
+      snapshot: (c, signal) => c.snapshot({ signal }),
+      createToken: (c, signal) => c.createToken({ name: 't', role: 'reader' }, { signal }),
+      listTokens: (c, signal) => c.listTokens({ signal }),
+      revokeToken: (c, signal) => c.revokeToken('t1', { signal }),
+      whoami: (c, signal) => c.whoami({ signal }),
+    };
+    // Every method of the Client is here but these: no I/O of their own (endpoints, elect), the raw
+    // request (its spec has signal), the with* helpers (opts.signal), streams (StreamOptions.signal, which ends them quietly).
+    const elsewhere = ['constructor', 'endpoints', 'request', 'body', 'withLock', 'withLocks', 'elect', 'watchLock', 'observe'];
+    const methods = Object.getOwnPropertyNames(Client.prototype).filter((m) => !elsewhere.includes(m));
+    expect(methods.sort()).toEqual(Object.keys(calls).sort());
+    for (const [method, call] of Object.entries(calls)) {
+      const { clock, calls: sent, client } = setup((req) => hang(req));
+      const ac = new AbortController();
+      const p = call(client, ac.signal).catch((e: unknown) => e);
+      await clock.advance(100);
+      expect(sent, method).toHaveLength(1);
+      ac.abort();
+      await settle();
+      let outcome: unknown = 'still waiting';
+      await Promise.race([p.then((e) => (outcome = e)), settle()]);
+      expect(outcome, method).toMatchObject({ code: 'aborted' });
+    }
+  });
+
   it('treats a non-JSON 2xx as a protocol error', async () => {
     const { clock, client } = setup(() => new Response('<html>', { status: 200 }));
     const err = (await drive(clock, client.cluster()).catch((e: unknown) => e)) as LockstepError;

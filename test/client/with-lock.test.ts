@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import { LockstepError } from '../../packages/client/src/errors.js';
-import { apiError, fakeFetch, json, ManualClock, settle } from './fakes.js';
+import { apiError, fakeFetch, hang, json, ManualClock, settle } from './fakes.js';
 
 function setup(acquireAnswer: () => Response) {
   const clock = new ManualClock();
@@ -222,5 +222,24 @@ describe('withLock', () => {
       await clock.advance(10_000);
     });
     expect(abortedAt).toBe(3000 + 5000 - 500);
+  });
+
+  it('hold.extend takes { signal } and ends with aborted when it fires', async () => {
+    const clock = new ManualClock();
+    const { fetch } = fakeFetch(clock, (req) => {
+      if (req.path === '/v1/locks/job/acquire') return granted();
+      if (req.path === '/v1/locks/job/extend') return hang(req);
+      return json(200, { released: true });
+    });
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    const err = await client.withLock('job', { ttlMs: 5000 }, async (hold) => {
+      const ac = new AbortController();
+      const p = hold.extend(5000, { signal: ac.signal }).catch((e: unknown) => e);
+      await clock.advance(100);
+      ac.abort();
+      // Without the signal the extend would hang on: give it a few turns, not the test's timeout.
+      return Promise.race([p, settle().then(() => 'still waiting')]);
+    });
+    expect(err).toMatchObject({ code: 'aborted' });
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import { LockstepError } from '../../packages/client/src/errors.js';
-import { apiError, fakeFetch, type FakeHandler, json, ManualClock, settle } from './fakes.js';
+import { apiError, fakeFetch, type FakeHandler, hang, json, ManualClock, settle } from './fakes.js';
 
 const HOLDS = [
   { name: 'acct:1', fencingToken: 41, mode: 'exclusive' },
@@ -209,5 +209,18 @@ describe('withLocks', () => {
     const session = await client.session({ ttlMs: 3000 });
     await expect(client.withLocks(['a', 'b'], { ttlMs: 5000, session }, () => 1)).rejects.toMatchObject({ code: 'invalid_argument' });
     await session.close();
+  });
+
+  it('set.extend takes { signal } and ends with aborted when it fires', async () => {
+    const { clock, client } = setup((req) => (req.path.endsWith('/extend') ? hang(req) : ok(req)));
+    const err = await client.withLocks(['acct:1', 'acct:2'], { ttlMs: 5000 }, async (set) => {
+      const ac = new AbortController();
+      const p = set.extend(5000, { signal: ac.signal }).catch((e: unknown) => e);
+      await clock.advance(100);
+      ac.abort();
+      // Without the signal the extend would hang on: give it a few turns, not the test's timeout.
+      return Promise.race([p, settle().then(() => 'still waiting')]);
+    });
+    expect(err).toMatchObject({ code: 'aborted' });
   });
 });

@@ -22,6 +22,7 @@ import type {
   AcquireResult,
   AcquireSetOptions,
   AcquireSetResult,
+  CallOptions,
   CampaignResult,
   ClusterInfo,
   SetLock,
@@ -72,9 +73,6 @@ export interface ClientOptions {
   clock?: Clock;
 }
 
-export interface CallOptions {
-  signal?: AbortSignal;
-}
 
 const seg = (name: string): string => encodeURIComponent(name);
 
@@ -137,7 +135,7 @@ export class Client {
     return this.body({ method: 'POST', path: '/v1/sessions', body: opts, retry: 'keyed', signal: call.signal });
   }
 
-  keepaliveSession(sessionId: string, opts: { requestTimeoutMs?: number; totalTimeoutMs?: number } = {}): Promise<{ sessionId: string; ttlMs: number }> {
+  keepaliveSession(sessionId: string, opts: { requestTimeoutMs?: number; totalTimeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ sessionId: string; ttlMs: number }> {
     // Keepalives are idempotent by nature (the contract): no key needed.
     return this.body({ method: 'POST', path: `/v1/sessions/${seg(sessionId)}/keepalive`, retry: 'idempotent', ...opts });
   }
@@ -146,8 +144,8 @@ export class Client {
     return this.body({ method: 'GET', path: `/v1/sessions/${seg(sessionId)}${readQuery(opts)}`, retry: 'idempotent', signal: opts?.signal });
   }
 
-  deleteSession(sessionId: string): Promise<{ sessionId: string; released: { name: string; fencingToken: number }[] }> {
-    return this.body({ method: 'DELETE', path: `/v1/sessions/${seg(sessionId)}`, retry: 'keyed' });
+  deleteSession(sessionId: string, call: CallOptions = {}): Promise<{ sessionId: string; released: { name: string; fencingToken: number }[] }> {
+    return this.body({ method: 'DELETE', path: `/v1/sessions/${seg(sessionId)}`, retry: 'keyed', signal: call.signal });
   }
 
   listSessions(opts: { limit?: number; after?: string } & ReadOptions = {}): Promise<SessionList> {
@@ -185,12 +183,12 @@ export class Client {
     return this.body({ method: 'POST', path: `/v1/locks/${seg(name)}/acquire`, body: opts, retry: 'keyed', waitMs: opts.waitMs ?? 0, signal: call.signal });
   }
 
-  release(name: string, fencingToken: number): Promise<{ released: true }> {
-    return this.body({ method: 'POST', path: `/v1/locks/${seg(name)}/release`, body: { fencingToken }, retry: 'keyed' });
+  release(name: string, fencingToken: number, call: CallOptions = {}): Promise<{ released: true }> {
+    return this.body({ method: 'POST', path: `/v1/locks/${seg(name)}/release`, body: { fencingToken }, retry: 'keyed', signal: call.signal });
   }
 
-  extend(name: string, fencingToken: number, ttlMs?: number): Promise<{ expiresInMs: number }> {
-    return this.body({ method: 'POST', path: `/v1/locks/${seg(name)}/extend`, body: { fencingToken, ttlMs }, retry: 'keyed' });
+  extend(name: string, fencingToken: number, ttlMs?: number, call: CallOptions = {}): Promise<{ expiresInMs: number }> {
+    return this.body({ method: 'POST', path: `/v1/locks/${seg(name)}/extend`, body: { fencingToken, ttlMs }, retry: 'keyed', signal: call.signal });
   }
 
   getLock(name: string, opts?: ReadOptions): Promise<LockInfo> {
@@ -238,8 +236,8 @@ export class Client {
   }
 
   /** Releases every hold named, or none (409 not_holder with `names`: those that do not hold). */
-  releaseSet(holds: Array<{ name: string; fencingToken: number }>): Promise<{ released: string[] }> {
-    return this.body({ method: 'POST', path: '/v1/lock-sets/release', body: { holds }, retry: 'keyed' });
+  releaseSet(holds: Array<{ name: string; fencingToken: number }>, call: CallOptions = {}): Promise<{ released: string[] }> {
+    return this.body({ method: 'POST', path: '/v1/lock-sets/release', body: { holds }, retry: 'keyed', signal: call.signal });
   }
 
   /**
@@ -260,12 +258,12 @@ export class Client {
     return this.body({ method: 'POST', path: `/v1/elections/${seg(name)}/campaign`, body, retry: 'keyed', waitMs: body.waitMs ?? 0, signal: call.signal });
   }
 
-  proclaim(name: string, term: number, value: string): Promise<{ name: string; term: number; value: string }> {
-    return this.body({ method: 'POST', path: `/v1/elections/${seg(name)}/proclaim`, body: { term, value }, retry: 'keyed' });
+  proclaim(name: string, term: number, value: string, call: CallOptions = {}): Promise<{ name: string; term: number; value: string }> {
+    return this.body({ method: 'POST', path: `/v1/elections/${seg(name)}/proclaim`, body: { term, value }, retry: 'keyed', signal: call.signal });
   }
 
-  resign(name: string, term: number): Promise<{ resigned: true }> {
-    return this.body({ method: 'POST', path: `/v1/elections/${seg(name)}/resign`, body: { term }, retry: 'keyed' });
+  resign(name: string, term: number, call: CallOptions = {}): Promise<{ resigned: true }> {
+    return this.body({ method: 'POST', path: `/v1/elections/${seg(name)}/resign`, body: { term }, retry: 'keyed', signal: call.signal });
   }
 
   getElection(name: string, opts?: ReadOptions): Promise<ElectionInfo> {
@@ -298,17 +296,17 @@ export class Client {
     return this.body({ method: 'GET', path: `/v1/cluster${readQuery(opts)}`, retry: 'idempotent', signal: opts?.signal });
   }
 
-  addMember(member: { id: string; apiUrl: string; peerUrl: string; voter?: boolean }): Promise<unknown> {
-    return this.body({ method: 'POST', path: '/v1/cluster/members', body: member, retry: 'unsafe' });
+  addMember(member: { id: string; apiUrl: string; peerUrl: string; voter?: boolean }, call: CallOptions = {}): Promise<unknown> {
+    return this.body({ method: 'POST', path: '/v1/cluster/members', body: member, retry: 'unsafe', signal: call.signal });
   }
 
-  removeMember(id: string): Promise<unknown> {
-    return this.body({ method: 'DELETE', path: `/v1/cluster/members/${seg(id)}`, retry: 'unsafe' });
+  removeMember(id: string, call: CallOptions = {}): Promise<unknown> {
+    return this.body({ method: 'DELETE', path: `/v1/cluster/members/${seg(id)}`, retry: 'unsafe', signal: call.signal });
   }
 
   /** Hand leadership to `to` (or to the most up-to-date follower). */
-  transferLeadership(to?: string): Promise<{ leader?: string; [k: string]: unknown }> {
-    return this.body({ method: 'POST', path: '/v1/cluster/leadership', body: to === undefined ? {} : { to }, retry: 'unsafe' });
+  transferLeadership(to?: string, call: CallOptions = {}): Promise<{ leader?: string; [k: string]: unknown }> {
+    return this.body({ method: 'POST', path: '/v1/cluster/leadership', body: to === undefined ? {} : { to }, retry: 'unsafe', signal: call.signal });
   }
 
   /**
@@ -336,8 +334,8 @@ export class Client {
    * may have reached a node (a retry could make two): on a timeout, list the
    * tokens and revoke a stray one.
    */
-  createToken(token: { name: string; role: TokenRole; prefixes?: string[] }): Promise<TokenCreated> {
-    return this.body({ method: 'POST', path: '/v1/auth/tokens', body: token, retry: 'unsafe' });
+  createToken(token: { name: string; role: TokenRole; prefixes?: string[] }, call: CallOptions = {}): Promise<TokenCreated> {
+    return this.body({ method: 'POST', path: '/v1/auth/tokens', body: token, retry: 'unsafe', signal: call.signal });
   }
 
   listTokens(opts?: ReadOptions): Promise<{ tokens: TokenInfo[] }> {
@@ -345,12 +343,12 @@ export class Client {
   }
 
   /** Once committed the token can no longer act on any node; its long-polls and streams end with 401. */
-  revokeToken(id: string): Promise<{ revoked: true }> {
-    return this.body({ method: 'DELETE', path: `/v1/auth/tokens/${seg(id)}`, retry: 'unsafe' });
+  revokeToken(id: string, call: CallOptions = {}): Promise<{ revoked: true }> {
+    return this.body({ method: 'DELETE', path: `/v1/auth/tokens/${seg(id)}`, retry: 'unsafe', signal: call.signal });
   }
 
   /** What this client's token may do. */
-  whoami(opts?: { signal?: AbortSignal }): Promise<TokenInfo> {
-    return this.body({ method: 'GET', path: '/v1/auth/whoami', retry: 'idempotent', signal: opts?.signal });
+  whoami(call: CallOptions = {}): Promise<TokenInfo> {
+    return this.body({ method: 'GET', path: '/v1/auth/whoami', retry: 'idempotent', signal: call.signal });
   }
 }

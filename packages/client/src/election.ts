@@ -12,7 +12,7 @@ import { sleep, type Clock } from './clock.js';
 import { isLockstepError, isTokenRefused, LockstepError } from './errors.js';
 import { LeaseEndedError } from './lease.js';
 import type { Session } from './session.js';
-import type { CampaignResult } from './types.js';
+import type { CallOptions, CampaignResult } from './types.js';
 
 /** waitMs of one campaign request; a candidate that is not elected in it queues again. */
 export const CAMPAIGN_WAIT_MS = 300_000;
@@ -29,7 +29,7 @@ export interface Leadership {
   readonly signal: AbortSignal;
   readonly session: Session;
   /** Change the value others observe, keeping the term. */
-  proclaim(value: string): Promise<void>;
+  proclaim(value: string, call?: CallOptions): Promise<void>;
 }
 
 export type DemotionReason = 'session_lost' | 'closed';
@@ -58,7 +58,7 @@ export interface ElectTransport {
   readonly clock: Clock;
   session(opts: { ttlMs?: number; name?: string }): Promise<Session>;
   campaign(name: string, body: { sessionId: string; value: string; waitMs?: number }, call?: { signal?: AbortSignal }): Promise<CampaignResult>;
-  proclaim(name: string, term: number, value: string): Promise<unknown>;
+  proclaim(name: string, term: number, value: string, call?: CallOptions): Promise<unknown>;
   resign(name: string, term: number): Promise<unknown>;
 }
 
@@ -183,8 +183,8 @@ export class Election {
       },
       signal: controller.signal,
       session,
-      proclaim: async (v: string) => {
-        await this.t.proclaim(this.name, term, v);
+      proclaim: async (v: string, call: CallOptions = {}) => {
+        await this.t.proclaim(this.name, term, v, call);
         proclaimed = v;
       },
     };

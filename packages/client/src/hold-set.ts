@@ -11,7 +11,7 @@ import { followSession, type HoldLease, ttlLeaseStart, type WithLockOptions, wai
 import { checkSafetyMargin, defaultSafetyMarginMs, LeaseGuard } from './lease.js';
 import type { Clock } from './clock.js';
 import type { Session } from './session.js';
-import type { AcquireSetOptions, AcquireSetResult, LockSetBlocked, SetHold, SetLock } from './types.js';
+import type { AcquireSetOptions, AcquireSetResult, CallOptions, LockSetBlocked, SetHold, SetLock } from './types.js';
 
 export type WithLocksOptions = Omit<WithLockOptions, 'mode' | 'limit'>;
 
@@ -26,7 +26,7 @@ export interface LockSetHold {
   /** How long the holder may still act, by the client's reckoning. */
   remainingMs(): number;
   /** TTL sets: renew every hold's lease to ttlMs (default: the TTL last set, by the acquire or an earlier extend); measured from this call's send time. */
-  extend(ttlMs?: number): Promise<void>;
+  extend(ttlMs?: number, call?: CallOptions): Promise<void>;
 }
 
 /** What withLocks needs from the Client. */
@@ -34,7 +34,7 @@ export interface SetHoldTransport {
   readonly clock: Clock;
   acquireSet(body: AcquireSetOptions, call?: { signal?: AbortSignal }): Promise<AcquireSetResult>;
   releaseSet(holds: Array<{ name: string; fencingToken: number }>): Promise<unknown>;
-  extend(name: string, fencingToken: number, ttlMs?: number): Promise<{ expiresInMs: number }>;
+  extend(name: string, fencingToken: number, ttlMs?: number, call?: CallOptions): Promise<{ expiresInMs: number }>;
   session(opts: { ttlMs?: number }): Promise<Session>;
 }
 
@@ -123,9 +123,9 @@ function ttlLease(t: SetHoldTransport, holds: readonly SetHold[], ttlMs: number,
   return {
     signal: guard.signal,
     remainingMs: () => guard.remainingMs(),
-    async extend(newTtlMs?: number) {
+    async extend(newTtlMs?: number, call: CallOptions = {}) {
       const extendSentAtMs = t.clock.nowMs();
-      const results = await Promise.allSettled(holds.map((h) => t.extend(h.name, h.fencingToken, newTtlMs)));
+      const results = await Promise.allSettled(holds.map((h) => t.extend(h.name, h.fencingToken, newTtlMs, call)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) {
         // A hold that is gone ends the set: the set is all or nothing for its holder too.

@@ -7,7 +7,7 @@ import type { Clock } from './clock.js';
 import { isLockstepError, LockstepError } from './errors.js';
 import { checkSafetyMargin, defaultSafetyMarginMs, LeaseGuard } from './lease.js';
 import type { Session } from './session.js';
-import type { AcquireOptions, AcquireResult, LockMode } from './types.js';
+import type { AcquireOptions, AcquireResult, CallOptions, LockMode } from './types.js';
 
 /** The contract's largest waitMs for one request; longer waits are made of several. */
 export const WAIT_MS_MAX_PER_REQUEST = 300_000;
@@ -41,7 +41,7 @@ export interface LockHold {
   /** How long the holder may still act, by the client's reckoning. */
   remainingMs(): number;
   /** TTL holds: renew the lease to ttlMs (default: the TTL last set, by the acquire or an earlier extend); measured from this call's send time. */
-  extend(ttlMs?: number): Promise<void>;
+  extend(ttlMs?: number, call?: CallOptions): Promise<void>;
 }
 
 /** What withLock needs from the Client. */
@@ -49,7 +49,7 @@ export interface HoldTransport {
   readonly clock: Clock;
   acquire(name: string, opts: AcquireOptions, call?: { signal?: AbortSignal }): Promise<AcquireResult>;
   release(name: string, fencingToken: number): Promise<unknown>;
-  extend(name: string, fencingToken: number, ttlMs?: number): Promise<{ expiresInMs: number }>;
+  extend(name: string, fencingToken: number, ttlMs?: number, call?: CallOptions): Promise<{ expiresInMs: number }>;
   session(opts: { ttlMs?: number }): Promise<Session>;
 }
 
@@ -177,7 +177,7 @@ export async function ttlLeaseStart(
 export interface HoldLease {
   readonly signal: AbortSignal;
   remainingMs(): number;
-  extend(ttlMs?: number): Promise<void>;
+  extend(ttlMs?: number, call?: CallOptions): Promise<void>;
   end(): void;
 }
 
@@ -227,11 +227,11 @@ function ttlHold(
       signal: guard.signal,
       session: null,
       remainingMs: () => guard.remainingMs(),
-      extend: async (newTtlMs?: number) => {
+      extend: async (newTtlMs?: number, call: CallOptions = {}) => {
         const extendSentAtMs = t.clock.nowMs();
         let extended: { expiresInMs: number };
         try {
-          extended = await t.extend(name, fencingToken, newTtlMs);
+          extended = await t.extend(name, fencingToken, newTtlMs, call);
         } catch (err) {
           if (isLockstepError(err, 'not_holder')) guard.end('not_found');
           throw err;
