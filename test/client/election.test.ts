@@ -4,7 +4,7 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import { LockstepError } from '../../packages/client/src/errors.js';
-import { apiError, fakeFetch, hang, json, ManualClock, settle, type FakeHandler } from './fakes.js';
+import { apiError, fakeFetch, grantedAsAbandoned, hang, json, ManualClock, settle, type FakeHandler } from './fakes.js';
 import type { Leadership } from '../../packages/client/src/election.js';
 
 /** Collects the rejections nobody handled while `body` runs (and a turn after). */
@@ -218,5 +218,25 @@ describe('elect', () => {
     expect(await p).toMatchObject({ code: 'aborted' });
     expect(led!.value).toBe('me');
     await election.close();
+  });
+
+  it('a campaign aborted as the server elects it: the SDK asks again with the same key and resigns that term', async () => {
+    const clock = new ManualClock();
+    const late = grantedAsAbandoned(() => json(200, { elected: true, name: 'job', term: 7, value: 'me' }));
+    const resigned: unknown[] = [];
+    const { fetch } = fakeFetch(clock, (req) => {
+      if (req.path === '/v1/elections/job/campaign') return late.handler(req);
+      if (req.path === '/v1/elections/job/resign') resigned.push(req.body);
+      return json(200, { resigned: true });
+    });
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    const ac = new AbortController();
+    const p = client.campaign('job', { sessionId: 's1', value: 'me', waitMs: 300_000 }, { signal: ac.signal }).catch((e: unknown) => e);
+    await clock.advance(100);
+    ac.abort();
+    expect(await p).toMatchObject({ code: 'aborted' });
+    await clock.advance(100);
+    expect(late.repeats).toHaveLength(1);
+    expect(resigned).toEqual([{ term: 7 }]);
   });
 });

@@ -77,6 +77,37 @@ describe('SDK against a live server', () => {
     expect((await client.getLock('live:c')).holders).toHaveLength(1);
   });
 
+  it('a waiter that gives up just as it is granted: the server records the grant under its key, and the SDK releases it', async () => {
+    const first = await client.acquire('live:late', { ttlMs: 10_000 });
+    if (!first.acquired) throw new Error('the lock should be free');
+    const ac = new AbortController();
+    let dropped = false;
+    // The server answers the waiter's grant; the caller gives up as it arrives, and the answer is lost.
+    const dropping: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (!dropped && String(input).endsWith('late/acquire')) {
+        dropped = true;
+        await res.text();
+        ac.abort();
+        throw Object.assign(new Error('aborted'), { name: 'AbortError' });
+      }
+      return res;
+    };
+    const waiter = new Client({ endpoints: [live.url], fetch: dropping });
+    const waiting = waiter.acquire('live:late', { ttlMs: 10_000, waitMs: 10_000 }, { signal: ac.signal }).catch((e: unknown) => e);
+    for (let i = 0; i < 100 && (await client.getLock('live:late')).waiters.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await client.release('live:late', first.fencingToken);
+    expect(await waiting).toMatchObject({ code: 'aborted' });
+    expect(dropped).toBe(true);
+    // Released in the background within a few round trips, not after the 10 s TTL.
+    let holders = (await client.getLock('live:late')).holders;
+    for (let i = 0; i < 100 && holders.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      holders = (await client.getLock('live:late')).holders;
+    }
+    expect(holders).toEqual([]);
+  });
+
   it('errors carry the contract code and status', async () => {
     const err = (await client.release('live:d', 999_999).catch((e: unknown) => e)) as LockstepError;
     expect(isLockstepError(err, 'not_holder')).toBe(true);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import { LockstepError } from '../../packages/client/src/errors.js';
-import { apiError, fakeFetch, hang, json, ManualClock, settle } from './fakes.js';
+import { apiError, fakeFetch, grantedAsAbandoned, hang, json, ManualClock, settle } from './fakes.js';
 
 function setup(acquireAnswer: () => Response) {
   const clock = new ManualClock();
@@ -241,5 +241,66 @@ describe('withLock', () => {
       return Promise.race([p, settle().then(() => 'still waiting')]);
     });
     expect(err).toMatchObject({ code: 'aborted' });
+  });
+
+  describe('an abort that races a grant', () => {
+    function lateGrantSetup() {
+      const clock = new ManualClock();
+      const late = grantedAsAbandoned(granted);
+      const released: number[] = [];
+      const { fetch, calls } = fakeFetch(clock, (req) => {
+        if (req.path === '/v1/locks/job/acquire') return late.handler(req);
+        if (req.path === '/v1/locks/job/release') released.push((req.body as { fencingToken: number }).fencingToken);
+        return json(200, { released: true });
+      });
+      return { clock, calls, released, repeats: late.repeats, client: new Client({ endpoints: ['http://n1:7001'], fetch, clock }) };
+    }
+
+    it('acquire: the SDK asks again with the same key (trying once) and releases the grant the caller never saw', async () => {
+      const { clock, calls, client, released, repeats } = lateGrantSetup();
+      const ac = new AbortController();
+      const p = client.acquire('job', { ttlMs: 5000, waitMs: 10_000 }, { signal: ac.signal }).catch((e: unknown) => e);
+      await clock.advance(100);
+      ac.abort();
+      expect(await p).toMatchObject({ code: 'aborted', details: { outcomeUnknown: true } });
+      await clock.advance(100);
+      expect(repeats).toHaveLength(1);
+      expect(repeats[0].headers['idempotency-key']).toBe(calls[0].headers['idempotency-key']);
+      expect(repeats[0].body).toMatchObject({ ttlMs: 5000, waitMs: 0 });
+      expect(released).toEqual([42]);
+    });
+
+    it('withLock: the function never runs, and the late grant is released', async () => {
+      const { clock, client, released } = lateGrantSetup();
+      const ac = new AbortController();
+      let ran = false;
+      const p = client.withLock('job', { ttlMs: 5000, waitMs: 10_000, signal: ac.signal }, () => void (ran = true)).catch((e: unknown) => e);
+      await clock.advance(100);
+      ac.abort();
+      expect(await p).toMatchObject({ code: 'aborted' });
+      await clock.advance(100);
+      expect(ran).toBe(false);
+      expect(released).toEqual([42]);
+    });
+
+    it('asks nothing again when no request can have reached a server', async () => {
+      const before = lateGrantSetup();
+      const err = await before.client.acquire('job', { ttlMs: 5000 }, { signal: AbortSignal.abort() }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'aborted', details: { outcomeUnknown: false } });
+      await before.clock.advance(100);
+      expect(before.calls).toEqual([]);
+
+      // Refused by a per-node cap (nothing proposed), then aborted while waiting out its Retry-After.
+      const clock = new ManualClock();
+      const { fetch, calls } = fakeFetch(clock, () => apiError(429, 'too_many_requests', {}, { 'retry-after': '5' }));
+      const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+      const ac = new AbortController();
+      const p = client.acquire('job', { ttlMs: 5000, waitMs: 10_000 }, { signal: ac.signal }).catch((e: unknown) => e);
+      await clock.advance(1000);
+      ac.abort();
+      expect(await p).toMatchObject({ code: 'aborted', details: { outcomeUnknown: false } });
+      await clock.advance(10_000);
+      expect(calls).toHaveLength(1);
+    });
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import { LockstepError } from '../../packages/client/src/errors.js';
-import { apiError, fakeFetch, type FakeHandler, hang, json, ManualClock, settle } from './fakes.js';
+import { apiError, fakeFetch, type FakeHandler, grantedAsAbandoned, hang, json, ManualClock, settle } from './fakes.js';
 
 const HOLDS = [
   { name: 'acct:1', fencingToken: 41, mode: 'exclusive' },
@@ -222,5 +222,18 @@ describe('withLocks', () => {
       return Promise.race([p, settle().then(() => 'still waiting')]);
     });
     expect(err).toMatchObject({ code: 'aborted' });
+  });
+
+  it('acquireSet aborted as the server grants it: the SDK asks again with the same key and releases the whole set', async () => {
+    const late = grantedAsAbandoned(granted);
+    const { clock, client, releases } = setup((req) => (req.path === '/v1/lock-sets/acquire' ? late.handler(req) : ok(req)));
+    const ac = new AbortController();
+    const p = client.acquireSet({ locks: [{ name: 'acct:1' }, { name: 'acct:2' }], ttlMs: 5000, waitMs: 10_000 }, { signal: ac.signal }).catch((e: unknown) => e);
+    await clock.advance(100);
+    ac.abort();
+    expect(await p).toMatchObject({ code: 'aborted' });
+    await clock.advance(100);
+    expect(late.repeats).toHaveLength(1);
+    expect(releases).toEqual([HOLDS.map(({ name, fencingToken }) => ({ name, fencingToken }))]);
   });
 });

@@ -8,11 +8,11 @@
 
 import { httpsAgent, httpsFetch, type TlsOptions } from './https-fetch.js';
 import { systemClock, type Clock } from './clock.js';
-import { LockstepError } from './errors.js';
+import { isLockstepError, LockstepError } from './errors.js';
 import { checkSafetyMargin } from './lease.js';
 import { Election, type ElectOptions } from './election.js';
 import { withLock, type LockHold, type WithLockOptions } from './hold.js';
-import { withLocks, type LockSetHold, type WithLocksOptions } from './hold-set.js';
+import { releaseAll, withLocks, type LockSetHold, type WithLocksOptions } from './hold-set.js';
 import { HttpEngine, type HttpResult, type RequestSpec } from './http.js';
 import { Session, type SessionOptions } from './session.js';
 import { eventStream, parseEventData, type StreamOptions } from './stream.js';
@@ -129,6 +129,31 @@ export class Client {
     return (await this.http.request<T>(spec)).body;
   }
 
+  /**
+   * A call that may grant something (acquire, lock set, campaign), made so that an abort cannot
+   * leak the grant. The caller may give up just as the server grants (the answer in flight, or the
+   * wait resolved before the server saw the connection close): the grant then stands until its TTL
+   * or its session ends, and nobody knows its token. So after an abort that may have reached a
+   * server, ask again with the same Idempotency-Key, which answers with the first request's
+   * outcome, and give back what it granted. waitMs 0: if the first request never reached the
+   * leader, this one only tries once rather than queueing itself; and should it join the first's
+   * wait (the server has not yet seen that the first went away), each attempt still ends after
+   * requestTimeoutMs, and abandoning it cancels that wait. Best effort, in the background: an
+   * error ends it, and the grant then ends with its TTL or session.
+   */
+  private async giveBackLate<T>(spec: RequestSpec, giveBack: (late: T) => Promise<unknown> | null): Promise<T> {
+    try {
+      return await this.body<T>(spec);
+    } catch (err) {
+      const key = isLockstepError(err, 'aborted') && err.details.outcomeUnknown === true ? err.details.idempotencyKey : undefined;
+      if (typeof key === 'string') {
+        const again: RequestSpec = { ...spec, body: { ...(spec.body as object), waitMs: 0 }, waitMs: 0, signal: undefined, idempotencyKey: key };
+        void this.body<T>(again).then(giveBack).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
   // ---- sessions ----
 
   createSession(opts: SessionCreateOptions = {}, call: CallOptions = {}): Promise<SessionCreated> {
@@ -179,8 +204,13 @@ export class Client {
 
   // ---- locks ----
 
+  /**
+   * Aborted (call.signal) while the server may have granted it: the SDK releases that grant in
+   * the background (giveBackLate), so no hold the caller never saw is left until its TTL or session ends.
+   */
   acquire(name: string, opts: AcquireOptions, call: CallOptions = {}): Promise<AcquireResult> {
-    return this.body({ method: 'POST', path: `/v1/locks/${seg(name)}/acquire`, body: opts, retry: 'keyed', waitMs: opts.waitMs ?? 0, signal: call.signal });
+    const spec: RequestSpec = { method: 'POST', path: `/v1/locks/${seg(name)}/acquire`, body: opts, retry: 'keyed', waitMs: opts.waitMs ?? 0, signal: call.signal };
+    return this.giveBackLate<AcquireResult>(spec, (late) => (late.acquired ? this.release(name, late.fencingToken) : null));
   }
 
   release(name: string, fencingToken: number, call: CallOptions = {}): Promise<{ released: true }> {
@@ -231,8 +261,10 @@ export class Client {
   // ---- lock sets ----
 
   /** Several locks at once, all or nothing; with waitMs, waiting in line on all of them (one place each). */
+  /** Aborted while the server may have granted the set: the SDK releases it in the background, as acquire does. */
   acquireSet(body: AcquireSetOptions, call: CallOptions = {}): Promise<AcquireSetResult> {
-    return this.body({ method: 'POST', path: '/v1/lock-sets/acquire', body, retry: 'keyed', waitMs: body.waitMs ?? 0, signal: call.signal });
+    const spec: RequestSpec = { method: 'POST', path: '/v1/lock-sets/acquire', body, retry: 'keyed', waitMs: body.waitMs ?? 0, signal: call.signal };
+    return this.giveBackLate<AcquireSetResult>(spec, (late) => (late.acquired ? releaseAll(this, late.holds) : null));
   }
 
   /** Releases every hold named, or none (409 not_holder with `names`: those that do not hold). */
@@ -254,8 +286,10 @@ export class Client {
 
   // ---- elections ----
 
+  /** Aborted while the server may have elected the candidate: the SDK resigns that term in the background, as acquire releases. */
   campaign(name: string, body: { sessionId: string; value: string; waitMs?: number }, call: CallOptions = {}): Promise<CampaignResult> {
-    return this.body({ method: 'POST', path: `/v1/elections/${seg(name)}/campaign`, body, retry: 'keyed', waitMs: body.waitMs ?? 0, signal: call.signal });
+    const spec: RequestSpec = { method: 'POST', path: `/v1/elections/${seg(name)}/campaign`, body, retry: 'keyed', waitMs: body.waitMs ?? 0, signal: call.signal };
+    return this.giveBackLate<CampaignResult>(spec, (late) => (late.elected ? this.resign(name, late.term) : null));
   }
 
   proclaim(name: string, term: number, value: string, call: CallOptions = {}): Promise<{ name: string; term: number; value: string }> {

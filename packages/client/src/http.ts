@@ -150,8 +150,10 @@ export class HttpEngine {
     const failures: string[] = [];
     /** Endpoints that gave an HTTP answer during this call (whatever its status). */
     const answered = new Set<string>();
+    /** Did an earlier attempt perhaps apply (a timeout, a delivered request's dropped connection, 503 unavailable)? */
+    let mayHaveApplied = false;
     for (let attempt = 0; attempt < this.config.maxAttempts; attempt++) {
-      if (spec.signal?.aborted) throw abortedError(spec.signal);
+      if (spec.signal?.aborted) throw abortedError(spec.signal, mayHaveApplied, key);
       const remainingMs = deadlineMs - clock.nowMs();
       if (remainingMs <= 0) break;
       const endpoint = this.config.endpoints[index % n];
@@ -163,6 +165,7 @@ export class HttpEngine {
       }
       last = outcome.failure;
       if (last.error.status > 0) answered.add(endpoint);
+      if (last.error.details.outcomeUnknown === true || last.error.code === 'unavailable') mayHaveApplied = true;
       if (telling === null || tellingRank(last) >= tellingRank(telling)) telling = last;
       failures.push(`${endpoint}: ${last.error.message}`);
       if (!last.retryable) throw last.error;
@@ -181,7 +184,7 @@ export class HttpEngine {
         try {
           await sleep(clock, delayMs, spec.signal);
         } catch {
-          throw abortedError(spec.signal);
+          throw abortedError(spec.signal, mayHaveApplied, key);
         }
       }
     }
@@ -240,7 +243,8 @@ export class HttpEngine {
       const error = errorFromResponse(endpoint, response.status, body, response.headers);
       return { kind: 'fail', failure: { error, retryable: isRetryableStatus(error, spec.retry), retryAfterMs: error.retryAfterMs } };
     } catch (err) {
-      if (spec.signal?.aborted) throw abortedError(spec.signal);
+      // Ended mid-request: it may have reached a server and applied, as after a timeout.
+      if (spec.signal?.aborted) throw abortedError(spec.signal, spec.method !== 'GET', key);
       if (timedOut) {
         // The request may have reached the server and applied: outcome unknown.
         const error = new LockstepError('timeout', `no answer within ${Math.round(timeoutMs)} ms`, 0, { endpoint, outcomeUnknown: spec.method !== 'GET' });
@@ -291,8 +295,13 @@ function connectionErrorCode(err: unknown): string {
   return 'unknown';
 }
 
-function abortedError(signal: AbortSignal | undefined): LockstepError {
-  return new LockstepError('aborted', `aborted: ${String(signal?.reason?.message ?? signal?.reason ?? 'by caller')}`, 0);
+/**
+ * The caller's abort. `outcomeUnknown`: a request of this call may have applied on the server
+ * (with `idempotencyKey`, a repeat with that key returns its outcome): the client's
+ * waiting calls give back a grant that came as the caller gave up (client.ts giveBackLate).
+ */
+function abortedError(signal: AbortSignal | undefined, outcomeUnknown: boolean, key: string | null): LockstepError {
+  return new LockstepError('aborted', `aborted: ${String(signal?.reason?.message ?? signal?.reason ?? 'by caller')}`, 0, { outcomeUnknown, idempotencyKey: key });
 }
 
 /**
