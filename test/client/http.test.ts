@@ -99,7 +99,47 @@ describe('request engine', () => {
     );
     const res = await drive(clock, client.acquire('a', { ttlMs: 5000, waitMs: 8000 }));
     expect(res.acquired).toBe(false);
-    expect(calls).toHaveLength(1);
+    // One acquire; beside it, the node's health probes (answered).
+    expect(calls.filter((c) => c.path !== '/healthz')).toHaveLength(1);
+  });
+
+  it('a node that hangs under a wait is noticed by its health probe, and the wait is retried elsewhere with the same key', async () => {
+    const { clock, calls, client } = setup(
+      (req) => {
+        // n1 hangs (SIGSTOP): it answers nothing, not even /healthz.
+        if (req.endpoint === E[0]) return hang(req);
+        return json(200, { acquired: true, name: 'a', fencingToken: 11, mode: 'exclusive', expiresInMs: 5000 });
+      },
+      { requestTimeoutMs: 1000 },
+    );
+    let doneAtMs = -1;
+    let res: unknown = null;
+    void client.acquire('a', { ttlMs: 5000, waitMs: 300_000 }).then((r) => ((doneAtMs = clock.nowMs()), (res = r)));
+    for (let t = 0; t < 10_000; t += 50) await clock.advance(50);
+    expect(res).toMatchObject({ acquired: true, fencingToken: 11 });
+    // The probe sent at 1000 goes unanswered until 2000: not the 301 s the wait's own timeout allows.
+    expect(doneAtMs).toBe(2000);
+    expect(calls.map((c) => `${c.endpoint}${c.path}`)).toEqual([`${E[0]}/v1/locks/a/acquire`, `${E[0]}/healthz`, `${E[1]}/v1/locks/a/acquire`]);
+    expect(calls[2].headers['idempotency-key']).toBe(calls[0].headers['idempotency-key']);
+  });
+
+  it('a node that answers its health probe keeps the wait, with one probe per interval for all its waits, and none once they end', async () => {
+    const { clock, calls, client } = setup(
+      async (req) => {
+        if (req.path === '/healthz') return json(200, { ok: true });
+        // A long queue: answered after 10 s.
+        await new Promise<void>((r) => clock.setTimer(r, 10_000));
+        return json(200, { acquired: true, name: 'a', fencingToken: 12, mode: 'exclusive', expiresInMs: 5000 });
+      },
+      { requestTimeoutMs: 1000 },
+    );
+    const both = Promise.all([client.acquire('a', { ttlMs: 5000, waitMs: 60_000 }), client.acquire('b', { ttlMs: 5000, waitMs: 60_000 })]);
+    await drive(clock, both);
+    expect(calls.filter((c) => c.path !== '/healthz')).toHaveLength(2);
+    const probes = calls.filter((c) => c.path === '/healthz');
+    expect(probes.map((c) => c.atMs)).toEqual([1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000]);
+    await clock.advance(10_000);
+    expect(calls.filter((c) => c.path === '/healthz')).toHaveLength(9);
   });
 
   it('honours Retry-After on 503 no_leader', async () => {

@@ -18,6 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { sleep, type Clock } from './clock.js';
 import { LockstepError } from './errors.js';
+import { HangProbe } from './hang-probe.js';
 import { parseRetryAfterMs } from './retry-after.js';
 
 export type RetryClass = 'idempotent' | 'keyed' | 'unsafe';
@@ -105,6 +106,8 @@ interface AttemptFailure {
 export class HttpEngine {
   /** Index of the endpoint that answered last: calls start there (sticky, like etcd's balancer pinning). */
   private preferred = 0;
+  /** Watches the nodes that hold waiting requests; one probe every requestTimeoutMs, which must answer within requestTimeoutMs. */
+  private readonly hangProbe: HangProbe;
 
   constructor(readonly config: HttpConfig) {
     if (config.endpoints.length === 0) throw new Error('lockstep client: at least one endpoint is required');
@@ -115,6 +118,7 @@ export class HttpEngine {
     for (const e of config.endpoints) {
       if (!/^https?:\/\/[^/]+$/.test(e)) throw new Error(`lockstep client: endpoint '${e}' must look like http://host:port (no path)`);
     }
+    this.hangProbe = new HangProbe(config.fetch, config.clock, config.requestTimeoutMs, config.requestTimeoutMs);
   }
 
   get endpoints(): string[] {
@@ -206,6 +210,14 @@ export class HttpEngine {
     }, timeoutMs);
     const onUserAbort = (): void => controller.abort(spec.signal?.reason);
     spec.signal?.addEventListener('abort', onUserAbort, { once: true });
+    // A waiting request hears nothing until its wait ends: only a probe beside it can tell a node that hangs.
+    let hung = false;
+    const unwatch = (spec.waitMs ?? 0) > 0 && !stream
+      ? this.hangProbe.watch(endpoint, () => {
+          hung = true;
+          controller.abort(new Error('the node stopped answering'));
+        })
+      : null;
     const headers: Record<string, string> = { accept: stream ? 'text/event-stream' : 'application/json' };
     if (spec.body !== undefined) headers['content-type'] = 'application/json';
     if (key !== null) headers['idempotency-key'] = key;
@@ -217,6 +229,8 @@ export class HttpEngine {
         body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
         signal: controller.signal,
       });
+      // Answered: the node runs, whatever a late probe says.
+      unwatch?.();
       if (stream && response.ok) {
         // Headers arrived: the stream may now stay open as long as it likes.
         timer.cancel();
@@ -245,6 +259,11 @@ export class HttpEngine {
     } catch (err) {
       // Ended mid-request: it may have reached a server and applied, as after a timeout.
       if (spec.signal?.aborted) throw abortedError(spec.signal, spec.method !== 'GET', key);
+      if (hung) {
+        // As a timeout: the wait may be queued (or granted) on the leader; a retry with the key finds it.
+        const error = new LockstepError('timeout', `${endpoint} stopped answering during the wait (GET /healthz unanswered within ${this.config.requestTimeoutMs} ms)`, 0, { endpoint, outcomeUnknown: true });
+        return { kind: 'fail', failure: { error, retryable: spec.retry !== 'unsafe', retryAfterMs: null } };
+      }
       if (timedOut) {
         // The request may have reached the server and applied: outcome unknown.
         const error = new LockstepError('timeout', `no answer within ${Math.round(timeoutMs)} ms`, 0, { endpoint, outcomeUnknown: spec.method !== 'GET' });
@@ -256,6 +275,7 @@ export class HttpEngine {
       return { kind: 'fail', failure: { error, retryable: spec.retry !== 'unsafe' || !delivered, retryAfterMs: null } };
     } finally {
       timer.cancel();
+      unwatch?.();
       if (!stream) spec.signal?.removeEventListener('abort', onUserAbort);
     }
   }
