@@ -239,4 +239,13 @@ describe('elect', () => {
     expect(late.repeats).toHaveLength(1);
     expect(resigned).toEqual([{ term: 7 }]);
   });
+
+  it('close() ends a session create still under way instead of waiting it out', async () => {
+    const clock = new ManualClock();
+    const { fetch } = fakeFetch(clock, (req) => hang(req));
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    const election = client.elect('job', 'me', { onElected: () => undefined });
+    await clock.advance(100);
+    expect(await outcomeOf(election.close())).toBe('resolved');
+  });
 });

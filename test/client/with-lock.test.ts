@@ -303,4 +303,21 @@ describe('withLock', () => {
       expect(calls).toHaveLength(1);
     });
   });
+
+  it('withLock and withLocks: the signal also ends the session they open for the call', async () => {
+    const clock = new ManualClock();
+    const { fetch, calls } = fakeFetch(clock, (req) => hang(req));
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    for (const take of [
+      (signal: AbortSignal) => client.withLock('job', { signal }, () => 'never'),
+      (signal: AbortSignal) => client.withLocks(['job', 'other'], { signal }, () => 'never'),
+    ]) {
+      const ac = new AbortController();
+      const p = take(ac.signal).catch((e: unknown) => e);
+      await clock.advance(100);
+      ac.abort();
+      expect(await Promise.race([p, settle().then(() => 'still waiting')])).toMatchObject({ code: 'aborted' });
+    }
+    expect(calls.map((c) => c.path)).toEqual(['/v1/sessions', '/v1/sessions']);
+  });
 });

@@ -56,7 +56,7 @@ export interface ElectOptions {
 
 export interface ElectTransport {
   readonly clock: Clock;
-  session(opts: { ttlMs?: number; name?: string }): Promise<Session>;
+  session(opts: { ttlMs?: number; name?: string }, call?: CallOptions): Promise<Session>;
   campaign(name: string, body: { sessionId: string; value: string; waitMs?: number }, call?: { signal?: AbortSignal }): Promise<CampaignResult>;
   proclaim(name: string, term: number, value: string, call?: CallOptions): Promise<unknown>;
   resign(name: string, term: number): Promise<unknown>;
@@ -166,7 +166,8 @@ export class Election {
   /** The session to campaign with; an own session that has ended is returned as it is, for the loop to see why. */
   private async sessionFor(): Promise<Session> {
     if (this.opts.session) return this.opts.session;
-    this.ownSession ??= await this.t.session({ ttlMs: this.opts.sessionTtlMs, name: sessionName(`election:${this.name}`) });
+    // close() ends a session create still under way rather than waiting it out.
+    this.ownSession ??= await this.t.session({ ttlMs: this.opts.sessionTtlMs, name: sessionName(`election:${this.name}`) }, { signal: this.stop.signal });
     return this.ownSession;
   }
 

@@ -35,7 +35,7 @@ export interface SetHoldTransport {
   acquireSet(body: AcquireSetOptions, call?: { signal?: AbortSignal }): Promise<AcquireSetResult>;
   releaseSet(holds: Array<{ name: string; fencingToken: number }>): Promise<unknown>;
   extend(name: string, fencingToken: number, ttlMs?: number, call?: CallOptions): Promise<{ expiresInMs: number }>;
-  session(opts: { ttlMs?: number }): Promise<Session>;
+  session(opts: { ttlMs?: number }, call?: CallOptions): Promise<Session>;
 }
 
 function describeBlocked(blocked: readonly LockSetBlocked[]): string {
@@ -48,7 +48,7 @@ export async function withLocks<T>(t: SetHoldTransport, locks: ReadonlyArray<str
   }
   if (opts.ttlMs !== undefined) checkSafetyMargin(opts.safetyMarginMs, opts.ttlMs, 'withLocks');
   const specs = locks.map((l) => (typeof l === 'string' ? { name: l } : l));
-  const ownSession = opts.ttlMs === undefined && opts.session === undefined ? await t.session({ ttlMs: opts.sessionTtlMs }) : null;
+  const ownSession = opts.ttlMs === undefined && opts.session === undefined ? await t.session({ ttlMs: opts.sessionTtlMs }, { signal: opts.signal }) : null;
   const session = opts.session ?? ownSession;
   try {
     const body: AcquireSetOptions = { locks: specs, sessionId: session?.id, ttlMs: session ? undefined : opts.ttlMs, owner: opts.owner, value: opts.value };

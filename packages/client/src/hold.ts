@@ -50,7 +50,7 @@ export interface HoldTransport {
   acquire(name: string, opts: AcquireOptions, call?: { signal?: AbortSignal }): Promise<AcquireResult>;
   release(name: string, fencingToken: number): Promise<unknown>;
   extend(name: string, fencingToken: number, ttlMs?: number, call?: CallOptions): Promise<{ expiresInMs: number }>;
-  session(opts: { ttlMs?: number }): Promise<Session>;
+  session(opts: { ttlMs?: number }, call?: CallOptions): Promise<Session>;
 }
 
 /**
@@ -89,7 +89,7 @@ export async function withLock<T>(t: HoldTransport, name: string, opts: WithLock
     throw new LockstepError('invalid_argument', 'withLock: give ttlMs or session, not both', 0);
   }
   if (opts.ttlMs !== undefined) checkSafetyMargin(opts.safetyMarginMs, opts.ttlMs, 'withLock');
-  const ownSession = opts.ttlMs === undefined && opts.session === undefined ? await t.session({ ttlMs: opts.sessionTtlMs }) : null;
+  const ownSession = opts.ttlMs === undefined && opts.session === undefined ? await t.session({ ttlMs: opts.sessionTtlMs }, { signal: opts.signal }) : null;
   const session = opts.session ?? ownSession;
   try {
     const { result, sentAtMs } = await acquireWaiting(
