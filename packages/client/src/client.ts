@@ -73,7 +73,6 @@ export interface ClientOptions {
   clock?: Clock;
 }
 
-
 const seg = (name: string): string => encodeURIComponent(name);
 
 function query(params: Record<string, string | number | undefined>): string {
@@ -260,8 +259,10 @@ export class Client {
 
   // ---- lock sets ----
 
-  /** Several locks at once, all or nothing; with waitMs, waiting in line on all of them (one place each). */
-  /** Aborted while the server may have granted the set: the SDK releases it in the background, as acquire does. */
+  /**
+   * Several locks at once, all or nothing; with waitMs, waiting in line on all of them (one place each).
+   * Aborted while the server may have granted the set: the SDK releases it in the background, as acquire does.
+   */
   acquireSet(body: AcquireSetOptions, call: CallOptions = {}): Promise<AcquireSetResult> {
     const spec: RequestSpec = { method: 'POST', path: '/v1/lock-sets/acquire', body, retry: 'keyed', waitMs: body.waitMs ?? 0, signal: call.signal };
     return this.giveBackLate<AcquireSetResult>(spec, (late) => (late.acquired ? releaseAll(this, late.holds) : null));
