@@ -320,4 +320,26 @@ describe('withLock', () => {
     }
     expect(calls.map((c) => c.path)).toEqual(['/v1/sessions', '/v1/sessions']);
   });
+
+  it('withLock and withLocks: a grant whose answer arrives just after the caller aborted does not run the function, and is released', async () => {
+    const clock = new ManualClock();
+    let caller = new AbortController();
+    const released: unknown[] = [];
+    const { fetch } = fakeFetch(clock, (req) => {
+      if (req.path.endsWith('/acquire')) {
+        // The caller gives up while the grant is on its way: the whole answer still arrives.
+        caller.abort();
+        return req.path.startsWith('/v1/lock-sets') ? json(200, { acquired: true, holds: [{ name: 'job', fencingToken: 43, mode: 'exclusive' }, { name: 'other', fencingToken: 44, mode: 'exclusive' }] }) : granted();
+      }
+      released.push(req.body);
+      return json(200, { released: true });
+    });
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    let ran = false;
+    await expect(client.withLock('job', { ttlMs: 5000, signal: caller.signal }, () => void (ran = true))).rejects.toMatchObject({ code: 'aborted' });
+    caller = new AbortController();
+    await expect(client.withLocks(['job', 'other'], { ttlMs: 5000, signal: caller.signal }, () => void (ran = true))).rejects.toMatchObject({ code: 'aborted' });
+    expect(ran).toBe(false);
+    expect(released).toEqual([{ fencingToken: 42 }, { holds: [{ name: 'job', fencingToken: 43 }, { name: 'other', fencingToken: 44 }] }]);
+  });
 });

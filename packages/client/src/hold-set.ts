@@ -6,7 +6,7 @@
 // session, so they end together. Every lock has its own fencing token: pass
 // each to the resource it protects (item 11).
 
-import { isLockstepError, LockstepError } from './errors.js';
+import { abortedError, isLockstepError, LockstepError } from './errors.js';
 import { followSession, type HoldLease, ttlLeaseStart, type WithLockOptions, waitInChunks } from './hold.js';
 import { checkSafetyMargin, defaultSafetyMarginMs, LeaseGuard } from './lease.js';
 import type { Clock } from './clock.js';
@@ -60,6 +60,8 @@ export async function withLocks<T>(t: SetHoldTransport, locks: ReadonlyArray<str
     let lease: HoldLease | null = null;
     let value: T;
     try {
+      // Granted just as the caller gave up (the answer came first): as withLock, released below.
+      if (opts.signal?.aborted) throw abortedError(opts.signal);
       if (session) lease = followSession(session, label);
       else {
         const marginMs = opts.safetyMarginMs ?? defaultSafetyMarginMs(opts.ttlMs!);

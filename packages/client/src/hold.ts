@@ -4,7 +4,7 @@
 // function writes (item 11) so that a write made after the signal is refused.
 
 import type { Clock } from './clock.js';
-import { isLockstepError, LockstepError } from './errors.js';
+import { abortedError, isLockstepError, LockstepError } from './errors.js';
 import { checkSafetyMargin, defaultSafetyMarginMs, LeaseGuard } from './lease.js';
 import type { Session } from './session.js';
 import type { AcquireOptions, AcquireResult, CallOptions, LockMode } from './types.js';
@@ -120,6 +120,8 @@ export async function withLock<T>(t: HoldTransport, name: string, opts: WithLock
     let hold: { hold: LockHold; end(): void } | null = null;
     let value: T;
     try {
+      // Granted just as the caller gave up (the answer came first): the function does not run, and the hold is released below.
+      if (opts.signal?.aborted) throw abortedError(opts.signal);
       if (session) hold = sessionHold(name, token, result.mode, session);
       else {
         const marginMs = opts.safetyMarginMs ?? defaultSafetyMarginMs(opts.ttlMs!);

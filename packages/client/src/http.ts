@@ -17,7 +17,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { sleep, type Clock } from './clock.js';
-import { LockstepError } from './errors.js';
+import { abortedError, LockstepError } from './errors.js';
 import { HangProbe } from './hang-probe.js';
 import { parseRetryAfterMs } from './retry-after.js';
 
@@ -157,7 +157,7 @@ export class HttpEngine {
     /** Did an earlier attempt perhaps apply (a timeout, a delivered request's dropped connection, 503 unavailable)? */
     let mayHaveApplied = false;
     for (let attempt = 0; attempt < this.config.maxAttempts; attempt++) {
-      if (spec.signal?.aborted) throw abortedError(spec.signal, mayHaveApplied, key);
+      if (spec.signal?.aborted) throw abortedCall(spec.signal, mayHaveApplied, key);
       const remainingMs = deadlineMs - clock.nowMs();
       if (remainingMs <= 0) break;
       const endpoint = this.config.endpoints[index % n];
@@ -188,7 +188,7 @@ export class HttpEngine {
         try {
           await sleep(clock, delayMs, spec.signal);
         } catch {
-          throw abortedError(spec.signal, mayHaveApplied, key);
+          throw abortedCall(spec.signal, mayHaveApplied, key);
         }
       }
     }
@@ -258,7 +258,7 @@ export class HttpEngine {
       return { kind: 'fail', failure: { error, retryable: isRetryableStatus(error, spec.retry), retryAfterMs: error.retryAfterMs } };
     } catch (err) {
       // Ended mid-request: it may have reached a server and applied, as after a timeout.
-      if (spec.signal?.aborted) throw abortedError(spec.signal, spec.method !== 'GET', key);
+      if (spec.signal?.aborted) throw abortedCall(spec.signal, spec.method !== 'GET', key);
       if (hung) {
         // As a timeout: the wait may be queued (or granted) on the leader; a retry with the key finds it.
         const error = new LockstepError('timeout', `${endpoint} stopped answering during the wait (GET /healthz unanswered within ${this.config.requestTimeoutMs} ms)`, 0, { endpoint, outcomeUnknown: true });
@@ -320,8 +320,8 @@ function connectionErrorCode(err: unknown): string {
  * (with `idempotencyKey`, a repeat with that key returns its outcome): the client's
  * waiting calls give back a grant that came as the caller gave up (client.ts giveBackLate).
  */
-function abortedError(signal: AbortSignal | undefined, outcomeUnknown: boolean, key: string | null): LockstepError {
-  return new LockstepError('aborted', `aborted: ${String(signal?.reason?.message ?? signal?.reason ?? 'by caller')}`, 0, { outcomeUnknown, idempotencyKey: key });
+function abortedCall(signal: AbortSignal | undefined, outcomeUnknown: boolean, key: string | null): LockstepError {
+  return abortedError(signal, { outcomeUnknown, idempotencyKey: key });
 }
 
 /**
