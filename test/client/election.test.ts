@@ -4,7 +4,8 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import { LockstepError } from '../../packages/client/src/errors.js';
-import { apiError, fakeFetch, json, ManualClock, settle, type FakeHandler } from './fakes.js';
+import { apiError, fakeFetch, grantedAsAbandoned, hang, json, ManualClock, settle, type FakeHandler } from './fakes.js';
+import type { Leadership } from '../../packages/client/src/election.js';
 
 /** Collects the rejections nobody handled while `body` runs (and a turn after). */
 async function unhandledRejectionsOf(body: () => Promise<void>): Promise<unknown[]> {
@@ -200,5 +201,51 @@ describe('elect', () => {
     expect(led!.value).toBe('v2');
     expect(election.leadership?.value).toBe('v2');
     await election.close();
+  });
+
+  it('leadership.proclaim takes { signal } and ends with aborted when it fires', async () => {
+    const clock = new ManualClock();
+    const { fetch } = cluster(clock, (req) => (req.path === '/v1/elections/job/proclaim' ? (hang(req) as unknown as Response) : undefined));
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    let led: Leadership | null = null;
+    const election = client.elect('job', 'me', { onElected: (l) => void (led = l) });
+    await clock.advance(10);
+    const ac = new AbortController();
+    const p = led!.proclaim('v2', { signal: ac.signal }).catch((e: unknown) => e);
+    await clock.advance(100);
+    ac.abort();
+    expect(await outcomeOf(p)).toBe('resolved');
+    expect(await p).toMatchObject({ code: 'aborted' });
+    expect(led!.value).toBe('me');
+    await election.close();
+  });
+
+  it('a campaign aborted as the server elects it: the SDK asks again with the same key and resigns that term', async () => {
+    const clock = new ManualClock();
+    const late = grantedAsAbandoned(() => json(200, { elected: true, name: 'job', term: 7, value: 'me' }));
+    const resigned: unknown[] = [];
+    const { fetch } = fakeFetch(clock, (req) => {
+      if (req.path === '/v1/elections/job/campaign') return late.handler(req);
+      if (req.path === '/v1/elections/job/resign') resigned.push(req.body);
+      return json(200, { resigned: true });
+    });
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    const ac = new AbortController();
+    const p = client.campaign('job', { sessionId: 's1', value: 'me', waitMs: 300_000 }, { signal: ac.signal }).catch((e: unknown) => e);
+    await clock.advance(100);
+    ac.abort();
+    expect(await p).toMatchObject({ code: 'aborted' });
+    await clock.advance(100);
+    expect(late.repeats).toHaveLength(1);
+    expect(resigned).toEqual([{ term: 7 }]);
+  });
+
+  it('close() ends a session create still under way instead of waiting it out', async () => {
+    const clock = new ManualClock();
+    const { fetch } = fakeFetch(clock, (req) => hang(req));
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    const election = client.elect('job', 'me', { onElected: () => undefined });
+    await clock.advance(100);
+    expect(await outcomeOf(election.close())).toBe('resolved');
   });
 });

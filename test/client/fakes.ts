@@ -96,3 +96,23 @@ export function fakeFetch(clock: ManualClock, handler: FakeHandler): { fetch: ty
   };
   return { fetch: f as typeof fetch, calls };
 }
+
+/**
+ * A server that grants a request just as its client gives up: the first request
+ * with an Idempotency-Key hangs until aborted (its answer is lost), and a repeat
+ * with that key gets `granted()`, as the server's idempotency record answers it.
+ */
+export function grantedAsAbandoned(granted: () => Response): { handler: FakeHandler; repeats: FakeRequest[] } {
+  const keys = new Set<string>();
+  const repeats: FakeRequest[] = [];
+  const handler: FakeHandler = (req) => {
+    const key = req.headers['idempotency-key'];
+    if (!keys.has(key)) {
+      keys.add(key);
+      return hang(req);
+    }
+    repeats.push(req);
+    return granted();
+  };
+  return { handler, repeats };
+}

@@ -99,7 +99,47 @@ describe('request engine', () => {
     );
     const res = await drive(clock, client.acquire('a', { ttlMs: 5000, waitMs: 8000 }));
     expect(res.acquired).toBe(false);
-    expect(calls).toHaveLength(1);
+    // One acquire; beside it, the node's health probes (answered).
+    expect(calls.filter((c) => c.path !== '/healthz')).toHaveLength(1);
+  });
+
+  it('a node that hangs under a wait is noticed by its health probe, and the wait is retried elsewhere with the same key', async () => {
+    const { clock, calls, client } = setup(
+      (req) => {
+        // n1 hangs (SIGSTOP): it answers nothing, not even /healthz.
+        if (req.endpoint === E[0]) return hang(req);
+        return json(200, { acquired: true, name: 'a', fencingToken: 11, mode: 'exclusive', expiresInMs: 5000 });
+      },
+      { requestTimeoutMs: 1000 },
+    );
+    let doneAtMs = -1;
+    let res: unknown = null;
+    void client.acquire('a', { ttlMs: 5000, waitMs: 300_000 }).then((r) => ((doneAtMs = clock.nowMs()), (res = r)));
+    for (let t = 0; t < 10_000; t += 50) await clock.advance(50);
+    expect(res).toMatchObject({ acquired: true, fencingToken: 11 });
+    // The probe sent at 1000 goes unanswered until 2000: not the 301 s the wait's own timeout allows.
+    expect(doneAtMs).toBe(2000);
+    expect(calls.map((c) => `${c.endpoint}${c.path}`)).toEqual([`${E[0]}/v1/locks/a/acquire`, `${E[0]}/healthz`, `${E[1]}/v1/locks/a/acquire`]);
+    expect(calls[2].headers['idempotency-key']).toBe(calls[0].headers['idempotency-key']);
+  });
+
+  it('a node that answers its health probe keeps the wait, with one probe per interval for all its waits, and none once they end', async () => {
+    const { clock, calls, client } = setup(
+      async (req) => {
+        if (req.path === '/healthz') return json(200, { ok: true });
+        // A long queue: answered after 10 s.
+        await new Promise<void>((r) => clock.setTimer(r, 10_000));
+        return json(200, { acquired: true, name: 'a', fencingToken: 12, mode: 'exclusive', expiresInMs: 5000 });
+      },
+      { requestTimeoutMs: 1000 },
+    );
+    const both = Promise.all([client.acquire('a', { ttlMs: 5000, waitMs: 60_000 }), client.acquire('b', { ttlMs: 5000, waitMs: 60_000 })]);
+    await drive(clock, both);
+    expect(calls.filter((c) => c.path !== '/healthz')).toHaveLength(2);
+    const probes = calls.filter((c) => c.path === '/healthz');
+    expect(probes.map((c) => c.atMs)).toEqual([1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000]);
+    await clock.advance(10_000);
+    expect(calls.filter((c) => c.path === '/healthz')).toHaveLength(9);
   });
 
   it('honours Retry-After on 503 no_leader', async () => {
@@ -113,6 +153,42 @@ describe('request engine', () => {
     expect(calls).toHaveLength(2);
     expect(calls[1].atMs).toBeGreaterThanOrEqual(2000);
     expect(calls[1].atMs).toBeLessThan(2100);
+  });
+
+  it('retries 429 too_many_requests (a per-node cap) after its Retry-After, on the next endpoint, with the same key', async () => {
+    const { clock, calls, client } = setup((req) => {
+      if (req.endpoint === E[0]) return apiError(429, 'too_many_requests', {}, { 'retry-after': '1' });
+      return json(200, { acquired: true, name: 'a', fencingToken: 9, mode: 'exclusive', expiresInMs: 5000 });
+    });
+    const res = await drive(clock, client.acquire('a', { ttlMs: 5000, waitMs: 10_000 }), 10);
+    expect(res).toMatchObject({ acquired: true, fencingToken: 9 });
+    expect(calls.map((c) => c.endpoint)).toEqual([E[0], E[1]]);
+    expect(calls[1].atMs).toBeGreaterThanOrEqual(1000);
+    expect(calls[1].atMs).toBeLessThan(1100);
+    expect(calls[1].headers['idempotency-key']).toBe(calls[0].headers['idempotency-key']);
+  });
+
+  it('stops waiting out a 429 Retry-After when the caller aborts, and gives up when it would pass the call budget', async () => {
+    const a = setup(() => apiError(429, 'too_many_requests', {}, { 'retry-after': '10' }));
+    const ac = new AbortController();
+    const p = a.client.getLock('a', { signal: ac.signal }).catch((e: unknown) => e);
+    await a.clock.advance(1000);
+    ac.abort();
+    expect(await p).toMatchObject({ code: 'aborted' });
+    expect(a.calls).toHaveLength(1);
+
+    const b = setup(() => apiError(429, 'too_many_requests', {}, { 'retry-after': '2' }), { totalTimeoutMs: 5000 });
+    const err = (await drive(b.clock, b.client.cluster()).catch((e: unknown) => e)) as LockstepError;
+    expect(err).toMatchObject({ code: 'too_many_requests', status: 429, retryAfterMs: 2000 });
+    // At 0, 2000 and 4000 ms; the next, at 6000, would pass the 5 s budget.
+    expect(b.calls.map((c) => c.atMs)).toEqual([0, 2000, 4000]);
+  });
+
+  it('does not retry 429 limit_exceeded (a replicated cap, full on every node): the caller sees it at once', async () => {
+    const { clock, calls, client } = setup(() => apiError(429, 'limit_exceeded', {}, { 'retry-after': '1' }));
+    const err = (await drive(clock, client.createSession({ ttlMs: 5000 })).catch((e: unknown) => e)) as LockstepError;
+    expect(err).toMatchObject({ code: 'limit_exceeded', status: 429 });
+    expect(calls).toHaveLength(1);
   });
 
   it('gives up when Retry-After would pass the call budget, with the server error', async () => {
@@ -208,6 +284,59 @@ describe('request engine', () => {
     ac.abort();
     const err = (await p.catch((e: unknown) => e)) as LockstepError;
     expect(err.code).toBe('aborted');
+  });
+
+  it('every method that does network I/O takes { signal } and ends with aborted when it fires', async () => {
+    type Call = (client: Client, signal: AbortSignal) => Promise<unknown>;
+    const calls: Record<string, Call> = {
+      createSession: (c, signal) => c.createSession({}, { signal }),
+      keepaliveSession: (c, signal) => c.keepaliveSession('s1', { signal }),
+      getSession: (c, signal) => c.getSession('s1', { signal }),
+      deleteSession: (c, signal) => c.deleteSession('s1', { signal }),
+      listSessions: (c, signal) => c.listSessions({ signal }),
+      allSessions: (c, signal) => c.allSessions({ signal }).next(),
+      session: (c, signal) => c.session({}, { signal }),
+      acquire: (c, signal) => c.acquire('a', { ttlMs: 5000 }, { signal }),
+      release: (c, signal) => c.release('a', 1, { signal }),
+      extend: (c, signal) => c.extend('a', 1, 5000, { signal }),
+      getLock: (c, signal) => c.getLock('a', { signal }),
+      listLocks: (c, signal) => c.listLocks({ signal }),
+      allLocks: (c, signal) => c.allLocks({ signal }).next(),
+      checkFencing: (c, signal) => c.checkFencing('a', 1, { signal }),
+      acquireSet: (c, signal) => c.acquireSet({ locks: [{ name: 'a' }, { name: 'b' }], ttlMs: 5000 }, { signal }),
+      releaseSet: (c, signal) => c.releaseSet([{ name: 'a', fencingToken: 1 }], { signal }),
+      campaign: (c, signal) => c.campaign('e', { sessionId: 's1', value: 'v' }, { signal }),
+      proclaim: (c, signal) => c.proclaim('e', 1, 'v', { signal }),
+      resign: (c, signal) => c.resign('e', 1, { signal }),
+      getElection: (c, signal) => c.getElection('e', { signal }),
+      cluster: (c, signal) => c.cluster({ signal }),
+      addMember: (c, signal) => c.addMember({ id: 'n4', apiUrl: 'http://n4:7004', peerUrl: 'n4:7104' }, { signal }),
+      removeMember: (c, signal) => c.removeMember('n4', { signal }),
+      transferLeadership: (c, signal) => c.transferLeadership(undefined, { signal }),
+      snapshot: (c, signal) => c.snapshot({ signal }),
+      createToken: (c, signal) => c.createToken({ name: 't', role: 'reader' }, { signal }),
+      listTokens: (c, signal) => c.listTokens({ signal }),
+      revokeToken: (c, signal) => c.revokeToken('t1', { signal }),
+      whoami: (c, signal) => c.whoami({ signal }),
+    };
+    // Every method of the Client is here but these: no I/O of their own (endpoints, elect), private
+    // helpers, the raw request (its spec has signal), the with* helpers (opts.signal), streams
+    // (StreamOptions.signal, which ends them quietly).
+    const elsewhere = ['constructor', 'endpoints', 'body', 'giveBackLate', 'request', 'withLock', 'withLocks', 'elect', 'watchLock', 'observe'];
+    const methods = Object.getOwnPropertyNames(Client.prototype).filter((m) => !elsewhere.includes(m));
+    expect(methods.sort()).toEqual(Object.keys(calls).sort());
+    for (const [method, call] of Object.entries(calls)) {
+      const { clock, calls: sent, client } = setup((req) => hang(req));
+      const ac = new AbortController();
+      const p = call(client, ac.signal).catch((e: unknown) => e);
+      await clock.advance(100);
+      expect(sent, method).toHaveLength(1);
+      ac.abort();
+      await settle();
+      let outcome: unknown = 'still waiting';
+      await Promise.race([p.then((e) => (outcome = e)), settle()]);
+      expect(outcome, method).toMatchObject({ code: 'aborted' });
+    }
   });
 
   it('treats a non-JSON 2xx as a protocol error', async () => {

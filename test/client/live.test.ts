@@ -1,5 +1,6 @@
 // The SDK against the real HTTP server (one in-memory node): request shapes,
 // error codes, idempotency, long-poll waits, SSE watch and observe.
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import { isLockstepError, LockstepError } from '../../packages/client/src/errors.js';
@@ -75,6 +76,82 @@ describe('SDK against a live server', () => {
     const b = await client.request<{ fencingToken: number }>(spec);
     expect(b.body.fencingToken).toBe(a.body.fencingToken);
     expect((await client.getLock('live:c')).holders).toHaveLength(1);
+  });
+
+  it('a waiter that gives up just as it is granted: the server records the grant under its key, and the SDK releases it', async () => {
+    const first = await client.acquire('live:late', { ttlMs: 10_000 });
+    if (!first.acquired) throw new Error('the lock should be free');
+    const ac = new AbortController();
+    let dropped = false;
+    // The server answers the waiter's grant; the caller gives up as it arrives, and the answer is lost.
+    const dropping: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (!dropped && String(input).endsWith('late/acquire')) {
+        dropped = true;
+        await res.text();
+        ac.abort();
+        throw Object.assign(new Error('aborted'), { name: 'AbortError' });
+      }
+      return res;
+    };
+    const waiter = new Client({ endpoints: [live.url], fetch: dropping });
+    const waiting = waiter.acquire('live:late', { ttlMs: 10_000, waitMs: 10_000 }, { signal: ac.signal }).catch((e: unknown) => e);
+    for (let i = 0; i < 100 && (await client.getLock('live:late')).waiters.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await client.release('live:late', first.fencingToken);
+    expect(await waiting).toMatchObject({ code: 'aborted' });
+    expect(dropped).toBe(true);
+    // Released in the background within a few round trips, not after the 10 s TTL.
+    let holders = (await client.getLock('live:late')).holders;
+    for (let i = 0; i < 100 && holders.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      holders = (await client.getLock('live:late')).holders;
+    }
+    expect(holders).toEqual([]);
+  });
+
+  it('a wait whose node then hangs is noticed by the health probe and retried on another node, where it joins the same queued wait', async () => {
+    // A node in front of the server that can be frozen as SIGSTOP freezes one: connections stay
+    // open and accepted, nothing is answered or passed on, and no close reaches the server.
+    const port = Number(new URL(live.url).port);
+    let frozen = false;
+    const sockets = new Set<Socket>();
+    const proxy = createServer((downstream) => {
+      const upstream = connect(port, '127.0.0.1');
+      for (const s of [downstream, upstream]) {
+        sockets.add(s);
+        s.on('error', () => undefined);
+      }
+      downstream.on('data', (d) => void (frozen || upstream.write(d)));
+      upstream.on('data', (d) => void (frozen || downstream.write(d)));
+      downstream.on('close', () => void (frozen || upstream.destroy()));
+      upstream.on('close', () => void (frozen || downstream.destroy()));
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const first = await client.acquire('live:hung', { ttlMs: 10_000 });
+      if (!first.acquired) throw new Error('the lock should be free');
+      const waiter = new Client({ endpoints: [proxyUrl, live.url], requestTimeoutMs: 300 });
+      const waiting = waiter.acquire('live:hung', { ttlMs: 10_000, waitMs: 60_000 });
+      for (let i = 0; i < 100 && (await client.getLock('live:hung')).waiters.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      frozen = true;
+      const frozenAtMs = performance.now();
+      // The retry (same key) has joined the queued wait when the server still shows one waiter; then the lock is passed on.
+      for (let i = 0; i < 300 && performance.now() - frozenAtMs < 700; i++) await new Promise((r) => setTimeout(r, 10));
+      expect((await client.getLock('live:hung')).waiters).toHaveLength(1);
+      await client.release('live:hung', first.fencingToken);
+      // Without the probe it would wait out its attempt timeout (60.3 s) on the frozen node.
+      const second = await Promise.race([waiting, new Promise<'still waiting'>((r) => setTimeout(() => r('still waiting'), 10_000))]);
+      expect(second).toMatchObject({ acquired: true });
+      if (second === 'still waiting') throw new Error('unreachable');
+      const info = await client.getLock('live:hung');
+      expect(info.holders.map((h) => h.fencingToken)).toEqual([second.acquired ? second.fencingToken : -1]);
+      expect(info.waiters).toEqual([]);
+      if (second.acquired) await client.release('live:hung', second.fencingToken);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 
   it('errors carry the contract code and status', async () => {

@@ -139,6 +139,37 @@ describe('Session lease signal', () => {
     expect(deleted).toEqual(['/v1/sessions/s1']);
   });
 
+  it('refuses a safetyMarginMs not below the TTL with a RangeError naming it, before creating a session nobody would keep alive', async () => {
+    for (const safetyMarginMs of [TTL_MS, TTL_MS + 1, -1, Number.NaN]) {
+      const { calls, client } = setup(() => json(200, { sessionId: 's1', ttlMs: TTL_MS }));
+      const err = await client.session({ ttlMs: TTL_MS, safetyMarginMs }).catch((e: unknown) => e);
+      expect(err, String(safetyMarginMs)).toBeInstanceOf(RangeError);
+      expect((err as Error).message).toMatch(/safetyMarginMs/);
+      expect(calls, String(safetyMarginMs)).toEqual([]);
+    }
+    // Without ttlMs the server's default TTL (10 s) is the one the margin must fit.
+    const { calls, client } = setup(() => json(200, { sessionId: 's1', ttlMs: TTL_MS }));
+    await expect(client.session({ safetyMarginMs: 10_000 })).rejects.toThrow(RangeError);
+    expect(calls).toEqual([]);
+  });
+
+  it('a margin of most of the TTL still keeps the session alive: heartbeats come before the client-side deadline', async () => {
+    const { clock, client } = setup(() => json(200, { sessionId: 's1', ttlMs: TTL_MS }));
+    // Acts for 600 ms of each 3000: a first heartbeat at ttl/3 (1000) would come after that deadline.
+    const s = await client.session({ ttlMs: TTL_MS, safetyMarginMs: 2400 });
+    await clock.advance(10_000);
+    expect(s.signal.aborted).toBe(false);
+    await s.close();
+  });
+
+  it('deletes a session whose server-given TTL the margin does not fit, instead of leaving it to run out', async () => {
+    const { calls, client, deleted } = setup(() => json(200, { sessionId: 's1', ttlMs: TTL_MS }));
+    // Asked for 10 s, the (fake) server made it TTL_MS (3 s): a 5 s margin no longer fits.
+    await expect(client.session({ ttlMs: 10_000, safetyMarginMs: 5000 })).rejects.toThrow(RangeError);
+    expect(calls.map((c) => c.method)).toEqual(['POST', 'DELETE']);
+    expect(deleted).toEqual(['/v1/sessions/s1']);
+  });
+
   it('a hung node does not eat the lease: the heartbeat fails over to another node in time', async () => {
     const clock = new ManualClock();
     const { fetch } = fakeFetch(clock, (req) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import { LockstepError } from '../../packages/client/src/errors.js';
-import { apiError, fakeFetch, json, ManualClock, settle } from './fakes.js';
+import { apiError, fakeFetch, grantedAsAbandoned, hang, json, ManualClock, settle } from './fakes.js';
 
 function setup(acquireAnswer: () => Response) {
   const clock = new ManualClock();
@@ -33,6 +33,15 @@ describe('withLock', () => {
     });
     expect(v).toBe('done');
     expect(released).toEqual([42]);
+  });
+
+  it('refuses a safetyMarginMs not below ttlMs before acquiring anything', async () => {
+    const { calls, client } = setup(granted);
+    const err = await client.withLock('job', { ttlMs: 5000, safetyMarginMs: 5000 }, () => 'never').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RangeError);
+    expect((err as Error).message).toMatch(/withLock: safetyMarginMs/);
+    await expect(client.withLocks(['job', 'other'], { ttlMs: 5000, safetyMarginMs: 6000 }, () => 'never')).rejects.toThrow(/withLocks: safetyMarginMs/);
+    expect(calls).toEqual([]);
   });
 
   it('releases when the function throws, and rethrows', async () => {
@@ -213,5 +222,124 @@ describe('withLock', () => {
       await clock.advance(10_000);
     });
     expect(abortedAt).toBe(3000 + 5000 - 500);
+  });
+
+  it('hold.extend takes { signal } and ends with aborted when it fires', async () => {
+    const clock = new ManualClock();
+    const { fetch } = fakeFetch(clock, (req) => {
+      if (req.path === '/v1/locks/job/acquire') return granted();
+      if (req.path === '/v1/locks/job/extend') return hang(req);
+      return json(200, { released: true });
+    });
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    const err = await client.withLock('job', { ttlMs: 5000 }, async (hold) => {
+      const ac = new AbortController();
+      const p = hold.extend(5000, { signal: ac.signal }).catch((e: unknown) => e);
+      await clock.advance(100);
+      ac.abort();
+      // Without the signal the extend would hang on: give it a few turns, not the test's timeout.
+      return Promise.race([p, settle().then(() => 'still waiting')]);
+    });
+    expect(err).toMatchObject({ code: 'aborted' });
+  });
+
+  describe('an abort that races a grant', () => {
+    function lateGrantSetup() {
+      const clock = new ManualClock();
+      const late = grantedAsAbandoned(granted);
+      const released: number[] = [];
+      const { fetch, calls } = fakeFetch(clock, (req) => {
+        if (req.path === '/v1/locks/job/acquire') return late.handler(req);
+        if (req.path === '/v1/locks/job/release') released.push((req.body as { fencingToken: number }).fencingToken);
+        return json(200, { released: true });
+      });
+      return { clock, calls, released, repeats: late.repeats, client: new Client({ endpoints: ['http://n1:7001'], fetch, clock }) };
+    }
+
+    it('acquire: the SDK asks again with the same key (trying once) and releases the grant the caller never saw', async () => {
+      const { clock, calls, client, released, repeats } = lateGrantSetup();
+      const ac = new AbortController();
+      const p = client.acquire('job', { ttlMs: 5000, waitMs: 10_000 }, { signal: ac.signal }).catch((e: unknown) => e);
+      await clock.advance(100);
+      ac.abort();
+      expect(await p).toMatchObject({ code: 'aborted', details: { outcomeUnknown: true } });
+      await clock.advance(100);
+      expect(repeats).toHaveLength(1);
+      expect(repeats[0].headers['idempotency-key']).toBe(calls[0].headers['idempotency-key']);
+      expect(repeats[0].body).toMatchObject({ ttlMs: 5000, waitMs: 0 });
+      expect(released).toEqual([42]);
+    });
+
+    it('withLock: the function never runs, and the late grant is released', async () => {
+      const { clock, client, released } = lateGrantSetup();
+      const ac = new AbortController();
+      let ran = false;
+      const p = client.withLock('job', { ttlMs: 5000, waitMs: 10_000, signal: ac.signal }, () => void (ran = true)).catch((e: unknown) => e);
+      await clock.advance(100);
+      ac.abort();
+      expect(await p).toMatchObject({ code: 'aborted' });
+      await clock.advance(100);
+      expect(ran).toBe(false);
+      expect(released).toEqual([42]);
+    });
+
+    it('asks nothing again when no request can have reached a server', async () => {
+      const before = lateGrantSetup();
+      const err = await before.client.acquire('job', { ttlMs: 5000 }, { signal: AbortSignal.abort() }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'aborted', details: { outcomeUnknown: false } });
+      await before.clock.advance(100);
+      expect(before.calls).toEqual([]);
+
+      // Refused by a per-node cap (nothing proposed), then aborted while waiting out its Retry-After.
+      const clock = new ManualClock();
+      const { fetch, calls } = fakeFetch(clock, () => apiError(429, 'too_many_requests', {}, { 'retry-after': '5' }));
+      const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+      const ac = new AbortController();
+      const p = client.acquire('job', { ttlMs: 5000, waitMs: 10_000 }, { signal: ac.signal }).catch((e: unknown) => e);
+      await clock.advance(1000);
+      ac.abort();
+      expect(await p).toMatchObject({ code: 'aborted', details: { outcomeUnknown: false } });
+      await clock.advance(10_000);
+      expect(calls).toHaveLength(1);
+    });
+  });
+
+  it('withLock and withLocks: the signal also ends the session they open for the call', async () => {
+    const clock = new ManualClock();
+    const { fetch, calls } = fakeFetch(clock, (req) => hang(req));
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    for (const take of [
+      (signal: AbortSignal) => client.withLock('job', { signal }, () => 'never'),
+      (signal: AbortSignal) => client.withLocks(['job', 'other'], { signal }, () => 'never'),
+    ]) {
+      const ac = new AbortController();
+      const p = take(ac.signal).catch((e: unknown) => e);
+      await clock.advance(100);
+      ac.abort();
+      expect(await Promise.race([p, settle().then(() => 'still waiting')])).toMatchObject({ code: 'aborted' });
+    }
+    expect(calls.map((c) => c.path)).toEqual(['/v1/sessions', '/v1/sessions']);
+  });
+
+  it('withLock and withLocks: a grant whose answer arrives just after the caller aborted does not run the function, and is released', async () => {
+    const clock = new ManualClock();
+    let caller = new AbortController();
+    const released: unknown[] = [];
+    const { fetch } = fakeFetch(clock, (req) => {
+      if (req.path.endsWith('/acquire')) {
+        // The caller gives up while the grant is on its way: the whole answer still arrives.
+        caller.abort();
+        return req.path.startsWith('/v1/lock-sets') ? json(200, { acquired: true, holds: [{ name: 'job', fencingToken: 43, mode: 'exclusive' }, { name: 'other', fencingToken: 44, mode: 'exclusive' }] }) : granted();
+      }
+      released.push(req.body);
+      return json(200, { released: true });
+    });
+    const client = new Client({ endpoints: ['http://n1:7001'], fetch, clock });
+    let ran = false;
+    await expect(client.withLock('job', { ttlMs: 5000, signal: caller.signal }, () => void (ran = true))).rejects.toMatchObject({ code: 'aborted' });
+    caller = new AbortController();
+    await expect(client.withLocks(['job', 'other'], { ttlMs: 5000, signal: caller.signal }, () => void (ran = true))).rejects.toMatchObject({ code: 'aborted' });
+    expect(ran).toBe(false);
+    expect(released).toEqual([{ fencingToken: 42 }, { holds: [{ name: 'job', fencingToken: 43 }, { name: 'other', fencingToken: 44 }] }]);
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { Client } from '../../packages/client/src/client.js';
 import { LockstepError } from '../../packages/client/src/errors.js';
-import { apiError, fakeFetch, type FakeHandler, json, ManualClock, settle } from './fakes.js';
+import { apiError, fakeFetch, type FakeHandler, grantedAsAbandoned, hang, json, ManualClock, settle } from './fakes.js';
 
 const HOLDS = [
   { name: 'acct:1', fencingToken: 41, mode: 'exclusive' },
@@ -209,5 +209,31 @@ describe('withLocks', () => {
     const session = await client.session({ ttlMs: 3000 });
     await expect(client.withLocks(['a', 'b'], { ttlMs: 5000, session }, () => 1)).rejects.toMatchObject({ code: 'invalid_argument' });
     await session.close();
+  });
+
+  it('set.extend takes { signal } and ends with aborted when it fires', async () => {
+    const { clock, client } = setup((req) => (req.path.endsWith('/extend') ? hang(req) : ok(req)));
+    const err = await client.withLocks(['acct:1', 'acct:2'], { ttlMs: 5000 }, async (set) => {
+      const ac = new AbortController();
+      const p = set.extend(5000, { signal: ac.signal }).catch((e: unknown) => e);
+      await clock.advance(100);
+      ac.abort();
+      // Without the signal the extend would hang on: give it a few turns, not the test's timeout.
+      return Promise.race([p, settle().then(() => 'still waiting')]);
+    });
+    expect(err).toMatchObject({ code: 'aborted' });
+  });
+
+  it('acquireSet aborted as the server grants it: the SDK asks again with the same key and releases the whole set', async () => {
+    const late = grantedAsAbandoned(granted);
+    const { clock, client, releases } = setup((req) => (req.path === '/v1/lock-sets/acquire' ? late.handler(req) : ok(req)));
+    const ac = new AbortController();
+    const p = client.acquireSet({ locks: [{ name: 'acct:1' }, { name: 'acct:2' }], ttlMs: 5000, waitMs: 10_000 }, { signal: ac.signal }).catch((e: unknown) => e);
+    await clock.advance(100);
+    ac.abort();
+    expect(await p).toMatchObject({ code: 'aborted' });
+    await clock.advance(100);
+    expect(late.repeats).toHaveLength(1);
+    expect(releases).toEqual([HOLDS.map(({ name, fencingToken }) => ({ name, fencingToken }))]);
   });
 });

@@ -8,10 +8,11 @@
 
 import { httpsAgent, httpsFetch, type TlsOptions } from './https-fetch.js';
 import { systemClock, type Clock } from './clock.js';
-import { LockstepError } from './errors.js';
+import { isLockstepError, LockstepError } from './errors.js';
+import { checkSafetyMargin } from './lease.js';
 import { Election, type ElectOptions } from './election.js';
 import { withLock, type LockHold, type WithLockOptions } from './hold.js';
-import { withLocks, type LockSetHold, type WithLocksOptions } from './hold-set.js';
+import { releaseAll, withLocks, type LockSetHold, type WithLocksOptions } from './hold-set.js';
 import { HttpEngine, type HttpResult, type RequestSpec } from './http.js';
 import { Session, type SessionOptions } from './session.js';
 import { eventStream, parseEventData, type StreamOptions } from './stream.js';
@@ -21,6 +22,7 @@ import type {
   AcquireResult,
   AcquireSetOptions,
   AcquireSetResult,
+  CallOptions,
   CampaignResult,
   ClusterInfo,
   SetLock,
@@ -44,6 +46,8 @@ export const DEFAULT_TOTAL_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_ATTEMPTS = 10;
 export const DEFAULT_BACKOFF_BASE_MS = 100;
 export const DEFAULT_BACKOFF_MAX_MS = 2_000;
+/** The contract's default session TTL (POST /v1/sessions without ttlMs). */
+export const SESSION_TTL_MS_SERVER_DEFAULT = 10_000;
 
 export interface ClientOptions {
   /** API URLs of the nodes, e.g. http://127.0.0.1:7001. Tried in turn; any node serves the whole API. */
@@ -67,10 +71,6 @@ export interface ClientOptions {
   tls?: TlsOptions;
   /** Monotonic clock and timers; tests inject a manual one. */
   clock?: Clock;
-}
-
-export interface CallOptions {
-  signal?: AbortSignal;
 }
 
 const seg = (name: string): string => encodeURIComponent(name);
@@ -128,13 +128,38 @@ export class Client {
     return (await this.http.request<T>(spec)).body;
   }
 
+  /**
+   * A call that may grant something (acquire, lock set, campaign), made so that an abort cannot
+   * leak the grant. The caller may give up just as the server grants (the answer in flight, or the
+   * wait resolved before the server saw the connection close): the grant then stands until its TTL
+   * or its session ends, and nobody knows its token. So after an abort that may have reached a
+   * server, ask again with the same Idempotency-Key, which answers with the first request's
+   * outcome, and give back what it granted. waitMs 0: if the first request never reached the
+   * leader, this one only tries once rather than queueing itself; and should it join the first's
+   * wait (the server has not yet seen that the first went away), each attempt still ends after
+   * requestTimeoutMs, and abandoning it cancels that wait. Best effort, in the background: an
+   * error ends it, and the grant then ends with its TTL or session.
+   */
+  private async giveBackLate<T>(spec: RequestSpec, giveBack: (late: T) => Promise<unknown> | null): Promise<T> {
+    try {
+      return await this.body<T>(spec);
+    } catch (err) {
+      const key = isLockstepError(err, 'aborted') && err.details.outcomeUnknown === true ? err.details.idempotencyKey : undefined;
+      if (typeof key === 'string') {
+        const again: RequestSpec = { ...spec, body: { ...(spec.body as object), waitMs: 0 }, waitMs: 0, signal: undefined, idempotencyKey: key };
+        void this.body<T>(again).then(giveBack).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
   // ---- sessions ----
 
   createSession(opts: SessionCreateOptions = {}, call: CallOptions = {}): Promise<SessionCreated> {
     return this.body({ method: 'POST', path: '/v1/sessions', body: opts, retry: 'keyed', signal: call.signal });
   }
 
-  keepaliveSession(sessionId: string, opts: { requestTimeoutMs?: number; totalTimeoutMs?: number } = {}): Promise<{ sessionId: string; ttlMs: number }> {
+  keepaliveSession(sessionId: string, opts: { requestTimeoutMs?: number; totalTimeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ sessionId: string; ttlMs: number }> {
     // Keepalives are idempotent by nature (the contract): no key needed.
     return this.body({ method: 'POST', path: `/v1/sessions/${seg(sessionId)}/keepalive`, retry: 'idempotent', ...opts });
   }
@@ -143,8 +168,8 @@ export class Client {
     return this.body({ method: 'GET', path: `/v1/sessions/${seg(sessionId)}${readQuery(opts)}`, retry: 'idempotent', signal: opts?.signal });
   }
 
-  deleteSession(sessionId: string): Promise<{ sessionId: string; released: { name: string; fencingToken: number }[] }> {
-    return this.body({ method: 'DELETE', path: `/v1/sessions/${seg(sessionId)}`, retry: 'keyed' });
+  deleteSession(sessionId: string, call: CallOptions = {}): Promise<{ sessionId: string; released: { name: string; fencingToken: number }[] }> {
+    return this.body({ method: 'DELETE', path: `/v1/sessions/${seg(sessionId)}`, retry: 'keyed', signal: call.signal });
   }
 
   listSessions(opts: { limit?: number; after?: string } & ReadOptions = {}): Promise<SessionList> {
@@ -164,23 +189,35 @@ export class Client {
   /** Open a session that keeps itself alive; see Session.signal and Session.lost. */
   async session(opts: SessionOptions = {}, call: CallOptions = {}): Promise<Session> {
     const { safetyMarginMs, ...create } = opts;
+    checkSafetyMargin(safetyMarginMs, create.ttlMs ?? SESSION_TTL_MS_SERVER_DEFAULT, 'client.session');
     const sentAtMs = this.clock.nowMs();
     const created = await this.createSession(create, call);
-    return new Session(this, this.clock, created, sentAtMs, safetyMarginMs);
+    try {
+      return new Session(this, this.clock, created, sentAtMs, safetyMarginMs);
+    } catch (err) {
+      // A TTL the server chose that the margin does not fit: nobody will keep this session alive, so end it now.
+      await this.deleteSession(created.sessionId).catch(() => undefined);
+      throw err;
+    }
   }
 
   // ---- locks ----
 
+  /**
+   * Aborted (call.signal) while the server may have granted it: the SDK releases that grant in
+   * the background (giveBackLate), so no hold the caller never saw is left until its TTL or session ends.
+   */
   acquire(name: string, opts: AcquireOptions, call: CallOptions = {}): Promise<AcquireResult> {
-    return this.body({ method: 'POST', path: `/v1/locks/${seg(name)}/acquire`, body: opts, retry: 'keyed', waitMs: opts.waitMs ?? 0, signal: call.signal });
+    const spec: RequestSpec = { method: 'POST', path: `/v1/locks/${seg(name)}/acquire`, body: opts, retry: 'keyed', waitMs: opts.waitMs ?? 0, signal: call.signal };
+    return this.giveBackLate<AcquireResult>(spec, (late) => (late.acquired ? this.release(name, late.fencingToken) : null));
   }
 
-  release(name: string, fencingToken: number): Promise<{ released: true }> {
-    return this.body({ method: 'POST', path: `/v1/locks/${seg(name)}/release`, body: { fencingToken }, retry: 'keyed' });
+  release(name: string, fencingToken: number, call: CallOptions = {}): Promise<{ released: true }> {
+    return this.body({ method: 'POST', path: `/v1/locks/${seg(name)}/release`, body: { fencingToken }, retry: 'keyed', signal: call.signal });
   }
 
-  extend(name: string, fencingToken: number, ttlMs?: number): Promise<{ expiresInMs: number }> {
-    return this.body({ method: 'POST', path: `/v1/locks/${seg(name)}/extend`, body: { fencingToken, ttlMs }, retry: 'keyed' });
+  extend(name: string, fencingToken: number, ttlMs?: number, call: CallOptions = {}): Promise<{ expiresInMs: number }> {
+    return this.body({ method: 'POST', path: `/v1/locks/${seg(name)}/extend`, body: { fencingToken, ttlMs }, retry: 'keyed', signal: call.signal });
   }
 
   getLock(name: string, opts?: ReadOptions): Promise<LockInfo> {
@@ -222,14 +259,18 @@ export class Client {
 
   // ---- lock sets ----
 
-  /** Several locks at once, all or nothing; with waitMs, waiting in line on all of them (one place each). */
+  /**
+   * Several locks at once, all or nothing; with waitMs, waiting in line on all of them (one place each).
+   * Aborted while the server may have granted the set: the SDK releases it in the background, as acquire does.
+   */
   acquireSet(body: AcquireSetOptions, call: CallOptions = {}): Promise<AcquireSetResult> {
-    return this.body({ method: 'POST', path: '/v1/lock-sets/acquire', body, retry: 'keyed', waitMs: body.waitMs ?? 0, signal: call.signal });
+    const spec: RequestSpec = { method: 'POST', path: '/v1/lock-sets/acquire', body, retry: 'keyed', waitMs: body.waitMs ?? 0, signal: call.signal };
+    return this.giveBackLate<AcquireSetResult>(spec, (late) => (late.acquired ? releaseAll(this, late.holds) : null));
   }
 
   /** Releases every hold named, or none (409 not_holder with `names`: those that do not hold). */
-  releaseSet(holds: Array<{ name: string; fencingToken: number }>): Promise<{ released: string[] }> {
-    return this.body({ method: 'POST', path: '/v1/lock-sets/release', body: { holds }, retry: 'keyed' });
+  releaseSet(holds: Array<{ name: string; fencingToken: number }>, call: CallOptions = {}): Promise<{ released: string[] }> {
+    return this.body({ method: 'POST', path: '/v1/lock-sets/release', body: { holds }, retry: 'keyed', signal: call.signal });
   }
 
   /**
@@ -246,16 +287,18 @@ export class Client {
 
   // ---- elections ----
 
+  /** Aborted while the server may have elected the candidate: the SDK resigns that term in the background, as acquire releases. */
   campaign(name: string, body: { sessionId: string; value: string; waitMs?: number }, call: CallOptions = {}): Promise<CampaignResult> {
-    return this.body({ method: 'POST', path: `/v1/elections/${seg(name)}/campaign`, body, retry: 'keyed', waitMs: body.waitMs ?? 0, signal: call.signal });
+    const spec: RequestSpec = { method: 'POST', path: `/v1/elections/${seg(name)}/campaign`, body, retry: 'keyed', waitMs: body.waitMs ?? 0, signal: call.signal };
+    return this.giveBackLate<CampaignResult>(spec, (late) => (late.elected ? this.resign(name, late.term) : null));
   }
 
-  proclaim(name: string, term: number, value: string): Promise<{ name: string; term: number; value: string }> {
-    return this.body({ method: 'POST', path: `/v1/elections/${seg(name)}/proclaim`, body: { term, value }, retry: 'keyed' });
+  proclaim(name: string, term: number, value: string, call: CallOptions = {}): Promise<{ name: string; term: number; value: string }> {
+    return this.body({ method: 'POST', path: `/v1/elections/${seg(name)}/proclaim`, body: { term, value }, retry: 'keyed', signal: call.signal });
   }
 
-  resign(name: string, term: number): Promise<{ resigned: true }> {
-    return this.body({ method: 'POST', path: `/v1/elections/${seg(name)}/resign`, body: { term }, retry: 'keyed' });
+  resign(name: string, term: number, call: CallOptions = {}): Promise<{ resigned: true }> {
+    return this.body({ method: 'POST', path: `/v1/elections/${seg(name)}/resign`, body: { term }, retry: 'keyed', signal: call.signal });
   }
 
   getElection(name: string, opts?: ReadOptions): Promise<ElectionInfo> {
@@ -288,17 +331,17 @@ export class Client {
     return this.body({ method: 'GET', path: `/v1/cluster${readQuery(opts)}`, retry: 'idempotent', signal: opts?.signal });
   }
 
-  addMember(member: { id: string; apiUrl: string; peerUrl: string; voter?: boolean }): Promise<unknown> {
-    return this.body({ method: 'POST', path: '/v1/cluster/members', body: member, retry: 'unsafe' });
+  addMember(member: { id: string; apiUrl: string; peerUrl: string; voter?: boolean }, call: CallOptions = {}): Promise<unknown> {
+    return this.body({ method: 'POST', path: '/v1/cluster/members', body: member, retry: 'unsafe', signal: call.signal });
   }
 
-  removeMember(id: string): Promise<unknown> {
-    return this.body({ method: 'DELETE', path: `/v1/cluster/members/${seg(id)}`, retry: 'unsafe' });
+  removeMember(id: string, call: CallOptions = {}): Promise<unknown> {
+    return this.body({ method: 'DELETE', path: `/v1/cluster/members/${seg(id)}`, retry: 'unsafe', signal: call.signal });
   }
 
   /** Hand leadership to `to` (or to the most up-to-date follower). */
-  transferLeadership(to?: string): Promise<{ leader?: string; [k: string]: unknown }> {
-    return this.body({ method: 'POST', path: '/v1/cluster/leadership', body: to === undefined ? {} : { to }, retry: 'unsafe' });
+  transferLeadership(to?: string, call: CallOptions = {}): Promise<{ leader?: string; [k: string]: unknown }> {
+    return this.body({ method: 'POST', path: '/v1/cluster/leadership', body: to === undefined ? {} : { to }, retry: 'unsafe', signal: call.signal });
   }
 
   /**
@@ -326,8 +369,8 @@ export class Client {
    * may have reached a node (a retry could make two): on a timeout, list the
    * tokens and revoke a stray one.
    */
-  createToken(token: { name: string; role: TokenRole; prefixes?: string[] }): Promise<TokenCreated> {
-    return this.body({ method: 'POST', path: '/v1/auth/tokens', body: token, retry: 'unsafe' });
+  createToken(token: { name: string; role: TokenRole; prefixes?: string[] }, call: CallOptions = {}): Promise<TokenCreated> {
+    return this.body({ method: 'POST', path: '/v1/auth/tokens', body: token, retry: 'unsafe', signal: call.signal });
   }
 
   listTokens(opts?: ReadOptions): Promise<{ tokens: TokenInfo[] }> {
@@ -335,12 +378,12 @@ export class Client {
   }
 
   /** Once committed the token can no longer act on any node; its long-polls and streams end with 401. */
-  revokeToken(id: string): Promise<{ revoked: true }> {
-    return this.body({ method: 'DELETE', path: `/v1/auth/tokens/${seg(id)}`, retry: 'unsafe' });
+  revokeToken(id: string, call: CallOptions = {}): Promise<{ revoked: true }> {
+    return this.body({ method: 'DELETE', path: `/v1/auth/tokens/${seg(id)}`, retry: 'unsafe', signal: call.signal });
   }
 
   /** What this client's token may do. */
-  whoami(opts?: { signal?: AbortSignal }): Promise<TokenInfo> {
-    return this.body({ method: 'GET', path: '/v1/auth/whoami', retry: 'idempotent', signal: opts?.signal });
+  whoami(call: CallOptions = {}): Promise<TokenInfo> {
+    return this.body({ method: 'GET', path: '/v1/auth/whoami', retry: 'idempotent', signal: call.signal });
   }
 }

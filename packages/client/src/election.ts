@@ -12,7 +12,7 @@ import { sleep, type Clock } from './clock.js';
 import { isLockstepError, isTokenRefused, LockstepError } from './errors.js';
 import { LeaseEndedError } from './lease.js';
 import type { Session } from './session.js';
-import type { CampaignResult } from './types.js';
+import type { CallOptions, CampaignResult } from './types.js';
 
 /** waitMs of one campaign request; a candidate that is not elected in it queues again. */
 export const CAMPAIGN_WAIT_MS = 300_000;
@@ -29,7 +29,7 @@ export interface Leadership {
   readonly signal: AbortSignal;
   readonly session: Session;
   /** Change the value others observe, keeping the term. */
-  proclaim(value: string): Promise<void>;
+  proclaim(value: string, call?: CallOptions): Promise<void>;
 }
 
 export type DemotionReason = 'session_lost' | 'closed';
@@ -56,9 +56,9 @@ export interface ElectOptions {
 
 export interface ElectTransport {
   readonly clock: Clock;
-  session(opts: { ttlMs?: number; name?: string }): Promise<Session>;
+  session(opts: { ttlMs?: number; name?: string }, call?: CallOptions): Promise<Session>;
   campaign(name: string, body: { sessionId: string; value: string; waitMs?: number }, call?: { signal?: AbortSignal }): Promise<CampaignResult>;
-  proclaim(name: string, term: number, value: string): Promise<unknown>;
+  proclaim(name: string, term: number, value: string, call?: CallOptions): Promise<unknown>;
   resign(name: string, term: number): Promise<unknown>;
 }
 
@@ -166,7 +166,8 @@ export class Election {
   /** The session to campaign with; an own session that has ended is returned as it is, for the loop to see why. */
   private async sessionFor(): Promise<Session> {
     if (this.opts.session) return this.opts.session;
-    this.ownSession ??= await this.t.session({ ttlMs: this.opts.sessionTtlMs, name: sessionName(`election:${this.name}`) });
+    // close() ends a session create still under way rather than waiting it out.
+    this.ownSession ??= await this.t.session({ ttlMs: this.opts.sessionTtlMs, name: sessionName(`election:${this.name}`) }, { signal: this.stop.signal });
     return this.ownSession;
   }
 
@@ -183,8 +184,8 @@ export class Election {
       },
       signal: controller.signal,
       session,
-      proclaim: async (v: string) => {
-        await this.t.proclaim(this.name, term, v);
+      proclaim: async (v: string, call: CallOptions = {}) => {
+        await this.t.proclaim(this.name, term, v, call);
         proclaimed = v;
       },
     };

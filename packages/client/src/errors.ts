@@ -41,6 +41,11 @@ export class LockstepError extends Error {
 
 }
 
+/** The caller's abort through `signal`, with the reason it gave. */
+export function abortedError(signal: AbortSignal | undefined, details: Record<string, unknown> = {}): LockstepError {
+  return new LockstepError('aborted', `aborted: ${String(signal?.reason?.message ?? signal?.reason ?? 'by caller')}`, 0, details);
+}
+
 export function isLockstepError(err: unknown, code?: ErrorCode): err is LockstepError {
   return err instanceof LockstepError && (code === undefined || err.code === code);
 }

@@ -6,12 +6,12 @@
 // session, so they end together. Every lock has its own fencing token: pass
 // each to the resource it protects (item 11).
 
-import { isLockstepError, LockstepError } from './errors.js';
+import { abortedError, isLockstepError, LockstepError } from './errors.js';
 import { followSession, type HoldLease, ttlLeaseStart, type WithLockOptions, waitInChunks } from './hold.js';
-import { defaultSafetyMarginMs, LeaseGuard } from './lease.js';
+import { checkSafetyMargin, defaultSafetyMarginMs, LeaseGuard } from './lease.js';
 import type { Clock } from './clock.js';
 import type { Session } from './session.js';
-import type { AcquireSetOptions, AcquireSetResult, LockSetBlocked, SetHold, SetLock } from './types.js';
+import type { AcquireSetOptions, AcquireSetResult, CallOptions, LockSetBlocked, SetHold, SetLock } from './types.js';
 
 export type WithLocksOptions = Omit<WithLockOptions, 'mode' | 'limit'>;
 
@@ -26,7 +26,7 @@ export interface LockSetHold {
   /** How long the holder may still act, by the client's reckoning. */
   remainingMs(): number;
   /** TTL sets: renew every hold's lease to ttlMs (default: the TTL last set, by the acquire or an earlier extend); measured from this call's send time. */
-  extend(ttlMs?: number): Promise<void>;
+  extend(ttlMs?: number, call?: CallOptions): Promise<void>;
 }
 
 /** What withLocks needs from the Client. */
@@ -34,8 +34,8 @@ export interface SetHoldTransport {
   readonly clock: Clock;
   acquireSet(body: AcquireSetOptions, call?: { signal?: AbortSignal }): Promise<AcquireSetResult>;
   releaseSet(holds: Array<{ name: string; fencingToken: number }>): Promise<unknown>;
-  extend(name: string, fencingToken: number, ttlMs?: number): Promise<{ expiresInMs: number }>;
-  session(opts: { ttlMs?: number }): Promise<Session>;
+  extend(name: string, fencingToken: number, ttlMs?: number, call?: CallOptions): Promise<{ expiresInMs: number }>;
+  session(opts: { ttlMs?: number }, call?: CallOptions): Promise<Session>;
 }
 
 function describeBlocked(blocked: readonly LockSetBlocked[]): string {
@@ -46,8 +46,9 @@ export async function withLocks<T>(t: SetHoldTransport, locks: ReadonlyArray<str
   if (opts.ttlMs !== undefined && opts.session !== undefined) {
     throw new LockstepError('invalid_argument', 'withLocks: give ttlMs or session, not both', 0);
   }
+  if (opts.ttlMs !== undefined) checkSafetyMargin(opts.safetyMarginMs, opts.ttlMs, 'withLocks');
   const specs = locks.map((l) => (typeof l === 'string' ? { name: l } : l));
-  const ownSession = opts.ttlMs === undefined && opts.session === undefined ? await t.session({ ttlMs: opts.sessionTtlMs }) : null;
+  const ownSession = opts.ttlMs === undefined && opts.session === undefined ? await t.session({ ttlMs: opts.sessionTtlMs }, { signal: opts.signal }) : null;
   const session = opts.session ?? ownSession;
   try {
     const body: AcquireSetOptions = { locks: specs, sessionId: session?.id, ttlMs: session ? undefined : opts.ttlMs, owner: opts.owner, value: opts.value };
@@ -59,6 +60,8 @@ export async function withLocks<T>(t: SetHoldTransport, locks: ReadonlyArray<str
     let lease: HoldLease | null = null;
     let value: T;
     try {
+      // Granted just as the caller gave up (the answer came first): as withLock, released below.
+      if (opts.signal?.aborted) throw abortedError(opts.signal);
       if (session) lease = followSession(session, label);
       else {
         const marginMs = opts.safetyMarginMs ?? defaultSafetyMarginMs(opts.ttlMs!);
@@ -122,9 +125,9 @@ function ttlLease(t: SetHoldTransport, holds: readonly SetHold[], ttlMs: number,
   return {
     signal: guard.signal,
     remainingMs: () => guard.remainingMs(),
-    async extend(newTtlMs?: number) {
+    async extend(newTtlMs?: number, call: CallOptions = {}) {
       const extendSentAtMs = t.clock.nowMs();
-      const results = await Promise.allSettled(holds.map((h) => t.extend(h.name, h.fencingToken, newTtlMs)));
+      const results = await Promise.allSettled(holds.map((h) => t.extend(h.name, h.fencingToken, newTtlMs, call)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) {
         // A hold that is gone ends the set: the set is all or nothing for its holder too.

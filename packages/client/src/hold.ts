@@ -4,10 +4,10 @@
 // function writes (item 11) so that a write made after the signal is refused.
 
 import type { Clock } from './clock.js';
-import { isLockstepError, LockstepError } from './errors.js';
-import { defaultSafetyMarginMs, LeaseGuard } from './lease.js';
+import { abortedError, isLockstepError, LockstepError } from './errors.js';
+import { checkSafetyMargin, defaultSafetyMarginMs, LeaseGuard } from './lease.js';
 import type { Session } from './session.js';
-import type { AcquireOptions, AcquireResult, LockMode } from './types.js';
+import type { AcquireOptions, AcquireResult, CallOptions, LockMode } from './types.js';
 
 /** The contract's largest waitMs for one request; longer waits are made of several. */
 export const WAIT_MS_MAX_PER_REQUEST = 300_000;
@@ -27,7 +27,7 @@ export interface WithLockOptions {
   value?: string;
   /** Stop waiting when this fires. */
   signal?: AbortSignal;
-  /** TTL holds: stop this long before the TTL could end. */
+  /** TTL holds: stop this long before the TTL could end. Less than ttlMs (else a RangeError, before anything is acquired). */
   safetyMarginMs?: number;
 }
 
@@ -41,7 +41,7 @@ export interface LockHold {
   /** How long the holder may still act, by the client's reckoning. */
   remainingMs(): number;
   /** TTL holds: renew the lease to ttlMs (default: the TTL last set, by the acquire or an earlier extend); measured from this call's send time. */
-  extend(ttlMs?: number): Promise<void>;
+  extend(ttlMs?: number, call?: CallOptions): Promise<void>;
 }
 
 /** What withLock needs from the Client. */
@@ -49,8 +49,8 @@ export interface HoldTransport {
   readonly clock: Clock;
   acquire(name: string, opts: AcquireOptions, call?: { signal?: AbortSignal }): Promise<AcquireResult>;
   release(name: string, fencingToken: number): Promise<unknown>;
-  extend(name: string, fencingToken: number, ttlMs?: number): Promise<{ expiresInMs: number }>;
-  session(opts: { ttlMs?: number }): Promise<Session>;
+  extend(name: string, fencingToken: number, ttlMs?: number, call?: CallOptions): Promise<{ expiresInMs: number }>;
+  session(opts: { ttlMs?: number }, call?: CallOptions): Promise<Session>;
 }
 
 /**
@@ -88,7 +88,8 @@ export async function withLock<T>(t: HoldTransport, name: string, opts: WithLock
   if (opts.ttlMs !== undefined && opts.session !== undefined) {
     throw new LockstepError('invalid_argument', 'withLock: give ttlMs or session, not both', 0);
   }
-  const ownSession = opts.ttlMs === undefined && opts.session === undefined ? await t.session({ ttlMs: opts.sessionTtlMs }) : null;
+  if (opts.ttlMs !== undefined) checkSafetyMargin(opts.safetyMarginMs, opts.ttlMs, 'withLock');
+  const ownSession = opts.ttlMs === undefined && opts.session === undefined ? await t.session({ ttlMs: opts.sessionTtlMs }, { signal: opts.signal }) : null;
   const session = opts.session ?? ownSession;
   try {
     const { result, sentAtMs } = await acquireWaiting(
@@ -119,6 +120,8 @@ export async function withLock<T>(t: HoldTransport, name: string, opts: WithLock
     let hold: { hold: LockHold; end(): void } | null = null;
     let value: T;
     try {
+      // Granted just as the caller gave up (the answer came first): the function does not run, and the hold is released below.
+      if (opts.signal?.aborted) throw abortedError(opts.signal);
       if (session) hold = sessionHold(name, token, result.mode, session);
       else {
         const marginMs = opts.safetyMarginMs ?? defaultSafetyMarginMs(opts.ttlMs!);
@@ -176,7 +179,7 @@ export async function ttlLeaseStart(
 export interface HoldLease {
   readonly signal: AbortSignal;
   remainingMs(): number;
-  extend(ttlMs?: number): Promise<void>;
+  extend(ttlMs?: number, call?: CallOptions): Promise<void>;
   end(): void;
 }
 
@@ -226,11 +229,11 @@ function ttlHold(
       signal: guard.signal,
       session: null,
       remainingMs: () => guard.remainingMs(),
-      extend: async (newTtlMs?: number) => {
+      extend: async (newTtlMs?: number, call: CallOptions = {}) => {
         const extendSentAtMs = t.clock.nowMs();
         let extended: { expiresInMs: number };
         try {
-          extended = await t.extend(name, fencingToken, newTtlMs);
+          extended = await t.extend(name, fencingToken, newTtlMs, call);
         } catch (err) {
           if (isLockstepError(err, 'not_holder')) guard.end('not_found');
           throw err;

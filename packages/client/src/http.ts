@@ -12,10 +12,13 @@
 // - 'unsafe' requests (membership, leadership transfer: the contract gives
 //   them no idempotency) are retried only when they surely did not reach a
 //   server (connection refused, unknown host) or the server said `no_leader`.
+// - `429 too_many_requests` (a per-node cap, refused before anything applied)
+//   is retried for every class, after its Retry-After; `429 limit_exceeded` is not.
 
 import { randomUUID } from 'node:crypto';
 import { sleep, type Clock } from './clock.js';
-import { LockstepError } from './errors.js';
+import { abortedError, LockstepError } from './errors.js';
+import { HangProbe } from './hang-probe.js';
 import { parseRetryAfterMs } from './retry-after.js';
 
 export type RetryClass = 'idempotent' | 'keyed' | 'unsafe';
@@ -103,6 +106,8 @@ interface AttemptFailure {
 export class HttpEngine {
   /** Index of the endpoint that answered last: calls start there (sticky, like etcd's balancer pinning). */
   private preferred = 0;
+  /** Watches the nodes that hold waiting requests; one probe every requestTimeoutMs, which must answer within requestTimeoutMs. */
+  private readonly hangProbe: HangProbe;
 
   constructor(readonly config: HttpConfig) {
     if (config.endpoints.length === 0) throw new Error('lockstep client: at least one endpoint is required');
@@ -113,6 +118,7 @@ export class HttpEngine {
     for (const e of config.endpoints) {
       if (!/^https?:\/\/[^/]+$/.test(e)) throw new Error(`lockstep client: endpoint '${e}' must look like http://host:port (no path)`);
     }
+    this.hangProbe = new HangProbe(config.fetch, config.clock, config.requestTimeoutMs, config.requestTimeoutMs);
   }
 
   get endpoints(): string[] {
@@ -148,8 +154,10 @@ export class HttpEngine {
     const failures: string[] = [];
     /** Endpoints that gave an HTTP answer during this call (whatever its status). */
     const answered = new Set<string>();
+    /** Did an earlier attempt perhaps apply (a timeout, a delivered request's dropped connection, 503 unavailable)? */
+    let mayHaveApplied = false;
     for (let attempt = 0; attempt < this.config.maxAttempts; attempt++) {
-      if (spec.signal?.aborted) throw abortedError(spec.signal);
+      if (spec.signal?.aborted) throw abortedCall(spec.signal, mayHaveApplied, key);
       const remainingMs = deadlineMs - clock.nowMs();
       if (remainingMs <= 0) break;
       const endpoint = this.config.endpoints[index % n];
@@ -161,6 +169,7 @@ export class HttpEngine {
       }
       last = outcome.failure;
       if (last.error.status > 0) answered.add(endpoint);
+      if (last.error.details.outcomeUnknown === true || last.error.code === 'unavailable') mayHaveApplied = true;
       if (telling === null || tellingRank(last) >= tellingRank(telling)) telling = last;
       failures.push(`${endpoint}: ${last.error.message}`);
       if (!last.retryable) throw last.error;
@@ -179,7 +188,7 @@ export class HttpEngine {
         try {
           await sleep(clock, delayMs, spec.signal);
         } catch {
-          throw abortedError(spec.signal);
+          throw abortedCall(spec.signal, mayHaveApplied, key);
         }
       }
     }
@@ -201,6 +210,14 @@ export class HttpEngine {
     }, timeoutMs);
     const onUserAbort = (): void => controller.abort(spec.signal?.reason);
     spec.signal?.addEventListener('abort', onUserAbort, { once: true });
+    // A waiting request hears nothing until its wait ends: only a probe beside it can tell a node that hangs.
+    let hung = false;
+    const unwatch = (spec.waitMs ?? 0) > 0 && !stream
+      ? this.hangProbe.watch(endpoint, () => {
+          hung = true;
+          controller.abort(new Error('the node stopped answering'));
+        })
+      : null;
     const headers: Record<string, string> = { accept: stream ? 'text/event-stream' : 'application/json' };
     if (spec.body !== undefined) headers['content-type'] = 'application/json';
     if (key !== null) headers['idempotency-key'] = key;
@@ -212,6 +229,8 @@ export class HttpEngine {
         body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
         signal: controller.signal,
       });
+      // Answered: the node runs, whatever a late probe says.
+      unwatch?.();
       if (stream && response.ok) {
         // Headers arrived: the stream may now stay open as long as it likes.
         timer.cancel();
@@ -238,7 +257,13 @@ export class HttpEngine {
       const error = errorFromResponse(endpoint, response.status, body, response.headers);
       return { kind: 'fail', failure: { error, retryable: isRetryableStatus(error, spec.retry), retryAfterMs: error.retryAfterMs } };
     } catch (err) {
-      if (spec.signal?.aborted) throw abortedError(spec.signal);
+      // Ended mid-request: it may have reached a server and applied, as after a timeout.
+      if (spec.signal?.aborted) throw abortedCall(spec.signal, spec.method !== 'GET', key);
+      if (hung) {
+        // As a timeout: the wait may be queued (or granted) on the leader; a retry with the key finds it.
+        const error = new LockstepError('timeout', `${endpoint} stopped answering during the wait (GET /healthz unanswered within ${this.config.requestTimeoutMs} ms)`, 0, { endpoint, outcomeUnknown: true });
+        return { kind: 'fail', failure: { error, retryable: spec.retry !== 'unsafe', retryAfterMs: null } };
+      }
       if (timedOut) {
         // The request may have reached the server and applied: outcome unknown.
         const error = new LockstepError('timeout', `no answer within ${Math.round(timeoutMs)} ms`, 0, { endpoint, outcomeUnknown: spec.method !== 'GET' });
@@ -250,12 +275,18 @@ export class HttpEngine {
       return { kind: 'fail', failure: { error, retryable: spec.retry !== 'unsafe' || !delivered, retryAfterMs: null } };
     } finally {
       timer.cancel();
+      unwatch?.();
       if (!stream) spec.signal?.removeEventListener('abort', onUserAbort);
     }
   }
 }
 
 function isRetryableStatus(error: LockstepError, retry: RetryClass): boolean {
+  // A per-node cap (open waits, streams): refused before anything was proposed, so safe to retry
+  // for every class, after its Retry-After and on the next endpoint (whose cap may have room).
+  // Not 429 limit_exceeded: a cap of the replicated state is full on every node alike and stays
+  // full until holders, sessions or waiters go, which the caller must see rather than the SDK wait out.
+  if (error.status === 429) return error.code === 'too_many_requests';
   if (error.status !== 503) return false;
   // no_leader: the command surely did not apply. unavailable: it may have; only a keyed retry is safe.
   if (error.code === 'no_leader') return true;
@@ -284,8 +315,13 @@ function connectionErrorCode(err: unknown): string {
   return 'unknown';
 }
 
-function abortedError(signal: AbortSignal | undefined): LockstepError {
-  return new LockstepError('aborted', `aborted: ${String(signal?.reason?.message ?? signal?.reason ?? 'by caller')}`, 0);
+/**
+ * The caller's abort. `outcomeUnknown`: a request of this call may have applied on the server
+ * (with `idempotencyKey`, a repeat with that key returns its outcome): the client's
+ * waiting calls give back a grant that came as the caller gave up (client.ts giveBackLate).
+ */
+function abortedCall(signal: AbortSignal | undefined, outcomeUnknown: boolean, key: string | null): LockstepError {
+  return abortedError(signal, { outcomeUnknown, idempotencyKey: key });
 }
 
 /**

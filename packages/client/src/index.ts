@@ -1,5 +1,5 @@
 // The lockstep TypeScript SDK (package lockstep-client): fetch and Node built-ins only, no server code.
-export { Client, type ClientOptions, type CallOptions } from './client.js';
+export { Client, type ClientOptions } from './client.js';
 export { isSendableToken } from './token.js';
 export { httpsFetch, httpsAgent, httpFetch, httpAgent, type TlsOptions } from './https-fetch.js';
 export { LockstepError, isLockstepError, type ErrorCode, type ServerErrorCode, type ClientErrorCode } from './errors.js';

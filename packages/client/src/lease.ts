@@ -24,6 +24,22 @@ export function defaultSafetyMarginMs(ttlMs: number): number {
   return Math.max(LEASE_MARGIN_MIN_MS, Math.min(LEASE_MARGIN_MAX_MS, ttlMs * LEASE_MARGIN_TTL_FRACTION));
 }
 
+/**
+ * A caller's safetyMarginMs must leave part of the TTL to act in: a margin of
+ * the whole TTL or more would end the lease the moment it starts. Checked
+ * before anything is created on the server (a session made and then refused
+ * here would be left to run out its TTL), so a RangeError naming the option.
+ */
+export function checkSafetyMargin(safetyMarginMs: number | undefined, ttlMs: number, where: string): void {
+  if (safetyMarginMs === undefined) return;
+  if (!Number.isFinite(safetyMarginMs) || safetyMarginMs < 0) {
+    throw new RangeError(`${where}: safetyMarginMs must be a number >= 0, got ${safetyMarginMs}`);
+  }
+  if (safetyMarginMs >= ttlMs) {
+    throw new RangeError(`${where}: safetyMarginMs (${safetyMarginMs}) must be less than ttlMs (${ttlMs}): the lease would end as it starts`);
+  }
+}
+
 export type LeaseEndReason =
   /** No acknowledged renewal in time: the lease may have run out on the server. */
   | 'expired'
@@ -65,7 +81,7 @@ export class LeaseGuard {
     sentAtMs: number,
     private readonly label: string,
   ) {
-    if (!(ttlMs > this.safetyMarginMs)) throw new Error(`lease ${label}: ttlMs ${ttlMs} must exceed the safety margin ${this.safetyMarginMs}`);
+    checkSafetyMargin(this.safetyMarginMs, ttlMs, `lease ${label}`);
     this.deadlineMs = sentAtMs + ttlMs - this.safetyMarginMs;
     this.renewedSentAtMs = sentAtMs;
     this.check();

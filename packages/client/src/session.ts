@@ -19,7 +19,11 @@ export interface SessionTransport {
 }
 
 export interface SessionOptions extends SessionCreateOptions {
-  /** Stop this long before the lease could end; default max(200 ms, 10% of TTL) up to 10 s. */
+  /**
+   * Stop this long before the lease could end; default max(200 ms, 10% of TTL) up to 10 s.
+   * Must be less than ttlMs (RangeError before the session is created); a large margin makes
+   * heartbeats more frequent, twice per ttlMs - safetyMarginMs.
+   */
   safetyMarginMs?: number;
 }
 
@@ -99,7 +103,10 @@ export class Session {
   }
 
   private async heartbeatLoop(): Promise<void> {
-    const intervalMs = this.ttlMs / HEARTBEATS_PER_TTL;
+    // A margin over a third of the TTL leaves less than two thirds of it to act in, and a first
+    // heartbeat at ttl/3 could come after the client-side deadline: heartbeat twice within that
+    // window instead, so the renewal comes before the deadline with half of it left for a retry.
+    const intervalMs = Math.min(this.ttlMs / HEARTBEATS_PER_TTL, (this.ttlMs - this.guard.safetyMarginMs) / 2);
     const retryMs = Math.max(50, this.ttlMs * HEARTBEAT_RETRY_TTL_FRACTION);
     let delayMs = intervalMs;
     while (!this.stopLoop.signal.aborted) {

@@ -185,6 +185,11 @@ export interface TokenCreated extends TokenInfo {
   secret: string;
 }
 
+/** Per call: `signal` ends the call (LockstepError 'aborted'); every method that does network I/O takes it. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
 export interface ReadOptions {
   /** 'stale' answers from the node's local state (not linearizable). */
   consistency?: 'linearizable' | 'stale';
