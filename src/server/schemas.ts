@@ -20,6 +20,10 @@ import {
   WAIT_MS_MAX,
 } from './limits.js';
 
+/**
+ * Serializes every error answer of a route. The OpenAPI document lists them under their exact
+ * statuses instead, with the codes each route gives (api-reference.ts documentErrors).
+ */
 export const errorResponses = { '4xx': errorResponseSchema, '5xx': errorResponseSchema } as const;
 
 export const nameSchema = {

@@ -5,7 +5,8 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { recheckPrincipal } from '../access.js';
 import { nodeId } from '../../raft/types.js';
 import type { ServerContext } from '../context.js';
-import { ApiError, errorResponseSchema } from '../errors.js';
+import { ApiError } from '../errors.js';
+import { errorResponses } from '../schemas.js';
 import { isLoopbackHost, parseAddress } from '../../transport/address.js';
 import { CERT_NODE_ID } from '../../tls/identity.js';
 import { NotLeaderError } from '../../node/api.js';
@@ -112,11 +113,10 @@ function samePeerAddress(a: string, b: string): boolean {
 }
 
 export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
-  const errors = { '4xx': errorResponseSchema, '5xx': errorResponseSchema };
 
   app.get('/v1/cluster', {
     config: { access: { kind: 'any' } },
-    schema: { tags: ['cluster'], summary: 'Members, roles, leader, term and indexes as this node sees them.', response: { 200: clusterSchema, ...errors } },
+    schema: { tags: ['cluster'], summary: 'Members, roles, leader, term and indexes as this node sees them.', response: { 200: clusterSchema, ...errorResponses } },
   }, async (_request, reply) => {
     const view = clusterView(ctx);
     reply.header('x-lockstep-index', String(view.appliedIndex));
@@ -133,7 +133,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
         properties: { id: idSchema, apiUrl: urlSchema, peerUrl: peerAddressSchema, voter: { type: 'boolean', default: true } },
         required: ['id', 'apiUrl', 'peerUrl'],
       },
-      response: { 200: clusterSchema, ...errors },
+      response: { 200: clusterSchema, ...errorResponses },
     },
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const { id, apiUrl, peerUrl, voter } = request.body;
@@ -160,7 +160,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
       tags: ['cluster'],
       summary: 'Remove a member. 404 not_found for an unknown member id; 400 invalid_argument for the last voter. Answers 200 with the cluster view after the change.',
       params: { type: 'object', properties: { id: idSchema }, required: ['id'] },
-      response: { 200: clusterSchema, ...errors },
+      response: { 200: clusterSchema, ...errorResponses },
     },
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const { id } = request.params;
@@ -184,7 +184,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
       body: { type: 'object', properties: { to: idSchema } },
       response: {
         200: { type: 'object', properties: { leader: { type: 'string' }, previous: { type: 'string' } }, required: ['leader', 'previous'] },
-        ...errors,
+        ...errorResponses,
       },
     },
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
