@@ -236,7 +236,10 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
     // Its default policy asks browsers to upgrade every request to https: a node serving plain HTTP
     // (loopback, or --insecure) would get a reference whose assets all fail to load.
     transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
-    uiConfig: { docExpansion: 'list', deepLinking: true, displayOperationId: true },
+    // BaseLayout: the page without the standalone top bar. That bar draws swagger's logo as an SVG with
+    // an inline <style>, which the policy's style-src ('self') refuses: the browser logged a violation
+    // on every load, before @fastify/swagger-ui swapped in its own logo. No unsafe-inline needed.
+    uiConfig: { docExpansion: 'list', deepLinking: true, displayOperationId: true, layout: 'BaseLayout' },
     validatorUrl: false,
     theme: { title: 'lockstep API reference' },
   });
