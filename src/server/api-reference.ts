@@ -178,7 +178,7 @@ export const API_REFERENCE: Record<string, RouteReference> = {
     operationId: 'listLocks',
     description: 'Locks with holders, waiters or a lock-delay, in name order, filtered by prefix, a page at a time (pass `next` as `after`). Shows only the names the token may see.',
     request: { path: '/v1/locks?prefix=orders:&limit=50' },
-    answer: { status: 200, body: { locks: [{ name: 'orders:42', mode: 'exclusive', holders: [HOLDER], waiters: [] }], next: 'orders:42' } },
+    answer: { status: 200, body: { locks: [{ name: 'orders:42', mode: 'exclusive', limit: 1, holders: [HOLDER], waiters: [] }], next: 'orders:42' } },
     errors: [...INPUT, ...AUTH, ...LEADER],
     errorDetails: { invalid_argument: { field: 'limit' } },
   },
