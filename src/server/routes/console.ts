@@ -28,7 +28,11 @@ export const consoleRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
   }, CONSOLE_TICK_MS);
   app.addHook('onClose', async () => {
     watcher.cancel();
+  });
+  // Before the server waits for the requests in flight: an open console is one of them, for good.
+  app.addHook('preClose', (done) => {
     streams.closeAll();
+    done();
   });
 
   // Routes of this plugin that declare no access are the console's files: open.
