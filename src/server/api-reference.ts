@@ -276,12 +276,12 @@ export const API_REFERENCE: Record<string, RouteReference> = {
   },
   'GET /ui/events': {
     operationId: 'consoleEvents',
-    description: 'The operator console\'s live feed (the console at /ui/ reads it): a text/event-stream of `cluster` events — this node\'s view as GET /v1/cluster, `peers` (each member\'s own term, role, leader, commit and applied index as its API answers, or why it did not) and `history` (the leaders and terms this node has seen) — sent when something in it changed. Any valid token may read it.',
+    description: 'The operator console\'s live feed (the console at /ui/ reads it): a text/event-stream of `cluster` events — this node\'s view as GET /v1/cluster, `peers` (each member\'s own term, role, leader, commit and applied index as its API answers, or why it did not), `history` (the leaders and terms this node has seen) and `nowMs` (this node\'s wall clock as it sent the event: history times are on it) — sent when something besides `nowMs` changed. Any valid token may read it.',
     request: { path: '/ui/events' },
     answer: {
       status: 200,
       body: 'event: cluster\ndata: {"clusterId":"c-5e1d","self":"n2","leader":"n1","term":3,"commitIndex":1187,"appliedIndex":1187,"members":[...],'
-        + '"peers":[{"id":"n1","ok":true,"role":"leader","term":3,"leader":"n1","commitIndex":1187,"appliedIndex":1187}],"history":[{"atMs":1764921600000,"term":3,"leader":"n1"}]}\n\n',
+        + '"peers":[{"id":"n1","ok":true,"role":"leader","term":3,"leader":"n1","commitIndex":1187,"appliedIndex":1187}],"history":[{"atMs":1764921600000,"term":3,"leader":"n1"}],"nowMs":1764921754012}\n\n',
     },
     errors: [...AUTH, 'too_many_requests'],
   },
