@@ -14,11 +14,11 @@ import { APPLIED_INDEX_HEADER, INDEX_HEADER, LEADER_HEADER, NODE_HEADER } from '
 import { closeBodySchema } from './closed-bodies.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { snapshotRoutes } from './routes/snapshot.js';
-import { targetPath } from './target.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { documentApi } from './api-reference.js';
 import { consoleRoutes } from './routes/console.js';
+import { emptyPathParam, noRoute } from './no-route.js';
 
 /** Where the API reference is served (@fastify/swagger-ui: the page, its assets, /docs/json and /docs/yaml). */
 const DOCS_PREFIX = '/docs';
@@ -183,6 +183,10 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
     started.set(request, ctx.clock.monotonicMs());
   });
   installAccess(app, ctx);
+  // After the token is checked (a request without one learns nothing), before the params are validated.
+  app.addHook('onRequest', async (request) => {
+    if (!request.is404 && emptyPathParam(request.params)) throw noRoute(app, request);
+  });
   installAudit(app, ctx.logger);
   app.addHook('onSend', async (_request, reply, payload) => {
     if (reply.statusCode === 401) {
@@ -212,7 +216,7 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
   });
 
   app.setErrorHandler((error, request, reply) => sendApiError(request, reply, error as Error));
-  app.setNotFoundHandler((request, reply) => sendApiError(request, reply, new ApiError('not_found', `no route ${request.method} ${targetPath(request.url)}`)));
+  app.setNotFoundHandler((request, reply) => sendApiError(request, reply, noRoute(app, request)));
 
   await app.register(swagger, {
     openapi: {
