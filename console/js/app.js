@@ -13,7 +13,7 @@ import { sessionsView } from './views/sessions.js';
 import { electionView, electionsView } from './views/elections.js';
 
 const main = document.getElementById('main');
-const state = { cluster: null, history: [], unseenSinceMs: null, feedLost: false, feedLostAtMs: null, identity: null, knownLeader: null, feed: null, cleanup: null, listeners: new Set() };
+const state = { cluster: null, history: [], serverAheadMs: 0, unseenSinceMs: null, feedLost: false, feedLostAtMs: null, identity: null, knownLeader: null, feed: null, cleanup: null, listeners: new Set() };
 const NOTICES_MAX = 6;
 
 /** A line at the top of the page (leader changes, reconnections, results of actions). */
@@ -42,6 +42,10 @@ const ctx = {
   /** The leaders and terms this page has seen (leader-history.js), oldest first. */
   get history() {
     return state.history;
+  },
+  /** Now on the serving node's wall clock, the one the history's times are on (not the browser's, which may be off). */
+  serverNowMs() {
+    return Date.now() + state.serverAheadMs;
   },
   /** False while the feed is lost: what the page shows may be out of date, so it offers no action on it. */
   get live() {
@@ -120,6 +124,8 @@ function showHealth() {
 function onClusterEvent(data) {
   const previous = state.cluster;
   state.cluster = data;
+  // How far the node's clock is ahead of this browser's (one-way delay aside: a few ms on a live feed).
+  if (typeof data.nowMs === 'number') state.serverAheadMs = data.nowMs - Date.now();
   // The serving node's record starts again when it restarts; the page keeps what it saw before.
   state.history = keepHistory(state.history, data.history ?? [], state.unseenSinceMs === null ? null : { atMs: state.unseenSinceMs, node: data.self });
   state.unseenSinceMs = null;
@@ -159,7 +165,9 @@ function setFeedLost(lost) {
   state.feedLost = lost;
   state.feedLostAtMs = lost ? Date.now() : null;
   // Told to the history with the first event once the feed is back (then the node's record is known).
-  if (lost) state.unseenSinceMs = state.feedLostAtMs;
+  // On the node's clock: it is compared with the node's record, and a browser clock behind the node's
+  // made every lost feed look like a restart ("not seen"), one ahead hid real restarts.
+  if (lost) state.unseenSinceMs = ctx.serverNowMs();
   showHealth();
   // The views drop (or bring back) their actions.
   if (state.cluster !== null) for (const listener of state.listeners) listener(state.cluster);

@@ -157,11 +157,7 @@ export function parseCommandLine<S extends FlagSpecs>(
       allowNegative: true,
     });
   } catch (err) {
-    // parseArgs throws TypeError with codes like ERR_PARSE_ARGS_UNKNOWN_OPTION; its text for an
-    // unknown flag is advice about '--' and positionals, which misleads a typo (issue 15).
-    const unknown = /^Unknown option '([^']+)'/.exec(err instanceof Error ? err.message : '');
-    if (unknown) throw new UsageError(unknownFlagMessage(unknown[1], Object.keys(specs)));
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(parseArgsMessage(err instanceof Error ? err.message : String(err), own, specs));
   }
   if (!options.allowPositionals && parsed.positionals.length > 0) {
     throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
@@ -195,6 +191,27 @@ export function parseCommandLine<S extends FlagSpecs>(
     values[flag] = spec.type === 'number' ? parseNumber(flag, spec, raw, source) : checkString(flag, spec, raw, source);
   }
   return { values: values as FlagValues<S>, positionals: parsed.positionals, rest, given: new Set(Object.keys(parsed.values)) };
+}
+
+/**
+ * parseArgs' complaint in this CLI's words. It throws TypeError with codes like
+ * ERR_PARSE_ARGS_UNKNOWN_OPTION, in Node's words about its own API: for an unknown flag, advice
+ * about '--' and positionals, which misleads a typo (issue 15); for `--insecure=true`, "Option
+ * '--insecure' does not take an argument" (audit); for a last `--ttl-ms`, "Option '--ttl-ms
+ * <value>' argument missing".
+ */
+function parseArgsMessage(message: string, words: string[], specs: FlagSpecs): string {
+  const unknown = /^Unknown option '([^']+)'/.exec(message);
+  if (unknown) return unknownFlagMessage(unknown[1], Object.keys(specs));
+  const switchValue = /^Option '(?:-\w, )?--([a-z0-9-]+)' does not take an argument/.exec(message);
+  if (switchValue) {
+    const flag = switchValue[1];
+    const typed = words.find((word) => word.startsWith(`--${flag}=`)) ?? `--${flag}=...`;
+    return `--${flag} is a switch and takes no value (got ${typed}): give --${flag} to turn it on, --no-${flag} or nothing to leave it off (see --help)`;
+  }
+  const missing = /^Option '(?:-\w, )?--([a-z0-9-]+) <value>' argument missing/.exec(message);
+  if (missing) return `--${missing[1]} needs a value (see --help)`;
+  return message;
 }
 
 /**

@@ -49,6 +49,8 @@ export interface LockView {
 export interface LockListItem {
   name: string;
   mode: LockMode | null;
+  /** The semaphore limit in force (1 when none is: a plain exclusive lock, a shared or a free one), as GET /v1/locks/{name} says it. */
+  limit: number;
   holders: HolderView[];
   waiters: WaiterView[];
   lockDelayRemainingMs?: number;
@@ -187,6 +189,7 @@ export function lockListItem(lock: LockState, deadlines: Deadlines = FULL_TTL): 
   const item: LockListItem = {
     name: lock.name,
     mode: lock.mode,
+    limit: limitInForce(lock) ?? 1,
     holders: lock.holders.map((h) => holderView(lock.name, h, deadlines)),
     waiters: lock.waiters.map((w) => {
       const view: WaiterView = { mode: w.mode };
@@ -203,7 +206,7 @@ export function lockListItem(lock: LockState, deadlines: Deadlines = FULL_TTL): 
 export function lockView(name: string, lock: LockState | undefined, deadlines: Deadlines = FULL_TTL): LockView {
   if (!lock) return { name, mode: null, limit: 1, holders: [], waiters: [] };
   const item = lockListItem(lock, deadlines);
-  const view: LockView = { name, mode: item.mode, limit: limitInForce(lock) ?? 1, holders: item.holders, waiters: item.waiters };
+  const view: LockView = { name, mode: item.mode, limit: item.limit, holders: item.holders, waiters: item.waiters };
   if (item.lockDelayRemainingMs !== undefined) view.lockDelayRemainingMs = item.lockDelayRemainingMs;
   return view;
 }

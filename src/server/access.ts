@@ -28,6 +28,7 @@ import type { ServerContext } from './context.js';
 import { bearerSecret } from './auth.js';
 import { ApiError } from './errors.js';
 import { noLeaderError } from './forward.js';
+import { emptyPathParam } from './no-route.js';
 import { urlOnNode } from './target.js';
 
 /**
@@ -146,7 +147,8 @@ export function installAccess(app: FastifyInstance, ctx: ServerContext): void {
   app.addHook('onRequest', async (request) => {
     // Auth first: a request without a valid token learns nothing and changes nothing.
     if (!ctx.auth.enabled) return;
-    if (request.is404) {
+    // No route (no-route.ts): a valid token is all it takes to be told so.
+    if (request.is404 || emptyPathParam(request.params)) {
       request.principal = await authenticate(ctx, request);
       return;
     }

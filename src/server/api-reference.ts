@@ -6,6 +6,7 @@
 // generates from those schemas. test/server/api-reference.test.ts pins that
 // every route has an entry and that every example fits the route's schemas.
 
+import { STATUS_CODES } from 'node:http';
 import { SERVER_ERRORS, type ServerErrorCode } from 'lockstep-client';
 import { errorResponseSchema } from './errors.js';
 
@@ -177,7 +178,7 @@ export const API_REFERENCE: Record<string, RouteReference> = {
     operationId: 'listLocks',
     description: 'Locks with holders, waiters or a lock-delay, in name order, filtered by prefix, a page at a time (pass `next` as `after`). Shows only the names the token may see.',
     request: { path: '/v1/locks?prefix=orders:&limit=50' },
-    answer: { status: 200, body: { locks: [{ name: 'orders:42', mode: 'exclusive', holders: [HOLDER], waiters: [] }], next: 'orders:42' } },
+    answer: { status: 200, body: { locks: [{ name: 'orders:42', mode: 'exclusive', limit: 1, holders: [HOLDER], waiters: [] }], next: 'orders:42' } },
     errors: [...INPUT, ...AUTH, ...LEADER],
     errorDetails: { invalid_argument: { field: 'limit' } },
   },
@@ -275,12 +276,12 @@ export const API_REFERENCE: Record<string, RouteReference> = {
   },
   'GET /ui/events': {
     operationId: 'consoleEvents',
-    description: 'The operator console\'s live feed (the console at /ui/ reads it): a text/event-stream of `cluster` events — this node\'s view as GET /v1/cluster, `peers` (each member\'s own term, role, leader, commit and applied index as its API answers, or why it did not) and `history` (the leaders and terms this node has seen) — sent when something in it changed. Any valid token may read it.',
+    description: 'The operator console\'s live feed (the console at /ui/ reads it): a text/event-stream of `cluster` events — this node\'s view as GET /v1/cluster, `peers` (each member\'s own term, role, leader, commit and applied index as its API answers, or why it did not), `history` (the leaders and terms this node has seen) and `nowMs` (this node\'s wall clock as it sent the event: history times are on it) — sent when something besides `nowMs` changed. Any valid token may read it.',
     request: { path: '/ui/events' },
     answer: {
       status: 200,
       body: 'event: cluster\ndata: {"clusterId":"c-5e1d","self":"n2","leader":"n1","term":3,"commitIndex":1187,"appliedIndex":1187,"members":[...],'
-        + '"peers":[{"id":"n1","ok":true,"role":"leader","term":3,"leader":"n1","commitIndex":1187,"appliedIndex":1187}],"history":[{"atMs":1764921600000,"term":3,"leader":"n1"}]}\n\n',
+        + '"peers":[{"id":"n1","ok":true,"role":"leader","term":3,"leader":"n1","commitIndex":1187,"appliedIndex":1187}],"history":[{"atMs":1764921600000,"term":3,"leader":"n1"}],"nowMs":1764921754012}\n\n',
     },
     errors: [...AUTH, 'too_many_requests'],
   },
@@ -313,6 +314,31 @@ export function referenceKey(method: string, path: string): string {
   return `${method.toUpperCase()} ${path}`;
 }
 
+type Responses = NonNullable<Operation['responses']>;
+
+/**
+ * Every error a route gives, under its own status (400, 401, ...), with the error schema and an
+ * example per code. Swagger UI's "Try it out" marks an answer "Undocumented" unless its exact status
+ * (or "default") is a key of the responses: it does not read the OpenAPI ranges ("4XX") that the
+ * routes' serializer schemas ('4xx', '5xx') become, so those give way to the exact statuses here.
+ */
+function documentErrors(responses: Responses, reference: RouteReference): void {
+  delete responses['4XX'];
+  delete responses['5XX'];
+  const byStatus = new Map<number, ServerErrorCode[]>();
+  for (const code of [...reference.errors, 'internal' as const]) {
+    const status = SERVER_ERRORS[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  for (const [status, codes] of byStatus) {
+    const response = (responses[String(status)] ??= {});
+    response.description = `${STATUS_CODES[status]}: ${codes.map((code) => `\`${code}\``).join(', ')}.`;
+    const json = ((response.content ??= {})['application/json'] ??= {});
+    json.schema ??= structuredClone(errorResponseSchema);
+    json.examples = Object.fromEntries(codes.map((code) => [code, { summary: `${status} ${code}`, value: errorExample(reference, code) }]));
+  }
+}
+
 /**
  * Writes the reference into the generated OpenAPI document (@fastify/swagger's
  * transformObject). A route without an entry is left as generated; the
@@ -339,14 +365,7 @@ export function documentApi<T extends { paths?: object; components?: object }>(d
       const mediaType = typeof reference.answer.body === 'string' ? (path.endsWith('/metrics') ? 'text/plain' : 'text/event-stream') : 'application/json';
       success.content ??= {};
       (success.content[mediaType] ??= {}).example = reference.answer.body;
-      for (const code of [...reference.errors, 'internal' as const]) {
-        const status = SERVER_ERRORS[code].status;
-        const exact = responses[String(status)];
-        const group = exact ?? (responses[`${String(status)[0]}XX`] ??= { description: 'Error', content: { 'application/json': { schema: structuredClone(errorResponseSchema) } } });
-        group.content ??= { 'application/json': { schema: structuredClone(errorResponseSchema) } };
-        const json = (group.content['application/json'] ??= { schema: structuredClone(errorResponseSchema) });
-        (json.examples ??= {})[code] = { summary: `${status} ${code}`, value: errorExample(reference, code) };
-      }
+      documentErrors(responses, reference);
     }
   }
   return document;

@@ -14,11 +14,11 @@ import { APPLIED_INDEX_HEADER, INDEX_HEADER, LEADER_HEADER, NODE_HEADER } from '
 import { closeBodySchema } from './closed-bodies.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { snapshotRoutes } from './routes/snapshot.js';
-import { targetPath } from './target.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { documentApi } from './api-reference.js';
 import { consoleRoutes } from './routes/console.js';
+import { emptyPathParam, noRoute } from './no-route.js';
 
 /** Where the API reference is served (@fastify/swagger-ui: the page, its assets, /docs/json and /docs/yaml). */
 const DOCS_PREFIX = '/docs';
@@ -183,6 +183,10 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
     started.set(request, ctx.clock.monotonicMs());
   });
   installAccess(app, ctx);
+  // After the token is checked (a request without one learns nothing), before the params are validated.
+  app.addHook('onRequest', async (request) => {
+    if (!request.is404 && emptyPathParam(request.params)) throw noRoute(app, request);
+  });
   installAudit(app, ctx.logger);
   app.addHook('onSend', async (_request, reply, payload) => {
     if (reply.statusCode === 401) {
@@ -212,7 +216,7 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
   });
 
   app.setErrorHandler((error, request, reply) => sendApiError(request, reply, error as Error));
-  app.setNotFoundHandler((request, reply) => sendApiError(request, reply, new ApiError('not_found', `no route ${request.method} ${targetPath(request.url)}`)));
+  app.setNotFoundHandler((request, reply) => sendApiError(request, reply, noRoute(app, request)));
 
   await app.register(swagger, {
     openapi: {
@@ -236,7 +240,10 @@ export async function buildApp(ctx: ServerContext, plugins?: AppPlugins, server:
     // Its default policy asks browsers to upgrade every request to https: a node serving plain HTTP
     // (loopback, or --insecure) would get a reference whose assets all fail to load.
     transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
-    uiConfig: { docExpansion: 'list', deepLinking: true, displayOperationId: true },
+    // BaseLayout: the page without the standalone top bar. That bar draws swagger's logo as an SVG with
+    // an inline <style>, which the policy's style-src ('self') refuses: the browser logged a violation
+    // on every load, before @fastify/swagger-ui swapped in its own logo. No unsafe-inline needed.
+    uiConfig: { docExpansion: 'list', deepLinking: true, displayOperationId: true, layout: 'BaseLayout' },
     validatorUrl: false,
     theme: { title: 'lockstep API reference' },
   });

@@ -68,7 +68,9 @@ export class ConsoleStreams {
       const text = JSON.stringify(data);
       if (text === lastSent) return;
       lastSent = text;
-      write(`event: cluster\ndata: ${text}\n\n`);
+      // nowMs: this node's wall clock as it sends, so that the page places its own moments (the feed
+      // lost, the timeline's now) on the clock of the history's atMs, not on the browser's (console audit).
+      write(`event: cluster\ndata: ${JSON.stringify({ ...data, nowMs: this.ctx.clock.wallMs() })}\n\n`);
     };
     const poll = async () => {
       if (polling || closed) return;

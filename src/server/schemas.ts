@@ -20,6 +20,10 @@ import {
   WAIT_MS_MAX,
 } from './limits.js';
 
+/**
+ * Serializes every error answer of a route. The OpenAPI document lists them under their exact
+ * statuses instead, with the codes each route gives (api-reference.ts documentErrors).
+ */
 export const errorResponses = { '4xx': errorResponseSchema, '5xx': errorResponseSchema } as const;
 
 export const nameSchema = {
@@ -147,11 +151,12 @@ export const lockListItemSchema = {
   properties: {
     name: { type: 'string' },
     mode: { type: ['string', 'null'], enum: ['exclusive', 'shared', null] },
+    limit: { type: 'integer', description: 'The semaphore limit in force: more than 1 for a semaphore (exclusive mode, up to `limit` holders); 1 otherwise.' },
     holders: { type: 'array', items: holderSchema },
     waiters: { type: 'array', items: waiterSchema },
     lockDelayRemainingMs: { type: 'integer', description: 'While the lock is in lock-delay (its holder\'s session expired): ms until it may be granted again.' },
   },
-  required: ['name', 'mode', 'holders', 'waiters'],
+  required: ['name', 'mode', 'limit', 'holders', 'waiters'],
 } as const;
 
 export const acquireBody = {

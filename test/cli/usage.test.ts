@@ -38,4 +38,12 @@ describe('lockstep usage', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^lockstep \d+\.\d+\.\d+\n$/);
   });
+
+  it('a value given to a switch (--insecure=true) is a usage error in the CLI\'s words, not Node\'s parser\'s', { timeout: cliTestTimeout(1) }, async () => {
+    const r = await runCli(['serve', '--insecure=true']);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^lockstep: --insecure is a switch and takes no value \(got --insecure=true\): give --insecure to turn it on/);
+    expect(r.stderr).not.toContain('does not take an argument');
+  });
 });

@@ -51,6 +51,15 @@ describe('parseFlags', () => {
     expect(() => parseFlags(['--id', 'x', 'stray'], spec, { env: {} })).toThrow(UsageError);
   });
 
+  it('says in its own words that a switch takes no value and a flag needs one (usage errors, exit 2)', () => {
+    for (const word of ['--verbose=true', '--verbose=false']) {
+      expect(() => parseFlags(['--id', 'x', word], spec, { env: {} })).toThrow(UsageError);
+      expect(() => parseFlags(['--id', 'x', word], spec, { env: {} })).toThrow(`--verbose is a switch and takes no value (got ${word}): give --verbose to turn it on, --no-verbose or nothing to leave it off (see --help)`);
+    }
+    expect(() => parseFlags(['--id'], spec, { env: {} })).toThrow(UsageError);
+    expect(() => parseFlags(['--id'], spec, { env: {} })).toThrow(/^--id needs a value \(see --help\)$/);
+  });
+
   it('a bad value from the environment names the variable, so that a user who typed no such flag knows where it came from', () => {
     const env = { LOCKSTEP_ID: 'x', LOCKSTEP_HEARTBEAT_MS: '0', LOCKSTEP_LOG_LEVEL: 'loud' };
     expect(() => parseFlags(['--log-level', 'info'], spec, { env })).toThrow(/^\$LOCKSTEP_HEARTBEAT_MS for --heartbeat-ms must be at least 1, got 0$/);

@@ -75,6 +75,14 @@ describe('health, cluster, metrics, docs', () => {
     expect(h.node.members.map((m) => m.id)).toEqual(['n1']);
   });
 
+  it('a plain-HTTP cluster refuses a member whose API URL is https:// (400 naming apiUrl), as a TLS one refuses http://', async () => {
+    const refused = await h.call('POST', '/v1/cluster/members', { id: 'n2', apiUrl: 'https://127.0.0.1:7002', peerUrl: '127.0.0.1:7102' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'invalid_argument', field: 'apiUrl' });
+    expect(refused.body.error.message).toBe('body.apiUrl https://127.0.0.1:7002 is not an http:// URL: this cluster serves its API over plain HTTP (no TLS), so the member\'s is too');
+    expect(h.node.members.map((m) => m.id)).toEqual(['n1']);
+  });
+
   it('secure by default: a plain node not --insecure adds members at loopback addresses only (400 naming the field); TLS or --insecure lifts it', async () => {
     const plain = await makeHarness({ loopbackOnly: true });
     try {

@@ -98,4 +98,14 @@ describe('the operator console', () => {
     expect(last).toEqual({ event: 'error', data: { error: expect.objectContaining({ code: 'unauthorized' }) } });
     await expect(ticking(events.next())).rejects.toThrow(/ended/);
   });
+
+  // SIGTERM closes the server with a drain bound (serve.ts): an open console kept close() waiting
+  // for its feed, an endless request, until the bound cut it; without a bound close() never ended.
+  it('ends its live feeds when the node closes, so an open console does not hold the close up', async () => {
+    const response = await fetch(`${url}/ui/events`, { headers: rootAuth });
+    const events = new SseReader(response.body!.getReader());
+    expect((await ticking(events.next())).event).toBe('cluster');
+    await h.server.close();
+    await expect(events.next()).rejects.toThrow(/ended/);
+  }, 10_000);
 });

@@ -91,7 +91,7 @@ describe('sessions', () => {
     expect((await h.call('POST', '/v1/locks/job/acquire', { ttlMs: 5_000 })).body).toMatchObject({ acquired: false, lockDelayRemainingMs: 1_800 });
     const set = await h.call('POST', '/v1/lock-sets/acquire', { locks: [{ name: 'job' }, { name: 'other' }], ttlMs: 5_000 });
     expect(set.body).toEqual({ acquired: false, blocked: [{ name: 'job', holders: [], queueLength: 0, lockDelayRemainingMs: 1_800 }] });
-    expect((await h.call('GET', '/v1/locks')).body.locks).toEqual([{ name: 'job', mode: null, holders: [], waiters: [], lockDelayRemainingMs: 1_800 }]);
+    expect((await h.call('GET', '/v1/locks')).body.locks).toEqual([{ name: 'job', mode: null, limit: 1, holders: [], waiters: [], lockDelayRemainingMs: 1_800 }]);
     // A watch's first event says so too (`lockstep watch` prints it): free, but not to be had yet.
     await h.server.listen('127.0.0.1', 0);
     const url = `http://127.0.0.1:${(h.server.app.server.address() as { port: number }).port}`;
@@ -182,6 +182,14 @@ describe('locks', () => {
     await h.call('POST', '/v1/locks/b:1/acquire', { ttlMs: 5_000 });
     const list = await h.call('GET', '/v1/locks?prefix=a:');
     expect(list.body.locks.map((l: { name: string }) => l.name)).toEqual(['a:1']);
+  });
+
+  it('a list item carries the semaphore limit in force, as the lock\'s own view does (the console tells a semaphore by it)', async () => {
+    await h.call('POST', '/v1/locks/sem:1/acquire', { ttlMs: 5_000, limit: 3 });
+    await h.call('POST', '/v1/locks/one:1/acquire', { ttlMs: 5_000 });
+    const modes = (await h.call('GET', '/v1/locks')).body.locks.map((l: { name: string; mode: string; limit: number }) => [l.name, l.mode, l.limit]);
+    expect(modes).toEqual([['one:1', 'exclusive', 1], ['sem:1', 'exclusive', 3]]);
+    expect((await h.call('GET', '/v1/locks/sem:1')).body.limit).toBe(3);
   });
 
   it('a TTL hold expires by the leader clock', async () => {

@@ -114,12 +114,12 @@ export function clusterView(root, ctx) {
     fill(note, `Term, commit and applied index are each member's own answer; ${sources(cluster)}. `, ctx.may('admin')
       ? '"Make leader" hands leadership over.'
       : `Handing leadership over needs an admin token; this one is ${ctx.identity.role}.`);
-    fill(bar, timeline(ctx.history, Date.now()));
+    fill(bar, timeline(ctx.history, ctx.serverNowMs()));
     fill(changes, ctx.history.slice(-10).reverse().map((c) => h('li', {}, `${clock(c.atMs)} ${describe(c)}`)));
   };
   const off = ctx.onCluster(render);
   // The timeline moves on even when nothing changes.
-  const timer = setInterval(() => fill(bar, timeline(ctx.history, Date.now())), 5_000);
+  const timer = setInterval(() => fill(bar, timeline(ctx.history, ctx.serverNowMs())), 5_000);
   return () => {
     off();
     clearInterval(timer);

@@ -13,6 +13,16 @@ const EVENTS_MAX = 100;
 
 const lockHref = (name) => `#/locks/${encodeURIComponent(name)}`;
 
+/**
+ * A lock's mode in words: a semaphore (taken with `limit` > 1) is in exclusive mode as the API says
+ * it, but "exclusive" told the operator one holder at a time, beside a list of three.
+ */
+function modeText(lock) {
+  if (lock.mode === null) return 'free';
+  if (lock.mode === 'exclusive' && lock.limit > 1) return `semaphore (limit ${lock.limit})`;
+  return lock.mode;
+}
+
 function holderCell(holder, sessionsLeft = new Map()) {
   const left = holder.expiresInMs ?? sessionsLeft.get(holder.sessionId);
   return h('div', { class: 'holder' },
@@ -65,7 +75,7 @@ export function locksView(root, ctx, query) {
         ? h('tr', {}, h('td', { colspan: 5, class: 'muted' }, emptyText(ctx, prefix)))
         : page.locks.map((lock) => h('tr', { 'data-lock': lock.name },
           h('td', {}, h('a', { href: lockHref(lock.name) }, lock.name)),
-          h('td', {}, lock.mode ?? 'free'),
+          h('td', {}, modeText(lock)),
           h('td', {}, lock.holders.map((holder) => holderCell(holder))),
           h('td', {}, waitersCell(lock.waiters)),
           h('td', {}, lock.lockDelayRemainingMs ? countdown(lock.lockDelayRemainingMs) : '—'))));
@@ -123,10 +133,10 @@ export function lockView(root, ctx, name) {
           // gone meanwhile: the next event reloads
         }
       }));
-      fill(summary, `mode ${lock.mode ?? 'free'} · limit ${lock.limit} · ${lock.holders.length} holder(s) · ${lock.waiters.length} waiter(s) · lock-delay `,
+      fill(summary, `mode ${modeText(lock)} · ${lock.holders.length} holder(s) · ${lock.waiters.length} waiter(s) · lock-delay `,
         lock.lockDelayRemainingMs ? countdown(lock.lockDelayRemainingMs) : 'none');
       fill(holders, lock.holders.length === 0 ? h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'free')) : lock.holders.map((x) => h('tr', {},
-        h('td', { class: 'num' }, x.fencingToken), h('td', {}, x.mode), h('td', {}, x.owner ?? '—'), h('td', { class: 'mono' }, x.value ?? '—'),
+        h('td', { class: 'num' }, x.fencingToken), h('td', {}, x.mode === 'exclusive' && lock.limit > 1 ? 'semaphore' : x.mode), h('td', {}, x.owner ?? '—'), h('td', { class: 'mono' }, x.value ?? '—'),
         h('td', { class: 'mono' }, x.sessionId ?? 'TTL hold'), h('td', {}, countdown(x.expiresInMs ?? sessionsLeft.get(x.sessionId))))));
       fill(waiters, lock.waiters.length === 0 ? h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'nobody waits')) : lock.waiters.map((w, i) => h('tr', {},
         h('td', { class: 'num' }, i + 1), h('td', {}, w.owner ?? '—'), h('td', { class: 'mono' }, w.sessionId ?? 'TTL waiter'), h('td', {}, w.mode))));

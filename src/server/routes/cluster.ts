@@ -5,7 +5,8 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { recheckPrincipal } from '../access.js';
 import { nodeId } from '../../raft/types.js';
 import type { ServerContext } from '../context.js';
-import { ApiError, errorResponseSchema } from '../errors.js';
+import { ApiError } from '../errors.js';
+import { errorResponses } from '../schemas.js';
 import { isLoopbackHost, parseAddress } from '../../transport/address.js';
 import { CERT_NODE_ID } from '../../tls/identity.js';
 import { NotLeaderError } from '../../node/api.js';
@@ -112,11 +113,10 @@ function samePeerAddress(a: string, b: string): boolean {
 }
 
 export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
-  const errors = { '4xx': errorResponseSchema, '5xx': errorResponseSchema };
 
   app.get('/v1/cluster', {
     config: { access: { kind: 'any' } },
-    schema: { tags: ['cluster'], summary: 'Members, roles, leader, term and indexes as this node sees them.', response: { 200: clusterSchema, ...errors } },
+    schema: { tags: ['cluster'], summary: 'Members, roles, leader, term and indexes as this node sees them.', response: { 200: clusterSchema, ...errorResponses } },
   }, async (_request, reply) => {
     const view = clusterView(ctx);
     reply.header('x-lockstep-index', String(view.appliedIndex));
@@ -127,18 +127,18 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     config: { access: { kind: 'admin' }, audit: 'members.add' },
     schema: {
       tags: ['cluster'],
-      summary: 'Add a member (voter by default, or a learner with voter: false). Answers 200 with the cluster view after the change. The same request again (same id and addresses) finishes the first and answers the same: a retry after a lost answer is safe; a learner asked again to be a voter is promoted once caught up. 400 invalid_argument if the id is a member with other addresses, a voter asked to be a learner, an id removed from the cluster (ids are never reused), or an apiUrl that is not https:// on a TLS cluster.',
+      summary: 'Add a member (voter by default, or a learner with voter: false). Answers 200 with the cluster view after the change. The same request again (same id and addresses) finishes the first and answers the same: a retry after a lost answer is safe; a learner asked again to be a voter is promoted once caught up. 400 invalid_argument if the id is a member with other addresses, a voter asked to be a learner, an id removed from the cluster (ids are never reused), or an apiUrl whose scheme is not the cluster\'s (https:// on a TLS cluster, http:// on a plain one).',
       body: {
         type: 'object',
         properties: { id: idSchema, apiUrl: urlSchema, peerUrl: peerAddressSchema, voter: { type: 'boolean', default: true } },
         required: ['id', 'apiUrl', 'peerUrl'],
       },
-      response: { 200: clusterSchema, ...errors },
+      response: { 200: clusterSchema, ...errorResponses },
     },
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const { id, apiUrl, peerUrl, voter } = request.body;
     refuseUnlessLoopback(ctx, apiUrl, peerUrl);
-    refusePlainApiUnderTls(ctx, apiUrl);
+    refuseApiSchemeOfOtherMode(ctx, apiUrl);
     const existing = ctx.node.status().members.find((member) => member.id === id);
     // The same add again (its answer was lost) is finished and answered as the first: a learner is promoted
     // once caught up. Another member under this id (other addresses), or a voter asked to be a learner, is 400.
@@ -160,7 +160,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
       tags: ['cluster'],
       summary: 'Remove a member. 404 not_found for an unknown member id; 400 invalid_argument for the last voter. Answers 200 with the cluster view after the change.',
       params: { type: 'object', properties: { id: idSchema }, required: ['id'] },
-      response: { 200: clusterSchema, ...errors },
+      response: { 200: clusterSchema, ...errorResponses },
     },
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
     const { id } = request.params;
@@ -184,7 +184,7 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
       body: { type: 'object', properties: { to: idSchema } },
       response: {
         200: { type: 'object', properties: { leader: { type: 'string' }, previous: { type: 'string' } }, required: ['leader', 'previous'] },
-        ...errors,
+        ...errorResponses,
       },
     },
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0 }, async () => {
@@ -217,13 +217,17 @@ export const clusterRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
 };
 
 /**
- * A TLS cluster's members serve their API over HTTPS only, and this node calls them over https only
- * (upstream.ts): a member added as http://... could never be forwarded to, and the add would succeed
- * all the same. 400, naming the field, before anything changes.
+ * A member's API has the cluster's scheme. A TLS cluster's members serve their API over HTTPS only,
+ * and this node calls them over https only (upstream.ts): a member added as http://... could never be
+ * forwarded to, and the add would succeed all the same. A plain cluster's members serve plain HTTP
+ * (serve takes --tls-* for the API and the peers together), so an https:// member is a mistake too.
+ * 400, naming the field, before anything changes.
  */
-function refusePlainApiUnderTls(ctx: ServerContext, apiUrl: string): void {
-  if (!ctx.apiTls || apiUrl.startsWith('https://')) return;
-  throw new ApiError('invalid_argument', `body.apiUrl ${apiUrl} is not an https:// URL: this cluster serves its API over HTTPS only (TLS), so the member's is too`, { field: 'apiUrl' });
+function refuseApiSchemeOfOtherMode(ctx: ServerContext, apiUrl: string): void {
+  const scheme = ctx.apiTls ? 'https://' : 'http://';
+  if (apiUrl.startsWith(scheme)) return;
+  const mode = ctx.apiTls ? 'over HTTPS only (TLS)' : 'over plain HTTP (no TLS)';
+  throw new ApiError('invalid_argument', `body.apiUrl ${apiUrl} is not an ${scheme} URL: this cluster serves its API ${mode}, so the member's is too`, { field: 'apiUrl' });
 }
 
 /**

@@ -10,7 +10,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { ConsoleStreams, CONSOLE_TICK_MS } from '../console-stream.js';
-import { errorResponseSchema } from '../errors.js';
+import { errorResponses } from '../schemas.js';
 import { LeaderHistory } from '../leader-history.js';
 
 export const CONSOLE_PREFIX = '/ui/';
@@ -28,7 +28,11 @@ export const consoleRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
   }, CONSOLE_TICK_MS);
   app.addHook('onClose', async () => {
     watcher.cancel();
+  });
+  // Before the server waits for the requests in flight: an open console is one of them, for good.
+  app.addHook('preClose', (done) => {
     streams.closeAll();
+    done();
   });
 
   // Routes of this plugin that declare no access are the console's files: open.
@@ -41,7 +45,7 @@ export const consoleRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (
     schema: {
       tags: ['console'],
       summary: 'The operator console\'s live feed: text/event-stream of `cluster` events (this node\'s cluster view, each member\'s own view, the leaders and terms seen), sent when something changed.',
-      response: { '4xx': errorResponseSchema, '5xx': errorResponseSchema },
+      response: errorResponses,
     },
   }, async (request, reply) => streams.serve(request, reply));
 

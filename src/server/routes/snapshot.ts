@@ -11,7 +11,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { encodeBackup } from '../../node/backup.js';
 import type { ServerContext } from '../context.js';
-import { errorResponseSchema } from '../errors.js';
+import { errorResponses } from '../schemas.js';
 import { leaderOnly } from '../forward.js';
 import { linearizablePoint } from '../route-helpers.js';
 
@@ -23,7 +23,7 @@ export const snapshotRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     schema: {
       tags: ['cluster'],
       summary: `A consistent backup of the replicated state (binary, ${BACKUP_CONTENT_TYPE}): taken by the leader after a ReadIndex barrier, so it holds every change acknowledged before the request. The file starts with the line LOCKSTEP-SNAPSHOT and a JSON header line (index, term, clusterId, takenBy, takenAtMs, dataBytes, dataCrc32), then the state. \`lockstep serve --restore-from FILE\` starts a new cluster from it. Admin only.`,
-      response: { '4xx': errorResponseSchema, '5xx': errorResponseSchema },
+      response: errorResponses,
     },
   }, async (request, reply) => leaderOnly(ctx, request, reply, { waitMs: 0, overHttp: true }, async () => {
     await linearizablePoint(ctx, request, 'a consistent snapshot');
