@@ -153,6 +153,20 @@ describe('CLI against a live server', () => {
     }
   });
 
+  it('locks shows a semaphore as one, with its limit (its holders each say exclusive)', async () => {
+    const held = [
+      await client.acquire('live:sem:s', { ttlMs: 10_000, owner: 'uma', limit: 3 }),
+      await client.acquire('live:sem:s', { ttlMs: 10_000, owner: 'vic', limit: 3 }),
+    ];
+    try {
+      const locks = await runCli(['locks', '--prefix', 'live:sem:', '--endpoints', live.url]);
+      expect(locks.status).toBe(0);
+      expect(locks.stdout).toMatch(/^live:sem:s\s+semaphore \(limit 3\)\s+\d+\(uma\) \d+\(vic\)\s/m);
+    } finally {
+      for (const h of held) if (h.acquired) await client.release('live:sem:s', h.fencingToken);
+    }
+  });
+
   it('lock-delay: lock says the lock is in lock-delay and for how long; locks shows it (issue 15)', async () => {
     const post = (path: string, body: unknown) =>
       fetch(live.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, any>>);

@@ -115,7 +115,8 @@ export interface LockInfo {
 }
 
 export interface LockList {
-  locks: { name: string; mode: LockMode | null; holders: LockHolder[]; waiters: LockWaiter[]; lockDelayRemainingMs?: number }[];
+  /** Each as GET /v1/locks/{name} shows it (`limit` included: a semaphore's holders say `exclusive`). */
+  locks: LockInfo[];
   next?: string;
 }
 

@@ -22,6 +22,11 @@ const WAITERS_NAMED = 3;
  * the lock's in brackets), e.g. `2 (bob, carol[shared])`: "held locks with holders and waiters"
  * (cli.md), where a bare count said nothing of who waits.
  */
+/** The MODE column: a semaphore's holders each hold `exclusive` of one of its `limit` places. */
+export function modeText(lock: Pick<LockList['locks'][number], 'mode' | 'limit'>): string | null {
+  return lock.limit > 1 ? `semaphore (limit ${lock.limit})` : lock.mode;
+}
+
 export function waitersText(lock: Pick<LockList['locks'][number], 'mode' | 'waiters'>): string {
   const n = lock.waiters.length;
   if (n === 0) return '0';
@@ -48,7 +53,7 @@ export const locksCommand: CliCommand = {
     }
     const rows = locks.map((l) => [
       l.name,
-      l.mode,
+      modeText(l),
       l.holders.map((h) => `${h.fencingToken}${h.owner ? `(${h.owner})` : ''}`).join(' '),
       l.holders.map((h) => h.sessionId ?? (h.expiresInMs !== undefined ? `ttl ${formatDuration(h.expiresInMs)}` : '')).join(' '),
       waitersText(l),
