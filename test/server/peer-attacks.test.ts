@@ -6,7 +6,7 @@
 // held with the same fencing token, the leader is the same and still commits,
 // every node is ready, and the node said what it refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCluster, FAST_ELECTION } from '../../src/harness/local-cluster.js';
+import { LocalCluster } from '../../src/harness/local-cluster.js';
 import { TEST_CLI } from '../node/support/proc-cluster.js';
 import { logIndex, nodeId, term as asTerm, type Message } from '../../src/raft/types.js';
 import { PROTOCOL_VERSION } from '../../src/transport/limits.js';
@@ -25,7 +25,10 @@ let startTerm: number;
 let token: number;
 
 beforeAll(async () => {
-  c = new LocalCluster({ size: 3, basePort: BASE_PORT, peerPortOffset: 10, cli: TEST_CLI, flags: { ...FAST_ELECTION, logLevel: 'info' }, output: 'capture', env: {} });
+  // serve's own timings, not FAST_ELECTION: every case checks that the term has not moved, and
+  // at a 500 ms election timeout a pause of a loaded machine (the suite's other files) can
+  // depose a leader with no attack at all (seen once beside test/docs).
+  c = new LocalCluster({ size: 3, basePort: BASE_PORT, peerPortOffset: 10, cli: TEST_CLI, flags: { logLevel: 'info' }, output: 'capture', env: {} });
   c.startAll();
   leader = await c.waitForLeader({ ready: true, timeoutMs: 120_000 }).catch((err: Error) => {
     throw new Error(`${err.message}\n${c.tail(20)}`);
