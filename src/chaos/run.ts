@@ -30,6 +30,19 @@ export const LEADER_WAIT_MS = 30_000;
 export const SETTLE_MS = 5_000;
 export const RESOLVE_MS = 20_000;
 const OP_TIMING = { opDeadlineMs: 6000, attemptTimeoutMs: 2000 };
+/** A nemesis round: a quiet spell, then one fault (nemesis.ts); kinds come round-robin, one a round. */
+const NEMESIS_TIMING = { faultMsMin: 2000, faultMsMax: 6000, quietMsMin: 4000, quietMsMax: 8000 };
+
+/**
+ * A run too short to be sure of one round per fault kind asked for: the fault-coverage check
+ * fails such a run, so say it at the start rather than only in the verdict.
+ */
+export function shortRunWarning(kindCount: number, durationMs: number): string | null {
+  const roundMsMax = NEMESIS_TIMING.quietMsMax + NEMESIS_TIMING.faultMsMax;
+  const neededMs = kindCount * roundMsMax;
+  if (kindCount === 0 || durationMs >= neededMs) return null;
+  return `--duration ${durationMs / 1000}s may be too short to inject all ${kindCount} fault kinds asked for (one a round, ${(NEMESIS_TIMING.quietMsMin + NEMESIS_TIMING.faultMsMin) / 1000}-${roundMsMax / 1000}s a round): the fault-coverage check fails a run that misses one; ${neededMs / 1000}s or more is sure`;
+}
 /** The chance that a lock hold stalls past its TTL before its register write (workload/locks.ts), so the fenced register meets stale writers. */
 const LOCK_HOLDER_STALL_CHANCE = 0.05;
 
@@ -77,7 +90,7 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
   const nemesis = new Nemesis(
     cluster,
     prng.fork(),
-    { kinds: options.faults, electionMs: options.electionMs, faultMsMin: 2000, faultMsMax: 6000, quietMsMin: 4000, quietMsMax: 8000 },
+    { kinds: options.faults, electionMs: options.electionMs, ...NEMESIS_TIMING },
     () => observer.currentLeader(),
     nowMs,
     say,
@@ -94,6 +107,8 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
     await register.start();
     await cluster.start();
     say(`started ${options.nodes} nodes in ${runDir}`);
+    const tooShort = shortRunWarning(options.faults.length, options.durationMs);
+    if (tooShort !== null) say(tooShort);
     for (const line of cluster.consoleLines()) say(line);
     observer.start();
     const leaderBy = nowMs() + LEADER_WAIT_MS;
