@@ -108,7 +108,7 @@ export function makeClient(endpointsText: string | undefined, token?: string, tl
 
 /** What to do next after the other error codes of the HTTP contract's table (cli.md: messages say what to do next). */
 const NEXT_STEP: Partial<Record<ServerErrorCode, string>> = {
-  not_found: 'see `lockstep status` for the member ids, `lockstep token list` for the token ids',
+  not_found: 'check the name or id',
   forbidden: 'this token\'s role or prefixes do not allow it: see `lockstep token list`, or ask an admin for a token that may',
   session_not_found: 'the session expired or was deleted; run the command again',
   not_holder: 'the hold was already lost or released; run the command again to take it anew',
@@ -118,8 +118,15 @@ const NEXT_STEP: Partial<Record<ServerErrorCode, string>> = {
   internal: 'a bug in lockstep: see the node logs and report it',
 };
 
-/** An SDK error as a UserError (exit 1) whose message says what to do next. */
-export function explain(err: unknown, endpoints: string[]): unknown {
+/** What a command that names members or tokens by id says after `not_found`, in place of NEXT_STEP's. */
+export const MEMBER_HINTS: Partial<Record<ServerErrorCode, string>> = { not_found: 'see `lockstep status` for the member ids' };
+export const TOKEN_HINTS: Partial<Record<ServerErrorCode, string>> = { not_found: 'see `lockstep token list` for the token ids' };
+
+/**
+ * An SDK error as a UserError (exit 1) whose message says what to do next:
+ * the command's own `hints` for a code, else NEXT_STEP's.
+ */
+export function explain(err: unknown, endpoints: string[], hints: Partial<Record<ServerErrorCode, string>> = {}): unknown {
   if (!(err instanceof LockstepError)) return err;
   const list = endpoints.join(',');
   switch (err.code) {
@@ -139,7 +146,7 @@ export function explain(err: unknown, endpoints: string[]): unknown {
     case 'invalid_argument':
       return new UserError(invalidArgument(err));
     default: {
-      const hint = NEXT_STEP[err.code as ServerErrorCode];
+      const hint = hints[err.code as ServerErrorCode] ?? NEXT_STEP[err.code as ServerErrorCode];
       return new UserError(`${err.code}: ${err.message}${hint ? `; ${hint}` : ''}`);
     }
   }
@@ -208,11 +215,11 @@ function answeredOf(err: LockstepError, endpoints: string[]): string {
   return `${k} of ${n}`;
 }
 
-/** Run fn, translating SDK errors. */
-export async function withClientErrors<T>(client: Client, fn: () => Promise<T>): Promise<T> {
+/** Run fn, translating SDK errors (with the command's own `hints`, see explain). */
+export async function withClientErrors<T>(client: Client, fn: () => Promise<T>, hints: Partial<Record<ServerErrorCode, string>> = {}): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw explain(err, client.endpoints);
+    throw explain(err, client.endpoints, hints);
   }
 }
