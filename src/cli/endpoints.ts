@@ -185,6 +185,9 @@ const FLAG_OF_FIELD: Record<string, string> = {
   peerUrl: '--peer',
   role: '--role',
   prefixes: '--prefix',
+  // members add/remove ID, leader transfer --to
+  id: 'ID',
+  to: '--to',
 };
 
 const NAME_RULE = 'names are 1-256 of [A-Za-z0-9._:-], starting with a letter or digit';
@@ -200,11 +203,12 @@ function invalidArgument(err: LockstepError): string {
   const flag = FLAG_OF_FIELD[last];
   let message = err.message;
   // The first mention only: the message starts with the field, and later the word may be prose ("takes no prefixes").
-  if (flag !== undefined) message = message.replace(new RegExp(`\\b(body\\.)?(locks\\.\\d+\\.)?${last}(\\.\\d+)?\\b`), flag);
+  if (flag !== undefined) message = message.replace(new RegExp(`\\b(body\\.|params\\.)?(locks\\.\\d+\\.)?${last}(\\.\\d+)?\\b`), flag);
   // A token's NAME (`body.name`: 1-128 characters of any kind) is not a lock's; a --prefix is the start of one.
   const tokenName = /^body\.name\b/.test(err.message);
   const isName = (!tokenName && (last === 'name' || field === 'params' || /\bname\b/.test(err.message))) || (last === 'prefixes' && /\bpattern\b/.test(err.message));
-  const hint = isName ? NAME_RULE : flag !== undefined ? `see \`--help\` for ${flag}` : 'see --help';
+  // A positional (ID) has no --help line of its own.
+  const hint = isName ? NAME_RULE : flag?.startsWith('--') ? `see \`--help\` for ${flag}` : 'see --help';
   return `invalid_argument: ${message}; ${hint}`;
 }
 
