@@ -109,7 +109,8 @@ export function makeClient(endpointsText: string | undefined, token?: string, tl
 /** What to do next after the other error codes of the HTTP contract's table (cli.md: messages say what to do next). */
 const NEXT_STEP: Partial<Record<ServerErrorCode, string>> = {
   not_found: 'check the name or id',
-  forbidden: 'this token\'s role or prefixes do not allow it: see `lockstep token list`, or ask an admin for a token that may',
+  // Not `lockstep token list`: that is for admins, and a refused token is seldom one.
+  forbidden: 'ask an admin for a token that may (GET /v1/auth/whoami says what this one may do)',
   session_not_found: 'the session expired or was deleted; run the command again',
   not_holder: 'the hold was already lost or released; run the command again to take it anew',
   deadlock: 'this wait would close a cycle; release one of the locks named above first',

@@ -49,6 +49,13 @@ describe('explain invalid_argument of members and leader transfer', () => {
   });
 });
 
+describe('explain forbidden', () => {
+  it('sends a refused token to an admin and to whoami, not to the admin-only token list', () => {
+    const m = said(new LockstepError('forbidden', 'this token may not touch team-b:deploy: its prefixes are team-a:', 403, { names: ['team-b:deploy'] }));
+    expect(m).toBe('forbidden: this token may not touch team-b:deploy: its prefixes are team-a:; ask an admin for a token that may (GET /v1/auth/whoami says what this one may do)');
+  });
+});
+
 describe('unknown flags', () => {
   it('suggests the nearest flag when one is near, and none otherwise', () => {
     const known = ['endpoints', 'token', 'ttl-ms', 'wait-ms', 'mode', 'limit'];
