@@ -143,7 +143,7 @@ export function explain(err: unknown, endpoints: string[], hints: Partial<Record
     case 'unavailable':
       return new UserError(`the cluster did not confirm the change in time; it may or may not have applied (${err.message}); check \`lockstep status\``);
     case 'unauthorized':
-      return new UserError('the cluster wants a token (or a different one, or yours was revoked): pass --token or set LOCKSTEP_TOKEN (the root token is the nodes\' --auth-token-file; others come from `lockstep token create`)');
+      return new UserError('the cluster wants a token (or a different one, or yours was revoked): pass --token or set LOCKSTEP_TOKEN (the root token is the nodes\' --auth-token-file, <data>/auth-token under `cluster up`; others come from `lockstep token create`)');
     case 'invalid_argument':
       return new UserError(invalidArgument(err));
     default: {

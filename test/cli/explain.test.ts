@@ -49,6 +49,13 @@ describe('explain invalid_argument of members and leader transfer', () => {
   });
 });
 
+describe('explain unauthorized', () => {
+  it('says where cluster up keeps the root token', () => {
+    // `cluster up` with LOCKSTEP_AUTH_TOKEN hands the nodes <data>/auth-token: a newcomer has no --auth-token-file to look in.
+    expect(said(new LockstepError('unauthorized', 'the bearer token is missing', 401))).toMatch(/<data>\/auth-token under `cluster up`/);
+  });
+});
+
 describe('explain forbidden', () => {
   it('sends a refused token to an admin and to whoami, not to the admin-only token list', () => {
     const m = said(new LockstepError('forbidden', 'this token may not touch team-b:deploy: its prefixes are team-a:', 403, { names: ['team-b:deploy'] }));
