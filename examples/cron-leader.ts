@@ -20,7 +20,8 @@
 
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { Client, type Leadership } from 'lockstep-client';
+import { Client, type ClientOptions, type Leadership } from 'lockstep-client';
+import { clientOptionsFromEnv } from './client-env.js';
 
 export const ELECTION_NAME = 'cron:nightly-report';
 
@@ -28,7 +29,8 @@ export interface CronOptions {
   id: string;
   /** The process id printed on every line (the process to kill). */
   pid: number;
-  endpoints: string[];
+  /** The cluster and how to reach it (clientOptionsFromEnv: the CLI's LOCKSTEP_* variables). */
+  client: ClientOptions;
   ttlMs: number;
   intervalMs: number;
   /** One line per event, machine-readable: `<event> id=<id> term=<t> ...`. */
@@ -41,7 +43,7 @@ async function job(opts: CronOptions, leadership: Leadership, n: number): Promis
 }
 
 export async function runCronLeader(opts: CronOptions, stop: AbortSignal): Promise<void> {
-  const client = new Client({ endpoints: opts.endpoints });
+  const client = new Client(opts.client);
   const election = client.elect(ELECTION_NAME, opts.id, {
     sessionTtlMs: opts.ttlMs,
     onElected: (leadership) => {
@@ -73,7 +75,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       id: { type: 'string', default: `cron-${process.pid}` },
-      endpoints: { type: 'string', default: process.env.LOCKSTEP_ENDPOINTS || 'http://127.0.0.1:7001,http://127.0.0.1:7002,http://127.0.0.1:7003' },
+      endpoints: { type: 'string' },
       'ttl-ms': { type: 'string', default: '3000' },
       'interval-ms': { type: 'string', default: '500' },
     },
@@ -85,7 +87,7 @@ async function main(): Promise<void> {
     {
       id: values.id,
       pid: process.pid,
-      endpoints: values.endpoints.split(','),
+      client: clientOptionsFromEnv(process.env, values.endpoints ?? process.env.LOCKSTEP_ENDPOINTS),
       ttlMs: Number(values['ttl-ms']),
       intervalMs: Number(values['interval-ms']),
       log: (line) => console.log(line),

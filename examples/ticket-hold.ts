@@ -16,6 +16,7 @@
 
 import { pathToFileURL } from 'node:url';
 import { Client, isLockstepError } from 'lockstep-client';
+import { clientOptionsFromEnv } from './client-env.js';
 import { OrderStore, StaleTokenError } from './order-store.js';
 
 export const TICKET_HOLD_TTL_MS = 10 * 60_000;
@@ -59,11 +60,10 @@ export async function runTicketDemo(client: Client, store: OrderStore, log: (lin
 }
 
 async function main(): Promise<void> {
-  const endpoints = (process.env.LOCKSTEP_ENDPOINTS || 'http://127.0.0.1:7001,http://127.0.0.1:7002,http://127.0.0.1:7003').split(',');
   // Its own process id, not npx's: the process to signal (`$!` after `npx tsx ... &` is the wrapper).
   console.log(`pid=${process.pid}`);
   const store = new OrderStore();
-  await runTicketDemo(new Client({ endpoints }), store, (line) => console.log(line));
+  await runTicketDemo(new Client(clientOptionsFromEnv()), store, (line) => console.log(line));
   console.log(`orders: ${store.orders.map((o) => `${o.user}#${o.fencingToken}`).join(', ')}`);
 }
 

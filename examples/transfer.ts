@@ -23,6 +23,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, isLockstepError } from 'lockstep-client';
+import { clientOptionsFromEnv } from './client-env.js';
 import { LedgerStore, StaleTokenError } from './ledger-store.js';
 
 export interface TransferOptions {
@@ -175,10 +176,9 @@ async function main(): Promise<void> {
     prefix: values.prefix!,
   };
   if (!(options.accounts >= 2 && options.workers >= 1 && options.transfersPerWorker >= 0)) throw new Error('need --accounts >= 2, --workers >= 1');
-  const endpoints = (process.env.LOCKSTEP_ENDPOINTS || 'http://127.0.0.1:7001,http://127.0.0.1:7002,http://127.0.0.1:7003').split(',');
   // Its own process id, not npx's: the process to signal (`$!` after `npx tsx ... &` is the wrapper).
   console.log(`pid=${process.pid}`);
-  await runTransferDemo(new Client({ endpoints }), options, (line) => console.log(line));
+  await runTransferDemo(new Client(clientOptionsFromEnv()), options, (line) => console.log(line));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

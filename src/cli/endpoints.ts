@@ -108,8 +108,9 @@ export function makeClient(endpointsText: string | undefined, token?: string, tl
 
 /** What to do next after the other error codes of the HTTP contract's table (cli.md: messages say what to do next). */
 const NEXT_STEP: Partial<Record<ServerErrorCode, string>> = {
-  not_found: 'see `lockstep status` for the member ids, `lockstep token list` for the token ids',
-  forbidden: 'this token\'s role or prefixes do not allow it: see `lockstep token list`, or ask an admin for a token that may',
+  not_found: 'check the name or id',
+  // Not `lockstep token list`: that is for admins, and a refused token is seldom one.
+  forbidden: 'ask an admin for a token that may (GET /v1/auth/whoami says what this one may do)',
   session_not_found: 'the session expired or was deleted; run the command again',
   not_holder: 'the hold was already lost or released; run the command again to take it anew',
   deadlock: 'this wait would close a cycle; release one of the locks named above first',
@@ -118,8 +119,15 @@ const NEXT_STEP: Partial<Record<ServerErrorCode, string>> = {
   internal: 'a bug in lockstep: see the node logs and report it',
 };
 
-/** An SDK error as a UserError (exit 1) whose message says what to do next. */
-export function explain(err: unknown, endpoints: string[]): unknown {
+/** What a command that names members or tokens by id says after `not_found`, in place of NEXT_STEP's. */
+export const MEMBER_HINTS: Partial<Record<ServerErrorCode, string>> = { not_found: 'see `lockstep status` for the member ids' };
+export const TOKEN_HINTS: Partial<Record<ServerErrorCode, string>> = { not_found: 'see `lockstep token list` for the token ids' };
+
+/**
+ * An SDK error as a UserError (exit 1) whose message says what to do next:
+ * the command's own `hints` for a code, else NEXT_STEP's.
+ */
+export function explain(err: unknown, endpoints: string[], hints: Partial<Record<ServerErrorCode, string>> = {}): unknown {
   if (!(err instanceof LockstepError)) return err;
   const list = endpoints.join(',');
   switch (err.code) {
@@ -135,11 +143,11 @@ export function explain(err: unknown, endpoints: string[]): unknown {
     case 'unavailable':
       return new UserError(`the cluster did not confirm the change in time; it may or may not have applied (${err.message}); check \`lockstep status\``);
     case 'unauthorized':
-      return new UserError('the cluster wants a token (or a different one, or yours was revoked): pass --token or set LOCKSTEP_TOKEN (the root token is the nodes\' --auth-token-file; others come from `lockstep token create`)');
+      return new UserError('the cluster wants a token (or a different one, or yours was revoked): pass --token or set LOCKSTEP_TOKEN (the root token is the nodes\' --auth-token-file, <data>/auth-token under `cluster up`; others come from `lockstep token create`)');
     case 'invalid_argument':
       return new UserError(invalidArgument(err));
     default: {
-      const hint = NEXT_STEP[err.code as ServerErrorCode];
+      const hint = hints[err.code as ServerErrorCode] ?? NEXT_STEP[err.code as ServerErrorCode];
       return new UserError(`${err.code}: ${err.message}${hint ? `; ${hint}` : ''}`);
     }
   }
@@ -178,6 +186,9 @@ const FLAG_OF_FIELD: Record<string, string> = {
   peerUrl: '--peer',
   role: '--role',
   prefixes: '--prefix',
+  // members add/remove ID, leader transfer --to
+  id: 'ID',
+  to: '--to',
 };
 
 const NAME_RULE = 'names are 1-256 of [A-Za-z0-9._:-], starting with a letter or digit';
@@ -193,11 +204,12 @@ function invalidArgument(err: LockstepError): string {
   const flag = FLAG_OF_FIELD[last];
   let message = err.message;
   // The first mention only: the message starts with the field, and later the word may be prose ("takes no prefixes").
-  if (flag !== undefined) message = message.replace(new RegExp(`\\b(body\\.)?(locks\\.\\d+\\.)?${last}(\\.\\d+)?\\b`), flag);
+  if (flag !== undefined) message = message.replace(new RegExp(`\\b(body\\.|params\\.)?(locks\\.\\d+\\.)?${last}(\\.\\d+)?\\b`), flag);
   // A token's NAME (`body.name`: 1-128 characters of any kind) is not a lock's; a --prefix is the start of one.
   const tokenName = /^body\.name\b/.test(err.message);
   const isName = (!tokenName && (last === 'name' || field === 'params' || /\bname\b/.test(err.message))) || (last === 'prefixes' && /\bpattern\b/.test(err.message));
-  const hint = isName ? NAME_RULE : flag !== undefined ? `see \`--help\` for ${flag}` : 'see --help';
+  // A positional (ID) has no --help line of its own.
+  const hint = isName ? NAME_RULE : flag?.startsWith('--') ? `see \`--help\` for ${flag}` : 'see --help';
   return `invalid_argument: ${message}; ${hint}`;
 }
 
@@ -208,11 +220,11 @@ function answeredOf(err: LockstepError, endpoints: string[]): string {
   return `${k} of ${n}`;
 }
 
-/** Run fn, translating SDK errors. */
-export async function withClientErrors<T>(client: Client, fn: () => Promise<T>): Promise<T> {
+/** Run fn, translating SDK errors (with the command's own `hints`, see explain). */
+export async function withClientErrors<T>(client: Client, fn: () => Promise<T>, hints: Partial<Record<ServerErrorCode, string>> = {}): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw explain(err, client.endpoints);
+    throw explain(err, client.endpoints, hints);
   }
 }

@@ -37,6 +37,32 @@ describe('explain invalid_argument of members add and token create', () => {
   });
 });
 
+describe('explain invalid_argument of members and leader transfer', () => {
+  it('names ID and --to for the id and to fields, in the body or the path', () => {
+    // The README's rule "a removed id is never added again", met by `members add n6` after `members remove n6`.
+    const removed = said(new LockstepError('invalid_argument', 'body.id n6 was removed from this cluster, and a node id is never reused: add the node under a new id', 400, { field: 'id' }));
+    expect(removed).toBe('invalid_argument: ID n6 was removed from this cluster, and a node id is never reused: add the node under a new id; see --help');
+    const last = said(new LockstepError('invalid_argument', 'params.id n1 is the last voter, and a cluster without voters can never elect a leader: add another voter first', 400, { field: 'id' }));
+    expect(last).toMatch(/^invalid_argument: ID n1 is the last voter/);
+    const learner = said(new LockstepError('invalid_argument', 'body.to n4 is not a voter (a learner cannot lead): promote it first', 400, { field: 'to' }));
+    expect(learner).toBe('invalid_argument: --to n4 is not a voter (a learner cannot lead): promote it first; see `--help` for --to');
+  });
+});
+
+describe('explain unauthorized', () => {
+  it('says where cluster up keeps the root token', () => {
+    // `cluster up` with LOCKSTEP_AUTH_TOKEN hands the nodes <data>/auth-token: a newcomer has no --auth-token-file to look in.
+    expect(said(new LockstepError('unauthorized', 'the bearer token is missing', 401))).toMatch(/<data>\/auth-token under `cluster up`/);
+  });
+});
+
+describe('explain forbidden', () => {
+  it('sends a refused token to an admin and to whoami, not to the admin-only token list', () => {
+    const m = said(new LockstepError('forbidden', 'this token may not touch team-b:deploy: its prefixes are team-a:', 403, { names: ['team-b:deploy'] }));
+    expect(m).toBe('forbidden: this token may not touch team-b:deploy: its prefixes are team-a:; ask an admin for a token that may (GET /v1/auth/whoami says what this one may do)');
+  });
+});
+
 describe('unknown flags', () => {
   it('suggests the nearest flag when one is near, and none otherwise', () => {
     const known = ['endpoints', 'token', 'ttl-ms', 'wait-ms', 'mode', 'limit'];

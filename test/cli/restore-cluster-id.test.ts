@@ -8,13 +8,13 @@
 // keeps it out at the handshake. So a restore under the backup's own
 // cluster id says so in a warning, with the flag to give; one under a new id
 // does not. Real processes: serve's start-up and its log are the point.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/harness/local-cluster.js';
-import { CLI, CLUSTER_START_MS, procCluster } from '../node/support/proc-cluster.js';
+import { CLUSTER_START_MS, procCluster } from '../node/support/proc-cluster.js';
+import { restoredLog } from './restored-log.js';
 
 const clusters: LocalCluster[] = [];
 const dirs: string[] = [];
@@ -22,23 +22,6 @@ afterEach(async () => {
   await Promise.all(clusters.splice(0).map((c) => c.destroy()));
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-/** Starts a restored node, waits for its 'serving' line, stops it; its log. */
-async function restoredLog(file: string, data: string, port: number, extra: string[]): Promise<string> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--id', 'n1', '--api', `127.0.0.1:${port}`, '--peer', `127.0.0.1:${port + 1}`, '--peers', `n1=127.0.0.1:${port + 1}`, '--data', data, '--restore-from', file, ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOCKSTEP_CLUSTER_ID: '' },
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise((r) => child.once('exit', r));
-  const deadline = Date.now() + 60_000;
-  while (!out.includes('"serving"') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  child.kill('SIGTERM');
-  await exited;
-  return out;
-}
 
 describe('serve --restore-from and the cluster id', () => {
   it('warns when the restored cluster keeps the backup\'s cluster id, and not under a new one', { timeout: CLUSTER_START_MS + 120_000 }, async () => {

@@ -4,8 +4,12 @@
 // story runs end to end and the order store refuses the stale token;
 // transfer's lock sets move money both ways with no deadlock and no lost update.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientOptionsFromEnv } from '../../examples/client-env.js';
 import { LedgerStore, StaleTokenError as LedgerStaleTokenError } from '../../examples/ledger-store.js';
 import { OrderStore, StaleTokenError } from '../../examples/order-store.js';
 import { startLiveServer, type LiveServer } from '../client/live-server.js';
@@ -30,9 +34,9 @@ interface Line {
   text: string;
 }
 
-function start(script: string, args: string[], lines: Line[], proc: number, endpoints: string = live.url): ChildProcess {
+function start(script: string, args: string[], lines: Line[], proc: number, endpoints: string = live.url, env: Record<string, string> = {}): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', EXAMPLES + script, ...args], {
-    env: { ...process.env, LOCKSTEP_ENDPOINTS: endpoints },
+    env: { ...process.env, LOCKSTEP_ENDPOINTS: endpoints, LOCKSTEP_TOKEN: '', LOCKSTEP_CA: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let buf = '';
@@ -123,6 +127,42 @@ describe('ticket-hold', () => {
     expect(text).toContain('bob is told ticket:abc is taken');
     expect(text).toMatch(/carol wakes and writes with token=\d+: REFUSED/);
     expect(text).toMatch(/orders: alice#\d+, dave#\d+/);
+  });
+});
+
+describe('the examples reach a cluster as the CLI does', () => {
+  // After `cluster up` with auth on prints `export LOCKSTEP_TOKEN=...`, the CLI works and the
+  // examples answered 401: they read LOCKSTEP_ENDPOINTS only (found on the README walk-through).
+  it('ticket-hold takes LOCKSTEP_TOKEN on a server with auth on', async () => {
+    const root = 'examples-root-token-0123456789';
+    const authed = await startLiveServer({ authToken: root });
+    try {
+      const lines: Line[] = [];
+      const child = start('ticket-hold.ts', [], lines, 0, authed.url, { LOCKSTEP_TOKEN: root });
+      const status = await new Promise<number | null>((r) => child.on('exit', r));
+      const text = lines.map((l) => l.text).join('\n');
+      expect(text).not.toContain('stderr:');
+      expect(status).toBe(0);
+      expect(text).toMatch(/orders: alice#\d+, dave#\d+/);
+    } finally {
+      await authed.close();
+    }
+  });
+
+  it('clientOptionsFromEnv: the CLI\'s variables, https:// defaults with LOCKSTEP_CA', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-examples-env-'));
+    try {
+      const ca = join(dir, 'ca.crt');
+      writeFileSync(ca, 'PEM');
+      expect(clientOptionsFromEnv({})).toEqual({ endpoints: ['http://127.0.0.1:7001', 'http://127.0.0.1:7002', 'http://127.0.0.1:7003'] });
+      const tls = clientOptionsFromEnv({ LOCKSTEP_CA: ca, LOCKSTEP_TOKEN: 'lst_x' });
+      expect(tls.endpoints).toEqual(['https://127.0.0.1:7001', 'https://127.0.0.1:7002', 'https://127.0.0.1:7003']);
+      expect(tls.token).toBe('lst_x');
+      expect(String(tls.tls?.ca)).toBe('PEM');
+      expect(clientOptionsFromEnv({ LOCKSTEP_ENDPOINTS: 'https://a:1,https://b:2' }).endpoints).toEqual(['https://a:1', 'https://b:2']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

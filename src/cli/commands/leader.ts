@@ -2,7 +2,7 @@
 // maintenance on the leader's machine), as etcdctl move-leader does.
 
 import type { CliCommand } from '../command.js';
-import { CLUSTER_CHANGE_TIMEOUTS, endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
+import { CLUSTER_CHANGE_TIMEOUTS, endpointFlags, makeClient, MEMBER_HINTS, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseFlags, type FlagSpecs } from '../flags.js';
 
 const flags = {
@@ -17,7 +17,7 @@ export const leaderTransferCommand: CliCommand = {
   async run(argv) {
     const values = parseFlags(argv, flags);
     const client = makeClient(values.endpoints, values.token, values, CLUSTER_CHANGE_TIMEOUTS);
-    const res = await withClientErrors(client, () => client.transferLeadership(values.to));
+    const res = await withClientErrors(client, () => client.transferLeadership(values.to), MEMBER_HINTS);
     const leader = typeof res.leader === 'string' ? res.leader : values.to;
     console.log(leader ? `leader is now ${leader}` : 'leadership transferred');
     return 0;

@@ -7,7 +7,7 @@
 
 import { UsageError, UserError, type CliCommand } from '../command.js';
 import { LockstepError } from 'lockstep-client';
-import { CLUSTER_CHANGE_TIMEOUTS, endpointFlags, makeClient, parseEndpoints, withClientErrors } from '../endpoints.js';
+import { CLUSTER_CHANGE_TIMEOUTS, endpointFlags, makeClient, MEMBER_HINTS, parseEndpoints, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseFlagsAndWords, type FlagSpecs } from '../flags.js';
 import { checkHostPort } from './serve.js';
 
@@ -87,7 +87,7 @@ export const membersRemoveCommand: CliCommand = {
     const { values, positionals } = parseFlagsAndWords(argv, removeFlags, { allowPositionals: true });
     const id = oneId(positionals, 'remove');
     const client = makeClient(values.endpoints, values.token, values, CLUSTER_CHANGE_TIMEOUTS);
-    await withClientErrors(client, () => client.removeMember(id));
+    await withClientErrors(client, () => client.removeMember(id), MEMBER_HINTS);
     console.log(`removed ${id}: stop its process (the members now refuse it); its id is never reused, so a replacement joins under a new id`);
     return 0;
   },

@@ -7,7 +7,7 @@ import { createRegistry } from '../../metrics.js';
 import { LockMachine } from '../../locks/machine.js';
 import { encodeProposal } from '../../locks/codec.js';
 import { RESTORE_TOKEN_GAP } from '../../locks/limits.js';
-import { raiseTokenFloor } from '../../locks/snapshot.js';
+import { decodeSnapshot, raiseTokenFloor } from '../../locks/snapshot.js';
 import { clockFromEnv, FAULT_CLOCK_ENV, FAULT_CLOCK_POLL_MS } from '../../node/clock.js';
 import { BackupFormatError, decodeBackup, restoreBackup, RestoreRefusedError, type Backup } from '../../node/backup.js';
 import { RaftNode } from '../../node/node.js';
@@ -321,6 +321,12 @@ export async function runServe(config: ServeConfig): Promise<number> {
     }
     const { clusterId, takenBy, index, term } = backup.header;
     logger.info({ file: config.restoreFrom, from: { clusterId, takenBy, index, term }, voters: config.peers.map((p) => p.id) }, 'restored a backup into an empty data directory: this node starts a new cluster from it');
+    // Tokens live in the replicated state, the root token does not: a backup of a cluster with auth
+    // on, restored without one, makes an open cluster that keeps its tokens and checks none of them.
+    const tokens = config.authToken === null ? decodeSnapshot(backup.data, index).tokens.size : 0;
+    if (tokens > 0) {
+      logger.warn({ tokens }, `the backup holds ${tokens} token(s) of a cluster with auth on, but this node has no root token: auth is off and every request is allowed (the tokens are kept, not checked). Start every node of the new cluster with --auth-token-file (the old root token or a new one: the tokens' secrets do not depend on it) to turn auth on`);
+    }
     // Under the old cluster's id, a node of the old cluster that comes back on its old data at a
     // member's peer address is let in: with a higher term and a longer log it wins an election, the
     // restored members refuse its appends (they would overwrite committed entries), and the new

@@ -6,7 +6,7 @@
 // token or another admin token in --token / LOCKSTEP_TOKEN.
 
 import { UsageError, type CliCommand } from '../command.js';
-import { endpointFlags, makeClient, withClientErrors, type TlsFlags } from '../endpoints.js';
+import { endpointFlags, makeClient, TOKEN_HINTS, withClientErrors, type TlsFlags } from '../endpoints.js';
 import { describeFlags, parseCommandLine, parseFlagsAndWords, type FlagSpecs } from '../flags.js';
 import { renderTable } from '../table.js';
 
@@ -85,7 +85,7 @@ export const tokenRevokeCommand: CliCommand = {
     const { values, arg: id } = onePositional(argv, revokeFlags, 'revoke');
     const v = values as { endpoints: string; token?: string };
     const client = makeClient(v.endpoints, v.token, values as TlsFlags);
-    await withClientErrors(client, () => client.revokeToken(id));
+    await withClientErrors(client, () => client.revokeToken(id), TOKEN_HINTS);
     console.log(`revoked ${id}`);
     return 0;
   },
