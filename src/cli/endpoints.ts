@@ -180,7 +180,6 @@ const FLAG_OF_FIELD: Record<string, string> = {
   limit: '--limit',
   owner: '--owner',
   value: '--value',
-  lockDelayMs: '--lock-delay-ms',
   // members add, token create
   apiUrl: '--api',
   peerUrl: '--peer',
