@@ -185,6 +185,8 @@ const FLAG_OF_FIELD: Record<string, string> = {
   peerUrl: '--peer',
   role: '--role',
   prefixes: '--prefix',
+  // the NAME of lock, elect, watch, observe and token create (in the path, a lock set's body, a token's body)
+  name: 'NAME',
   // members add/remove ID, leader transfer --to
   id: 'ID',
   to: '--to',

@@ -17,7 +17,10 @@ describe('explain invalid_argument', () => {
 
   it('gives the name rule when a name was refused', () => {
     const m = said(new LockstepError('invalid_argument', 'params.name must match pattern "^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$"', 400, { field: 'name' }));
-    expect(m).toMatch(/names are 1-256 of/);
+    // NAME, as the command's usage line calls it: not the API's params.name.
+    expect(m).toMatch(/^invalid_argument: NAME must match pattern .*; names are 1-256 of/);
+    const inSet = said(new LockstepError('invalid_argument', 'body.locks.1.name must match pattern "^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$"', 400, { field: 'locks.1.name' }));
+    expect(inSet).toMatch(/^invalid_argument: NAME must match pattern .*; names are 1-256 of/);
   });
 });
 
@@ -33,7 +36,7 @@ describe('explain invalid_argument of members add and token create', () => {
     const prefix = said(new LockstepError('invalid_argument', 'body.prefixes.0 must match pattern "^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$"', 400, { field: 'prefixes.0' }));
     expect(prefix).toMatch(/^invalid_argument: --prefix must match pattern .*; names are 1-256 of/);
     const tokenName = said(new LockstepError('invalid_argument', 'body.name must NOT have more than 128 characters', 400, { field: 'name' }));
-    expect(tokenName).toBe('invalid_argument: body.name must NOT have more than 128 characters; see --help');
+    expect(tokenName).toBe('invalid_argument: NAME must NOT have more than 128 characters; see --help');
   });
 });
 
