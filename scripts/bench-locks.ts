@@ -107,7 +107,7 @@ function positive(flag: string, text: string | undefined, min: number): number {
 
 const SECONDS = positive('seconds', values.seconds, 1);
 const ROUNDS = positive('rounds', values.rounds, 1);
-positive('warmup-seconds', values['warmup-seconds'], 0);
+const WARMUP_SECONDS = positive('warmup-seconds', values['warmup-seconds'], 0);
 const WARMUP_MS = 500;
 if (values.target !== 'all' && values.target !== 'leader') usageError(`--target must be all or leader, got ${JSON.stringify(values.target)}`);
 const TARGET: 'all' | 'leader' = values.target;
@@ -227,10 +227,9 @@ async function main(): Promise<void> {
       console.error(`${name}: pids ${sys.cluster.endpoints.map((_, k) => sys.cluster.pid(k)).join(', ')}; leader is node ${leader + 1} (pid ${sys.cluster.pid(leader)})`);
     }
     const ctx = { http, seconds: SECONDS, warmupMs: WARMUP_MS, target: TARGET } as const;
-    const warmupSeconds = Number(values['warmup-seconds']);
-    if (warmupSeconds > 0) {
+    if (WARMUP_SECONDS > 0) {
       for (const sys of systems) {
-        const m = await WARMUP_WORKLOAD.run(sys, { ...ctx, seconds: warmupSeconds });
+        const m = await WARMUP_WORKLOAD.run(sys, { ...ctx, seconds: WARMUP_SECONDS });
         console.error(`warm-up ${WARMUP_WORKLOAD.id} ${sys.name}: ${m.perSecond}/s CPU ${m.cpuMsPerOp} ms/${WARMUP_WORKLOAD.unit} (not counted)`);
       }
     }
