@@ -81,14 +81,6 @@ export interface AcquiredBody {
   expiresInMs?: number;
 }
 
-export interface NotAcquiredBody {
-  acquired: false;
-  name: string;
-  holders: HolderView[];
-  queueLength: number;
-  /** When a lock-delay is what stands in the way (else a free lock answered `acquired: false` with nobody to blame). */
-  lockDelayRemainingMs?: number;
-}
 
 /** One hold of a granted lock set. */
 export interface SetHoldView {
@@ -104,12 +96,18 @@ export interface SetAcquiredBody {
   expiresInMs?: number;
 }
 
-/** A lock that stood in the way of a lock set. */
+/** A lock that stood in the way of an acquire or a lock set. */
 export interface BlockedView {
   name: string;
   holders: HolderView[];
   queueLength: number;
+  /** When a lock-delay is what stands in the way (else a free lock answered `acquired: false` with nobody to blame). */
   lockDelayRemainingMs?: number;
+}
+
+/** A refused acquire names what stood in the way, as a lock set's `blocked` does for each of its locks. */
+export interface NotAcquiredBody extends BlockedView {
+  acquired: false;
 }
 
 export interface SetNotAcquiredBody {
@@ -141,15 +139,7 @@ export function acquiredBody(name: string, hold: HoldState, deadlines: Deadlines
 }
 
 export function notAcquiredBody(name: string, lock: LockState | undefined, deadlines: Deadlines = FULL_TTL): NotAcquiredBody {
-  const body: NotAcquiredBody = {
-    acquired: false,
-    name,
-    holders: lock ? lock.holders.map((h) => holderView(name, h, deadlines)) : [],
-    queueLength: lock ? lock.waiters.length : 0,
-  };
-  const delayMs = lockDelayLeftMs(name, lock, deadlines);
-  if (delayMs !== undefined) body.lockDelayRemainingMs = delayMs;
-  return body;
+  return { acquired: false, ...blockedView(name, lock, deadlines) };
 }
 
 /** A lock-delay's time left; the machine has no clock, so without a lease table its full length (never shorter than what is left). */
