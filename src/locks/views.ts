@@ -37,24 +37,19 @@ export interface WaiterView {
   mode: LockMode;
 }
 
+/** A lock as GET /v1/locks/{name} shows it. */
 export interface LockView {
   name: string;
   mode: LockMode | null;
+  /** The semaphore limit in force (1 when none is: a plain exclusive lock, a shared or a free one). */
   limit: number;
   holders: HolderView[];
   waiters: WaiterView[];
   lockDelayRemainingMs?: number;
 }
 
-export interface LockListItem {
-  name: string;
-  mode: LockMode | null;
-  /** The semaphore limit in force (1 when none is: a plain exclusive lock, a shared or a free one), as GET /v1/locks/{name} says it. */
-  limit: number;
-  holders: HolderView[];
-  waiters: WaiterView[];
-  lockDelayRemainingMs?: number;
-}
+/** An item of GET /v1/locks: the lock as GET /v1/locks/{name} shows it. */
+export type LockListItem = LockView;
 
 export interface SessionView {
   sessionId: string;
@@ -195,10 +190,7 @@ export function lockListItem(lock: LockState, deadlines: Deadlines = FULL_TTL): 
 
 export function lockView(name: string, lock: LockState | undefined, deadlines: Deadlines = FULL_TTL): LockView {
   if (!lock) return { name, mode: null, limit: 1, holders: [], waiters: [] };
-  const item = lockListItem(lock, deadlines);
-  const view: LockView = { name, mode: item.mode, limit: item.limit, holders: item.holders, waiters: item.waiters };
-  if (item.lockDelayRemainingMs !== undefined) view.lockDelayRemainingMs = item.lockDelayRemainingMs;
-  return view;
+  return lockListItem(lock, deadlines);
 }
 
 export function sessionView(
