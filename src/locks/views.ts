@@ -76,7 +76,6 @@ export interface AcquiredBody {
   expiresInMs?: number;
 }
 
-
 /** One hold of a granted lock set. */
 export interface SetHoldView {
   name: string;
