@@ -270,6 +270,16 @@ export function parseFlagsAndWords<S extends FlagSpecs>(argv: string[], specs: S
   return { values: parsed.values, positionals: parsed.positionals, given: parsed.given };
 }
 
+/**
+ * Parse flags and exactly one word: `observe NAME`, `snapshot save FILE`. Another count is a
+ * usage error in one wording, e.g. "observe takes one election NAME (got 2): lockstep observe NAME".
+ */
+export function parseFlagsAndOneWord<S extends FlagSpecs>(argv: string[], specs: S, command: string, word: string, kind?: string): { values: FlagValues<S>; word: string } {
+  const { values, positionals } = parseFlagsAndWords(argv, specs, { allowPositionals: true });
+  if (positionals.length !== 1) throw new UsageError(`${command} takes one ${kind === undefined ? '' : `${kind} `}${word} (got ${positionals.length}): lockstep ${command} ${word}`);
+  return { values, word: positionals[0] };
+}
+
 /** The flags section of a --help text, one line per flag with its env variable and default. */
 export function describeFlags(specs: FlagSpecs): string {
   const rows = Object.entries(specs).map(([flag, spec]) => {

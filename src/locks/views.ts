@@ -37,24 +37,19 @@ export interface WaiterView {
   mode: LockMode;
 }
 
+/** A lock as GET /v1/locks/{name} shows it. */
 export interface LockView {
   name: string;
   mode: LockMode | null;
+  /** The semaphore limit in force (1 when none is: a plain exclusive lock, a shared or a free one). */
   limit: number;
   holders: HolderView[];
   waiters: WaiterView[];
   lockDelayRemainingMs?: number;
 }
 
-export interface LockListItem {
-  name: string;
-  mode: LockMode | null;
-  /** The semaphore limit in force (1 when none is: a plain exclusive lock, a shared or a free one), as GET /v1/locks/{name} says it. */
-  limit: number;
-  holders: HolderView[];
-  waiters: WaiterView[];
-  lockDelayRemainingMs?: number;
-}
+/** An item of GET /v1/locks: the lock as GET /v1/locks/{name} shows it. */
+export type LockListItem = LockView;
 
 export interface SessionView {
   sessionId: string;
@@ -81,15 +76,6 @@ export interface AcquiredBody {
   expiresInMs?: number;
 }
 
-export interface NotAcquiredBody {
-  acquired: false;
-  name: string;
-  holders: HolderView[];
-  queueLength: number;
-  /** When a lock-delay is what stands in the way (else a free lock answered `acquired: false` with nobody to blame). */
-  lockDelayRemainingMs?: number;
-}
-
 /** One hold of a granted lock set. */
 export interface SetHoldView {
   name: string;
@@ -104,12 +90,18 @@ export interface SetAcquiredBody {
   expiresInMs?: number;
 }
 
-/** A lock that stood in the way of a lock set. */
+/** A lock that stood in the way of an acquire or a lock set. */
 export interface BlockedView {
   name: string;
   holders: HolderView[];
   queueLength: number;
+  /** When a lock-delay is what stands in the way (else a free lock answered `acquired: false` with nobody to blame). */
   lockDelayRemainingMs?: number;
+}
+
+/** A refused acquire names what stood in the way, as a lock set's `blocked` does for each of its locks. */
+export interface NotAcquiredBody extends BlockedView {
+  acquired: false;
 }
 
 export interface SetNotAcquiredBody {
@@ -141,15 +133,7 @@ export function acquiredBody(name: string, hold: HoldState, deadlines: Deadlines
 }
 
 export function notAcquiredBody(name: string, lock: LockState | undefined, deadlines: Deadlines = FULL_TTL): NotAcquiredBody {
-  const body: NotAcquiredBody = {
-    acquired: false,
-    name,
-    holders: lock ? lock.holders.map((h) => holderView(name, h, deadlines)) : [],
-    queueLength: lock ? lock.waiters.length : 0,
-  };
-  const delayMs = lockDelayLeftMs(name, lock, deadlines);
-  if (delayMs !== undefined) body.lockDelayRemainingMs = delayMs;
-  return body;
+  return { acquired: false, ...blockedView(name, lock, deadlines) };
 }
 
 /** A lock-delay's time left; the machine has no clock, so without a lease table its full length (never shorter than what is left). */
@@ -205,10 +189,7 @@ export function lockListItem(lock: LockState, deadlines: Deadlines = FULL_TTL): 
 
 export function lockView(name: string, lock: LockState | undefined, deadlines: Deadlines = FULL_TTL): LockView {
   if (!lock) return { name, mode: null, limit: 1, holders: [], waiters: [] };
-  const item = lockListItem(lock, deadlines);
-  const view: LockView = { name, mode: item.mode, limit: item.limit, holders: item.holders, waiters: item.waiters };
-  if (item.lockDelayRemainingMs !== undefined) view.lockDelayRemainingMs = item.lockDelayRemainingMs;
-  return view;
+  return lockListItem(lock, deadlines);
 }
 
 export function sessionView(

@@ -65,12 +65,13 @@ export class ConsoleStreams {
       const status = this.ctx.node.status();
       this.history.observe(this.ctx.clock.wallMs(), status.term as number, status.leader as string | null);
       const data = { ...clusterView(this.ctx), peers: [this.selfView(), ...others], history: this.history.list() };
+      // Whether anything changed is judged without nowMs (new at every tick): the event sent, with it, is a second text.
       const text = JSON.stringify(data);
       if (text === lastSent) return;
       lastSent = text;
       // nowMs: this node's wall clock as it sends, so that the page places its own moments (the feed
       // lost, the timeline's now) on the clock of the history's atMs, not on the browser's (console audit).
-      write(`event: cluster\ndata: ${JSON.stringify({ ...data, nowMs: this.ctx.clock.wallMs() })}\n\n`);
+      write(formatSse({ event: 'cluster', data: { ...data, nowMs: this.ctx.clock.wallMs() } }));
     };
     const poll = async () => {
       if (polling || closed) return;

@@ -7,8 +7,8 @@
 // each to the resource it protects (item 11).
 
 import { abortedError, isLockstepError, LockstepError } from './errors.js';
-import { followSession, type HoldLease, ttlLeaseStart, type WithLockOptions, waitInChunks } from './hold.js';
-import { checkSafetyMargin, defaultSafetyMarginMs, LeaseGuard } from './lease.js';
+import { followSession, type HoldLease, ttlLeaseStart, type WithLockOptions, waitInChunks, withHoldSession } from './hold.js';
+import { defaultSafetyMarginMs, LeaseGuard } from './lease.js';
 import type { Clock } from './clock.js';
 import type { Session } from './session.js';
 import type { AcquireSetOptions, AcquireSetResult, CallOptions, LockSetBlocked, SetHold, SetLock } from './types.js';
@@ -43,14 +43,8 @@ function describeBlocked(blocked: readonly LockSetBlocked[]): string {
 }
 
 export async function withLocks<T>(t: SetHoldTransport, locks: ReadonlyArray<string | SetLock>, opts: WithLocksOptions, fn: (set: LockSetHold) => Promise<T> | T): Promise<T> {
-  if (opts.ttlMs !== undefined && opts.session !== undefined) {
-    throw new LockstepError('invalid_argument', 'withLocks: give ttlMs or session, not both', 0);
-  }
-  if (opts.ttlMs !== undefined) checkSafetyMargin(opts.safetyMarginMs, opts.ttlMs, 'withLocks');
   const specs = locks.map((l) => (typeof l === 'string' ? { name: l } : l));
-  const ownSession = opts.ttlMs === undefined && opts.session === undefined ? await t.session({ ttlMs: opts.sessionTtlMs }, { signal: opts.signal }) : null;
-  const session = opts.session ?? ownSession;
-  try {
+  return withHoldSession(t, opts, 'withLocks', async (session) => {
     const body: AcquireSetOptions = { locks: specs, sessionId: session?.id, ttlMs: session ? undefined : opts.ttlMs, owner: opts.owner, value: opts.value };
     const { result, sentAtMs } = await waitInChunks(t.clock, opts.waitMs ?? 0, (waitMs) => t.acquireSet({ ...body, waitMs }, { signal: opts.signal }));
     if (!result.acquired) {
@@ -90,9 +84,7 @@ export async function withLocks<T>(t: SetHoldTransport, locks: ReadonlyArray<str
     lease.end();
     await releaseAll(t, result.holds);
     return value;
-  } finally {
-    await ownSession?.close().catch(() => undefined);
-  }
+  });
 }
 
 /**

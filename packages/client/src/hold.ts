@@ -85,13 +85,7 @@ export function acquireWaiting(
 }
 
 export async function withLock<T>(t: HoldTransport, name: string, opts: WithLockOptions, fn: (hold: LockHold) => Promise<T> | T): Promise<T> {
-  if (opts.ttlMs !== undefined && opts.session !== undefined) {
-    throw new LockstepError('invalid_argument', 'withLock: give ttlMs or session, not both', 0);
-  }
-  if (opts.ttlMs !== undefined) checkSafetyMargin(opts.safetyMarginMs, opts.ttlMs, 'withLock');
-  const ownSession = opts.ttlMs === undefined && opts.session === undefined ? await t.session({ ttlMs: opts.sessionTtlMs }, { signal: opts.signal }) : null;
-  const session = opts.session ?? ownSession;
-  try {
+  return withHoldSession(t, opts, 'withLock', async (session) => {
     const { result, sentAtMs } = await acquireWaiting(
       t,
       name,
@@ -139,6 +133,27 @@ export async function withLock<T>(t: HoldTransport, name: string, opts: WithLock
     hold.end();
     await releaseHold(t, name, token);
     return value;
+  });
+}
+
+/**
+ * Runs `use` with the session a withLock or withLocks call holds under: the caller's, none for a
+ * TTL hold, or one of sessionTtlMs opened for this call and closed after it. Options that do not
+ * go together throw before anything is opened or acquired.
+ */
+export async function withHoldSession<T>(
+  t: Pick<HoldTransport, 'session'>,
+  opts: Omit<WithLockOptions, 'mode' | 'limit'>,
+  caller: 'withLock' | 'withLocks',
+  use: (session: Session | null) => Promise<T>,
+): Promise<T> {
+  if (opts.ttlMs !== undefined && opts.session !== undefined) {
+    throw new LockstepError('invalid_argument', `${caller}: give ttlMs or session, not both`, 0);
+  }
+  if (opts.ttlMs !== undefined) checkSafetyMargin(opts.safetyMarginMs, opts.ttlMs, caller);
+  const ownSession = opts.ttlMs === undefined && opts.session === undefined ? await t.session({ ttlMs: opts.sessionTtlMs }, { signal: opts.signal }) : null;
+  try {
+    return await use(opts.session ?? ownSession);
   } finally {
     await ownSession?.close().catch(() => undefined);
   }

@@ -4,9 +4,8 @@ import type { LockList } from 'lockstep-client';
 import type { CliCommand } from '../command.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
 import { describeFlags, parseFlags, type FlagSpecs } from '../flags.js';
-import { renderTable } from '../table.js';
 import { formatDuration } from '../duration.js';
-import { cutNote, firstItems } from '../list.js';
+import { itemsToList, printList } from '../list.js';
 
 const flags = {
   prefix: { type: 'string', description: "only locks whose name starts with this (e.g. 'ticket:')" },
@@ -41,26 +40,21 @@ export const locksCommand: CliCommand = {
   async run(argv) {
     const values = parseFlags(argv, flags);
     const client = makeClient(values.endpoints, values.token, values);
-    const { items: locks, more } = await withClientErrors(client, () => firstItems(client.allLocks({ prefix: values.prefix })));
-    if (more) console.error(cutNote(locks.length, 'locks', 'narrow them with --prefix'));
-    if (values.json) {
-      for (const l of locks) console.log(JSON.stringify(l));
-      return 0;
-    }
-    if (locks.length === 0) {
-      console.log(values.prefix ? `no locks with prefix '${values.prefix}'` : 'no locks held');
-      return 0;
-    }
-    const rows = locks.map((l) => [
-      l.name,
-      modeText(l),
-      l.holders.map((h) => `${h.fencingToken}${h.owner ? `(${h.owner})` : ''}`).join(' '),
-      l.holders.map((h) => h.sessionId ?? (h.expiresInMs !== undefined ? `ttl ${formatDuration(h.expiresInMs)}` : '')).join(' '),
-      waitersText(l),
-      // A lock nobody holds is listed while in lock-delay: say why nobody gets it.
-      l.lockDelayRemainingMs === undefined ? undefined : formatDuration(l.lockDelayRemainingMs),
-    ]);
-    console.log(renderTable(['NAME', 'MODE', 'HOLDERS (token)', 'SESSION/TTL', 'WAITERS', 'LOCK-DELAY'], rows));
+    const locks = await withClientErrors(client, () => itemsToList(client.allLocks({ prefix: values.prefix }), 'locks', 'narrow them with --prefix'));
+    printList(locks, {
+      json: values.json,
+      empty: values.prefix ? `no locks with prefix '${values.prefix}'` : 'no locks held',
+      headers: ['NAME', 'MODE', 'HOLDERS (token)', 'SESSION/TTL', 'WAITERS', 'LOCK-DELAY'],
+      row: (l) => [
+        l.name,
+        modeText(l),
+        l.holders.map((h) => `${h.fencingToken}${h.owner ? `(${h.owner})` : ''}`).join(' '),
+        l.holders.map((h) => h.sessionId ?? (h.expiresInMs !== undefined ? `ttl ${formatDuration(h.expiresInMs)}` : '')).join(' '),
+        waitersText(l),
+        // A lock nobody holds is listed while in lock-delay: say why nobody gets it.
+        l.lockDelayRemainingMs === undefined ? undefined : formatDuration(l.lockDelayRemainingMs),
+      ],
+    });
     return 0;
   },
 };

@@ -2,10 +2,10 @@
 // (etcdctl elect -l), until Ctrl-C. A vacancy prints as "no leader".
 
 import type { ElectionLeader } from 'lockstep-client';
-import { UsageError, type CliCommand } from '../command.js';
-import { interruptSignal } from '../child.js';
-import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
-import { describeFlags, parseFlagsAndWords, type FlagSpecs } from '../flags.js';
+import type { CliCommand } from '../command.js';
+import { endpointFlags, makeClient } from '../endpoints.js';
+import { describeFlags, parseFlagsAndOneWord, type FlagSpecs } from '../flags.js';
+import { followUntilInterrupted } from '../follow.js';
 
 const flags = {
   json: { type: 'boolean', description: 'print JSON lines: {"leader": {sessionId, value, term} | null}' },
@@ -31,20 +31,11 @@ export const observeCommand: CliCommand = {
     describeFlags(flags),
   ].join('\n'),
   async run(argv) {
-    const { values, positionals } = parseFlagsAndWords(argv, flags, { allowPositionals: true });
-    if (positionals.length !== 1) throw new UsageError(`observe takes one election NAME (got ${positionals.length}): lockstep observe NAME`);
-    const [name] = positionals;
+    const { values, word: name } = parseFlagsAndOneWord(argv, flags, 'observe', 'NAME', 'election');
     const client = makeClient(values.endpoints, values.token, values);
-    const interrupt = interruptSignal();
-    try {
-      await withClientErrors(client, async () => {
-        for await (const leader of client.observe(name, { signal: interrupt.signal })) {
-          console.log(values.json ? JSON.stringify({ leader }) : observeLine(leader));
-        }
-      });
-    } finally {
-      interrupt.dispose();
-    }
+    await followUntilInterrupted(client, (signal) => client.observe(name, { signal }), (leader) => {
+      console.log(values.json ? JSON.stringify({ leader }) : observeLine(leader));
+    });
     return 0;
   },
 };

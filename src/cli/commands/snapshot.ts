@@ -4,9 +4,9 @@
 
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { BackupFormatError, decodeBackup } from '../../node/backup.js';
-import { UsageError, UserError, type CliCommand } from '../command.js';
+import { UserError, type CliCommand } from '../command.js';
 import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
-import { describeFlags, parseFlagsAndWords, type FlagSpecs } from '../flags.js';
+import { describeFlags, parseFlagsAndOneWord, type FlagSpecs } from '../flags.js';
 
 const flags = { ...endpointFlags } as const satisfies FlagSpecs;
 
@@ -32,9 +32,7 @@ export const snapshotSaveCommand: CliCommand = {
     describeFlags(flags),
   ].join('\n'),
   async run(argv) {
-    const { values, positionals } = parseFlagsAndWords(argv, flags, { allowPositionals: true });
-    if (positionals.length !== 1) throw new UsageError(`snapshot save takes one FILE (got ${positionals.length}): lockstep snapshot save FILE`);
-    const [file] = positionals;
+    const { values, word: file } = parseFlagsAndOneWord(argv, flags, 'snapshot save', 'FILE');
     const client = makeClient(values.endpoints, values.token, values);
     const bytes = await withClientErrors(client, () => client.snapshot());
     let header;

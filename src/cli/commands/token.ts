@@ -6,9 +6,9 @@
 // token or another admin token in --token / LOCKSTEP_TOKEN.
 
 import { UsageError, type CliCommand } from '../command.js';
-import { endpointFlags, makeClient, TOKEN_HINTS, withClientErrors, type TlsFlags } from '../endpoints.js';
-import { describeFlags, parseCommandLine, parseFlagsAndWords, type FlagSpecs } from '../flags.js';
-import { renderTable } from '../table.js';
+import { endpointFlags, makeClient, TOKEN_HINTS, withClientErrors } from '../endpoints.js';
+import { describeFlags, parseCommandLine, parseFlagsAndWords, type FlagSpecs, type FlagValues } from '../flags.js';
+import { printList } from '../list.js';
 
 const ROLES = ['admin', 'writer', 'reader'] as const;
 
@@ -21,7 +21,7 @@ const createFlags = {
 const listFlags = { json: { type: 'boolean', description: 'print JSON lines, one token a line' }, ...endpointFlags } as const satisfies FlagSpecs;
 const revokeFlags = { ...endpointFlags } as const satisfies FlagSpecs;
 
-function onePositional(argv: string[], specs: FlagSpecs, what: string) {
+function onePositional<S extends FlagSpecs>(argv: string[], specs: S, what: string): { values: FlagValues<S>; arg: string } {
   const parsed = parseFlagsAndWords(argv, specs, { allowPositionals: true });
   if (parsed.positionals.length !== 1) throw new UsageError(`token ${what} needs exactly one ${what === 'create' ? 'NAME' : 'ID'}`);
   return { values: parsed.values, arg: parsed.positionals[0] };
@@ -40,10 +40,11 @@ export const tokenCreateCommand: CliCommand = {
     describeFlags(createFlags),
   ].join('\n'),
   async run(argv) {
-    const { values, arg: name } = onePositional(argv, createFlags, 'create');
-    const v = values as { role: (typeof ROLES)[number]; prefix: string[]; json: boolean; endpoints: string; token?: string };
-    const client = makeClient(v.endpoints, v.token, values as TlsFlags);
-    const created = await withClientErrors(client, () => client.createToken({ name, role: v.role, ...(v.prefix.length > 0 ? { prefixes: v.prefix } : {}) }));
+    const { values: v, arg: name } = onePositional(argv, createFlags, 'create');
+    const client = makeClient(v.endpoints, v.token, v);
+    // --role is checked against ROLES by the flag parser.
+    const role = v.role as (typeof ROLES)[number];
+    const created = await withClientErrors(client, () => client.createToken({ name, role, ...(v.prefix.length > 0 ? { prefixes: v.prefix } : {}) }));
     if (v.json) {
       console.log(JSON.stringify(created));
       return 0;
@@ -64,15 +65,12 @@ export const tokenListCommand: CliCommand = {
     const v = parsed.values;
     const client = makeClient(v.endpoints, v.token, v);
     const { tokens } = await withClientErrors(client, () => client.listTokens());
-    if (v.json) {
-      for (const t of tokens) console.log(JSON.stringify(t));
-      return 0;
-    }
-    if (tokens.length === 0) {
-      console.log('no tokens (besides the root token)');
-      return 0;
-    }
-    console.log(renderTable(['ID', 'NAME', 'ROLE', 'PREFIXES'], tokens.map((t) => [t.id, t.name, t.role, t.prefixes.join(' ') || undefined])));
+    printList(tokens, {
+      json: v.json,
+      empty: 'no tokens (besides the root token)',
+      headers: ['ID', 'NAME', 'ROLE', 'PREFIXES'],
+      row: (t) => [t.id, t.name, t.role, t.prefixes.join(' ') || undefined],
+    });
     return 0;
   },
 };
@@ -82,9 +80,8 @@ export const tokenRevokeCommand: CliCommand = {
   summary: 'revoke a token on every node',
   usage: ['usage: lockstep token revoke ID', '', 'Once committed the token can no longer act on any node; its waits and watches end.', '', 'flags:', describeFlags(revokeFlags)].join('\n'),
   async run(argv) {
-    const { values, arg: id } = onePositional(argv, revokeFlags, 'revoke');
-    const v = values as { endpoints: string; token?: string };
-    const client = makeClient(v.endpoints, v.token, values as TlsFlags);
+    const { values: v, arg: id } = onePositional(argv, revokeFlags, 'revoke');
+    const client = makeClient(v.endpoints, v.token, v);
     await withClientErrors(client, () => client.revokeToken(id), TOKEN_HINTS);
     console.log(`revoked ${id}`);
     return 0;

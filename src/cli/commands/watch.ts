@@ -4,10 +4,10 @@
 // visible and resynchronises the reader instead of silently losing changes.
 
 import { LockstepError, type LockWatchEvent } from 'lockstep-client';
-import { UsageError, UserError, type CliCommand } from '../command.js';
-import { interruptSignal } from '../child.js';
-import { endpointFlags, makeClient, withClientErrors } from '../endpoints.js';
-import { describeFlags, parseFlagsAndWords, type FlagSpecs } from '../flags.js';
+import { UserError, type CliCommand } from '../command.js';
+import { endpointFlags, makeClient } from '../endpoints.js';
+import { describeFlags, parseFlagsAndOneWord, type FlagSpecs } from '../flags.js';
+import { followUntilInterrupted } from '../follow.js';
 import { formatDuration } from '../duration.js';
 
 const flags = {
@@ -70,21 +70,12 @@ export const watchCommand: CliCommand = {
     describeFlags(flags),
   ].join('\n'),
   async run(argv) {
-    const { values, positionals } = parseFlagsAndWords(argv, flags, { allowPositionals: true });
-    if (positionals.length !== 1) throw new UsageError(`watch takes one lock NAME (got ${positionals.length}): lockstep watch NAME`);
-    const [name] = positionals;
+    const { values, word: name } = parseFlagsAndOneWord(argv, flags, 'watch', 'NAME', 'lock');
     const client = makeClient(values.endpoints, values.token, values);
-    const interrupt = interruptSignal();
-    try {
-      await withClientErrors(client, async () => {
-        for await (const ev of client.watchLock(name, { signal: interrupt.signal })) {
-          if (ev.type === 'error') throw streamError(name, ev.data);
-          console.log(values.json ? JSON.stringify({ event: ev.type, data: ev.data }) : watchLine(ev));
-        }
-      });
-    } finally {
-      interrupt.dispose();
-    }
+    await followUntilInterrupted(client, (signal) => client.watchLock(name, { signal }), (ev) => {
+      if (ev.type === 'error') throw streamError(name, ev.data);
+      console.log(values.json ? JSON.stringify({ event: ev.type, data: ev.data }) : watchLine(ev));
+    });
     return 0;
   },
 };
