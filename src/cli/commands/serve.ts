@@ -1,6 +1,7 @@
 // `lockstep serve`: one node. FileStorage (or LevelStorage) + TcpTransport + LockMachine +
 // RaftNode + the HTTP server, wired here and nowhere else.
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { makeDirectory } from '../../make-dir.js';
 import { isSendableToken } from 'lockstep-client';
 import pino, { type Logger } from 'pino';
 import { createRegistry } from '../../metrics.js';
@@ -212,7 +213,7 @@ export const DATA_DIR_MODE = 0o700;
  */
 export function makeDataDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: DATA_DIR_MODE });
+    makeDirectory(dir, DATA_DIR_MODE);
   } catch (err) {
     throw new UserError(`--data ${dir}: cannot make the directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
