@@ -26,7 +26,7 @@ import { CERT_NODE_ID, NODE_ID_RULE } from '../../tls/identity.js';
 import { NodeTls, TlsConfigError, type TlsPaths } from '../../tls/node-tls.js';
 import { describeFlags, parseFlagsAndWords } from '../flags.js';
 import { heldStopSignal, takeOverHangups, takeOverStops } from '../hangup.js';
-import { DATA_LOCK_FILE, lockDataDir } from '../data-lock.js';
+import { isDataLockFile, lockDataDir } from '../data-lock.js';
 import { LOG_LEVELS, PARENT_WATCH_ENV, TEST_HOOKS_ENV } from '../serve-options.js';
 
 
@@ -530,8 +530,8 @@ export function refuseUnlessEmpty(data: string, restoreFrom: string): void {
   let names: string[];
   try {
     // lost+found is the file system's, not data: every freshly made ext4 volume has one at its root.
-    // The lock file of a node that died starting is no data either.
-    names = readdirSync(data).filter((name) => name !== 'lost+found' && name !== DATA_LOCK_FILE);
+    // The lock file of a node that died starting (and its takeover's files) is no data either.
+    names = readdirSync(data).filter((name) => name !== 'lost+found' && !isDataLockFile(name));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new UserError(`--data ${data}: ${(err as Error).message}`);
