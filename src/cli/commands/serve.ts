@@ -1,7 +1,8 @@
 // `lockstep serve`: one node. FileStorage (or LevelStorage) + TcpTransport + LockMachine +
 // RaftNode + the HTTP server, wired here and nowhere else.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { makeDirectory } from '../../make-dir.js';
+import { readInputFile } from '../../read-input.js';
 import { isSendableToken } from 'lockstep-client';
 import pino, { type Logger } from 'pino';
 import { createRegistry } from '../../metrics.js';
@@ -223,6 +224,10 @@ export function makeDataDir(dir: string): void {
 export const ROOT_TOKEN_CHARS_MIN = 8;
 /** Shorter than this earns a warning at start. */
 const ROOT_TOKEN_CHARS_ADVISED = 20;
+/** What a pipe may send for --auth-token-file (a token is one short line). */
+const TOKEN_PIPE_BYTES_MAX = 64 * 1024;
+/** What a pipe may send for --restore-from (a larger backup: give it as a file). */
+const BACKUP_PIPE_BYTES_MAX = 256 * 1024 * 1024;
 
 /**
  * The root token from --auth-token or --auth-token-file (one of them), checked. `given` is the
@@ -241,13 +246,14 @@ export function rootToken(inline: string | undefined, file: string | undefined, 
   if (file) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readInputFile(file, TOKEN_PIPE_BYTES_MAX).toString('utf8');
       // Group- or world-readable: anyone on the machine may read the cluster's admin secret.
       if ((statSync(file).mode & 0o077) !== 0) warnings.push(`--auth-token-file ${file} is readable by other users (chmod 600 it)`);
     } catch (err) {
       throw new FlagValueError(`--auth-token-file ${file} cannot be read: ${(err as Error).message}`);
     }
     token = text.replace(/[\r\n]+$/, '');
+    if (token === '') throw new FlagValueError(`--auth-token-file ${file} is empty: it must hold the root token`);
     if (/[\r\n]/.test(token)) throw new FlagValueError(`--auth-token-file ${file} must hold one line`);
   }
   if (token === null) return { authToken: null, authWarnings: warnings };
@@ -458,7 +464,7 @@ function readBackupFile(file: string, config: ServeConfig): Backup {
   }
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(file);
+    bytes = readInputFile(file, BACKUP_PIPE_BYTES_MAX);
   } catch (err) {
     throw new FlagValueError(`--restore-from ${file} cannot be read: ${(err as Error).message}`);
   }
