@@ -1,6 +1,7 @@
 // A file flag naming a FIFO nobody writes to, or a device that never ends (/dev/zero), froze
 // `lockstep serve` at start: readFileSync waited for ever (SIGTERM too, as the read held the event
-// loop), and /dev/zero ate memory. Each now exits 1 at once with one line naming the flag. The process is the point (a hang, an exit).
+// loop), and /dev/zero ate memory. A --api host that does not resolve printed a stack. Each now
+// exits 1 at once with one line naming the flag. The process is the point (a hang, an exit).
 // Ports 24301/24311: nothing listens there (each fails before it would).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -46,5 +47,12 @@ describe.runIf(existsSync('/dev/zero'))('serve with a file flag naming a FIFO or
 
   it("a client's --ca", { timeout: cliTestTimeout(1) }, async () => {
     expectOneLine(await runCli(['status', '--endpoints', 'https://127.0.0.1:24301', '--ca', fifo]), new RegExp(`^lockstep: --ca ${fifo} holds no PEM certificate`));
+  });
+});
+
+describe('serve on a host that does not resolve', () => {
+  it('--api: exit 1 naming the flag, no stack', { timeout: cliTestTimeout(1) }, async () => {
+    const r = await runCli(['serve', '--id', 'n1', '--api', 'nowhere.invalid:24301', '--peer', '127.0.0.1:24311', '--peers', 'n1=127.0.0.1:24311', '--data', join(dir, 'n2'), '--insecure']);
+    expectOneLine(r, /^lockstep: --api nowhere\.invalid:24301: the host name does not resolve \((ENOTFOUND|EAI_AGAIN)\)/);
   });
 });

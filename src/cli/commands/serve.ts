@@ -94,6 +94,9 @@ export function parsePeers(text: string): PeerEntry[] {
     const address = part.slice(eq + 1).trim();
     checkHostPort('--peers', address);
     if (out.some((p) => p.id === id)) throw new FlagValueError(`--peers lists ${id} twice`);
+    const same = out.find((p) => p.peerUrl === address);
+    // Each node listens on its own peer address: this one would dial itself under another id, for ever.
+    if (same) throw new FlagValueError(`--peers gives ${same.id} and ${id} the same address ${address}: each node has its own peer address`);
     out.push({ id: nodeId(id), peerUrl: address });
   }
   if (out.length === 0) throw new FlagValueError('--peers is empty');
@@ -175,6 +178,9 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   // The tick is the heartbeat interval; the election timeout is a whole number of ticks.
   const electionTicks = Math.round(electionMs / heartbeatMs);
   if (electionTicks < 2) throw new FlagValueError(`--election-ms (${electionMs}) must be at least twice --heartbeat-ms (${heartbeatMs})`);
+  if (v.api === v.peer) throw new FlagValueError(`--api and --peer are both ${v.api}: the HTTP API and the peer channel need a port each`);
+  const onApi = peers.find((p) => p.peerUrl === v.api);
+  if (onApi) throw new FlagValueError(`--peers gives ${onApi.id} the address ${v.api}, this node's --api: a peer address is a node's --peer`);
   const self = peers.find((p) => p.id === v.id);
   if (self && self.peerUrl !== v.peer) {
     throw new FlagValueError(`--peers gives ${v.id} the address ${self.peerUrl} but --peer is ${v.peer}`);
@@ -439,11 +445,12 @@ export async function runServe(config: ServeConfig): Promise<number> {
 }
 
 /** Why an address cannot be listened on, as the flag that gave it (a UserError: exit 1); other errors as they are. */
-function addressError(flag: string, address: string, err: unknown): unknown {
+export function addressError(flag: string, address: string, err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (code === 'EADDRINUSE') return new UserError(`${flag} ${address}: the address is in use (another node or program listens there); stop it or pick another port`);
   if (code === 'EADDRNOTAVAIL') return new UserError(`${flag} ${address}: no interface of this machine has that address`);
   if (code === 'EACCES') return new UserError(`${flag} ${address}: not allowed to listen there (ports below 1024 need privileges)`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NONAME') return new UserError(`${flag} ${address}: the host name does not resolve (${code}); give an address of this machine`);
   return err;
 }
 
