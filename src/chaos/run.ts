@@ -2,9 +2,10 @@
 // duration, everything healed, unknown outcomes asked again, cluster down,
 // records written, checks run, report written. Returns the verdict; the
 // caller decides the exit status.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { makeDirectory } from '../make-dir.js';
 import { runChecks, type RunRecords } from './checker/index.js';
 import { checkFaultCoverage, checkMembership } from './checker/faults.js';
 import { result, runVerdict, type CheckResult } from './checker/result.js';
@@ -59,7 +60,7 @@ export async function runChaos(options: ChaosOptions): Promise<RunOutcome> {
   const nowMs = () => performance.now() - t0;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const runDir = path.resolve(options.runsDir, `chaos-${options.seed}-${stamp}`);
-  mkdirSync(runDir, { recursive: true });
+  makeDirectory(runDir);
   const say = (line: string) => {
     if (!options.quiet) console.log(`[${(nowMs() / 1000).toFixed(1)}s] ${line}`);
   };

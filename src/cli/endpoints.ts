@@ -2,7 +2,7 @@
 // LOCKSTEP_ENDPOINTS), building a Client, and turning SDK errors into
 // messages that say what to do next.
 
-import { readFileSync } from 'node:fs';
+import { PEM_PIPE_BYTES_MAX, readInputFile } from '../read-input.js';
 import { Client, isSendableToken, LockstepError, type ServerErrorCode, type TlsOptions } from 'lockstep-client';
 import { FlagValueError, UserError } from './command.js';
 import type { FlagSpecs } from './flags.js';
@@ -38,7 +38,7 @@ export function clientTls(flags: TlsFlags): TlsOptions | undefined {
   if (!flags.cert !== !flags.key) throw new FlagValueError('--cert and --key go together');
   const read = (flag: string, file: string): Buffer => {
     try {
-      return readFileSync(file);
+      return readInputFile(file, PEM_PIPE_BYTES_MAX);
     } catch (err) {
       throw new FlagValueError(`--${flag} ${file} cannot be read: ${(err as Error).message}`);
     }

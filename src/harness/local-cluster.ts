@@ -3,9 +3,10 @@
 // --peers (a joiner lists only the others), kill / stop / restart, and
 // leader discovery through GET /v1/cluster. Polling waits on real processes
 // (there is no clock to inject into another process); they are bounded.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { makeDirectory } from '../make-dir.js';
 import { httpsAgent, httpsFetch, type TlsOptions } from 'lockstep-client';
 import { type CliEntry, type ServeExit, type ServeFlags, type ServeOutput, ServeProcess, STOP_GRACE_MS, writeAuthTokenFile } from './serve-process.js';
 import type { ClusterCerts } from '../tls/cluster-certs.js';
@@ -121,7 +122,7 @@ export class LocalCluster {
     if (peerOffset < options.size) throw new Error(`peer port offset ${peerOffset} overlaps the API ports of ${options.size} nodes`);
     let authTokenFile: string | undefined;
     if (options.authToken !== undefined) {
-      mkdirSync(this.dir, { recursive: true });
+      makeDirectory(this.dir);
       authTokenFile = path.join(this.dir, 'root-token');
       writeAuthTokenFile(authTokenFile, options.authToken);
       this.headers.authorization = `Bearer ${options.authToken}`;

@@ -4,9 +4,10 @@
 // flags into a command line: a new `serve` flag is a field in ServeFlags and
 // a line in serveArgs(), nothing else.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, closeSync, createWriteStream, existsSync, mkdirSync, openSync, writeFileSync, type WriteStream } from 'node:fs';
+import { chmodSync, closeSync, createWriteStream, existsSync, openSync, writeFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeDirectory } from '../make-dir.js';
 import { type LogLevel, PARENT_WATCH_ENV } from '../cli/serve-options.js';
 
 /**
@@ -172,12 +173,12 @@ export class ServeProcess {
     else if (output === 'ignore') stdio = ['ignore', 'ignore', 'ignore'];
     else if (output === 'stderr') stdio = ['ignore', 'ignore', 'inherit'];
     else if ('file' in output) {
-      mkdirSync(path.dirname(output.file), { recursive: true });
+      makeDirectory(path.dirname(output.file));
       this.log ??= createWriteStream(output.file, { flags: 'a' });
       stdio = ['ignore', 'pipe', 'pipe'];
     } else {
       // The node writes its log itself: it outlives us (and our pipes) if we die first.
-      mkdirSync(path.dirname(output.fileOwned), { recursive: true });
+      makeDirectory(path.dirname(output.fileOwned));
       ownedFd = openSync(output.fileOwned, 'a');
       stdio = ['ignore', ownedFd, ownedFd];
     }

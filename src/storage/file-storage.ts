@@ -26,8 +26,9 @@
 // record with c: true (a checkpoint: the snapshot's meta, every entry after it
 // and the hard state) starts the state anew; it heads each new segment, so
 // the segments before it can be deleted.
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirectory } from '../make-dir.js';
 import type { Logger } from 'pino';
 import type { Entry, HardState, LogIndex, PersistentState, Snapshot, SnapshotMeta } from '../raft/types.js';
 import type { RaftStorage, StorageWrite } from './api.js';
@@ -116,7 +117,7 @@ export class FileStorage implements RaftStorage {
   }
 
   static async open(dir: string, logger: Logger, options: FileStorageOptions = {}): Promise<FileStorage> {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     return new FileStorage(dir, logger.child({ component: 'storage', dir }), options);
   }
 

@@ -1,8 +1,9 @@
 // Certificates on disk: DIR/<name>.crt (mode 0644) and DIR/<name>.key (mode
 // 0600), never overwritten (a CA replaced by mistake would orphan every
 // certificate it signed).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirectory } from '../make-dir.js';
 import type { Pem } from './certificates.js';
 
 export interface PemPaths {
@@ -22,7 +23,7 @@ export function writePem(dir: string, name: string, pem: Pem): PemPaths {
   for (const path of [paths.cert, paths.key]) {
     if (existsSync(path)) throw new CertificateExistsError(`${path} exists already; remove it first to make a new one`);
   }
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   // 'wx': fails rather than replace a file created since the check.
   writeFileSync(paths.key, pem.key, { mode: 0o600, flag: 'wx' });
   writeFileSync(paths.cert, pem.cert, { mode: 0o644, flag: 'wx' });

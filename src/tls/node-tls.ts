@@ -3,7 +3,7 @@
 // rotation). A reload that fails keeps the material in force, so a half-copied
 // certificate never takes a running node off the air.
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { PEM_PIPE_BYTES_MAX, readInputFile } from '../read-input.js';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { nodeIdOfSubjectAltName } from './identity.js';
 
@@ -27,7 +27,7 @@ export class TlsConfigError extends Error {}
 
 function readFile(what: string, path: string): Buffer {
   try {
-    return readFileSync(path);
+    return readInputFile(path, PEM_PIPE_BYTES_MAX);
   } catch (err) {
     throw new TlsConfigError(`${what} ${path} cannot be read: ${(err as Error).message}`);
   }

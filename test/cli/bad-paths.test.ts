@@ -1,7 +1,8 @@
 // A path the user gave that cannot be written (a regular file where a directory must be) is a
 // failure the user caused: exit 1 with one `lockstep:` line naming it (cli.md), never a stack
 // trace. `serve --data` said so already; these three printed Node's error object.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// A directory under /proc hung instead: Node's recursive mkdir loops on it (src/make-dir.ts).
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -50,5 +51,25 @@ describe('paths that cannot be written', () => {
 
   it('cluster up --data naming a regular file: exit 1, naming --data, as serve does', { timeout: cliTestTimeout(1) }, async () => {
     expectOneLine(await runCli(['cluster', 'up', '--data', file, '--base-port', String(BASE_PORT)]), new RegExp(`^lockstep: --data ${file}: cannot make the directory \\(EEXIST\\)`));
+  });
+});
+
+/** A directory that cannot be made: procfs answers ENOENT to mkdir, as if its parent were missing. */
+const UNDER_PROC = '/proc/lockstep-no-such-dir';
+
+describe.runIf(existsSync('/proc/self'))('a directory under /proc (Node\'s recursive mkdir spun on it forever)', () => {
+  it('serve --data: exit 1 at once, "cannot make the directory (ENOENT)"', { timeout: cliTestTimeout(1) }, async () => {
+    const peer = `127.0.0.1:${BASE_PORT + 101}`;
+    const r = await runCli(['serve', '--id', 'n1', '--api', `127.0.0.1:${BASE_PORT + 1}`, '--peer', peer, '--peers', `n1=${peer}`, '--data', `${UNDER_PROC}/n1`]);
+    expectOneLine(r, new RegExp(`^lockstep: --data ${UNDER_PROC}/n1: cannot make the directory \\(ENOENT\\)`));
+  });
+
+  it('cluster up --data: exit 1 at once, naming --data', { timeout: cliTestTimeout(1) }, async () => {
+    const r = await runCli(['cluster', 'up', '--nodes', '1', '--data', UNDER_PROC, '--base-port', String(BASE_PORT)]);
+    expectOneLine(r, new RegExp(`^lockstep: --data ${UNDER_PROC}: cannot make the directory \\(ENOENT\\)`));
+  });
+
+  it('certs ca --dir: exit 1 at once, naming --dir', { timeout: cliTestTimeout(1) }, async () => {
+    expectOneLine(await runCli(['certs', 'ca', '--dir', UNDER_PROC]), new RegExp(`^lockstep: --dir ${UNDER_PROC}: cannot write the files there \\(ENOENT`));
   });
 });

@@ -7,9 +7,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parsePeers, parseServeArgs } from '../../src/cli/commands/serve.js';
+import { addressError, parsePeers, parseServeArgs } from '../../src/cli/commands/serve.js';
 import { firstPortInUse, LEADER_WAIT_MS, leaderWaitMs, planCluster, START_WAIT_MS } from '../../src/cli/commands/cluster-up.js';
-import { FlagValueError } from '../../src/cli/command.js';
+import { FlagValueError, UserError } from '../../src/cli/command.js';
 import { CLI, PROC_TEST_MS } from './support/proc-cluster.js';
 
 /** Waiting for `cluster up` to print its URLs: its own bounds for its nodes' start-up and the election (it exits 1 itself past them), and a margin. */
@@ -37,6 +37,23 @@ describe('serve flags', () => {
     expect(() => parsePeers('n1=127.0.0.1:1,n1=127.0.0.1:2')).toThrow(/twice/);
     expect(() => parsePeers('n1')).toThrow(FlagValueError);
     expect(parsePeers('a=h:1, b=[::1]:2')).toEqual([{ id: 'a', peerUrl: 'h:1' }, { id: 'b', peerUrl: '[::1]:2' }]);
+  });
+
+  it('refuses addresses that cannot all be right: two peers on one address, a peer on this node\'s --api, --api and --peer alike', () => {
+    // Before, each started: the node dialled itself under another id (or its own HTTP port) for ever, logging refusals.
+    expect(() => parsePeers('n1=127.0.0.1:7101,n2=127.0.0.1:7101')).toThrow(/--peers gives n1 and n2 the same address 127\.0\.0\.1:7101/);
+    const withPeers = (peers: string) => base.map((a) => (a.startsWith('n1=') ? peers : a));
+    expect(() => parseServeArgs(withPeers('n1=127.0.0.1:7101,n2=127.0.0.1:7001'), {})).toThrow(/--peers gives n2 the address 127\.0\.0\.1:7001, this node's --api/);
+    const apiOnPeer = base.map((a) => (a === '127.0.0.1:7001' ? '127.0.0.1:7101' : a));
+    expect(() => parseServeArgs(apiOnPeer, {})).toThrow(/--api and --peer are both 127\.0\.0\.1:7101/);
+  });
+
+  it('says a --api or --peer host that does not resolve as the flag (exit 1), not as a stack', () => {
+    for (const code of ['ENOTFOUND', 'EAI_AGAIN']) {
+      const err = addressError('--api', 'nowhere.invalid:7001', Object.assign(new Error(`getaddrinfo ${code} nowhere.invalid`), { code }));
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as Error).message).toBe(`--api nowhere.invalid:7001: the host name does not resolve (${code}); give an address of this machine`);
+    }
   });
 
   it('takes node ids by the rule of the member routes and certificates, in --id and in --peers', () => {

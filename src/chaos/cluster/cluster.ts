@@ -11,8 +11,9 @@
 // node id a certificate names, not the proxy's address), and the run's own
 // requests go through `fetch`, which trusts that CA.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { makeDirectory } from '../../make-dir.js';
 import { httpsAgent, httpsFetch } from 'lockstep-client';
 import { FaultNetwork } from '../net/fault-network.js';
 import type { Prng } from '../prng.js';
@@ -113,7 +114,7 @@ export class ChaosCluster {
     const o = this.options;
     const peerPort = o.portBase + 10 + slot;
     const clockFile = path.join(o.runDir, 'clocks', `${id}.json`);
-    mkdirSync(path.dirname(clockFile), { recursive: true });
+    makeDirectory(path.dirname(clockFile));
     await this.network.addNode({ id, peerPort });
     this.clocks.register(id, clockFile);
     const tls = o.tls ? await this.certify(id) : null;
@@ -238,7 +239,7 @@ export function consoleLines(apiUrls: string[], rootTokenFile: string | null, ca
 function makeRootToken(runDir: string): { token: string; file: string } {
   const token = `chaos-root-${randomBytes(18).toString('base64url')}`;
   const file = path.join(runDir, 'root-token');
-  mkdirSync(runDir, { recursive: true });
+  makeDirectory(runDir);
   writeAuthTokenFile(file, token);
   return { token, file };
 }

@@ -1,6 +1,8 @@
 // `lockstep serve`: one node. FileStorage (or LevelStorage) + TcpTransport + LockMachine +
 // RaftNode + the HTTP server, wired here and nowhere else.
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { makeDirectory } from '../../make-dir.js';
+import { readInputFile } from '../../read-input.js';
 import { isSendableToken } from 'lockstep-client';
 import pino, { type Logger } from 'pino';
 import { createRegistry } from '../../metrics.js';
@@ -25,7 +27,7 @@ import { CERT_NODE_ID, NODE_ID_RULE } from '../../tls/identity.js';
 import { NodeTls, TlsConfigError, type TlsPaths } from '../../tls/node-tls.js';
 import { describeFlags, parseFlagsAndWords } from '../flags.js';
 import { heldStopSignal, takeOverHangups, takeOverStops } from '../hangup.js';
-import { DATA_LOCK_FILE, lockDataDir } from '../data-lock.js';
+import { isDataLockFile, lockDataDir } from '../data-lock.js';
 import { LOG_LEVELS, PARENT_WATCH_ENV, TEST_HOOKS_ENV } from '../serve-options.js';
 
 
@@ -92,6 +94,9 @@ export function parsePeers(text: string): PeerEntry[] {
     const address = part.slice(eq + 1).trim();
     checkHostPort('--peers', address);
     if (out.some((p) => p.id === id)) throw new FlagValueError(`--peers lists ${id} twice`);
+    const same = out.find((p) => p.peerUrl === address);
+    // Each node listens on its own peer address: this one would dial itself under another id, for ever.
+    if (same) throw new FlagValueError(`--peers gives ${same.id} and ${id} the same address ${address}: each node has its own peer address`);
     out.push({ id: nodeId(id), peerUrl: address });
   }
   if (out.length === 0) throw new FlagValueError('--peers is empty');
@@ -173,6 +178,9 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   // The tick is the heartbeat interval; the election timeout is a whole number of ticks.
   const electionTicks = Math.round(electionMs / heartbeatMs);
   if (electionTicks < 2) throw new FlagValueError(`--election-ms (${electionMs}) must be at least twice --heartbeat-ms (${heartbeatMs})`);
+  if (v.api === v.peer) throw new FlagValueError(`--api and --peer are both ${v.api}: the HTTP API and the peer channel need a port each`);
+  const onApi = peers.find((p) => p.peerUrl === v.api);
+  if (onApi) throw new FlagValueError(`--peers gives ${onApi.id} the address ${v.api}, this node's --api: a peer address is a node's --peer`);
   const self = peers.find((p) => p.id === v.id);
   if (self && self.peerUrl !== v.peer) {
     throw new FlagValueError(`--peers gives ${v.id} the address ${self.peerUrl} but --peer is ${v.peer}`);
@@ -212,7 +220,7 @@ export const DATA_DIR_MODE = 0o700;
  */
 export function makeDataDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: DATA_DIR_MODE });
+    makeDirectory(dir, DATA_DIR_MODE);
   } catch (err) {
     throw new UserError(`--data ${dir}: cannot make the directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
@@ -222,6 +230,10 @@ export function makeDataDir(dir: string): void {
 export const ROOT_TOKEN_CHARS_MIN = 8;
 /** Shorter than this earns a warning at start. */
 const ROOT_TOKEN_CHARS_ADVISED = 20;
+/** What a pipe may send for --auth-token-file (a token is one short line). */
+const TOKEN_PIPE_BYTES_MAX = 64 * 1024;
+/** What a pipe may send for --restore-from (a larger backup: give it as a file). */
+const BACKUP_PIPE_BYTES_MAX = 256 * 1024 * 1024;
 
 /**
  * The root token from --auth-token or --auth-token-file (one of them), checked. `given` is the
@@ -240,13 +252,14 @@ export function rootToken(inline: string | undefined, file: string | undefined, 
   if (file) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readInputFile(file, TOKEN_PIPE_BYTES_MAX).toString('utf8');
       // Group- or world-readable: anyone on the machine may read the cluster's admin secret.
       if ((statSync(file).mode & 0o077) !== 0) warnings.push(`--auth-token-file ${file} is readable by other users (chmod 600 it)`);
     } catch (err) {
       throw new FlagValueError(`--auth-token-file ${file} cannot be read: ${(err as Error).message}`);
     }
     token = text.replace(/[\r\n]+$/, '');
+    if (token === '') throw new FlagValueError(`--auth-token-file ${file} is empty: it must hold the root token`);
     if (/[\r\n]/.test(token)) throw new FlagValueError(`--auth-token-file ${file} must hold one line`);
   }
   if (token === null) return { authToken: null, authWarnings: warnings };
@@ -432,11 +445,12 @@ export async function runServe(config: ServeConfig): Promise<number> {
 }
 
 /** Why an address cannot be listened on, as the flag that gave it (a UserError: exit 1); other errors as they are. */
-function addressError(flag: string, address: string, err: unknown): unknown {
+export function addressError(flag: string, address: string, err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (code === 'EADDRINUSE') return new UserError(`${flag} ${address}: the address is in use (another node or program listens there); stop it or pick another port`);
   if (code === 'EADDRNOTAVAIL') return new UserError(`${flag} ${address}: no interface of this machine has that address`);
   if (code === 'EACCES') return new UserError(`${flag} ${address}: not allowed to listen there (ports below 1024 need privileges)`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NONAME') return new UserError(`${flag} ${address}: the host name does not resolve (${code}); give an address of this machine`);
   return err;
 }
 
@@ -457,7 +471,7 @@ function readBackupFile(file: string, config: ServeConfig): Backup {
   }
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(file);
+    bytes = readInputFile(file, BACKUP_PIPE_BYTES_MAX);
   } catch (err) {
     throw new FlagValueError(`--restore-from ${file} cannot be read: ${(err as Error).message}`);
   }
@@ -529,8 +543,8 @@ export function refuseUnlessEmpty(data: string, restoreFrom: string): void {
   let names: string[];
   try {
     // lost+found is the file system's, not data: every freshly made ext4 volume has one at its root.
-    // The lock file of a node that died starting is no data either.
-    names = readdirSync(data).filter((name) => name !== 'lost+found' && name !== DATA_LOCK_FILE);
+    // The lock file of a node that died starting (and its takeover's files) is no data either.
+    names = readdirSync(data).filter((name) => name !== 'lost+found' && !isDataLockFile(name));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new UserError(`--data ${data}: ${(err as Error).message}`);
