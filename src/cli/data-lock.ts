@@ -16,6 +16,9 @@
 //     O_EXCL create followed by a write showed for a moment, read as "no
 //     process": a second node starting at the same moment removed the first
 //     one's fresh file and took the directory too.
+//     On a file system without hard links (vfat, some network mounts) the
+//     file is made with O_EXCL and written at once instead: that moment
+//     returns there, rather than no lock at all.
 //  2. Holding the directory = having linked serve.pid. Its holder removes it
 //     at exit, after checking it still holds its own content.
 //  3. Only a file judged stale (its process is gone: it never comes back) is
@@ -112,23 +115,40 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;
 }
 
+/** link(2) errors of a file system without hard links (vfat, some network and FUSE mounts). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/**
+ * Makes `path` holding `content`, whole, only if absent (rule 1); false if it exists. Where the
+ * file system has no hard links, the file is made with O_EXCL and written at once, as before
+ * link(2) was used: there a reader may see it empty for the moment between the two.
+ */
+export function createWhole(path: string, content: string, link: (existing: string, name: string) => void = linkSync): boolean {
+  const temp = `${path}.${randomBytes(8).toString('hex')}.tmp`;
+  writeFileSync(temp, content, { flag: 'wx', mode: 0o600 });
+  try {
+    link(temp, path);
+    return true;
+  } catch (err) {
+    if (code(err) === 'EEXIST') return false;
+    if (!NO_HARD_LINKS.has(code(err) ?? '')) throw err;
+  } finally {
+    rmSync(temp, { force: true });
+  }
+  try {
+    writeFileSync(path, content, { flag: 'wx', mode: 0o600 });
+    return true;
+  } catch (err) {
+    if (code(err) === 'EEXIST') return false;
+    throw err;
+  }
+}
+
 /** The steps on this machine's file system and processes. */
 export const systemSteps: LockSteps = {
   ticket: () => `${process.pid} ${startTime(process.pid) || UNKNOWN_START} ${randomBytes(12).toString('hex')}\n`,
   runs: holderRuns,
-  create(path, content) {
-    const temp = `${path}.${randomBytes(8).toString('hex')}.tmp`;
-    writeFileSync(temp, content, { flag: 'wx', mode: 0o600 });
-    try {
-      linkSync(temp, path);
-      return true;
-    } catch (err) {
-      if (code(err) === 'EEXIST') return false;
-      throw err;
-    } finally {
-      rmSync(temp, { force: true });
-    }
-  },
+  create: (path, content) => createWhole(path, content),
   read(path) {
     try {
       return readFileSync(path, 'utf8');
