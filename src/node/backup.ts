@@ -70,7 +70,10 @@ export function decodeBackup(bytes: Uint8Array): Backup {
   }
   if (header.index < 1) throw new BackupFormatError('the snapshot header\'s index must be at least 1');
   const data = buf.subarray(end + 1);
-  if (data.length !== header.dataBytes) throw new BackupFormatError(`the snapshot holds ${data.length} bytes of state, its header says ${header.dataBytes} (cut short?)`);
+  if (data.length !== header.dataBytes) {
+    const hint = data.length < header.dataBytes ? 'cut short?' : 'bytes added after its end?';
+    throw new BackupFormatError(`the snapshot holds ${data.length} bytes of state, its header says ${header.dataBytes} (${hint})`);
+  }
   if (crc32(data) !== header.dataCrc32) throw new BackupFormatError('the snapshot\'s state does not match its checksum (damaged file)');
   return { header, data: new Uint8Array(data) };
 }
