@@ -7,6 +7,7 @@
 // made or found; an ENOENT then is final.
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { errnoCode } from './errno.js';
 
 /**
  * Makes `dir` and the parents it lacks (each with `mode`, as Node's recursive mkdir does); fine
@@ -18,22 +19,18 @@ export function makeDirectory(dir: string, mode = 0o777): void {
     mkdirSync(dir, { mode });
     return;
   } catch (err) {
-    if (code(err) === 'EEXIST') return mustBeDirectory(dir, err);
+    if (errnoCode(err) === 'EEXIST') return mustBeDirectory(dir, err);
     const parent = dirname(dir);
-    if (code(err) !== 'ENOENT' || parent === dir) throw err;
+    if (errnoCode(err) !== 'ENOENT' || parent === dir) throw err;
   }
   makeDirectory(dirname(dir), mode);
   try {
     mkdirSync(dir, { mode });
   } catch (err) {
     // Made by another process meanwhile is fine; anything else (ENOENT under /proc) is the answer.
-    if (code(err) !== 'EEXIST') throw err;
+    if (errnoCode(err) !== 'EEXIST') throw err;
     mustBeDirectory(dir, err);
   }
-}
-
-function code(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException).code;
 }
 
 /** After EEXIST: a directory (or a link to one) is what was asked for; a file or a dangling link is not. */

@@ -7,6 +7,7 @@
 // empty), a pipe or device may take `maxBytes` and PIPE_WAIT_MS at most, and
 // a regular file is read whole as before; `<(command)` still works.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { errnoCode } from './errno.js';
 
 /** How long a pipe (or terminal) may keep its end of file waiting. */
 export const PIPE_WAIT_MS = 30_000;
@@ -37,7 +38,7 @@ export function readInputFile(path: string, maxBytes: number): Buffer {
       try {
         n = readSync(fd, chunk, 0, CHUNK_BYTES, null);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        if (errnoCode(err) !== 'EAGAIN') throw err;
         if (waitedMs >= PIPE_WAIT_MS) throw new Error(`a pipe or device that sent no end of file within ${PIPE_WAIT_MS / 1000} s`);
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, PIPE_POLL_MS);
         waitedMs += PIPE_POLL_MS;

@@ -45,6 +45,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { errnoCode } from '../errno.js';
 import { UserError } from './command.js';
 
 /** In --data while a node runs on it: `<pid> <start time> <nonce>`. */
@@ -105,14 +106,10 @@ function holderRuns(text: string): boolean {
     process.kill(pid, 0);
   } catch (err) {
     // EPERM: it runs, as another user.
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+    if (errnoCode(err) !== 'EPERM') return false;
   }
   const now = startTime(pid);
   return now === '' || started === '' || now === started;
-}
-
-function code(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException).code;
 }
 
 /** link(2) errors of a file system without hard links (vfat, some network and FUSE mounts). */
@@ -130,8 +127,8 @@ export function createWhole(path: string, content: string, link: (existing: stri
     link(temp, path);
     return true;
   } catch (err) {
-    if (code(err) === 'EEXIST') return false;
-    if (!NO_HARD_LINKS.has(code(err) ?? '')) throw err;
+    if (errnoCode(err) === 'EEXIST') return false;
+    if (!NO_HARD_LINKS.has(errnoCode(err) ?? '')) throw err;
   } finally {
     rmSync(temp, { force: true });
   }
@@ -139,7 +136,7 @@ export function createWhole(path: string, content: string, link: (existing: stri
     writeFileSync(path, content, { flag: 'wx', mode: 0o600 });
     return true;
   } catch (err) {
-    if (code(err) === 'EEXIST') return false;
+    if (errnoCode(err) === 'EEXIST') return false;
     throw err;
   }
 }
@@ -153,7 +150,7 @@ export const systemSteps: LockSteps = {
     try {
       return readFileSync(path, 'utf8');
     } catch (err) {
-      if (code(err) === 'ENOENT') return null;
+      if (errnoCode(err) === 'ENOENT') return null;
       throw err;
     }
   },
@@ -171,7 +168,7 @@ export function lockDataDir(data: string, steps: LockSteps = systemSteps): void 
     for (const taking = takingDataDir(data, steps); !taking.next().done; );
   } catch (err) {
     if (err instanceof UserError) throw err;
-    throw new UserError(`--data ${data}: cannot write ${DATA_LOCK_FILE} (${code(err) ?? (err as Error).message})`);
+    throw new UserError(`--data ${data}: cannot write ${DATA_LOCK_FILE} (${errnoCode(err) ?? (err as Error).message})`);
   }
 }
 
