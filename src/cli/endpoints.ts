@@ -106,8 +106,11 @@ export function makeClient(endpointsText: string | undefined, token?: string, tl
   });
 }
 
+/** What to say after an error code: the next step to take. */
+export type ErrorHints = Partial<Record<ServerErrorCode, string>>;
+
 /** What to do next after the other error codes of the HTTP contract's table (cli.md: messages say what to do next). */
-const NEXT_STEP: Partial<Record<ServerErrorCode, string>> = {
+const NEXT_STEP: ErrorHints = {
   not_found: 'check the name or id',
   // Not `lockstep token list`: that is for admins, and a refused token is seldom one.
   forbidden: 'ask an admin for a token that may (GET /v1/auth/whoami says what this one may do)',
@@ -120,14 +123,14 @@ const NEXT_STEP: Partial<Record<ServerErrorCode, string>> = {
 };
 
 /** What a command that names members or tokens by id says after `not_found`, in place of NEXT_STEP's. */
-export const MEMBER_HINTS: Partial<Record<ServerErrorCode, string>> = { not_found: 'see `lockstep status` for the member ids' };
-export const TOKEN_HINTS: Partial<Record<ServerErrorCode, string>> = { not_found: 'see `lockstep token list` for the token ids' };
+export const MEMBER_HINTS: ErrorHints = { not_found: 'see `lockstep status` for the member ids' };
+export const TOKEN_HINTS: ErrorHints = { not_found: 'see `lockstep token list` for the token ids' };
 
 /**
  * An SDK error as a UserError (exit 1) whose message says what to do next:
  * the command's own `hints` for a code, else NEXT_STEP's.
  */
-export function explain(err: unknown, endpoints: string[], hints: Partial<Record<ServerErrorCode, string>> = {}): unknown {
+export function explain(err: unknown, endpoints: string[], hints: ErrorHints = {}): unknown {
   if (!(err instanceof LockstepError)) return err;
   const list = endpoints.join(',');
   switch (err.code) {
@@ -222,7 +225,7 @@ function answeredOf(err: LockstepError, endpoints: string[]): string {
 }
 
 /** Run fn, translating SDK errors (with the command's own `hints`, see explain). */
-export async function withClientErrors<T>(client: Client, fn: () => Promise<T>, hints: Partial<Record<ServerErrorCode, string>> = {}): Promise<T> {
+export async function withClientErrors<T>(client: Client, fn: () => Promise<T>, hints: ErrorHints = {}): Promise<T> {
   try {
     return await fn();
   } catch (err) {
